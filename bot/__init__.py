@@ -1,0 +1,1 @@
+"""Entry point and wiring: command line, settings, the Application."""

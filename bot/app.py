@@ -1,0 +1,206 @@
+"""Building the python-telegram-bot Application: the one place handlers are wired.
+
+Updates pass three stages: ``InboxRequest`` stores every received update
+before polling confirms it; a guard at group -1 drops an update already
+applied; then exactly one handler of group 0 answers it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.config import Config
+from handlers import admin, common, inspect, join, router
+from handlers.base import Ctx, Services
+from handlers.i18n import LANGUAGES, catalogue
+from ledger.checklist import DEFAULT_PATH, load_checklist
+from ledger.clock import Clock
+from storage import inbox
+from storage.campus import ensure_campaign, ensure_checklist
+from storage.db import Database
+from storage.photos import PhotoLimits, PhotoStore
+
+log = logging.getLogger(__name__)
+
+# Commands in the menu, in this order (descriptions from the locale files).
+MENU = ("inspect", "cancel", "whoami", "help", "addbuilding", "invite", "invitations", "addschool")
+
+
+class InboxRequest(HTTPXRequest):
+    """Polling's request object: stores updates in the inbox as they arrive.
+
+    PTB confirms an update by asking for the next offset, which can happen
+    before its handler has run; storing first means a crash loses nothing.
+    ``db`` is set once the database is open (before polling starts).
+    """
+
+    db: Database | None = None
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        code, payload = await super().do_request(url, method, *args, **kwargs)
+        if code == 200 and url.endswith("/getUpdates"):
+            assert self.db is not None, "polling started before the database was opened"
+            await receive_raw(self.db, payload)
+        return code, payload
+
+
+async def receive_raw(db: Database, payload: bytes) -> None:
+    """Store the updates of a getUpdates answer in the inbox."""
+    body = json.loads(payload)
+    if body.get("ok"):
+        await inbox.receive(db, body["result"])
+
+
+async def open_services(config: Config, clock: Clock) -> Services:
+    """Open the database (migrating it), and load the campaign and checklist."""
+    db = await Database(config.database, clock).open()
+    checklist = load_checklist(config.checklist or DEFAULT_PATH)
+    async with db.write() as tx:
+        campaign_id = await ensure_campaign(
+            tx, config.campaign_name, config.self_inspection_due, config.rectification_due,
+            config.supervision_due,
+        )
+        version_id = await ensure_checklist(tx, checklist)
+    return Services(
+        db=db,
+        clock=clock,
+        photos=PhotoStore(config.photos, PhotoLimits(config.max_bytes, config.max_pixels,
+                                                     config.max_side)),
+        campaign_id=campaign_id,
+        checklist_version_id=version_id,
+        bot_username=config.username or None,
+        takeover_after_minutes=config.takeover_after_minutes,
+        fix_at_once_days=config.fix_at_once_days,
+    )
+
+
+async def skip_applied(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Group -1: an update already applied (delivered twice, or fed again) stops here."""
+    if await inbox.is_done(context.bot_data["services"].db, update.update_id):
+        raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure, mark the update done (so it is not fed again), tell the user."""
+    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    services: Services = context.bot_data["services"]
+    await inbox.mark_done(services.db, update.update_id, error=repr(context.error)[:500])
+    if update.effective_chat is not None:
+        ctx = Ctx(update, context)
+        await ctx.reply("error.internal")
+
+
+async def set_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The command menu, in Chinese by default and in English for English clients."""
+    for lang in LANGUAGES:
+        texts = catalogue(lang)
+        commands = [BotCommand(name, texts[f"commands.{name}"]) for name in MENU]
+        await app.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
+
+
+async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """Feed again the updates received but not applied before the bot stopped."""
+    pending = await inbox.undone(app.bot_data["services"].db)
+    for raw in pending:
+        await app.update_queue.put(Update.de_json(raw, app.bot))
+    return len(pending)
+
+
+def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Every handler, in one place."""
+    app.add_handler(TypeHandler(Update, skip_applied), group=-1)
+    commands = {
+        "start": join.start,
+        "help": common.help_command,
+        "whoami": common.whoami,
+        "cancel": common.cancel,
+        "inspect": inspect.inspect_command,
+        "addschool": admin.add_school,
+        "addbuilding": admin.add_building,
+        "invite": admin.invite,
+        "invitations": admin.list_invitations,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback))
+    taps = {
+        "a": inspect.answer,
+        "p": inspect.pause,
+        "x": inspect.other_hazard,
+        "c": inspect.close_building,
+        "b": inspect.open_building,
+        "t": inspect.take_over,
+        "s": inspect.pick_school,
+        "h": router.on_hazard_button,
+        "f": admin.on_choice,
+        "rv": admin.revoke,
+    }
+    for prefix, callback in taps.items():
+        app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
+    app.add_handler(CallbackQueryHandler(router.on_unknown_tap))
+    app.add_handler(MessageHandler(filters.CONTACT, router.on_contact))
+    app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, router.on_photo))
+    app.add_handler(MessageHandler(filters.Document.ALL, router.on_document))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, router.on_text))
+    app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
+    app.add_handler(MessageHandler(filters.ALL, router.on_other))
+    app.add_error_handler(on_error)
+
+
+def build_application(
+    config: Config,
+    clock: Clock,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The Application; ``request`` objects are replaced by fakes in tests."""
+    if updates_request is None:
+        updates_request = InboxRequest(read_timeout=40, connect_timeout=10)
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        services = await open_services(config, clock)
+        app.bot_data["services"] = services
+        if isinstance(updates_request, InboxRequest):
+            updates_request.db = services.db
+        await set_menu(app)
+        replayed = await replay_inbox(app)
+        if replayed:
+            log.info("fed again %d update(s) received before the last stop", replayed)
+
+    async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        services = app.bot_data.get("services")
+        if services is not None:
+            await services.db.close()
+
+    app = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.api_base_url)
+        .base_file_url(config.api_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .request(request or HTTPXRequest(connection_pool_size=8))
+        .get_updates_request(updates_request)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    add_handlers(app)
+    return app

@@ -1,0 +1,151 @@
+"""Settings: named, typed, each with help text; read from a TOML file.
+
+Every setting has a dotted name (``section.key``), a default and a line of
+help; ``config.example.toml`` documents all of them (a test keeps it so).
+A wrong value is reported in one line that names the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ledger.errors import ConfigError
+
+TOKEN_ENV = "XIAOAN_TELEGRAM_TOKEN"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS = (
+    Setting("bot.token", "", f"Telegram bot token from @BotFather; {TOKEN_ENV} overrides it"),
+    Setting("bot.username", "", "the bot's username, for invitation links (t.me/<username>)"),
+    Setting("bot.api_base_url", "https://api.telegram.org/bot",
+            "Bot API address; point it at a self-hosted Telegram Bot API server"),
+    Setting("bot.api_file_url", "https://api.telegram.org/file/bot",
+            "Bot API file download address (self-hosted server: its /file/bot path)"),
+    Setting("campaign.name", "校园消防安全专项整治“回头看”", "the campaign in force"),
+    Setting("campaign.timezone", "Asia/Shanghai", "IANA time zone for dates and deadlines"),
+    Setting("campaign.self_inspection_due", None, "self-inspection report due (YYYY-MM-DD)"),
+    Setting("campaign.rectification_due", None, "rectification due (YYYY-MM-DD)"),
+    Setting("campaign.supervision_due", None, "supervision due (YYYY-MM-DD)"),
+    Setting("campaign.checklist", "", "a checklist TOML file; empty: the built-in checklist"),
+    Setting("storage.database", "data/xiaoan.sqlite3", "the SQLite database file"),
+    Setting("storage.photos", "data/photos", "folder where photos are kept by SHA-256"),
+    Setting("photos.max_bytes", 20 * 1024 * 1024, "largest photo file accepted, in bytes"),
+    Setting("photos.max_pixels", 50_000_000,
+            "largest photo in pixels (width × height); larger is refused as a bomb"),
+    Setting("photos.max_side", 2048, "stored photos are scaled so the long side is at most this"),
+    Setting("walk.takeover_after_minutes", 30,
+            "a walk idle this long may be taken over by a colleague"),
+    Setting("walk.fix_at_once_days", 7, "deadline for a hazard fixed at once, in days"),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str = field(repr=False)  # never printed
+    username: str
+    api_base_url: str
+    api_file_url: str
+    campaign_name: str
+    timezone: ZoneInfo
+    self_inspection_due: date | None
+    rectification_due: date | None
+    supervision_due: date | None
+    checklist: Path | None
+    database: Path
+    photos: Path
+    max_bytes: int
+    max_pixels: int
+    max_side: int
+    takeover_after_minutes: int
+    fix_at_once_days: int
+
+
+def _flatten(table: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, values in table.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"config: '{section}' must be a [section]")
+        for key, value in values.items():
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def _int(name: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"config: '{name}' must be a whole number ≥ {low}, not {value!r}")
+    return value
+
+
+def _str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"config: '{name}' must be text, not {value!r}")
+    return value
+
+
+def _date(name: str, value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"config: '{name}' must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
+    """Read the file (or defaults only), then the token from the environment."""
+    env = dict(os.environ) if env is None else env
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ConfigError(f"config: file {path} not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - set(_BY_NAME))
+    if unknown:
+        raise ConfigError(f"config: unknown setting '{unknown[0]}'")
+    v = {name: raw.get(name, s.default) for name, s in _BY_NAME.items()}
+    try:
+        tz = ZoneInfo(_str("campaign.timezone", v["campaign.timezone"]))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"config: 'campaign.timezone' is not a known time zone: {v['campaign.timezone']!r}"
+        ) from None
+    checklist = _str("campaign.checklist", v["campaign.checklist"])
+    token = env.get(TOKEN_ENV) or _str("bot.token", v["bot.token"])
+    return Config(
+        token=token.strip(),
+        username=_str("bot.username", v["bot.username"]).lstrip("@"),
+        api_base_url=_str("bot.api_base_url", v["bot.api_base_url"]),
+        api_file_url=_str("bot.api_file_url", v["bot.api_file_url"]),
+        campaign_name=_str("campaign.name", v["campaign.name"]),
+        timezone=tz,
+        self_inspection_due=_date("campaign.self_inspection_due", v["campaign.self_inspection_due"]),
+        rectification_due=_date("campaign.rectification_due", v["campaign.rectification_due"]),
+        supervision_due=_date("campaign.supervision_due", v["campaign.supervision_due"]),
+        checklist=Path(checklist) if checklist else None,
+        database=Path(_str("storage.database", v["storage.database"])),
+        photos=Path(_str("storage.photos", v["storage.photos"])),
+        max_bytes=_int("photos.max_bytes", v["photos.max_bytes"]),
+        max_pixels=_int("photos.max_pixels", v["photos.max_pixels"]),
+        max_side=_int("photos.max_side", v["photos.max_side"], low=64),
+        takeover_after_minutes=_int("walk.takeover_after_minutes", v["walk.takeover_after_minutes"]),
+        fix_at_once_days=_int("walk.fix_at_once_days", v["walk.fix_at_once_days"]),
+    )

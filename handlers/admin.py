@@ -1,0 +1,250 @@
+"""Running a school: the task force adds schools; a principal or leader adds
+buildings and invites staff; invitations can be listed and revoked.
+
+Each of these is a short form: the fields are asked in order, typed or
+tapped (``f:<form>:<field>:<value>``), and what is filled in so far is the
+stored pending input, so a form also survives a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from handlers.base import Button, Ctx, entry, number, parts
+from handlers.i18n import Html
+from ledger.buildings import (
+    NAME_MAX,
+    OWNERSHIPS,
+    SCHOOL_KINDS,
+    USES,
+    clean_text,
+    parse_floors,
+    parse_year_built,
+)
+from ledger.errors import NotAllowed, Stale
+from ledger.invitations import EXPIRY_DAYS, USES as INVITE_USES, deep_link
+from ledger.roles import Role, can_manage_school, invitable_roles, require
+from storage import campus, people
+from storage.db import Tx
+
+Parse = Callable[[Ctx, str], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One question of a form: typed (``parse``) or tapped (``choices``)."""
+
+    name: str
+    parse: Parse | None = None
+    choices: Callable[[Ctx, dict[str, Any]], Sequence[str]] | None = None
+    label: str = ""  # text key prefix for a choice's label, e.g. "use" → use.teaching
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str
+    fields: tuple[Field, ...]
+    finish: Callable[[Ctx, Tx, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+    def next_field(self, data: dict[str, Any]) -> Field | None:
+        return next((f for f in self.fields if f.name not in data), None)
+
+
+def _name(ctx: Ctx, text: str) -> str:
+    return clean_text(text, NAME_MAX)
+
+
+# --- the forms ---------------------------------------------------------------
+
+
+async def _finish_school(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
+    person = ctx.member()
+    school_id = await campus.create_school(
+        tx, name=data["name"], kind=data["kind"], ownership=data["ownership"],
+        district=data["district"], actor_id=person.id,
+    )
+    code = await people.create_invitation(tx, role=Role.PRINCIPAL, school_id=school_id,
+                                          created_by=person.id, days=30, max_uses=1)
+    return {"school": data["name"], "link": deep_link(ctx.services.bot_username, code),
+            "code": code}
+
+
+async def _finish_building(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
+    person = ctx.member()
+    require(can_manage_school(person, data["school"]))
+    await campus.create_building(
+        tx, school_id=data["school"], name=data["name"], use=data["use"],
+        floors=data["floors"], year_built=data["year"], actor_id=person.id,
+    )
+    return {"name": data["name"], "use": ctx.t(f"use.{data['use']}"), "floors": data["floors"],
+            "year": data["year"]}
+
+
+async def _finish_invite(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
+    school_id = data["school"]
+    role = Role(data["role"])
+    require(role in invitable_roles(ctx.member(), school_id))
+    code = await people.create_invitation(tx, role=role, school_id=school_id,
+                                          created_by=ctx.member().id, days=int(data["days"]),
+                                          max_uses=int(data["uses"]))
+    return {"role": ctx.t(f"role.{role}"), "days": data["days"], "uses": data["uses"],
+            "link": deep_link(ctx.services.bot_username, code), "code": code}
+
+
+FORMS = {
+    form.name: form
+    for form in (
+        Form("school", (
+            Field("name", parse=_name),
+            Field("kind", choices=lambda ctx, data: SCHOOL_KINDS, label="kind"),
+            Field("ownership", choices=lambda ctx, data: OWNERSHIPS, label="ownership"),
+            Field("district", parse=_name),
+        ), _finish_school),
+        Form("building", (
+            Field("name", parse=_name),
+            Field("use", choices=lambda ctx, data: USES, label="use"),
+            Field("floors", parse=lambda ctx, text: parse_floors(text)),
+            Field("year", parse=lambda ctx, text: parse_year_built(text, ctx.today().year)),
+        ), _finish_building),
+        Form("invite", (
+            Field("role", choices=lambda ctx, data: [r.value for r in invitable_roles(
+                ctx.member(), data["school"])], label="role"),
+            Field("days", choices=lambda ctx, data: [str(d) for d in EXPIRY_DAYS], label="days"),
+            Field("uses", choices=lambda ctx, data: [str(n) for n in INVITE_USES], label="uses"),
+        ), _finish_invite),
+    )
+}
+
+
+async def _ask(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
+    field = form.next_field(data)
+    assert field is not None
+    keyboard: list[list[Button]] | None = None
+    if field.choices is not None:
+        values = list(field.choices(ctx, data))
+        buttons = [(ctx.t(f"{field.label}.{v}"), f"f:{form.name}:{field.name}:{v}") for v in values]
+        keyboard = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    await ctx.reply(f"form.{form.name}.{field.name}", keyboard)
+
+
+async def _start(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
+    async with ctx.write() as tx:
+        await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
+    await _ask(ctx, form, data)
+
+
+async def _store(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
+    """Keep the value; when the form is full, act on it in the same transaction."""
+    if form.next_field(data) is not None:
+        async with ctx.write() as tx:
+            await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
+        await _ask(ctx, form, data)
+        return
+    async with ctx.write() as tx:
+        result = await form.finish(ctx, tx, data)
+        await people.clear_pending(tx, ctx.user_id)
+    await ctx.reply(f"form.{form.name}.done", **result)
+
+
+async def on_text(ctx: Ctx, form_name: str, data: dict[str, Any], text: str) -> bool:
+    """A typed value for the form's current field; False when a tap is expected."""
+    form = FORMS[form_name]
+    field = form.next_field(data)
+    if field is None or field.parse is None:
+        return False
+    await _store(ctx, form, {**data, field.name: field.parse(ctx, text)})
+    return True
+
+
+async def resume(ctx: Ctx, form_name: str, data: dict[str, Any]) -> None:
+    await _ask(ctx, FORMS[form_name], data)
+
+
+@entry
+async def on_choice(ctx: Ctx) -> None:
+    """``f:<form>:<field>:<value>``: a tapped choice in a form."""
+    _, form_name, field_name, value = parts(
+        ctx.update.callback_query and ctx.update.callback_query.data, 4
+    )
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    form = FORMS.get(form_name)
+    if form is None or waiting is None or waiting[0] != f"form:{form_name}":
+        raise Stale()
+    data = waiting[1]
+    field = form.next_field(data)
+    if field is None or field.name != field_name or field.choices is None:
+        raise Stale()
+    if value not in field.choices(ctx, data):
+        raise NotAllowed()
+    await ctx.settle(ctx.t(f"{field.label}.{value}"))
+    await _store(ctx, form, {**data, field_name: value})
+
+
+# --- commands ----------------------------------------------------------------
+
+
+def _managed_school(ctx: Ctx) -> int:
+    person = ctx.member()
+    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    if not managed:
+        raise NotAllowed()
+    return managed[0]
+
+
+@entry
+async def add_school(ctx: Ctx) -> None:
+    """``/addschool``: the task force registers a school and gets the principal's invitation."""
+    require(ctx.member().is_taskforce)
+    await _start(ctx, FORMS["school"], {})
+
+
+@entry
+async def add_building(ctx: Ctx) -> None:
+    """``/addbuilding``: a principal or leader adds a building of their school."""
+    await _start(ctx, FORMS["building"], {"school": _managed_school(ctx)})
+
+
+@entry
+async def invite(ctx: Ctx) -> None:
+    """``/invite``: an invitation with a role, an expiry and a number of uses."""
+    person = ctx.member()
+    school = None if person.is_taskforce else _managed_school(ctx)
+    await _start(ctx, FORMS["invite"], {"school": school})
+
+
+@entry
+async def list_invitations(ctx: Ctx) -> None:
+    """``/invitations``: the usable invitations one may revoke."""
+    person = ctx.member()
+    school = None if person.is_taskforce else _managed_school(ctx)
+    rows = await people.invitations_for(ctx.db, school, ctx.now())
+    if not rows:
+        await ctx.reply("invitations.none")
+        return
+    lines, buttons = [], []
+    for r in rows:
+        lines.append(ctx.t("invitations.line", code=r["code"], role=ctx.t(f"role.{r['role']}"),
+                           uses=r["uses"], max_uses=r["max_uses"],
+                           expires=datetime.fromisoformat(r["expires_at"]).strftime("%Y-%m-%d %H:%M")))
+        buttons.append([(ctx.t("invitations.revoke", code=r["code"]), f"rv:{r['id']}")])
+    await ctx.reply("invitations.list", buttons, lines=Html("\n".join(lines)))
+
+
+@entry
+async def revoke(ctx: Ctx) -> None:
+    """``rv:<invitation>``: revoke an invitation; its code stops working at once."""
+    _, raw = parts(ctx.update.callback_query and ctx.update.callback_query.data, 2)
+    person = ctx.member()
+    row = await people.invitation(ctx.db, number(raw))
+    if row is None:
+        raise NotAllowed()
+    school_id = row["school_id"]
+    allowed = person.is_taskforce or (school_id is not None and can_manage_school(person, school_id))
+    require(allowed)
+    async with ctx.write() as tx:
+        if not await people.revoke_invitation(tx, row["id"], person.id):
+            raise Stale()
+    await ctx.settle(ctx.t("invitations.revoked", code=row["code"]))

@@ -1,0 +1,62 @@
+"""Commands everyone has: ``/help``, ``/whoami``, ``/cancel``; and the fallback."""
+
+from __future__ import annotations
+
+from handlers.base import Ctx, entry
+from handlers.i18n import Html
+from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
+from storage import people, walks
+
+
+def help_text(ctx: Ctx) -> str:
+    """The commands this person can use, by their roles."""
+    person = ctx.person
+    if person is None or not person.memberships:
+        return ctx.t("help.guest")
+    roles = {m.role for m in person.memberships}
+    sections = [ctx.t("help.everyone")]
+    if roles - CITY_ROLES:
+        sections.append(ctx.t("help.school"))
+    if roles & SCHOOL_MANAGERS:
+        sections.append(ctx.t("help.manager"))
+    if Role.TASKFORCE in roles:
+        sections.append(ctx.t("help.taskforce"))
+    return "\n\n".join(sections)
+
+
+@entry
+async def help_command(ctx: Ctx) -> None:
+    """``/help``: what this person can do."""
+    await ctx.say(help_text(ctx))
+
+
+@entry
+async def whoami(ctx: Ctx) -> None:
+    """``/whoami``: name, phone and roles."""
+    person = ctx.member()
+    lines = [
+        ctx.t("whoami.role", role=ctx.t(f"role.{m.role}"), where=m.school_name or ctx.t("join.city"))
+        for m in person.memberships
+    ]
+    await ctx.reply("whoami.text", name=person.name, phone=person.phone, roles=Html("\n".join(lines)))
+
+
+@entry
+async def cancel(ctx: Ctx) -> None:
+    """``/cancel``: stop what is being typed; a walk is paused, never lost."""
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if waiting is None:
+        await ctx.reply("cancel.nothing")
+        return
+    kind, data = waiting
+    async with ctx.write() as tx:
+        await people.clear_pending(tx, ctx.user_id)
+        if kind == "quick" and ctx.person is not None:
+            await walks.withdraw_hazard(tx, data["hazard_id"], ctx.person.id)
+    await ctx.reply("cancel.walk" if kind == "walk" else f"cancel.{'quick' if kind == 'quick' else 'done'}")
+
+
+@entry
+async def unknown_command(ctx: Ctx) -> None:
+    """A command the bot does not have."""
+    await ctx.reply("common.unknown_command")

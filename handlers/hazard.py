@@ -1,0 +1,196 @@
+"""The hazard questions, shared by a walk and a quick report.
+
+Photos one by one then "done" (or "no photo"); a description; fixable at
+once? If not: the planned date, the responsible person, the measures,
+whether the building goes out of use, whether it is major — and for a major
+hazard the rest of the five fixes (funding, contingency plan). The next
+question is always ``ledger.hazards.next_step`` of what is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import Document, PhotoSize
+
+from handlers.base import Button, Ctx
+from ledger.buildings import TEXT_MAX, clean_text
+from ledger.dates import parse_date
+from ledger.errors import NotAllowed, PhotoRejected, Stale
+from ledger.hazards import DEADLINE_CHOICES, Step, next_step, quick_fix_deadline
+from storage import campus, people, walks
+from storage.db import Row
+from storage.photos import StoredPhoto
+
+YES_NO = ("y", "n")
+
+
+def step_of(hazard: Row) -> Step:
+    return next_step(walks.draft_of(hazard))
+
+
+def _data(hazard: Row, step: Step, value: str | int) -> str:
+    return f"h:{hazard['id']}:{step.value}:{value}"
+
+
+def _yes_no(ctx: Ctx, hazard: Row, step: Step) -> list[list[Button]]:
+    return [[(ctx.t("button.yes"), _data(hazard, step, "y")),
+             (ctx.t("button.no"), _data(hazard, step, "n"))]]
+
+
+async def ask(ctx: Ctx, hazard: Row) -> None:
+    """Send the question for the hazard's next step."""
+    step = step_of(hazard)
+    title = ctx.t("hazard.title", id=hazard["id"], building=hazard["building_name"] or "?")
+    if step is Step.BUILDING:
+        rows = await _building_choices(ctx, hazard)
+        await ctx.say(title + "\n" + ctx.t("hazard.ask.building"), rows)
+    elif step is Step.PHOTOS:
+        count = await walks.photo_count(ctx.db, hazard["id"])
+        button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
+        key = "hazard.ask.more_photos" if count else "hazard.ask.photos"
+        await ctx.say(title + "\n" + ctx.t(key, count=count),
+                      [[(ctx.t(button[0]), _data(hazard, step, button[1]))]])
+    elif step is Step.FIXABLE:
+        await ctx.say(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
+    elif step is Step.DEADLINE:
+        choices = [(ctx.t("hazard.days", days=d), _data(hazard, step, d)) for d in DEADLINE_CHOICES]
+        await ctx.say(title + "\n" + ctx.t("hazard.ask.deadline"), [choices[:2], choices[2:]])
+    elif step is Step.RESPONSIBLE:
+        mates = await people.colleagues(ctx.db, hazard["school_id"])
+        rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
+        await ctx.say(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
+    elif step in (Step.OUT_OF_USE, Step.MAJOR):
+        await ctx.say(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"),
+                      _yes_no(ctx, hazard, step))
+    elif step is not Step.DONE:  # a typed answer: description, measures, funding, plan
+        await ctx.say(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"))
+
+
+async def _building_choices(ctx: Ctx, hazard: Row) -> list[list[Button]]:
+    person = ctx.member()
+    rows: list[list[Button]] = []
+    for school_id in person.school_ids:
+        for b in await ctx.db.all(
+            "SELECT id, name FROM buildings WHERE school_id = ? ORDER BY name", (school_id,)
+        ):
+            rows.append([(b["name"], _data(hazard, Step.BUILDING, b["id"]))])
+    return rows
+
+
+async def save(ctx: Ctx, hazard: Row, **fields: Any) -> Row:
+    """Store answers; when nothing is left to ask, open the hazard in the same transaction."""
+    person = ctx.member()
+    async with ctx.write() as tx:
+        await walks.update_hazard(tx, hazard["id"], person.id, **fields)
+        updated = await walks.hazard(tx, hazard["id"])
+        assert updated is not None
+        if step_of(updated) is Step.DONE:
+            await walks.complete_hazard(tx, hazard["id"], person.id)
+            if updated["takes_out_of_use"]:
+                await campus.set_out_of_use(tx, updated["building_id"], person.id, hazard["id"])
+            if updated["source"] == "quick":
+                await people.clear_pending(tx, ctx.user_id)
+        elif hazard["inspection_id"]:
+            await walks.touch(tx, hazard["inspection_id"])
+    final = await walks.hazard(ctx.db, hazard["id"])
+    assert final is not None
+    return final
+
+
+async def on_text(ctx: Ctx, hazard: Row, text: str) -> Row | None:
+    """A typed answer; None when this step wants a button or a photo instead."""
+    step = step_of(hazard)
+    if step is Step.DESCRIPTION:
+        return await save(ctx, hazard, description=clean_text(text, TEXT_MAX))
+    if step is Step.DEADLINE:
+        return await save(ctx, hazard, deadline=parse_date(text, ctx.today()))
+    if step is Step.RESPONSIBLE:
+        name = clean_text(text, 60)
+        mates = await people.colleagues(ctx.db, hazard["school_id"])
+        match = next((m["id"] for m in mates if m["name"] == name), None)
+        return await save(ctx, hazard, responsible_id=match, responsible_name=name)
+    field = {Step.MEASURES: "measures", Step.FUNDING: "funding",
+             Step.CONTINGENCY: "contingency_plan"}.get(step)
+    if field is None:
+        return None
+    return await save(ctx, hazard, **{field: clean_text(text, TEXT_MAX)})
+
+
+async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
+    """A tapped answer; the step it answers must still be the next one."""
+    if step_of(hazard) is not step:
+        raise Stale()
+    person = ctx.member()
+    if step is Step.BUILDING:
+        building = await campus.building(ctx.db, int(value)) if value.isdigit() else None
+        if building is None or building["school_id"] not in person.school_ids:
+            raise NotAllowed()
+        return await save(ctx, hazard, building_id=building["id"], school_id=building["school_id"])
+    if step is Step.PHOTOS:
+        if value == "done" and await walks.photo_count(ctx.db, hazard["id"]) == 0:
+            raise PhotoRejected(reason="none_yet")
+        if value not in ("done", "none"):
+            raise NotAllowed()
+        return await save(ctx, hazard, photos_done=1)
+    if step is Step.DEADLINE:
+        if not value.isdigit() or int(value) not in DEADLINE_CHOICES:
+            raise NotAllowed()
+        return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), int(value)))
+    if step is Step.RESPONSIBLE:
+        mates = {m["id"]: m["name"] for m in await people.colleagues(ctx.db, hazard["school_id"])}
+        if not value.isdigit() or int(value) not in mates:
+            raise NotAllowed()
+        return await save(ctx, hazard, responsible_id=int(value), responsible_name=mates[int(value)])
+    if value not in YES_NO:
+        raise NotAllowed()
+    yes = value == "y"
+    if step is Step.FIXABLE:
+        if not yes:
+            return await save(ctx, hazard, fixable_now=0)
+        # Fixed at once: the reporter answers for it, with a short deadline.
+        return await save(
+            ctx, hazard, fixable_now=1, responsible_id=person.id, responsible_name=person.name,
+            deadline=quick_fix_deadline(ctx.today(), ctx.services.fix_at_once_days),
+        )
+    field = {Step.OUT_OF_USE: "takes_out_of_use", Step.MAJOR: "major"}.get(step)
+    if field is None:
+        raise Stale()
+    return await save(ctx, hazard, **{field: int(yes)})
+
+
+async def fetch_photo(ctx: Ctx, photo: PhotoSize | Document) -> StoredPhoto:
+    """Download a photo, normalise it and keep it on disk (no database change yet)."""
+    limit = ctx.services.photos.limits.max_bytes
+    if photo.file_size and photo.file_size > limit:
+        raise PhotoRejected(reason="too_large", limit_mb=limit // (1024 * 1024))
+    file = await photo.get_file()
+    data = bytes(await file.download_as_bytearray())
+    # Pillow's work is CPU-bound: keep it off the event loop.
+    return await asyncio.to_thread(ctx.services.photos.save, data)
+
+
+async def on_photo(ctx: Ctx, hazard: Row, photo: PhotoSize | Document) -> None:
+    """A photo for a hazard waiting for photos."""
+    if step_of(hazard) is not Step.PHOTOS:
+        raise Stale()
+    stored = await fetch_photo(ctx, photo)
+    async with ctx.write() as tx:
+        await walks.add_photo(tx, hazard["id"], stored, ctx.member().id, photo.file_unique_id)
+        if hazard["inspection_id"]:
+            await walks.touch(tx, hazard["inspection_id"])
+
+
+def summary(ctx: Ctx, hazard: Row) -> str:
+    """One hazard in a line or two, for the walk's summary and confirmations."""
+    if hazard["fixable_now"]:
+        fix = ctx.t("hazard.line.fix_now", deadline=hazard["deadline"])
+    else:
+        fix = ctx.t("hazard.line.plan", deadline=hazard["deadline"],
+                    person=hazard["responsible_name"] or "?")
+    flags = "".join([
+        ctx.t("hazard.line.out_of_use") if hazard["takes_out_of_use"] else "",
+        ctx.t("hazard.line.major") if hazard["major"] else "",
+    ])
+    return ctx.t("hazard.line.text", description=hazard["description"] or "", fix=fix) + flags

@@ -1,0 +1,40 @@
+"""Quick report (随手拍): a photo sent outside a walk becomes a hazard.
+
+The bot asks which building, then the same hazard questions as in a walk.
+"""
+
+from __future__ import annotations
+
+from telegram import Document, PhotoSize
+
+from handlers import hazard as hazard_questions
+from handlers.base import Ctx
+from ledger.errors import NotAllowed
+from storage import people, walks
+
+
+async def start(ctx: Ctx, photo: PhotoSize | Document) -> None:
+    """Keep the photo on a new draft hazard and ask which building."""
+    person = ctx.member()
+    if not person.school_ids:
+        raise NotAllowed()
+    marks = ",".join("?" * len(person.school_ids))
+    if not await ctx.db.value(
+        f"SELECT COUNT(*) FROM buildings WHERE school_id IN ({marks})",  # noqa: S608
+        person.school_ids,
+    ):
+        await ctx.reply("quick.no_buildings")
+        return
+    stored = await hazard_questions.fetch_photo(ctx, photo)
+    async with ctx.write() as tx:
+        hazard_id = await walks.create_hazard(
+            tx, school_id=person.school_ids[0], building_id=None,
+            campaign_id=ctx.services.campaign_id, inspection_id=None, item_id=None,
+            source="quick", person_id=person.id,
+        )
+        await walks.add_photo(tx, hazard_id, stored, person.id, photo.file_unique_id)
+        await people.set_pending(tx, ctx.user_id, "quick", {"hazard_id": hazard_id})
+    hazard = await walks.hazard(ctx.db, hazard_id)
+    assert hazard is not None
+    await ctx.reply("quick.started")
+    await hazard_questions.ask(ctx, hazard)

@@ -1,0 +1,199 @@
+"""Where a message goes: the stored pending input says what the person is doing.
+
+Typed text, a photo or a shared contact is routed to the journey waiting for
+it (joining, a form, a walk, a quick report); anything unexpected gets a short
+answer and the question is asked again, with nothing stored changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Document, PhotoSize
+
+from handlers import admin, hazard, inspect, join, quick
+from handlers.base import Ctx, entry, number, parts
+from handlers.common import help_text
+from ledger.errors import NotAllowed, PhotoRejected, Stale
+from ledger.hazards import Step
+from ledger.roles import can_walk
+from storage import people, walks
+from storage.db import Row
+
+# Longest text accepted at all; longer is refused before anything else.
+MAX_MESSAGE = 4096
+
+
+async def _draft_for(ctx: Ctx, kind: str, data: dict[str, Any]) -> Row | None:
+    """The hazard being reported in this walk or quick report, if any."""
+    if kind == "quick":
+        return await walks.hazard(ctx.db, data["hazard_id"])
+    hazard_id = await ctx.db.value(
+        "SELECT id FROM hazards WHERE inspection_id = ? AND state = 'draft' ORDER BY id LIMIT 1",
+        (data["inspection_id"],),
+    )
+    return None if hazard_id is None else await walks.hazard(ctx.db, hazard_id)
+
+
+async def continue_after(ctx: Ctx, kind: str, data: dict[str, Any], updated: Row) -> None:
+    """After a hazard answer: the next hazard question, or back to the walk."""
+    if updated["state"] == "draft":
+        await hazard.ask(ctx, updated)
+        return
+    await ctx.reply("hazard.recorded", line=hazard.summary(ctx, updated), id=updated["id"])
+    if kind == "walk":
+        await inspect.ask_current(ctx, data["inspection_id"])
+
+
+async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
+    """Repeat what the person is being asked, after an unexpected message."""
+    if kind == "walk":
+        await inspect.ask_current(ctx, data["inspection_id"])
+    elif kind == "quick":
+        draft = await _draft_for(ctx, kind, data)
+        if draft is not None and draft["state"] == "draft":
+            await hazard.ask(ctx, draft)
+    elif kind.startswith("form:"):
+        await admin.resume(ctx, kind.removeprefix("form:"), data)
+
+
+@entry
+async def on_text(ctx: Ctx) -> None:
+    """Typed text: an answer to whatever the person is being asked."""
+    message = ctx.update.effective_message
+    text = (message.text if message else None) or ""
+    if len(text) > MAX_MESSAGE:
+        await ctx.reply("error.too_long", limit=MAX_MESSAGE, length=len(text))
+        return
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if waiting is None:
+        await ctx.say(ctx.t("common.not_understood") + "\n\n" + help_text(ctx))
+        return
+    kind, data = waiting
+    if kind == "join":
+        await join.on_input(ctx, data, text, None)
+        return
+    ctx.member()
+    if kind.startswith("form:"):
+        if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
+            await ctx.reply("common.use_buttons")
+            await _ask_again(ctx, kind, data)
+        return
+    draft = await _draft_for(ctx, kind, data)
+    if draft is not None and draft["state"] == "draft":
+        updated = await hazard.on_text(ctx, draft, text)
+        if updated is not None:
+            await continue_after(ctx, kind, data, updated)
+            return
+    await ctx.reply("common.use_buttons")
+    await _ask_again(ctx, kind, data)
+
+
+@entry
+async def on_contact(ctx: Ctx) -> None:
+    """A shared contact: the phone number when joining."""
+    message = ctx.update.effective_message
+    contact = message.contact if message else None
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if contact is None or waiting is None or waiting[0] != "join":
+        await ctx.reply("common.not_understood")
+        return
+    if contact.user_id is not None and contact.user_id != ctx.user_id:
+        await ctx.reply("join.own_phone")
+        return
+    await join.on_input(ctx, waiting[1], None, contact.phone_number)
+
+
+def _picture(ctx: Ctx) -> PhotoSize | Document | None:
+    """The largest size of a photo, or a document that says it is an image."""
+    message = ctx.update.effective_message
+    if message is None:
+        return None
+    if message.photo:
+        return message.photo[-1]
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        return document
+    return None
+
+
+@entry
+async def on_photo(ctx: Ctx) -> None:
+    """A photo (or an image file): for the hazard waiting for one, else a quick report."""
+    picture = _picture(ctx)
+    if picture is None:
+        raise PhotoRejected(reason="not_image")
+    ctx.member()
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if waiting is None:
+        await quick.start(ctx, picture)
+        return
+    kind, data = waiting
+    if kind in ("walk", "quick"):
+        draft = await _draft_for(ctx, kind, data)
+        if draft is not None and draft["state"] == "draft" and hazard.step_of(draft) is Step.PHOTOS:
+            await hazard.on_photo(ctx, draft, picture)
+            fresh = await walks.hazard(ctx.db, draft["id"])
+            assert fresh is not None
+            await hazard.ask(ctx, fresh)
+            return
+    await ctx.reply("common.photo_not_now")
+    await _ask_again(ctx, kind, data)
+
+
+@entry
+async def on_document(ctx: Ctx) -> None:
+    """A file that is not an image: refused, and the question is asked again."""
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    await ctx.reply("error.photo.not_image")
+    if waiting is not None:
+        await _ask_again(ctx, *waiting)
+
+
+@entry
+async def on_hazard_button(ctx: Ctx) -> None:
+    """``h:<hazard>:<step>:<value>``: a tapped hazard answer."""
+    _, raw_id, raw_step, value = parts(
+        ctx.update.callback_query and ctx.update.callback_query.data, 4
+    )
+    person = ctx.member()
+    draft = await walks.hazard(ctx.db, number(raw_id))
+    if draft is None or not can_walk(person, draft["school_id"]) or draft["reported_by"] != person.id:
+        raise NotAllowed()
+    if draft["state"] != "draft" or raw_step not in {s.value for s in Step}:
+        raise Stale()
+    updated = await hazard.on_button(ctx, draft, Step(raw_step), value)
+    await ctx.settle(_label(ctx, Step(raw_step), value, updated))
+    kind = "quick" if draft["source"] == "quick" else "walk"
+    data = ({"hazard_id": draft["id"]} if kind == "quick"
+            else {"inspection_id": draft["inspection_id"]})
+    await continue_after(ctx, kind, data, updated)
+
+
+def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
+    """How a tapped answer is shown under its question."""
+    if value in ("y", "n"):
+        return ctx.t("button.yes" if value == "y" else "button.no")
+    if step is Step.BUILDING:
+        return str(updated["building_name"])
+    if step is Step.RESPONSIBLE:
+        return str(updated["responsible_name"])
+    if step is Step.DEADLINE:
+        return str(updated["deadline"])
+    return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
+
+
+
+@entry
+async def on_unknown_tap(ctx: Ctx) -> None:
+    """A button whose data no handler knows (an old version's, or crafted)."""
+    raise Stale()
+
+
+@entry
+async def on_other(ctx: Ctx) -> None:
+    """Stickers, voice, locations...: not understood; the question is asked again."""
+    await ctx.reply("common.not_understood")
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if waiting is not None:
+        await _ask_again(ctx, *waiting)

@@ -1,0 +1,45 @@
+"""Reading dates people type on phones.
+
+Accepted: ``2021-05-20``, ``2021/5/20``, ``2021.5.20``, ``2021年5月20日``,
+``5月20日``, ``5-20``, ``5/20``, ``20.5.`` is not (ambiguous). A date without
+a year means its next occurrence from today, so ``5-20`` typed in November
+means next May.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from ledger.errors import BadDate, PastDate
+
+_FULL = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?\s*$")
+_SHORT = re.compile(r"^\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?\s*$")
+
+
+def _normalise(text: str) -> str:
+    # Full-width digits and separators come from Chinese keyboards.
+    table = str.maketrans("０１２３４５６７８９－／．　", "0123456789-/. ")
+    return text.translate(table)
+
+
+def parse_date(text: str, today: date) -> date:
+    """Parse a typed date; raise ``BadDate`` or ``PastDate``."""
+    raw = _normalise(text)
+    full = _FULL.match(raw)
+    try:
+        if full:
+            day = date(int(full[1]), int(full[2]), int(full[3]))
+        else:
+            short = _SHORT.match(raw)
+            if not short:
+                raise BadDate(text=text)
+            month, dom = int(short[1]), int(short[2])
+            day = date(today.year, month, dom)
+            if day < today:
+                day = date(today.year + 1, month, dom)
+    except ValueError as exc:  # 2月30日
+        raise BadDate(text=text) from exc
+    if day < today:
+        raise PastDate(date=day.isoformat())
+    return day

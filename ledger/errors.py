@@ -1,0 +1,108 @@
+"""Small named exceptions for refused actions.
+
+Each carries a ``code`` that the handlers map to a text in the user's
+language (``error.<code>`` in the locale files), plus the values that text
+needs. The mapping lives in one place: ``handlers.base``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class XiaoanError(Exception):
+    """Base class: an action refused for a reason the user should be told."""
+
+    code = "generic"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(self.code, params)
+        self.params = params
+
+
+class NotAllowed(XiaoanError):
+    """The person has no right to do this (or to see this object)."""
+
+    code = "not_allowed"
+
+
+class NotMember(XiaoanError):
+    """The person has not joined with an invitation yet."""
+
+    code = "not_member"
+
+
+class InvitationInvalid(XiaoanError):
+    """The invitation code is unknown, expired, used up or revoked (see ``reason``)."""
+
+    code = "invitation"
+
+
+class BadDate(XiaoanError):
+    """A typed date that does not parse."""
+
+    code = "bad_date"
+
+
+class PastDate(XiaoanError):
+    """A deadline that lies before today."""
+
+    code = "past_date"
+
+
+class BadNumber(XiaoanError):
+    """A number out of range or not a number (floors, year built)."""
+
+    code = "bad_number"
+
+
+class TooLong(XiaoanError):
+    """Text longer than the field allows."""
+
+    code = "too_long"
+
+
+class EmptyText(XiaoanError):
+    """Text that is blank once stripped."""
+
+    code = "empty_text"
+
+
+class BadPhone(XiaoanError):
+    """A phone number that does not look like one."""
+
+    code = "bad_phone"
+
+
+class Duplicate(XiaoanError):
+    """A name already used where names must be unique (a building in a school)."""
+
+    code = "duplicate"
+
+
+class WalkLocked(XiaoanError):
+    """Somebody else is walking this building right now."""
+
+    code = "walk_locked"
+
+
+class AlreadyClosed(XiaoanError):
+    """The building's inspection in this campaign is already closed."""
+
+    code = "already_closed"
+
+
+class Stale(XiaoanError):
+    """A button from an old message: its question is already answered."""
+
+    code = "stale"
+
+
+class PhotoRejected(XiaoanError):
+    """A photo that is not an image, too large, a decompression bomb or corrupt."""
+
+    code = "photo"
+
+
+class ConfigError(Exception):
+    """A wrong setting; the message names the key and fits on one line."""

@@ -1,0 +1,86 @@
+"""A hazard as it is being reported: which question comes next.
+
+The next question is derived from what is already filled in, never stored
+separately, so a restarted bot asks exactly what is still missing. A button
+carries the step it answers; a tap whose step is no longer the next one is
+stale and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class Step(StrEnum):
+    BUILDING = "bld"  # quick report only: which building
+    PHOTOS = "ph"  # one or more photos, then "done" or "no photo"
+    DESCRIPTION = "ds"
+    FIXABLE = "fx"  # can it be fixed at once?
+    DEADLINE = "dl"  # planned completion date
+    RESPONSIBLE = "rp"  # responsible person: a colleague or a typed name
+    MEASURES = "ms"
+    OUT_OF_USE = "ou"  # is the building taken out of use?
+    MAJOR = "mj"  # a major hazard asks the rest of the five fixes
+    FUNDING = "fd"
+    CONTINGENCY = "cp"  # contingency plan
+    DONE = "ok"
+
+
+# Steps answered by typing (the others by buttons, photos, or both).
+TYPED_STEPS = frozenset(
+    {Step.DESCRIPTION, Step.DEADLINE, Step.RESPONSIBLE, Step.MEASURES, Step.FUNDING, Step.CONTINGENCY}
+)
+
+# Quick buttons for the planned completion date, in days from today.
+DEADLINE_CHOICES = (7, 30, 90, 180)
+
+
+@dataclass(frozen=True)
+class HazardDraft:
+    building_id: int | None
+    photos_done: bool
+    description: str | None
+    fixable_now: bool | None
+    deadline: date | None
+    responsible_name: str | None
+    measures: str | None
+    takes_out_of_use: bool | None
+    major: bool | None
+    funding: str | None
+    contingency_plan: str | None
+
+
+def next_step(h: HazardDraft) -> Step:
+    """The question to ask next, from the fields filled in so far."""
+    if h.building_id is None:
+        return Step.BUILDING
+    if not h.photos_done:
+        return Step.PHOTOS
+    if h.description is None:
+        return Step.DESCRIPTION
+    if h.fixable_now is None:
+        return Step.FIXABLE
+    if h.fixable_now:
+        return Step.DONE
+    for step, value in (
+        (Step.DEADLINE, h.deadline),
+        (Step.RESPONSIBLE, h.responsible_name),
+        (Step.MEASURES, h.measures),
+        (Step.OUT_OF_USE, h.takes_out_of_use),
+        (Step.MAJOR, h.major),
+    ):
+        if value is None:
+            return step
+    if h.major:
+        if h.funding is None:
+            return Step.FUNDING
+        if h.contingency_plan is None:
+            return Step.CONTINGENCY
+    return Step.DONE
+
+
+def quick_fix_deadline(today: date, days: int) -> date:
+    """A hazard fixable at once gets a short deadline (configurable, 7 days)."""
+    return today + timedelta(days=days)

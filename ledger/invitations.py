@@ -1,0 +1,37 @@
+"""Invitations: one code, a role, an expiry and a number of uses; revocable."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from ledger.errors import InvitationInvalid
+
+# Choices offered in chat when inviting.
+EXPIRY_DAYS = (1, 7, 30)
+USES = (1, 10, 50)
+
+
+def new_code() -> str:
+    """A code for a deep link: letters and digits only, unguessable (~62 bits)."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(11))
+
+
+def check_usable(
+    *, expires_at: datetime, uses: int, max_uses: int, revoked: bool, now: datetime
+) -> None:
+    """Refuse a code that is revoked, expired or used up (in that order)."""
+    if revoked:
+        raise InvitationInvalid(reason="revoked")
+    if now >= expires_at:
+        raise InvitationInvalid(reason="expired")
+    if uses >= max_uses:
+        raise InvitationInvalid(reason="used_up")
+
+
+def deep_link(bot_username: str | None, code: str) -> str:
+    """``https://t.me/<bot>?start=<code>``, or the command when the name is unknown."""
+    if bot_username:
+        return f"https://t.me/{bot_username}?start={code}"
+    return f"/start {code}"

@@ -1,0 +1,102 @@
+"""People, their roles and who may do what.
+
+Every handler asks these functions before it reads or changes anything, with
+the memberships loaded from the database, whatever a button's data says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ledger.errors import NotAllowed, NotMember
+
+
+class Role(StrEnum):
+    TASKFORCE = "taskforce"
+    SUPERVISOR = "supervisor"
+    PRINCIPAL = "principal"
+    LEADER = "leader"
+    STAFF = "staff"
+
+
+# Roles that belong to the city rather than to one school.
+CITY_ROLES = frozenset({Role.TASKFORCE, Role.SUPERVISOR})
+# Roles that run a school: add buildings, invite staff.
+SCHOOL_MANAGERS = frozenset({Role.PRINCIPAL, Role.LEADER})
+
+
+@dataclass(frozen=True)
+class Membership:
+    role: Role
+    school_id: int | None  # None for city roles
+    school_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    phone: str
+    memberships: tuple[Membership, ...]
+
+    @property
+    def is_taskforce(self) -> bool:
+        return any(m.role is Role.TASKFORCE for m in self.memberships)
+
+    def roles_in(self, school_id: int) -> set[Role]:
+        return {m.role for m in self.memberships if m.school_id == school_id}
+
+    @property
+    def school_ids(self) -> list[int]:
+        """The schools this person belongs to, in the order they joined."""
+        seen: list[int] = []
+        for m in self.memberships:
+            if m.school_id is not None and m.school_id not in seen:
+                seen.append(m.school_id)
+        return seen
+
+
+def require_member(person: Person | None) -> Person:
+    """Nobody without a membership sees anything."""
+    if person is None or not person.memberships:
+        raise NotMember()
+    return person
+
+
+def can_read_school(person: Person, school_id: int) -> bool:
+    return bool(person.roles_in(school_id)) or any(
+        m.role in CITY_ROLES for m in person.memberships
+    )
+
+
+def can_walk(person: Person, school_id: int) -> bool:
+    """Inspect buildings and report hazards: any member of the school."""
+    return bool(person.roles_in(school_id))
+
+
+def can_manage_school(person: Person, school_id: int) -> bool:
+    """Add buildings and invite staff: the school's principal or a leader."""
+    return bool(person.roles_in(school_id) & SCHOOL_MANAGERS)
+
+
+def require(allowed: bool) -> None:
+    if not allowed:
+        raise NotAllowed()
+
+
+def invitable_roles(person: Person, school_id: int | None) -> list[Role]:
+    """Which roles this person may hand out in an invitation.
+
+    The task force invites its own colleagues and supervisors (no school)
+    and principals (with a school); a principal or leader invites leaders and
+    staff of their own school.
+    """
+    if school_id is None:
+        return [Role.TASKFORCE, Role.SUPERVISOR] if person.is_taskforce else []
+    roles: list[Role] = []
+    if person.is_taskforce:
+        roles.append(Role.PRINCIPAL)
+    if can_manage_school(person, school_id) or person.is_taskforce:
+        roles += [Role.LEADER, Role.STAFF]
+    return roles

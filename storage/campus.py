@@ -1,0 +1,147 @@
+"""Campaigns, schools, buildings and the stored checklist versions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ledger.checklist import Checklist, ChecklistItem
+from ledger.errors import Duplicate
+from ledger.walk import BuildingState
+from storage.db import Reader, Row, Tx
+
+
+async def ensure_campaign(
+    tx: Tx, name: str, self_inspection: date | None, rectification: date | None,
+    supervision: date | None,
+) -> int:
+    """The campaign named in the config, created or its phase dates updated."""
+    dates = tuple(d.isoformat() if d else None for d in (self_inspection, rectification, supervision))
+    row = await tx.one("SELECT * FROM campaigns WHERE name = ?", (name,))
+    if row is None:
+        campaign_id = await tx.run(
+            "INSERT INTO campaigns (name, self_inspection_due, rectification_due,"
+            " supervision_due, created_at) VALUES (?, ?, ?, ?, ?)",
+            (name, *dates, tx.now()),
+        )
+        await tx.event(None, "campaign.created", "campaign", campaign_id, after={"name": name})
+        return campaign_id
+    old = (row["self_inspection_due"], row["rectification_due"], row["supervision_due"])
+    if old != dates:
+        await tx.run(
+            "UPDATE campaigns SET self_inspection_due = ?, rectification_due = ?,"
+            " supervision_due = ? WHERE id = ?",
+            (*dates, row["id"]),
+        )
+        await tx.event(None, "campaign.dates", "campaign", row["id"], before={"dates": old},
+                       after={"dates": dates})
+    return int(row["id"])
+
+
+async def ensure_checklist(tx: Tx, checklist: Checklist) -> int:
+    """Store the checklist as a version unless the same content is stored already."""
+    version_id = await tx.value(
+        "SELECT id FROM checklist_versions WHERE digest = ?", (checklist.digest,)
+    )
+    if version_id is not None:
+        return int(version_id)
+    version_id = await tx.run(
+        "INSERT INTO checklist_versions (digest, name, loaded_at) VALUES (?, ?, ?)",
+        (checklist.digest, checklist.name, tx.now()),
+    )
+    for position, item in enumerate(checklist.items):
+        await tx.run(
+            "INSERT INTO checklist_items (version_id, position, code, category, uses,"
+            " built_before, text_zh, text_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (version_id, position, item.code, item.category, ",".join(item.uses),
+             item.built_before, item.zh, item.en),
+        )
+    await tx.event(None, "checklist.loaded", "checklist_version", version_id,
+                   after={"digest": checklist.digest, "items": len(checklist.items)})
+    return int(version_id)
+
+
+def item_of(row: Row) -> ChecklistItem:
+    uses = tuple(u for u in row["uses"].split(",") if u)
+    return ChecklistItem(row["code"], row["category"], row["text_zh"], row["text_en"], uses,
+                         row["built_before"])
+
+
+async def items_for_building(db: Reader, version_id: int, building: Row) -> list[Row]:
+    """The checklist items of a version that apply to this building, in order."""
+    rows = await db.all(
+        "SELECT * FROM checklist_items WHERE version_id = ? ORDER BY position", (version_id,)
+    )
+    return [r for r in rows if item_of(r).applies_to(building["use"], building["year_built"])]
+
+
+# --- schools and buildings ---------------------------------------------------
+
+
+async def create_school(
+    tx: Tx, *, name: str, kind: str, ownership: str, district: str, actor_id: int | None
+) -> int:
+    if await tx.value("SELECT 1 FROM schools WHERE name = ?", (name,)):
+        raise Duplicate(name=name)
+    school_id = await tx.run(
+        "INSERT INTO schools (name, kind, ownership, district, created_at, created_by)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (name, kind, ownership, district, tx.now(), actor_id),
+    )
+    await tx.event(actor_id, "school.created", "school", school_id,
+                   after={"name": name, "kind": kind, "ownership": ownership, "district": district})
+    return school_id
+
+
+async def school(db: Reader, school_id: int) -> Row | None:
+    return await db.one("SELECT * FROM schools WHERE id = ?", (school_id,))
+
+
+async def create_building(
+    tx: Tx, *, school_id: int, name: str, use: str, floors: int, year_built: int | None,
+    actor_id: int,
+) -> int:
+    if await tx.value(
+        "SELECT 1 FROM buildings WHERE school_id = ? AND name = ?", (school_id, name)
+    ):
+        raise Duplicate(name=name)
+    building_id = await tx.run(
+        "INSERT INTO buildings (school_id, name, use, floors, year_built, created_at, created_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (school_id, name, use, floors, year_built, tx.now(), actor_id),
+    )
+    await tx.event(actor_id, "building.created", "building", building_id,
+                   after={"school_id": school_id, "name": name, "use": use, "floors": floors,
+                          "year_built": year_built})
+    return building_id
+
+
+async def building(db: Reader, building_id: int) -> Row | None:
+    return await db.one("SELECT * FROM buildings WHERE id = ?", (building_id,))
+
+
+async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> list[Row]:
+    """The school's buildings with their walk in this campaign (if any) and its state."""
+    return await db.all(
+        "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id,"
+        " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
+        " THEN 'in_progress' ELSE 'closed' END AS state,"
+        " (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id) AS answered"
+        " FROM buildings b LEFT JOIN inspections i"
+        " ON i.building_id = b.id AND i.campaign_id = ?"
+        " WHERE b.school_id = ? ORDER BY b.name",
+        (campaign_id, school_id),
+    )
+
+
+def state_of(row: Row) -> BuildingState:
+    return BuildingState(row["state"])
+
+
+async def set_out_of_use(tx: Tx, building_id: int, actor_id: int, hazard_id: int) -> None:
+    changed = await tx.run(
+        "UPDATE buildings SET out_of_use = 1 WHERE id = ? AND out_of_use = 0", (building_id,)
+    )
+    if changed:
+        await tx.event(actor_id, "building.out_of_use", "building", building_id,
+                       before={"out_of_use": False}, after={"out_of_use": True,
+                                                           "hazard_id": hazard_id})

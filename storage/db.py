@@ -1,0 +1,190 @@
+"""The database: one writer, reads separate, numbered migrations.
+
+Like datasette's ``database.py``: every write goes through one connection,
+one short ``BEGIN IMMEDIATE`` transaction at a time (queued behind an
+``asyncio.Lock``); reads use their own connection and never wait for a
+writer, which WAL allows. A transaction that applies a received update also
+marks it done in the inbox, so an update is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ledger.clock import Clock
+
+BUSY_TIMEOUT_MS = 10_000
+Row = sqlite3.Row
+
+
+async def _open(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in (
+        "journal_mode = WAL",
+        "foreign_keys = ON",
+        "synchronous = FULL",
+        f"busy_timeout = {BUSY_TIMEOUT_MS}",
+    ):
+        await conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The numbered SQL files in ``storage/migrations``, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Reader:
+    """Queries shared by the read connection and a write transaction."""
+
+    conn: aiosqlite.Connection
+
+    async def one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            row: Row | None = await cur.fetchone()
+            return row
+
+    async def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def value(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.one(sql, params)
+        return None if row is None else row[0]
+
+
+class Tx(Reader):
+    """One write transaction; every change also appends to the event log."""
+
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock, update_id: int | None) -> None:
+        self.conn = conn
+        self.clock = clock
+        self.update_id = update_id
+
+    def now(self) -> str:
+        return self.clock.now().isoformat(timespec="seconds")
+
+    async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Execute a change; return the new row id (for an INSERT) or the row count."""
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount  # type: ignore[return-value]
+
+    async def event(
+        self,
+        actor_id: int | None,
+        action: str,
+        subject: str,
+        subject_id: int,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        await self.run(
+            "INSERT INTO events (at, actor_id, action, subject, subject_id, before, after)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.now(),
+                actor_id,
+                action,
+                subject,
+                subject_id,
+                None if before is None else json.dumps(before, ensure_ascii=False, default=str),
+                None if after is None else json.dumps(after, ensure_ascii=False, default=str),
+            ),
+        )
+
+
+class Database(Reader):
+    """The SQLite file: ``read`` for queries, ``write()`` for transactions."""
+
+    def __init__(self, path: Path, clock: Clock) -> None:
+        self.path = path
+        self.clock = clock
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> Database:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await _open(self.path)
+        await self.migrate()
+        self._reader = await _open(self.path)
+        self.conn = self._reader
+        return self
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    async def __aenter__(self) -> Database:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations not applied yet; safe to run at every start."""
+        assert self._writer is not None
+        w = self._writer
+        await w.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+            " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        async with w.execute("SELECT version FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        applied = []
+        for number, name, sql in migrations():
+            if number in done:
+                continue
+            stamp = self.clock.now().isoformat(timespec="seconds")
+            # executescript commits first; wrap the file in its own transaction.
+            try:
+                await w.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\n"
+                    f"INSERT INTO schema_migrations VALUES ({number}, '{name}', '{stamp}');\n"
+                    "COMMIT;"
+                )
+            except sqlite3.Error:
+                await w.execute("ROLLBACK")
+                raise
+            applied.append(name)
+        return applied
+
+    @asynccontextmanager
+    async def write(self, update_id: int | None = None) -> AsyncIterator[Tx]:
+        """One short write transaction, queued behind any other.
+
+        With ``update_id`` the received update is marked done in the same
+        transaction, so its effects and its being done commit together.
+        """
+        assert self._writer is not None
+        async with self._lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._writer, self.clock, update_id)
+            try:
+                yield tx
+                if update_id is not None:
+                    await tx.run(
+                        "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
+                        (tx.now(), update_id),
+                    )
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")

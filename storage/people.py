@@ -1,0 +1,193 @@
+"""People, memberships, invitations and what the bot waits for from whom."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from ledger.errors import InvitationInvalid
+from ledger.invitations import check_usable, new_code
+from ledger.roles import Membership, Person, Role
+from storage.db import Reader, Row, Tx
+
+
+async def person_by_tg(db: Reader, tg_user_id: int) -> Person | None:
+    row = await db.one("SELECT * FROM people WHERE tg_user_id = ?", (tg_user_id,))
+    return None if row is None else await _with_memberships(db, row)
+
+
+async def person_by_id(db: Reader, person_id: int) -> Person | None:
+    row = await db.one("SELECT * FROM people WHERE id = ?", (person_id,))
+    return None if row is None else await _with_memberships(db, row)
+
+
+async def _with_memberships(db: Reader, row: Row) -> Person:
+    rows = await db.all(
+        "SELECT m.role, m.school_id, s.name AS school_name FROM memberships m"
+        " LEFT JOIN schools s ON s.id = m.school_id WHERE m.person_id = ? ORDER BY m.id",
+        (row["id"],),
+    )
+    return Person(
+        id=row["id"],
+        name=row["name"],
+        phone=row["phone"],
+        memberships=tuple(Membership(Role(r["role"]), r["school_id"], r["school_name"]) for r in rows),
+    )
+
+
+async def chat_of(db: Reader, person_id: int) -> int | None:
+    value = await db.value("SELECT chat_id FROM people WHERE id = ?", (person_id,))
+    return None if value is None else int(value)
+
+
+async def colleagues(db: Reader, school_id: int) -> list[Row]:
+    """The school's members, principal first, for picking a responsible person."""
+    return await db.all(
+        "SELECT DISTINCT p.id, p.name FROM people p JOIN memberships m ON m.person_id = p.id"
+        " WHERE m.school_id = ? ORDER BY CASE m.role WHEN 'principal' THEN 0"
+        " WHEN 'leader' THEN 1 ELSE 2 END, p.name",
+        (school_id,),
+    )
+
+
+async def create_person(
+    tx: Tx, *, tg_user_id: int, chat_id: int, name: str, phone: str, language: str
+) -> int:
+    person_id = await tx.run(
+        "INSERT INTO people (tg_user_id, chat_id, name, phone, language, joined_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (tg_user_id, chat_id, name, phone, language, tx.now()),
+    )
+    await tx.event(person_id, "person.joined", "person", person_id, after={"name": name, "phone": phone})
+    return person_id
+
+
+async def add_membership(
+    tx: Tx, *, person_id: int, school_id: int | None, role: Role, invitation_id: int | None
+) -> bool:
+    """Add a role; False when the person already had it."""
+    existing = await tx.value(
+        "SELECT id FROM memberships WHERE person_id = ? AND school_id IS ? AND role = ?",
+        (person_id, school_id, role.value),
+    )
+    if existing is not None:
+        return False
+    membership_id = await tx.run(
+        "INSERT INTO memberships (person_id, school_id, role, invitation_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (person_id, school_id, role.value, invitation_id, tx.now()),
+    )
+    await tx.event(
+        person_id,
+        "membership.added",
+        "membership",
+        membership_id,
+        after={"person_id": person_id, "school_id": school_id, "role": role.value},
+    )
+    return True
+
+
+# --- invitations -------------------------------------------------------------
+
+
+async def create_invitation(
+    tx: Tx,
+    *,
+    role: Role,
+    school_id: int | None,
+    created_by: int | None,
+    days: int,
+    max_uses: int,
+) -> str:
+    code = new_code()
+    expires = tx.clock.now() + timedelta(days=days)
+    invitation_id = await tx.run(
+        "INSERT INTO invitations (code, role, school_id, created_by, created_at, expires_at, max_uses)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (code, role.value, school_id, created_by, tx.now(), expires.isoformat(timespec="seconds"), max_uses),
+    )
+    await tx.event(
+        created_by,
+        "invitation.created",
+        "invitation",
+        invitation_id,
+        after={"role": role.value, "school_id": school_id, "expires_at": expires, "max_uses": max_uses},
+    )
+    return code
+
+
+async def usable_invitation(db: Reader, code: str, now: datetime) -> Row:
+    """The invitation behind a code, or ``InvitationInvalid`` with the reason."""
+    row = await db.one(
+        "SELECT i.*, s.name AS school_name FROM invitations i"
+        " LEFT JOIN schools s ON s.id = i.school_id WHERE i.code = ?",
+        (code.strip(),),
+    )
+    if row is None:
+        raise InvitationInvalid(reason="unknown")
+    check_usable(
+        expires_at=datetime.fromisoformat(row["expires_at"]),
+        uses=row["uses"],
+        max_uses=row["max_uses"],
+        revoked=row["revoked_at"] is not None,
+        now=now,
+    )
+    return row
+
+
+async def use_invitation(tx: Tx, code: str, person_id: int) -> Row:
+    """Check the code again inside the transaction and count one use."""
+    row = await usable_invitation(tx, code, tx.clock.now())
+    await tx.run("UPDATE invitations SET uses = uses + 1 WHERE id = ?", (row["id"],))
+    await tx.event(
+        person_id, "invitation.used", "invitation", row["id"],
+        before={"uses": row["uses"]}, after={"uses": row["uses"] + 1},
+    )
+    return row
+
+
+async def invitations_for(db: Reader, school_id: int | None, now: datetime) -> list[Row]:
+    """Invitations still usable, for the school (or the city ones when None)."""
+    rows = await db.all(
+        "SELECT * FROM invitations WHERE school_id IS ? AND revoked_at IS NULL"
+        " AND uses < max_uses ORDER BY id",
+        (school_id,),
+    )
+    return [r for r in rows if datetime.fromisoformat(r["expires_at"]) > now]
+
+
+async def invitation(db: Reader, invitation_id: int) -> Row | None:
+    return await db.one("SELECT * FROM invitations WHERE id = ?", (invitation_id,))
+
+
+async def revoke_invitation(tx: Tx, invitation_id: int, actor_id: int) -> bool:
+    changed = await tx.run(
+        "UPDATE invitations SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
+        (tx.now(), actor_id, invitation_id),
+    )
+    if changed:
+        await tx.event(actor_id, "invitation.revoked", "invitation", invitation_id)
+    return bool(changed)
+
+
+# --- pending input -----------------------------------------------------------
+
+
+async def pending(db: Reader, tg_user_id: int) -> tuple[str, dict[str, Any]] | None:
+    """What the bot waits for next from this user, if anything."""
+    row = await db.one("SELECT kind, data FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
+    return None if row is None else (row["kind"], json.loads(row["data"]))
+
+
+async def set_pending(tx: Tx, tg_user_id: int, kind: str, data: dict[str, Any]) -> None:
+    await tx.run(
+        "INSERT INTO pending_inputs (tg_user_id, kind, data, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (tg_user_id) DO UPDATE SET kind = excluded.kind, data = excluded.data,"
+        " created_at = excluded.created_at",
+        (tg_user_id, kind, json.dumps(data, ensure_ascii=False), tx.now()),
+    )
+
+
+async def clear_pending(tx: Tx, tg_user_id: int) -> None:
+    await tx.run("DELETE FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))

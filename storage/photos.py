@@ -1,0 +1,97 @@
+"""The photo store: normalise with Pillow, keep by SHA-256 on disk.
+
+A photo from a phone is turned upright (EXIF orientation), scaled so its long
+side is at most ``max_side`` pixels and re-encoded as JPEG, which also drops
+the rest of its metadata (GPS included). The file is named by the SHA-256 of
+the stored bytes; the database keeps the hash and the size, never the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ledger.errors import PhotoRejected
+
+JPEG_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    sha256: str
+    width: int
+    height: int
+    size: int  # bytes on disk
+
+
+@dataclass(frozen=True)
+class PhotoLimits:
+    max_bytes: int = 20 * 1024 * 1024  # what the Bot API lets a bot download
+    max_pixels: int = 50_000_000
+    max_side: int = 2048
+
+
+def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
+    """Return upright, downscaled JPEG bytes with their size, or ``PhotoRejected``."""
+    if len(data) > limits.max_bytes:
+        raise PhotoRejected(reason="too_large", limit_mb=limits.max_bytes // (1024 * 1024))
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between max_pixels and twice that; treat it as a refusal.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                if width * height > limits.max_pixels:
+                    raise PhotoRejected(reason="too_many_pixels",
+                                        megapixels=limits.max_pixels // 1_000_000)
+                im.load()
+                upright = ImageOps.exif_transpose(im)
+                upright.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
+                rgb = upright.convert("RGB")
+    except PhotoRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoRejected(reason="too_many_pixels",
+                            megapixels=limits.max_pixels // 1_000_000) from exc
+    except UnidentifiedImageError as exc:
+        raise PhotoRejected(reason="not_image") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
+        raise PhotoRejected(reason="corrupt") from exc
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue(), rgb.width, rgb.height
+
+
+class PhotoStore:
+    """Photos on disk under ``root/ab/abcdef….jpg``."""
+
+    def __init__(self, root: Path, limits: PhotoLimits) -> None:
+        self.root = root
+        self.limits = limits
+        # Pillow's own guard, so that no code path opens a bomb unchecked.
+        Image.MAX_IMAGE_PIXELS = limits.max_pixels
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / f"{sha256}.jpg"
+
+    def save(self, data: bytes) -> StoredPhoto:
+        jpeg, width, height = normalise(data, self.limits)
+        digest = hashlib.sha256(jpeg).hexdigest()
+        path = self.path_of(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename, so a crash never leaves half a photo under its hash.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(jpeg)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        return StoredPhoto(digest, width, height, len(jpeg))

@@ -1,0 +1,255 @@
+"""Walks (inspections), their answers, hazards and hazard photos."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ledger.hazards import HazardDraft
+from ledger.walk import Choice, Position, position
+from storage.campus import items_for_building
+from storage.db import Reader, Row, Tx
+from storage.photos import StoredPhoto
+
+
+async def inspection(db: Reader, inspection_id: int) -> Row | None:
+    return await db.one(
+        "SELECT i.*, b.name AS building_name, b.school_id, b.use, b.year_built"
+        " FROM inspections i JOIN buildings b ON b.id = i.building_id WHERE i.id = ?",
+        (inspection_id,),
+    )
+
+
+async def inspection_of(db: Reader, campaign_id: int, building_id: int) -> Row | None:
+    inspection_id = await db.value(
+        "SELECT id FROM inspections WHERE campaign_id = ? AND building_id = ?",
+        (campaign_id, building_id),
+    )
+    return None if inspection_id is None else await inspection(db, inspection_id)
+
+
+async def walks_in_progress(db: Reader, walker_id: int, campaign_id: int) -> list[Row]:
+    return await db.all(
+        "SELECT i.id, b.name AS building_name FROM inspections i"
+        " JOIN buildings b ON b.id = i.building_id"
+        " WHERE i.walker_id = ? AND i.campaign_id = ? AND i.closed_at IS NULL ORDER BY i.id",
+        (walker_id, campaign_id),
+    )
+
+
+async def start_inspection(
+    tx: Tx, *, campaign_id: int, building_id: int, version_id: int, walker_id: int
+) -> int:
+    inspection_id = await tx.run(
+        "INSERT INTO inspections (campaign_id, building_id, checklist_version_id, walker_id,"
+        " started_by, started_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (campaign_id, building_id, version_id, walker_id, walker_id, tx.now(), tx.now()),
+    )
+    await tx.event(walker_id, "inspection.started", "inspection", inspection_id,
+                   after={"building_id": building_id, "campaign_id": campaign_id})
+    return inspection_id
+
+
+async def take_over(tx: Tx, inspection_id: int, old_walker: int, new_walker: int) -> None:
+    await tx.run(
+        "UPDATE inspections SET walker_id = ?, last_activity_at = ? WHERE id = ?",
+        (new_walker, tx.now(), inspection_id),
+    )
+    await tx.event(new_walker, "inspection.taken_over", "inspection", inspection_id,
+                   before={"walker_id": old_walker}, after={"walker_id": new_walker})
+
+
+async def touch(tx: Tx, inspection_id: int) -> None:
+    await tx.run("UPDATE inspections SET last_activity_at = ? WHERE id = ?",
+                 (tx.now(), inspection_id))
+
+
+async def answers(db: Reader, inspection_id: int) -> dict[int, str]:
+    rows = await db.all(
+        "SELECT item_id, choice FROM answers WHERE inspection_id = ?", (inspection_id,)
+    )
+    return {r["item_id"]: r["choice"] for r in rows}
+
+
+async def record_answer(
+    tx: Tx, inspection_id: int, item_id: int, choice: Choice, person_id: int
+) -> bool:
+    """Store an answer; False if the item was answered already (a stale tap)."""
+    answer_id = await tx.run(
+        "INSERT INTO answers (inspection_id, item_id, choice, answered_by, answered_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (inspection_id, item_id) DO NOTHING",
+        (inspection_id, item_id, choice.value, person_id, tx.now()),
+    )
+    if not answer_id:
+        return False
+    await touch(tx, inspection_id)
+    await tx.event(person_id, "answer.given", "inspection", inspection_id,
+                   after={"item_id": item_id, "choice": choice.value})
+    return True
+
+
+async def set_extra_done(tx: Tx, inspection_id: int, person_id: int) -> bool:
+    changed = await tx.run(
+        "UPDATE inspections SET extra_done = 1 WHERE id = ? AND extra_done = 0", (inspection_id,)
+    )
+    if changed:
+        await touch(tx, inspection_id)
+        await tx.event(person_id, "inspection.no_more_hazards", "inspection", inspection_id)
+    return bool(changed)
+
+
+async def close_inspection(tx: Tx, inspection_id: int, person_id: int) -> bool:
+    changed = await tx.run(
+        "UPDATE inspections SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL",
+        (tx.now(), person_id, inspection_id),
+    )
+    if changed:
+        await tx.event(person_id, "inspection.closed", "inspection", inspection_id,
+                       before={"state": "in_progress"}, after={"state": "closed"})
+    return bool(changed)
+
+
+async def walk_position(db: Reader, walk: Row) -> tuple[Position, list[Row]]:
+    """Where the walk stands, and the building's items in order."""
+    building = await db.one("SELECT * FROM buildings WHERE id = ?", (walk["building_id"],))
+    assert building is not None
+    items = await items_for_building(db, walk["checklist_version_id"], building)
+    answered = set(await answers(db, walk["id"]))
+    draft = await db.value(
+        "SELECT id FROM hazards WHERE inspection_id = ? AND state = 'draft' ORDER BY id LIMIT 1",
+        (walk["id"],),
+    )
+    where = position(
+        [i["id"] for i in items], answered, draft, bool(walk["extra_done"]),
+        walk["closed_at"] is not None,
+    )
+    return where, items
+
+
+# --- hazards -----------------------------------------------------------------
+
+# Fields a person fills in while reporting; written one at a time.
+HAZARD_FIELDS = frozenset({
+    "school_id", "building_id", "photos_done", "description", "fixable_now", "deadline", "responsible_id",
+    "responsible_name", "measures", "takes_out_of_use", "major", "funding", "contingency_plan",
+})
+
+
+async def create_hazard(
+    tx: Tx, *, school_id: int, building_id: int | None, campaign_id: int,
+    inspection_id: int | None, item_id: int | None, source: str, person_id: int,
+) -> int:
+    hazard_id = await tx.run(
+        "INSERT INTO hazards (school_id, building_id, campaign_id, inspection_id, item_id, source,"
+        " reported_by, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (school_id, building_id, campaign_id, inspection_id, item_id, source, person_id, tx.now()),
+    )
+    await tx.event(person_id, "hazard.reported", "hazard", hazard_id,
+                   after={"building_id": building_id, "item_id": item_id, "source": source})
+    return hazard_id
+
+
+async def hazard(db: Reader, hazard_id: int) -> Row | None:
+    return await db.one(
+        "SELECT h.*, b.name AS building_name, ci.code AS item_code, ci.text_zh AS item_zh,"
+        " ci.text_en AS item_en FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
+        " LEFT JOIN checklist_items ci ON ci.id = h.item_id WHERE h.id = ?",
+        (hazard_id,),
+    )
+
+
+def draft_of(row: Row) -> HazardDraft:
+    def flag(key: str) -> bool | None:
+        return None if row[key] is None else bool(row[key])
+
+    return HazardDraft(
+        building_id=row["building_id"],
+        photos_done=bool(row["photos_done"]),
+        description=row["description"],
+        fixable_now=flag("fixable_now"),
+        deadline=None if row["deadline"] is None else date.fromisoformat(row["deadline"]),
+        responsible_name=row["responsible_name"],
+        measures=row["measures"],
+        takes_out_of_use=flag("takes_out_of_use"),
+        major=flag("major"),
+        funding=row["funding"],
+        contingency_plan=row["contingency_plan"],
+    )
+
+
+async def update_hazard(tx: Tx, hazard_id: int, person_id: int, **fields: Any) -> None:
+    """Set some fields of a hazard and log them with their old values."""
+    unknown = set(fields) - HAZARD_FIELDS
+    if unknown:
+        raise ValueError(f"not hazard fields: {unknown}")
+    old = await tx.one(
+        f"SELECT {', '.join(fields)} FROM hazards WHERE id = ?",  # noqa: S608 - names checked above
+        (hazard_id,),
+    )
+    assert old is not None
+    values = [v.isoformat() if isinstance(v, date) else v for v in fields.values()]
+    await tx.run(
+        f"UPDATE hazards SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",  # noqa: S608
+        (*values, hazard_id),
+    )
+    await tx.event(person_id, "hazard.updated", "hazard", hazard_id, before=dict(old),
+                   after=dict(zip(fields, values, strict=True)))
+
+
+async def complete_hazard(tx: Tx, hazard_id: int, person_id: int) -> None:
+    await tx.run(
+        "UPDATE hazards SET state = 'open', completed_at = ? WHERE id = ? AND state = 'draft'",
+        (tx.now(), hazard_id),
+    )
+    await tx.event(person_id, "hazard.opened", "hazard", hazard_id,
+                   before={"state": "draft"}, after={"state": "open"})
+
+
+async def hazards_of_inspection(db: Reader, inspection_id: int) -> list[Row]:
+    return await db.all(
+        "SELECT h.*, ci.code AS item_code FROM hazards h"
+        " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
+        " WHERE h.inspection_id = ? AND h.state != 'draft' ORDER BY h.id",
+        (inspection_id,),
+    )
+
+
+async def quick_draft(db: Reader, person_id: int) -> Row | None:
+    hazard_id = await db.value(
+        "SELECT id FROM hazards WHERE reported_by = ? AND source = 'quick' AND state = 'draft'"
+        " ORDER BY id DESC LIMIT 1",
+        (person_id,),
+    )
+    return None if hazard_id is None else await hazard(db, hazard_id)
+
+
+async def add_photo(
+    tx: Tx, hazard_id: int, photo: StoredPhoto, person_id: int, file_unique_id: str | None,
+    kind: str = "before",
+) -> bool:
+    """Attach a stored photo; False when the same picture was attached already."""
+    photo_id = await tx.run(
+        "INSERT INTO photos (hazard_id, kind, sha256, width, height, bytes, tg_file_unique_id,"
+        " uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (hazard_id, sha256) DO NOTHING",
+        (hazard_id, kind, photo.sha256, photo.width, photo.height, photo.size, file_unique_id,
+         person_id, tx.now()),
+    )
+    if photo_id:
+        await tx.event(person_id, "photo.added", "hazard", hazard_id,
+                       after={"sha256": photo.sha256, "kind": kind})
+    return bool(photo_id)
+
+
+async def photo_count(db: Reader, hazard_id: int) -> int:
+    return int(await db.value("SELECT COUNT(*) FROM photos WHERE hazard_id = ?", (hazard_id,)))
+
+
+async def withdraw_hazard(tx: Tx, hazard_id: int, person_id: int) -> None:
+    """A draft its reporter cancelled: kept with its photos, never counted."""
+    changed = await tx.run(
+        "UPDATE hazards SET state = 'withdrawn' WHERE id = ? AND state = 'draft'", (hazard_id,)
+    )
+    if changed:
+        await tx.event(person_id, "hazard.withdrawn", "hazard", hazard_id,
+                       before={"state": "draft"}, after={"state": "withdrawn"})
