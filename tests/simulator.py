@@ -1,0 +1,443 @@
+"""The chat simulator: the real Application, Telegram played by a fake.
+
+``FakeBotAPI`` answers every Bot API call the way Telegram does and checks
+it against Telegram's limits (text length, caption length, callback data
+size, HTML that parses); a violation fails the test. ``Chat`` is one person
+on a phone: ``send`` text, ``tap`` a button by its label, send a ``photo``
+or a ``document`` or a ``contact``, and read what the bot said.
+
+Updates go the way polling sends them: stored in the inbox first, then
+processed by the Application, so restarts and repeats behave as in real life.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.request import BaseRequest, RequestData
+
+from bot.app import build_application
+from bot.config import Config, load_config
+from ledger.clock import FakeClock
+from storage import inbox
+
+TOKEN = "123456:TEST-TOKEN-never-real"
+BOT_ID = 123456
+BOT_USERNAME = "xiaoan_test_bot"
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
+                "a", "code", "pre", "blockquote", "tg-emoji"}
+
+
+class _TelegramHTML(HTMLParser):
+    """Checks HTML the way Telegram parses it: known tags, balanced, entities."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.plain: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.problems.append(f"unsupported start tag '{tag}'")
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"unexpected end tag '{tag}'")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.plain.append(data)
+
+
+def check_html(text: str) -> tuple[str, list[str]]:
+    """The text as the user sees it, and what Telegram would refuse."""
+    problems = []
+    for entity in re.findall(r"&([^;\s]*);?", text):
+        if entity not in ("lt", "gt", "amp", "quot") and not re.fullmatch(r"#x?[0-9a-fA-F]+", entity):
+            problems.append(f"unsupported entity '&{entity}'")
+    if re.search(r"<(?![a-zA-Z/])", text):
+        problems.append("a bare '<' (can't parse entities)")
+    parser = _TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    problems += parser.problems
+    if parser.stack:
+        problems.append(f"unclosed tags {parser.stack}")
+    return html.unescape("".join(parser.plain)), problems
+
+
+@dataclass
+class Sent:
+    """A message in a chat as the person sees it."""
+
+    chat_id: int
+    message_id: int
+    text: str  # what the person reads (HTML removed)
+    raw: str
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)  # (label, data)
+    reply_keyboard: list[list[dict[str, Any]]] | None = None
+    kind: str = "text"
+    caption: str = ""
+
+
+class FakeBotAPI(BaseRequest):
+    """Telegram's side: answers Bot API calls, keeps chats, checks limits."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.violations: list[str] = []
+        self.messages: dict[tuple[int, int], Sent] = {}
+        self.files: dict[str, bytes] = {}
+        self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
+        self.commands: dict[str | None, list[dict[str, str]]] = {}
+        self._ids = itertools.count(1000)
+
+    # BaseRequest's abstract parts
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if "/file/bot" in url:
+            file_path = url.rsplit("/", 1)[-1]
+            if file_path not in self.files:
+                return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'
+            return 200, self.files[file_path]
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        self.calls.append((name, params))
+        handler = getattr(self, f"api_{name}", None)
+        if handler is None:
+            return self._error(404, "Not Found")
+        try:
+            result = handler(params)
+        except _Refused as refusal:
+            self.violations.append(f"{name}: {refusal.description}")
+            return self._error(400, f"Bad Request: {refusal.description}")
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    @staticmethod
+    def _error(code: int, description: str) -> tuple[int, bytes]:
+        return code, json.dumps({"ok": False, "error_code": code,
+                                 "description": description}).encode()
+
+    # --- checks ---------------------------------------------------------------
+    def _text(self, params: dict[str, Any], key: str, limit: int) -> tuple[str, str]:
+        raw = str(params.get(key, ""))
+        if params.get("parse_mode") == "HTML":
+            plain, problems = check_html(raw)
+            if problems:
+                raise _Refused(f"can't parse entities: {problems[0]}")
+        else:
+            plain = raw
+        if key == "text" and not plain.strip():
+            raise _Refused("message text is empty")
+        if len(plain) > limit:
+            raise _Refused(f"{key} is too long ({len(plain)} > {limit})")
+        return plain, raw
+
+    def _buttons(self, params: dict[str, Any]) -> tuple[list[list[tuple[str, str]]], Any]:
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if not markup:
+            return [], None
+        if "inline_keyboard" in markup:
+            rows = []
+            for row in markup["inline_keyboard"]:
+                out = []
+                for button in row:
+                    data = button.get("callback_data", "")
+                    if not 1 <= len(data.encode()) <= 64:
+                        raise _Refused(f"BUTTON_DATA_INVALID ({len(data.encode())} bytes)")
+                    if not button.get("text"):
+                        raise _Refused("button text is empty")
+                    out.append((button["text"], data))
+                rows.append(out)
+            return rows, None
+        return [], markup.get("keyboard")
+
+    def _message(self, chat_id: int, sent: Sent) -> dict[str, Any]:
+        return {"message_id": sent.message_id, "date": 0,
+                "chat": {"id": chat_id, "type": "private"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan",
+                         "username": BOT_USERNAME},
+                "text": sent.raw and sent.text or None,
+                **({"reply_markup": {"inline_keyboard": [
+                    [{"text": label, "callback_data": data} for label, data in row]
+                    for row in sent.buttons]}} if sent.buttons else {})}
+
+    # --- methods ----------------------------------------------------------------
+    def api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan", "username": BOT_USERNAME,
+                "can_join_groups": False, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}
+
+    def api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        commands = params["commands"]
+        if isinstance(commands, str):
+            commands = json.loads(commands)
+        for c in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) or not 1 <= len(
+                    c["description"]) <= 256:
+                raise _Refused(f"bad command {c}")
+        self.commands[params.get("language_code")] = commands
+        return True
+
+    def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        plain, raw = self._text(params, "text", 4096)
+        buttons, keyboard = self._buttons(params)
+        chat_id = int(params["chat_id"])
+        sent = Sent(chat_id, next(self._ids), plain, raw, buttons, keyboard)
+        self.messages[(chat_id, sent.message_id)] = sent
+        return self._message(chat_id, sent)
+
+    def api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        old = self.messages.get((chat_id, message_id))
+        if old is None:
+            raise _Refused("message to edit not found")
+        plain, raw = self._text(params, "text", 4096)
+        buttons, _ = self._buttons(params)
+        if raw == old.raw and buttons == old.buttons:
+            raise _Refused("message is not modified")
+        old.text, old.raw, old.buttons = plain, raw, buttons
+        return self._message(chat_id, old)
+
+    def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        old = self.messages.get((chat_id, message_id))
+        if old is None:
+            raise _Refused("message to edit not found")
+        old.buttons, _ = self._buttons(params)
+        return self._message(chat_id, old)
+
+    def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        text = str(params.get("text", ""))
+        if len(text) > 200:
+            raise _Refused("callback answer text is too long")
+        self.alerts.append((str(params["callback_query_id"]), text))
+        return True
+
+    def api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params["file_id"])
+        if file_id not in self.files:
+            raise _Refused("wrong file_id or the file is temporarily unavailable")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]), "file_path": file_id}
+
+
+class _Refused(Exception):
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class Simulator:
+    """The bot on a database in a folder; people are ``chat()``s."""
+
+    def __init__(self, folder: Path, clock: FakeClock, settings: str = "") -> None:
+        self.folder = folder
+        self.clock = clock
+        self.api = FakeBotAPI()
+        self.config_path = folder / "config.toml"
+        self.config_path.write_text(
+            f'[bot]\nusername = "{BOT_USERNAME}"\n'
+            f'[storage]\ndatabase = "{folder / "xiaoan.sqlite3"}"\nphotos = "{folder / "photos"}"\n'
+            + settings, encoding="utf-8")
+        self.config: Config = load_config(self.config_path, env={"XIAOAN_TELEGRAM_TOKEN": TOKEN})
+        self._update_ids = itertools.count(1)
+        self._users = itertools.count(5001)
+        self.app: Any = None
+
+    async def start(self) -> Simulator:
+        """Build and initialise the Application as ``xiaoan run`` would."""
+        self.app = build_application(self.config, self.clock, request=self.api,
+                                     updates_request=self.api)
+        self.errors: list[BaseException] = []
+
+        async def record(update: object, context: Any) -> None:
+            self.errors.append(context.error)
+
+        self.app.add_error_handler(record)
+        await self.app.initialize()
+        await self.app.post_init(self.app)
+        await self.drain()
+        return self
+
+    async def stop(self) -> None:
+        await self.app.post_shutdown(self.app)
+        await self.app.shutdown()
+
+    async def restart(self) -> None:
+        """The bot stops and starts again on the same database."""
+        await self.stop()
+        await self.start()
+
+    @property
+    def services(self) -> Any:
+        return self.app.bot_data["services"]
+
+    @property
+    def db(self) -> Any:
+        return self.services.db
+
+    def chat(self, first_name: str = "王老师", language: str = "zh-hans") -> Chat:
+        return Chat(self, next(self._users), first_name, language)
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
+    async def deliver(self, raw: dict[str, Any]) -> None:
+        """As polling does: store in the inbox, then let the Application handle it."""
+        await inbox.receive(self.db, [raw])
+        await self.app.process_update(Update.de_json(raw, self.app.bot))
+        self.assert_clean()
+
+    async def drain(self) -> None:
+        """Handle what start-up put on the update queue (updates fed again)."""
+        while not self.app.update_queue.empty():
+            update = await self.app.update_queue.get()
+            await self.app.process_update(update)
+        self.assert_clean()
+
+    def assert_clean(self) -> None:
+        problems, self.api.violations = self.api.violations, []
+        assert not problems, f"the bot broke Telegram's rules: {problems}"
+        errors, self.errors = self.errors, []
+        assert not errors, f"a handler failed: {errors!r}"
+
+
+class Chat:
+    """One person in a private chat with the bot."""
+
+    def __init__(self, sim: Simulator, user_id: int, first_name: str, language: str) -> None:
+        self.sim = sim
+        self.user_id = user_id
+        self.user = {"id": user_id, "is_bot": False, "first_name": first_name,
+                     "language_code": language}
+        self._seen = 0
+
+    # --- what the bot said --------------------------------------------------------
+    @property
+    def messages(self) -> list[Sent]:
+        return [m for (chat, _), m in sorted(self.sim.api.messages.items()) if chat == self.user_id]
+
+    @property
+    def last(self) -> Sent:
+        return self.messages[-1]
+
+    def new(self) -> list[Sent]:
+        """Messages sent since the last time this was asked."""
+        messages = self.messages
+        fresh, self._seen = messages[self._seen:], len(messages)
+        return fresh
+
+    @property
+    def alerts(self) -> list[str]:
+        return [text for _, text in self.sim.api.alerts if text]
+
+    # --- what the person does -------------------------------------------------------
+    def _message(self, **content: Any) -> dict[str, Any]:
+        return {"update_id": self.sim.next_update_id(), "message": {
+            "message_id": next(self.sim.api._ids), "date": int(self.sim.clock.now().timestamp()),
+            "chat": {"id": self.user_id, "type": "private"}, "from": self.user, **content}}
+
+    async def send(self, text: str) -> list[Sent]:
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        await self.sim.deliver(self._message(text=text, entities=entities))
+        return self.new()
+
+    async def contact(self, phone: str, own: bool = True) -> list[Sent]:
+        contact = {"phone_number": phone, "first_name": self.user["first_name"],
+                   "user_id": self.user_id if own else self.user_id + 999}
+        await self.sim.deliver(self._message(contact=contact))
+        return self.new()
+
+    def _button(self, label: str) -> tuple[Sent, str]:
+        for message in reversed(self.messages):
+            for row in message.buttons:
+                for text, data in row:
+                    if text == label or label in text:
+                        return message, data
+        raise AssertionError(f"no button {label!r} in the chat")
+
+    async def tap(self, label: str) -> list[Sent]:
+        """Tap the newest button whose label contains ``label``."""
+        message, data = self._button(label)
+        return await self.tap_data(data, message)
+
+    async def tap_data(self, data: str, message: Sent | None = None) -> list[Sent]:
+        """Tap a button with this callback data (crafted, or on an old message)."""
+        message = message or self.last
+        raw = {"update_id": self.sim.next_update_id(), "callback_query": {
+            "id": str(next(self.sim.api._ids)), "from": self.user, "chat_instance": "ci",
+            "data": data, "message": {
+                "message_id": message.message_id, "date": 0,
+                "chat": {"id": self.user_id, "type": "private"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan"},
+                "text": message.text,
+                **({"entities": []}),
+            }}}
+        await self.sim.deliver(raw)
+        return self.new()
+
+    async def photo(self, data: bytes, *, as_document: bool = False,
+                    mime: str = "image/jpeg", file_size: int | None = None) -> list[Sent]:
+        file_id = f"f{next(self.sim.api._ids)}"
+        self.sim.api.files[file_id] = data
+        size = len(data) if file_size is None else file_size
+        if as_document:
+            content: dict[str, Any] = {"document": {
+                "file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": "photo.jpg",
+                "mime_type": mime, "file_size": size}}
+        else:
+            small = f"{file_id}s"
+            self.sim.api.files[small] = data[:10]
+            content = {"photo": [
+                {"file_id": small, "file_unique_id": f"u{small}", "width": 90, "height": 90,
+                 "file_size": 10},
+                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280,
+                 "height": 960, "file_size": size}]}
+        await self.sim.deliver(self._message(**content))
+        return self.new()
+
+    async def document(self, data: bytes, name: str, mime: str) -> list[Sent]:
+        return await self.photo(data, as_document=True, mime=mime) if mime.startswith(
+            "image/") else await self._document(data, name, mime)
+
+    async def _document(self, data: bytes, name: str, mime: str) -> list[Sent]:
+        file_id = f"f{next(self.sim.api._ids)}"
+        self.sim.api.files[file_id] = data
+        await self.sim.deliver(self._message(document={
+            "file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name,
+            "mime_type": mime, "file_size": len(data)}))
+        return self.new()
+
+
+def texts(messages: list[Sent]) -> str:
+    """All the text of some messages, for ``in`` assertions."""
+    return "\n".join(m.text for m in messages)
