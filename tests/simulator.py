@@ -439,5 +439,7 @@ class Chat:
 
 
 def texts(messages: list[Sent]) -> str:
-    """All the text of some messages, for ``in`` assertions."""
-    return "\n".join(m.text for m in messages)
+    """All a person sees of some messages (text and button labels), for ``in`` assertions."""
+    return "\n".join(
+        "\n".join([m.text, *(label for row in m.buttons for label, _ in row)]) for m in messages
+    )
