@@ -29,13 +29,17 @@ Row = sqlite3.Row
 async def _open(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    for pragma in (
-        "journal_mode = WAL",
-        "foreign_keys = ON",
-        "synchronous = FULL",
-        f"busy_timeout = {BUSY_TIMEOUT_MS}",
-    ):
-        await conn.execute(f"PRAGMA {pragma}")
+    try:
+        for pragma in (
+            "journal_mode = WAL",
+            "foreign_keys = ON",
+            "synchronous = FULL",
+            f"busy_timeout = {BUSY_TIMEOUT_MS}",
+        ):
+            await conn.execute(f"PRAGMA {pragma}")
+    except BaseException:  # e.g. "file is not a database": do not leak the connection
+        await conn.close()
+        raise
     return conn
 
 
@@ -80,9 +84,15 @@ class Tx(Reader):
         return self.clock.now().isoformat(timespec="seconds")
 
     async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """Execute a change; return the new row id (for an INSERT) or the row count."""
+        """Execute a change; return the new row id (for an INSERT) or the row count.
+
+        An INSERT that a conflict turned into nothing returns 0 (sqlite3 would
+        leave ``lastrowid`` at the previous insert's id).
+        """
         async with self.conn.execute(sql, tuple(params)) as cur:
-            return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount  # type: ignore[return-value]
+            if sql.lstrip().upper().startswith("INSERT"):
+                return int(cur.lastrowid or 0) if cur.rowcount > 0 else 0
+            return cur.rowcount
 
     async def event(
         self,
@@ -121,8 +131,13 @@ class Database(Reader):
     async def open(self) -> Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await _open(self.path)
-        await self.migrate()
-        self._reader = await _open(self.path)
+        try:
+            await self.migrate()
+            self._reader = await _open(self.path)
+        except BaseException:
+            # An open connection keeps a non-daemon thread: the process would never exit.
+            await self.close()
+            raise
         self.conn = self._reader
         return self
 
