@@ -24,7 +24,7 @@ from ledger.buildings import (
     parse_floors,
     parse_year_built,
 )
-from ledger.errors import NotAllowed, Stale
+from ledger.errors import Duplicate, NotAllowed, Stale
 from ledger.invitations import EXPIRY_DAYS, USES as INVITE_USES, deep_link
 from ledger.roles import Role, can_manage_school, invitable_roles, require
 from storage import campus, people
@@ -143,9 +143,15 @@ async def _store(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
             await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
         await _ask(ctx, form, data)
         return
-    async with ctx.write() as tx:
-        result = await form.finish(ctx, tx, data)
-        await people.clear_pending(tx, ctx.user_id)
+    try:
+        async with ctx.write() as tx:
+            result = await form.finish(ctx, tx, data)
+            await people.clear_pending(tx, ctx.user_id)
+    except Duplicate:
+        # The name is taken: keep the rest of the form and ask for another name.
+        await ctx.reply("error.duplicate", name=data["name"])
+        await _store(ctx, form, {k: v for k, v in data.items() if k != "name"})
+        return
     await ctx.reply(f"form.{form.name}.done", **result)
 
 
