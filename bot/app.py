@@ -53,7 +53,9 @@ class InboxRequest(HTTPXRequest):
 
     db: Database | None = None
 
-    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
         code, payload = await super().do_request(url, method, *args, **kwargs)
         if code == 200 and url.endswith("/getUpdates"):
             assert self.db is not None, "polling started before the database was opened"
@@ -74,15 +76,19 @@ async def open_services(config: Config, clock: Clock) -> Services:
     checklist = load_checklist(config.checklist or DEFAULT_PATH)
     async with db.write() as tx:
         campaign_id = await ensure_campaign(
-            tx, config.campaign_name, config.self_inspection_due, config.rectification_due,
+            tx,
+            config.campaign_name,
+            config.self_inspection_due,
+            config.rectification_due,
             config.supervision_due,
         )
         version_id = await ensure_checklist(tx, checklist)
     return Services(
         db=db,
         clock=clock,
-        photos=PhotoStore(config.photos, PhotoLimits(config.max_bytes, config.max_pixels,
-                                                     config.max_side)),
+        photos=PhotoStore(
+            config.photos, PhotoLimits(config.max_bytes, config.max_pixels, config.max_side)
+        ),
         campaign_id=campaign_id,
         checklist_version_id=version_id,
         bot_username=config.username or None,

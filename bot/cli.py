@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,15 +31,24 @@ Commands:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="xiaoan", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", type=Path, metavar="PATH",
-                   help="settings file (TOML); see config.example.toml. Default: none")
+    p = argparse.ArgumentParser(
+        prog="xiaoan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="settings file (TOML); see config.example.toml. Default: none",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("init", help="create or migrate the database")
     inv = sub.add_parser("invite", help="print a one-time invitation code and its deep link")
-    inv.add_argument("--role", required=True, choices=[r.value for r in Role],
-                     help="the role it gives; principal, leader and staff need --school")
+    inv.add_argument(
+        "--role",
+        required=True,
+        choices=[r.value for r in Role],
+        help="the role it gives; principal, leader and staff need --school",
+    )
     inv.add_argument("--school", type=int, metavar="ID", help="the school's id")
     inv.add_argument("--days", type=int, default=7, help="valid for this many days (7)")
     inv.add_argument("--uses", type=int, default=1, help="how many people may use it (1)")
@@ -51,7 +61,13 @@ def parser() -> argparse.ArgumentParser:
 async def _open(config: Config) -> Database:
     from bot.app import open_services
 
-    services = await open_services(config, SystemClock(config.timezone))
+    # open_services opens the database before it reads the checklist, and leaves it
+    # open (and the process hanging) when the checklist is wrong: check it first.
+    load_checklist(config.checklist or DEFAULT_PATH)
+    try:
+        services = await open_services(config, SystemClock(config.timezone))
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"storage.database {config.database}: {exc}") from None
     return services.db
 
 
@@ -75,9 +91,14 @@ async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
         if args.school is not None and await campus.school(db, args.school) is None:
             raise ConfigError(f"invite: no school with id {args.school}")
         async with db.write() as tx:
-            code = await people.create_invitation(tx, role=role, school_id=args.school,
-                                                  created_by=None, days=args.days,
-                                                  max_uses=args.uses)
+            code = await people.create_invitation(
+                tx,
+                role=role,
+                school_id=args.school,
+                created_by=None,
+                days=args.days,
+                max_uses=args.uses,
+            )
     finally:
         await db.close()
     return f"code: {code}\nlink: {deep_link(config.username or None, code)}"
@@ -99,6 +120,7 @@ def cmd_run(config: Config) -> None:
 
     if not config.token:
         raise ConfigError(f"run: no bot token; set {TOKEN_ENV} or bot.token in the config file")
+    load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
     app = build_application(config, SystemClock(config.timezone))
     app.run_polling(allowed_updates=["message", "callback_query"])
 
@@ -115,14 +137,25 @@ class _Redact(logging.Filter):
             message = record.getMessage()
             if self.secret in message:
                 record.msg, record.args = message.replace(self.secret, "<token>"), None
+            # A traceback prints the exception's message (an httpx error names the URL,
+            # token included): format it here, redacted, so the handler uses this text.
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text and self.secret in record.exc_text:
+                record.exc_text = record.exc_text.replace(self.secret, "<token>")
+            if record.stack_info and self.secret in record.stack_info:
+                record.stack_info = record.stack_info.replace(self.secret, "<token>")
         return True
 
 
 def setup_logging(config: Config) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_Redact(config.token))
-    logging.basicConfig(level=logging.INFO, handlers=[handler],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        handlers=[handler],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 

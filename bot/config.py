@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import ConfigError
 
-TOKEN_ENV = "XIAOAN_TELEGRAM_TOKEN"
+TOKEN_ENV = "XIAOAN_TELEGRAM_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,16 @@ class Setting:
 SETTINGS = (
     Setting("bot.token", "", f"Telegram bot token from @BotFather; {TOKEN_ENV} overrides it"),
     Setting("bot.username", "", "the bot's username, for invitation links (t.me/<username>)"),
-    Setting("bot.api_base_url", "https://api.telegram.org/bot",
-            "Bot API address; point it at a self-hosted Telegram Bot API server"),
-    Setting("bot.api_file_url", "https://api.telegram.org/file/bot",
-            "Bot API file download address (self-hosted server: its /file/bot path)"),
+    Setting(
+        "bot.api_base_url",
+        "https://api.telegram.org/bot",
+        "Bot API address; point it at a self-hosted Telegram Bot API server",
+    ),
+    Setting(
+        "bot.api_file_url",
+        "https://api.telegram.org/file/bot",
+        "Bot API file download address (self-hosted server: its /file/bot path)",
+    ),
     Setting("campaign.name", "校园消防安全专项整治“回头看”", "the campaign in force"),
     Setting("campaign.timezone", "Asia/Shanghai", "IANA time zone for dates and deadlines"),
     Setting("campaign.self_inspection_due", None, "self-inspection report due (YYYY-MM-DD)"),
@@ -43,11 +49,15 @@ SETTINGS = (
     Setting("storage.database", "data/xiaoan.sqlite3", "the SQLite database file"),
     Setting("storage.photos", "data/photos", "folder where photos are kept by SHA-256"),
     Setting("photos.max_bytes", 20 * 1024 * 1024, "largest photo file accepted, in bytes"),
-    Setting("photos.max_pixels", 50_000_000,
-            "largest photo in pixels (width × height); larger is refused as a bomb"),
+    Setting(
+        "photos.max_pixels",
+        50_000_000,
+        "largest photo in pixels (width × height); larger is refused as a bomb",
+    ),
     Setting("photos.max_side", 2048, "stored photos are scaled so the long side is at most this"),
-    Setting("walk.takeover_after_minutes", 30,
-            "a walk idle this long may be taken over by a colleague"),
+    Setting(
+        "walk.takeover_after_minutes", 30, "a walk idle this long may be taken over by a colleague"
+    ),
     Setting("walk.fix_at_once_days", 7, "deadline for a hazard fixed at once, in days"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -99,6 +109,8 @@ def _str(name: str, value: Any) -> str:
 def _date(name: str, value: Any) -> date | None:
     if value is None or value == "":
         return None
+    if isinstance(value, datetime):  # a TOML date-time is a date too: refuse the time
+        raise ConfigError(f"config: '{name}' must be a date YYYY-MM-DD without a time")
     if isinstance(value, date):
         return value
     try:
@@ -116,6 +128,10 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
             raw = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise ConfigError(f"config: file {path} not found") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"config: {path} is not UTF-8 text") from None
+        except OSError as exc:
+            raise ConfigError(f"config: cannot read {path}: {exc.strerror or exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(raw) - set(_BY_NAME))
@@ -137,7 +153,9 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         api_file_url=_str("bot.api_file_url", v["bot.api_file_url"]),
         campaign_name=_str("campaign.name", v["campaign.name"]),
         timezone=tz,
-        self_inspection_due=_date("campaign.self_inspection_due", v["campaign.self_inspection_due"]),
+        self_inspection_due=_date(
+            "campaign.self_inspection_due", v["campaign.self_inspection_due"]
+        ),
         rectification_due=_date("campaign.rectification_due", v["campaign.rectification_due"]),
         supervision_due=_date("campaign.supervision_due", v["campaign.supervision_due"]),
         checklist=Path(checklist) if checklist else None,
@@ -146,6 +164,8 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         max_bytes=_int("photos.max_bytes", v["photos.max_bytes"]),
         max_pixels=_int("photos.max_pixels", v["photos.max_pixels"]),
         max_side=_int("photos.max_side", v["photos.max_side"], low=64),
-        takeover_after_minutes=_int("walk.takeover_after_minutes", v["walk.takeover_after_minutes"]),
+        takeover_after_minutes=_int(
+            "walk.takeover_after_minutes", v["walk.takeover_after_minutes"]
+        ),
         fix_at_once_days=_int("walk.fix_at_once_days", v["walk.fix_at_once_days"]),
     )

@@ -25,7 +25,8 @@ from ledger.buildings import (
     parse_year_built,
 )
 from ledger.errors import Duplicate, NotAllowed, Stale
-from ledger.invitations import EXPIRY_DAYS, USES as INVITE_USES, deep_link
+from ledger.invitations import EXPIRY_DAYS, deep_link
+from ledger.invitations import USES as INVITE_USES
 from ledger.roles import Role, can_manage_school, invitable_roles, require
 from storage import campus, people
 from storage.db import Tx
@@ -63,58 +64,106 @@ def _name(ctx: Ctx, text: str) -> str:
 async def _finish_school(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     person = ctx.member()
     school_id = await campus.create_school(
-        tx, name=data["name"], kind=data["kind"], ownership=data["ownership"],
-        district=data["district"], actor_id=person.id,
+        tx,
+        name=data["name"],
+        kind=data["kind"],
+        ownership=data["ownership"],
+        district=data["district"],
+        actor_id=person.id,
     )
-    code = await people.create_invitation(tx, role=Role.PRINCIPAL, school_id=school_id,
-                                          created_by=person.id, days=30, max_uses=1)
-    return {"school": data["name"], "link": deep_link(ctx.services.bot_username, code),
-            "code": code}
+    code = await people.create_invitation(
+        tx, role=Role.PRINCIPAL, school_id=school_id, created_by=person.id, days=30, max_uses=1
+    )
+    return {
+        "school": data["name"],
+        "link": deep_link(ctx.services.bot_username, code),
+        "code": code,
+    }
 
 
 async def _finish_building(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     person = ctx.member()
     require(can_manage_school(person, data["school"]))
     await campus.create_building(
-        tx, school_id=data["school"], name=data["name"], use=data["use"],
-        floors=data["floors"], year_built=data["year"], actor_id=person.id,
+        tx,
+        school_id=data["school"],
+        name=data["name"],
+        use=data["use"],
+        floors=data["floors"],
+        year_built=data["year"],
+        actor_id=person.id,
     )
-    return {"name": data["name"], "use": ctx.t(f"use.{data['use']}"), "floors": data["floors"],
-            "year": data["year"]}
+    return {
+        "name": data["name"],
+        "use": ctx.t(f"use.{data['use']}"),
+        "floors": data["floors"],
+        "year": data["year"],
+    }
 
 
 async def _finish_invite(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     school_id = data["school"]
     role = Role(data["role"])
     require(role in invitable_roles(ctx.member(), school_id))
-    code = await people.create_invitation(tx, role=role, school_id=school_id,
-                                          created_by=ctx.member().id, days=int(data["days"]),
-                                          max_uses=int(data["uses"]))
-    return {"role": ctx.t(f"role.{role}"), "days": data["days"], "uses": data["uses"],
-            "link": deep_link(ctx.services.bot_username, code), "code": code}
+    code = await people.create_invitation(
+        tx,
+        role=role,
+        school_id=school_id,
+        created_by=ctx.member().id,
+        days=int(data["days"]),
+        max_uses=int(data["uses"]),
+    )
+    return {
+        "role": ctx.t(f"role.{role}"),
+        "days": data["days"],
+        "uses": data["uses"],
+        "link": deep_link(ctx.services.bot_username, code),
+        "code": code,
+    }
 
 
 FORMS = {
     form.name: form
     for form in (
-        Form("school", (
-            Field("name", parse=_name),
-            Field("kind", choices=lambda ctx, data: SCHOOL_KINDS, label="kind"),
-            Field("ownership", choices=lambda ctx, data: OWNERSHIPS, label="ownership"),
-            Field("district", parse=_name),
-        ), _finish_school),
-        Form("building", (
-            Field("name", parse=_name),
-            Field("use", choices=lambda ctx, data: USES, label="use"),
-            Field("floors", parse=lambda ctx, text: parse_floors(text)),
-            Field("year", parse=lambda ctx, text: parse_year_built(text, ctx.today().year)),
-        ), _finish_building),
-        Form("invite", (
-            Field("role", choices=lambda ctx, data: [r.value for r in invitable_roles(
-                ctx.member(), data["school"])], label="role"),
-            Field("days", choices=lambda ctx, data: [str(d) for d in EXPIRY_DAYS], label="days"),
-            Field("uses", choices=lambda ctx, data: [str(n) for n in INVITE_USES], label="uses"),
-        ), _finish_invite),
+        Form(
+            "school",
+            (
+                Field("name", parse=_name),
+                Field("kind", choices=lambda ctx, data: SCHOOL_KINDS, label="kind"),
+                Field("ownership", choices=lambda ctx, data: OWNERSHIPS, label="ownership"),
+                Field("district", parse=_name),
+            ),
+            _finish_school,
+        ),
+        Form(
+            "building",
+            (
+                Field("name", parse=_name),
+                Field("use", choices=lambda ctx, data: USES, label="use"),
+                Field("floors", parse=lambda ctx, text: parse_floors(text)),
+                Field("year", parse=lambda ctx, text: parse_year_built(text, ctx.today().year)),
+            ),
+            _finish_building,
+        ),
+        Form(
+            "invite",
+            (
+                Field(
+                    "role",
+                    choices=lambda ctx, data: [
+                        r.value for r in invitable_roles(ctx.member(), data["school"])
+                    ],
+                    label="role",
+                ),
+                Field(
+                    "days", choices=lambda ctx, data: [str(d) for d in EXPIRY_DAYS], label="days"
+                ),
+                Field(
+                    "uses", choices=lambda ctx, data: [str(n) for n in INVITE_USES], label="uses"
+                ),
+            ),
+            _finish_invite,
+        ),
     )
 }
 
@@ -126,7 +175,7 @@ async def _ask(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
     if field.choices is not None:
         values = list(field.choices(ctx, data))
         buttons = [(ctx.t(f"{field.label}.{v}"), f"f:{form.name}:{field.name}:{v}") for v in values]
-        keyboard = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+        keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     await ctx.reply(f"form.{form.name}.{field.name}", keyboard)
 
 
@@ -172,9 +221,7 @@ async def resume(ctx: Ctx, form_name: str, data: dict[str, Any]) -> None:
 @entry
 async def on_choice(ctx: Ctx) -> None:
     """``f:<form>:<field>:<value>``: a tapped choice in a form."""
-    _, form_name, field_name, value = parts(
-        ctx.update.callback_query and ctx.update.callback_query.data, 4
-    )
+    _, form_name, field_name, value = parts(ctx.tap_data, 4)
     waiting = await people.pending(ctx.db, ctx.user_id)
     form = FORMS.get(form_name)
     if form is None or waiting is None or waiting[0] != f"form:{form_name}":
@@ -232,9 +279,16 @@ async def list_invitations(ctx: Ctx) -> None:
         return
     lines, buttons = [], []
     for r in rows:
-        lines.append(ctx.t("invitations.line", code=r["code"], role=ctx.t(f"role.{r['role']}"),
-                           uses=r["uses"], max_uses=r["max_uses"],
-                           expires=datetime.fromisoformat(r["expires_at"]).strftime("%Y-%m-%d %H:%M")))
+        lines.append(
+            ctx.t(
+                "invitations.line",
+                code=r["code"],
+                role=ctx.t(f"role.{r['role']}"),
+                uses=r["uses"],
+                max_uses=r["max_uses"],
+                expires=datetime.fromisoformat(r["expires_at"]).strftime("%Y-%m-%d %H:%M"),
+            )
+        )
         buttons.append([(ctx.t("invitations.revoke", code=r["code"]), f"rv:{r['id']}")])
     await ctx.reply("invitations.list", buttons, lines=Html("\n".join(lines)))
 
@@ -242,13 +296,15 @@ async def list_invitations(ctx: Ctx) -> None:
 @entry
 async def revoke(ctx: Ctx) -> None:
     """``rv:<invitation>``: revoke an invitation; its code stops working at once."""
-    _, raw = parts(ctx.update.callback_query and ctx.update.callback_query.data, 2)
+    _, raw = parts(ctx.tap_data, 2)
     person = ctx.member()
     row = await people.invitation(ctx.db, number(raw))
     if row is None:
         raise NotAllowed()
     school_id = row["school_id"]
-    allowed = person.is_taskforce or (school_id is not None and can_manage_school(person, school_id))
+    allowed = person.is_taskforce or (
+        school_id is not None and can_manage_school(person, school_id)
+    )
     require(allowed)
     async with ctx.write() as tx:
         if not await people.revoke_invitation(tx, row["id"], person.id):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -74,6 +74,12 @@ class Ctx:
         self.person: Person | None = None
         self.wrote = False
 
+    @property
+    def tap_data(self) -> str:
+        """The callback data of a tapped button ('' for other updates)."""
+        query = self.update.callback_query
+        return (query.data or "") if query is not None else ""
+
     # --- who -----------------------------------------------------------------
     async def load_person(self) -> None:
         self.person = await person_by_tg(self.db, self.user_id)
@@ -107,7 +113,10 @@ class Ctx:
     async def say(self, text: str, keyboard: Keyboard | Markup = None) -> Message:
         """Send a new message to this chat."""
         return await self.context.bot.send_message(
-            self.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=_markup(keyboard),
+            self.chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=_markup(keyboard),
             disable_web_page_preview=True,
         )
 
@@ -140,7 +149,10 @@ def _markup(keyboard: Keyboard | Markup) -> Markup:
     ):
         return keyboard
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in keyboard]
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in keyboard
+        ]
     )
 
 
@@ -154,7 +166,9 @@ def error_text(ctx: Ctx, error: XiaoanError) -> str:
 Handler = Callable[[Ctx], Awaitable[None]]
 
 
-def entry(handler: Handler) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+def entry(
+    handler: Handler,
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """Wrap a handler: context, refusals answered, update marked done."""
 
     @functools.wraps(handler)
@@ -175,9 +189,9 @@ def entry(handler: Handler) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awa
     return wrapped
 
 
-def parts(data: str | None, count: int) -> list[str]:
+def parts(data: str, count: int) -> list[str]:
     """Split callback data ``x:1:2`` into exactly ``count`` fields (else stale)."""
-    fields = (data or "").split(":")
+    fields = data.split(":")
     if len(fields) != count:
         raise Stale()
     return fields

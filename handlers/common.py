@@ -35,10 +35,14 @@ async def whoami(ctx: Ctx) -> None:
     """``/whoami``: name, phone and roles."""
     person = ctx.member()
     lines = [
-        ctx.t("whoami.role", role=ctx.t(f"role.{m.role}"), where=m.school_name or ctx.t("join.city"))
+        ctx.t(
+            "whoami.role", role=ctx.t(f"role.{m.role}"), where=m.school_name or ctx.t("join.city")
+        )
         for m in person.memberships
     ]
-    await ctx.reply("whoami.text", name=person.name, phone=person.phone, roles=Html("\n".join(lines)))
+    await ctx.reply(
+        "whoami.text", name=person.name, phone=person.phone, roles=Html("\n".join(lines))
+    )
 
 
 @entry
@@ -53,7 +57,9 @@ async def cancel(ctx: Ctx) -> None:
         await people.clear_pending(tx, ctx.user_id)
         if kind == "quick" and ctx.person is not None:
             await walks.withdraw_hazard(tx, data["hazard_id"], ctx.person.id)
-    await ctx.reply("cancel.walk" if kind == "walk" else f"cancel.{'quick' if kind == 'quick' else 'done'}")
+    await ctx.reply(
+        "cancel.walk" if kind == "walk" else f"cancel.{'quick' if kind == 'quick' else 'done'}"
+    )
 
 
 @entry

@@ -35,8 +35,12 @@ def _data(hazard: Row, step: Step, value: str | int) -> str:
 
 
 def _yes_no(ctx: Ctx, hazard: Row, step: Step) -> list[list[Button]]:
-    return [[(ctx.t("button.yes"), _data(hazard, step, "y")),
-             (ctx.t("button.no"), _data(hazard, step, "n"))]]
+    return [
+        [
+            (ctx.t("button.yes"), _data(hazard, step, "y")),
+            (ctx.t("button.no"), _data(hazard, step, "n")),
+        ]
+    ]
 
 
 async def ask(ctx: Ctx, hazard: Row) -> None:
@@ -50,8 +54,10 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
         count = await walks.photo_count(ctx.db, hazard["id"])
         button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
         key = "hazard.ask.more_photos" if count else "hazard.ask.photos"
-        await ctx.say(title + "\n" + ctx.t(key, count=count),
-                      [[(ctx.t(button[0]), _data(hazard, step, button[1]))]])
+        await ctx.say(
+            title + "\n" + ctx.t(key, count=count),
+            [[(ctx.t(button[0]), _data(hazard, step, button[1]))]],
+        )
     elif step is Step.FIXABLE:
         await ctx.say(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
     elif step is Step.DEADLINE:
@@ -62,8 +68,9 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
         rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
         await ctx.say(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
     elif step in (Step.OUT_OF_USE, Step.MAJOR):
-        await ctx.say(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"),
-                      _yes_no(ctx, hazard, step))
+        await ctx.say(
+            title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"), _yes_no(ctx, hazard, step)
+        )
     elif step is not Step.DONE:  # a typed answer: description, measures, funding, plan
         await ctx.say(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"))
 
@@ -111,8 +118,11 @@ async def on_text(ctx: Ctx, hazard: Row, text: str) -> Row | None:
         mates = await people.colleagues(ctx.db, hazard["school_id"])
         match = next((m["id"] for m in mates if m["name"] == name), None)
         return await save(ctx, hazard, responsible_id=match, responsible_name=name)
-    field = {Step.MEASURES: "measures", Step.FUNDING: "funding",
-             Step.CONTINGENCY: "contingency_plan"}.get(step)
+    field = {
+        Step.MEASURES: "measures",
+        Step.FUNDING: "funding",
+        Step.CONTINGENCY: "contingency_plan",
+    }.get(step)
     if field is None:
         return None
     return await save(ctx, hazard, **{field: clean_text(text, TEXT_MAX)})
@@ -142,7 +152,9 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
         mates = {m["id"]: m["name"] for m in await people.colleagues(ctx.db, hazard["school_id"])}
         if not value.isdigit() or int(value) not in mates:
             raise NotAllowed()
-        return await save(ctx, hazard, responsible_id=int(value), responsible_name=mates[int(value)])
+        return await save(
+            ctx, hazard, responsible_id=int(value), responsible_name=mates[int(value)]
+        )
     if value not in YES_NO:
         raise NotAllowed()
     yes = value == "y"
@@ -151,7 +163,11 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
             return await save(ctx, hazard, fixable_now=0)
         # Fixed at once: the reporter answers for it, with a short deadline.
         return await save(
-            ctx, hazard, fixable_now=1, responsible_id=person.id, responsible_name=person.name,
+            ctx,
+            hazard,
+            fixable_now=1,
+            responsible_id=person.id,
+            responsible_name=person.name,
             deadline=quick_fix_deadline(ctx.today(), ctx.services.fix_at_once_days),
         )
     field = {Step.OUT_OF_USE: "takes_out_of_use", Step.MAJOR: "major"}.get(step)
@@ -187,10 +203,15 @@ def summary(ctx: Ctx, hazard: Row) -> str:
     if hazard["fixable_now"]:
         fix = ctx.t("hazard.line.fix_now", deadline=hazard["deadline"])
     else:
-        fix = ctx.t("hazard.line.plan", deadline=hazard["deadline"],
-                    person=hazard["responsible_name"] or "?")
-    flags = "".join([
-        ctx.t("hazard.line.out_of_use") if hazard["takes_out_of_use"] else "",
-        ctx.t("hazard.line.major") if hazard["major"] else "",
-    ])
+        fix = ctx.t(
+            "hazard.line.plan",
+            deadline=hazard["deadline"],
+            person=hazard["responsible_name"] or "?",
+        )
+    flags = "".join(
+        [
+            ctx.t("hazard.line.out_of_use") if hazard["takes_out_of_use"] else "",
+            ctx.t("hazard.line.major") if hazard["major"] else "",
+        ]
+    )
     return ctx.t("hazard.line.text", description=hazard["description"] or "", fix=fix) + flags

@@ -49,7 +49,9 @@ def catalogue(lang: str) -> dict[str, str]:
 def t(lang: str, key: str, **values: Any) -> str:
     """The text ``key`` in ``lang`` with ``values`` filled in (escaped)."""
     template = catalogue(lang if lang in LANGUAGES else DEFAULT)[key]
-    safe = {k: v if isinstance(v, Html) else html.escape(str(v), quote=False) for k, v in values.items()}
+    safe = {
+        k: v if isinstance(v, Html) else html.escape(str(v), quote=False) for k, v in values.items()
+    }
     return template.format(**safe) if safe else template
 
 

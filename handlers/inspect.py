@@ -38,7 +38,7 @@ async def inspect_command(ctx: Ctx) -> None:
 @entry
 async def pick_school(ctx: Ctx) -> None:
     """A school chosen from the list (people in more than one school)."""
-    _, school = parts(ctx.update.callback_query and ctx.update.callback_query.data, 2)
+    _, school = parts(ctx.tap_data, 2)
     school_id = number(school)
     require(can_walk(ctx.member(), school_id))
     await ctx.settle()
@@ -59,12 +59,22 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
     for r in mine:
         buttons.append([(ctx.t("inspect.resume", building=r["name"]), f"b:{r['id']}")])
     for r in rows:
-        label = ctx.t(f"inspect.state.{r['state']}", name=r["name"],
-                      done=r["answered"], total=await _item_count(ctx, r))
+        label = ctx.t(
+            f"inspect.state.{r['state']}",
+            name=r["name"],
+            done=r["answered"],
+            total=await _item_count(ctx, r),
+        )
         buttons.append([(f"{STATE_ICON[r['state']]} {label}", f"b:{r['id']}")])
-    await ctx.reply("inspect.list", buttons, school=school["name"], closed=cov.closed,
-                    total=cov.total, in_progress=cov.in_progress,
-                    bar=progress_bar(cov.closed, cov.total))
+    await ctx.reply(
+        "inspect.list",
+        buttons,
+        school=school["name"],
+        closed=cov.closed,
+        total=cov.total,
+        in_progress=cov.in_progress,
+        bar=progress_bar(cov.closed, cov.total),
+    )
 
 
 async def _item_count(ctx: Ctx, building: Row) -> int:
@@ -79,7 +89,7 @@ async def _item_count(ctx: Ctx, building: Row) -> int:
 @entry
 async def open_building(ctx: Ctx) -> None:
     """A building tapped: start its walk, go on with one's own, or meet the lock."""
-    _, raw = parts(ctx.update.callback_query and ctx.update.callback_query.data, 2)
+    _, raw = parts(ctx.tap_data, 2)
     await open_walk(ctx, number(raw))
 
 
@@ -95,8 +105,11 @@ async def open_walk(ctx: Ctx, building_id: int) -> None:
             walk = await walks.inspection_of(tx, campaign, building_id)
             if walk is None:
                 walk_id = await walks.start_inspection(
-                    tx, campaign_id=campaign, building_id=building_id,
-                    version_id=ctx.services.checklist_version_id, walker_id=person.id,
+                    tx,
+                    campaign_id=campaign,
+                    building_id=building_id,
+                    version_id=ctx.services.checklist_version_id,
+                    walker_id=person.id,
                 )
             else:
                 _check_walkable(ctx, walk)
@@ -114,11 +127,18 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
     """Who is walking the building; a take-over button once their walk is idle."""
     walker = await people.person_by_id(ctx.db, locked.params["walker"])
     reason = locked.params["reason"]
-    keyboard = [[(ctx.t("walk.take_over"), f"t:{locked.params['walk']}")]] if reason == "idle" else None
+    keyboard = (
+        [[(ctx.t("walk.take_over"), f"t:{locked.params['walk']}")]] if reason == "idle" else None
+    )
     if ctx.update.callback_query:
         await ctx.update.callback_query.answer()
-    await ctx.reply(f"walk.locked_{reason}", keyboard, building=locked.params["building"],
-                    walker=walker.name if walker else "?", minutes=locked.params["minutes"])
+    await ctx.reply(
+        f"walk.locked_{reason}",
+        keyboard,
+        building=locked.params["building"],
+        walker=walker.name if walker else "?",
+        minutes=locked.params["minutes"],
+    )
 
 
 def _check_walkable(ctx: Ctx, walk: Row) -> None:
@@ -130,15 +150,22 @@ def _check_walkable(ctx: Ctx, walk: Row) -> None:
         return
     last = datetime.fromisoformat(walk["last_activity_at"])
     minutes = int((ctx.now() - last).total_seconds() // 60)
-    reason = "idle" if can_take_over(last, ctx.now(), ctx.services.takeover_after_minutes) else "busy"
-    raise WalkLocked(reason=reason, building=walk["building_name"], walk=walk["id"],
-                     walker=walk["walker_id"], minutes=minutes)
+    reason = (
+        "idle" if can_take_over(last, ctx.now(), ctx.services.takeover_after_minutes) else "busy"
+    )
+    raise WalkLocked(
+        reason=reason,
+        building=walk["building_name"],
+        walk=walk["id"],
+        walker=walk["walker_id"],
+        minutes=minutes,
+    )
 
 
 @entry
 async def take_over(ctx: Ctx) -> None:
     """``t:<walk>``: take over a walk left idle long enough."""
-    _, raw = parts(ctx.update.callback_query and ctx.update.callback_query.data, 2)
+    _, raw = parts(ctx.tap_data, 2)
     person = ctx.member()
     walk = await walks.inspection(ctx.db, number(raw))
     if walk is None or not can_walk(person, walk["school_id"]):
@@ -173,15 +200,22 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
         data = f"a:{walk_id}:{item['id']}"
         await ctx.reply(
             "walk.question",
-            [[(ctx.t("walk.ok"), f"{data}:ok"), (ctx.t("walk.hazard"), f"{data}:hz")],
-             [(ctx.t("walk.na"), f"{data}:na"), (ctx.t("walk.pause"), f"p:{walk_id}")]],
-            building=building, n=where.index + 1, total=len(items), code=item["code"],
+            [
+                [(ctx.t("walk.ok"), f"{data}:ok"), (ctx.t("walk.hazard"), f"{data}:hz")],
+                [(ctx.t("walk.na"), f"{data}:na"), (ctx.t("walk.pause"), f"p:{walk_id}")],
+            ],
+            building=building,
+            n=where.index + 1,
+            total=len(items),
+            code=item["code"],
             text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
         )
     elif where.where is Where.EXTRA:
-        await ctx.reply("walk.extra", [[(ctx.t("button.yes"), f"x:{walk_id}:y"),
-                                        (ctx.t("button.no"), f"x:{walk_id}:n")]],
-                        building=building)
+        await ctx.reply(
+            "walk.extra",
+            [[(ctx.t("button.yes"), f"x:{walk_id}:y"), (ctx.t("button.no"), f"x:{walk_id}:n")]],
+            building=building,
+        )
     elif where.where is Where.SUMMARY:
         await _summary(ctx, walk, len(items))
     else:
@@ -193,9 +227,13 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
     found = await walks.hazards_of_inspection(ctx.db, walk["id"])
     lines = [f"{n}. {hazard_questions.summary(ctx, h)}" for n, h in enumerate(found, start=1)]
     await ctx.reply(
-        "walk.summary", [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
-        building=walk["building_name"], total=total, ok=given.count(Choice.OK.value),
-        na=given.count(Choice.NA.value), hazards=len(found),
+        "walk.summary",
+        [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
+        building=walk["building_name"],
+        total=total,
+        ok=given.count(Choice.OK.value),
+        na=given.count(Choice.NA.value),
+        hazards=len(found),
         lines=Html("\n".join(lines) if lines else ctx.t("walk.no_hazards")),
     )
 
@@ -216,9 +254,7 @@ async def _my_walk(ctx: Ctx, walk_id: int) -> Row:
 @entry
 async def answer(ctx: Ctx) -> None:
     """``a:<walk>:<item>:<choice>``: no hazard, hazard or not applicable."""
-    _, raw_walk, raw_item, raw_choice = parts(
-        ctx.update.callback_query and ctx.update.callback_query.data, 4
-    )
+    _, raw_walk, raw_item, raw_choice = parts(ctx.tap_data, 4)
     walk = await _my_walk(ctx, number(raw_walk))
     item_id = number(raw_item)
     if raw_choice not in {c.value for c in Choice}:
@@ -227,15 +263,22 @@ async def answer(ctx: Ctx) -> None:
     where, items = await walks.walk_position(ctx.db, walk)
     if item_id not in {i["id"] for i in items}:
         raise NotAllowed()
+    if where.where is not Where.ITEM or items[where.index]["id"] != item_id:
+        raise Stale()  # one question at a time: only the current one is answered
     person = ctx.member()
     async with ctx.write() as tx:
         if not await walks.record_answer(tx, walk["id"], item_id, choice, person.id):
             raise Stale()
         if choice is Choice.HAZARD:
             await walks.create_hazard(
-                tx, school_id=walk["school_id"], building_id=walk["building_id"],
-                campaign_id=walk["campaign_id"], inspection_id=walk["id"], item_id=item_id,
-                source="walk", person_id=person.id,
+                tx,
+                school_id=walk["school_id"],
+                building_id=walk["building_id"],
+                campaign_id=walk["campaign_id"],
+                inspection_id=walk["id"],
+                item_id=item_id,
+                source="walk",
+                person_id=person.id,
             )
         await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
     await ctx.settle(ctx.t(f"walk.{choice.name.lower()}"))
@@ -245,7 +288,7 @@ async def answer(ctx: Ctx) -> None:
 @entry
 async def pause(ctx: Ctx) -> None:
     """``p:<walk>``: stop for now; ``/inspect`` goes on at the same question."""
-    _, raw = parts(ctx.update.callback_query and ctx.update.callback_query.data, 2)
+    _, raw = parts(ctx.tap_data, 2)
     walk = await _my_walk(ctx, number(raw))
     async with ctx.write() as tx:
         await people.clear_pending(tx, ctx.user_id)
@@ -256,7 +299,7 @@ async def pause(ctx: Ctx) -> None:
 @entry
 async def other_hazard(ctx: Ctx) -> None:
     """``x:<walk>:y|n``: any other hazard in this building?"""
-    _, raw, yes_no = parts(ctx.update.callback_query and ctx.update.callback_query.data, 3)
+    _, raw, yes_no = parts(ctx.tap_data, 3)
     walk = await _my_walk(ctx, number(raw))
     where, _ = await walks.walk_position(ctx.db, walk)
     if where.where is not Where.EXTRA or yes_no not in ("y", "n"):
@@ -265,9 +308,14 @@ async def other_hazard(ctx: Ctx) -> None:
     async with ctx.write() as tx:
         if yes_no == "y":
             await walks.create_hazard(
-                tx, school_id=walk["school_id"], building_id=walk["building_id"],
-                campaign_id=walk["campaign_id"], inspection_id=walk["id"], item_id=None,
-                source="walk", person_id=person.id,
+                tx,
+                school_id=walk["school_id"],
+                building_id=walk["building_id"],
+                campaign_id=walk["campaign_id"],
+                inspection_id=walk["id"],
+                item_id=None,
+                source="walk",
+                person_id=person.id,
             )
         else:
             await walks.set_extra_done(tx, walk["id"], person.id)
@@ -279,7 +327,7 @@ async def other_hazard(ctx: Ctx) -> None:
 @entry
 async def close_building(ctx: Ctx) -> None:
     """``c:<walk>``: close the building (销号) after the summary."""
-    _, raw = parts(ctx.update.callback_query and ctx.update.callback_query.data, 2)
+    _, raw = parts(ctx.tap_data, 2)
     walk = await _my_walk(ctx, number(raw))
     where, _ = await walks.walk_position(ctx.db, walk)
     if where.where is not Where.SUMMARY:
@@ -292,5 +340,10 @@ async def close_building(ctx: Ctx) -> None:
     await ctx.settle(ctx.t("walk.close"))
     rows = await campus.buildings_with_state(ctx.db, walk["school_id"], walk["campaign_id"])
     cov = coverage([campus.state_of(r) for r in rows])
-    await ctx.reply("walk.closed_now", building=walk["building_name"], closed=cov.closed,
-                    total=cov.total, bar=progress_bar(cov.closed, cov.total))
+    await ctx.reply(
+        "walk.closed_now",
+        building=walk["building_name"],
+        closed=cov.closed,
+        total=cov.total,
+        bar=progress_bar(cov.closed, cov.total),
+    )

@@ -29,13 +29,20 @@ async def start(ctx: Ctx) -> None:
     role = Role(invitation["role"])
     where = invitation["school_name"] or ctx.t("join.city")
     if ctx.person is not None:
-        if role in {m.role for m in ctx.person.memberships if m.school_id == invitation["school_id"]}:
+        if role in {
+            m.role for m in ctx.person.memberships if m.school_id == invitation["school_id"]
+        }:
             await ctx.reply("join.already", role=ctx.t(f"role.{role}"), where=where)
             return
         async with ctx.write() as tx:
             used = await people.use_invitation(tx, code, ctx.person.id)
-            await people.add_membership(tx, person_id=ctx.person.id, school_id=used["school_id"],
-                                        role=role, invitation_id=used["id"])
+            await people.add_membership(
+                tx,
+                person_id=ctx.person.id,
+                school_id=used["school_id"],
+                role=role,
+                invitation_id=used["id"],
+            )
         await ctx.load_person()
         await ctx.reply("join.added", role=ctx.t(f"role.{role}"), where=where)
         return
@@ -55,7 +62,8 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
             await people.set_pending(tx, ctx.user_id, "join", {**data, "name": name})
         share = ReplyKeyboardMarkup(
             [[KeyboardButton(ctx.t("join.share_phone"), request_contact=True)]],
-            resize_keyboard=True, one_time_keyboard=True,
+            resize_keyboard=True,
+            one_time_keyboard=True,
         )
         await ctx.reply("join.ask_phone", share, name=name)
         return
@@ -71,15 +79,29 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         raise
     async with ctx.write() as tx:
         person_id = await people.create_person(
-            tx, tg_user_id=ctx.user_id, chat_id=ctx.chat_id, name=data["name"], phone=number,
+            tx,
+            tg_user_id=ctx.user_id,
+            chat_id=ctx.chat_id,
+            name=data["name"],
+            phone=number,
             language=ctx.lang,
         )
         await people.use_invitation(tx, data["code"], person_id)
-        await people.add_membership(tx, person_id=person_id, school_id=invitation["school_id"],
-                                    role=Role(invitation["role"]), invitation_id=invitation["id"])
+        await people.add_membership(
+            tx,
+            person_id=person_id,
+            school_id=invitation["school_id"],
+            role=Role(invitation["role"]),
+            invitation_id=invitation["id"],
+        )
         await people.clear_pending(tx, ctx.user_id)
     await ctx.load_person()
     where = invitation["school_name"] or ctx.t("join.city")
-    await ctx.reply("join.done", ReplyKeyboardRemove(), name=data["name"],
-                    role=ctx.t(f"role.{invitation['role']}"), where=where)
+    await ctx.reply(
+        "join.done",
+        ReplyKeyboardRemove(),
+        name=data["name"],
+        role=ctx.t(f"role.{invitation['role']}"),
+        where=where,
+    )
     await ctx.say(help_text(ctx))

@@ -28,9 +28,14 @@ async def start(ctx: Ctx, photo: PhotoSize | Document) -> None:
     stored = await hazard_questions.fetch_photo(ctx, photo)
     async with ctx.write() as tx:
         hazard_id = await walks.create_hazard(
-            tx, school_id=person.school_ids[0], building_id=None,
-            campaign_id=ctx.services.campaign_id, inspection_id=None, item_id=None,
-            source="quick", person_id=person.id,
+            tx,
+            school_id=person.school_ids[0],
+            building_id=None,
+            campaign_id=ctx.services.campaign_id,
+            inspection_id=None,
+            item_id=None,
+            source="quick",
+            person_id=person.id,
         )
         await walks.add_photo(tx, hazard_id, stored, person.id, photo.file_unique_id)
         await people.set_pending(tx, ctx.user_id, "quick", {"hazard_id": hazard_id})

@@ -153,20 +153,23 @@ async def on_document(ctx: Ctx) -> None:
 @entry
 async def on_hazard_button(ctx: Ctx) -> None:
     """``h:<hazard>:<step>:<value>``: a tapped hazard answer."""
-    _, raw_id, raw_step, value = parts(
-        ctx.update.callback_query and ctx.update.callback_query.data, 4
-    )
+    _, raw_id, raw_step, value = parts(ctx.tap_data, 4)
     person = ctx.member()
     draft = await walks.hazard(ctx.db, number(raw_id))
-    if draft is None or not can_walk(person, draft["school_id"]) or draft["reported_by"] != person.id:
+    if (
+        draft is None
+        or not can_walk(person, draft["school_id"])
+        or draft["reported_by"] != person.id
+    ):
         raise NotAllowed()
     if draft["state"] != "draft" or raw_step not in {s.value for s in Step}:
         raise Stale()
     updated = await hazard.on_button(ctx, draft, Step(raw_step), value)
     await ctx.settle(_label(ctx, Step(raw_step), value, updated))
     kind = "quick" if draft["source"] == "quick" else "walk"
-    data = ({"hazard_id": draft["id"]} if kind == "quick"
-            else {"inspection_id": draft["inspection_id"]})
+    data = (
+        {"hazard_id": draft["id"]} if kind == "quick" else {"inspection_id": draft["inspection_id"]}
+    )
     await continue_after(ctx, kind, data, updated)
 
 
@@ -181,7 +184,6 @@ def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
     if step is Step.DEADLINE:
         return str(updated["deadline"])
     return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
-
 
 
 @entry

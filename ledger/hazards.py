@@ -30,7 +30,14 @@ class Step(StrEnum):
 
 # Steps answered by typing (the others by buttons, photos, or both).
 TYPED_STEPS = frozenset(
-    {Step.DESCRIPTION, Step.DEADLINE, Step.RESPONSIBLE, Step.MEASURES, Step.FUNDING, Step.CONTINGENCY}
+    {
+        Step.DESCRIPTION,
+        Step.DEADLINE,
+        Step.RESPONSIBLE,
+        Step.MEASURES,
+        Step.FUNDING,
+        Step.CONTINGENCY,
+    }
 )
 
 # Quick buttons for the planned completion date, in days from today.

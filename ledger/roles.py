@@ -65,9 +65,7 @@ def require_member(person: Person | None) -> Person:
 
 
 def can_read_school(person: Person, school_id: int) -> bool:
-    return bool(person.roles_in(school_id)) or any(
-        m.role in CITY_ROLES for m in person.memberships
-    )
+    return bool(person.roles_in(school_id)) or any(m.role in CITY_ROLES for m in person.memberships)
 
 
 def can_walk(person: Person, school_id: int) -> bool:

@@ -11,11 +11,16 @@ from storage.db import Reader, Row, Tx
 
 
 async def ensure_campaign(
-    tx: Tx, name: str, self_inspection: date | None, rectification: date | None,
+    tx: Tx,
+    name: str,
+    self_inspection: date | None,
+    rectification: date | None,
     supervision: date | None,
 ) -> int:
     """The campaign named in the config, created or its phase dates updated."""
-    dates = tuple(d.isoformat() if d else None for d in (self_inspection, rectification, supervision))
+    dates = tuple(
+        d.isoformat() if d else None for d in (self_inspection, rectification, supervision)
+    )
     row = await tx.one("SELECT * FROM campaigns WHERE name = ?", (name,))
     if row is None:
         campaign_id = await tx.run(
@@ -32,8 +37,14 @@ async def ensure_campaign(
             " supervision_due = ? WHERE id = ?",
             (*dates, row["id"]),
         )
-        await tx.event(None, "campaign.dates", "campaign", row["id"], before={"dates": old},
-                       after={"dates": dates})
+        await tx.event(
+            None,
+            "campaign.dates",
+            "campaign",
+            row["id"],
+            before={"dates": old},
+            after={"dates": dates},
+        )
     return int(row["id"])
 
 
@@ -52,18 +63,32 @@ async def ensure_checklist(tx: Tx, checklist: Checklist) -> int:
         await tx.run(
             "INSERT INTO checklist_items (version_id, position, code, category, uses,"
             " built_before, text_zh, text_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (version_id, position, item.code, item.category, ",".join(item.uses),
-             item.built_before, item.zh, item.en),
+            (
+                version_id,
+                position,
+                item.code,
+                item.category,
+                ",".join(item.uses),
+                item.built_before,
+                item.zh,
+                item.en,
+            ),
         )
-    await tx.event(None, "checklist.loaded", "checklist_version", version_id,
-                   after={"digest": checklist.digest, "items": len(checklist.items)})
+    await tx.event(
+        None,
+        "checklist.loaded",
+        "checklist_version",
+        version_id,
+        after={"digest": checklist.digest, "items": len(checklist.items)},
+    )
     return int(version_id)
 
 
 def item_of(row: Row) -> ChecklistItem:
     uses = tuple(u for u in row["uses"].split(",") if u)
-    return ChecklistItem(row["code"], row["category"], row["text_zh"], row["text_en"], uses,
-                         row["built_before"])
+    return ChecklistItem(
+        row["code"], row["category"], row["text_zh"], row["text_en"], uses, row["built_before"]
+    )
 
 
 async def items_for_building(db: Reader, version_id: int, building: Row) -> list[Row]:
@@ -87,8 +112,13 @@ async def create_school(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (name, kind, ownership, district, tx.now(), actor_id),
     )
-    await tx.event(actor_id, "school.created", "school", school_id,
-                   after={"name": name, "kind": kind, "ownership": ownership, "district": district})
+    await tx.event(
+        actor_id,
+        "school.created",
+        "school",
+        school_id,
+        after={"name": name, "kind": kind, "ownership": ownership, "district": district},
+    )
     return school_id
 
 
@@ -97,7 +127,13 @@ async def school(db: Reader, school_id: int) -> Row | None:
 
 
 async def create_building(
-    tx: Tx, *, school_id: int, name: str, use: str, floors: int, year_built: int | None,
+    tx: Tx,
+    *,
+    school_id: int,
+    name: str,
+    use: str,
+    floors: int,
+    year_built: int | None,
     actor_id: int,
 ) -> int:
     if await tx.value(
@@ -109,9 +145,19 @@ async def create_building(
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (school_id, name, use, floors, year_built, tx.now(), actor_id),
     )
-    await tx.event(actor_id, "building.created", "building", building_id,
-                   after={"school_id": school_id, "name": name, "use": use, "floors": floors,
-                          "year_built": year_built})
+    await tx.event(
+        actor_id,
+        "building.created",
+        "building",
+        building_id,
+        after={
+            "school_id": school_id,
+            "name": name,
+            "use": use,
+            "floors": floors,
+            "year_built": year_built,
+        },
+    )
     return building_id
 
 
@@ -142,6 +188,11 @@ async def set_out_of_use(tx: Tx, building_id: int, actor_id: int, hazard_id: int
         "UPDATE buildings SET out_of_use = 1 WHERE id = ? AND out_of_use = 0", (building_id,)
     )
     if changed:
-        await tx.event(actor_id, "building.out_of_use", "building", building_id,
-                       before={"out_of_use": False}, after={"out_of_use": True,
-                                                           "hazard_id": hazard_id})
+        await tx.event(
+            actor_id,
+            "building.out_of_use",
+            "building",
+            building_id,
+            before={"out_of_use": False},
+            after={"out_of_use": True, "hazard_id": hazard_id},
+        )

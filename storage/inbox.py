@@ -14,6 +14,7 @@ from typing import Any
 
 from storage.db import Database, Reader
 
+
 async def receive(db: Database, updates: Iterable[dict[str, Any]]) -> None:
     """Store raw updates; one seen before is ignored."""
     batch = [(u["update_id"], json.dumps(u, ensure_ascii=False)) for u in updates]

@@ -32,7 +32,9 @@ async def _with_memberships(db: Reader, row: Row) -> Person:
         id=row["id"],
         name=row["name"],
         phone=row["phone"],
-        memberships=tuple(Membership(Role(r["role"]), r["school_id"], r["school_name"]) for r in rows),
+        memberships=tuple(
+            Membership(Role(r["role"]), r["school_id"], r["school_name"]) for r in rows
+        ),
     )
 
 
@@ -59,7 +61,9 @@ async def create_person(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (tg_user_id, chat_id, name, phone, language, tx.now()),
     )
-    await tx.event(person_id, "person.joined", "person", person_id, after={"name": name, "phone": phone})
+    await tx.event(
+        person_id, "person.joined", "person", person_id, after={"name": name, "phone": phone}
+    )
     return person_id
 
 
@@ -103,16 +107,29 @@ async def create_invitation(
     code = new_code()
     expires = tx.clock.now() + timedelta(days=days)
     invitation_id = await tx.run(
-        "INSERT INTO invitations (code, role, school_id, created_by, created_at, expires_at, max_uses)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (code, role.value, school_id, created_by, tx.now(), expires.isoformat(timespec="seconds"), max_uses),
+        "INSERT INTO invitations (code, role, school_id, created_by, created_at, expires_at,"
+        " max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            code,
+            role.value,
+            school_id,
+            created_by,
+            tx.now(),
+            expires.isoformat(timespec="seconds"),
+            max_uses,
+        ),
     )
     await tx.event(
         created_by,
         "invitation.created",
         "invitation",
         invitation_id,
-        after={"role": role.value, "school_id": school_id, "expires_at": expires, "max_uses": max_uses},
+        after={
+            "role": role.value,
+            "school_id": school_id,
+            "expires_at": expires,
+            "max_uses": max_uses,
+        },
     )
     return code
 
@@ -141,8 +158,12 @@ async def use_invitation(tx: Tx, code: str, person_id: int) -> Row:
     row = await usable_invitation(tx, code, tx.clock.now())
     await tx.run("UPDATE invitations SET uses = uses + 1 WHERE id = ?", (row["id"],))
     await tx.event(
-        person_id, "invitation.used", "invitation", row["id"],
-        before={"uses": row["uses"]}, after={"uses": row["uses"] + 1},
+        person_id,
+        "invitation.used",
+        "invitation",
+        row["id"],
+        before={"uses": row["uses"]},
+        after={"uses": row["uses"] + 1},
     )
     return row
 

@@ -45,8 +45,13 @@ async def start_inspection(
         " started_by, started_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (campaign_id, building_id, version_id, walker_id, walker_id, tx.now(), tx.now()),
     )
-    await tx.event(walker_id, "inspection.started", "inspection", inspection_id,
-                   after={"building_id": building_id, "campaign_id": campaign_id})
+    await tx.event(
+        walker_id,
+        "inspection.started",
+        "inspection",
+        inspection_id,
+        after={"building_id": building_id, "campaign_id": campaign_id},
+    )
     return inspection_id
 
 
@@ -55,13 +60,20 @@ async def take_over(tx: Tx, inspection_id: int, old_walker: int, new_walker: int
         "UPDATE inspections SET walker_id = ?, last_activity_at = ? WHERE id = ?",
         (new_walker, tx.now(), inspection_id),
     )
-    await tx.event(new_walker, "inspection.taken_over", "inspection", inspection_id,
-                   before={"walker_id": old_walker}, after={"walker_id": new_walker})
+    await tx.event(
+        new_walker,
+        "inspection.taken_over",
+        "inspection",
+        inspection_id,
+        before={"walker_id": old_walker},
+        after={"walker_id": new_walker},
+    )
 
 
 async def touch(tx: Tx, inspection_id: int) -> None:
-    await tx.run("UPDATE inspections SET last_activity_at = ? WHERE id = ?",
-                 (tx.now(), inspection_id))
+    await tx.run(
+        "UPDATE inspections SET last_activity_at = ? WHERE id = ?", (tx.now(), inspection_id)
+    )
 
 
 async def answers(db: Reader, inspection_id: int) -> dict[int, str]:
@@ -83,8 +95,13 @@ async def record_answer(
     if not answer_id:
         return False
     await touch(tx, inspection_id)
-    await tx.event(person_id, "answer.given", "inspection", inspection_id,
-                   after={"item_id": item_id, "choice": choice.value})
+    await tx.event(
+        person_id,
+        "answer.given",
+        "inspection",
+        inspection_id,
+        after={"item_id": item_id, "choice": choice.value},
+    )
     return True
 
 
@@ -104,8 +121,14 @@ async def close_inspection(tx: Tx, inspection_id: int, person_id: int) -> bool:
         (tx.now(), person_id, inspection_id),
     )
     if changed:
-        await tx.event(person_id, "inspection.closed", "inspection", inspection_id,
-                       before={"state": "in_progress"}, after={"state": "closed"})
+        await tx.event(
+            person_id,
+            "inspection.closed",
+            "inspection",
+            inspection_id,
+            before={"state": "in_progress"},
+            after={"state": "closed"},
+        )
     return bool(changed)
 
 
@@ -120,7 +143,10 @@ async def walk_position(db: Reader, walk: Row) -> tuple[Position, list[Row]]:
         (walk["id"],),
     )
     where = position(
-        [i["id"] for i in items], answered, draft, bool(walk["extra_done"]),
+        [i["id"] for i in items],
+        answered,
+        draft,
+        bool(walk["extra_done"]),
         walk["closed_at"] is not None,
     )
     return where, items
@@ -129,23 +155,48 @@ async def walk_position(db: Reader, walk: Row) -> tuple[Position, list[Row]]:
 # --- hazards -----------------------------------------------------------------
 
 # Fields a person fills in while reporting; written one at a time.
-HAZARD_FIELDS = frozenset({
-    "school_id", "building_id", "photos_done", "description", "fixable_now", "deadline", "responsible_id",
-    "responsible_name", "measures", "takes_out_of_use", "major", "funding", "contingency_plan",
-})
+HAZARD_FIELDS = frozenset(
+    {
+        "school_id",
+        "building_id",
+        "photos_done",
+        "description",
+        "fixable_now",
+        "deadline",
+        "responsible_id",
+        "responsible_name",
+        "measures",
+        "takes_out_of_use",
+        "major",
+        "funding",
+        "contingency_plan",
+    }
+)
 
 
 async def create_hazard(
-    tx: Tx, *, school_id: int, building_id: int | None, campaign_id: int,
-    inspection_id: int | None, item_id: int | None, source: str, person_id: int,
+    tx: Tx,
+    *,
+    school_id: int,
+    building_id: int | None,
+    campaign_id: int,
+    inspection_id: int | None,
+    item_id: int | None,
+    source: str,
+    person_id: int,
 ) -> int:
     hazard_id = await tx.run(
         "INSERT INTO hazards (school_id, building_id, campaign_id, inspection_id, item_id, source,"
         " reported_by, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (school_id, building_id, campaign_id, inspection_id, item_id, source, person_id, tx.now()),
     )
-    await tx.event(person_id, "hazard.reported", "hazard", hazard_id,
-                   after={"building_id": building_id, "item_id": item_id, "source": source})
+    await tx.event(
+        person_id,
+        "hazard.reported",
+        "hazard",
+        hazard_id,
+        after={"building_id": building_id, "item_id": item_id, "source": source},
+    )
     return hazard_id
 
 
@@ -192,8 +243,14 @@ async def update_hazard(tx: Tx, hazard_id: int, person_id: int, **fields: Any) -
         f"UPDATE hazards SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",  # noqa: S608
         (*values, hazard_id),
     )
-    await tx.event(person_id, "hazard.updated", "hazard", hazard_id, before=dict(old),
-                   after=dict(zip(fields, values, strict=True)))
+    await tx.event(
+        person_id,
+        "hazard.updated",
+        "hazard",
+        hazard_id,
+        before=dict(old),
+        after=dict(zip(fields, values, strict=True)),
+    )
 
 
 async def complete_hazard(tx: Tx, hazard_id: int, person_id: int) -> None:
@@ -201,8 +258,14 @@ async def complete_hazard(tx: Tx, hazard_id: int, person_id: int) -> None:
         "UPDATE hazards SET state = 'open', completed_at = ? WHERE id = ? AND state = 'draft'",
         (tx.now(), hazard_id),
     )
-    await tx.event(person_id, "hazard.opened", "hazard", hazard_id,
-                   before={"state": "draft"}, after={"state": "open"})
+    await tx.event(
+        person_id,
+        "hazard.opened",
+        "hazard",
+        hazard_id,
+        before={"state": "draft"},
+        after={"state": "open"},
+    )
 
 
 async def hazards_of_inspection(db: Reader, inspection_id: int) -> list[Row]:
@@ -224,7 +287,11 @@ async def quick_draft(db: Reader, person_id: int) -> Row | None:
 
 
 async def add_photo(
-    tx: Tx, hazard_id: int, photo: StoredPhoto, person_id: int, file_unique_id: str | None,
+    tx: Tx,
+    hazard_id: int,
+    photo: StoredPhoto,
+    person_id: int,
+    file_unique_id: str | None,
     kind: str = "before",
 ) -> bool:
     """Attach a stored photo; False when the same picture was attached already."""
@@ -232,12 +299,26 @@ async def add_photo(
         "INSERT INTO photos (hazard_id, kind, sha256, width, height, bytes, tg_file_unique_id,"
         " uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (hazard_id, sha256) DO NOTHING",
-        (hazard_id, kind, photo.sha256, photo.width, photo.height, photo.size, file_unique_id,
-         person_id, tx.now()),
+        (
+            hazard_id,
+            kind,
+            photo.sha256,
+            photo.width,
+            photo.height,
+            photo.size,
+            file_unique_id,
+            person_id,
+            tx.now(),
+        ),
     )
     if photo_id:
-        await tx.event(person_id, "photo.added", "hazard", hazard_id,
-                       after={"sha256": photo.sha256, "kind": kind})
+        await tx.event(
+            person_id,
+            "photo.added",
+            "hazard",
+            hazard_id,
+            after={"sha256": photo.sha256, "kind": kind},
+        )
     return bool(photo_id)
 
 
@@ -251,5 +332,11 @@ async def withdraw_hazard(tx: Tx, hazard_id: int, person_id: int) -> None:
         "UPDATE hazards SET state = 'withdrawn' WHERE id = ? AND state = 'draft'", (hazard_id,)
     )
     if changed:
-        await tx.event(person_id, "hazard.withdrawn", "hazard", hazard_id,
-                       before={"state": "draft"}, after={"state": "withdrawn"})
+        await tx.event(
+            person_id,
+            "hazard.withdrawn",
+            "hazard",
+            hazard_id,
+            before={"state": "draft"},
+            after={"state": "withdrawn"},
+        )

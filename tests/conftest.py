@@ -45,16 +45,19 @@ def jpeg(width: int = 640, height: int = 480, color: str = "red") -> bytes:
     return buffer.getvalue()
 
 
-async def cli_invitation(sim: Simulator, role: Role, school_id: int | None = None,
-                         days: int = 7, uses: int = 1) -> str:
+async def cli_invitation(
+    sim: Simulator, role: Role, school_id: int | None = None, days: int = 7, uses: int = 1
+) -> str:
     """What ``xiaoan invite`` does."""
     async with sim.db.write() as tx:
-        return await people.create_invitation(tx, role=role, school_id=school_id,
-                                              created_by=None, days=days, max_uses=uses)
+        return await people.create_invitation(
+            tx, role=role, school_id=school_id, created_by=None, days=days, max_uses=uses
+        )
 
 
-async def join(sim: Simulator, code: str, name: str, phone: str = "13800138000",
-               language: str = "zh-hans") -> Chat:
+async def join(
+    sim: Simulator, code: str, name: str, phone: str = "13800138000", language: str = "zh-hans"
+) -> Chat:
     chat = sim.chat(name, language)
     await chat.send(f"/start {code}")
     await chat.send(name)
@@ -82,10 +85,12 @@ async def add_building(chat: Chat, name: str, use_label: str, floors: str, year:
     await chat.send(year)
 
 
-async def make_school(sim: Simulator, name: str = "实验小学",
-                      buildings: tuple[tuple[str, str, str, str], ...] = (
-                          ("教学楼A", "教学楼", "4", "2005"),),
-                      taskforce: Chat | None = None) -> School:
+async def make_school(
+    sim: Simulator,
+    name: str = "实验小学",
+    buildings: tuple[tuple[str, str, str, str], ...] = (("教学楼A", "教学楼", "4", "2005"),),
+    taskforce: Chat | None = None,
+) -> School:
     """A school made through the chat: registered, principal, buildings, one staff."""
     if taskforce is None:
         taskforce = await join(sim, await cli_invitation(sim, Role.TASKFORCE), "市专班李")

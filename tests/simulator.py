@@ -32,8 +32,24 @@ from storage import inbox
 TOKEN = "123456:TEST-TOKEN-never-real"
 BOT_ID = 123456
 BOT_USERNAME = "xiaoan_test_bot"
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-                "a", "code", "pre", "blockquote", "tg-emoji"}
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-emoji",
+}
 
 
 class _TelegramHTML(HTMLParser):
@@ -64,7 +80,9 @@ def check_html(text: str) -> tuple[str, list[str]]:
     """The text as the user sees it, and what Telegram would refuse."""
     problems = []
     for entity in re.findall(r"&([^;\s]*);?", text):
-        if entity not in ("lt", "gt", "amp", "quot") and not re.fullmatch(r"#x?[0-9a-fA-F]+", entity):
+        if entity not in ("lt", "gt", "amp", "quot") and not re.fullmatch(
+            r"#x?[0-9a-fA-F]+", entity
+        ):
             problems.append(f"unsupported entity '&{entity}'")
     if re.search(r"<(?![a-zA-Z/])", text):
         problems.append("a bare '<' (can't parse entities)")
@@ -114,8 +132,14 @@ class FakeBotAPI(BaseRequest):
     async def shutdown(self) -> None:
         return None
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
         if "/file/bot" in url:
             file_path = url.rsplit("/", 1)[-1]
             if file_path not in self.files:
@@ -136,8 +160,9 @@ class FakeBotAPI(BaseRequest):
 
     @staticmethod
     def _error(code: int, description: str) -> tuple[int, bytes]:
-        return code, json.dumps({"ok": False, "error_code": code,
-                                 "description": description}).encode()
+        return code, json.dumps(
+            {"ok": False, "error_code": code, "description": description}
+        ).encode()
 
     # --- checks ---------------------------------------------------------------
     def _text(self, params: dict[str, Any], key: str, limit: int) -> tuple[str, str]:
@@ -176,28 +201,52 @@ class FakeBotAPI(BaseRequest):
         return [], markup.get("keyboard")
 
     def _message(self, chat_id: int, sent: Sent) -> dict[str, Any]:
-        return {"message_id": sent.message_id, "date": 0,
-                "chat": {"id": chat_id, "type": "private"},
-                "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan",
-                         "username": BOT_USERNAME},
-                "text": sent.raw and sent.text or None,
-                **({"reply_markup": {"inline_keyboard": [
-                    [{"text": label, "callback_data": data} for label, data in row]
-                    for row in sent.buttons]}} if sent.buttons else {})}
+        return {
+            "message_id": sent.message_id,
+            "date": 0,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "xiaoan",
+                "username": BOT_USERNAME,
+            },
+            "text": (sent.raw and sent.text) or None,
+            **(
+                {
+                    "reply_markup": {
+                        "inline_keyboard": [
+                            [{"text": label, "callback_data": data} for label, data in row]
+                            for row in sent.buttons
+                        ]
+                    }
+                }
+                if sent.buttons
+                else {}
+            ),
+        }
 
     # --- methods ----------------------------------------------------------------
     def api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan", "username": BOT_USERNAME,
-                "can_join_groups": False, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "xiaoan",
+            "username": BOT_USERNAME,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     def api_setMyCommands(self, params: dict[str, Any]) -> bool:
         commands = params["commands"]
         if isinstance(commands, str):
             commands = json.loads(commands)
         for c in commands:
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) or not 1 <= len(
-                    c["description"]) <= 256:
+            if (
+                not re.fullmatch(r"[a-z0-9_]{1,32}", c["command"])
+                or not 1 <= len(c["description"]) <= 256
+            ):
                 raise _Refused(f"bad command {c}")
         self.commands[params.get("language_code")] = commands
         return True
@@ -244,8 +293,12 @@ class FakeBotAPI(BaseRequest):
         file_id = str(params["file_id"])
         if file_id not in self.files:
             raise _Refused("wrong file_id or the file is temporarily unavailable")
-        return {"file_id": file_id, "file_unique_id": f"u{file_id}",
-                "file_size": len(self.files[file_id]), "file_path": file_id}
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": file_id,
+        }
 
 
 class _Refused(Exception):
@@ -265,7 +318,9 @@ class Simulator:
         self.config_path.write_text(
             f'[bot]\nusername = "{BOT_USERNAME}"\n'
             f'[storage]\ndatabase = "{folder / "xiaoan.sqlite3"}"\nphotos = "{folder / "photos"}"\n'
-            + settings, encoding="utf-8")
+            + settings,
+            encoding="utf-8",
+        )
         self.config: Config = load_config(self.config_path, env={"XIAOAN_TELEGRAM_TOKEN": TOKEN})
         self._update_ids = itertools.count(1)
         self._users = itertools.count(5001)
@@ -273,8 +328,9 @@ class Simulator:
 
     async def start(self) -> Simulator:
         """Build and initialise the Application as ``xiaoan run`` would."""
-        self.app = build_application(self.config, self.clock, request=self.api,
-                                     updates_request=self.api)
+        self.app = build_application(
+            self.config, self.clock, request=self.api, updates_request=self.api
+        )
         self.errors: list[BaseException] = []
 
         async def record(update: object, context: Any) -> None:
@@ -335,8 +391,12 @@ class Chat:
     def __init__(self, sim: Simulator, user_id: int, first_name: str, language: str) -> None:
         self.sim = sim
         self.user_id = user_id
-        self.user = {"id": user_id, "is_bot": False, "first_name": first_name,
-                     "language_code": language}
+        self.user = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": language,
+        }
         self._seen = 0
 
     # --- what the bot said --------------------------------------------------------
@@ -351,7 +411,7 @@ class Chat:
     def new(self) -> list[Sent]:
         """Messages sent since the last time this was asked."""
         messages = self.messages
-        fresh, self._seen = messages[self._seen:], len(messages)
+        fresh, self._seen = messages[self._seen :], len(messages)
         return fresh
 
     @property
@@ -360,9 +420,16 @@ class Chat:
 
     # --- what the person does -------------------------------------------------------
     def _message(self, **content: Any) -> dict[str, Any]:
-        return {"update_id": self.sim.next_update_id(), "message": {
-            "message_id": next(self.sim.api._ids), "date": int(self.sim.clock.now().timestamp()),
-            "chat": {"id": self.user_id, "type": "private"}, "from": self.user, **content}}
+        return {
+            "update_id": self.sim.next_update_id(),
+            "message": {
+                "message_id": next(self.sim.api._ids),
+                "date": int(self.sim.clock.now().timestamp()),
+                "chat": {"id": self.user_id, "type": "private"},
+                "from": self.user,
+                **content,
+            },
+        }
 
     async def send(self, text: str) -> list[Sent]:
         entities = []
@@ -372,8 +439,11 @@ class Chat:
         return self.new()
 
     async def contact(self, phone: str, own: bool = True) -> list[Sent]:
-        contact = {"phone_number": phone, "first_name": self.user["first_name"],
-                   "user_id": self.user_id if own else self.user_id + 999}
+        contact = {
+            "phone_number": phone,
+            "first_name": self.user["first_name"],
+            "user_id": self.user_id if own else self.user_id + 999,
+        }
         await self.sim.deliver(self._message(contact=contact))
         return self.new()
 
@@ -393,48 +463,92 @@ class Chat:
     async def tap_data(self, data: str, message: Sent | None = None) -> list[Sent]:
         """Tap a button with this callback data (crafted, or on an old message)."""
         message = message or self.last
-        raw = {"update_id": self.sim.next_update_id(), "callback_query": {
-            "id": str(next(self.sim.api._ids)), "from": self.user, "chat_instance": "ci",
-            "data": data, "message": {
-                "message_id": message.message_id, "date": 0,
-                "chat": {"id": self.user_id, "type": "private"},
-                "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan"},
-                "text": message.text,
-                **({"entities": []}),
-            }}}
+        raw = {
+            "update_id": self.sim.next_update_id(),
+            "callback_query": {
+                "id": str(next(self.sim.api._ids)),
+                "from": self.user,
+                "chat_instance": "ci",
+                "data": data,
+                "message": {
+                    "message_id": message.message_id,
+                    "date": 0,
+                    "chat": {"id": self.user_id, "type": "private"},
+                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan"},
+                    "text": message.text,
+                    **({"entities": []}),
+                },
+            },
+        }
         await self.sim.deliver(raw)
         return self.new()
 
-    async def photo(self, data: bytes, *, as_document: bool = False,
-                    mime: str = "image/jpeg", file_size: int | None = None) -> list[Sent]:
+    async def photo(
+        self,
+        data: bytes,
+        *,
+        as_document: bool = False,
+        mime: str = "image/jpeg",
+        file_size: int | None = None,
+    ) -> list[Sent]:
         file_id = f"f{next(self.sim.api._ids)}"
         self.sim.api.files[file_id] = data
         size = len(data) if file_size is None else file_size
         if as_document:
-            content: dict[str, Any] = {"document": {
-                "file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": "photo.jpg",
-                "mime_type": mime, "file_size": size}}
+            content: dict[str, Any] = {
+                "document": {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "file_name": "photo.jpg",
+                    "mime_type": mime,
+                    "file_size": size,
+                }
+            }
         else:
             small = f"{file_id}s"
             self.sim.api.files[small] = data[:10]
-            content = {"photo": [
-                {"file_id": small, "file_unique_id": f"u{small}", "width": 90, "height": 90,
-                 "file_size": 10},
-                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280,
-                 "height": 960, "file_size": size}]}
+            content = {
+                "photo": [
+                    {
+                        "file_id": small,
+                        "file_unique_id": f"u{small}",
+                        "width": 90,
+                        "height": 90,
+                        "file_size": 10,
+                    },
+                    {
+                        "file_id": file_id,
+                        "file_unique_id": f"u{file_id}",
+                        "width": 1280,
+                        "height": 960,
+                        "file_size": size,
+                    },
+                ]
+            }
         await self.sim.deliver(self._message(**content))
         return self.new()
 
     async def document(self, data: bytes, name: str, mime: str) -> list[Sent]:
-        return await self.photo(data, as_document=True, mime=mime) if mime.startswith(
-            "image/") else await self._document(data, name, mime)
+        return (
+            await self.photo(data, as_document=True, mime=mime)
+            if mime.startswith("image/")
+            else await self._document(data, name, mime)
+        )
 
     async def _document(self, data: bytes, name: str, mime: str) -> list[Sent]:
         file_id = f"f{next(self.sim.api._ids)}"
         self.sim.api.files[file_id] = data
-        await self.sim.deliver(self._message(document={
-            "file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name,
-            "mime_type": mime, "file_size": len(data)}))
+        await self.sim.deliver(
+            self._message(
+                document={
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "file_name": name,
+                    "mime_type": mime,
+                    "file_size": len(data),
+                }
+            )
+        )
         return self.new()
 
 

@@ -34,7 +34,11 @@ async def test_a_whole_school_is_set_up_through_the_chat(sim: Simulator) -> None
     assert "实验小学：教职工" in texts(said)
     building = await sim.db.one("SELECT * FROM buildings WHERE school_id = ?", (school.school_id,))
     assert (building["name"], building["use"], building["floors"], building["year_built"]) == (
-        "教学楼A", "teaching", 4, 2005)
+        "教学楼A",
+        "teaching",
+        4,
+        2005,
+    )
 
 
 async def test_an_expired_code_is_refused(sim: Simulator, clock) -> None:
@@ -71,8 +75,9 @@ async def test_a_revoked_code_is_refused(sim: Simulator) -> None:
     said = await sim.chat("新人").send(f"/start {code}")
     assert "邀请码已被撤销" in said[-1].text
     # Staff cannot revoke, not even by a crafted tap.
-    other = await sim.db.value("SELECT id FROM invitations WHERE revoked_at IS NULL"
-                               " AND role = 'staff'")
+    other = await sim.db.value(
+        "SELECT id FROM invitations WHERE revoked_at IS NULL AND role = 'staff'"
+    )
     await school.staff.tap_data(f"rv:{other}")
     assert school.staff.alerts[-1] == "您没有权限进行此操作。"
 

@@ -7,8 +7,9 @@ from tests.simulator import Simulator, texts
 
 
 async def test_a_photo_outside_a_walk_asks_which_building(sim: Simulator) -> None:
-    school = await make_school(sim, buildings=(("教学楼A", "教学楼", "4", "2005"),
-                                               ("一食堂", "食堂", "2", "2010")))
+    school = await make_school(
+        sim, buildings=(("教学楼A", "教学楼", "4", "2005"), ("一食堂", "食堂", "2", "2010"))
+    )
     staff = school.staff
     said = await staff.photo(jpeg())
     assert "随手拍：照片已保存" in texts(said)
@@ -24,16 +25,21 @@ async def test_a_photo_outside_a_walk_asks_which_building(sim: Simulator) -> Non
     await staff.tap("否")  # not out of use
     said = await staff.tap("否")  # not major
     assert "隐患 #1 已登记" in texts(said)
-    hazard = await sim.db.one("SELECT h.*, b.name AS building FROM hazards h"
-                              " JOIN buildings b ON b.id = h.building_id")
+    hazard = await sim.db.one(
+        "SELECT h.*, b.name AS building FROM hazards h JOIN buildings b ON b.id = h.building_id"
+    )
     assert hazard["source"] == "quick" and hazard["state"] == "open"
     assert hazard["building"] == "一食堂"
     assert hazard["deadline"] == "2026-12-05"
     assert hazard["responsible_name"] == "自己填一个名字" and hazard["responsible_id"] is None
     assert hazard["inspection_id"] is None
     assert await sim.db.value("SELECT COUNT(*) FROM photos") == 1
-    assert await sim.db.value("SELECT COUNT(*) FROM pending_inputs WHERE tg_user_id = ?",
-                              (staff.user_id,)) == 0
+    assert (
+        await sim.db.value(
+            "SELECT COUNT(*) FROM pending_inputs WHERE tg_user_id = ?", (staff.user_id,)
+        )
+        == 0
+    )
     # The next photo starts a new report.
     said = await staff.photo(jpeg(color="green"))
     assert "这是哪栋建筑" in said[-1].text

@@ -74,26 +74,38 @@ async def test_full_walk_with_two_hazards(sim: Simulator) -> None:
     # What was stored.
     walk = await sim.db.one("SELECT * FROM inspections")
     assert walk["closed_at"] is not None
-    assert await sim.db.value("SELECT COUNT(*) FROM answers WHERE inspection_id = ?",
-                              (walk["id"],)) == 19
+    assert (
+        await sim.db.value("SELECT COUNT(*) FROM answers WHERE inspection_id = ?", (walk["id"],))
+        == 19
+    )
     hazards = await sim.db.all("SELECT * FROM hazards ORDER BY id")
     assert [h["state"] for h in hazards] == ["open", "open"]
     first, second = hazards
     assert (first["fixable_now"], first["deadline"], first["responsible_name"]) == (
-        1, "2026-12-05", "实验小学王老师")
+        1,
+        "2026-12-05",
+        "实验小学王老师",
+    )
     assert (second["fixable_now"], second["deadline"], second["responsible_name"]) == (
-        0, "2027-05-20", "实验小学张校长")
+        0,
+        "2027-05-20",
+        "实验小学张校长",
+    )
     assert second["takes_out_of_use"] == 1 and second["major"] == 1
     assert second["funding"] == "学校专项经费 5 万元"
     assert second["contingency_plan"] == "停用并设置警戒线"
     assert await sim.db.value("SELECT out_of_use FROM buildings") == 1
-    assert await sim.db.value("SELECT COUNT(*) FROM photos WHERE hazard_id = ?", (first["id"],)) == 2
+    assert (
+        await sim.db.value("SELECT COUNT(*) FROM photos WHERE hazard_id = ?", (first["id"],)) == 2
+    )
     for photo in await sim.db.all("SELECT sha256 FROM photos"):
         assert sim.services.photos.path_of(photo["sha256"]).exists()
 
     # The event log tells the story.
-    events = await sim.db.all("SELECT action, before, after FROM events WHERE subject IN"
-                              " ('inspection', 'hazard', 'building') ORDER BY id")
+    events = await sim.db.all(
+        "SELECT action, before, after FROM events WHERE subject IN"
+        " ('inspection', 'hazard', 'building') ORDER BY id"
+    )
     actions = [e["action"] for e in events]
     assert actions.count("answer.given") == 19
     assert actions.count("hazard.opened") == 2

@@ -57,11 +57,22 @@ async def test_an_update_received_but_not_applied_is_applied_after_restart(sim: 
     # The update reaches the inbox, then the bot dies before handling it.
     from storage import inbox
 
-    raw = {"update_id": sim.next_update_id(), "callback_query": {
-        "id": "77", "from": school.staff.user, "chat_instance": "ci", "data": data,
-        "message": {"message_id": question.message_id, "date": 0,
-                    "chat": {"id": school.staff.user_id, "type": "private"},
-                    "from": {"id": 1, "is_bot": True, "first_name": "x"}, "text": question.text}}}
+    raw = {
+        "update_id": sim.next_update_id(),
+        "callback_query": {
+            "id": "77",
+            "from": school.staff.user,
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": question.message_id,
+                "date": 0,
+                "chat": {"id": school.staff.user_id, "type": "private"},
+                "from": {"id": 1, "is_bot": True, "first_name": "x"},
+                "text": question.text,
+            },
+        },
+    }
     await inbox.receive(sim.db, [raw])
     await sim.restart()  # start-up feeds it again
     assert await sim.db.value("SELECT COUNT(*) FROM answers") == 1
@@ -78,14 +89,25 @@ async def test_the_same_update_twice_is_applied_once(sim: Simulator) -> None:
     await school.staff.tap("有隐患")
     await school.staff.tap("无照片")
     before = len(school.staff.messages)
-    raw = {"update_id": sim.next_update_id(), "message": {
-        "message_id": 1, "date": 0, "chat": {"id": school.staff.user_id, "type": "private"},
-        "from": school.staff.user, "text": "描述一"}}
+    raw = {
+        "update_id": sim.next_update_id(),
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": school.staff.user_id, "type": "private"},
+            "from": school.staff.user,
+            "text": "描述一",
+        },
+    }
     await sim.deliver(raw)
     await sim.deliver(raw)
     assert await sim.db.value("SELECT description FROM hazards") == "描述一"
-    assert await sim.db.value("SELECT COUNT(*) FROM events WHERE action = 'hazard.updated'"
-                              " AND after LIKE '%描述一%'") == 1
+    assert (
+        await sim.db.value(
+            "SELECT COUNT(*) FROM events WHERE action = 'hazard.updated' AND after LIKE '%描述一%'"
+        )
+        == 1
+    )
     assert len(school.staff.messages) == before + 1  # answered once
 
 
@@ -100,7 +122,9 @@ async def test_a_stale_button_changes_nothing(sim: Simulator) -> None:
     # The old question's "hazard" button, tapped later (a phone still showing it).
     await school.staff.tap_data(hazard_button, first)
     assert school.staff.alerts[-1] == "这个问题已经回答过了。"
-    assert [dict(r) for r in await sim.db.all("SELECT * FROM answers")] == [dict(r) for r in answers]
+    assert [dict(r) for r in await sim.db.all("SELECT * FROM answers")] == [
+        dict(r) for r in answers
+    ]
     assert await sim.db.value("SELECT COUNT(*) FROM hazards") == 0
 
 
@@ -158,8 +182,12 @@ async def test_a_closed_building_cannot_be_walked_again(sim: Simulator) -> None:
 
 async def test_another_schools_building_by_crafted_callback(sim: Simulator) -> None:
     first = await make_school(sim)
-    second = await make_school(sim, name="第二中学", buildings=(("主楼", "办公楼", "5", "2000"),),
-                               taskforce=first.taskforce)
+    second = await make_school(
+        sim,
+        name="第二中学",
+        buildings=(("主楼", "办公楼", "5", "2000"),),
+        taskforce=first.taskforce,
+    )
     other_building = await sim.db.value("SELECT id FROM buildings WHERE name = '主楼'")
     said = await first.staff.tap_data(f"b:{other_building}")
     assert first.staff.alerts[-1] == "您没有权限进行此操作。"
