@@ -1,0 +1,57 @@
+"""Received updates reach the inbox before polling confirms them; the token stays secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from telegram.request import HTTPXRequest
+
+from bot.app import InboxRequest
+from bot.cli import _Redact
+from storage import inbox
+from storage.db import Database
+from tests.conftest import make_school
+from tests.simulator import TOKEN, Simulator
+
+
+async def test_get_updates_answers_are_stored_before_they_are_handled(
+    fresh_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    updates = [{"update_id": 41, "message": {"text": "a"}}, {"update_id": 42}]
+    body = json.dumps({"ok": True, "result": updates}).encode()
+
+    async def telegram(self, url, method, *args, **kwargs):
+        return 200, body
+
+    monkeypatch.setattr(HTTPXRequest, "do_request", telegram)
+    request = InboxRequest()
+    request.db = fresh_db
+    code, payload = await request.do_request("https://api/bot:x/getUpdates", "POST")
+    assert (code, payload) == (200, body)
+    assert [u["update_id"] for u in await inbox.undone(fresh_db)] == [41, 42]
+    # Other methods are passed through untouched.
+    await request.do_request("https://api/bot:x/sendMessage", "POST")
+    assert len(await inbox.undone(fresh_db)) == 2
+
+
+async def test_the_token_never_reaches_logs_or_files(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await make_school(sim)
+    assert TOKEN not in caplog.text
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    assert TOKEN not in repr(sim.config)
+
+
+def test_log_lines_with_the_token_are_redacted() -> None:
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1,
+                               "POST https://api.telegram.org/bot%s/getMe", (TOKEN,), None)
+    assert _Redact(TOKEN).filter(record)
+    assert TOKEN not in record.getMessage()
+    assert "<token>" in record.getMessage()
