@@ -42,7 +42,7 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    source = resources.files("handlers.locales").joinpath(f"{lang}.toml")
+    source = resources.files("handlers").joinpath("locales", f"{lang}.toml")
     return _flatten(tomllib.loads(source.read_text(encoding="utf-8")))
 
 

@@ -46,7 +46,7 @@ async def _open(path: Path) -> aiosqlite.Connection:
 def migrations() -> list[tuple[int, str, str]]:
     """The numbered SQL files in ``storage/migrations``, in order."""
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files("storage").joinpath("migrations").iterdir():
         if entry.name.endswith(".sql"):
             number = int(entry.name.split("_", 1)[0])
             found.append((number, entry.name, entry.read_text(encoding="utf-8")))
