@@ -270,16 +270,7 @@ async def answer(ctx: Ctx) -> None:
         if not await walks.record_answer(tx, walk["id"], item_id, choice, person.id):
             raise Stale()
         if choice is Choice.HAZARD:
-            await walks.create_hazard(
-                tx,
-                school_id=walk["school_id"],
-                building_id=walk["building_id"],
-                campaign_id=walk["campaign_id"],
-                inspection_id=walk["id"],
-                item_id=item_id,
-                source="walk",
-                person_id=person.id,
-            )
+            await walks.create_walk_hazard(tx, walk, item_id, person.id)
         await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
     await ctx.settle(ctx.t(f"walk.{choice.name.lower()}"))
     await ask_current(ctx, walk["id"])
@@ -307,16 +298,7 @@ async def other_hazard(ctx: Ctx) -> None:
     person = ctx.member()
     async with ctx.write() as tx:
         if yes_no == "y":
-            await walks.create_hazard(
-                tx,
-                school_id=walk["school_id"],
-                building_id=walk["building_id"],
-                campaign_id=walk["campaign_id"],
-                inspection_id=walk["id"],
-                item_id=None,
-                source="walk",
-                person_id=person.id,
-            )
+            await walks.create_walk_hazard(tx, walk, None, person.id)
         else:
             await walks.set_extra_done(tx, walk["id"], person.id)
         await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})

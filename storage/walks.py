@@ -200,6 +200,20 @@ async def create_hazard(
     return hazard_id
 
 
+async def create_walk_hazard(tx: Tx, walk: Row, item_id: int | None, person_id: int) -> int:
+    """A hazard found during a walk, on a checklist item (or free-form when None)."""
+    return await create_hazard(
+        tx,
+        school_id=walk["school_id"],
+        building_id=walk["building_id"],
+        campaign_id=walk["campaign_id"],
+        inspection_id=walk["id"],
+        item_id=item_id,
+        source="walk",
+        person_id=person_id,
+    )
+
+
 async def hazard(db: Reader, hazard_id: int) -> Row | None:
     return await db.one(
         "SELECT h.*, b.name AS building_name, ci.code AS item_code, ci.text_zh AS item_zh,"
