@@ -72,8 +72,9 @@ async def receive_raw(db: Database, payload: bytes) -> None:
 
 async def open_services(config: Config, clock: Clock) -> Services:
     """Open the database (migrating it), and load the campaign and checklist."""
-    db = await Database(config.database, clock).open()
+    # The checklist first: a wrong file must not leave a database connection open.
     checklist = load_checklist(config.checklist or DEFAULT_PATH)
+    db = await Database(config.database, clock).open()
     async with db.write() as tx:
         campaign_id = await ensure_campaign(
             tx,

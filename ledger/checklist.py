@@ -19,6 +19,7 @@ from ledger.errors import ConfigError
 
 DEFAULT_PATH = Path(__file__).with_name("checklist.toml")
 CATEGORIES = ("fire", "seismic", "records")
+ITEM_KEYS = frozenset({"code", "category", "uses", "built_before", "zh", "en"})
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def load_checklist(path: Path = DEFAULT_PATH) -> Checklist:
     """Read and check a checklist file; a mistake names the item and key."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"checklist {path}: {exc}") from exc
     raw_items = data.get("item")
     if not isinstance(raw_items, list) or not raw_items:
@@ -69,22 +70,30 @@ def load_checklist(path: Path = DEFAULT_PATH) -> Checklist:
     seen: set[str] = set()
     for n, raw in enumerate(raw_items, start=1):
         where = f"checklist {path}: item {n}"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: must be an [[item]] table")
         code = raw.get("code")
-        if not isinstance(code, str) or not code or code in seen:
-            raise ConfigError(f"{where}: 'code' missing or repeated")
+        if not isinstance(code, str) or not code:
+            raise ConfigError(f"{where}: 'code' missing")
+        if code in seen:
+            raise ConfigError(f"{where} ({code}): 'code' repeated")
         seen.add(code)
+        unknown = sorted(set(raw) - ITEM_KEYS)
+        if unknown:
+            raise ConfigError(f"{where} ({code}): unknown key '{unknown[0]}'")
         if raw.get("category") not in CATEGORIES:
-            raise ConfigError(f"{where} ({code}): 'category' must be one of {', '.join(CATEGORIES)}")
-        uses = tuple(raw.get("uses", ()))
-        if any(u not in USES for u in uses):
-            raise ConfigError(f"{where} ({code}): 'uses' must be among {', '.join(USES)}")
+            raise ConfigError(
+                f"{where} ({code}): 'category' must be one of {', '.join(CATEGORIES)}"
+            )
+        raw_uses = raw.get("uses", [])
+        if not isinstance(raw_uses, list) or any(u not in USES for u in raw_uses):
+            raise ConfigError(f"{where} ({code}): 'uses' must be a list among {', '.join(USES)}")
+        uses = tuple(raw_uses)
         before = raw.get("built_before")
-        if before is not None and not isinstance(before, int):
+        if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
             raise ConfigError(f"{where} ({code}): 'built_before' must be a year")
         for key in ("zh", "en"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise ConfigError(f"{where} ({code}): '{key}' missing")
-        items.append(
-            ChecklistItem(code, raw["category"], raw["zh"], raw["en"], uses, before)
-        )
+        items.append(ChecklistItem(code, raw["category"], raw["zh"], raw["en"], uses, before))
     return Checklist(str(data.get("name", "")), tuple(items))

@@ -23,6 +23,18 @@ def _normalise(text: str) -> str:
     return text.translate(table)
 
 
+def _next_occurrence(month: int, dom: int, today: date, text: str) -> date:
+    """This year's date if still ahead, else next year's (2月29日 may skip a year)."""
+    for year in (today.year, today.year + 1):
+        try:
+            day = date(year, month, dom)
+        except ValueError:  # 2月29日 outside a leap year, or no such day at all
+            continue
+        if day >= today:
+            return day
+    raise BadDate(text=text)
+
+
 def parse_date(text: str, today: date) -> date:
     """Parse a typed date; raise ``BadDate`` or ``PastDate``."""
     raw = _normalise(text)
@@ -34,10 +46,7 @@ def parse_date(text: str, today: date) -> date:
             short = _SHORT.match(raw)
             if not short:
                 raise BadDate(text=text)
-            month, dom = int(short[1]), int(short[2])
-            day = date(today.year, month, dom)
-            if day < today:
-                day = date(today.year + 1, month, dom)
+            day = _next_occurrence(int(short[1]), int(short[2]), today, text)
     except ValueError as exc:  # 2月30日
         raise BadDate(text=text) from exc
     if day < today:

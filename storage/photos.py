@@ -49,8 +49,9 @@ def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
             with Image.open(io.BytesIO(data)) as im:
                 width, height = im.size
                 if width * height > limits.max_pixels:
-                    raise PhotoRejected(reason="too_many_pixels",
-                                        megapixels=limits.max_pixels // 1_000_000)
+                    raise PhotoRejected(
+                        reason="too_many_pixels", megapixels=limits.max_pixels // 1_000_000
+                    )
                 im.load()
                 upright = ImageOps.exif_transpose(im)
                 upright.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
@@ -58,12 +59,16 @@ def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
     except PhotoRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PhotoRejected(reason="too_many_pixels",
-                            megapixels=limits.max_pixels // 1_000_000) from exc
+        raise PhotoRejected(
+            reason="too_many_pixels", megapixels=limits.max_pixels // 1_000_000
+        ) from exc
     except UnidentifiedImageError as exc:
         raise PhotoRejected(reason="not_image") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise PhotoRejected(reason="corrupt") from exc
+    # Pillow's JPEG writer copies a "comment" from ``info`` (a JPEG COM or GIF comment
+    # of the original); drop everything so no metadata survives.
+    rgb.info.clear()
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return out.getvalue(), rgb.width, rgb.height
@@ -75,8 +80,12 @@ class PhotoStore:
     def __init__(self, root: Path, limits: PhotoLimits) -> None:
         self.root = root
         self.limits = limits
-        # Pillow's own guard, so that no code path opens a bomb unchecked.
-        Image.MAX_IMAGE_PIXELS = limits.max_pixels
+        # Pillow's own guard, so that no code path opens a bomb unchecked. It is a
+        # process-wide setting: only ever raise it, so that a store with a lower limit
+        # (normalise checks its own) does not make another store refuse good photos.
+        current = Image.MAX_IMAGE_PIXELS
+        if current is None or current < limits.max_pixels:
+            Image.MAX_IMAGE_PIXELS = limits.max_pixels
 
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.jpg"
