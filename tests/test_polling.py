@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 import pytest
@@ -28,8 +28,8 @@ from tests.simulator import TOKEN
 class FakeTelegram(BaseHTTPRequestHandler):
     """Answers the few methods polling needs; hands out one /start update."""
 
-    sent: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    sent: ClassVar[list[dict[str, Any]]] = []
+    updates: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         method = self.path.rsplit("/", 1)[-1]
@@ -94,7 +94,7 @@ async def test_a_polled_update_is_stored_then_answered(
         encoding="utf-8",
     )
     config = load_config(config_file, env={"XIAOAN_TELEGRAM_TOKEN": TOKEN})
-    app = build_application(config, clock)
+    app: Any = build_application(config, clock)
     await app.initialize()
     await app.post_init(app)
     await app.updater.start_polling(poll_interval=0.05, timeout=0)
