@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -38,6 +39,9 @@ from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
 
 log = logging.getLogger(__name__)
+
+# Applied updates are kept this long (to see what came in), then pruned.
+INBOX_KEEP = timedelta(days=7)
 
 # Commands in the menu, in this order (descriptions from the locale files).
 MENU = ("inspect", "cancel", "whoami", "help", "addbuilding", "invite", "invitations", "addschool")
@@ -132,6 +136,15 @@ async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     return len(pending)
 
 
+async def prune_inbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily: forget updates applied more than ``INBOX_KEEP`` ago; they are never fed again."""
+    services: Services = context.bot_data["services"]
+    cutoff = services.clock.now() - INBOX_KEEP
+    removed = await inbox.prune(services.db, cutoff.isoformat(timespec="seconds"))
+    if removed:
+        log.info("inbox: forgot %d applied update(s)", removed)
+
+
 def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Every handler, in one place."""
     app.add_handler(TypeHandler(Update, skip_applied), group=-1)
@@ -191,6 +204,8 @@ def build_application(
         replayed = await replay_inbox(app)
         if replayed:
             log.info("fed again %d update(s) received before the last stop", replayed)
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = app.bot_data.get("services")

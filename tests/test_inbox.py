@@ -64,3 +64,19 @@ def test_log_lines_with_the_token_are_redacted() -> None:
     assert _Redact(TOKEN).filter(record)
     assert TOKEN not in record.getMessage()
     assert "<token>" in record.getMessage()
+
+
+async def test_applied_updates_are_pruned_after_a_week(sim: Simulator, clock) -> None:
+    from bot.app import prune_inbox
+
+    await sim.chat().send("/help")
+    assert await sim.db.value("SELECT COUNT(*) FROM inbox") == 1
+
+    class Context:
+        bot_data = sim.app.bot_data
+
+    await prune_inbox(Context())
+    assert await sim.db.value("SELECT COUNT(*) FROM inbox") == 1
+    clock.advance(days=8)
+    await prune_inbox(Context())
+    assert await sim.db.value("SELECT COUNT(*) FROM inbox") == 0
