@@ -39,6 +39,7 @@ from storage.photos import PhotoStore
 
 log = logging.getLogger(__name__)
 
+MAX_TEXT = 4096  # Telegram's limit for a message's text, after HTML parsing
 Button = tuple[str, str]  # (label, callback data)
 Keyboard = Sequence[Sequence[Button]]
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -132,7 +133,11 @@ class Ctx:
         message = query.message
         if isinstance(message, Message) and message.text_html is not None:
             text = message.text_html + (f"\n→ {note}" if note else "")
-            await query.edit_message_text(text[:4096], parse_mode=ParseMode.HTML, reply_markup=None)
+            if len(message.text or "") + len(note or "") + 3 > MAX_TEXT:
+                # No room for the answer under the question: just take its buttons away.
+                await query.edit_message_reply_markup(reply_markup=None)
+                return
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
 
     async def toast(self, key: str, **values: Any) -> None:
         """A short notice on a tapped button (or a message when it was not a tap)."""
