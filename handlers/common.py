@@ -45,6 +45,10 @@ async def whoami(ctx: Ctx) -> None:
     )
 
 
+# What /cancel says, by what was being done (forms and joining: "cancel.done").
+CANCELLED = {"walk": "cancel.walk", "quick": "cancel.quick"}
+
+
 @entry
 async def cancel(ctx: Ctx) -> None:
     """``/cancel``: stop what is being typed; a walk is paused, never lost."""
@@ -57,9 +61,7 @@ async def cancel(ctx: Ctx) -> None:
         await people.clear_pending(tx, ctx.user_id)
         if kind == "quick" and ctx.person is not None:
             await walks.withdraw_hazard(tx, data["hazard_id"], ctx.person.id)
-    await ctx.reply(
-        "cancel.walk" if kind == "walk" else f"cancel.{'quick' if kind == 'quick' else 'done'}"
-    )
+    await ctx.reply(CANCELLED.get(kind, "cancel.done"))
 
 
 @entry
