@@ -28,10 +28,7 @@ async def _draft_for(ctx: Ctx, kind: str, data: dict[str, Any]) -> Row | None:
     """The hazard being reported in this walk or quick report, if any."""
     if kind == "quick":
         return await walks.hazard(ctx.db, data["hazard_id"])
-    hazard_id = await ctx.db.value(
-        "SELECT id FROM hazards WHERE inspection_id = ? AND state = 'draft' ORDER BY id LIMIT 1",
-        (data["inspection_id"],),
-    )
+    hazard_id = await walks.walk_draft(ctx.db, data["inspection_id"])
     return None if hazard_id is None else await walks.hazard(ctx.db, hazard_id)
 
 

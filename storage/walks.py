@@ -132,16 +132,22 @@ async def close_inspection(tx: Tx, inspection_id: int, person_id: int) -> bool:
     return bool(changed)
 
 
+async def walk_draft(db: Reader, inspection_id: int) -> int | None:
+    """The hazard being reported in this walk, if one is (at most one at a time)."""
+    hazard_id = await db.value(
+        "SELECT id FROM hazards WHERE inspection_id = ? AND state = 'draft' ORDER BY id LIMIT 1",
+        (inspection_id,),
+    )
+    return None if hazard_id is None else int(hazard_id)
+
+
 async def walk_position(db: Reader, walk: Row) -> tuple[Position, list[Row]]:
     """Where the walk stands, and the building's items in order."""
     building = await db.one("SELECT * FROM buildings WHERE id = ?", (walk["building_id"],))
     assert building is not None
     items = await items_for_building(db, walk["checklist_version_id"], building)
     answered = set(await answers(db, walk["id"]))
-    draft = await db.value(
-        "SELECT id FROM hazards WHERE inspection_id = ? AND state = 'draft' ORDER BY id LIMIT 1",
-        (walk["id"],),
-    )
+    draft = await walk_draft(db, walk["id"])
     where = position(
         [i["id"] for i in items],
         answered,
