@@ -1,4 +1,6 @@
-"""Every text the bot sends, one file per language (``locales/*.toml``).
+"""Every text the bot sends, in ``locales/``: ``zh.toml`` and ``en.toml`` hold the
+core; a feature may keep its own texts beside them (``zh.tasks.toml``,
+``en.tasks.toml``). A key defined in two files of one language is an error.
 
 Handlers never assemble sentences: they name a text and pass values.
 Values are HTML-escaped here, because every message is sent with
@@ -42,8 +44,22 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    source = resources.files("handlers").joinpath("locales", f"{lang}.toml")
-    return _flatten(tomllib.loads(source.read_text(encoding="utf-8")))
+    """Every text of ``lang``, from its core file and its feature files."""
+    folder = resources.files("handlers").joinpath("locales")
+    names = sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.name == f"{lang}.toml"
+        or (entry.name.startswith(f"{lang}.") and entry.name.endswith(".toml"))
+    )
+    merged: dict[str, str] = {}
+    for name in names:
+        texts = _flatten(tomllib.loads(folder.joinpath(name).read_text(encoding="utf-8")))
+        twice = merged.keys() & texts.keys()
+        if twice:
+            raise KeyError(f"{name} defines again: {', '.join(sorted(twice))}")
+        merged.update(texts)
+    return merged
 
 
 def t(lang: str, key: str, **values: Any) -> str:
