@@ -33,6 +33,7 @@ from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
+from scheduler.sender import Sender
 from storage import inbox
 from storage.campus import ensure_campaign, ensure_checklist
 from storage.db import Database
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # Applied updates are kept this long (to see what came in), then pruned.
 INBOX_KEEP = timedelta(days=7)
+# The outbox is looked at this often; a change that writes to it wakes it at once.
+OUTBOX_EVERY = timedelta(seconds=10)
 
 # Commands in the menu, in this order (descriptions from the locale files).
 MENU = ("inspect", "cancel", "whoami", "help", "addbuilding", "invite", "invitations", "addschool")
@@ -118,6 +121,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_chat is not None:
         ctx = Ctx(update, context)
         await ctx.reply("error.internal")
+
+
+async def send_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: send what the outbox holds and is due."""
+    sent = await context.bot_data["sender"].send_due()
+    if sent:
+        log.info("outbox: sent %d message(s)", sent)
 
 
 async def set_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -204,8 +214,12 @@ def build_application(
         replayed = await replay_inbox(app)
         if replayed:
             log.info("fed again %d update(s) received before the last stop", replayed)
+        app.bot_data["sender"] = Sender(app.bot, services.db, clock, services.photos)
         if app.job_queue is not None:
-            app.job_queue.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
+            jobs = app.job_queue
+            jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
+            jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")
+            services.wake_sender = lambda: jobs.run_once(send_outbox, when=0)  # type: ignore[assignment]
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = app.bot_data.get("services")
@@ -217,7 +231,11 @@ def build_application(
         .token(config.token)
         .base_url(config.api_base_url)
         .base_file_url(config.api_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # The limiter paces requests within Telegram's flood limits; it does not
+        # retry (its retries sleep inside the request): the outbox keeps its own
+        # retry times, and an interactive answer that is refused is not worth
+        # sending late.
+        .rate_limiter(AIORateLimiter(max_retries=0))
         .request(request or HTTPXRequest(connection_pool_size=8))
         .get_updates_request(updates_request)
         .post_init(post_init)

@@ -57,6 +57,9 @@ class Services:
     bot_username: str | None
     takeover_after_minutes: int
     fix_at_once_days: int
+    # Asks the sending job for a pass now (set by bot.app once the bot runs),
+    # so a notice written to the outbox goes out at once, not at the next tick.
+    wake_sender: Callable[[], None] = lambda: None
 
 
 class Ctx:

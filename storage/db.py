@@ -168,16 +168,28 @@ class Database(Reader):
             if number in done:
                 continue
             stamp = self.clock.now().isoformat(timespec="seconds")
-            # executescript commits first; wrap the file in its own transaction.
+            # A migration may rebuild a table (SQLite's only way to change a
+            # CHECK): foreign keys are off while it runs, as SQLite's manual
+            # asks, and checked before it commits. The pragma is ignored inside a
+            # transaction, so it is set around it.
+            await w.execute("PRAGMA foreign_keys = OFF")
             try:
+                # executescript commits first; the file runs in its own transaction.
                 await w.executescript(
                     f"BEGIN IMMEDIATE;\n{sql}\n"
                     f"INSERT INTO schema_migrations VALUES ({number}, '{name}', '{stamp}');\n"
-                    "COMMIT;"
                 )
+                async with w.execute("PRAGMA foreign_key_check") as cur:
+                    broken = list(await cur.fetchall())
+                if broken:
+                    raise sqlite3.IntegrityError(f"{name} breaks foreign keys: {broken[:3]}")
+                await w.execute("COMMIT")
             except sqlite3.Error:
-                await w.execute("ROLLBACK")
+                if w.in_transaction:
+                    await w.execute("ROLLBACK")
                 raise
+            finally:
+                await w.execute("PRAGMA foreign_keys = ON")
             applied.append(name)
         return applied
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
@@ -105,8 +106,10 @@ class Sent:
     raw: str
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)  # (label, data)
     reply_keyboard: list[list[dict[str, Any]]] | None = None
-    kind: str = "text"
+    kind: str = "text"  # text, photo, album or document
     caption: str = ""
+    files: list[bytes] = field(default_factory=list)  # a photo's, an album's or a document's
+    file_name: str = ""
 
 
 class FakeBotAPI(BaseRequest):
@@ -119,7 +122,32 @@ class FakeBotAPI(BaseRequest):
         self.files: dict[str, bytes] = {}
         self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
         self.commands: dict[str | None, list[dict[str, str]]] = {}
+        self.failures: list[_Failure] = []
         self._ids = itertools.count(1000)
+
+    def fail(
+        self,
+        method: str,
+        code: int | None,
+        description: str = "",
+        chat_id: int | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` (to ``chat_id``) fail.
+
+        ``code`` None is a network failure (no answer at all); 403 is a person
+        who blocked the bot; 429 with ``retry_after`` is Telegram's flood control.
+        """
+        for _ in range(times):
+            self.failures.append(_Failure(method, chat_id, code, description, retry_after))
+
+    def _failure(self, name: str, params: dict[str, Any]) -> _Failure | None:
+        for failure in self.failures:
+            if failure.method == name and failure.chat_id in (None, _int(params.get("chat_id"))):
+                self.failures.remove(failure)
+                return failure
+        return None
 
     # BaseRequest's abstract parts
     @property
@@ -148,9 +176,19 @@ class FakeBotAPI(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append((name, params))
+        failure = self._failure(name, params)
+        if failure is not None:
+            if failure.code is None:
+                raise NetworkError("connection reset by the fake network")
+            extra = {"retry_after": failure.retry_after} if failure.retry_after else None
+            return self._error(failure.code, failure.description, extra)
         handler = getattr(self, f"api_{name}", None)
         if handler is None:
             return self._error(404, "Not Found")
+        if request_data is not None and request_data.contains_files:
+            params["_files"] = [
+                (value[0], value[1]) for value in request_data.multipart_data.values()
+            ]
         try:
             result = handler(params)
         except _Refused as refusal:
@@ -159,10 +197,13 @@ class FakeBotAPI(BaseRequest):
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     @staticmethod
-    def _error(code: int, description: str) -> tuple[int, bytes]:
-        return code, json.dumps(
-            {"ok": False, "error_code": code, "description": description}
-        ).encode()
+    def _error(
+        code: int, description: str, parameters: dict[str, Any] | None = None
+    ) -> tuple[int, bytes]:
+        answer: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if parameters:
+            answer["parameters"] = parameters
+        return code, json.dumps(answer).encode()
 
     # --- checks ---------------------------------------------------------------
     def _text(self, params: dict[str, Any], key: str, limit: int) -> tuple[str, str]:
@@ -262,6 +303,43 @@ class FakeBotAPI(BaseRequest):
         self.messages[(chat_id, sent.message_id)] = sent
         return self._message(chat_id, sent)
 
+    def _file_message(self, params: dict[str, Any], kind: str) -> Sent:
+        plain, raw = self._text(params, "caption", 1024)
+        buttons, keyboard = self._buttons(params)
+        chat_id = int(params["chat_id"])
+        files = params.get("_files", [])
+        sent = Sent(
+            chat_id,
+            next(self._ids),
+            plain,
+            raw,
+            buttons,
+            keyboard,
+            kind=kind,
+            caption=plain,
+            files=[data for _, data in files],
+            file_name=files[0][0] if files else "",
+        )
+        self.messages[(chat_id, sent.message_id)] = sent
+        return sent
+
+    def api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        sent = self._file_message(params, "photo")
+        return self._message(sent.chat_id, sent)
+
+    def api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        sent = self._file_message(params, "document")
+        return self._message(sent.chat_id, sent)
+
+    def api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        media = params["media"]
+        if isinstance(media, str):
+            media = json.loads(media)
+        if not 2 <= len(media) <= 10:
+            raise _Refused("wrong number of media in an album")
+        sent = self._file_message(params, "album")
+        return [self._message(sent.chat_id, sent) for _ in media]
+
     def api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
         old = self.messages.get((chat_id, message_id))
@@ -301,6 +379,19 @@ class FakeBotAPI(BaseRequest):
         }
 
 
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass
+class _Failure:
+    method: str
+    chat_id: int | None
+    code: int | None
+    description: str
+    retry_after: int | None
+
+
 class _Refused(Exception):
     def __init__(self, description: str) -> None:
         super().__init__(description)
@@ -325,6 +416,7 @@ class Simulator:
         self._update_ids = itertools.count(1)
         self._users = itertools.count(5001)
         self.app: Any = None
+        self.auto_send = True
 
     async def start(self) -> Simulator:
         """Build and initialise the Application as ``xiaoan run`` would."""
@@ -366,10 +458,21 @@ class Simulator:
         return next(self._update_ids)
 
     async def deliver(self, raw: dict[str, Any]) -> None:
-        """As polling does: store in the inbox, then let the Application handle it."""
+        """As polling does: store in the inbox, then let the Application handle it.
+
+        What the update wrote to the outbox is then sent, as the woken sending
+        job would (unless ``auto_send`` is off, to test the outbox itself).
+        """
         await inbox.receive(self.db, [raw])
         await self.app.process_update(Update.de_json(raw, self.app.bot))
+        if self.auto_send:
+            await self.send_outbox()
         self.assert_clean()
+
+    async def send_outbox(self) -> int:
+        """One pass of the sending job."""
+        sent: int = await self.app.bot_data["sender"].send_due()
+        return sent
 
     async def drain(self) -> None:
         """Handle what start-up put on the update queue (updates fed again)."""

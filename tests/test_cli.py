@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import _Redact, main
 from bot.config import TOKEN_ENV
+from storage.db import migrations
 
 SECRET = "123456789:AAE-not-a-real-token-0123456789abcdef"
 CODE = re.compile(r"^code: ([A-Za-z0-9]{11})$", re.MULTILINE)
@@ -85,7 +86,8 @@ def test_init_twice(tmp_path, capsys):
         assert code == 0, err
         assert out.strip() == f"database ready: {database}"
     with sqlite3.connect(database) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 1
+        applied = conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
+        assert applied == len(migrations())
         assert conn.execute("SELECT COUNT(*) FROM campaigns").fetchone()[0] == 1
         assert conn.execute("SELECT COUNT(*) FROM checklist_versions").fetchone()[0] == 1
     assert not (tmp_path / "data").exists()

@@ -633,3 +633,40 @@ async def test_set_out_of_use_logs_once(fresh_db):
         "SELECT COUNT(*) FROM events WHERE action = 'building.out_of_use'"
     )
     assert logged == 1
+
+
+async def test_rectification_migration_keeps_hazards_and_photos(tmp_path, clock):
+    """A database made before rectification existed keeps every hazard and photo."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(MIGRATION.read_text(encoding="utf-8"))
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+            " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 'x')")
+        conn.executescript(
+            "INSERT INTO campaigns (id, name, created_at) VALUES (1, 'c', 't');"
+            "INSERT INTO schools (id, name, kind, ownership, created_at)"
+            " VALUES (1, 's', 'primary', 'public', 't');"
+            "INSERT INTO buildings (id, school_id, name, use, floors, created_at)"
+            " VALUES (1, 1, 'b', 'teaching', 3, 't');"
+            "INSERT INTO people (id, tg_user_id, chat_id, name, phone, joined_at)"
+            " VALUES (1, 9, 9, 'p', '13800138000', 't');"
+            "INSERT INTO hazards (id, school_id, building_id, campaign_id, source, reported_by,"
+            " reported_at, description, state) VALUES (7, 1, 1, 1, 'walk', 1, 't', 'd', 'open');"
+            "INSERT INTO photos (hazard_id, sha256, width, height, bytes, uploaded_by,"
+            " uploaded_at) VALUES (7, 'abc', 1, 1, 1, 1, 't');"
+        )
+    async with Database(path, clock) as db:
+        assert await db.value("SELECT description FROM hazards WHERE id = 7") == "d"
+        assert await db.value("SELECT hazard_id FROM photos") == 7
+        assert await pragma(db.conn, "foreign_keys") == 1
+        async with db.write() as tx:
+            await tx.run("UPDATE hazards SET state = 'submitted' WHERE id = 7")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.write() as tx:
+                await tx.run("UPDATE hazards SET state = 'lost' WHERE id = 7")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.write() as tx:
+                await tx.run("DELETE FROM hazards WHERE id = 7")

@@ -1,0 +1,131 @@
+"""The sending job: due outbox messages go out, each at most once.
+
+A message with photos goes out as an album first (before and after side by
+side), then as its text with buttons; the album is recorded as sent on its
+own, so a retry never sends it twice. Failures are sorted the way Telegram
+means them: wait and retry (RetryAfter, network trouble, with back-off),
+give up (a request Telegram refuses), or stop writing to a person who
+blocked the bot (Forbidden).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from ledger.clock import Clock
+from storage import outbox
+from storage.db import Database
+from storage.outbox import Outgoing
+from storage.photos import PhotoStore
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8  # network failures before a message is given up
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+ALBUM_MAX = 10  # Telegram's limit for one media group
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after ``attempts`` failed attempts: 30 s, 1 min, 2 min, ... at most 1 h."""
+    wait: timedelta = FIRST_BACKOFF * (2 ** max(attempts - 1, 0))
+    return min(wait, MAX_BACKOFF)
+
+
+@dataclass
+class Sender:
+    """Sends the outbox; one pass at a time, however often the job fires."""
+
+    bot: Bot
+    db: Database
+    clock: Clock
+    photos: PhotoStore
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def send_due(self, limit: int = 50) -> int:
+        """Send what is due now; return how many messages went out."""
+        if self._lock.locked():
+            return 0  # a pass is running: it will see the same rows
+        async with self._lock:
+            sent = 0
+            blocked: set[int] = set()
+            for message in await outbox.due(self.db, self.clock.now(), limit):
+                if message.person_id in blocked:
+                    continue  # marked by mark_blocked with the rest of their messages
+                done = await self._send_one(message)
+                if done is None:
+                    blocked.add(message.person_id)
+                sent += bool(done)
+            return sent
+
+    async def _send_one(self, message: Outgoing) -> bool | None:
+        """Send one message; True when sent, None when its person blocked the bot."""
+        try:
+            if message.photos and not message.album_sent:
+                await self._album(message)
+                await outbox.mark_album_sent(self.db, message.id)
+            await self.bot.send_message(
+                message.chat_id,
+                message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(message),
+            )
+        except Forbidden as exc:
+            log.warning("outbox %s: person %s blocked the bot", message.id, message.person_id)
+            await outbox.mark_blocked(self.db, message.id, message.person_id, str(exc))
+            return None
+        except RetryAfter as exc:
+            with warnings.catch_warnings():  # PTB 22 warns that the type will change
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            later = self.clock.now() + timedelta(seconds=seconds)
+            await outbox.mark_retry(self.db, message.id, f"RetryAfter {seconds:g}s", later)
+            return False
+        except BadRequest as exc:  # Telegram refuses it: sending again will not help
+            log.error("outbox %s refused: %s", message.id, exc)
+            await outbox.mark_failed(self.db, message.id, f"BadRequest: {exc}")
+            return False
+        except NetworkError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            if message.attempts + 1 >= MAX_ATTEMPTS:
+                await outbox.mark_failed(self.db, message.id, error)
+            else:
+                later = self.clock.now() + backoff(message.attempts + 1)
+                await outbox.mark_retry(self.db, message.id, error, later)
+            return False
+        except TelegramError as exc:
+            await outbox.mark_failed(self.db, message.id, f"{type(exc).__name__}: {exc}")
+            return False
+        await outbox.mark_sent(self.db, message.id)
+        return True
+
+    async def _album(self, message: Outgoing) -> None:
+        media = [
+            InputMediaPhoto(self.photos.path_of(sha).read_bytes())
+            for sha in message.photos[:ALBUM_MAX]
+        ]
+        if len(media) == 1:
+            await self.bot.send_photo(message.chat_id, media[0].media)
+        else:
+            await self.bot.send_media_group(message.chat_id, media)
+
+
+def _markup(message: Outgoing) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in message.buttons
+        ]
+    )

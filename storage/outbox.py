@@ -1,0 +1,155 @@
+"""The outbox: what the bot says on its own initiative, stored before it is sent.
+
+A message is written in the same transaction as the change that causes it
+(a fix reported, a hazard closed, a reminder planned), under a unique key:
+writing it again changes nothing, so it is stored once and sent once. The
+sending job (``scheduler.sender``) takes due rows, sends them and records
+the outcome here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database, Reader, Row, Tx
+
+Buttons = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback data)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to one person, as stored."""
+
+    id: int
+    key: str
+    kind: str
+    person_id: int
+    chat_id: int
+    text: str
+    buttons: list[list[tuple[str, str]]]
+    photos: list[str]
+    attempts: int
+    album_sent: bool
+
+
+def outgoing(row: Row) -> Outgoing:
+    return Outgoing(
+        id=row["id"],
+        key=row["key"],
+        kind=row["kind"],
+        person_id=row["person_id"],
+        chat_id=row["chat_id"],
+        text=row["text"],
+        buttons=[[(label, data) for label, data in r] for r in json.loads(row["buttons"])],
+        photos=list(json.loads(row["photos"])),
+        attempts=row["attempts"],
+        album_sent=row["album_sent_at"] is not None,
+    )
+
+
+async def enqueue(
+    tx: Tx,
+    *,
+    key: str,
+    kind: str,
+    person_id: int,
+    text: str,
+    buttons: Buttons = (),
+    photos: Sequence[str] = (),
+    not_before: datetime | None = None,
+) -> bool:
+    """Store a message to send; False when one with this key exists already."""
+    chat_id = await tx.value("SELECT chat_id FROM people WHERE id = ?", (person_id,))
+    if chat_id is None:
+        raise LookupError(f"no person {person_id}")
+    new = await tx.run(
+        "INSERT INTO outbox (key, kind, person_id, chat_id, text, buttons, photos,"
+        " created_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        (
+            key,
+            kind,
+            person_id,
+            chat_id,
+            text,
+            json.dumps([list(map(list, row)) for row in buttons], ensure_ascii=False),
+            json.dumps(list(photos)),
+            tx.now(),
+            (not_before or tx.clock.now()).isoformat(timespec="seconds"),
+        ),
+    )
+    return new > 0
+
+
+async def due(db: Reader, now: datetime, limit: int = 50) -> list[Outgoing]:
+    """Pending messages whose time has come, oldest first."""
+    stamp = now.isoformat(timespec="seconds")
+    rows = await db.all(
+        "SELECT o.* FROM outbox o JOIN people p ON p.id = o.person_id"
+        " WHERE o.state = 'pending' AND o.not_before <= ? AND p.blocked_at IS NULL"
+        " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        " ORDER BY o.not_before, o.id LIMIT ?",
+        (stamp, stamp, limit),
+    )
+    return [outgoing(r) for r in rows]
+
+
+async def mark_album_sent(db: Database, message_id: int) -> None:
+    async with db.write() as tx:
+        await tx.run("UPDATE outbox SET album_sent_at = ? WHERE id = ?", (tx.now(), message_id))
+
+
+async def mark_sent(db: Database, message_id: int) -> None:
+    async with db.write() as tx:
+        await tx.run(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+            " next_attempt_at = NULL WHERE id = ?",
+            (tx.now(), message_id),
+        )
+
+
+async def mark_retry(db: Database, message_id: int, error: str, retry_at: datetime) -> None:
+    """A failed attempt that is worth another one at ``retry_at``."""
+    async with db.write() as tx:
+        await tx.run(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+            " WHERE id = ?",
+            (error[:500], retry_at.isoformat(timespec="seconds"), message_id),
+        )
+
+
+async def mark_failed(db: Database, message_id: int, error: str) -> None:
+    """A message given up on: kept with its last error, never sent."""
+    async with db.write() as tx:
+        await tx.run(
+            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?,"
+            " next_attempt_at = NULL WHERE id = ?",
+            (error[:500], message_id),
+        )
+
+
+async def mark_blocked(db: Database, message_id: int, person_id: int, error: str) -> None:
+    """The person blocked the bot: this message and their pending ones wait no more."""
+    async with db.write() as tx:
+        await tx.run(
+            "UPDATE people SET blocked_at = ? WHERE id = ? AND blocked_at IS NULL",
+            (tx.now(), person_id),
+        )
+        await tx.run(
+            "UPDATE outbox SET state = 'blocked', attempts = attempts + (id = ?),"
+            " last_error = ? WHERE person_id = ? AND state = 'pending'",
+            (message_id, error[:500], person_id),
+        )
+        await tx.event(None, "person.blocked_bot", "person", person_id)
+
+
+async def messages(db: Reader, state: str | None = None, limit: int = 100) -> list[Row]:
+    """The outbox as the command line lists it, newest first."""
+    where, params = ("WHERE state = ?", [state]) if state else ("", [])
+    return await db.all(
+        f"SELECT o.*, p.name FROM outbox o JOIN people p ON p.id = o.person_id {where}"  # noqa: S608
+        " ORDER BY o.id DESC LIMIT ?",
+        [*params, limit],
+    )
