@@ -28,7 +28,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
-from handlers import admin, common, inspect, join, router
+from handlers import admin, common, inspect, join, rectify, router, tasks
 from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
@@ -47,7 +47,17 @@ INBOX_KEEP = timedelta(days=7)
 OUTBOX_EVERY = timedelta(seconds=10)
 
 # Commands in the menu, in this order (descriptions from the locale files).
-MENU = ("inspect", "cancel", "whoami", "help", "addbuilding", "invite", "invitations", "addschool")
+MENU = (
+    "inspect",
+    "tasks",
+    "cancel",
+    "whoami",
+    "help",
+    "addbuilding",
+    "invite",
+    "invitations",
+    "addschool",
+)
 
 
 class InboxRequest(HTTPXRequest):
@@ -168,6 +178,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "addbuilding": admin.add_building,
         "invite": admin.invite,
         "invitations": admin.list_invitations,
+        "tasks": tasks.tasks_command,
+        "hazard": tasks.hazard_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
@@ -182,6 +194,9 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "h": router.on_hazard_button,
         "f": admin.on_choice,
         "rv": admin.revoke,
+        "r": rectify.on_tap,
+        "hc": tasks.card_tap,
+        "tk": tasks.turn_page,
     }
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
@@ -190,6 +205,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, router.on_photo))
     app.add_handler(MessageHandler(filters.Document.ALL, router.on_document))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, router.on_text))
+    app.add_handler(MessageHandler(filters.Regex(tasks.CARD_COMMAND), tasks.hazard_command))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     app.add_handler(MessageHandler(filters.ALL, router.on_other))
     app.add_error_handler(on_error)

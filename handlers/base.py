@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -40,6 +42,7 @@ from storage.photos import PhotoStore
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096  # Telegram's limit for a message's text, after HTML parsing
+ALBUM_MAX = 10  # Telegram's limit for the pictures of one album
 Button = tuple[str, str]  # (label, callback data)
 Keyboard = Sequence[Sequence[Button]]
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -141,6 +144,31 @@ class Ctx:
                 await query.edit_message_reply_markup(reply_markup=None)
                 return
             await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
+
+    async def edit(self, text: str, keyboard: Keyboard | None = None) -> None:
+        """Replace the tapped message (a list turning its page); a new one otherwise."""
+        query = self.update.callback_query
+        if query is None or not isinstance(query.message, Message):
+            await self.say(text, keyboard)
+            return
+        await query.answer()
+        if text == query.message.text_html:
+            return  # Telegram refuses an edit that changes nothing
+        markup = _markup(keyboard)
+        assert markup is None or isinstance(markup, InlineKeyboardMarkup)
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+        )
+
+    async def show_photos(self, paths: Sequence[Path]) -> None:
+        """Pictures as one album (Telegram takes 2 to 10), or a single photo."""
+        files = [path.read_bytes() for path in paths[:ALBUM_MAX]]
+        if len(files) == 1:
+            await self.context.bot.send_photo(self.chat_id, files[0])
+        elif files:
+            await self.context.bot.send_media_group(
+                self.chat_id, [InputMediaPhoto(data) for data in files]
+            )
 
     async def toast(self, key: str, **values: Any) -> None:
         """A short notice on a tapped button (or a message when it was not a tap)."""

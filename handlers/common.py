@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.base import Ctx, entry
 from handlers.i18n import Html
 from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
-from storage import people, walks
+from storage import people, rectify, walks
 
 
 def help_text(ctx: Ctx) -> str:
@@ -46,7 +46,7 @@ async def whoami(ctx: Ctx) -> None:
 
 
 # What /cancel says, by what was being done (forms and joining: "cancel.done").
-CANCELLED = {"walk": "cancel.walk", "quick": "cancel.quick"}
+CANCELLED = {"walk": "cancel.walk", "quick": "cancel.quick", "fix": "cancel.fix"}
 
 
 @entry
@@ -61,6 +61,8 @@ async def cancel(ctx: Ctx) -> None:
         await people.clear_pending(tx, ctx.user_id)
         if kind == "quick" and ctx.person is not None:
             await walks.withdraw_hazard(tx, data["hazard_id"], ctx.person.id)
+        if kind == "fix" and ctx.person is not None:
+            await rectify.drop_fix(tx, data["fix_id"], ctx.person.id)
     await ctx.reply(CANCELLED.get(kind, "cancel.done"))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
-from handlers import admin, hazard, inspect, join, quick
+from handlers import admin, hazard, inspect, join, quick, rectify
 from handlers.base import Ctx, entry, number, parts
 from handlers.common import help_text
 from ledger.errors import NotAllowed, PhotoRejected, Stale
@@ -52,6 +52,8 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
             await hazard.ask(ctx, draft)
     elif kind.startswith("form:"):
         await admin.resume(ctx, kind.removeprefix("form:"), data)
+    elif kind in rectify.KINDS:
+        await rectify.ask_again(ctx, kind, data)
 
 
 @entry
@@ -71,6 +73,9 @@ async def on_text(ctx: Ctx) -> None:
         await join.on_input(ctx, data, text, None)
         return
     ctx.member()
+    if kind in rectify.KINDS:
+        await rectify.on_text(ctx, kind, data, text)
+        return
     if kind.startswith("form:"):
         if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
             await ctx.reply("common.use_buttons")
@@ -126,6 +131,9 @@ async def on_photo(ctx: Ctx) -> None:
         await quick.start(ctx, picture)
         return
     kind, data = waiting
+    if kind == "fix":
+        await rectify.on_photo(ctx, data, picture)
+        return
     if kind in ("walk", "quick"):
         draft = await _draft_for(ctx, kind, data)
         if draft is not None and draft["state"] == "draft" and hazard.step_of(draft) is Step.PHOTOS:

@@ -106,3 +106,27 @@ class PhotoRejected(XiaoanError):
 
 class ConfigError(Exception):
     """A wrong setting; the message names the key and fits on one line."""
+
+
+class WrongState(XiaoanError):
+    """The hazard is not in a state where this action applies (``state`` says which)."""
+
+    code = "wrong_state"
+
+
+class OwnFix(XiaoanError):
+    """Separation of duties: the person who reported a fix cannot verify it."""
+
+    code = "own_fix"
+
+
+class NeedPhoto(XiaoanError):
+    """A fix report needs at least one after-photo (no paper rectification)."""
+
+    code = "need_photo"
+
+
+class NotLater(XiaoanError):
+    """A deadline extension must ask for a date after the current deadline."""
+
+    code = "not_later"

@@ -221,10 +221,14 @@ async def create_walk_hazard(tx: Tx, walk: Row, item_id: int | None, person_id: 
 
 
 async def hazard(db: Reader, hazard_id: int) -> Row | None:
+    """A hazard with its building's, school's, checklist item's and reporter's names."""
     return await db.one(
         "SELECT h.*, b.name AS building_name, ci.code AS item_code, ci.text_zh AS item_zh,"
-        " ci.text_en AS item_en FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
-        " LEFT JOIN checklist_items ci ON ci.id = h.item_id WHERE h.id = ?",
+        " ci.text_en AS item_en, s.name AS school_name, p.name AS reporter_name"
+        " FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
+        " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
+        " JOIN schools s ON s.id = h.school_id JOIN people p ON p.id = h.reported_by"
+        " WHERE h.id = ?",
         (hazard_id,),
     )
 
@@ -313,15 +317,20 @@ async def add_photo(
     person_id: int,
     file_unique_id: str | None,
     kind: str = "before",
+    fix_report_id: int | None = None,
 ) -> bool:
-    """Attach a stored photo; False when the same picture was attached already."""
+    """Attach a stored photo; False when the same picture was attached already.
+
+    After-photos (``kind`` "after") belong to the fix report that brought them.
+    """
     photo_id = await tx.run(
-        "INSERT INTO photos (hazard_id, kind, sha256, width, height, bytes, tg_file_unique_id,"
-        " uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO photos (hazard_id, kind, fix_report_id, sha256, width, height, bytes,"
+        " tg_file_unique_id, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (hazard_id, sha256) DO NOTHING",
         (
             hazard_id,
             kind,
+            fix_report_id,
             photo.sha256,
             photo.width,
             photo.height,

@@ -1,0 +1,574 @@
+"""Rectifying (整改): report a fix with after-photos, verify or return it, change deadlines.
+
+Every button is ``r:<action>:<hazard>[:<more>]``; the action's rules live in
+``ledger.rectify`` and are checked twice: when the button is tapped, and again
+when what it asks for (a photo, a note, a reason, a date) arrives, since the
+hazard may have moved on in between. What the person is typing for is a
+stored pending input, so a restart loses nothing.
+
+People told on the bot's own initiative (the verifiers, the responsible
+person, the principal and the task force) are told through the outbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Document, PhotoSize
+
+from handlers import notify
+from handlers.base import Ctx, Keyboard, entry, number
+from handlers.hazard import fetch_photo
+from handlers.i18n import Html, t
+from ledger.buildings import TEXT_MAX, clean_text
+from ledger.dates import parse_date
+from ledger.errors import NeedPhoto, NotAllowed, Stale
+from ledger.rectify import Action, Facts, check_extension, may_see, transition
+from ledger.roles import Role
+from storage import people, walks
+from storage import rectify as store
+from storage.db import Row, Tx
+
+# Pending inputs this module answers (see handlers.router).
+KINDS = frozenset({"fix", "return", "extend", "refuse", "unfixable"})
+
+
+async def load(ctx: Ctx, hazard_id: int) -> tuple[Row, Facts]:
+    """The hazard and its facts; refused when it does not exist or is not theirs to see."""
+    found = await store.facts(ctx.db, hazard_id)
+    if found is None or not may_see(ctx.member(), found[1]):
+        raise NotAllowed()
+    return found
+
+
+def title(lang: str, hazard: Row) -> str:
+    """``#12【教学楼A】`` and the description, as every message names a hazard."""
+    return t(
+        lang,
+        "rectify.title",
+        id=hazard["id"],
+        building=hazard["building_name"] or "?",
+        description=hazard["description"] or "",
+    )
+
+
+# --- buttons ------------------------------------------------------------------
+
+
+@entry
+async def on_tap(ctx: Ctx) -> None:
+    """``r:<action>:<hazard>[:...]``: an action on a hazard, from its card or a notice."""
+    fields = ctx.tap_data.split(":")
+    if len(fields) < 3:
+        raise Stale()
+    action, hazard_id, more = fields[1], number(fields[2]), fields[3:]
+    hazard, facts = await load(ctx, hazard_id)
+    if action == Action.FIX and not more:
+        await _start_fix(ctx, hazard, facts)
+    elif action == "fd" and len(more) == 1:
+        await _photos_done(ctx, hazard, number(more[0]))
+    elif action in (Action.VERIFY, Action.RETURN) and len(more) == 1:
+        await _decide_fix(ctx, hazard, facts, Action(action), number(more[0]))
+    elif action == Action.EXTEND and not more:
+        transition(ctx.member(), Action.EXTEND, facts)
+        await _wait_for(ctx, "extend", {"hazard_id": hazard_id})
+    elif action == Action.DECIDE and len(more) == 2 and more[1] in ("y", "n"):
+        await _decide_extension(ctx, hazard, facts, number(more[0]), more[1] == "y")
+    elif action == Action.UNFIXABLE and not more:
+        transition(ctx.member(), Action.UNFIXABLE, facts)
+        await _wait_for(ctx, "unfixable", {"hazard_id": hazard_id})
+    elif action == Action.REASSIGN and len(more) <= 1:
+        await _reassign(ctx, hazard, facts, number(more[0]) if more else None)
+    else:
+        raise Stale()
+
+
+async def _wait_for(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
+    """Store what the person is about to type, and ask for it."""
+    async with ctx.write() as tx:
+        await people.set_pending(tx, ctx.user_id, kind, data)
+    await ctx.settle()
+    await ask_again(ctx, kind, data)
+
+
+async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
+    """The question for a pending input of this module (after a restart, or bad input)."""
+    hazard = await walks.hazard(ctx.db, data["hazard_id"])
+    if hazard is None:
+        raise Stale()
+    head = title(ctx.lang, hazard) + "\n"
+    if kind == "fix":
+        count = len(await store.after_photos(ctx.db, data["fix_id"]))
+        if data.get("stage") == "note":
+            await ctx.say(head + ctx.t("fix.ask_note"))
+        elif count:
+            done = [[(ctx.t("fix.photos_done"), f"r:fd:{hazard['id']}:{data['fix_id']}")]]
+            await ctx.say(head + ctx.t("fix.more_photos", count=count), done)
+        else:
+            await ctx.say(head + ctx.t("fix.ask_photos"))
+    elif kind == "return":
+        await ctx.say(head + ctx.t("fix.ask_reason"))
+    elif kind == "refuse":
+        await ctx.say(head + ctx.t("extension.ask_refusal"))
+    elif "date" in data:  # extend, unfixable: the date is given, the reason is next
+        await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_reason"))
+    else:
+        await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=hazard["deadline"] or "-"))
+
+
+_TOPIC = {"extend": "extension", "unfixable": "unfixable"}
+
+
+# --- reporting a fix ----------------------------------------------------------
+
+
+async def _start_fix(ctx: Ctx, hazard: Row, facts: Facts) -> None:
+    """The responsible person starts a fix report: after-photos first."""
+    person = ctx.member()
+    transition(person, Action.FIX, facts)
+    async with ctx.write() as tx:
+        fix_id = await store.start_fix(tx, hazard["id"], person.id)
+        data = {"hazard_id": hazard["id"], "fix_id": fix_id, "stage": "photos"}
+        await people.set_pending(tx, ctx.user_id, "fix", data)
+    await ctx.settle()
+    await ask_again(ctx, "fix", data)
+
+
+async def on_photo(ctx: Ctx, data: dict[str, Any], picture: PhotoSize | Document) -> None:
+    """An after-photo for the fix being reported."""
+    person = ctx.member()
+    _, facts = await load(ctx, data["hazard_id"])
+    transition(person, Action.FIX, facts)
+    stored = await fetch_photo(ctx, picture)
+    async with ctx.write() as tx:
+        added = await walks.add_photo(
+            tx,
+            data["hazard_id"],
+            stored,
+            person.id,
+            picture.file_unique_id,
+            kind="after",
+            fix_report_id=data["fix_id"],
+        )
+    if not added:
+        await ctx.reply("fix.same_photo")
+    await ask_again(ctx, "fix", data)
+
+
+async def _photos_done(ctx: Ctx, hazard: Row, fix_id: int) -> None:
+    """``照片已发完``: at least one after-photo, then the note."""
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if waiting is None or waiting[0] != "fix" or waiting[1]["fix_id"] != fix_id:
+        raise Stale()
+    if not await store.after_photos(ctx.db, fix_id):
+        raise NeedPhoto()
+    data = {**waiting[1], "stage": "note"}
+    await _wait_for(ctx, "fix", data)
+
+
+async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
+    """The note: the fix is reported (the responsible person's signature)."""
+    person = ctx.member()
+    hazard, facts = await load(ctx, data["hazard_id"])
+    transition(person, Action.FIX, facts)
+    note = clean_text(text, TEXT_MAX)
+    after = await store.after_photos(ctx.db, data["fix_id"])
+    if not after:
+        raise NeedPhoto()
+    before = [p for p in await store.photos_of(ctx.db, hazard["id"]) if p["kind"] == "before"]
+    # The album: before and after side by side, at most five of each.
+    album = [p["sha256"] for p in before[:5]] + [p["sha256"] for p in after[:5]]
+    hid, fid = hazard["id"], data["fix_id"]
+
+    def render(lang: str) -> tuple[str, Keyboard]:
+        text = t(
+            lang,
+            "fix.to_verifier",
+            title=Html(title(lang, hazard)),
+            fixer=person.name,
+            note=note,
+            before=len(before),
+            after=len(after),
+        )
+        buttons = [
+            [
+                (t(lang, "fix.verify"), f"r:vf:{hid}:{fid}"),
+                (t(lang, "fix.return"), f"r:rt:{hid}:{fid}"),
+            ],
+            [(t(lang, "card.open"), f"hc:{hid}")],
+        ]
+        return text, buttons
+
+    async with ctx.write() as tx:
+        await store.submit_fix(tx, hid, fid, person.id, note)
+        await people.clear_pending(tx, ctx.user_id)
+        await notify.tell(
+            tx,
+            await _managers(tx, hazard["school_id"]),
+            key=f"fix:{fid}",
+            kind="fix_submitted",
+            render=render,
+            photos=album,
+            skip=person.id,
+        )
+    ctx.services.wake_sender()
+    await ctx.reply("fix.submitted", title=Html(title(ctx.lang, hazard)))
+
+
+async def _managers(db: Tx, school_id: int) -> list[Row]:
+    """Who verifies: the school's principal and leaders."""
+    return [
+        *await store.people_with_role(db, Role.PRINCIPAL, school_id),
+        *await store.people_with_role(db, Role.LEADER, school_id),
+    ]
+
+
+# --- verifying ----------------------------------------------------------------
+
+
+async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_id: int) -> None:
+    """Verify (销号) at once, or ask the reason for returning it."""
+    live = await store.live_fix(ctx.db, hazard["id"])
+    if live is None or live["id"] != fix_id or live["state"] != "submitted":
+        raise Stale()
+    person = ctx.member()
+    transition(person, action, facts)
+    if action is Action.RETURN:
+        await _wait_for(ctx, "return", {"hazard_id": hazard["id"], "fix_id": fix_id})
+        return
+    async with ctx.write() as tx:
+        await store.verify(tx, hazard["id"], fix_id, person.id)
+        await notify.tell(
+            tx,
+            await _people(tx, live["reported_by"], hazard["responsible_id"]),
+            key=f"verified:{fix_id}",
+            kind="fix_verified",
+            render=lambda lang: (
+                t(
+                    lang,
+                    "fix.verified_notice",
+                    title=Html(title(lang, hazard)),
+                    verifier=person.name,
+                ),
+                (),
+            ),
+            skip=person.id,
+        )
+        await _report_up(tx, hazard)
+    ctx.services.wake_sender()
+    await ctx.settle(ctx.t("fix.verified_label"))
+    await ctx.reply("fix.verified", title=Html(title(ctx.lang, hazard)))
+
+
+async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
+    """The reason: the fix goes back to the responsible person as a task again."""
+    person = ctx.member()
+    hazard, facts = await load(ctx, data["hazard_id"])
+    live = await store.live_fix(ctx.db, hazard["id"])
+    if live is None or live["id"] != data["fix_id"]:
+        raise Stale()
+    transition(person, Action.RETURN, facts)
+    reason = clean_text(text, TEXT_MAX)
+    hid = hazard["id"]
+    async with ctx.write() as tx:
+        await store.return_fix(tx, hid, live["id"], person.id, reason)
+        await people.clear_pending(tx, ctx.user_id)
+        await notify.tell(
+            tx,
+            await _people(tx, hazard["responsible_id"], live["reported_by"]),
+            key=f"returned:{live['id']}",
+            kind="fix_returned",
+            render=lambda lang: (
+                t(
+                    lang,
+                    "fix.returned_notice",
+                    title=Html(title(lang, hazard)),
+                    verifier=person.name,
+                    reason=reason,
+                ),
+                [[(t(lang, "fix.report"), f"r:fx:{hid}"), (t(lang, "card.open"), f"hc:{hid}")]],
+            ),
+            skip=person.id,
+        )
+    ctx.services.wake_sender()
+    fixer = await people.person_by_id(ctx.db, live["reported_by"])
+    await ctx.reply("fix.returned", id=hid, fixer=fixer.name if fixer else "?")
+
+
+async def _people(db: Tx, *ids: int | None) -> list[Row]:
+    """People by id, for notices (None and repeats left out)."""
+    wanted = list(dict.fromkeys(i for i in ids if i is not None))
+    if not wanted:
+        return []
+    marks = ",".join("?" * len(wanted))
+    return await db.all(
+        f"SELECT id, name, language FROM people WHERE id IN ({marks})",  # noqa: S608
+        wanted,
+    )
+
+
+async def _report_up(tx: Tx, hazard: Row) -> None:
+    """整改一栋上报一栋, 销号清零: the principal and the task force are told."""
+    if hazard["building_id"] is None or await store.pending_in_building(tx, hazard["building_id"]):
+        return
+    school = await tx.one("SELECT name FROM schools WHERE id = ?", (hazard["school_id"],))
+    assert school is not None
+    told = [
+        *await store.people_with_role(tx, Role.PRINCIPAL, hazard["school_id"]),
+        *await store.people_with_role(tx, Role.TASKFORCE),
+    ]
+    counts = await tx.one(
+        "SELECT SUM(state = 'closed') AS closed, SUM(state = 'unfixable') AS unfixable"
+        " FROM hazards WHERE building_id = ?",
+        (hazard["building_id"],),
+    )
+    assert counts is not None
+    await notify.tell(
+        tx,
+        told,
+        key=f"building_done:{hazard['building_id']}:{hazard['id']}",
+        kind="building_done",
+        render=lambda lang: (
+            t(
+                lang,
+                "report_up.building",
+                school=school["name"],
+                building=hazard["building_name"] or "?",
+                closed=counts["closed"] or 0,
+            )
+            + (
+                t(lang, "report_up.unfixable", count=counts["unfixable"])
+                if counts["unfixable"]
+                else ""
+            ),
+            (),
+        ),
+    )
+    if await store.pending_in_school(tx, hazard["school_id"]):
+        return
+    totals = await tx.one(
+        "SELECT SUM(state = 'closed') AS closed, COUNT(DISTINCT building_id) AS buildings"
+        " FROM hazards WHERE school_id = ? AND state = 'closed'",
+        (hazard["school_id"],),
+    )
+    assert totals is not None
+    await notify.tell(
+        tx,
+        told,
+        key=f"school_done:{hazard['school_id']}:{hazard['id']}",
+        kind="school_done",
+        render=notify.text_only(
+            "report_up.school",
+            school=school["name"],
+            closed=totals["closed"],
+            buildings=totals["buildings"],
+        ),
+    )
+
+
+# --- deadlines ----------------------------------------------------------------
+
+
+async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
+    """A date, then a reason: the request goes to the leaders."""
+    person = ctx.member()
+    hazard, facts = await load(ctx, data["hazard_id"])
+    transition(person, Action.EXTEND, facts)
+    current = walks.draft_of(hazard).deadline
+    if "date" not in data:
+        wanted = check_extension(current, parse_date(text, ctx.today()))
+        await _wait_for(ctx, "extend", {**data, "date": wanted.isoformat()})
+        return
+    reason = clean_text(text, TEXT_MAX)
+    new = check_extension(current, parse_date(data["date"], ctx.today()))
+    hid = hazard["id"]
+    async with ctx.write() as tx:
+        change_id = await store.ask_extension(tx, hid, person.id, hazard["deadline"], new, reason)
+        await people.clear_pending(tx, ctx.user_id)
+        await notify.tell(
+            tx,
+            await _managers(tx, hazard["school_id"]),
+            key=f"extension:{change_id}",
+            kind="extension_asked",
+            render=lambda lang: (
+                t(
+                    lang,
+                    "extension.to_manager",
+                    title=Html(title(lang, hazard)),
+                    asker=person.name,
+                    old=hazard["deadline"] or "-",
+                    new=new.isoformat(),
+                    reason=reason,
+                ),
+                [
+                    [
+                        (t(lang, "extension.approve"), f"r:dx:{hid}:{change_id}:y"),
+                        (t(lang, "extension.refuse"), f"r:dx:{hid}:{change_id}:n"),
+                    ]
+                ],
+            ),
+            skip=person.id,
+        )
+    ctx.services.wake_sender()
+    await ctx.reply("extension.asked", old=hazard["deadline"] or "-", new=new.isoformat())
+
+
+async def _decide_extension(
+    ctx: Ctx, hazard: Row, facts: Facts, change_id: int, approve: bool
+) -> None:
+    """Approve at once, or ask why not."""
+    change = await store.asked_extension(ctx.db, hazard["id"])
+    if change is None or change["id"] != change_id:
+        raise Stale()
+    transition(ctx.member(), Action.DECIDE, facts)
+    if not approve:
+        await _wait_for(ctx, "refuse", {"hazard_id": hazard["id"], "change_id": change_id})
+        return
+    await _settle_extension(ctx, hazard, change, None)
+    await ctx.settle(ctx.t("extension.approve"))
+
+
+async def _refuse_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
+    hazard, facts = await load(ctx, data["hazard_id"])
+    change = await store.asked_extension(ctx.db, hazard["id"])
+    if change is None or change["id"] != data["change_id"]:
+        raise Stale()
+    transition(ctx.member(), Action.DECIDE, facts)
+    await _settle_extension(ctx, hazard, change, clean_text(text, TEXT_MAX))
+
+
+async def _settle_extension(ctx: Ctx, hazard: Row, change: Row, refusal: str | None) -> None:
+    """Store the decision (a refusal has its reason) and tell the person who asked."""
+    person = ctx.member()
+    key = "extension.approved" if refusal is None else "extension.refused"
+    values = {
+        "id": hazard["id"],
+        "old": change["old_deadline"] or "-",
+        "new": change["new_deadline"],
+        "decider": person.name,
+        "refusal": refusal or "",
+    }
+    async with ctx.write() as tx:
+        await store.decide_extension(tx, change, person.id, refusal is None, refusal)
+        await people.clear_pending(tx, ctx.user_id)
+        await notify.tell(
+            tx,
+            await _people(tx, change["asked_by"]),
+            key=f"extension_decided:{change['id']}",
+            kind="extension_decided",
+            render=notify.text_only(f"{key}_notice", **values),
+        )
+    ctx.services.wake_sender()
+    await ctx.reply(key, **values)
+
+
+# --- cannot be fixed, reassigning ---------------------------------------------
+
+
+async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
+    """A demolition date, then the reason: out of use, the task force is told."""
+    person = ctx.member()
+    hazard, facts = await load(ctx, data["hazard_id"])
+    transition(person, Action.UNFIXABLE, facts)
+    if "date" not in data:
+        due = parse_date(text, ctx.today())
+        await _wait_for(ctx, "unfixable", {**data, "date": due.isoformat()})
+        return
+    reason = clean_text(text, TEXT_MAX)
+    due = parse_date(data["date"], ctx.today())
+    school = await ctx.db.one("SELECT name FROM schools WHERE id = ?", (hazard["school_id"],))
+    assert school is not None
+    values = {
+        "school": school["name"],
+        "building": hazard["building_name"] or "?",
+        "date": due.isoformat(),
+        "reason": reason,
+        "leader": person.name,
+    }
+    async with ctx.write() as tx:
+        await store.mark_unfixable(tx, hazard, person.id, due, reason)
+        await people.clear_pending(tx, ctx.user_id)
+        await notify.tell(
+            tx,
+            [
+                *await store.people_with_role(tx, Role.TASKFORCE),
+                *await _people(tx, hazard["responsible_id"]),
+            ],
+            key=f"unfixable:{hazard['id']}",
+            kind="unfixable",
+            render=lambda lang: (
+                t(lang, "unfixable.notice", title=Html(title(lang, hazard)), **values),
+                (),
+            ),
+            skip=person.id,
+        )
+    ctx.services.wake_sender()
+    await ctx.reply("unfixable.done", title=Html(title(ctx.lang, hazard)), **values)
+
+
+async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> None:
+    """Pick a colleague; the new responsible person and the old one are told."""
+    person = ctx.member()
+    transition(person, Action.REASSIGN, facts)
+    mates = {m["id"]: m["name"] for m in await people.colleagues(ctx.db, hazard["school_id"])}
+    hid = hazard["id"]
+    if new_id is None:
+        rows = [[(name, f"r:ra:{hid}:{mid}")] for mid, name in list(mates.items())[:12]]
+        await ctx.settle()
+        await ctx.say(title(ctx.lang, hazard) + "\n" + ctx.t("reassign.pick"), rows)
+        return
+    if new_id not in mates:
+        raise NotAllowed()
+    if new_id == hazard["responsible_id"]:
+        await ctx.toast("reassign.same", name=mates[new_id])
+        return
+    values = {"name": mates[new_id], "leader": person.name, "deadline": hazard["deadline"] or "-"}
+    async with ctx.write() as tx:
+        await store.reassign(tx, hazard, person.id, new_id, mates[new_id])
+        await notify.tell(
+            tx,
+            await _people(tx, new_id),
+            key=f"assigned:{hid}:{new_id}:{tx.now()}",
+            kind="reassigned",
+            render=lambda lang: (
+                t(lang, "reassign.to_new", title=Html(title(lang, hazard)), **values),
+                [[(t(lang, "card.open"), f"hc:{hid}")]],
+            ),
+            skip=person.id,
+        )
+        await notify.tell(
+            tx,
+            await _people(tx, hazard["responsible_id"]),
+            key=f"unassigned:{hid}:{new_id}:{tx.now()}",
+            kind="reassigned",
+            render=lambda lang: (
+                t(lang, "reassign.to_old", title=Html(title(lang, hazard)), **values),
+                (),
+            ),
+            skip=person.id,
+        )
+    ctx.services.wake_sender()
+    await ctx.settle(mates[new_id])
+    await ctx.reply("reassign.done", id=hid, name=mates[new_id])
+
+
+# --- typed answers ------------------------------------------------------------
+
+_TYPED = {
+    "return": _return_fix,
+    "extend": _ask_extension,
+    "refuse": _refuse_extension,
+    "unfixable": _mark_unfixable,
+}
+
+
+async def on_text(ctx: Ctx, kind: str, data: dict[str, Any], text: str) -> None:
+    """Typed text for a pending input of this module."""
+    if kind == "fix":
+        if data.get("stage") != "note":
+            await ctx.reply("fix.photos_first")
+            await ask_again(ctx, kind, data)
+            return
+        await _submit_fix(ctx, data, text)
+        return
+    await _TYPED[kind](ctx, data, text)

@@ -1,0 +1,136 @@
+"""Rectification (整改) as plain rules: the states of a hazard and who moves it.
+
+    open ──fix reported──▶ submitted ──verified──▶ closed (销号)
+      ▲                        │
+      └──────returned──────────┘
+    open ──cannot be fixed──▶ unfixable (the building out of use, to be demolished)
+
+Every action is checked here before anything is stored: who may take it
+(``may``), and whether the hazard's state allows it (``transition``). The
+handlers ask ``actions`` which buttons to show, so a person only sees what
+they may do now; a crafted tap is refused by the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from ledger.errors import NotAllowed, NotLater, OwnFix, WrongState
+from ledger.roles import Person, can_manage_school, can_read_school
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    CLOSED = "closed"
+    UNFIXABLE = "unfixable"
+    WITHDRAWN = "withdrawn"
+
+
+class Action(StrEnum):
+    """What can be done to a hazard; the values travel in callback data."""
+
+    FIX = "fx"  # the responsible person reports the fix (after-photos, note)
+    VERIFY = "vf"  # a leader or the principal accepts it: closed
+    RETURN = "rt"  # ... or sends it back with a reason: open again
+    EXTEND = "ex"  # the responsible person asks for a later deadline
+    DECIDE = "dx"  # a leader approves or refuses that request
+    UNFIXABLE = "uf"  # a leader: cannot be fixed, out of use, demolition deadline
+    REASSIGN = "ra"  # a leader: another responsible person
+
+
+# The state each action needs, and the state it leaves (None: unchanged).
+TRANSITIONS: dict[Action, tuple[State, State | None]] = {
+    Action.FIX: (State.OPEN, State.SUBMITTED),
+    Action.VERIFY: (State.SUBMITTED, State.CLOSED),
+    Action.RETURN: (State.SUBMITTED, State.OPEN),
+    Action.EXTEND: (State.OPEN, None),
+    Action.DECIDE: (State.OPEN, None),
+    Action.UNFIXABLE: (State.OPEN, State.UNFIXABLE),
+    Action.REASSIGN: (State.OPEN, None),
+}
+
+# States in which a hazard still needs work; the others are settled.
+PENDING = frozenset({State.OPEN, State.SUBMITTED})
+# States that count as found (a draft or a withdrawn report does not).
+FOUND = frozenset({State.OPEN, State.SUBMITTED, State.CLOSED, State.UNFIXABLE})
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules need to know about one hazard."""
+
+    state: State
+    school_id: int
+    responsible_id: int | None
+    fix_reporter_id: int | None = None  # who reported the fix now waiting
+    extension_asked_by: int | None = None  # who asked for the pending extension
+
+
+def may(person: Person, action: Action, h: Facts) -> bool:
+    """Whether ``person`` may take ``action`` on this hazard, whatever its state."""
+    manager = can_manage_school(person, h.school_id)
+    if action is Action.FIX:
+        return person.id == h.responsible_id or manager
+    if action is Action.EXTEND:
+        return person.id == h.responsible_id
+    if action in (Action.VERIFY, Action.RETURN):
+        return manager
+    if action is Action.DECIDE:
+        return manager and h.extension_asked_by is not None
+    return manager  # UNFIXABLE, REASSIGN
+
+
+def transition(person: Person, action: Action, h: Facts) -> State:
+    """The state after ``action``; refused (``NotAllowed``, ``OwnFix``, ``WrongState``)."""
+    if not may(person, action, h):
+        raise NotAllowed()
+    needed, after = TRANSITIONS[action]
+    if h.state is not needed:
+        raise WrongState(reason=h.state.value)
+    if action in (Action.VERIFY, Action.RETURN) and person.id == h.fix_reporter_id:
+        raise OwnFix()
+    if action is Action.DECIDE and person.id == h.extension_asked_by:
+        raise OwnFix()
+    if action is Action.EXTEND and h.extension_asked_by is not None:
+        raise WrongState(reason="extension_asked")
+    return after or h.state
+
+
+def actions(person: Person, h: Facts) -> list[Action]:
+    """The actions this person may take on this hazard now, in button order."""
+    possible = []
+    for action in Action:
+        try:
+            transition(person, action, h)
+        except (NotAllowed, OwnFix, WrongState):
+            continue
+        possible.append(action)
+    return possible
+
+
+def may_see(person: Person, h: Facts) -> bool:
+    """A hazard's card: its school's members, the task force and supervisors."""
+    return can_read_school(person, h.school_id)
+
+
+def check_extension(current: date | None, wanted: date) -> date:
+    """A later deadline must be later than the one in force."""
+    if current is not None and wanted <= current:
+        raise NotLater(deadline=current.isoformat())
+    return wanted
+
+
+def days_left(deadline: date | None, today: date) -> int | None:
+    """Days until the deadline (negative: overdue), or None without one."""
+    return None if deadline is None else (deadline - today).days
+
+
+def task_order(deadline: date | None, today: date) -> tuple[int, str]:
+    """Overdue first, then by deadline; no deadline last."""
+    if deadline is None:
+        return (2, "")
+    return (0 if deadline < today else 1, deadline.isoformat())

@@ -1,0 +1,385 @@
+"""Rectification in the database: fix reports, verification, deadlines, reassigning.
+
+Each change is guarded by the state it expects (``... WHERE state = 'open'``):
+the rules in ``ledger.rectify`` decide before the transaction, and a change
+that lost a race to another one changes nothing and is refused as stale.
+Every change appends to the event log.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ledger.errors import Stale
+from ledger.rectify import Facts, State
+from storage import campus, walks
+from storage.db import Reader, Row, Tx
+
+
+async def facts(db: Reader, hazard_id: int) -> tuple[Row, Facts] | None:
+    """A hazard with its building and item, and what the rules need to know of it."""
+    row = await walks.hazard(db, hazard_id)
+    if row is None or row["state"] in (State.DRAFT, State.WITHDRAWN):
+        return None
+    live = await live_fix(db, hazard_id)
+    asked = await asked_extension(db, hazard_id)
+    return row, Facts(
+        state=State(row["state"]),
+        school_id=row["school_id"],
+        responsible_id=row["responsible_id"],
+        fix_reporter_id=live["reported_by"] if live and live["state"] == "submitted" else None,
+        extension_asked_by=asked["asked_by"] if asked else None,
+    )
+
+
+async def _guarded(tx: Tx, sql: str, params: tuple[object, ...]) -> None:
+    """A change that must apply to exactly one row, or the tap was stale."""
+    if await tx.run(sql, params) != 1:
+        raise Stale()
+
+
+# --- fix reports ---------------------------------------------------------------
+
+
+async def live_fix(db: Reader, hazard_id: int) -> Row | None:
+    """The fix being reported (draft) or waiting for verification (submitted)."""
+    return await db.one(
+        "SELECT * FROM fix_reports WHERE hazard_id = ? AND state IN ('draft', 'submitted')",
+        (hazard_id,),
+    )
+
+
+async def fix_report(db: Reader, fix_id: int) -> Row | None:
+    return await db.one("SELECT * FROM fix_reports WHERE id = ?", (fix_id,))
+
+
+async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> int:
+    """A fix report in the making for this hazard (the one already started, if any)."""
+    draft = await tx.one(
+        "SELECT id, reported_by FROM fix_reports WHERE hazard_id = ? AND state = 'draft'",
+        (hazard_id,),
+    )
+    if draft is not None:
+        if draft["reported_by"] == person_id:
+            return int(draft["id"])
+        # Somebody else's unfinished report: theirs is dropped, this one counts.
+        await tx.run("UPDATE fix_reports SET state = 'dropped' WHERE id = ?", (draft["id"],))
+    fix_id = await tx.run(
+        "INSERT INTO fix_reports (hazard_id, reported_by, started_at) VALUES (?, ?, ?)",
+        (hazard_id, person_id, tx.now()),
+    )
+    await tx.event(person_id, "fix.started", "hazard", hazard_id, after={"fix_id": fix_id})
+    return fix_id
+
+
+async def drop_fix(tx: Tx, fix_id: int, person_id: int) -> None:
+    """A fix report its reporter cancelled before sending it."""
+    hazard_id = await tx.value("SELECT hazard_id FROM fix_reports WHERE id = ?", (fix_id,))
+    if await tx.run(
+        "UPDATE fix_reports SET state = 'dropped' WHERE id = ? AND state = 'draft'", (fix_id,)
+    ):
+        await tx.event(person_id, "fix.dropped", "hazard", hazard_id, after={"fix_id": fix_id})
+
+
+async def after_photos(db: Reader, fix_id: int) -> list[Row]:
+    return await db.all(
+        "SELECT * FROM photos WHERE fix_report_id = ? AND kind = 'after' ORDER BY id", (fix_id,)
+    )
+
+
+async def submit_fix(tx: Tx, hazard_id: int, fix_id: int, person_id: int, note: str) -> None:
+    """The responsible person's signature: the fix is done, see the photos and note."""
+    await _guarded(
+        tx,
+        "UPDATE fix_reports SET state = 'submitted', note = ?, submitted_at = ?"
+        " WHERE id = ? AND state = 'draft' AND reported_by = ?",
+        (note, tx.now(), fix_id, person_id),
+    )
+    await _guarded(
+        tx, "UPDATE hazards SET state = 'submitted' WHERE id = ? AND state = 'open'", (hazard_id,)
+    )
+    await tx.event(
+        person_id,
+        "fix.submitted",
+        "hazard",
+        hazard_id,
+        before={"state": "open"},
+        after={"state": "submitted", "fix_id": fix_id, "note": note},
+    )
+
+
+async def verify(tx: Tx, hazard_id: int, fix_id: int, person_id: int) -> None:
+    """The verifier's signature: the hazard is closed (销号)."""
+    await _decide(tx, fix_id, person_id, "accepted", None)
+    await _guarded(
+        tx,
+        "UPDATE hazards SET state = 'closed', closed_at = ? WHERE id = ? AND state = 'submitted'",
+        (tx.now(), hazard_id),
+    )
+    await tx.event(
+        person_id,
+        "fix.verified",
+        "hazard",
+        hazard_id,
+        before={"state": "submitted"},
+        after={"state": "closed", "fix_id": fix_id},
+    )
+
+
+async def return_fix(tx: Tx, hazard_id: int, fix_id: int, person_id: int, reason: str) -> None:
+    """Not good enough: back to the responsible person, with the reason."""
+    await _decide(tx, fix_id, person_id, "returned", reason)
+    await _guarded(
+        tx, "UPDATE hazards SET state = 'open' WHERE id = ? AND state = 'submitted'", (hazard_id,)
+    )
+    await tx.event(
+        person_id,
+        "fix.returned",
+        "hazard",
+        hazard_id,
+        before={"state": "submitted"},
+        after={"state": "open", "fix_id": fix_id, "reason": reason},
+    )
+
+
+async def _decide(tx: Tx, fix_id: int, person_id: int, state: str, reason: str | None) -> None:
+    await _guarded(
+        tx,
+        "UPDATE fix_reports SET state = ?, decided_by = ?, decided_at = ?, reason = ?"
+        " WHERE id = ? AND state = 'submitted' AND reported_by != ?",
+        (state, person_id, tx.now(), reason, fix_id, person_id),
+    )
+
+
+async def fix_reports_of(db: Reader, hazard_id: int) -> list[Row]:
+    """Every fix report of a hazard that was sent, with who signed, oldest first."""
+    return await db.all(
+        "SELECT f.*, r.name AS reporter_name, d.name AS decider_name FROM fix_reports f"
+        " JOIN people r ON r.id = f.reported_by LEFT JOIN people d ON d.id = f.decided_by"
+        " WHERE f.hazard_id = ? AND f.state NOT IN ('draft', 'dropped') ORDER BY f.id",
+        (hazard_id,),
+    )
+
+
+# --- deadlines -------------------------------------------------------------------
+
+
+async def asked_extension(db: Reader, hazard_id: int) -> Row | None:
+    return await db.one(
+        "SELECT * FROM deadline_changes WHERE hazard_id = ? AND state = 'asked'", (hazard_id,)
+    )
+
+
+async def deadline_change(db: Reader, change_id: int) -> Row | None:
+    return await db.one("SELECT * FROM deadline_changes WHERE id = ?", (change_id,))
+
+
+async def ask_extension(
+    tx: Tx, hazard_id: int, person_id: int, old: str | None, new: date, reason: str
+) -> int:
+    change_id = await tx.run(
+        "INSERT INTO deadline_changes (hazard_id, old_deadline, new_deadline, reason, asked_by,"
+        " asked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (hazard_id, old, new.isoformat(), reason, person_id, tx.now()),
+    )
+    if not change_id:
+        raise Stale()  # another request is already waiting
+    await tx.event(
+        person_id,
+        "deadline.asked",
+        "hazard",
+        hazard_id,
+        before={"deadline": old},
+        after={"deadline": new.isoformat(), "reason": reason, "change_id": change_id},
+    )
+    return change_id
+
+
+async def decide_extension(
+    tx: Tx, change: Row, person_id: int, approve: bool, refusal: str | None = None
+) -> None:
+    """A leader's answer; an approved date becomes the deadline."""
+    await _guarded(
+        tx,
+        "UPDATE deadline_changes SET state = ?, decided_by = ?, decided_at = ?, refusal = ?"
+        " WHERE id = ? AND state = 'asked'",
+        ("approved" if approve else "refused", person_id, tx.now(), refusal, change["id"]),
+    )
+    if approve:
+        await tx.run(
+            "UPDATE hazards SET deadline = ? WHERE id = ?",
+            (change["new_deadline"], change["hazard_id"]),
+        )
+    await tx.event(
+        person_id,
+        "deadline.approved" if approve else "deadline.refused",
+        "hazard",
+        change["hazard_id"],
+        before={"deadline": change["old_deadline"]},
+        after={
+            "deadline": change["new_deadline"] if approve else change["old_deadline"],
+            "change_id": change["id"],
+            "refusal": refusal,
+        },
+    )
+
+
+async def deadline_changes_of(db: Reader, hazard_id: int) -> list[Row]:
+    return await db.all(
+        "SELECT c.*, a.name AS asker_name, d.name AS decider_name FROM deadline_changes c"
+        " JOIN people a ON a.id = c.asked_by LEFT JOIN people d ON d.id = c.decided_by"
+        " WHERE c.hazard_id = ? ORDER BY c.id",
+        (hazard_id,),
+    )
+
+
+# --- cannot be fixed, reassigning ------------------------------------------------
+
+
+async def mark_unfixable(
+    tx: Tx, hazard: Row, person_id: int, demolition_due: date, reason: str
+) -> None:
+    """Cannot be fixed: the building goes out of use until demolished by ``demolition_due``."""
+    await _guarded(
+        tx,
+        "UPDATE hazards SET state = 'unfixable', demolition_due = ?"
+        " WHERE id = ? AND state = 'open'",
+        (demolition_due.isoformat(), hazard["id"]),
+    )
+    # The demolition deadline is a change of deadline like any other: kept with who and why.
+    await tx.run(
+        "INSERT INTO deadline_changes (hazard_id, old_deadline, new_deadline, reason, asked_by,"
+        " asked_at, state, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, 'approved', ?, ?)",
+        (
+            hazard["id"],
+            hazard["deadline"],
+            demolition_due.isoformat(),
+            reason,
+            person_id,
+            tx.now(),
+            person_id,
+            tx.now(),
+        ),
+    )
+    await tx.event(
+        person_id,
+        "hazard.unfixable",
+        "hazard",
+        hazard["id"],
+        before={"state": "open"},
+        after={
+            "state": "unfixable",
+            "demolition_due": demolition_due.isoformat(),
+            "reason": reason,
+        },
+    )
+    if hazard["building_id"] is not None:
+        await campus.set_out_of_use(tx, hazard["building_id"], person_id, hazard["id"])
+
+
+async def reassign(tx: Tx, hazard: Row, person_id: int, new_id: int, new_name: str) -> None:
+    await _guarded(
+        tx,
+        "UPDATE hazards SET responsible_id = ?, responsible_name = ?"
+        " WHERE id = ? AND state = 'open'",
+        (new_id, new_name, hazard["id"]),
+    )
+    await tx.event(
+        person_id,
+        "hazard.reassigned",
+        "hazard",
+        hazard["id"],
+        before={"responsible_id": hazard["responsible_id"], "name": hazard["responsible_name"]},
+        after={"responsible_id": new_id, "name": new_name},
+    )
+
+
+# --- lists -----------------------------------------------------------------------------
+
+_LIST = (
+    "SELECT h.id, h.state, h.deadline, h.description, h.school_id, h.responsible_name,"
+    " b.name AS building_name, s.name AS school_name FROM hazards h"
+    " JOIN schools s ON s.id = h.school_id LEFT JOIN buildings b ON b.id = h.building_id"
+)
+
+
+async def tasks_of(db: Reader, person_id: int) -> list[Row]:
+    """Open hazards this person answers for."""
+    return await db.all(f"{_LIST} WHERE h.responsible_id = ? AND h.state = 'open'", (person_id,))
+
+
+async def waiting_for_verification(db: Reader, school_ids: list[int]) -> list[Row]:
+    """The schools' fixes waiting for a verifier, oldest first."""
+    marks = ",".join("?" * len(school_ids))
+    return await db.all(
+        f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"
+        f" WHERE h.school_id IN ({marks}) AND h.state = 'submitted' ORDER BY f.submitted_at",
+        school_ids,
+    )
+
+
+async def extensions_waiting(db: Reader, school_ids: list[int]) -> list[Row]:
+    """The schools' requests for a later deadline, oldest first."""
+    marks = ",".join("?" * len(school_ids))
+    return await db.all(
+        f"{_LIST} JOIN deadline_changes c ON c.hazard_id = h.id AND c.state = 'asked'"
+        f" WHERE h.school_id IN ({marks}) ORDER BY c.asked_at",
+        school_ids,
+    )
+
+
+async def pending_in_building(db: Reader, building_id: int) -> int:
+    """Hazards of the building that still need work (open or waiting for verification)."""
+    return int(
+        await db.value(
+            "SELECT COUNT(*) FROM hazards WHERE building_id = ? AND state IN ('open', 'submitted')",
+            (building_id,),
+        )
+    )
+
+
+async def pending_in_school(db: Reader, school_id: int) -> int:
+    return int(
+        await db.value(
+            "SELECT COUNT(*) FROM hazards WHERE school_id = ? AND state IN ('open', 'submitted')",
+            (school_id,),
+        )
+    )
+
+
+async def photos_of(db: Reader, hazard_id: int) -> list[Row]:
+    """Before-photos first, then after-photos, each in the order they came."""
+    return await db.all(
+        "SELECT * FROM photos WHERE hazard_id = ? ORDER BY kind = 'after', id", (hazard_id,)
+    )
+
+
+async def history(db: Reader, hazard_id: int) -> list[Row]:
+    """The hazard's event log, with who did what, oldest first."""
+    return await db.all(
+        "SELECT e.*, p.name AS actor_name FROM events e LEFT JOIN people p ON p.id = e.actor_id"
+        " WHERE e.subject = 'hazard' AND e.subject_id = ? ORDER BY e.id",
+        (hazard_id,),
+    )
+
+
+async def people_with_role(db: Reader, role: str, school_id: int | None = None) -> list[Row]:
+    """Members with this role (in this school; the task force has none), to notify."""
+    where = "m.school_id IS NULL" if school_id is None else "m.school_id = ?"
+    params: tuple[object, ...] = (role,) if school_id is None else (role, school_id)
+    return await db.all(
+        "SELECT DISTINCT p.id, p.name, p.language FROM people p"  # noqa: S608 - no user text
+        f" JOIN memberships m ON m.person_id = p.id WHERE m.role = ? AND {where}"
+        " ORDER BY p.id",
+        params,
+    )
+
+
+async def unassigned(db: Reader, school_ids: list[int]) -> list[Row]:
+    """Open hazards whose responsible person is only a typed name, not a member."""
+    marks = ",".join("?" * len(school_ids))
+    return await db.all(
+        f"{_LIST} WHERE h.school_id IN ({marks}) AND h.state = 'open'"
+        " AND h.responsible_id IS NULL ORDER BY h.deadline, h.id",
+        school_ids,
+    )
