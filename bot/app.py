@@ -216,8 +216,9 @@ def build_application(
     clock: Clock,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
+    rate_limiter: AIORateLimiter | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The Application; ``request`` objects are replaced by fakes in tests."""
+    """The Application; ``request`` objects (and the pace) are replaced by fakes in tests."""
     if updates_request is None:
         updates_request = InboxRequest(read_timeout=40, connect_timeout=10)
 
@@ -251,7 +252,7 @@ def build_application(
         # retry (its retries sleep inside the request): the outbox keeps its own
         # retry times, and an interactive answer that is refused is not worth
         # sending late.
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=0))
         .request(request or HTTPXRequest(connection_pool_size=8))
         .get_updates_request(updates_request)
         .post_init(post_init)

@@ -137,6 +137,8 @@ class Ctx:
             return
         await query.answer()
         message = query.message
+        if isinstance(message, Message) and note is None and message.reply_markup is None:
+            return  # nothing to show and no buttons to take away: Telegram refuses such an edit
         if isinstance(message, Message) and message.text_html is not None:
             text = message.text_html + (f"\n→ {note}" if note else "")
             if len(message.text or "") + len(note or "") + 3 > MAX_TEXT:

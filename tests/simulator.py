@@ -23,6 +23,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import NetworkError
+from telegram.ext import AIORateLimiter
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
@@ -421,7 +422,12 @@ class Simulator:
     async def start(self) -> Simulator:
         """Build and initialise the Application as ``xiaoan run`` would."""
         self.app = build_application(
-            self.config, self.clock, request=self.api, updates_request=self.api
+            self.config,
+            self.clock,
+            request=self.api,
+            updates_request=self.api,
+            # The fake answers at once: pacing to Telegram's 30 a second would only slow tests.
+            rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0),
         )
         self.errors: list[BaseException] = []
 
