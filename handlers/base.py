@@ -10,7 +10,9 @@ transaction via ``ctx.write()``).
 from __future__ import annotations
 
 import functools
+import html
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -154,10 +156,11 @@ class Ctx:
             await self.say(text, keyboard)
             return
         await query.answer()
-        if text == query.message.text_html:
-            return  # Telegram refuses an edit that changes nothing
         markup = _markup(keyboard)
         assert markup is None or isinstance(markup, InlineKeyboardMarkup)
+        same_text = _plain(text) == (query.message.text or "")
+        if same_text and markup == query.message.reply_markup:
+            return  # the same page tapped again: Telegram refuses an edit that changes nothing
         await query.edit_message_text(
             text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
         )
@@ -179,6 +182,11 @@ class Ctx:
             await query.answer(self.t(key, **values)[:200], show_alert=True)
         else:
             await self.reply(key, **values)
+
+
+def _plain(html_text: str) -> str:
+    """What a reader sees of our HTML: tags gone, entities read (as Telegram shows it)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
 
 
 def _markup(keyboard: Keyboard | Markup) -> Markup:

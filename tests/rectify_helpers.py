@@ -47,16 +47,21 @@ async def report(
     responsible: str = "实验小学王老师",
     building: str = "教学楼A",
     color: str = "red",
+    days: str = "7 天内",
+    typed: bool = False,
 ) -> int:
-    """A hazard reported by quick report (随手拍), not fixable at once, due in 7 days."""
+    """A hazard reported by quick report (随手拍), not fixable at once, due in ``days``.
+
+    The responsible person is a colleague's button, or a ``typed`` name.
+    """
     said = await chat.photo(jpeg(color=color))
     if "这是哪栋建筑" in said[-1].text:
         await chat.tap(building)
     await chat.tap("照片已发完")
     await chat.send(description)
     await chat.tap("否")  # not fixable at once
-    await chat.tap("7 天内")
-    await chat.tap(responsible)
+    await chat.tap(days)
+    await (chat.send(responsible) if typed else chat.tap(responsible))
     await chat.send("清理并加固")
     await chat.tap("否")  # not out of use
     said = await chat.tap("否")  # not major

@@ -586,6 +586,18 @@ class Chat:
                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan"},
                     "text": message.text,
                     **({"entities": []}),
+                    **(
+                        {
+                            "reply_markup": {
+                                "inline_keyboard": [
+                                    [{"text": label, "callback_data": d} for label, d in row]
+                                    for row in message.buttons
+                                ]
+                            }
+                        }
+                        if message.buttons
+                        else {}
+                    ),
                 },
             },
         }
