@@ -37,7 +37,12 @@ async def continue_after(ctx: Ctx, kind: str, data: dict[str, Any], updated: Row
     if updated["state"] == "draft":
         await hazard.ask(ctx, updated)
         return
-    await ctx.reply("hazard.recorded", line=hazard.summary(ctx, updated), id=updated["id"])
+    await ctx.reply(
+        "hazard.recorded",
+        [[(ctx.t("card.open"), f"hc:{updated['id']}")]],
+        line=hazard.summary(ctx, updated),
+        id=updated["id"],
+    )
     if kind == "walk":
         await inspect.ask_current(ctx, data["inspection_id"])
 
