@@ -38,5 +38,5 @@ async def test_every_menu_command_exists_and_is_described(sim: Simulator) -> Non
 
 def test_every_command_line_command_is_in_the_readme() -> None:
     sub = next(a for a in parser()._actions if a.dest == "command")
-    for name in sub.choices:  # type: ignore[union-attr]
+    for name in sub.choices:
         assert f"xiaoan {name}" in README or f"`{name}`" in README, name
