@@ -52,6 +52,17 @@ def title(lang: str, hazard: Row) -> str:
     )
 
 
+def about(hazard: Row, key: str, buttons: Keyboard = (), **values: Any) -> notify.Render:
+    """A notice about a hazard: the text ``key`` with the hazard's title, and buttons
+    given as (text key, callback data), all in the recipient's language."""
+
+    def render(lang: str) -> tuple[str, Keyboard]:
+        text = t(lang, key, title=Html(title(lang, hazard)), **values)
+        return text, [[(t(lang, label), data) for label, data in row] for row in buttons]
+
+    return render
+
+
 # --- buttons ------------------------------------------------------------------
 
 
@@ -180,25 +191,18 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     album = [p["sha256"] for p in before[:5]] + [p["sha256"] for p in after[:5]]
     hid, fid = hazard["id"], data["fix_id"]
 
-    def render(lang: str) -> tuple[str, Keyboard]:
-        text = t(
-            lang,
-            "fix.to_verifier",
-            title=Html(title(lang, hazard)),
-            fixer=person.name,
-            note=note,
-            before=len(before),
-            after=len(after),
-        )
-        buttons = [
-            [
-                (t(lang, "fix.verify"), f"r:vf:{hid}:{fid}"),
-                (t(lang, "fix.return"), f"r:rt:{hid}:{fid}"),
-            ],
-            [(t(lang, "card.open"), f"hc:{hid}")],
-        ]
-        return text, buttons
-
+    render = about(
+        hazard,
+        "fix.to_verifier",
+        [
+            [("fix.verify", f"r:vf:{hid}:{fid}"), ("fix.return", f"r:rt:{hid}:{fid}")],
+            [("card.open", f"hc:{hid}")],
+        ],
+        fixer=person.name,
+        note=note,
+        before=len(before),
+        after=len(after),
+    )
     async with ctx.write() as tx:
         await store.submit_fix(tx, hid, fid, person.id, note)
         await people.clear_pending(tx, ctx.user_id)
@@ -243,15 +247,7 @@ async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_i
             await _people(tx, live["reported_by"], hazard["responsible_id"]),
             key=f"verified:{fix_id}",
             kind="fix_verified",
-            render=lambda lang: (
-                t(
-                    lang,
-                    "fix.verified_notice",
-                    title=Html(title(lang, hazard)),
-                    verifier=person.name,
-                ),
-                (),
-            ),
+            render=about(hazard, "fix.verified_notice", verifier=person.name),
             skip=person.id,
         )
         await _report_up(tx, hazard)
@@ -278,15 +274,12 @@ async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             await _people(tx, hazard["responsible_id"], live["reported_by"]),
             key=f"returned:{live['id']}",
             kind="fix_returned",
-            render=lambda lang: (
-                t(
-                    lang,
-                    "fix.returned_notice",
-                    title=Html(title(lang, hazard)),
-                    verifier=person.name,
-                    reason=reason,
-                ),
-                [[(t(lang, "fix.report"), f"r:fx:{hid}"), (t(lang, "card.open"), f"hc:{hid}")]],
+            render=about(
+                hazard,
+                "fix.returned_notice",
+                [[("fix.report", f"r:fx:{hid}"), ("card.open", f"hc:{hid}")]],
+                verifier=person.name,
+                reason=reason,
             ),
             skip=person.id,
         )
@@ -390,22 +383,19 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             await _managers(tx, hazard["school_id"]),
             key=f"extension:{change_id}",
             kind="extension_asked",
-            render=lambda lang: (
-                t(
-                    lang,
-                    "extension.to_manager",
-                    title=Html(title(lang, hazard)),
-                    asker=person.name,
-                    old=hazard["deadline"] or "-",
-                    new=new.isoformat(),
-                    reason=reason,
-                ),
+            render=about(
+                hazard,
+                "extension.to_manager",
                 [
                     [
-                        (t(lang, "extension.approve"), f"r:dx:{hid}:{change_id}:y"),
-                        (t(lang, "extension.refuse"), f"r:dx:{hid}:{change_id}:n"),
+                        ("extension.approve", f"r:dx:{hid}:{change_id}:y"),
+                        ("extension.refuse", f"r:dx:{hid}:{change_id}:n"),
                     ]
                 ],
+                asker=person.name,
+                old=hazard["deadline"] or "-",
+                new=new.isoformat(),
+                reason=reason,
             ),
             skip=person.id,
         )
@@ -496,10 +486,7 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             ],
             key=f"unfixable:{hazard['id']}",
             kind="unfixable",
-            render=lambda lang: (
-                t(lang, "unfixable.notice", title=Html(title(lang, hazard)), **values),
-                (),
-            ),
+            render=about(hazard, "unfixable.notice", **values),
             skip=person.id,
         )
     ctx.services.wake_sender()
@@ -530,10 +517,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
             await _people(tx, new_id),
             key=f"assigned:{hid}:{new_id}:{tx.now()}",
             kind="reassigned",
-            render=lambda lang: (
-                t(lang, "reassign.to_new", title=Html(title(lang, hazard)), **values),
-                [[(t(lang, "card.open"), f"hc:{hid}")]],
-            ),
+            render=about(hazard, "reassign.to_new", [[("card.open", f"hc:{hid}")]], **values),
             skip=person.id,
         )
         await notify.tell(
@@ -541,10 +525,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
             await _people(tx, hazard["responsible_id"]),
             key=f"unassigned:{hid}:{new_id}:{tx.now()}",
             kind="reassigned",
-            render=lambda lang: (
-                t(lang, "reassign.to_old", title=Html(title(lang, hazard)), **values),
-                (),
-            ),
+            render=about(hazard, "reassign.to_old", **values),
             skip=person.id,
         )
     ctx.services.wake_sender()
