@@ -28,7 +28,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
-from handlers import admin, common, inspect, join, router
+from handlers import admin, common, inspect, join, reports, router
 from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
@@ -48,6 +48,7 @@ OUTBOX_EVERY = timedelta(seconds=10)
 
 # Commands in the menu, in this order (descriptions from the locale files).
 MENU = ("inspect", "cancel", "whoami", "help", "addbuilding", "invite", "invitations", "addschool")
+MENU += ("progress", "export")
 
 
 class InboxRequest(HTTPXRequest):
@@ -168,6 +169,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "addbuilding": admin.add_building,
         "invite": admin.invite,
         "invitations": admin.list_invitations,
+        "export": reports.export_command,
+        "progress": reports.progress_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
@@ -182,6 +185,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "h": router.on_hazard_button,
         "f": admin.on_choice,
         "rv": admin.revoke,
+        "e": reports.on_export_tap,
     }
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
