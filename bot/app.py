@@ -47,7 +47,16 @@ INBOX_KEEP = timedelta(days=7)
 OUTBOX_EVERY = timedelta(seconds=10)
 
 # Commands in the menu, in this order (descriptions from the locale files).
-MENU = ("inspect", "cancel", "whoami", "help", "addbuilding", "invite", "invitations", "addschool")
+MENU: tuple[str, ...] = (
+    "inspect",
+    "cancel",
+    "whoami",
+    "help",
+    "addbuilding",
+    "invite",
+    "invitations",
+    "addschool",
+)
 MENU += ("progress", "export")
 
 

@@ -126,7 +126,9 @@ async def on_export_tap(ctx: Ctx) -> None:
             raise NotAllowed()
     else:
         raise NotAllowed()
-    await ctx.settle()
+    query = ctx.update.callback_query
+    if query is not None:
+        await query.answer()  # the menu keeps its buttons: one may want several files
     today = ctx.today()
     if what == "p":
         await _school_menu(ctx, school_id)
@@ -166,7 +168,9 @@ async def _hazard_count(ctx: Ctx, school_id: int | None) -> int:
     )
     if school_id is None:
         return int(await ctx.db.value(sql, (ctx.services.campaign_id,)))
-    return int(await ctx.db.value(sql + " AND school_id = ?", (ctx.services.campaign_id, school_id)))
+    return int(
+        await ctx.db.value(sql + " AND school_id = ?", (ctx.services.campaign_id, school_id))
+    )
 
 
 async def _send_qr(ctx: Ctx, school_id: int) -> None:

@@ -29,7 +29,7 @@ def is_risky(text: str) -> bool:
     return text.startswith(RISKY_START)
 
 
-def set_text(cell: Cell | WriteOnlyCell, text: str) -> None:
+def set_text(cell: Cell, text: str) -> None:
     """Put user text in a cell as text, whatever it starts with."""
     value = clean(text)
     cell.value = value
@@ -41,6 +41,7 @@ def set_text(cell: Cell | WriteOnlyCell, text: str) -> None:
 def text_cell(ws: Worksheet, row: int, column: int, text: str) -> Cell:
     """Write user text at (row, column) of a normal worksheet."""
     cell = ws.cell(row=row, column=column)
+    assert isinstance(cell, Cell), "never write into a merged range's hidden cells"
     set_text(cell, text)
     return cell
 

@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from reports.cells import text_cell
@@ -120,11 +121,12 @@ def build_city(schools: list[SchoolData], today: date, phases: Phases) -> Workbo
         ws.cell(row=row, column=16, value=state)
         fill = {STATUS_NOT_STARTED: NOT_STARTED, STATUS_LATE: LATE}.get(state)
         for column in range(1, len(COLUMNS) + 1):
-            cell = ws.cell(row=row, column=column)
-            cell.font, cell.border = FONT, BOX
-            cell.alignment = LEFT if column in (2, 3) else CENTER
+            styled = ws.cell(row=row, column=column)
+            styled.font = FONT
+            styled.border = BOX
+            styled.alignment = LEFT if column in (2, 3) else CENTER
             if fill is not None:
-                cell.fill = fill
+                styled.fill = fill
         row += 1
     last_school_row = row - 1
 
@@ -132,10 +134,11 @@ def build_city(schools: list[SchoolData], today: date, phases: Phases) -> Workbo
     ws.cell(row=row, column=2, value="全市合计")
     for offset, value in enumerate(figures(city)):
         ws.cell(row=row, column=4 + offset, value=value)
-    ws.cell(row=row, column=1, value=None)
     for column in range(1, len(COLUMNS) + 1):
-        cell = ws.cell(row=row, column=column)
-        cell.font, cell.border, cell.alignment = BOLD, BOX, CENTER
+        total = ws.cell(row=row, column=column)
+        total.font = BOLD
+        total.border = BOX
+        total.alignment = CENTER
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{last_school_row}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -146,7 +149,7 @@ def build_city(schools: list[SchoolData], today: date, phases: Phases) -> Workbo
     return wb
 
 
-def _chart(wb: Workbook, ws: object, last_row: int, count: int) -> None:
+def _chart(wb: Workbook, ws: Worksheet, last_row: int, count: int) -> None:
     """A horizontal bar per school: its share of work done, on a sheet of its own."""
     chart = BarChart()
     chart.type = "bar"

@@ -34,7 +34,9 @@ def _safe_name(text: str) -> str:
     return "".join(ch for ch in text if ch not in '\\/:*?"<>|\x00').strip() or "school"
 
 
-async def form_file(db: Database, campaign_id: int, school_id: int, today: date) -> tuple[str, bytes]:
+async def form_file(
+    db: Database, campaign_id: int, school_id: int, today: date
+) -> tuple[str, bytes]:
     school = await school_data(db, campaign_id, school_id)
     if school is None:
         raise NotAllowed()

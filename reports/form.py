@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from openpyxl import Workbook
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -24,7 +25,7 @@ TITLE_TEXT = '校园消防安全专项整治"回头看"排查情况汇总表'
 NONE = "无"
 YES, NO = "是", "否"
 COLUMNS = "ABCDEFGH"
-WIDTHS = {"A": 6, "B": 16, "C": 48, "D": 10, "E": 14, "F": 12, "G": 8, "H": 14}
+WIDTHS: dict[str, float] = {"A": 6, "B": 16, "C": 48, "D": 10, "E": 14, "F": 12, "G": 8, "H": 14}
 # (cell, text) of the two header rows; merged ranges below.
 HEADER = (
     ("A3", "序号"),
@@ -90,12 +91,12 @@ def building_cells(building: FormBuilding) -> dict[str, str]:
     }
 
 
-def _style_row(ws: Worksheet, row: int, align: object = CENTER) -> None:
+def _style_row(ws: Worksheet, row: int, align: Alignment = CENTER) -> None:
     for column in COLUMNS:
         cell = ws[f"{column}{row}"]
         cell.border = BOX
         cell.font = FONT
-        cell.alignment = align  # type: ignore[assignment]
+        cell.alignment = align
 
 
 def build_form(school: SchoolData, today: date) -> Workbook:

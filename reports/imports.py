@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 
 from ledger.buildings import (
     NAME_MAX,
@@ -69,9 +70,9 @@ def template(kind: Kind) -> bytes:
     assert ws is not None
     ws.title = "导入"
     ws.append(list(HEADERS[kind]))
-    for cell in ws[1]:
-        cell.font = BOLD
-        ws.column_dimensions[cell.column_letter].width = 16
+    for index in range(1, len(HEADERS[kind]) + 1):
+        ws.cell(row=1, column=index).font = BOLD
+        ws.column_dimensions[get_column_letter(index)].width = 16
     notes = wb.create_sheet("说明")
     for line in HELP[kind]:
         notes.append([line])

@@ -163,7 +163,8 @@ def thumbnail(path: Path) -> bytes | None:
 def _header(ws: WriteOnlyWorksheet, columns: tuple[tuple[str, int], ...]) -> None:
     """Column widths, the frozen bold header row."""
     for index, (_, width) in enumerate(columns, 1):
-        ws.column_dimensions[get_column_letter(index)].width = width
+        # Write-only sheets have column dimensions (the stubs miss them).
+        ws.column_dimensions[get_column_letter(index)].width = width  # type: ignore[attr-defined]
     ws.freeze_panes = "A2"
     cells = []
     for title, _ in columns:
@@ -176,7 +177,7 @@ def _header(ws: WriteOnlyWorksheet, columns: tuple[tuple[str, int], ...]) -> Non
 def _embed(ws: WriteOnlyWorksheet, jpeg: bytes, column: int, row: int) -> None:
     picture = SheetImage(io.BytesIO(jpeg))
     picture.anchor = f"{get_column_letter(column)}{row}"
-    ws.add_image(picture)
+    ws.add_image(picture)  # type: ignore[misc]  # shared with Worksheet
 
 
 def write_ledger(

@@ -296,7 +296,8 @@ async def seed_deadline_change(
         old = await tx.value("SELECT deadline FROM hazards WHERE id = ?", (hazard_id,))
         await tx.run(
             "INSERT INTO deadline_changes (hazard_id, old_deadline, new_deadline, reason,"
-            " asked_by, asked_at, state, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " asked_by, asked_at, state, decided_by, decided_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 hazard_id,
                 old,

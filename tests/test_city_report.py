@@ -103,13 +103,24 @@ async def test_three_schools(fresh_db: Database) -> None:
     assert total["逾期隐患"] == 1
     assert total["停用的单体数"] == 1
 
-    charts = wb["进度图"]._charts
+    charts = wb["进度图"]._charts  # type: ignore[attr-defined]
     assert len(charts) == 1 and isinstance(charts[0], BarChart)
 
 
 def progress(**values: int) -> SchoolProgress:
-    base = dict(buildings=2, inspected=2, in_progress=0, hazards=2, with_hazards=1,
-                fixable_at_once=1, hard_to_fix=0, out_of_use=0, closed=2, unfixable=0, overdue=0)  # fmt: skip
+    base = {
+        "buildings": 2,
+        "inspected": 2,
+        "in_progress": 0,
+        "hazards": 2,
+        "with_hazards": 1,
+        "fixable_at_once": 1,
+        "hard_to_fix": 0,
+        "out_of_use": 0,
+        "closed": 2,
+        "unfixable": 0,
+        "overdue": 0,
+    }
     return SchoolProgress(**{**base, **values})
 
 
