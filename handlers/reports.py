@@ -22,6 +22,7 @@ from ledger.walk import progress_bar
 from reports import files, imports
 from storage import campus
 from storage import imports as importing
+from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
 
 MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
@@ -209,9 +210,9 @@ def progress_text(ctx: Ctx, key: str, p: SchoolProgress, **extra: object) -> str
     )
 
 
-def _phase_dates(row: object) -> tuple[date | None, date | None]:
+def _phase_dates(row: Row) -> tuple[date | None, date | None]:
     def day(key: str) -> date | None:
-        value = row[key]  # type: ignore[index]
+        value = row[key]
         return date.fromisoformat(value) if value else None
 
     return day("self_inspection_due"), day("rectification_due")

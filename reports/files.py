@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import date
+from pathlib import Path
+from typing import IO
 
 from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
@@ -56,13 +58,17 @@ async def city_file(db: Database, campaign_id: int, today: date) -> tuple[str, b
 
 
 def write_ledger_file(
-    db: Database, photos: PhotoStore, campaign_id: int, school_id: int | None, target: object
+    db: Database,
+    photos: PhotoStore,
+    campaign_id: int,
+    school_id: int | None,
+    target: Path | IO[bytes],
 ) -> int:
     """Stream the ledger from its own read-only connection into ``target`` (a path or file)."""
     conn = read_only(db.path)
     try:
         return write_ledger(
-            target,  # type: ignore[arg-type]
+            target,
             ledger_rows(conn, campaign_id, school_id),
             ledger_buildings(conn, campaign_id, school_id),
             photos.path_of,
