@@ -6,7 +6,7 @@ import io
 
 from openpyxl import Workbook, load_workbook
 
-from tests.conftest import Seeded, make_school, seed_hazard
+from tests.conftest import Seeded, jpeg, make_school, seed_hazard
 from tests.simulator import Sent, Simulator, texts
 
 REFUSED = "您没有权限进行此操作。"
@@ -153,3 +153,48 @@ async def test_progress_by_role(sim: Simulator) -> None:
 
     english = await sim.chat("Visitor", "en").send("/progress")
     assert "invitation" in english[-1].text.lower() or "join" in english[-1].text.lower()
+
+
+async def test_a_walk_in_chat_lands_on_the_form_and_in_the_ledger(sim: Simulator) -> None:
+    """Hazards reported through the real walk, then exported: the same facts on paper."""
+    school = await make_school(sim)
+    staff = school.staff
+    await staff.send("/inspect")
+    await staff.tap("教学楼A")
+    await staff.tap("有隐患")
+    await staff.tap("无照片")
+    await staff.send("二楼楼梯口堆放杂物")
+    await staff.tap("是")  # fixable at once
+    await staff.tap("有隐患")
+    await staff.photo(jpeg(color="blue"))
+    await staff.tap("照片已发完")
+    await staff.send("配电箱线路老化")
+    await staff.tap("否")
+    await staff.send("2027-05-20")
+    await staff.tap("实验小学张校长")
+    await staff.send("更换全部线路")
+    await staff.tap("是")  # out of use
+    await staff.tap("否")  # not major
+
+    said = await school.principal.send("/export")
+    ws = workbook(next(m for m in said if m.kind == "document")).active
+    assert ws["B5"].value == "教学楼A"
+    assert ws["C5"].value == "1. 二楼楼梯口堆放杂物\n2. 配电箱线路老化"
+    assert ws["D5"].value == "1. 是\n2. 否"
+    assert ws["E5"].value == "2. 2027-05-20"
+    assert ws["F5"].value == "2. 实验小学张校长"
+    assert ws["G5"].value == "是"
+    assert ws["H5"].value == "排查中\n已整改0/2"
+    assert ws["B6"].value == (
+        "校内建筑单体数：（1）栋；发现隐患单体数：（1）栋，能立即整改单体数：（0）栋，"
+        "短期内难以整改单体数：（1）栋，停用的单体数：（1）栋。"
+    )
+
+    said = await school.principal.tap("台账")
+    ledger = workbook(next(m for m in said if m.kind == "document"))["台账"]
+    rows = [[c.value for c in row] for row in ledger.iter_rows(min_row=2)]
+    assert [r[4] for r in rows] == ["二楼楼梯口堆放杂物", "配电箱线路老化"]
+    assert rows[0][3].startswith("F01 ")  # the checklist item, code and question
+    assert rows[1][6] == "实验小学王老师"  # found by
+    assert rows[1][24] == "1张"
+    assert len(ledger._images) == 1  # type: ignore[attr-defined]
