@@ -47,17 +47,9 @@ INBOX_KEEP = timedelta(days=7)
 OUTBOX_EVERY = timedelta(seconds=10)
 
 # Commands in the menu, in this order (descriptions from the locale files).
-MENU: tuple[str, ...] = (
-    "inspect",
-    "cancel",
-    "whoami",
-    "help",
-    "addbuilding",
-    "invite",
-    "invitations",
-    "addschool",
-)
-MENU += ("progress", "export")
+MENU: tuple[str, ...]
+MENU = ("inspect", "cancel", "whoami", "help", "addbuilding", "invite", "invitations", "addschool")
+MENU += ("progress", "export")  # the reports
 
 
 class InboxRequest(HTTPXRequest):
