@@ -28,7 +28,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
-from handlers import admin, common, inspect, join, rectify, router, tasks
+from handlers import admin, common, inspect, join, rectify, reports, router, tasks
 from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
@@ -50,6 +50,8 @@ OUTBOX_EVERY = timedelta(seconds=10)
 MENU = (
     "inspect",
     "tasks",
+    "progress",
+    "export",
     "cancel",
     "whoami",
     "help",
@@ -180,6 +182,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "invitations": admin.list_invitations,
         "tasks": tasks.tasks_command,
         "hazard": tasks.hazard_command,
+        "export": reports.export_command,
+        "progress": reports.progress_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
@@ -197,6 +201,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "r": rectify.on_tap,
         "hc": tasks.card_tap,
         "tk": tasks.turn_page,
+        "e": reports.on_export_tap,
     }
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))

@@ -11,12 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import TOKEN_ENV, Config, load_config
+from handlers.base import Services
+from handlers.i18n import t
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import SystemClock
 from ledger.errors import ConfigError
+from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import Role
+from reports import files, imports
 from storage import campus, people
+from storage import imports as importing
 from storage.db import Database
 
 DESCRIPTION = """\
@@ -27,6 +32,9 @@ Commands:
   invite      print a one-time invitation code and its deep link
   checklist   print the checklist in force
   run         run the bot (needs a token: bot.token or $XIAOAN_TELEGRAM_TOKEN)
+  export      write the summary form, the ledger or the city report (.xlsx)
+  import      import schools or buildings from a spreadsheet; write the templates
+  qr          write a school's printable sheet of building QR codes (PDF)
 """
 
 
@@ -55,7 +63,33 @@ def parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("checklist", help="print the checklist in force")
     chk.add_argument("--lang", choices=["zh", "en"], default="zh", help="language (zh)")
     sub.add_parser("run", help="run the bot")
+    add_report_commands(sub)
     return p
+
+
+def add_report_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``export``, ``import`` and ``qr`` (the reports issue)."""
+    exp = sub.add_parser("export", help="write the summary form, the ledger or the city report")
+    what = exp.add_subparsers(dest="what", required=True, metavar="WHAT")
+    form = what.add_parser("form", help="one school's summary form (汇总表)")
+    form.add_argument("--school", type=int, required=True, metavar="ID", help="the school's id")
+    ledger = what.add_parser("ledger", help="the ledger (台账) of one school, or the city")
+    ledger.add_argument("--school", type=int, metavar="ID", help="one school (default: city)")
+    what.add_parser("city", help="the city report for the task force")
+    for command in (form, ledger, what.choices["city"]):
+        command.add_argument("--out", type=Path, metavar="FILE", help="where to write it")
+    imp = sub.add_parser("import", help="import schools or buildings from an .xlsx file")
+    kind = imp.add_subparsers(dest="what", required=True, metavar="WHAT")
+    schools = kind.add_parser("schools", help="a roster of schools; prints principals' invitations")
+    schools.add_argument("file", type=Path, metavar="FILE.xlsx")
+    buildings = kind.add_parser("buildings", help="a school's buildings")
+    buildings.add_argument("--school", type=int, required=True, metavar="ID", help="the school")
+    buildings.add_argument("file", type=Path, metavar="FILE.xlsx")
+    template = kind.add_parser("template", help="write the two import templates")
+    template.add_argument("--out", type=Path, default=Path(), metavar="DIR", help="folder (.)")
+    qr = sub.add_parser("qr", help="a school's sheet of building QR codes (PDF)")
+    qr.add_argument("--school", type=int, required=True, metavar="ID", help="the school's id")
+    qr.add_argument("--out", type=Path, metavar="FILE", help="where to write it")
 
 
 async def _open(config: Config) -> Database:
@@ -115,6 +149,126 @@ def cmd_checklist(config: Config, lang: str) -> str:
     return "\n".join(lines)
 
 
+async def _services(config: Config) -> Services:
+    from bot.app import open_services
+
+    load_checklist(config.checklist or DEFAULT_PATH)
+    try:
+        return await open_services(config, SystemClock(config.timezone))
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"storage.database {config.database}: {exc}") from None
+
+
+async def _school_or_fail(services: Services, school_id: int) -> None:
+    if await campus.school(services.db, school_id) is None:
+        raise ConfigError(f"no school with id {school_id}")
+
+
+async def cmd_export(config: Config, args: argparse.Namespace) -> tuple[str, bytes]:
+    """One report: its file name and bytes."""
+    services = await _services(config)
+    today = services.clock.now().date()
+    try:
+        if getattr(args, "school", None) is not None:
+            await _school_or_fail(services, args.school)
+        if args.what == "form":
+            name, data = await files.form_file(
+                services.db, services.campaign_id, args.school, today
+            )
+        elif args.what == "city":
+            name, data = await files.city_file(services.db, services.campaign_id, today)
+        else:
+            name, data = await files.ledger_file(
+                services.db, services.photos, services.campaign_id, args.school, today
+            )
+    finally:
+        await services.db.close()
+    return name, data
+
+
+def write_out(args: argparse.Namespace, name: str, data: bytes) -> str:
+    """Write a made file to ``--out`` or under its own name here; say where."""
+    out: Path = args.out or Path(name)
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
+    return f"written: {out}"
+
+
+def _problem_lines(problems: list[Problem]) -> str:
+    return "\n".join(
+        t("en", "imports.problem_line", row=p.row, column=p.column,
+          reason=t("en", f"imports.reason.{p.code}")).lstrip("• ")
+        for p in problems
+    )  # fmt: skip
+
+
+def _refused(path: Path, problems: list[Problem]) -> str:
+    head = f"{path}: nothing imported; {len(problems)} problem(s):"
+    return head + "\n" + _problem_lines(problems)
+
+
+async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str]:
+    """Import a file in one transaction, or nothing and the bad rows; (exit code, output)."""
+    if args.what == "template":
+        args.out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for kind in imports.Kind:
+            name, data = files.template_file(kind)
+            (args.out / name).write_bytes(data)
+            written.append(f"written: {args.out / name}")
+        return 0, "\n".join(written)
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"import: cannot read {args.file}: {exc.strerror}") from None
+    try:
+        kind, rows = imports.read_rows(data)
+    except imports.BadSpreadsheet as bad:
+        reason = t("en", f"error.bad_spreadsheet.{bad.params['reason']}", **bad.params)
+        raise ConfigError(f"import: {args.file}: {reason}") from None
+    if kind.value != args.what:
+        raise ConfigError(f"import: {args.file} is a {kind.value} file, not {args.what}")
+    services = await _services(config)
+    try:
+        if args.what == "schools":
+            schools, problems = imports.parse_schools(rows)
+            if problems:
+                return 1, _refused(args.file, problems)
+            async with services.db.write() as tx:
+                made = await importing.import_schools(tx, schools, None)
+            lines = [
+                f"school {m.school_id} {m.name}: principal {m.principal} {m.phone}: "
+                f"{deep_link(config.username or None, m.code)}"
+                for m in made
+            ]
+            return 0, "\n".join([f"imported {len(made)} new school(s)", *lines])
+        await _school_or_fail(services, args.school)
+        buildings, problems = imports.parse_buildings(rows, services.clock.now().year)
+        if problems:
+            return 1, _refused(args.file, problems)
+        async with services.db.write() as tx:
+            names = await importing.import_buildings(tx, args.school, buildings, None)
+        listed = f": {', '.join(names)}" if names else ""
+        return 0, f"imported {len(names)} new building(s){listed}"
+    finally:
+        await services.db.close()
+
+
+async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes]:
+    """A school's QR sheet: its file name and bytes."""
+    if not config.username:
+        raise ConfigError("qr: bot.username is needed for the codes' links")
+    services = await _services(config)
+    try:
+        await _school_or_fail(services, args.school)
+        name, data = await files.qr_file(services.db, args.school, config.username)
+    finally:
+        await services.db.close()
+    return name, data
+
+
 def cmd_run(config: Config) -> None:
     from bot.app import build_application
 
@@ -172,6 +326,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(cmd_checklist(config, args.lang))
         elif args.command == "run":
             cmd_run(config)
+        elif args.command == "export":
+            print(write_out(args, *asyncio.run(cmd_export(config, args))))
+        elif args.command == "qr":
+            print(write_out(args, *asyncio.run(cmd_qr(config, args))))
+        elif args.command == "import":
+            code, output = asyncio.run(cmd_import(config, args))
+            print(output, file=sys.stderr if code else sys.stdout)
+            return code
     except ConfigError as error:
         print(f"xiaoan: {error}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
+from handlers import walls
 from handlers.base import Ctx, entry
 from handlers.common import help_text
 from ledger.buildings import NAME_MAX, clean_text, parse_phone
@@ -25,6 +26,9 @@ async def start(ctx: Ctx) -> None:
             await ctx.reply("join.need_invitation")
         return
     code = args[0]
+    if walls.is_building_code(code):  # a QR code on a building's wall
+        await walls.scanned(ctx, code)
+        return
     invitation = await people.usable_invitation(ctx.db, code, ctx.now())
     role = Role(invitation["role"])
     where = invitation["school_name"] or ctx.t("join.city")

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
-from handlers import admin, hazard, inspect, join, quick, rectify
+from handlers import admin, hazard, inspect, join, quick, rectify, reports
 from handlers.base import Ctx, entry, number, parts
 from handlers.common import help_text
 from ledger.errors import NotAllowed, PhotoRejected, Stale
@@ -153,7 +153,11 @@ async def on_photo(ctx: Ctx) -> None:
 
 @entry
 async def on_document(ctx: Ctx) -> None:
-    """A file that is not an image: refused, and the question is asked again."""
+    """A spreadsheet to import; any other file is refused and the question asked again."""
+    document = ctx.update.effective_message.document if ctx.update.effective_message else None
+    if document is not None and reports.is_spreadsheet(document):
+        await reports.on_spreadsheet(ctx, document)
+        return
     waiting = await people.pending(ctx.db, ctx.user_id)
     await ctx.reply("error.photo.not_image")
     if waiting is not None:

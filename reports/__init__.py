@@ -1,5 +1,5 @@
-"""Spreadsheets with openpyxl: the summary form, the ledger, the city report.
+"""Spreadsheets and printouts: the summary form, the ledger, the city report, QR sheets.
 
-Empty until the reports issue lands; the package exists so the layout of
-ARCHITECTURE.md holds from the start.
+Pure functions from data (``storage.reporting``'s dataclasses) to a workbook
+or a page; they never read or change the database.
 """

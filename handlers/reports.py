@@ -1,0 +1,331 @@
+"""Reports in chat: ``/export`` sends files, ``/progress`` shows figures, spreadsheets import.
+
+Taps are ``e:<what>:<school>`` (``0`` for city files). Who may have what:
+a school's principal or leader its own school's files; the task force any
+school's and the city's. Nothing here changes the ledger except an import.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from telegram import Document
+
+from handlers.base import Button, Ctx, entry, number, parts
+from handlers.i18n import Html
+from ledger.errors import NotAllowed
+from ledger.imports import Problem
+from ledger.invitations import deep_link
+from ledger.roles import CITY_ROLES, Person, can_manage_school, require
+from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
+from ledger.walk import progress_bar
+from reports import files, imports
+from storage import campus
+from storage import imports as importing
+from storage.db import Row
+from storage.reporting import SchoolData, campaign, city_data, school_data
+
+MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+PROBLEMS_SHOWN = 20
+
+
+def can_export(person: Person, school_id: int) -> bool:
+    """A school's files: its principal or leader, or the task force."""
+    return person.is_taskforce or can_manage_school(person, school_id)
+
+
+def _bot_username(ctx: Ctx) -> str | None:
+    return ctx.services.bot_username or ctx.context.bot.username
+
+
+async def _send(ctx: Ctx, name: str, data: bytes, caption: str) -> None:
+    await ctx.context.bot.send_document(
+        ctx.chat_id, document=data, filename=name, caption=caption[:1024]
+    )
+
+
+def _school_buttons(ctx: Ctx, school_id: int) -> list[list[Button]]:
+    return [
+        [
+            (ctx.t("reports.button.form"), f"e:f:{school_id}"),
+            (ctx.t("reports.button.ledger"), f"e:l:{school_id}"),
+        ],
+        [
+            (ctx.t("reports.button.qr"), f"e:q:{school_id}"),
+            (ctx.t("reports.button.buildings_template"), f"e:b:{school_id}"),
+        ],
+    ]
+
+
+async def _send_form(ctx: Ctx, school_id: int) -> None:
+    name, data = await files.form_file(ctx.db, ctx.services.campaign_id, school_id, ctx.today())
+    school = await campus.school(ctx.db, school_id)
+    assert school is not None
+    await _send(
+        ctx, name, data, ctx.t("reports.form_caption", school=school["name"], date=ctx.today())
+    )
+
+
+@entry
+async def export_command(ctx: Ctx) -> None:
+    """``/export``: a manager gets the school's form and a menu; the task force a menu."""
+    person = ctx.member()
+    args = ctx.context.args or []
+    if person.is_taskforce:
+        if args:
+            if not args[0].isdecimal() or await campus.school(ctx.db, int(args[0])) is None:
+                await ctx.reply("reports.no_school", id=args[0][:20])
+                return
+            await _send_form(ctx, int(args[0]))
+            await _school_menu(ctx, int(args[0]))
+            return
+        await _city_menu(ctx)
+        return
+    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    if not managed:
+        raise NotAllowed()
+    for school_id in managed:
+        await _send_form(ctx, school_id)
+        await _school_menu(ctx, school_id)
+
+
+async def _school_menu(ctx: Ctx, school_id: int) -> None:
+    school = await campus.school(ctx.db, school_id)
+    assert school is not None
+    await ctx.reply("reports.school_menu", _school_buttons(ctx, school_id), school=school["name"])
+
+
+async def _city_menu(ctx: Ctx) -> None:
+    schools = await ctx.db.all("SELECT id, name FROM schools ORDER BY name")
+    buttons: list[list[Button]] = [
+        [
+            (ctx.t("reports.button.city"), "e:c:0"),
+            (ctx.t("reports.button.city_ledger"), "e:L:0"),
+        ],
+        [(ctx.t("reports.button.schools_template"), "e:s:0")],
+    ]
+    buttons += [[(str(s["name"]), f"e:p:{s['id']}")] for s in schools[:MENU_SCHOOLS]]
+    text = ctx.t("reports.pick_school")
+    if len(schools) > MENU_SCHOOLS:
+        text += "\n" + ctx.t("reports.many_schools")
+    await ctx.say(text, buttons)
+
+
+@entry
+async def on_export_tap(ctx: Ctx) -> None:
+    """``e:<what>:<school>``: one file, or a school's menu."""
+    _, what, raw = parts(ctx.tap_data, 3)
+    school_id = number(raw)
+    person = ctx.member()
+    city_file = what in ("c", "L", "s")
+    if city_file:
+        require(person.is_taskforce)
+    elif what in ("f", "l", "q", "b", "p"):
+        require(can_export(person, school_id))
+        if await campus.school(ctx.db, school_id) is None:
+            raise NotAllowed()
+    else:
+        raise NotAllowed()
+    query = ctx.update.callback_query
+    if query is not None:
+        await query.answer()  # the menu keeps its buttons: one may want several files
+    today = ctx.today()
+    if what == "p":
+        await _school_menu(ctx, school_id)
+    elif what == "f":
+        await _send_form(ctx, school_id)
+    elif what in ("l", "L"):
+        await ctx.reply("reports.working")
+        scope = None if what == "L" else school_id
+        name, data = await files.ledger_file(
+            ctx.db, ctx.services.photos, ctx.services.campaign_id, scope, today
+        )
+        where = ctx.t("reports.city") if scope is None else await _school_name(ctx, school_id)
+        count = await _hazard_count(ctx, scope)
+        await _send(
+            ctx, name, data, ctx.t("reports.ledger_caption", where=where, count=count, date=today)
+        )
+    elif what == "c":
+        name, data = await files.city_file(ctx.db, ctx.services.campaign_id, today)
+        await _send(ctx, name, data, ctx.t("reports.city_caption", date=today))
+    elif what == "q":
+        await _send_qr(ctx, school_id)
+    else:
+        kind = imports.Kind.SCHOOLS if what == "s" else imports.Kind.BUILDINGS
+        name, data = files.template_file(kind)
+        await _send(ctx, name, data, ctx.t("reports.template_caption"))
+
+
+async def _school_name(ctx: Ctx, school_id: int) -> str:
+    school = await campus.school(ctx.db, school_id)
+    return str(school["name"]) if school else ""
+
+
+async def _hazard_count(ctx: Ctx, school_id: int | None) -> int:
+    sql = (
+        "SELECT COUNT(*) FROM hazards WHERE campaign_id = ?"
+        " AND state IN ('open', 'submitted', 'closed', 'unfixable')"
+    )
+    if school_id is None:
+        return int(await ctx.db.value(sql, (ctx.services.campaign_id,)))
+    return int(
+        await ctx.db.value(sql + " AND school_id = ?", (ctx.services.campaign_id, school_id))
+    )
+
+
+async def _send_qr(ctx: Ctx, school_id: int) -> None:
+    school = await _school_name(ctx, school_id)
+    username = _bot_username(ctx)
+    if not username:
+        await ctx.reply("reports.qr_no_username")
+        return
+    if not await ctx.db.value("SELECT COUNT(*) FROM buildings WHERE school_id = ?", (school_id,)):
+        await ctx.reply("reports.qr_no_buildings", school=school)
+        return
+    name, data = await files.qr_file(ctx.db, school_id, username)
+    await _send(ctx, name, data, ctx.t("reports.qr_caption", school=school))
+
+
+# --- /progress -----------------------------------------------------------------------
+
+
+def progress_text(ctx: Ctx, key: str, p: SchoolProgress, **extra: object) -> str:
+    settled = p.closed + p.unfixable
+    return ctx.t(
+        key,
+        bar=progress_bar(p.inspected, p.buildings),
+        fix_bar=progress_bar(settled, p.hazards),
+        inspected=p.inspected,
+        buildings=p.buildings,
+        in_progress=p.in_progress,
+        hazards=p.hazards,
+        closed=p.closed,
+        unfixable=p.unfixable,
+        overdue=p.overdue,
+        settled=settled,
+        out_of_use=p.out_of_use,
+        percent=p.percent_done,
+        **extra,
+    )
+
+
+def _phase_dates(row: Row) -> tuple[date | None, date | None]:
+    def day(key: str) -> date | None:
+        value = row[key]
+        return date.fromisoformat(value) if value else None
+
+    return day("self_inspection_due"), day("rectification_due")
+
+
+@entry
+async def progress_command(ctx: Ctx) -> None:
+    """``/progress``: the city's figures for city roles, else each of one's schools'."""
+    person = ctx.member()
+    today = ctx.today()
+    if any(m.role in CITY_ROLES for m in person.memberships):
+        schools = await city_data(ctx.db, ctx.services.campaign_id)
+        due = _phase_dates(await campaign(ctx.db, ctx.services.campaign_id))
+        all_progress = [school_progress(s.facts(), today) for s in schools]
+        city = add_up(all_progress)
+        await ctx.say(
+            progress_text(
+                ctx,
+                "progress.city",
+                city,
+                schools=len(schools),
+                not_started=sum(not p.started for p in all_progress),
+                late=sum(phase_missed(p, today, *due) for p in all_progress if p.started),
+            )
+        )
+        return
+    lines = []
+    for school_id in person.school_ids:
+        school: SchoolData | None = await school_data(ctx.db, ctx.services.campaign_id, school_id)
+        if school is not None:
+            p = school_progress(school.facts(), today)
+            lines.append(progress_text(ctx, "progress.school", p, school=school.name))
+    if not lines:
+        raise NotAllowed()
+    await ctx.say("\n\n".join(lines))
+
+
+# --- imports by spreadsheet --------------------------------------------------------------
+
+
+def is_spreadsheet(document: Document | None) -> bool:
+    if document is None:
+        return False
+    name = (document.file_name or "").lower()
+    return name.endswith(".xlsx") or document.mime_type == files.XLSX_MIME
+
+
+def _problems_text(ctx: Ctx, problems: list[Problem]) -> str:
+    lines = [
+        ctx.t(
+            "imports.problem_line",
+            row=p.row,
+            column=p.column,
+            reason=ctx.t(f"imports.reason.{p.code}"),
+        )
+        for p in problems[:PROBLEMS_SHOWN]
+    ]
+    if len(problems) > PROBLEMS_SHOWN:
+        lines.append(ctx.t("imports.more", count=len(problems) - PROBLEMS_SHOWN))
+    return ctx.t("imports.problems", count=len(problems), lines=Html("\n".join(lines)))
+
+
+async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
+    """An .xlsx sent to the bot: a roster of schools (task force) or of buildings (managers)."""
+    person = ctx.member()
+    if document.file_size and document.file_size > MAX_IMPORT_BYTES:
+        await ctx.reply("imports.too_large", limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
+        return
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    kind, rows = imports.read_rows(data)
+    if kind is imports.Kind.SCHOOLS:
+        if not person.is_taskforce:
+            await ctx.reply("imports.schools_need_taskforce")
+            return
+        schools, problems = imports.parse_schools(rows)
+        if problems:
+            await ctx.say(_problems_text(ctx, problems))
+            return
+        async with ctx.write() as tx:
+            made = await importing.import_schools(tx, schools, person.id)
+        if not made:
+            await ctx.reply("imports.nothing_new")
+            return
+        username = _bot_username(ctx)
+        lines = [
+            ctx.t(
+                "imports.school_line",
+                school=m.name,
+                principal=m.principal,
+                phone=m.phone,
+                link=deep_link(username, m.code),
+            )
+            for m in made
+        ]
+        await ctx.reply("imports.schools_done", count=len(made), lines=Html("\n".join(lines)))
+        return
+    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    if not managed:
+        await ctx.reply("imports.buildings_need_manager")
+        return
+    buildings, problems = imports.parse_buildings(rows, ctx.today().year)
+    if problems:
+        await ctx.say(_problems_text(ctx, problems))
+        return
+    async with ctx.write() as tx:
+        names = await importing.import_buildings(tx, managed[0], buildings, person.id)
+    if not names:
+        await ctx.reply("imports.nothing_new")
+        return
+    await ctx.reply(
+        "imports.buildings_done",
+        school=await _school_name(ctx, managed[0]),
+        count=len(names),
+        names="、".join(names),
+    )

@@ -1,0 +1,36 @@
+"""On the walls: a building's QR code, scanned, opens that building's walk.
+
+The code is a deep link ``/start w_<building>``; only a member of the
+building's school gets anything: anyone else a short refusal.
+"""
+
+from __future__ import annotations
+
+from handlers import inspect
+from handlers.base import Ctx
+from ledger.errors import AlreadyClosed
+from ledger.roles import can_walk
+from reports.qr import PAYLOAD_PREFIX, parse_payload
+from storage import campus
+
+
+def is_building_code(payload: str) -> bool:
+    """A ``w_`` payload is a building's code (invitation codes never hold ``_``)."""
+    return payload.startswith(PAYLOAD_PREFIX)
+
+
+async def scanned(ctx: Ctx, payload: str) -> None:
+    """Open the building's walk (or say it is closed and a photo reports a hazard)."""
+    person = ctx.member()
+    building_id = parse_payload(payload)
+    building = None if building_id is None else await campus.building(ctx.db, building_id)
+    if building is None:
+        await ctx.reply("walls.unknown")
+        return
+    if not can_walk(person, building["school_id"]):
+        await ctx.reply("walls.not_yours")
+        return
+    try:
+        await inspect.open_walk(ctx, building["id"])
+    except AlreadyClosed:
+        await ctx.reply("walls.closed", building=building["name"])

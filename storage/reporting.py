@@ -1,0 +1,362 @@
+"""What the reports read: a school's buildings and hazards, the city, the ledger.
+
+The small reads (one school's form, the city's figures) use the database's
+read connection. The ledger can hold 100,000 hazards: it is streamed from
+its own read-only ``sqlite3`` connection, opened in the worker thread that
+writes the workbook, so rows never pile up in memory and the event loop is
+never blocked (WAL lets it read while the bot writes).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ledger.totals import COUNTED_STATES, BuildingFacts, HazardFacts
+from storage.db import Reader, Row
+
+_COUNTED = ", ".join(f"'{s}'" for s in COUNTED_STATES)
+
+
+@dataclass(frozen=True)
+class FormHazard:
+    """A hazard as the summary form shows it."""
+
+    id: int
+    description: str
+    fixable_now: bool
+    deadline: str | None
+    responsible: str
+    takes_out_of_use: bool
+    state: str
+
+    def facts(self) -> HazardFacts:
+        return HazardFacts(
+            fixable_now=self.fixable_now,
+            takes_out_of_use=self.takes_out_of_use,
+            state=self.state,
+            deadline=date.fromisoformat(self.deadline) if self.deadline else None,
+        )
+
+
+@dataclass(frozen=True)
+class FormBuilding:
+    """A building with its walk state and its hazards in the campaign."""
+
+    id: int
+    school_id: int
+    name: str
+    walk: str  # not_started / in_progress / closed
+    out_of_use: bool
+    hazards: list[FormHazard] = field(default_factory=list)
+
+    def facts(self) -> BuildingFacts:
+        return BuildingFacts(
+            out_of_use=self.out_of_use,
+            hazards=[h.facts() for h in self.hazards],
+            walk=self.walk,
+        )
+
+
+@dataclass(frozen=True)
+class SchoolData:
+    """One school: its name, its buildings, its last activity."""
+
+    id: int
+    name: str
+    district: str
+    buildings: list[FormBuilding]
+    last_activity: str | None = None
+
+    def facts(self) -> list[BuildingFacts]:
+        return [b.facts() for b in self.buildings]
+
+
+async def campaign(db: Reader, campaign_id: int) -> Row:
+    row = await db.one("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
+    assert row is not None, "the campaign is created at start-up"
+    return row
+
+
+async def buildings_by_school(
+    db: Reader, campaign_id: int, school_id: int | None = None
+) -> dict[int, list[FormBuilding]]:
+    """Every building (of one school, or all), by school, with its counted hazards."""
+    where, params = ("WHERE b.school_id = ?", (school_id,)) if school_id is not None else ("", ())
+    buildings = await db.all(
+        "SELECT b.id, b.school_id, b.name, b.out_of_use,"  # noqa: S608 (fixed clauses)
+        " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
+        " THEN 'in_progress' ELSE 'closed' END AS walk"
+        " FROM buildings b LEFT JOIN inspections i"
+        " ON i.building_id = b.id AND i.campaign_id = ?"
+        f" {where} ORDER BY b.school_id, b.id",
+        (campaign_id, *params),
+    )
+    hazards = await db.all(
+        "SELECT h.id, h.building_id"  # noqa: S608 (fixed clauses)
+        ", h.description, h.fixable_now, h.deadline,"
+        " COALESCE(p.name, h.responsible_name, '') AS responsible, h.takes_out_of_use, h.state"
+        " FROM hazards h LEFT JOIN people p ON p.id = h.responsible_id"
+        f" WHERE h.campaign_id = ? AND h.state IN ({_COUNTED}) AND h.building_id IS NOT NULL"
+        + (" AND h.school_id = ?" if school_id is not None else "")
+        + " ORDER BY h.building_id, h.reported_at, h.id",
+        (campaign_id, *params),
+    )
+    found: dict[int, list[FormHazard]] = {}
+    for h in hazards:
+        found.setdefault(h["building_id"], []).append(
+            FormHazard(
+                id=h["id"],
+                description=h["description"] or "",
+                fixable_now=bool(h["fixable_now"]),
+                deadline=h["deadline"],
+                responsible=h["responsible"],
+                takes_out_of_use=bool(h["takes_out_of_use"]),
+                state=h["state"],
+            )
+        )
+    result: dict[int, list[FormBuilding]] = {}
+    for b in buildings:
+        result.setdefault(b["school_id"], []).append(
+            FormBuilding(
+                id=b["id"],
+                school_id=b["school_id"],
+                name=b["name"],
+                walk=b["walk"],
+                out_of_use=bool(b["out_of_use"]),
+                hazards=found.get(b["id"], []),
+            )
+        )
+    return result
+
+
+async def school_data(db: Reader, campaign_id: int, school_id: int) -> SchoolData | None:
+    """One school with its buildings and hazards (None: no such school)."""
+    school = await db.one("SELECT * FROM schools WHERE id = ?", (school_id,))
+    if school is None:
+        return None
+    buildings = await buildings_by_school(db, campaign_id, school_id)
+    return SchoolData(
+        school["id"], school["name"], school["district"], buildings.get(school_id, [])
+    )
+
+
+async def city_data(db: Reader, campaign_id: int) -> list[SchoolData]:
+    """Every school, by name, with its buildings, hazards and last activity."""
+    schools = await db.all(
+        "SELECT s.id, s.name, s.district, MAX("
+        " COALESCE((SELECT MAX(i.last_activity_at) FROM inspections i"
+        "  JOIN buildings b ON b.id = i.building_id"
+        "  WHERE b.school_id = s.id AND i.campaign_id = ?), ''),"
+        " COALESCE((SELECT MAX(COALESCE(h.closed_at, h.completed_at, h.reported_at))"
+        "  FROM hazards h WHERE h.school_id = s.id AND h.campaign_id = ?), ''),"
+        " COALESCE((SELECT MAX(COALESCE(f.decided_at, f.submitted_at, f.started_at))"
+        "  FROM fix_reports f JOIN hazards h ON h.id = f.hazard_id"
+        "  WHERE h.school_id = s.id AND h.campaign_id = ?), '')"
+        " ) AS last_activity FROM schools s ORDER BY s.name",
+        (campaign_id, campaign_id, campaign_id),
+    )
+    buildings = await buildings_by_school(db, campaign_id)
+    return [
+        SchoolData(
+            s["id"],
+            s["name"],
+            s["district"],
+            buildings.get(s["id"], []),
+            s["last_activity"] or None,
+        )
+        for s in schools
+    ]
+
+
+# --- the ledger (台账), streamed -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineChange:
+    old: str | None
+    new: str
+    reason: str
+    state: str
+    asked_by: str
+    asked_at: str
+    decided_by: str | None
+    decided_at: str | None
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One hazard with every field the ledger shows."""
+
+    id: int
+    school: str
+    building: str
+    item_code: str | None
+    item: str | None
+    source: str
+    description: str
+    found_by: str
+    found_at: str
+    fixable_now: bool | None
+    measures: str | None
+    major: bool | None
+    funding: str | None
+    contingency_plan: str | None
+    deadline: str | None
+    deadline_changes: list[DeadlineChange]
+    responsible: str | None
+    takes_out_of_use: bool | None
+    state: str
+    fix_by: str | None  # the responsible person's signature: who confirmed the fix
+    fix_at: str | None
+    verified_by: str | None  # the verifier's signature
+    verified_at: str | None
+    closed_at: str | None
+    demolition_due: str | None
+    photos_before: list[str]
+    photos_after: list[str]
+
+
+@dataclass(frozen=True)
+class LedgerBuilding:
+    school: str
+    name: str
+    use: str
+    floors: int
+    year_built: int | None
+    out_of_use: bool
+    walk: str
+    walker: str | None
+    started_at: str | None
+    closed_at: str | None
+    hazards: int
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection of its own, for a thread that streams a report."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+_LEDGER_SQL = """
+SELECT h.*, s.name AS school_name, b.name AS building_name,
+       ci.code AS item_code, ci.text_zh AS item_text,
+       rp.name AS reporter_name, resp.name AS responsible_person,
+       f.submitted_at AS fix_at, fp.name AS fix_by, f.decided_at AS verified_at,
+       dp.name AS verified_by,
+       (SELECT json_group_array(json_array(p.kind, p.sha256)) FROM
+           (SELECT kind, sha256 FROM photos WHERE hazard_id = h.id ORDER BY id) p) AS photos,
+       (SELECT json_group_array(json_array(d.old_deadline, d.new_deadline, d.reason, d.state,
+                                           ap.name, d.asked_at, dd.name, d.decided_at))
+          FROM deadline_changes d JOIN people ap ON ap.id = d.asked_by
+          LEFT JOIN people dd ON dd.id = d.decided_by
+          WHERE d.hazard_id = h.id) AS changes
+FROM hazards h
+JOIN schools s ON s.id = h.school_id
+LEFT JOIN buildings b ON b.id = h.building_id
+LEFT JOIN checklist_items ci ON ci.id = h.item_id
+JOIN people rp ON rp.id = h.reported_by
+LEFT JOIN people resp ON resp.id = h.responsible_id
+LEFT JOIN fix_reports f ON f.id = (
+    SELECT id FROM fix_reports WHERE hazard_id = h.id AND state IN ('submitted', 'accepted')
+    ORDER BY id DESC LIMIT 1)
+LEFT JOIN people fp ON fp.id = f.reported_by
+LEFT JOIN people dp ON dp.id = f.decided_by
+WHERE h.campaign_id = ? AND h.state IN ({counted}) {school}
+ORDER BY s.name, b.name, h.id
+"""
+
+
+def _flag(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def ledger_rows(
+    conn: sqlite3.Connection, campaign_id: int, school_id: int | None = None
+) -> Iterator[LedgerRow]:
+    """Every counted hazard of the campaign (of one school, or all), one at a time."""
+    sql = _LEDGER_SQL.replace("{counted}", _COUNTED).replace(
+        "{school}", "AND h.school_id = ?" if school_id is not None else ""
+    )
+    params = (campaign_id, school_id) if school_id is not None else (campaign_id,)
+    cursor = conn.execute(sql, params)
+    cursor.arraysize = 500
+    while chunk := cursor.fetchmany():
+        for r in chunk:
+            photos = [tuple(p) for p in json.loads(r["photos"])]
+            yield LedgerRow(
+                id=r["id"],
+                school=r["school_name"],
+                building=r["building_name"] or "",
+                item_code=r["item_code"],
+                item=r["item_text"],
+                source=r["source"],
+                description=r["description"] or "",
+                found_by=r["reporter_name"],
+                found_at=r["reported_at"],
+                fixable_now=_flag(r["fixable_now"]),
+                measures=r["measures"],
+                major=_flag(r["major"]),
+                funding=r["funding"],
+                contingency_plan=r["contingency_plan"],
+                deadline=r["deadline"],
+                deadline_changes=[DeadlineChange(*c) for c in json.loads(r["changes"])],
+                responsible=r["responsible_person"] or r["responsible_name"],
+                takes_out_of_use=_flag(r["takes_out_of_use"]),
+                state=r["state"],
+                fix_by=r["fix_by"],
+                fix_at=r["fix_at"],
+                verified_by=r["verified_by"],
+                verified_at=r["verified_at"],
+                closed_at=r["closed_at"],
+                demolition_due=r["demolition_due"],
+                photos_before=[sha for kind, sha in photos if kind == "before"],
+                photos_after=[sha for kind, sha in photos if kind == "after"],
+            )
+
+
+def ledger_buildings(
+    conn: sqlite3.Connection, campaign_id: int, school_id: int | None = None
+) -> Iterator[LedgerBuilding]:
+    """Every building (of one school, or all) with its walk in the campaign."""
+    where = "WHERE b.school_id = ?" if school_id is not None else ""
+    params = (
+        (campaign_id, campaign_id, school_id)
+        if school_id is not None
+        else (
+            campaign_id,
+            campaign_id,
+        )
+    )
+    cursor = conn.execute(
+        "SELECT b.*, s.name AS school_name"  # noqa: S608 (fixed clauses)
+        ", i.started_at, i.closed_at, w.name AS walker,"
+        " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
+        " THEN 'in_progress' ELSE 'closed' END AS walk,"
+        f" (SELECT COUNT(*) FROM hazards h WHERE h.building_id = b.id AND h.campaign_id = ?"
+        f"  AND h.state IN ({_COUNTED})) AS hazards"
+        " FROM buildings b JOIN schools s ON s.id = b.school_id"
+        " LEFT JOIN inspections i ON i.building_id = b.id AND i.campaign_id = ?"
+        " LEFT JOIN people w ON w.id = i.walker_id"
+        f" {where} ORDER BY s.name, b.name",
+        params,
+    )
+    for r in cursor:
+        yield LedgerBuilding(
+            school=r["school_name"],
+            name=r["name"],
+            use=r["use"],
+            floors=r["floors"],
+            year_built=r["year_built"],
+            out_of_use=bool(r["out_of_use"]),
+            walk=r["walk"],
+            walker=r["walker"],
+            started_at=r["started_at"],
+            closed_at=r["closed_at"],
+            hazards=r["hazards"],
+        )
