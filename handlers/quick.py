@@ -1,6 +1,7 @@
 """Quick report (随手拍): a photo sent outside a walk becomes a hazard.
 
-The bot asks which building, then the same hazard questions as in a walk.
+The bot asks which building (unless the person just scanned its QR code),
+then the same hazard questions as in a walk.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from telegram import Document, PhotoSize
 from handlers import hazard as hazard_questions
 from handlers.base import Ctx
 from ledger.errors import NotAllowed
-from storage import people, walks
+from ledger.roles import can_walk
+from storage import campus, people, walks
+from storage.db import Row
 
 
-async def start(ctx: Ctx, photo: PhotoSize | Document) -> None:
-    """Keep the photo on a new draft hazard and ask which building."""
+async def start(ctx: Ctx, photo: PhotoSize | Document, building: Row | None = None) -> None:
+    """Keep the photo on a new draft hazard and ask which building (unless scanned there)."""
     person = ctx.member()
     if not person.school_ids:
+        raise NotAllowed()
+    if building is not None and not can_walk(person, building["school_id"]):
         raise NotAllowed()
     marks = ",".join("?" * len(person.school_ids))
     if not await ctx.db.value(
@@ -29,8 +34,8 @@ async def start(ctx: Ctx, photo: PhotoSize | Document) -> None:
     async with ctx.write() as tx:
         hazard_id = await walks.create_hazard(
             tx,
-            school_id=person.school_ids[0],
-            building_id=None,
+            school_id=building["school_id"] if building else person.school_ids[0],
+            building_id=building["id"] if building else None,
             campaign_id=ctx.services.campaign_id,
             inspection_id=None,
             item_id=None,
@@ -43,3 +48,8 @@ async def start(ctx: Ctx, photo: PhotoSize | Document) -> None:
     assert hazard is not None
     await ctx.reply("quick.started")
     await hazard_questions.ask(ctx, hazard)
+
+
+async def start_scanned(ctx: Ctx, photo: PhotoSize | Document, building_id: int) -> None:
+    """A photo after scanning a closed building's code: a quick report for it."""
+    await start(ctx, photo, await campus.building(ctx.db, building_id))

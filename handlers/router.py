@@ -59,6 +59,8 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
         await admin.resume(ctx, kind.removeprefix("form:"), data)
     elif kind in rectify.KINDS:
         await rectify.ask_again(ctx, kind, data)
+    elif kind == "scanned":
+        await ctx.reply("walls.send_photo")
 
 
 @entry
@@ -80,6 +82,9 @@ async def on_text(ctx: Ctx) -> None:
     ctx.member()
     if kind in rectify.KINDS:
         await rectify.on_text(ctx, kind, data, text)
+        return
+    if kind == "scanned":
+        await ctx.reply("walls.send_photo")
         return
     if kind.startswith("form:"):
         if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
@@ -138,6 +143,9 @@ async def on_photo(ctx: Ctx) -> None:
     kind, data = waiting
     if kind == "fix":
         await rectify.on_photo(ctx, data, picture)
+        return
+    if kind == "scanned":
+        await quick.start_scanned(ctx, picture, data["building_id"])
         return
     if kind in ("walk", "quick"):
         draft = await _draft_for(ctx, kind, data)

@@ -1,7 +1,9 @@
 """On the walls: a building's QR code, scanned, opens that building's walk.
 
 The code is a deep link ``/start w_<building>``; only a member of the
-building's school gets anything: anyone else a short refusal.
+building's school gets anything: anyone else a short refusal. When the
+building's walk is already closed, the next photo is a quick report for that
+building (the scan is recorded: the person stood there).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from handlers.base import Ctx
 from ledger.errors import AlreadyClosed
 from ledger.roles import can_walk
 from reports.qr import PAYLOAD_PREFIX, parse_payload
-from storage import campus
+from storage import campus, people
 
 
 def is_building_code(payload: str) -> bool:
@@ -33,4 +35,8 @@ async def scanned(ctx: Ctx, payload: str) -> None:
     try:
         await inspect.open_walk(ctx, building["id"])
     except AlreadyClosed:
+        # The next photo is a quick report for this very building: no need to ask which.
+        async with ctx.write() as tx:
+            await people.set_pending(tx, ctx.user_id, "scanned", {"building_id": building["id"]})
+            await tx.event(person.id, "building.scanned", "building", building["id"])
         await ctx.reply("walls.closed", building=building["name"])

@@ -9,8 +9,8 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from reports.qr import CODE_SIDE, Label, building_link, parse_payload, sheet_pdf
-from tests.conftest import make_school
-from tests.simulator import Simulator
+from tests.conftest import jpeg, make_school
+from tests.simulator import Simulator, texts
 
 BOT = "xiaoan_test_bot"
 RECT = re.compile(rb"([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) re\n")
@@ -114,3 +114,17 @@ async def test_scanning_opens_the_walk_for_members_only(sim: Simulator) -> None:
         await tx.run("UPDATE inspections SET closed_at = ? WHERE id = ?", (tx.now(), walk["id"]))
     said = await school.principal.send(f"/start w_{building}")
     assert "已销号" in said[-1].text and "随手拍" in said[-1].text
+    said = await school.principal.send("这里有问题")
+    assert "请拍照发送这栋建筑的隐患照片" in said[-1].text
+    said = await school.principal.photo(jpeg())
+    assert "这是哪栋建筑" not in texts(said)  # the scan said which
+    assert "已收到 1 张照片" in said[-1].text
+    hazard = await sim.db.one("SELECT * FROM hazards ORDER BY id DESC LIMIT 1")
+    assert (hazard["building_id"], hazard["source"]) == (building, "quick")
+    assert (
+        await sim.db.value(
+            "SELECT COUNT(*) FROM events WHERE action = 'building.scanned' AND subject_id = ?",
+            (building,),
+        )
+        == 1
+    )
