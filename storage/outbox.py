@@ -153,3 +153,58 @@ async def messages(db: Reader, state: str | None = None, limit: int = 100) -> li
         " ORDER BY o.id DESC LIMIT ?",
         [*params, limit],
     )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A planned message ready to store: rendered, addressed, timed."""
+
+    key: str
+    kind: str
+    person_id: int
+    chat_id: int
+    text: str
+    not_before: datetime
+
+
+async def enqueue_many(tx: Tx, messages: Sequence[Planned]) -> int:
+    """Store many messages in one statement; those whose key exists change nothing.
+
+    Returns how many were new.
+    """
+    before = await tx.value("SELECT total_changes()")
+    await tx.conn.executemany(
+        "INSERT INTO outbox (key, kind, person_id, chat_id, text, created_at, not_before)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        [
+            (
+                m.key,
+                m.kind,
+                m.person_id,
+                m.chat_id,
+                m.text,
+                tx.now(),
+                m.not_before.isoformat(timespec="seconds"),
+            )
+            for m in messages
+        ],
+    )
+    return int(await tx.value("SELECT total_changes()")) - int(before)
+
+
+async def drop_superseded(tx: Tx, kind_prefix: str, keep: set[str]) -> int:
+    """Pending messages of these kinds that the latest plan no longer has: dropped.
+
+    A reminder not sent yet when a later stage or a new day replaces it (or
+    its hazard was fixed meanwhile) is never sent late.
+    """
+    rows = await tx.all(
+        "SELECT id, key FROM outbox WHERE state = 'pending' AND kind LIKE ?",
+        (kind_prefix + "%",),
+    )
+    gone = [(r["id"],) for r in rows if r["key"] not in keep]
+    if gone:
+        await tx.conn.executemany(
+            "UPDATE outbox SET state = 'dropped', last_error = 'superseded' WHERE id = ?", gone
+        )
+    return len(gone)

@@ -1,0 +1,139 @@
+"""The planning job: read the ledger, plan, write the outbox. Thin on purpose.
+
+Run by python-telegram-bot's JobQueue every ``reminders.plan_every_minutes``
+(and at once after a person turns out to have blocked the bot, so their
+escalation goes up the chain without waiting). Opening the rounds of
+recurring inspections happens here too: a round is a change of the ledger,
+the rest is the pure planner's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from handlers.i18n import t
+from ledger.clock import Clock
+from scheduler.planner import LIST_MAX, Planned, period_of, plan, round_to_open
+from scheduler.rules import ReminderRules
+from storage import outbox, schedule
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+KIND_PREFIX = "remind."  # every planned reminder's kind starts so
+
+
+@dataclass
+class Reminders:
+    """Plans reminders into the outbox; one pass at a time."""
+
+    db: Database
+    clock: Clock
+    rules: ReminderRules
+    campaign_id: int
+    wake: Callable[[], None] = lambda: None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def horizon(self) -> int:
+        """Days before a deadline when the first reminder goes out."""
+        return max(self.rules.before_deadline_days)
+
+    async def run(self) -> int:
+        """One planning pass; returns how many new messages were stored."""
+        if self._lock.locked():
+            return 0  # a pass is running; keys make a second one harmless, this saves work
+        async with self._lock:
+            now = self.clock.now()
+            if self.rules.quiet(now):
+                return 0
+            await self.open_rounds(now.date())
+            ledger = await schedule.load_ledger(self.db, self.campaign_id, now.date(), self.horizon)
+            planned = plan(ledger, now, self.rules)
+            added = await self.store(planned)
+        if added:
+            log.info("reminders: planned %d message(s)", added)
+            self.wake()
+        return added
+
+    async def open_rounds(self, today: date) -> int:
+        """Open the current period's round of each recurring inspection due one."""
+        opened = 0
+        for row in await schedule.live_recurring(self.db):
+            latest = date.fromisoformat(row["latest"]) if row["latest"] else None
+            set_on = date.fromisoformat(row["set_at"][:10])
+            start = round_to_open(row["every"], set_on, latest, today)
+            if start is None:
+                continue
+            _, due = period_of(row["every"], start)
+            async with self.db.write() as tx:
+                opened += bool(await schedule.open_round(tx, row, self.campaign_id, start, due))
+        return opened
+
+    async def store(self, planned: list[Planned]) -> int:
+        """Render each message in its person's language and write the new ones."""
+        contacts = {
+            r[0]: (r[1], r[2])
+            for r in await self.db.all("SELECT id, chat_id, language FROM people")
+        }
+        rows = [
+            outbox.Planned(
+                key=p.key,
+                kind=p.kind,
+                person_id=p.person_id,
+                chat_id=contacts[p.person_id][0],
+                text=render(p, contacts[p.person_id][1]),
+                not_before=p.not_before,
+            )
+            for p in planned
+        ]
+        async with self.db.write() as tx:
+            await outbox.drop_superseded(tx, KIND_PREFIX, {p.key for p in planned})
+            return await outbox.enqueue_many(tx, rows)
+
+    async def preview(
+        self, person_id: int | None, school_ids: Collection[int] | None, days: int = 14
+    ) -> list[Planned]:
+        """What is planned next, supposing the ledger stays as it is: for a person
+        (``person_id``) or for schools (``school_ids``), over the coming days."""
+        now = self.clock.now()
+        ledger = await schedule.load_ledger(
+            self.db, self.campaign_id, now.date(), self.horizon + days, school_ids
+        )
+        stored = {
+            r[0]
+            for r in await self.db.all(
+                "SELECT key FROM outbox WHERE kind LIKE ? AND state IN ('sent', 'failed', 'blocked')",
+                (KIND_PREFIX + "%",),
+            )
+        }
+        last_hour = max(self.rules.allowed_hours())
+        found: dict[str, Planned] = {}
+        for offset in range(days + 1):
+            day = now.date() + timedelta(days=offset)
+            moment = datetime.combine(day, time(last_hour, 59), now.tzinfo)
+            for p in plan(ledger, moment, self.rules):
+                if p.key in stored or p.key in found:
+                    continue
+                if person_id is not None and p.person_id != person_id:
+                    continue
+                if school_ids is not None and p.school_id not in school_ids:
+                    continue
+                found[p.key] = p
+        return sorted(found.values(), key=lambda p: (p.not_before, p.key))
+
+
+def render(planned: Planned, lang: str) -> str:
+    """The message's text in ``lang``: the text, its list, for whom it was meant."""
+    lines = [t(lang, planned.text, **planned.values)]
+    for key, values in planned.items[:LIST_MAX]:
+        lines.append(t(lang, key, **values))
+    if len(planned.items) > LIST_MAX:
+        lines.append(t(lang, "reminders.more", count=len(planned.items) - LIST_MAX))
+    if planned.instead_of:
+        lines.append(t(lang, "reminders.instead", name=planned.instead_of))
+    return "\n".join(lines)
