@@ -28,7 +28,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
-from handlers import admin, common, inspect, join, router
+from handlers import admin, common, inspect, join, reminders, router
 from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
@@ -197,6 +197,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "addbuilding": admin.add_building,
         "invite": admin.invite,
         "invitations": admin.list_invitations,
+        "reminders": reminders.reminders_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
@@ -211,6 +212,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "h": router.on_hazard_button,
         "f": admin.on_choice,
         "rv": admin.revoke,
+        "rh": reminders.choose_hour,
+        "rr": reminders.set_recurring,
     }
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))

@@ -107,7 +107,8 @@ class Reminders:
         stored = {
             r[0]
             for r in await self.db.all(
-                "SELECT key FROM outbox WHERE kind LIKE ? AND state IN ('sent', 'failed', 'blocked')",
+                "SELECT key FROM outbox WHERE kind LIKE ?"
+                " AND state IN ('sent', 'failed', 'blocked')",
                 (KIND_PREFIX + "%",),
             )
         }

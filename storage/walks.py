@@ -31,8 +31,8 @@ CURRENT_ROUND = (
 async def inspection_of(db: Reader, campaign_id: int, building_id: int) -> Row | None:
     """The building's walk in the campaign's current round, if started."""
     inspection_id = await db.value(
-        "SELECT id FROM inspections WHERE campaign_id = ? AND building_id = ?"
-        f" AND round_id IS {CURRENT_ROUND}",  # noqa: S608 - a constant
+        "SELECT id FROM inspections WHERE campaign_id = ? AND building_id = ?"  # noqa: S608
+        f" AND round_id IS {CURRENT_ROUND}",
         (campaign_id, building_id, building_id, campaign_id),
     )
     return None if inspection_id is None else await inspection(db, inspection_id)
@@ -51,9 +51,9 @@ async def start_inspection(
     tx: Tx, *, campaign_id: int, building_id: int, version_id: int, walker_id: int
 ) -> int:
     inspection_id = await tx.run(
-        "INSERT INTO inspections (campaign_id, building_id, round_id, checklist_version_id,"
-        f" walker_id, started_by, started_at, last_activity_at) VALUES (?, ?, {CURRENT_ROUND},"  # noqa: S608
-        " ?, ?, ?, ?, ?)",
+        "INSERT INTO inspections (campaign_id, building_id, round_id, checklist_version_id,"  # noqa: S608
+        " walker_id, started_by, started_at, last_activity_at)"
+        f" VALUES (?, ?, {CURRENT_ROUND}, ?, ?, ?, ?, ?)",
         (
             campaign_id,
             building_id,
