@@ -255,7 +255,12 @@ def build_application(
         )
         app.bot_data["reminders"] = reminders
         app.bot_data["sender"] = Sender(
-            app.bot, services.db, clock, services.photos, after_blocked=reminders.run
+            app.bot,
+            services.db,
+            clock,
+            services.photos,
+            after_blocked=reminders.run,
+            quiet=config.reminders.quiet,
         )
         if app.job_queue is not None:
             jobs = app.job_queue

@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
@@ -62,6 +62,8 @@ class Sender:
     # Called after a pass that found people who blocked the bot: the planner
     # sends their escalations up the chain at once (set by bot.app).
     after_blocked: Callable[[], Awaitable[object]] | None = None
+    # Reminders wait while this says the time is quiet; other notices do not.
+    quiet: Callable[[datetime], bool] | None = None
     # Real time for pacing (the clock may be a fake standing still); tests replace both.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic
@@ -75,7 +77,9 @@ class Sender:
         async with self._lock:
             sent = 0
             blocked: set[int] = set()
-            for message in await outbox.due(self.db, self.clock.now(), limit):
+            now = self.clock.now()
+            held = "remind." if self.quiet is not None and self.quiet(now) else None
+            for message in await outbox.due(self.db, now, limit, held):
                 if message.person_id in blocked:
                     continue  # marked by mark_blocked with the rest of their messages
                 done = await self._send_one(message)

@@ -83,15 +83,21 @@ async def enqueue(
     return new > 0
 
 
-async def due(db: Reader, now: datetime, limit: int = 50) -> list[Outgoing]:
-    """Pending messages whose time has come, oldest first."""
+async def due(
+    db: Reader, now: datetime, limit: int = 50, hold_kinds: str | None = None
+) -> list[Outgoing]:
+    """Pending messages whose time has come, oldest first.
+
+    Kinds starting with ``hold_kinds`` are held back (reminders in quiet hours).
+    """
     stamp = now.isoformat(timespec="seconds")
     rows = await db.all(
         "SELECT o.* FROM outbox o JOIN people p ON p.id = o.person_id"
         " WHERE o.state = 'pending' AND o.not_before <= ? AND p.blocked_at IS NULL"
         " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        " AND (? IS NULL OR o.kind NOT LIKE ? || '%')"
         " ORDER BY o.not_before, o.id LIMIT ?",
-        (stamp, stamp, limit),
+        (stamp, stamp, hold_kinds, hold_kinds, limit),
     )
     return [outgoing(r) for r in rows]
 
