@@ -260,7 +260,7 @@ def build_application(
             clock,
             services.photos,
             after_blocked=reminders.run,
-            quiet=config.reminders.quiet,
+            quiet=reminders.holding,
         )
         if app.job_queue is not None:
             jobs = app.job_queue

@@ -36,7 +36,18 @@ class Reminders:
     rules: ReminderRules
     campaign_id: int
     wake: Callable[[], None] = lambda: None
+    last_run: datetime | None = None  # the last pass outside quiet hours
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def holding(self, now: datetime) -> bool:
+        """Whether planned reminders must wait: in quiet hours, and after them until a
+        pass has run (it drops what the night made stale, e.g. yesterday's nudge)."""
+        if self.rules.quiet(now):
+            return True
+        morning = datetime.combine(now.date(), time(self.rules.quiet_end), now.tzinfo)
+        if morning > now:
+            morning -= timedelta(days=1)
+        return self.last_run is None or self.last_run < morning
 
     @property
     def horizon(self) -> int:
@@ -55,6 +66,7 @@ class Reminders:
             ledger = await schedule.load_ledger(self.db, self.campaign_id, now.date(), self.horizon)
             planned = plan(ledger, now, self.rules)
             added = await self.store(planned)
+            self.last_run = now
         if added:
             log.info("reminders: planned %d message(s)", added)
             self.wake()

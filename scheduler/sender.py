@@ -62,7 +62,7 @@ class Sender:
     # Called after a pass that found people who blocked the bot: the planner
     # sends their escalations up the chain at once (set by bot.app).
     after_blocked: Callable[[], Awaitable[object]] | None = None
-    # Reminders wait while this says the time is quiet; other notices do not.
+    # Reminders wait while this says so (quiet hours); other notices do not.
     quiet: Callable[[datetime], bool] | None = None
     # Real time for pacing (the clock may be a fake standing still); tests replace both.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
