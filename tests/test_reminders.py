@@ -104,7 +104,7 @@ def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
 
 DUE, OVERDUE, ESCALATE, DIGEST = "⏰", "⚠️", "🔺", "📊"
 
-DAYS = {
+DAYS: dict[date, set[tuple[str, str, int | None]]] = {
     date(2026, 11, 28): {
         ("staff", DUE, 1),
         ("principal", DIGEST, None),  # the week's digest, caught up on Saturday
