@@ -38,6 +38,9 @@ class Reminders:
     wake: Callable[[], None] = lambda: None
     last_run: datetime | None = None  # the last pass outside quiet hours
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Keys the last pass found or wrote in the outbox: not rendered nor written again.
+    # Only a saving; after a restart the outbox's unique keys do the same, slower.
+    _stored: set[str] = field(default_factory=set)
 
     def holding(self, now: datetime) -> bool:
         """Whether planned reminders must wait: in quiet hours, and after them until a
@@ -92,6 +95,8 @@ class Reminders:
             r[0]: (r[1], r[2])
             for r in await self.db.all("SELECT id, chat_id, language FROM people")
         }
+        keys = {p.key for p in planned}
+        fresh = [p for p in planned if p.key not in self._stored]
         rows = [
             outbox.Planned(
                 key=p.key,
@@ -101,11 +106,14 @@ class Reminders:
                 text=render(p, contacts[p.person_id][1]),
                 not_before=p.not_before,
             )
-            for p in planned
+            for p in fresh
         ]
         async with self.db.write() as tx:
-            await outbox.drop_superseded(tx, KIND_PREFIX, {p.key for p in planned})
-            return await outbox.enqueue_many(tx, rows)
+            # After a start nothing is known of the last plan: every pending reminder is looked at.
+            await outbox.drop_superseded(tx, KIND_PREFIX, keys, self._stored or None)
+            added = await outbox.enqueue_many(tx, rows)
+        self._stored = keys
+        return added
 
     async def preview(
         self, person_id: int | None, school_ids: Collection[int] | None, days: int = 14

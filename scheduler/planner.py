@@ -23,6 +23,7 @@ from scheduler.rules import ReminderRules
 
 RESPONSIBLE, LEADER, PRINCIPAL, TASKFORCE = 0, 1, 2, 3
 LIST_MAX = 20  # hazards or schools named in one message; the rest are counted
+ESCALATION_LAST_DAYS = 7  # the task force's escalation still applies this many days
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class Ledger:
     rounds: Sequence[Round] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a city's pass makes tens of thousands, quicker so
 class Planned:
     """One message due: to whom, which text with which values, from when."""
 
@@ -186,6 +187,9 @@ class _Planner:
         self.now = now
         self.today = now.date()
         self.rules = rules
+        self._chains: dict[tuple[int, int, int | None], list[tuple[int, str | None]]] = {}
+        self._times: dict[tuple[int, date | None, int | None], datetime] = {}
+        self._days: dict[int, str] = {}
 
     # --- who ------------------------------------------------------------------
     def level(self, level: int, school: School, responsible: int | None) -> tuple[int, ...]:
@@ -199,9 +203,18 @@ class _Planner:
 
     def chain(
         self, level: int, school: School, responsible: int | None = None
-    ) -> Iterator[tuple[int, str | None]]:
+    ) -> list[tuple[int, str | None]]:
         """Who gets a message meant for ``level``: those who can be reached there, or
         (when nobody there can) the next level up, told for whom it was meant."""
+        cache_key = (level, school.id, responsible)
+        found = self._chains.get(cache_key)
+        if found is None:
+            found = self._chains[cache_key] = list(self._chain(level, school, responsible))
+        return found
+
+    def _chain(
+        self, level: int, school: School, responsible: int | None
+    ) -> Iterator[tuple[int, str | None]]:
         missed: list[str] = []
         for step in range(level, TASKFORCE + 1):
             ids = self.level(step, school, responsible)
@@ -219,10 +232,14 @@ class _Planner:
     # --- when -----------------------------------------------------------------
     def at(self, person_id: int, day: date | None = None, hour: int | None = None) -> datetime:
         """When a message to this person goes out on ``day``: their hour, after quiet hours."""
-        if hour is None:
-            hour = self.rules.hour_for(self.ledger.people[person_id].hour)
-        moment = datetime.combine(day or self.today, time(hour), self.now.tzinfo)
-        return self.rules.morning_after(moment)
+        found = self._times.get((person_id, day, hour))
+        if found is None:
+            chosen = hour
+            if chosen is None:
+                chosen = self.rules.hour_for(self.ledger.people[person_id].hour)
+            moment = datetime.combine(day or self.today, time(chosen), self.now.tzinfo)
+            found = self._times[(person_id, day, hour)] = self.rules.morning_after(moment)
+        return found
 
     def message(
         self,
@@ -250,67 +267,104 @@ class _Planner:
             items=items,
         )
 
+    def about_hazard(
+        self,
+        kind: str,
+        key: str,
+        person_id: int,
+        text: str,
+        school: School,
+        instead: str | None,
+        values: dict[str, Any],
+    ) -> Planned:
+        """``message`` for the many hazard reminders: the values shared, not copied."""
+        return Planned(
+            f"{key}:p{person_id}",
+            kind,
+            person_id,
+            text,
+            values,
+            self.at(person_id),
+            school.id,
+            instead,
+        )
+
     # --- hazards: before the deadline, overdue, escalated ------------------------
     def hazards(self) -> Iterator[Planned]:
         rules = self.rules
+        # Escalation levels in order, each applicable until the next one is reached
+        # (the last for ESCALATION_LAST_DAYS): only the latest level is planned.
+        levels = sorted(
+            (
+                (rules.escalate_leader_days, LEADER),
+                (rules.escalate_principal_days, PRINCIPAL),
+                (rules.escalate_taskforce_days, TASKFORCE),
+            )
+        )
+        ends = [after for after, _ in levels[1:]] + [levels[-1][0] + ESCALATION_LAST_DAYS]
+        windows = [(after, end, level) for (after, level), end in zip(levels, ends, strict=True)]
+        stages = rules.before_deadline_days
+        every = rules.overdue_every_days
+        today = self.today.toordinal()
+        day = self.day
         for hazard in self.ledger.hazards:
             school = self.ledger.schools.get(hazard.school_id)
             if school is None:
                 continue
-            days_left = (hazard.deadline - self.today).days
-            about: dict[str, Any] = {
-                "id": hazard.id,
-                "school": school.name,
-                "building": hazard.building,
-                "what": hazard.what,
-                "deadline": hazard.deadline.isoformat(),
-                "responsible": hazard.responsible_name,
-            }
+            deadline = hazard.deadline.toordinal()
+            days_left = deadline - today
             if days_left >= 0:
-                stage = latest_stage(days_left, rules.before_deadline_days)
+                stage = latest_stage(days_left, stages)
                 if stage is None:
                     continue
-                key = f"due:h{hazard.id}:{hazard.deadline - timedelta(days=stage)}"
+                key = f"due:h{hazard.id}:{day(deadline - stage)}"
                 text = "reminders.due" if days_left else "reminders.due_today"
+                about = self.about(hazard, school, days_left)
                 for person_id, instead in self.chain(RESPONSIBLE, school, hazard.responsible_id):
-                    yield self.message(
-                        "remind.due", key, person_id, text, school, instead, days=days_left, **about
+                    yield self.about_hazard(
+                        "remind.due", key, person_id, text, school, instead, about
                     )
                 continue
             overdue = -days_left
-            every = rules.overdue_every_days
-            period = hazard.deadline + timedelta(days=1 + (overdue - 1) // every * every)
-            key = f"overdue:h{hazard.id}:{period}"
+            about = self.about(hazard, school, overdue)
+            key = f"overdue:h{hazard.id}:{day(deadline + 1 + (overdue - 1) // every * every)}"
             for person_id, instead in self.chain(RESPONSIBLE, school, hazard.responsible_id):
-                yield self.message(
-                    "remind.overdue",
-                    key,
-                    person_id,
-                    "reminders.overdue",
-                    school,
-                    instead,
-                    days=overdue,
-                    **about,
+                yield self.about_hazard(
+                    "remind.overdue", key, person_id, "reminders.overdue", school, instead, about
                 )
-            for level, after in (
-                (LEADER, rules.escalate_leader_days),
-                (PRINCIPAL, rules.escalate_principal_days),
-                (TASKFORCE, rules.escalate_taskforce_days),
-            ):
-                if overdue < after:
-                    continue
-                key = f"escalate{level}:h{hazard.id}:{hazard.deadline + timedelta(days=after)}"
-                for person_id, instead in self.chain(level, school, hazard.responsible_id):
-                    yield self.message(
-                        "remind.escalate",
-                        key,
-                        person_id,
-                        "reminders.escalate",
-                        school,
-                        instead,
-                        days=overdue,
-                        **about,
-                    )
+            for after, end, level in windows:
+                if after <= overdue < end:
+                    key = f"escalate{level}:h{hazard.id}:{day(deadline + after)}"
+                    for person_id, instead in self.chain(level, school, hazard.responsible_id):
+                        yield self.about_hazard(
+                            "remind.escalate",
+                            key,
+                            person_id,
+                            "reminders.escalate",
+                            school,
+                            instead,
+                            about,
+                        )
+
+    def day(self, ordinal: int) -> str:
+        """A day's ISO text from its ordinal (remembered: few days, many hazards)."""
+        text = self._days.get(ordinal)
+        if text is None:
+            text = self._days[ordinal] = date.fromordinal(ordinal).isoformat()
+        return text
+
+    @staticmethod
+    def about(hazard: Hazard, school: School, days: int) -> dict[str, Any]:
+        """The values every hazard text is filled in with."""
+        return {
+            "id": hazard.id,
+            "school": school.name,
+            "building": hazard.building,
+            "what": hazard.what,
+            "deadline": hazard.deadline,
+            "responsible": hazard.responsible_name,
+            "days": days,
+        }
 
     # --- fixes waiting for verification -------------------------------------------
     def verification(self) -> Iterator[Planned]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class ReminderRules:
 
     def allowed_hours(self) -> list[int]:
         """The hours a person may choose for their reminders."""
-        return [h for h in range(24) if not self.quiet(datetime(2000, 1, 1, h))]
+        return list(_allowed(self.quiet_start, self.quiet_end))
 
     def hour_for(self, preferred: int | None) -> int:
         """A person's hour: their choice when still allowed, else the send hour."""
@@ -47,3 +48,9 @@ class ReminderRules:
             return at
         day = at.date() if at.hour < self.quiet_end else at.date() + timedelta(days=1)
         return datetime.combine(day, time(self.quiet_end), at.tzinfo)
+
+
+@cache
+def _allowed(quiet_start: int, quiet_end: int) -> tuple[int, ...]:
+    rules = ReminderRules(quiet_start=quiet_start, quiet_end=quiet_end)
+    return tuple(h for h in range(24) if not rules.quiet(datetime(2000, 1, 1, h)))

@@ -198,19 +198,28 @@ async def enqueue_many(tx: Tx, messages: Sequence[Planned]) -> int:
     return int(await tx.value("SELECT total_changes()")) - int(before)
 
 
-async def drop_superseded(tx: Tx, kind_prefix: str, keep: set[str]) -> int:
+async def drop_superseded(
+    tx: Tx, kind_prefix: str, keep: set[str], candidates: set[str] | None = None
+) -> int:
     """Pending messages of these kinds that the latest plan no longer has: dropped.
 
     A reminder not sent yet when a later stage or a new day replaces it (or
-    its hazard was fixed meanwhile) is never sent late.
+    its hazard was fixed meanwhile) is never sent late. ``candidates`` are the
+    keys that may have gone (the previous plan's); None: look at every pending one.
     """
-    rows = await tx.all(
-        "SELECT id, key FROM outbox WHERE state = 'pending' AND kind LIKE ?",
-        (kind_prefix + "%",),
-    )
-    gone = [(r["id"],) for r in rows if r["key"] not in keep]
-    if gone:
-        await tx.conn.executemany(
-            "UPDATE outbox SET state = 'dropped', last_error = 'superseded' WHERE id = ?", gone
+    if candidates is None:
+        rows = await tx.all(
+            "SELECT key FROM outbox WHERE state = 'pending' AND kind LIKE ?",
+            (kind_prefix + "%",),
         )
-    return len(gone)
+        candidates = {r["key"] for r in rows}
+    gone = [(key,) for key in candidates - keep]
+    if not gone:
+        return 0
+    before = await tx.value("SELECT total_changes()")
+    await tx.conn.executemany(
+        "UPDATE outbox SET state = 'dropped', last_error = 'superseded'"
+        " WHERE key = ? AND state = 'pending'",
+        gone,
+    )
+    return int(await tx.value("SELECT total_changes()")) - int(before)

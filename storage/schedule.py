@@ -211,19 +211,19 @@ async def load_ledger(
         counts[r[0]]["left"] = r[2] or 0
     stamp = today.isoformat()
     for r in await db.all(
-        "SELECT school_id, state, deadline < ?, COUNT(*) FROM hazards"
-        " WHERE state IN ('open', 'submitted', 'closed') GROUP BY 1, 2, 3",
+        "SELECT school_id, state, COUNT(*), SUM(deadline < ?) FROM hazards"
+        " WHERE state IN ('open', 'submitted', 'closed') GROUP BY school_id, state",
         (stamp,),
     ):
         school_counts = counts[r[0]]
         if r[1] == "closed":
-            school_counts["closed"] += r[3]
+            school_counts["closed"] += r[2]
             continue
-        school_counts["open"] += r[3]
+        school_counts["open"] += r[2]
         if r[1] == "submitted":
-            school_counts["waiting"] += r[3]
-        elif r[2]:
-            school_counts["overdue"] += r[3]
+            school_counts["waiting"] += r[2]
+        else:
+            school_counts["overdue"] += r[3] or 0
     schools = {}
     for r in await db.all(f"SELECT id, name FROM schools {where}", params):  # noqa: S608
         c = counts[r[0]]

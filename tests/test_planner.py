@@ -240,15 +240,39 @@ def test_after_downtime_one_nudge_per_subject_the_latest():
     assert sent[date(2026, 12, 8)] == {
         ("overdue", "h10", RESP1),
         ("overdue", "h11", RESP2),
-        # each level of escalation reached while down, once
-        ("escalate1", "h10", LEADER),
+        # the latest level of escalation reached while down (the principal), not the leader's
         ("escalate2", "h10", PRINCIPAL),
-        ("escalate1", "h11", LEADER),
         ("escalate2", "h11", PRINCIPAL),
         ("due", "h12", LEADER),
         ("missed.self_inspection", "c7", TASKFORCE),
         ("digest", "s1", PRINCIPAL),
         ("digest", "city", TASKFORCE),
+    }
+
+
+def test_escalation_levels_apply_in_turn_and_end():
+    """Each level is planned from its day until the next level's (the task force's for a
+    week); a pass plans only the current level."""
+    deadline = date(2026, 12, 5)
+    levels = {}
+    for overdue in range(1, 16):
+        day = deadline + timedelta(days=overdue)
+        planned = plan(ledger_on(day), at(day), RULES)
+        levels[overdue] = sorted(
+            p.key.split(":")[0]
+            for p in planned
+            if p.key.startswith("escalate") and ":h10:" in p.key
+        )
+    assert levels == {
+        1: ["escalate1"],
+        2: ["escalate1"],
+        3: ["escalate2"],
+        4: ["escalate2"],
+        5: ["escalate2"],
+        6: ["escalate2"],
+        **{n: ["escalate3"] for n in range(7, 14)},
+        14: [],
+        15: [],
     }
 
 

@@ -66,6 +66,7 @@ CREATE UNIQUE INDEX campaigns_one_in_force ON campaigns (in_force) WHERE in_forc
 -- The hour a person prefers their reminders at (NULL: reminders.send_hour).
 ALTER TABLE people ADD COLUMN reminder_hour INTEGER;
 
--- The planner's daily reads.
+-- The planner's reads: hazards near or past their deadline, counts per school.
 CREATE INDEX hazards_by_deadline ON hazards (state, deadline);
+CREATE INDEX hazards_by_school_deadline ON hazards (school_id, state, deadline);
 CREATE INDEX fix_reports_waiting ON fix_reports (state, submitted_at);
