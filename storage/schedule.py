@@ -245,7 +245,7 @@ async def load_ledger(
         Hazard(r[0], r[1], date.fromisoformat(r[2]), r[3], r[4] or "", r[5] or "", r[6] or "")
         for r in await db.all(
             "SELECT h.id, h.school_id, h.deadline, h.responsible_id, h.responsible_name,"  # noqa: S608
-            " COALESCE(substr(h.description, 1, 40), ci.code, ''), b.name"
+            " COALESCE(substr(h.description, 1, 40), ci.code, ''), COALESCE(b.name, '—')"
             " FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
             " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
             f" WHERE h.state = 'open' AND h.deadline <= ? {hazard_where}",

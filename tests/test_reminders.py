@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -154,7 +155,7 @@ async def test_texts_say_what_and_when(sim: Simulator) -> None:
     await send_all(sim)
     staff = [m.text for m in c.school.staff.messages if "/hazard_1" in m.text]
     assert staff == [
-        "⏰ 隐患 /hazard_1（实验小学·）：楼梯堆放杂物\n"
+        "⏰ 隐患 /hazard_1（实验小学·—）：楼梯堆放杂物\n"
         "整改期限 2026-12-01，还剩 3 天。整改后请提交，/tasks 查看你的任务。"
     ]
     move_to(sim, at(date(2026, 12, 2)))
@@ -162,7 +163,7 @@ async def test_texts_say_what_and_when(sim: Simulator) -> None:
     await send_all(sim)
     escalation = c.leader.last.text
     assert escalation == (
-        "🔺 督办：实验小学 隐患 /hazard_1（·楼梯堆放杂物）已逾期 1 天（期限 2026-12-01），"
+        "🔺 督办：实验小学 隐患 /hazard_1（—·楼梯堆放杂物）已逾期 1 天（期限 2026-12-01），"
         "责任人：实验小学王老师。"
     )
 
@@ -178,7 +179,7 @@ async def test_english_for_english_speakers(sim: Simulator) -> None:
     await sim.plan()
     await send_all(sim)
     assert [m.text for m in english.new()] == [
-        "⏰ Hazard /hazard_1 (实验小学 · ): blocked exit\n"
+        "⏰ Hazard /hazard_1 (实验小学 · —): blocked exit\n"
         "Due 2026-11-29, 1 day(s) left. Report the fix when done; /tasks shows your tasks."
     ]
 
@@ -199,6 +200,22 @@ async def test_a_restart_in_the_middle_sends_nothing_twice(sim: Simulator) -> No
         ("principal", DUE, 2),
         ("principal", DIGEST, None),
         ("taskforce", DIGEST, None),
+    }
+
+
+async def test_two_passes_at_once_store_each_message_once(sim: Simulator) -> None:
+    c = await with_hazards(sim)
+    move_to(sim, at(date(2026, 12, 2)))
+    jobs = sim.app.bot_data["reminders"]
+    first, second = await asyncio.gather(jobs.run(), jobs.run())
+    jobs._stored.clear()  # as if from another process: only the outbox's keys stand guard
+    third = await jobs.run()
+    assert (first + second, third) == (5, 0)
+    await send_all(sim)
+    assert seen(c, digests=False) == {
+        ("staff", OVERDUE, 1),
+        ("leader", ESCALATE, 1),
+        ("principal", DUE, 2),
     }
 
 
