@@ -12,7 +12,9 @@ times:
 - a whole first pass after a start (the outbox is empty: every message due is
   rendered and written);
 - a whole steady pass (the next one, five minutes later: nothing new);
-- a pass after a restart (every key is in the outbox already, none in memory).
+- a pass after a restart (every key is in the outbox already, none in memory);
+- what ``/reminders`` computes: the next two weeks for a task-force member, and
+  for one school.
 
 The process's peak resident memory is printed last.
 """
@@ -186,6 +188,9 @@ async def main() -> None:
             again = await measure("steady pass", reminders.run)
             fresh = Reminders(db, clock, rules, campaign_id=1)
             restarted = await measure("pass after a restart", fresh.run)
+            # Person 1 is on the task force; person 6 is the principal of school 1.
+            await measure("/reminders: the task force's next", lambda: fresh.preview(1, None))
+            await measure("/reminders: a school's next", lambda: fresh.preview(None, [1]))
             print(
                 f"messages due now: {due}; written by the first pass: {written};"
                 f" by the next ones: {again}, {restarted}"

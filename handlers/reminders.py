@@ -69,7 +69,9 @@ async def reminders_command(ctx: Ctx) -> None:
     planner = _reminders(ctx)
     rules = planner.rules
     names = {r[0]: r[1] for r in await ctx.db.all("SELECT id, name FROM people")}
-    mine = await planner.preview(person.id, person.school_ids or None)
+    mine = []
+    if person.school_ids or person.is_taskforce:  # a supervisor gets no reminders
+        mine = await planner.preview(person.id, person.school_ids or None)
     if mine:
         await ctx.say(ctx.t("reminders.screen.mine") + "\n" + _lines(ctx, mine, names))
     else:

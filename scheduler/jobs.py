@@ -12,12 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from handlers.i18n import t
 from ledger.clock import Clock
-from scheduler.planner import LIST_MAX, Planned, period_of, plan, round_to_open
+from scheduler.planner import (
+    ESCALATION_LAST_DAYS,
+    LIST_MAX,
+    Ledger,
+    Planned,
+    period_of,
+    plan,
+    round_to_open,
+)
 from scheduler.rules import ReminderRules
 from storage import outbox, schedule
 from storage.db import Database
@@ -25,6 +33,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 KIND_PREFIX = "remind."  # every planned reminder's kind starts so
+STORED_LOOKBACK_DAYS = 31  # the oldest key a plan can still make (an escalation's, a week's)
 
 
 @dataclass
@@ -67,7 +76,8 @@ class Reminders:
                 return 0
             await self.open_rounds(now.date())
             ledger = await schedule.load_ledger(self.db, self.campaign_id, now.date(), self.horizon)
-            planned = plan(ledger, now, self.rules)
+            # CPU work for a city's ledger: in a thread, so updates keep being answered.
+            planned = await asyncio.to_thread(plan, ledger, now, self.rules)
             added = await self.store(planned)
             self.last_run = now
         if added:
@@ -124,14 +134,43 @@ class Reminders:
         ledger = await schedule.load_ledger(
             self.db, self.campaign_id, now.date(), self.horizon + days, school_ids
         )
+        # Keys sent lately (a key planned again is at most weeks old), the reader's own
+        # when the preview is theirs.
+        since = (now - timedelta(days=STORED_LOOKBACK_DAYS)).isoformat(timespec="seconds")
+        mine = "AND person_id = ?" if person_id is not None else ""
         stored = {
             r[0]
             for r in await self.db.all(
-                "SELECT key FROM outbox WHERE kind LIKE ?"
-                " AND state IN ('sent', 'failed', 'blocked')",
-                (KIND_PREFIX + "%",),
+                "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?"  # noqa: S608
+                f" AND state IN ('sent', 'failed', 'blocked') {mine}",
+                (KIND_PREFIX + "%", since, *([person_id] if person_id is not None else [])),
             )
         }
+        if school_ids is None and person_id in ledger.taskforce:
+            ledger = self._taskforce_part(ledger, now.date(), days)
+        return await asyncio.to_thread(
+            self._project, ledger, now, days, stored, person_id, school_ids
+        )
+
+    def _taskforce_part(self, ledger: Ledger, today: date, days: int) -> Ledger:
+        """For the task force's own preview, only hazards that may reach them: those
+        whose task-force escalation falls in the coming days (a city has many)."""
+        first = self.rules.escalate_taskforce_days
+        last = first + ESCALATION_LAST_DAYS - 1
+        earliest, latest = today - timedelta(days=last), today + timedelta(days=days - first)
+        hazards = [h for h in ledger.hazards if earliest <= h.deadline <= latest]
+        return replace(ledger, hazards=hazards)
+
+    def _project(
+        self,
+        ledger: Ledger,
+        now: datetime,
+        days: int,
+        stored: set[str],
+        person_id: int | None,
+        school_ids: Collection[int] | None,
+    ) -> list[Planned]:
+        """Plan each coming day at its last allowed minute; keep what is new for the reader."""
         last_hour = max(self.rules.allowed_hours())
         found: dict[str, Planned] = {}
         for offset in range(days + 1):
