@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from datetime import date
 
 import pytest
 
 from bot import cli
 from ledger.errors import ConfigError
+from storage import schedule
+from storage.db import Database, migrations
 from tests.simulator import Chat, Simulator
 from tests.test_reminders import at, campus, given_open_hazard, move_to, send_all
 
@@ -241,3 +244,48 @@ async def test_outbox_command_lists_messages(sim: Simulator, capsys) -> None:
     assert "pending" in lines[1] and "remind.due" in lines[1] and "NetworkError" in lines[1]
     assert "       1" in lines[1]  # attempts
     assert await cli.cmd_outbox(sim.config, "failed", 10) == "no messages in state failed"
+
+
+async def test_migration_0003_keeps_the_walks_of_an_existing_database(tmp_path, clock) -> None:
+    """A database from before rounds: its walks and answers survive the rebuild, the
+    campaign in the config becomes the one in force, and a building is walked once per
+    campaign and round."""
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL)"
+    )
+    for number, name, sql in migrations()[:2]:
+        conn.executescript(sql)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 'x')", (number, name))
+    conn.executescript(
+        "INSERT INTO campaigns VALUES (1, '回头看', NULL, NULL, NULL, 'x');"
+        "INSERT INTO people (id, tg_user_id, chat_id, name, phone, joined_at)"
+        " VALUES (1, 5, 5, '王', '1', 'x');"
+        "INSERT INTO schools VALUES (1, '小学', 'primary', 'public', '', 'x', 1);"
+        "INSERT INTO buildings (id, school_id, name, use, floors, created_at)"
+        " VALUES (1, 1, 'A', 'teaching', 2, 'x');"
+        "INSERT INTO checklist_versions VALUES (1, 'd', 'n', 'x');"
+        "INSERT INTO checklist_items VALUES (1, 1, 0, 'F01', 'fire', '', NULL, '中', 'en');"
+        "INSERT INTO inspections (id, campaign_id, building_id, checklist_version_id, walker_id,"
+        " started_by, started_at, last_activity_at, closed_at) VALUES (7, 1, 1, 1, 1, 1, 'x', 'x',"
+        " 'y');"
+        "INSERT INTO answers VALUES (1, 7, 1, 'ok', 1, 'x');"
+    )
+    conn.commit()
+    conn.close()
+    async with Database(path, clock) as db:
+        walk = await db.one("SELECT * FROM inspections")
+        assert (walk["id"], walk["round_id"], walk["closed_at"]) == (7, None, "y")
+        assert await db.value("SELECT inspection_id FROM answers") == 7
+        async with db.write() as tx:
+            assert await schedule.campaign_in_force(tx, "回头看", None, None, None) == 1
+        assert await db.value("SELECT in_force FROM campaigns") == 1
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.write() as tx:
+                await tx.run(
+                    "INSERT INTO inspections (campaign_id, building_id, checklist_version_id,"
+                    " walker_id, started_by, started_at, last_activity_at)"
+                    " VALUES (1, 1, 1, 1, 1, 'x', 'x')"
+                )
