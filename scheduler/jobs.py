@@ -195,5 +195,6 @@ def render(planned: Planned, lang: str) -> str:
     if len(planned.items) > LIST_MAX:
         lines.append(t(lang, "reminders.more", count=len(planned.items) - LIST_MAX))
     if planned.instead_of:
-        lines.append(t(lang, "reminders.instead", name=planned.instead_of))
+        names = t(lang, "reminders.separator").join(planned.instead_of)
+        lines.append(t(lang, "reminders.instead", name=names))
     return "\n".join(lines)

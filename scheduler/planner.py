@@ -110,7 +110,7 @@ class Planned:
     values: dict[str, Any]
     not_before: datetime
     school_id: int | None = None
-    instead_of: str | None = None  # the blocked person this was meant for
+    instead_of: tuple[str, ...] = ()  # the blocked people this was meant for
     items: tuple[tuple[str, dict[str, Any]], ...] = field(default=())  # listed lines
 
 
@@ -187,7 +187,7 @@ class _Planner:
         self.now = now
         self.today = now.date()
         self.rules = rules
-        self._chains: dict[tuple[int, int, int | None], list[tuple[int, str | None]]] = {}
+        self._chains: dict[tuple[int, int, int | None], list[tuple[int, tuple[str, ...]]]] = {}
         self._times: dict[tuple[int, date | None, int | None], datetime] = {}
         self._days: dict[int, str] = {}
 
@@ -203,7 +203,7 @@ class _Planner:
 
     def chain(
         self, level: int, school: School, responsible: int | None = None
-    ) -> list[tuple[int, str | None]]:
+    ) -> list[tuple[int, tuple[str, ...]]]:
         """Who gets a message meant for ``level``: those who can be reached there, or
         (when nobody there can) the next level up, told for whom it was meant."""
         cache_key = (level, school.id, responsible)
@@ -214,13 +214,13 @@ class _Planner:
 
     def _chain(
         self, level: int, school: School, responsible: int | None
-    ) -> Iterator[tuple[int, str | None]]:
+    ) -> Iterator[tuple[int, tuple[str, ...]]]:
         missed: list[str] = []
         for step in range(level, TASKFORCE + 1):
             ids = self.level(step, school, responsible)
             reachable = [i for i in ids if not self.ledger.people[i].blocked]
             if reachable:
-                instead = "、".join(missed) if missed else None
+                instead = tuple(missed)
                 for person_id in reachable:
                     yield person_id, instead
                 return
@@ -248,7 +248,7 @@ class _Planner:
         person_id: int,
         text: str,
         about: School | None,
-        instead: str | None = None,
+        instead: tuple[str, ...] = (),
         day: date | None = None,
         hour: int | None = None,
         items: tuple[tuple[str, dict[str, Any]], ...] = (),
@@ -274,7 +274,7 @@ class _Planner:
         person_id: int,
         text: str,
         school: School,
-        instead: str | None,
+        instead: tuple[str, ...],
         values: dict[str, Any],
     ) -> Planned:
         """``message`` for the many hazard reminders: the values shared, not copied."""

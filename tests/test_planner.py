@@ -288,17 +288,17 @@ def test_a_blocked_responsible_s_reminder_goes_to_the_leader():
     day = date(2026, 12, 6)
     planned = plan(ledger_on(day, blocked=(RESP1,)), at(day), RULES)
     overdue = [p for p in planned if p.key.startswith("overdue:h10")]
-    assert [(p.person_id, p.instead_of) for p in overdue] == [(LEADER, "王老师")]
+    assert [(p.person_id, p.instead_of) for p in overdue] == [(LEADER, ("王老师",))]
 
 
 def test_an_escalation_for_a_blocked_leader_goes_up_the_chain():
     day = date(2026, 12, 6)
     planned = plan(ledger_on(day, blocked=(LEADER,)), at(day), RULES)
     esc = [p for p in planned if p.key.startswith("escalate1:h10")]
-    assert [(p.person_id, p.instead_of) for p in esc] == [(PRINCIPAL, "刘主任")]
+    assert [(p.person_id, p.instead_of) for p in esc] == [(PRINCIPAL, ("刘主任",))]
     both = plan(ledger_on(day, blocked=(LEADER, PRINCIPAL)), at(day), RULES)
     esc = [p for p in both if p.key.startswith("escalate1:h10")]
-    assert [(p.person_id, p.instead_of) for p in esc] == [(TASKFORCE, "刘主任、张校长")]
+    assert [(p.person_id, p.instead_of) for p in esc] == [(TASKFORCE, ("刘主任", "张校长"))]
 
 
 def test_a_blocked_principal_gets_no_digest():
