@@ -289,3 +289,24 @@ async def test_migration_0003_keeps_the_walks_of_an_existing_database(tmp_path, 
                     " walker_id, started_by, started_at, last_activity_at)"
                     " VALUES (1, 1, 1, 1, 1, 'x', 'x')"
                 )
+
+
+def test_the_command_line(tmp_path, capsys) -> None:
+    """``xiaoan outbox`` and ``xiaoan campaign new`` as typed, from a fresh folder."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\ndatabase = "{tmp_path / "x.sqlite3"}"\nphotos = "{tmp_path / "p"}"\n',
+        encoding="utf-8",
+    )
+    assert cli.main(["--config", str(config), "outbox"]) == 0
+    assert capsys.readouterr().out == "no messages\n"
+    argv = ["--config", str(config), "campaign", "new", "--name", "春季", "--rectification-due"]
+    assert cli.main([*argv, "2027-05-31"]) == 0
+    assert capsys.readouterr().out.startswith("campaign 2 started and in force: 春季\n")
+    assert cli.main([*argv, "2027-05-31"]) == 2
+    assert (
+        capsys.readouterr().err == "xiaoan: campaign new: a campaign named '春季' exists already\n"
+    )
+    assert cli.main(["--config", str(config), "outbox", "--limit", "0"]) == 2
+    with pytest.raises(SystemExit):
+        cli.main(["--config", str(config), "outbox", "--state", "lost"])

@@ -158,6 +158,14 @@ async def test_texts_say_what_and_when(sim: Simulator) -> None:
         "⏰ 隐患 /hazard_1（实验小学·—）：楼梯堆放杂物\n"
         "整改期限 2026-12-01，还剩 3 天。整改后请提交，/tasks 查看你的任务。"
     ]
+    assert c.school.principal.last.text == (
+        "📊 每周简报 · 实验小学\n建筑排查：0/1 栋已销号\n"
+        "隐患：未销号 2 处（逾期 0 处，待验收 0 处），已销号 0 处"
+    )
+    assert c.school.taskforce.last.text == (
+        "📊 每周简报 · 全市 1 所学校\n建筑排查：0/1 栋已销号\n"
+        "隐患：未销号 2 处（逾期 0 处，待验收 0 处），已销号 0 处\n有逾期隐患的学校 0 所"
+    )
     move_to(sim, at(date(2026, 12, 2)))
     await sim.plan()
     await send_all(sim)
