@@ -28,14 +28,15 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
-from handlers import admin, common, inspect, join, rectify, reports, router, tasks
+from handlers import admin, common, inspect, join, rectify, reminders, reports, router, tasks
 from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
+from scheduler.jobs import Reminders
 from scheduler.sender import Sender
-from storage import inbox
-from storage.campus import ensure_campaign, ensure_checklist
+from storage import inbox, schedule
+from storage.campus import ensure_checklist
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 # Applied updates are kept this long (to see what came in), then pruned.
 INBOX_KEEP = timedelta(days=7)
 # The outbox is looked at this often; a change that writes to it wakes it at once.
-OUTBOX_EVERY = timedelta(seconds=10)
+OUTBOX_EVERY = timedelta(seconds=3)
 
 # Commands in the menu, in this order (descriptions from the locale files).
 MENU = (
@@ -59,6 +60,7 @@ MENU = (
     "invite",
     "invitations",
     "addschool",
+    "reminders",
 )
 
 
@@ -95,7 +97,7 @@ async def open_services(config: Config, clock: Clock) -> Services:
     checklist = load_checklist(config.checklist or DEFAULT_PATH)
     db = await Database(config.database, clock).open()
     async with db.write() as tx:
-        campaign_id = await ensure_campaign(
+        campaign_id = await schedule.campaign_in_force(
             tx,
             config.campaign_name,
             config.self_inspection_due,
@@ -118,9 +120,22 @@ async def open_services(config: Config, clock: Clock) -> Services:
 
 
 async def skip_applied(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Group -1: an update already applied (delivered twice, or fed again) stops here."""
-    if await inbox.is_done(context.bot_data["services"].db, update.update_id):
+    """Group -1: an update already applied (delivered twice, or fed again) stops here.
+
+    A person who had blocked the bot and writes to it again can be reached
+    again: this is the one place that notices.
+    """
+    db = context.bot_data["services"].db
+    if await inbox.is_done(db, update.update_id):
         raise ApplicationHandlerStop
+    user = update.effective_user
+    if user is not None:
+        blocked = await db.value(
+            "SELECT id FROM people WHERE tg_user_id = ? AND blocked_at IS NOT NULL", (user.id,)
+        )
+        if blocked is not None:
+            async with db.write() as tx:
+                await schedule.unblock(tx, blocked)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -140,6 +155,11 @@ async def send_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
     sent = await context.bot_data["sender"].send_due()
     if sent:
         log.info("outbox: sent %d message(s)", sent)
+
+
+async def plan_reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: plan the reminders due now into the outbox."""
+    await context.bot_data["reminders"].run()
 
 
 async def set_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -184,6 +204,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "hazard": tasks.hazard_command,
         "export": reports.export_command,
         "progress": reports.progress_command,
+        "reminders": reminders.reminders_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
@@ -202,6 +223,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "hc": tasks.card_tap,
         "tk": tasks.turn_page,
         "e": reports.on_export_tap,
+        "rh": reminders.choose_hour,
+        "rr": reminders.set_recurring,
     }
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
@@ -236,11 +259,32 @@ def build_application(
         replayed = await replay_inbox(app)
         if replayed:
             log.info("fed again %d update(s) received before the last stop", replayed)
-        app.bot_data["sender"] = Sender(app.bot, services.db, clock, services.photos)
+        reminders = Reminders(
+            services.db,
+            clock,
+            config.reminders,
+            services.campaign_id,
+            wake=lambda: services.wake_sender(),
+        )
+        app.bot_data["reminders"] = reminders
+        app.bot_data["sender"] = Sender(
+            app.bot,
+            services.db,
+            clock,
+            services.photos,
+            after_blocked=reminders.run,
+            quiet=reminders.holding,
+        )
         if app.job_queue is not None:
             jobs = app.job_queue
             jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
             jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")
+            jobs.run_repeating(
+                plan_reminders,
+                interval=timedelta(minutes=config.reminders.plan_every_minutes),
+                first=5,
+                name="reminders",
+            )
             services.wake_sender = lambda: jobs.run_once(send_outbox, when=0)  # type: ignore[assignment]
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -8,6 +8,7 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from bot.config import TOKEN_ENV, Config, load_config
@@ -20,7 +21,7 @@ from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import Role
 from reports import files, imports
-from storage import campus, people
+from storage import campus, outbox, people, schedule
 from storage import imports as importing
 from storage.db import Database
 
@@ -35,7 +36,12 @@ Commands:
   export      write the summary form, the ledger or the city report (.xlsx)
   import      import schools or buildings from a spreadsheet; write the templates
   qr          write a school's printable sheet of building QR codes (PDF)
+  outbox      list the messages the bot sends on its own, with attempts and errors
+  campaign    start a new campaign (campaign new --name N ...) reusing schools,
+              buildings and people; it is in force from the next start of the bot
 """
+
+OUTBOX_STATES = ("pending", "sent", "failed", "blocked", "dropped")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -64,6 +70,15 @@ def parser() -> argparse.ArgumentParser:
     chk.add_argument("--lang", choices=["zh", "en"], default="zh", help="language (zh)")
     sub.add_parser("run", help="run the bot")
     add_report_commands(sub)
+    out = sub.add_parser("outbox", help="list outgoing messages, newest first")
+    out.add_argument("--state", choices=OUTBOX_STATES, help="only messages in this state")
+    out.add_argument("--limit", type=int, default=50, help="at most this many (50)")
+    camp = sub.add_parser("campaign", help="campaigns")
+    camp_sub = camp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    new = camp_sub.add_parser("new", help="start a new campaign, in force from now on")
+    new.add_argument("--name", required=True, help="the campaign's name (unique)")
+    for phase in ("self-inspection", "rectification", "supervision"):
+        new.add_argument(f"--{phase}-due", metavar="YYYY-MM-DD", help=f"{phase} due date")
     return p
 
 
@@ -136,6 +151,59 @@ async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
     finally:
         await db.close()
     return f"code: {code}\nlink: {deep_link(config.username or None, code)}"
+
+
+async def cmd_outbox(config: Config, state: str | None, limit: int) -> str:
+    if limit < 1:
+        raise ConfigError("outbox: --limit must be at least 1")
+    db = await _open(config)
+    try:
+        rows = await outbox.messages(db, state, limit)
+    finally:
+        await db.close()
+    if not rows:
+        return "no messages" + (f" in state {state}" if state else "")
+    lines = ["id  state    attempts  not before                 to  kind  key  last error"]
+    for r in rows:
+        lines.append(
+            f"{r['id']}  {r['state']:<7}  {r['attempts']:>8}  {r['not_before']}  "
+            f"{r['name']}  {r['kind']}  {r['key']}  {r['last_error'] or ''}"
+        )
+    return "\n".join(lines)
+
+
+def _due(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"campaign new: {name} must be a date YYYY-MM-DD, not {value!r}"
+        ) from None
+
+
+async def cmd_campaign_new(config: Config, args: argparse.Namespace) -> str:
+    name = args.name.strip()
+    if not name:
+        raise ConfigError("campaign new: --name must not be empty")
+    dates = (
+        _due("--self-inspection-due", args.self_inspection_due),
+        _due("--rectification-due", args.rectification_due),
+        _due("--supervision-due", args.supervision_due),
+    )
+    db = await _open(config)
+    try:
+        async with db.write() as tx:
+            campaign_id = await schedule.start_campaign(tx, name, *dates)
+    except ValueError as exc:
+        raise ConfigError(f"campaign new: {exc}") from None
+    finally:
+        await db.close()
+    return (
+        f"campaign {campaign_id} started and in force: {name}\n"
+        "restart the bot (xiaoan run) for it to take effect"
+    )
 
 
 def cmd_checklist(config: Config, lang: str) -> str:
@@ -334,6 +402,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             code, output = asyncio.run(cmd_import(config, args))
             print(output, file=sys.stderr if code else sys.stdout)
             return code
+        elif args.command == "outbox":
+            print(asyncio.run(cmd_outbox(config, args.state, args.limit)))
+        elif args.command == "campaign":
+            print(asyncio.run(cmd_campaign_new(config, args)))
     except ConfigError as error:
         print(f"xiaoan: {error}", file=sys.stderr)
         return 2

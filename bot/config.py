@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import ConfigError
+from scheduler.rules import ReminderRules
 
 TOKEN_ENV = "XIAOAN_TELEGRAM_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 
@@ -59,6 +60,35 @@ SETTINGS = (
         "walk.takeover_after_minutes", 30, "a walk idle this long may be taken over by a colleague"
     ),
     Setting("walk.fix_at_once_days", 7, "deadline for a hazard fixed at once, in days"),
+    Setting(
+        "reminders.before_deadline_days",
+        "3,1,0",
+        "days before a hazard's deadline when its responsible person is reminded (0: the day)",
+    ),
+    Setting(
+        "reminders.overdue_every_days", 1, "while overdue, remind the responsible person this often"
+    ),
+    Setting(
+        "reminders.escalate_leader_days", 1, "days overdue before the school's leaders are told"
+    ),
+    Setting("reminders.escalate_principal_days", 3, "days overdue before the principal is told"),
+    Setting("reminders.escalate_taskforce_days", 7, "days overdue before the task force is told"),
+    Setting(
+        "reminders.verify_after_days",
+        2,
+        "days a fix may wait for verification before leaders are nudged",
+    ),
+    Setting(
+        "reminders.phase_days_before",
+        "7,1",
+        "days before a phase deadline when lagging schools are nudged",
+    ),
+    Setting("reminders.digest_weekday", 1, "weekday of the weekly digest (1 Monday .. 7 Sunday)"),
+    Setting("reminders.digest_hour", 9, "hour of the weekly digest"),
+    Setting("reminders.send_hour", 9, "hour reminders go out, unless a person chose another one"),
+    Setting("reminders.quiet_start", 21, "quiet hours start: nothing is sent from this hour"),
+    Setting("reminders.quiet_end", 8, "quiet hours end: what waited is sent from this hour"),
+    Setting("reminders.plan_every_minutes", 5, "how often reminders are planned, in minutes"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -82,6 +112,7 @@ class Config:
     max_side: int
     takeover_after_minutes: int
     fix_at_once_days: int
+    reminders: ReminderRules = field(default_factory=ReminderRules)
 
 
 def _flatten(table: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +148,58 @@ def _date(name: str, value: Any) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise ConfigError(f"config: '{name}' must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def _days(name: str, value: Any) -> tuple[int, ...]:
+    """A list of day counts written "3,1,0" (largest first once read)."""
+    try:
+        days = sorted({int(part) for part in _str(name, value).split(",")}, reverse=True)
+    except ValueError:
+        days = [-1]
+    if not days or days[-1] < 0:
+        raise ConfigError(f"config: '{name}' must be day counts like \"3,1,0\", not {value!r}")
+    return tuple(days)
+
+
+def _hour(name: str, value: Any) -> int:
+    hour = _int(name, value, low=0)
+    if hour > 23:
+        raise ConfigError(f"config: '{name}' must be an hour 0..23, not {value!r}")
+    return hour
+
+
+def _reminders(v: dict[str, Any]) -> ReminderRules:
+    """The [reminders] section, checked as a whole (the send hour outside quiet hours)."""
+    weekday = _int("reminders.digest_weekday", v["reminders.digest_weekday"])
+    if weekday > 7:
+        raise ConfigError(f"config: 'reminders.digest_weekday' must be 1..7, not {weekday!r}")
+    rules = ReminderRules(
+        before_deadline_days=_days(
+            "reminders.before_deadline_days", v["reminders.before_deadline_days"]
+        ),
+        overdue_every_days=_int("reminders.overdue_every_days", v["reminders.overdue_every_days"]),
+        escalate_leader_days=_int(
+            "reminders.escalate_leader_days", v["reminders.escalate_leader_days"]
+        ),
+        escalate_principal_days=_int(
+            "reminders.escalate_principal_days", v["reminders.escalate_principal_days"]
+        ),
+        escalate_taskforce_days=_int(
+            "reminders.escalate_taskforce_days", v["reminders.escalate_taskforce_days"]
+        ),
+        verify_after_days=_int("reminders.verify_after_days", v["reminders.verify_after_days"]),
+        phase_days_before=_days("reminders.phase_days_before", v["reminders.phase_days_before"]),
+        digest_weekday=weekday,
+        digest_hour=_hour("reminders.digest_hour", v["reminders.digest_hour"]),
+        send_hour=_hour("reminders.send_hour", v["reminders.send_hour"]),
+        quiet_start=_hour("reminders.quiet_start", v["reminders.quiet_start"]),
+        quiet_end=_hour("reminders.quiet_end", v["reminders.quiet_end"]),
+        plan_every_minutes=_int("reminders.plan_every_minutes", v["reminders.plan_every_minutes"]),
+    )
+    for name in ("send_hour", "digest_hour"):
+        if getattr(rules, name) not in rules.allowed_hours():
+            raise ConfigError(f"config: 'reminders.{name}' falls in the quiet hours")
+    return rules
 
 
 def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
@@ -168,4 +251,5 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
             "walk.takeover_after_minutes", v["walk.takeover_after_minutes"]
         ),
         fix_at_once_days=_int("walk.fix_at_once_days", v["walk.fix_at_once_days"]),
+        reminders=_reminders(v),
     )

@@ -6,15 +6,23 @@ own, so a retry never sends it twice. Failures are sorted the way Telegram
 means them: wait and retry (RetryAfter, network trouble, with back-off),
 give up (a request Telegram refuses), or stop writing to a person who
 blocked the bot (Forbidden).
+
+Pacing: the Application's rate limiter keeps all requests within Telegram's
+30 a second; the sender also waits so that one chat gets at most one message
+a second, and sends a small batch per pass (a pass every few seconds), so a
+digest to every principal is spread out and interactive answers, which do
+not go through the outbox, are never queued behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
@@ -33,6 +41,8 @@ MAX_ATTEMPTS = 8  # network failures before a message is given up
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 ALBUM_MAX = 10  # Telegram's limit for one media group
+BATCH = 20  # messages per pass: a pass every few seconds spreads bulk sends
+PER_CHAT_GAP = 1.0  # seconds between two messages to one chat (Telegram: 1 a second)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -49,30 +59,57 @@ class Sender:
     db: Database
     clock: Clock
     photos: PhotoStore
+    # Called after a pass that found people who blocked the bot: the planner
+    # sends their escalations up the chain at once (set by bot.app).
+    after_blocked: Callable[[], Awaitable[object]] | None = None
+    # Reminders wait while this says so (quiet hours); other notices do not.
+    quiet: Callable[[datetime], bool] | None = None
+    # Real time for pacing (the clock may be a fake standing still); tests replace both.
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    monotonic: Callable[[], float] = time.monotonic
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _last_to: dict[int, float] = field(default_factory=dict)
 
-    async def send_due(self, limit: int = 50) -> int:
-        """Send what is due now; return how many messages went out."""
+    async def send_due(self, limit: int = BATCH) -> int:
+        """Send what is due now, at most ``limit`` messages; return how many went out."""
         if self._lock.locked():
             return 0  # a pass is running: it will see the same rows
         async with self._lock:
             sent = 0
             blocked: set[int] = set()
-            for message in await outbox.due(self.db, self.clock.now(), limit):
+            now = self.clock.now()
+            held = "remind." if self.quiet is not None and self.quiet(now) else None
+            for message in await outbox.due(self.db, now, limit, held):
                 if message.person_id in blocked:
                     continue  # marked by mark_blocked with the rest of their messages
                 done = await self._send_one(message)
                 if done is None:
                     blocked.add(message.person_id)
                 sent += bool(done)
-            return sent
+        if blocked and self.after_blocked is not None:
+            await self.after_blocked()
+        return sent
+
+    async def _pace(self, chat_id: int) -> None:
+        """Wait until this chat may get another message (one a second)."""
+        last = self._last_to.get(chat_id)
+        if last is not None:
+            wait = PER_CHAT_GAP - (self.monotonic() - last)
+            if wait > 0:
+                await self.sleep(wait)
+        self._last_to[chat_id] = self.monotonic()
+        if len(self._last_to) > 10_000:  # forget chats not written to for a while
+            cutoff = self.monotonic() - PER_CHAT_GAP
+            self._last_to = {c: t for c, t in self._last_to.items() if t > cutoff}
 
     async def _send_one(self, message: Outgoing) -> bool | None:
         """Send one message; True when sent, None when its person blocked the bot."""
         try:
             if message.photos and not message.album_sent:
+                await self._pace(message.chat_id)
                 await self._album(message)
                 await outbox.mark_album_sent(self.db, message.id)
+            await self._pace(message.chat_id)
             await self.bot.send_message(
                 message.chat_id,
                 message.text,

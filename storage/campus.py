@@ -166,7 +166,7 @@ async def building(db: Reader, building_id: int) -> Row | None:
 
 
 async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> list[Row]:
-    """The school's buildings with their walk in this campaign (if any) and its state."""
+    """The school's buildings with their walk in this campaign's current round, and its state."""
     return await db.all(
         "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id,"
         " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
@@ -174,6 +174,8 @@ async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> 
         " (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id) AS answered"
         " FROM buildings b LEFT JOIN inspections i"
         " ON i.building_id = b.id AND i.campaign_id = ?"
+        " AND i.round_id IS (SELECT MAX(r.id) FROM inspection_rounds r"
+        " WHERE r.school_id = b.school_id AND r.campaign_id = i.campaign_id)"
         " WHERE b.school_id = ? ORDER BY b.name",
         (campaign_id, school_id),
     )

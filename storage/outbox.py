@@ -83,15 +83,21 @@ async def enqueue(
     return new > 0
 
 
-async def due(db: Reader, now: datetime, limit: int = 50) -> list[Outgoing]:
-    """Pending messages whose time has come, oldest first."""
+async def due(
+    db: Reader, now: datetime, limit: int = 50, hold_kinds: str | None = None
+) -> list[Outgoing]:
+    """Pending messages whose time has come, oldest first.
+
+    Kinds starting with ``hold_kinds`` are held back (reminders in quiet hours).
+    """
     stamp = now.isoformat(timespec="seconds")
     rows = await db.all(
         "SELECT o.* FROM outbox o JOIN people p ON p.id = o.person_id"
         " WHERE o.state = 'pending' AND o.not_before <= ? AND p.blocked_at IS NULL"
         " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        " AND (? IS NULL OR o.kind NOT LIKE ? || '%')"
         " ORDER BY o.not_before, o.id LIMIT ?",
-        (stamp, stamp, limit),
+        (stamp, stamp, hold_kinds, hold_kinds, limit),
     )
     return [outgoing(r) for r in rows]
 
@@ -153,3 +159,67 @@ async def messages(db: Reader, state: str | None = None, limit: int = 100) -> li
         " ORDER BY o.id DESC LIMIT ?",
         [*params, limit],
     )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A planned message ready to store: rendered, addressed, timed."""
+
+    key: str
+    kind: str
+    person_id: int
+    chat_id: int
+    text: str
+    not_before: datetime
+
+
+async def enqueue_many(tx: Tx, messages: Sequence[Planned]) -> int:
+    """Store many messages in one statement; those whose key exists change nothing.
+
+    Returns how many were new.
+    """
+    before = await tx.value("SELECT total_changes()")
+    await tx.conn.executemany(
+        "INSERT INTO outbox (key, kind, person_id, chat_id, text, created_at, not_before)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        [
+            (
+                m.key,
+                m.kind,
+                m.person_id,
+                m.chat_id,
+                m.text,
+                tx.now(),
+                m.not_before.isoformat(timespec="seconds"),
+            )
+            for m in messages
+        ],
+    )
+    return int(await tx.value("SELECT total_changes()")) - int(before)
+
+
+async def drop_superseded(
+    tx: Tx, kind_prefix: str, keep: set[str], candidates: set[str] | None = None
+) -> int:
+    """Pending messages of these kinds that the latest plan no longer has: dropped.
+
+    A reminder not sent yet when a later stage or a new day replaces it (or
+    its hazard was fixed meanwhile) is never sent late. ``candidates`` are the
+    keys that may have gone (the previous plan's); None: look at every pending one.
+    """
+    if candidates is None:
+        rows = await tx.all(
+            "SELECT key FROM outbox WHERE state = 'pending' AND kind LIKE ?",
+            (kind_prefix + "%",),
+        )
+        candidates = {r["key"] for r in rows}
+    gone = [(key,) for key in candidates - keep]
+    if not gone:
+        return 0
+    before = await tx.value("SELECT total_changes()")
+    await tx.conn.executemany(
+        "UPDATE outbox SET state = 'dropped', last_error = 'superseded'"
+        " WHERE key = ? AND state = 'pending'",
+        gone,
+    )
+    return int(await tx.value("SELECT total_changes()")) - int(before)

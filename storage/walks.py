@@ -20,10 +20,20 @@ async def inspection(db: Reader, inspection_id: int) -> Row | None:
     )
 
 
+# The round a building is walked in now: the school's latest recurring round in
+# the campaign, or NULL (the campaign's own walk) when none was opened.
+CURRENT_ROUND = (
+    "(SELECT MAX(r.id) FROM inspection_rounds r JOIN buildings rb ON rb.school_id = r.school_id"
+    " WHERE rb.id = ? AND r.campaign_id = ?)"
+)
+
+
 async def inspection_of(db: Reader, campaign_id: int, building_id: int) -> Row | None:
+    """The building's walk in the campaign's current round, if started."""
     inspection_id = await db.value(
-        "SELECT id FROM inspections WHERE campaign_id = ? AND building_id = ?",
-        (campaign_id, building_id),
+        "SELECT id FROM inspections WHERE campaign_id = ? AND building_id = ?"  # noqa: S608
+        f" AND round_id IS {CURRENT_ROUND}",
+        (campaign_id, building_id, building_id, campaign_id),
     )
     return None if inspection_id is None else await inspection(db, inspection_id)
 
@@ -41,9 +51,20 @@ async def start_inspection(
     tx: Tx, *, campaign_id: int, building_id: int, version_id: int, walker_id: int
 ) -> int:
     inspection_id = await tx.run(
-        "INSERT INTO inspections (campaign_id, building_id, checklist_version_id, walker_id,"
-        " started_by, started_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (campaign_id, building_id, version_id, walker_id, walker_id, tx.now(), tx.now()),
+        "INSERT INTO inspections (campaign_id, building_id, round_id, checklist_version_id,"  # noqa: S608
+        " walker_id, started_by, started_at, last_activity_at)"
+        f" VALUES (?, ?, {CURRENT_ROUND}, ?, ?, ?, ?, ?)",
+        (
+            campaign_id,
+            building_id,
+            building_id,
+            campaign_id,
+            version_id,
+            walker_id,
+            walker_id,
+            tx.now(),
+            tx.now(),
+        ),
     )
     await tx.event(
         walker_id,

@@ -418,6 +418,10 @@ class Simulator:
         self._users = itertools.count(5001)
         self.app: Any = None
         self.auto_send = True
+        # The sender's pacing runs on this fake monotonic time: its waits are
+        # recorded (chat id, seconds) and pass at once.
+        self.seconds = 0.0
+        self.pauses: list[float] = []
 
     async def start(self) -> Simulator:
         """Build and initialise the Application as ``xiaoan run`` would."""
@@ -437,8 +441,14 @@ class Simulator:
         self.app.add_error_handler(record)
         await self.app.initialize()
         await self.app.post_init(self.app)
+        sender = self.app.bot_data["sender"]
+        sender.sleep, sender.monotonic = self._pause, lambda: self.seconds
         await self.drain()
         return self
+
+    async def _pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.seconds += seconds
 
     async def stop(self) -> None:
         await self.app.post_shutdown(self.app)
@@ -479,6 +489,11 @@ class Simulator:
         """One pass of the sending job."""
         sent: int = await self.app.bot_data["sender"].send_due()
         return sent
+
+    async def plan(self) -> int:
+        """One pass of the planning job (reminders into the outbox)."""
+        added: int = await self.app.bot_data["reminders"].run()
+        return added
 
     async def drain(self) -> None:
         """Handle what start-up put on the update queue (updates fed again)."""

@@ -1,0 +1,203 @@
+"""One planning pass over a city-size ledger: time and peak memory.
+
+    .venv/bin/python bench/bench_planner.py [--schools 300] [--buildings 6000] [--hazards 100000]
+
+Builds a fresh SQLite ledger in a temporary folder with bulk inserts (schools,
+buildings, people with their roles, walks for half the buildings, hazards
+with deadlines spread over four months around today, fixes waiting), then
+times:
+
+- reading the ledger and planning (what a pass does before writing), then
+  the same again under tracemalloc for its peak of Python memory;
+- a whole first pass after a start (the outbox is empty: every message due is
+  rendered and written);
+- a whole steady pass (the next one, five minutes later: nothing new);
+- a pass after a restart (every key is in the outbox already, none in memory);
+- what ``/reminders`` computes: the next two weeks for a task-force member, and
+  for one school.
+
+The process's peak resident memory is printed last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import sqlite3
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ledger.clock import FakeClock
+from scheduler.jobs import Reminders
+from scheduler.planner import plan
+from scheduler.rules import ReminderRules
+from storage import schedule
+from storage.db import Database
+
+NOW = datetime(2027, 4, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def build(path: Path, schools: int, buildings: int, hazards: int) -> None:
+    """The city's ledger, written with executemany in one transaction."""
+    rnd = random.Random(5)
+    stamp = NOW.isoformat(timespec="seconds")
+    today = NOW.date()
+    conn = sqlite3.connect(path)
+    conn.execute("BEGIN")
+    conn.execute(
+        "INSERT INTO campaigns (id, name, self_inspection_due, rectification_due, created_at,"
+        " in_force) VALUES (1, 'bench', '2027-03-30', '2027-05-31', ?, 1)",
+        (stamp,),
+    )
+    conn.execute(
+        "INSERT INTO checklist_versions (id, digest, name, loaded_at) VALUES (1, 'x', 'x', ?)",
+        (stamp,),
+    )
+    people: list[tuple[Any, ...]] = []
+    members: list[tuple[Any, ...]] = []
+    pid = 0
+
+    def person(role: str, school_id: int | None) -> int:
+        nonlocal pid
+        pid += 1
+        people.append((pid, 10_000 + pid, 10_000 + pid, f"p{pid}", "13800000000", "zh", stamp))
+        members.append((pid, school_id, role, stamp))
+        return pid
+
+    for _ in range(5):
+        person("taskforce", None)
+    staff_of: dict[int, list[int]] = {}
+    school_rows = []
+    for s in range(1, schools + 1):
+        school_rows.append((s, f"学校{s}", "primary", "public", stamp))
+        person("principal", s)
+        person("leader", s)
+        staff_of[s] = [person("staff", s) for _ in range(5)]
+    conn.executemany(
+        "INSERT INTO people (id, tg_user_id, chat_id, name, phone, language, joined_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        people,
+    )
+    conn.executemany(
+        "INSERT INTO schools (id, name, kind, ownership, created_at) VALUES (?, ?, ?, ?, ?)",
+        school_rows,
+    )
+    conn.executemany(
+        "INSERT INTO memberships (person_id, school_id, role, created_at) VALUES (?, ?, ?, ?)",
+        members,
+    )
+    building_rows = [
+        (b, 1 + (b - 1) % schools, f"楼{b}", "teaching", 3, stamp) for b in range(1, buildings + 1)
+    ]
+    conn.executemany(
+        "INSERT INTO buildings (id, school_id, name, use, floors, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        building_rows,
+    )
+    conn.executemany(
+        "INSERT INTO inspections (campaign_id, building_id, checklist_version_id, walker_id,"
+        " started_by, started_at, last_activity_at, closed_at) VALUES (1, ?, 1, ?, ?, ?, ?, ?)",
+        [
+            (b, staff_of[s][0], staff_of[s][0], stamp, stamp, stamp)
+            for b, s, *_ in building_rows
+            if b % 2
+        ],
+    )
+    hazard_rows = []
+    fixes = []
+    for h in range(1, hazards + 1):
+        b = rnd.randrange(1, buildings + 1)
+        s = 1 + (b - 1) % schools
+        state = rnd.choices(["open", "submitted", "closed"], [6, 1, 3])[0]
+        deadline = (today + timedelta(days=rnd.randrange(-60, 60))).isoformat()
+        who = rnd.choice(staff_of[s])
+        hazard_rows.append(
+            (h, s, b, state, deadline, who, f"p{who}", f"隐患描述{h}", who, stamp, stamp)
+        )
+        if state == "submitted":
+            submitted = (NOW - timedelta(days=rnd.randrange(0, 6))).isoformat(timespec="seconds")
+            fixes.append((h, who, submitted, submitted))
+    conn.executemany(
+        "INSERT INTO hazards (id, school_id, building_id, campaign_id, source, state, deadline,"
+        " responsible_id, responsible_name, description, reported_by, reported_at, completed_at)"
+        " VALUES (?, ?, ?, 1, 'walk', ?, ?, ?, ?, ?, ?, ?, ?)",
+        hazard_rows,
+    )
+    conn.executemany(
+        "INSERT INTO fix_reports (hazard_id, reported_by, started_at, state, submitted_at)"
+        " VALUES (?, ?, ?, 'submitted', ?)",
+        fixes,
+    )
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+async def measure(name: str, work: Callable[[], Awaitable[Any]], traced: bool = False) -> Any:
+    """Run ``work`` once and print its time (and with ``traced`` its Python memory peak)."""
+    if traced:
+        tracemalloc.start()
+    started = time.perf_counter()
+    result = await work()
+    elapsed = time.perf_counter() - started
+    line = f"{name:<40} {elapsed * 1000:8.0f} ms"
+    if traced:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        line += f"   Python peak {peak / 2**20:6.1f} MiB (tracemalloc slows it)"
+    print(line)
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schools", type=int, default=300)
+    parser.add_argument("--buildings", type=int, default=6000)
+    parser.add_argument("--hazards", type=int, default=100_000)
+    args = parser.parse_args()
+    clock = FakeClock(NOW)
+    rules = ReminderRules()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "city.sqlite3"
+        async with Database(path, clock):
+            pass  # migrated
+        started = time.perf_counter()
+        build(path, args.schools, args.buildings, args.hazards)
+        print(
+            f"ledger: {args.schools} schools, {args.buildings} buildings, {args.hazards} hazards"
+            f" built in {time.perf_counter() - started:.1f} s"
+        )
+        async with Database(path, clock) as db:
+            reminders = Reminders(db, clock, rules, campaign_id=1)
+
+            async def read_and_plan() -> int:
+                ledger = await schedule.load_ledger(db, 1, NOW.date(), reminders.horizon)
+                return len(plan(ledger, NOW, rules))
+
+            due = await measure("read the ledger and plan", read_and_plan)
+            await measure("read the ledger and plan", read_and_plan, traced=True)
+            written = await measure("first pass (writes the outbox)", reminders.run)
+            again = await measure("steady pass", reminders.run)
+            fresh = Reminders(db, clock, rules, campaign_id=1)
+            restarted = await measure("pass after a restart", fresh.run)
+            # Person 1 is on the task force; person 6 is the principal of school 1.
+            await measure("/reminders: the task force's next", lambda: fresh.preview(1, None))
+            await measure("/reminders: a school's next", lambda: fresh.preview(None, [1]))
+            print(
+                f"messages due now: {due}; written by the first pass: {written};"
+                f" by the next ones: {again}, {restarted}"
+            )
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"process peak resident memory: {peak_kib / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,163 @@
+"""``/reminders``: what is planned next, the hour a person wants reminders at, and
+(for a principal or leader) the school's recurring inspection (长效机制).
+
+Taps: ``rh:<hour>`` chooses the hour; ``rr:<school>:<week|month|term|stop>``
+sets or stops the recurring inspection.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from handlers.base import Button, Ctx, entry, number, parts
+from ledger.errors import NotAllowed, Stale
+from ledger.roles import SCHOOL_MANAGERS, Person, can_manage_school, require
+from scheduler.jobs import Reminders
+from scheduler.planner import Planned, period_of
+from storage import schedule
+
+EVERY = ("week", "month", "term")
+LINES_MAX = 12  # planned messages listed per section
+HOURS_PER_ROW = 6
+
+
+def next_period_start(every: str, today: date) -> date:
+    """The first day of the period after the one containing ``today``."""
+    start, _ = period_of(every, today)
+    day = today
+    while period_of(every, day)[0] == start:
+        day += timedelta(days=1)
+    return day
+
+
+def managed_schools(person: Person) -> list[tuple[int, str]]:
+    """The schools where this person is principal or leader."""
+    seen: dict[int, str] = {}
+    for m in person.memberships:
+        if m.school_id is not None and m.role in SCHOOL_MANAGERS:
+            seen.setdefault(m.school_id, m.school_name or "")
+    return list(seen.items())
+
+
+def _reminders(ctx: Ctx) -> Reminders:
+    planner: Reminders = ctx.context.bot_data["reminders"]
+    return planner
+
+
+def _lines(ctx: Ctx, planned: list[Planned], names: dict[int, str]) -> str:
+    lines = []
+    for p in planned[:LINES_MAX]:
+        subject = f"/hazard_{p.values['id']}" if "id" in p.values else p.values.get("school", "")
+        lines.append(
+            ctx.t(
+                "reminders.screen.line",
+                when=p.not_before.strftime("%m-%d %H:%M"),
+                name=names.get(p.person_id, ""),
+                kind=ctx.t(f"reminders.kind.{p.kind.removeprefix('remind.')}"),
+                subject=subject,
+            )
+        )
+    if len(planned) > LINES_MAX:
+        lines.append(ctx.t("reminders.more", count=len(planned) - LINES_MAX))
+    return "\n".join(lines)
+
+
+@entry
+async def reminders_command(ctx: Ctx) -> None:
+    """``/reminders``: the person's next reminders, the school's for managers, the hour."""
+    person = ctx.member()
+    planner = _reminders(ctx)
+    rules = planner.rules
+    names = {r[0]: r[1] for r in await ctx.db.all("SELECT id, name FROM people")}
+    mine = []
+    if person.school_ids or person.is_taskforce:  # a supervisor gets no reminders
+        mine = await planner.preview(person.id, person.school_ids or None)
+    if mine:
+        await ctx.say(ctx.t("reminders.screen.mine") + "\n" + _lines(ctx, mine, names))
+    else:
+        await ctx.reply("reminders.screen.none")
+    for school_id, school_name in managed_schools(person):
+        planned = await planner.preview(None, [school_id])
+        if planned:
+            await ctx.say(
+                ctx.t("reminders.screen.school", school=school_name)
+                + "\n"
+                + _lines(ctx, planned, names)
+            )
+        await _recurring_screen(ctx, school_id)
+    hours = rules.allowed_hours()
+    buttons: list[list[Button]] = [
+        [(f"{h}:00", f"rh:{h}") for h in hours[i : i + HOURS_PER_ROW]]
+        for i in range(0, len(hours), HOURS_PER_ROW)
+    ]
+    await ctx.reply(
+        "reminders.screen.hour",
+        buttons,
+        hour=rules.hour_for(await schedule.reminder_hour(ctx.db, person.id)),
+        quiet_start=rules.quiet_start,
+        quiet_end=rules.quiet_end,
+    )
+
+
+async def _recurring_screen(ctx: Ctx, school_id: int) -> None:
+    current = await schedule.recurring(ctx.db, school_id)
+    buttons: list[list[Button]] = [
+        [(ctx.t(f"reminders.every.{e}"), f"rr:{school_id}:{e}") for e in EVERY]
+    ]
+    if current is None:
+        await ctx.reply("reminders.screen.recurring_none", buttons)
+        return
+    buttons[0] = [b for b in buttons[0] if not b[1].endswith(current["every"])]
+    buttons.append([(ctx.t("reminders.screen.stop"), f"rr:{school_id}:stop")])
+    await ctx.reply(
+        "reminders.screen.recurring",
+        buttons,
+        every=ctx.t(f"reminders.every.{current['every']}"),
+        since=current["set_at"][:10],
+    )
+
+
+@entry
+async def choose_hour(ctx: Ctx) -> None:
+    """``rh:<hour>``: reminders at this hour from now on."""
+    person = ctx.member()
+    _, value = parts(ctx.tap_data, 2)
+    hour = number(value)
+    rules = _reminders(ctx).rules
+    if hour not in rules.allowed_hours():
+        await ctx.toast("reminders.screen.hour_bad")
+        return
+    async with ctx.write() as tx:
+        await schedule.set_reminder_hour(tx, person.id, hour)
+    await ctx.settle(f"{hour}:00")
+    await ctx.reply("reminders.screen.hour_set", hour=hour)
+
+
+@entry
+async def set_recurring(ctx: Ctx) -> None:
+    """``rr:<school>:<every|stop>``: set or stop the school's recurring inspection."""
+    person = ctx.member()
+    _, school_value, every = parts(ctx.tap_data, 3)
+    school_id = number(school_value)
+    require(can_manage_school(person, school_id))
+    if every not in (*EVERY, "stop"):
+        raise NotAllowed()
+    school_name = dict(managed_schools(person))[school_id]
+    async with ctx.write() as tx:
+        changed = await schedule.set_recurring(
+            tx, school_id, None if every == "stop" else every, person.id
+        )
+    if not changed:
+        raise Stale()
+    if every == "stop":
+        await ctx.settle(ctx.t("reminders.screen.stop"))
+        await ctx.reply("reminders.screen.recurring_stopped", school=school_name)
+        return
+    label = ctx.t(f"reminders.every.{every}")
+    await ctx.settle(label)
+    await ctx.reply(
+        "reminders.screen.recurring_set",
+        school=school_name,
+        every=label,
+        start=next_period_start(every, ctx.today()).isoformat(),
+    )

@@ -1,0 +1,200 @@
+"""The planning job: read the ledger, plan, write the outbox. Thin on purpose.
+
+Run by python-telegram-bot's JobQueue every ``reminders.plan_every_minutes``
+(and at once after a person turns out to have blocked the bot, so their
+escalation goes up the chain without waiting). Opening the rounds of
+recurring inspections happens here too: a round is a change of the ledger,
+the rest is the pure planner's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+
+from handlers.i18n import t
+from ledger.clock import Clock
+from scheduler.planner import (
+    ESCALATION_LAST_DAYS,
+    LIST_MAX,
+    Ledger,
+    Planned,
+    period_of,
+    plan,
+    round_to_open,
+)
+from scheduler.rules import ReminderRules
+from storage import outbox, schedule
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+KIND_PREFIX = "remind."  # every planned reminder's kind starts so
+STORED_LOOKBACK_DAYS = 31  # the oldest key a plan can still make (an escalation's, a week's)
+
+
+@dataclass
+class Reminders:
+    """Plans reminders into the outbox; one pass at a time."""
+
+    db: Database
+    clock: Clock
+    rules: ReminderRules
+    campaign_id: int
+    wake: Callable[[], None] = lambda: None
+    last_run: datetime | None = None  # the last pass outside quiet hours
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Keys the last pass found or wrote in the outbox: not rendered nor written again.
+    # Only a saving; after a restart the outbox's unique keys do the same, slower.
+    _stored: set[str] = field(default_factory=set)
+
+    def holding(self, now: datetime) -> bool:
+        """Whether planned reminders must wait: in quiet hours, and after them until a
+        pass has run (it drops what the night made stale, e.g. yesterday's nudge)."""
+        if self.rules.quiet(now):
+            return True
+        morning = datetime.combine(now.date(), time(self.rules.quiet_end), now.tzinfo)
+        if morning > now:
+            morning -= timedelta(days=1)
+        return self.last_run is None or self.last_run < morning
+
+    @property
+    def horizon(self) -> int:
+        """Days before a deadline when the first reminder goes out."""
+        return max(self.rules.before_deadline_days)
+
+    async def run(self) -> int:
+        """One planning pass; returns how many new messages were stored."""
+        if self._lock.locked():
+            return 0  # a pass is running; keys make a second one harmless, this saves work
+        async with self._lock:
+            now = self.clock.now()
+            if self.rules.quiet(now):
+                return 0
+            await self.open_rounds(now.date())
+            ledger = await schedule.load_ledger(self.db, self.campaign_id, now.date(), self.horizon)
+            # CPU work for a city's ledger: in a thread, so updates keep being answered.
+            planned = await asyncio.to_thread(plan, ledger, now, self.rules)
+            added = await self.store(planned)
+            self.last_run = now
+        if added:
+            log.info("reminders: planned %d message(s)", added)
+            self.wake()
+        return added
+
+    async def open_rounds(self, today: date) -> int:
+        """Open the current period's round of each recurring inspection due one."""
+        opened = 0
+        for row in await schedule.live_recurring(self.db):
+            latest = date.fromisoformat(row["latest"]) if row["latest"] else None
+            set_on = date.fromisoformat(row["set_at"][:10])
+            start = round_to_open(row["every"], set_on, latest, today)
+            if start is None:
+                continue
+            _, due = period_of(row["every"], start)
+            async with self.db.write() as tx:
+                opened += bool(await schedule.open_round(tx, row, self.campaign_id, start, due))
+        return opened
+
+    async def store(self, planned: list[Planned]) -> int:
+        """Render each message in its person's language and write the new ones."""
+        contacts = {
+            r[0]: (r[1], r[2])
+            for r in await self.db.all("SELECT id, chat_id, language FROM people")
+        }
+        keys = {p.key for p in planned}
+        fresh = [p for p in planned if p.key not in self._stored]
+        rows = [
+            outbox.Planned(
+                key=p.key,
+                kind=p.kind,
+                person_id=p.person_id,
+                chat_id=contacts[p.person_id][0],
+                text=render(p, contacts[p.person_id][1]),
+                not_before=p.not_before,
+            )
+            for p in fresh
+        ]
+        async with self.db.write() as tx:
+            # After a start nothing is known of the last plan: every pending reminder is looked at.
+            await outbox.drop_superseded(tx, KIND_PREFIX, keys, self._stored or None)
+            added = await outbox.enqueue_many(tx, rows)
+        self._stored = keys
+        return added
+
+    async def preview(
+        self, person_id: int | None, school_ids: Collection[int] | None, days: int = 14
+    ) -> list[Planned]:
+        """What is planned next, supposing the ledger stays as it is: for a person
+        (``person_id``) or for schools (``school_ids``), over the coming days."""
+        now = self.clock.now()
+        ledger = await schedule.load_ledger(
+            self.db, self.campaign_id, now.date(), self.horizon + days, school_ids
+        )
+        # Keys sent lately (a key planned again is at most weeks old), the reader's own
+        # when the preview is theirs.
+        since = (now - timedelta(days=STORED_LOOKBACK_DAYS)).isoformat(timespec="seconds")
+        mine = "AND person_id = ?" if person_id is not None else ""
+        stored = {
+            r[0]
+            for r in await self.db.all(
+                "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?"  # noqa: S608
+                f" AND state IN ('sent', 'failed', 'blocked') {mine}",
+                (KIND_PREFIX + "%", since, *([person_id] if person_id is not None else [])),
+            )
+        }
+        if school_ids is None and person_id in ledger.taskforce:
+            ledger = self._taskforce_part(ledger, now.date(), days)
+        return await asyncio.to_thread(
+            self._project, ledger, now, days, stored, person_id, school_ids
+        )
+
+    def _taskforce_part(self, ledger: Ledger, today: date, days: int) -> Ledger:
+        """For the task force's own preview, only hazards that may reach them: those
+        whose task-force escalation falls in the coming days (a city has many)."""
+        first = self.rules.escalate_taskforce_days
+        last = first + ESCALATION_LAST_DAYS - 1
+        earliest, latest = today - timedelta(days=last), today + timedelta(days=days - first)
+        hazards = [h for h in ledger.hazards if earliest <= h.deadline <= latest]
+        return replace(ledger, hazards=hazards)
+
+    def _project(
+        self,
+        ledger: Ledger,
+        now: datetime,
+        days: int,
+        stored: set[str],
+        person_id: int | None,
+        school_ids: Collection[int] | None,
+    ) -> list[Planned]:
+        """Plan each coming day at its last allowed minute; keep what is new for the reader."""
+        last_hour = max(self.rules.allowed_hours())
+        found: dict[str, Planned] = {}
+        for offset in range(days + 1):
+            day = now.date() + timedelta(days=offset)
+            moment = datetime.combine(day, time(last_hour, 59), now.tzinfo)
+            for p in plan(ledger, moment, self.rules):
+                if p.key in stored or p.key in found:
+                    continue
+                if person_id is not None and p.person_id != person_id:
+                    continue
+                if school_ids is not None and p.school_id not in school_ids:
+                    continue
+                found[p.key] = p
+        return sorted(found.values(), key=lambda p: (p.not_before, p.key))
+
+
+def render(planned: Planned, lang: str) -> str:
+    """The message's text in ``lang``: the text, its list, for whom it was meant."""
+    lines = [t(lang, planned.text, **planned.values)]
+    for key, values in planned.items[:LIST_MAX]:
+        lines.append(t(lang, key, **values))
+    if len(planned.items) > LIST_MAX:
+        lines.append(t(lang, "reminders.more", count=len(planned.items) - LIST_MAX))
+    if planned.instead_of:
+        names = t(lang, "reminders.separator").join(planned.instead_of)
+        lines.append(t(lang, "reminders.instead", name=names))
+    return "\n".join(lines)

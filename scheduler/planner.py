@@ -1,0 +1,529 @@
+"""Planning: given a snapshot of the ledger, a time and the rules, which messages are due.
+
+Pure: no I/O, no clock of its own. Each planned message carries a unique key
+built from its kind, its subject and the day it belongs to, so planning again
+(a second pass, a restart, two passes overlapping) plans the same keys, and
+the outbox stores each once.
+
+Only what applies *now* is planned: a daily nudge is keyed by today's period,
+a staged one (3 days before, 1 day before, the day) by the latest stage
+reached. After days of downtime the next pass plans one nudge per subject,
+the latest, never the backlog. In quiet hours nothing is planned; the
+morning's pass plans what applies then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from scheduler.rules import ReminderRules
+
+RESPONSIBLE, LEADER, PRINCIPAL, TASKFORCE = 0, 1, 2, 3
+LIST_MAX = 20  # hazards or schools named in one message; the rest are counted
+ESCALATION_LAST_DAYS = 7  # the task force's escalation still applies this many days
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: int
+    name: str
+    blocked: bool = False
+    hour: int | None = None  # their preferred hour, None: the send hour
+
+
+@dataclass(frozen=True)
+class School:
+    id: int
+    name: str
+    leaders: tuple[int, ...] = ()
+    principals: tuple[int, ...] = ()
+    buildings: int = 0  # in use
+    buildings_left: int = 0  # in use and not walked to the end in the campaign's walk
+    open: int = 0  # hazards open (not yet fixed)
+    overdue: int = 0  # of which past their deadline
+    waiting: int = 0  # fixes waiting for verification
+    closed: int = 0
+
+
+@dataclass(frozen=True)
+class Hazard:
+    id: int
+    school_id: int
+    deadline: date
+    responsible_id: int | None
+    responsible_name: str = ""
+    what: str = ""
+    building: str = ""
+
+
+@dataclass(frozen=True)
+class WaitingFix:
+    hazard_id: int
+    school_id: int
+    submitted: date
+
+
+@dataclass(frozen=True)
+class Round:
+    """A school's current round of a recurring inspection."""
+
+    id: int
+    school_id: int
+    every: str  # week, month, term
+    opened: date
+    due: date
+    buildings_left: int
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    name: str
+    self_inspection_due: date | None = None
+    rectification_due: date | None = None
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What the planner reads: loaded by ``scheduler.jobs`` or built by tests."""
+
+    campaign: Campaign
+    people: dict[int, Recipient]
+    schools: dict[int, School]
+    taskforce: tuple[int, ...] = ()
+    hazards: Sequence[Hazard] = ()
+    waiting: Sequence[WaitingFix] = ()
+    rounds: Sequence[Round] = ()
+
+
+@dataclass(slots=True)  # not frozen: a city's pass makes tens of thousands, quicker so
+class Planned:
+    """One message due: to whom, which text with which values, from when."""
+
+    key: str
+    kind: str
+    person_id: int
+    text: str  # the text key, e.g. "reminders.overdue"
+    values: dict[str, Any]
+    not_before: datetime
+    school_id: int | None = None
+    instead_of: tuple[str, ...] = ()  # the blocked people this was meant for
+    items: tuple[tuple[str, dict[str, Any]], ...] = field(default=())  # listed lines
+
+
+def plan(ledger: Ledger, now: datetime, rules: ReminderRules) -> list[Planned]:
+    """Every message due at ``now``; nothing in quiet hours."""
+    if rules.quiet(now):
+        return []
+    planner = _Planner(ledger, now, rules)
+    found = [
+        *planner.hazards(),
+        *planner.verification(),
+        *planner.phases(),
+        *planner.digests(),
+        *planner.rounds(),
+    ]
+    return [p for p in found if p.not_before <= now]
+
+
+def term_start(day: date) -> date:
+    """The first day of the school term containing ``day`` (1 March, 1 September)."""
+    if day.month >= 9:
+        return date(day.year, 9, 1)
+    if day.month >= 3:
+        return date(day.year, 3, 1)
+    return date(day.year - 1, 9, 1)
+
+
+def period_of(every: str, day: date) -> tuple[date, date]:
+    """The period of a recurring inspection containing ``day``: its start and the round's due."""
+    if every == "week":
+        start = day - timedelta(days=day.isoweekday() - 1)
+        return start, start + timedelta(days=6)
+    if every == "month":
+        start = day.replace(day=1)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return start, following - timedelta(days=1)
+    if every == "term":
+        start = term_start(day)
+        return start, start + timedelta(days=30)
+    raise ValueError(f"unknown period {every!r}")
+
+
+def round_to_open(every: str, set_on: date, latest: date | None, today: date) -> date | None:
+    """The period start of a round to open today, if any.
+
+    The round of the period the schedule was set in is the walk being done
+    already: the first round opens with the next period. Only the current
+    period's round opens (a period missed while the bot was down is not
+    caught up; its round would be over already).
+    """
+    start, _ = period_of(every, today)
+    if start <= set_on or (latest is not None and latest >= start):
+        return None
+    return start
+
+
+def latest_stage(days_left: int, stages: Sequence[int]) -> int | None:
+    """The stage reached with ``days_left`` to go: the smallest stage ≥ days_left."""
+    reached = [s for s in stages if s >= days_left]
+    return min(reached) if reached else None
+
+
+def _buildings_left(school: School) -> int:
+    return school.buildings_left
+
+
+def _open_hazards(school: School) -> int:
+    return school.open
+
+
+class _Planner:
+    def __init__(self, ledger: Ledger, now: datetime, rules: ReminderRules) -> None:
+        self.ledger = ledger
+        self.now = now
+        self.today = now.date()
+        self.rules = rules
+        self._chains: dict[tuple[int, int, int | None], list[tuple[int, tuple[str, ...]]]] = {}
+        self._times: dict[tuple[int, date | None, int | None], datetime] = {}
+        self._days: dict[int, str] = {}
+
+    # --- who ------------------------------------------------------------------
+    def level(self, level: int, school: School, responsible: int | None) -> tuple[int, ...]:
+        if level == RESPONSIBLE:
+            return (responsible,) if responsible in self.ledger.people else ()
+        if level == LEADER:
+            return school.leaders
+        if level == PRINCIPAL:
+            return school.principals
+        return self.ledger.taskforce
+
+    def chain(
+        self, level: int, school: School, responsible: int | None = None
+    ) -> list[tuple[int, tuple[str, ...]]]:
+        """Who gets a message meant for ``level``: those who can be reached there, or
+        (when nobody there can) the next level up, told for whom it was meant."""
+        cache_key = (level, school.id, responsible)
+        found = self._chains.get(cache_key)
+        if found is None:
+            found = self._chains[cache_key] = list(self._chain(level, school, responsible))
+        return found
+
+    def _chain(
+        self, level: int, school: School, responsible: int | None
+    ) -> Iterator[tuple[int, tuple[str, ...]]]:
+        missed: list[str] = []
+        for step in range(level, TASKFORCE + 1):
+            ids = self.level(step, school, responsible)
+            reachable = [i for i in ids if not self.ledger.people[i].blocked]
+            if reachable:
+                instead = tuple(missed)
+                for person_id in reachable:
+                    yield person_id, instead
+                return
+            missed += [self.ledger.people[i].name for i in ids]
+
+    def reachable(self, ids: Sequence[int]) -> list[int]:
+        return [i for i in ids if not self.ledger.people[i].blocked]
+
+    # --- when -----------------------------------------------------------------
+    def at(self, person_id: int, day: date | None = None, hour: int | None = None) -> datetime:
+        """When a message to this person goes out on ``day``: their hour, after quiet hours."""
+        found = self._times.get((person_id, day, hour))
+        if found is None:
+            chosen = hour
+            if chosen is None:
+                chosen = self.rules.hour_for(self.ledger.people[person_id].hour)
+            moment = datetime.combine(day or self.today, time(chosen), self.now.tzinfo)
+            found = self._times[(person_id, day, hour)] = self.rules.morning_after(moment)
+        return found
+
+    def message(
+        self,
+        kind: str,
+        key: str,
+        person_id: int,
+        text: str,
+        about: School | None,
+        instead: tuple[str, ...] = (),
+        day: date | None = None,
+        hour: int | None = None,
+        items: tuple[tuple[str, dict[str, Any]], ...] = (),
+        **values: Any,
+    ) -> Planned:
+        """A message to one person; its key names them (one copy each)."""
+        return Planned(
+            key=f"{key}:p{person_id}",
+            kind=kind,
+            person_id=person_id,
+            text=text,
+            values=values,
+            not_before=self.at(person_id, day, hour),
+            school_id=about.id if about else None,
+            instead_of=instead,
+            items=items,
+        )
+
+    def about_hazard(
+        self,
+        kind: str,
+        key: str,
+        person_id: int,
+        text: str,
+        school: School,
+        instead: tuple[str, ...],
+        values: dict[str, Any],
+    ) -> Planned:
+        """``message`` for the many hazard reminders: the values shared, not copied."""
+        return Planned(
+            f"{key}:p{person_id}",
+            kind,
+            person_id,
+            text,
+            values,
+            self.at(person_id),
+            school.id,
+            instead,
+        )
+
+    # --- hazards: before the deadline, overdue, escalated ------------------------
+    def hazards(self) -> Iterator[Planned]:
+        rules = self.rules
+        # Escalation levels in order, each applicable until the next one is reached
+        # (the last for ESCALATION_LAST_DAYS): only the latest level is planned.
+        levels = sorted(
+            (
+                (rules.escalate_leader_days, LEADER),
+                (rules.escalate_principal_days, PRINCIPAL),
+                (rules.escalate_taskforce_days, TASKFORCE),
+            )
+        )
+        ends = [after for after, _ in levels[1:]] + [levels[-1][0] + ESCALATION_LAST_DAYS]
+        windows = [(after, end, level) for (after, level), end in zip(levels, ends, strict=True)]
+        stages = rules.before_deadline_days
+        every = rules.overdue_every_days
+        today = self.today.toordinal()
+        day = self.day
+        for hazard in self.ledger.hazards:
+            school = self.ledger.schools.get(hazard.school_id)
+            if school is None:
+                continue
+            deadline = hazard.deadline.toordinal()
+            days_left = deadline - today
+            if days_left >= 0:
+                stage = latest_stage(days_left, stages)
+                if stage is None:
+                    continue
+                key = f"due:h{hazard.id}:{day(deadline - stage)}"
+                text = "reminders.due" if days_left else "reminders.due_today"
+                about = self.about(hazard, school, days_left)
+                for person_id, instead in self.chain(RESPONSIBLE, school, hazard.responsible_id):
+                    yield self.about_hazard(
+                        "remind.due", key, person_id, text, school, instead, about
+                    )
+                continue
+            overdue = -days_left
+            about = self.about(hazard, school, overdue)
+            key = f"overdue:h{hazard.id}:{day(deadline + 1 + (overdue - 1) // every * every)}"
+            for person_id, instead in self.chain(RESPONSIBLE, school, hazard.responsible_id):
+                yield self.about_hazard(
+                    "remind.overdue", key, person_id, "reminders.overdue", school, instead, about
+                )
+            for after, end, level in windows:
+                if after <= overdue < end:
+                    key = f"escalate{level}:h{hazard.id}:{day(deadline + after)}"
+                    for person_id, instead in self.chain(level, school, hazard.responsible_id):
+                        yield self.about_hazard(
+                            "remind.escalate",
+                            key,
+                            person_id,
+                            "reminders.escalate",
+                            school,
+                            instead,
+                            about,
+                        )
+
+    def day(self, ordinal: int) -> str:
+        """A day's ISO text from its ordinal (remembered: few days, many hazards)."""
+        text = self._days.get(ordinal)
+        if text is None:
+            text = self._days[ordinal] = date.fromordinal(ordinal).isoformat()
+        return text
+
+    @staticmethod
+    def about(hazard: Hazard, school: School, days: int) -> dict[str, Any]:
+        """The values every hazard text is filled in with."""
+        return {
+            "id": hazard.id,
+            "school": school.name,
+            "building": hazard.building,
+            "what": hazard.what,
+            "deadline": hazard.deadline,
+            "responsible": hazard.responsible_name,
+            "days": days,
+        }
+
+    # --- fixes waiting for verification -------------------------------------------
+    def verification(self) -> Iterator[Planned]:
+        late: dict[int, list[WaitingFix]] = {}
+        for fix in self.ledger.waiting:
+            if (self.today - fix.submitted).days >= self.rules.verify_after_days:
+                late.setdefault(fix.school_id, []).append(fix)
+        for school_id, fixes in late.items():
+            school = self.ledger.schools.get(school_id)
+            if school is None:
+                continue
+            fixes.sort(key=lambda f: (f.submitted, f.hazard_id))
+            items = tuple(
+                (
+                    "reminders.verify_item",
+                    {"id": f.hazard_id, "days": (self.today - f.submitted).days},
+                )
+                for f in fixes
+            )
+            key = f"verify:s{school_id}:{self.today}"
+            for person_id, instead in self.chain(LEADER, school):
+                yield self.message(
+                    "remind.verify",
+                    key,
+                    person_id,
+                    "reminders.verify",
+                    school,
+                    instead,
+                    items=items,
+                    school=school.name,
+                    count=len(fixes),
+                )
+
+    # --- the campaign's phase deadlines ---------------------------------------------
+    def phases(self) -> Iterator[Planned]:
+        campaign = self.ledger.campaign
+        for phase, due in (
+            ("self_inspection", campaign.self_inspection_due),
+            ("rectification", campaign.rectification_due),
+        ):
+            left_of = _buildings_left if phase == "self_inspection" else _open_hazards
+            if due is None:
+                continue
+            days_left = (due - self.today).days
+            lagging = [s for s in self.ledger.schools.values() if left_of(s) > 0]
+            if days_left >= 0:
+                stage = latest_stage(days_left, self.rules.phase_days_before)
+                if stage is None:
+                    continue
+                for school in lagging:
+                    key = f"phase.{phase}:c{campaign.id}:s{school.id}:{due - timedelta(days=stage)}"
+                    for person_id in self.reachable(school.principals):
+                        yield self.message(
+                            "remind.phase",
+                            key,
+                            person_id,
+                            f"reminders.phase.{phase}",
+                            school,
+                            campaign=campaign.name,
+                            due=due.isoformat(),
+                            days=days_left,
+                            school=school.name,
+                            count=left_of(school),
+                        )
+            elif lagging:
+                lagging.sort(key=lambda s: (-left_of(s), s.name))
+                items = tuple(
+                    ("reminders.missed_item", {"school": s.name, "count": left_of(s)})
+                    for s in lagging
+                )
+                key = f"missed.{phase}:c{campaign.id}:{due + timedelta(days=1)}"
+                for person_id in self.reachable(self.ledger.taskforce):
+                    yield self.message(
+                        "remind.missed",
+                        key,
+                        person_id,
+                        f"reminders.missed.{phase}",
+                        None,
+                        items=items,
+                        campaign=campaign.name,
+                        due=due.isoformat(),
+                        count=len(lagging),
+                    )
+
+    # --- the weekly digest ----------------------------------------------------------
+    def digests(self) -> Iterator[Planned]:
+        rules = self.rules
+        weekday = self.today.isoweekday()
+        if weekday < rules.digest_weekday:
+            return
+        digest_day = self.today - timedelta(days=weekday - rules.digest_weekday)
+        year, week, _ = digest_day.isocalendar()
+        stamp = f"{year}-W{week:02d}"
+        schools = sorted(self.ledger.schools.values(), key=lambda s: s.name)
+        for school in schools:
+            key = f"digest:s{school.id}:{stamp}"
+            for person_id in self.reachable(school.principals):
+                yield self.message(
+                    "remind.digest",
+                    key,
+                    person_id,
+                    "reminders.digest.school",
+                    school,
+                    day=digest_day,
+                    hour=rules.digest_hour,
+                    school=school.name,
+                    walked=school.buildings - school.buildings_left,
+                    buildings=school.buildings,
+                    open=school.open,
+                    overdue=school.overdue,
+                    waiting=school.waiting,
+                    closed=school.closed,
+                )
+        behind = sorted((s for s in schools if s.overdue), key=lambda s: (-s.overdue, s.name))
+        items = tuple(
+            ("reminders.digest.city_item", {"school": s.name, "overdue": s.overdue}) for s in behind
+        )
+        for person_id in self.reachable(self.ledger.taskforce):
+            yield self.message(
+                "remind.digest",
+                f"digest:city:{stamp}",
+                person_id,
+                "reminders.digest.city",
+                None,
+                day=digest_day,
+                hour=rules.digest_hour,
+                items=items,
+                schools=len(schools),
+                walked=sum(s.buildings - s.buildings_left for s in schools),
+                buildings=sum(s.buildings for s in schools),
+                open=sum(s.open for s in schools),
+                overdue=sum(s.overdue for s in schools),
+                waiting=sum(s.waiting for s in schools),
+                closed=sum(s.closed for s in schools),
+                behind=len(behind),
+            )
+
+    # --- recurring inspections --------------------------------------------------------
+    def rounds(self) -> Iterator[Planned]:
+        for round_ in self.ledger.rounds:
+            school = self.ledger.schools.get(round_.school_id)
+            if school is None or round_.buildings_left == 0:
+                continue
+            people = self.reachable((*school.principals, *school.leaders))
+            values: dict[str, Any] = {
+                "school": school.name,
+                "due": round_.due.isoformat(),
+                "count": round_.buildings_left,
+            }
+            days_left = (round_.due - self.today).days
+            if days_left < 0:
+                continue
+            stage = latest_stage(days_left, self.rules.before_deadline_days)
+            if stage is None:
+                key, text = f"round:r{round_.id}:opened", "reminders.round.opened"
+            else:
+                key = f"round:r{round_.id}:{round_.due - timedelta(days=stage)}"
+                text = "reminders.round.due"
+            for person_id in dict.fromkeys(people):
+                yield self.message(
+                    "remind.round", key, person_id, text, school, days=days_left, **values
+                )
