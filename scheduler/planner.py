@@ -307,6 +307,9 @@ class _Planner:
         every = rules.overdue_every_days
         today = self.today.toordinal()
         day = self.day
+        # The task force gets one list per day on which hazards reached its level,
+        # not a message per hazard: a city has hundreds of schools.
+        city: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         for hazard in self.ledger.hazards:
             school = self.ledger.schools.get(hazard.school_id)
             if school is None:
@@ -333,7 +336,9 @@ class _Planner:
                     "remind.overdue", key, person_id, "reminders.overdue", school, instead, about
                 )
             for after, end, level in windows:
-                if after <= overdue < end:
+                if after <= overdue < end and level == TASKFORCE:
+                    city.setdefault(deadline + after, []).append((school.name, about))
+                elif after <= overdue < end:
                     key = f"escalate{level}:h{hazard.id}:{day(deadline + after)}"
                     for person_id, instead in self.chain(level, school, hazard.responsible_id):
                         yield self.about_hazard(
@@ -345,6 +350,28 @@ class _Planner:
                             instead,
                             about,
                         )
+
+        yield from self.city_escalations(city)
+
+    def city_escalations(
+        self, city: dict[int, list[tuple[str, dict[str, Any]]]]
+    ) -> Iterator[Planned]:
+        """Per day, the hazards that reached the task force's level, by school."""
+        for reached, found in sorted(city.items()):
+            found.sort(key=lambda f: (f[0], f[1]["id"]))
+            items = tuple(("reminders.escalate_item", about) for _, about in found)
+            key = f"escalate{TASKFORCE}:{self.day(reached)}"
+            for person_id in self.reachable(self.ledger.taskforce):
+                yield self.message(
+                    "remind.escalate",
+                    key,
+                    person_id,
+                    "reminders.escalate_city",
+                    None,
+                    items=items,
+                    count=len(found),
+                    days=self.rules.escalate_taskforce_days,
+                )
 
     def day(self, ordinal: int) -> str:
         """A day's ISO text from its ordinal (remembered: few days, many hazards)."""

@@ -136,7 +136,7 @@ CAMPAIGN = {
         ("overdue", "h10", RESP1),
         ("overdue", "h12", LEADER),
         ("escalate1", "h12", LEADER),
-        ("escalate3", "h10", TASKFORCE),
+        ("escalate3", "2026-12-12", TASKFORCE),  # the city's list of the day: h10
     },
     date(2026, 12, 13): {
         ("overdue", "h10", RESP1),
@@ -261,7 +261,8 @@ def test_escalation_levels_apply_in_turn_and_end():
         levels[overdue] = sorted(
             p.key.split(":")[0]
             for p in planned
-            if p.key.startswith("escalate") and ":h10:" in p.key
+            if p.key.startswith("escalate")
+            and (":h10:" in p.key or any(v["id"] == 10 for _, v in p.items))
         )
     assert levels == {
         1: ["escalate1"],
@@ -371,3 +372,23 @@ def test_round_reminders():
     assert [
         p for p in plan(ledger, at(date(2026, 12, 12)), RULES) if p.kind == "remind.round"
     ] == []
+
+
+def test_the_task_force_gets_one_list_a_day_not_a_message_per_hazard():
+    """Hazards of several schools reaching the task force's level on one day: one list."""
+    day = date(2026, 12, 12)  # 7 days after 12-05
+    base = ledger_on(day)
+    second = School(2, "第二中学", principals=(PRINCIPAL,), open=2, overdue=2)
+    hazards = [
+        Hazard(20, 2, date(2026, 12, 5), RESP2, "赵老师", "消防栓无水", "宿舍"),
+        Hazard(21, 2, date(2026, 12, 4), RESP2, "赵老师", "疏散指示灯坏", "宿舍"),  # a day earlier
+        *base.hazards,
+    ]
+    ledger = replace(base, schools={**base.schools, 2: second}, hazards=hazards)
+    planned = [p for p in plan(ledger, at(day), RULES) if p.key.startswith("escalate3")]
+    by_key = {p.key: [v["id"] for _, v in p.items] for p in planned}
+    assert by_key == {
+        "escalate3:2026-12-11:p5": [21],  # reached yesterday, still within its week
+        "escalate3:2026-12-12:p5": [10, 20],  # by school (实验小学, 第二中学), then number
+    }
+    assert {p.person_id for p in planned} == {TASKFORCE}
