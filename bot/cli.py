@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import TOKEN_ENV, Config, load_config
+from bot.config import Config, load_config
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import SystemClock
 from ledger.errors import ConfigError
@@ -26,7 +26,10 @@ Commands:
   init        create the database, or bring it up to date (safe to repeat)
   invite      print a one-time invitation code and its deep link
   checklist   print the checklist in force
-  run         run the bot (needs a token: bot.token or $XIAOAN_TELEGRAM_TOKEN)
+  run         run the bot: on Telegram with a token (bot.token or $XIAOAN_TELEGRAM_TOKEN),
+              otherwise on the built-in local chat (http://127.0.0.1:8080); --demo adds a
+              demo school and prints an invitation link for each role
+  local       serve the local chat alone (the bot runs apart, with the same token)
 """
 
 
@@ -54,7 +57,11 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("--uses", type=int, default=1, help="how many people may use it (1)")
     chk = sub.add_parser("checklist", help="print the checklist in force")
     chk.add_argument("--lang", choices=["zh", "en"], default="zh", help="language (zh)")
-    sub.add_parser("run", help="run the bot")
+    run = sub.add_parser("run", help="run the bot (Telegram, or the local chat without a token)")
+    run.add_argument(
+        "--demo", action="store_true", help="create a demo school and print invitation links"
+    )
+    sub.add_parser("local", help="serve the local chat alone")
     return p
 
 
@@ -115,14 +122,37 @@ def cmd_checklist(config: Config, lang: str) -> str:
     return "\n".join(lines)
 
 
-def cmd_run(config: Config) -> None:
+def cmd_run(config: Config, demo: bool = False) -> None:
     from bot.app import build_application
+    from bot.local import LocalChatThread, demo_links
 
-    if not config.token:
-        raise ConfigError(f"run: no bot token; set {TOKEN_ENV} or bot.token in the config file")
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
-    app = build_application(config, SystemClock(config.timezone))
-    app.run_polling(allowed_updates=["message", "callback_query"])
+    local = None
+    if not config.token:  # no Telegram: the built-in local chat plays it
+        local = LocalChatThread(config).start()
+        config = local.bot_config
+        redact(config.token)
+        print(f"local chat: {local.server.people_url}  (no token: Telegram is not used)")
+    try:
+        if demo:
+            codes = asyncio.run(_demo(config))
+            page = local.server.people_url if local else None
+            print(demo_links(codes, page, config.username), flush=True)
+        app = build_application(config, SystemClock(config.timezone))
+        app.run_polling(allowed_updates=["message", "callback_query"])
+    finally:
+        if local is not None:
+            local.stop()
+
+
+async def _demo(config: Config) -> list[tuple[Role, str]]:
+    from bot.demo import create_demo
+
+    db = await _open(config)
+    try:
+        return await create_demo(db)
+    finally:
+        await db.close()
 
 
 class _Redact(logging.Filter):
@@ -148,6 +178,12 @@ class _Redact(logging.Filter):
         return True
 
 
+def redact(secret: str) -> None:
+    """Keep another secret (the local chat's token) out of the log lines too."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Redact(secret))
+
+
 def setup_logging(config: Config) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_Redact(config.token))
@@ -171,7 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "checklist":
             print(cmd_checklist(config, args.lang))
         elif args.command == "run":
-            cmd_run(config)
+            cmd_run(config, args.demo)
+        elif args.command == "local":
+            from bot.local import cmd_local
+
+            cmd_local(config)
     except ConfigError as error:
         print(f"xiaoan: {error}", file=sys.stderr)
         return 2
