@@ -137,7 +137,7 @@ class Browser:
         assert status == 200, body
 
     async def upload(self, data: bytes, name: str, mime: str) -> tuple[int, Any]:
-        form = aiohttp.FormData()
+        form = aiohttp.FormData(quote_fields=False)  # as browsers send names: raw UTF-8
         form.add_field("file", data, filename=name, content_type=mime)
         async with self.session.post(self.base + "/api/upload", data=form) as response:
             return response.status, await response.json(content_type=None)
