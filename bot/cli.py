@@ -124,7 +124,7 @@ def cmd_checklist(config: Config, lang: str) -> str:
 
 def cmd_run(config: Config, demo: bool = False) -> None:
     from bot.app import build_application
-    from bot.local import LocalChatThread, demo_links
+    from bot.local import LocalChatThread, demo_links, local_page_of
 
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
     local = None
@@ -136,7 +136,7 @@ def cmd_run(config: Config, demo: bool = False) -> None:
     try:
         if demo:
             codes = asyncio.run(_demo(config))
-            page = local.server.people_url if local else None
+            page = local.server.people_url if local else local_page_of(config)
             print(demo_links(codes, page, config.username), flush=True)
         app = build_application(config, SystemClock(config.timezone))
         app.run_polling(allowed_updates=["message", "callback_query"])

@@ -19,7 +19,7 @@ from ledger.errors import ConfigError
 from ledger.invitations import deep_link
 from ledger.roles import Role
 from localchat.limits import FloodLimits
-from localchat.server import LocalServer, LocalSettings
+from localchat.server import LocalServer, LocalSettings, printable_host
 
 # The name the local server gives the bot when bot.username is not set.
 LOCAL_USERNAME = "xiaoan_local_bot"
@@ -144,6 +144,15 @@ class LocalChatThread:
             api_file_url=f"{api}/file/bot",
             username=self.server.settings.username,
         )
+
+
+def local_page_of(config: Config) -> str | None:
+    """The local chat page, when this bot is pointed at the local chat of these settings."""
+    settings = local_settings(config, config.token)
+    api = f"http://{printable_host(settings.api_host)}:{settings.api_port}/bot"
+    if config.api_base_url.rstrip("/") != api:
+        return None
+    return settings.public_url or f"http://{printable_host(settings.host)}:{settings.port}"
 
 
 def demo_links(codes: list[tuple[Role, str]], page_url: str | None, username: str) -> str:

@@ -463,11 +463,11 @@ class LocalServer:
     def people_url(self) -> str:
         if self.settings.public_url:
             return self.settings.public_url.rstrip("/")
-        return f"http://{_host(self.settings.host)}:{self.people_port}"
+        return f"http://{printable_host(self.settings.host)}:{self.people_port}"
 
     @property
     def api_url(self) -> str:
-        return f"http://{_host(self.settings.api_host)}:{self.api_port}"
+        return f"http://{printable_host(self.settings.api_host)}:{self.api_port}"
 
     async def stop(self) -> None:
         """Close open pages and long polls first, so the sites stop at once."""
@@ -479,7 +479,7 @@ class LocalServer:
         await self.store.close()
 
 
-def _host(host: str) -> str:
+def printable_host(host: str) -> str:
     """An address to print for a bind address (all interfaces → this machine)."""
     if host in ("0.0.0.0", "", "::"):  # noqa: S104 - naming it, not binding it
         return "127.0.0.1"

@@ -47,6 +47,12 @@ async def start_server(
     return await LocalServer(settings(folder, **changes), clock, limits).start()
 
 
+def shown(message: dict[str, Any]) -> str:
+    """A message's HTML and its button labels, for ``in`` checks."""
+    labels = [b["text"] for row in message.get("buttons", []) for b in row]
+    return "\n".join([message.get("html") or "", *labels])
+
+
 class Browser:
     """One person's browser on the chat page: its own cookie jar, the page's JSON API."""
 
@@ -107,16 +113,15 @@ class Browser:
             await asyncio.sleep(0.05)
 
     async def wait_text(self, text: str, within: float = 20.0) -> dict[str, Any]:
-        """Wait for a bot message (new or edited) whose HTML contains ``text``."""
+        """Wait for a bot message (new or edited) whose HTML or buttons contain ``text``."""
         seen = self.version
         await self.wait_for(
             lambda chat: any(
-                m["from_bot"] and m["version"] > seen and text in (m.get("html") or "")
-                for m in chat
+                m["from_bot"] and m["version"] > seen and text in shown(m) for m in chat
             ),
             within,
         )
-        return [m for m in self.from_bot if text in (m.get("html") or "")][-1]
+        return [m for m in self.from_bot if text in shown(m)][-1]
 
     def button(self, label: str) -> tuple[int, str]:
         """The newest button whose label contains ``label``: its message and data."""
