@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from telegram import Bot
 
 from ledger.clock import FakeClock
 from localchat.limits import FloodLimits
@@ -51,6 +52,11 @@ def shown(message: dict[str, Any]) -> str:
     """A message's HTML and its button labels, for ``in`` checks."""
     labels = [b["text"] for row in message.get("buttons", []) for b in row]
     return "\n".join([message.get("html") or "", *labels])
+
+
+def bot_for(server: LocalServer, token: str = TOKEN) -> Bot:
+    """A real python-telegram-bot ``Bot`` pointed at the server's Bot API side."""
+    return Bot(token, base_url=f"{server.api_url}/bot", base_file_url=f"{server.api_url}/file/bot")
 
 
 class Browser:

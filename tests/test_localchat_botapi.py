@@ -23,7 +23,7 @@ from ledger.clock import FakeClock
 from localchat.limits import Bucket, FloodLimits
 from localchat.server import LocalServer
 from tests.conftest import jpeg
-from tests.localchat_support import TOKEN, start_server
+from tests.localchat_support import TOKEN, bot_for, start_server
 
 
 class Ticks:
@@ -57,9 +57,7 @@ async def chat_id(server: LocalServer) -> int:
 
 @pytest.fixture
 async def bot(server: LocalServer) -> AsyncIterator[Bot]:
-    async with Bot(
-        TOKEN, base_url=f"{server.api_url}/bot", base_file_url=f"{server.api_url}/file/bot"
-    ) as connected:
+    async with bot_for(server) as connected:
         yield connected
 
 

@@ -27,7 +27,7 @@ from telegram.constants import ParseMode
 from ledger.clock import FakeClock
 from localchat.server import LocalServer
 from tests.conftest import jpeg
-from tests.localchat_support import TOKEN, Browser, start_server
+from tests.localchat_support import TOKEN, Browser, bot_for, start_server
 
 
 @pytest.fixture
@@ -39,9 +39,7 @@ async def server(tmp_path: Path, clock: FakeClock) -> AsyncIterator[LocalServer]
 
 @pytest.fixture
 async def bot(server: LocalServer) -> AsyncIterator[Bot]:
-    async with Bot(
-        TOKEN, base_url=f"{server.api_url}/bot", base_file_url=f"{server.api_url}/file/bot"
-    ) as connected:
+    async with bot_for(server) as connected:
         yield connected
 
 
