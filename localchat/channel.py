@@ -28,6 +28,7 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_ALERT = 200
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the largest file Telegram lets a bot download
 BOT_ID_DEFAULT = 1
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly"
@@ -422,6 +423,8 @@ class Channel:
         stored = await self.store.file(str(params.get("file_id") or ""))
         if stored is None:
             raise bad_request("invalid file_id")
+        if stored.size > MAX_DOWNLOAD:
+            raise bad_request("file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.unique_id,

@@ -146,6 +146,15 @@ async def test_caption_over_1024_is_refused(server: LocalServer, chat_id: int) -
     assert body["description"] == "Bad Request: message caption is too long"
 
 
+async def test_files_over_20_mb_cannot_be_downloaded(
+    server: LocalServer, bot: Bot, chat_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = await bot.send_document(chat_id, b"0123456789", filename="a.bin")
+    monkeypatch.setattr("localchat.channel.MAX_DOWNLOAD", 9)  # stands for 20 MB
+    with pytest.raises(BadRequest, match="File is too big"):
+        await bot.get_file(document.document.file_id)
+
+
 async def test_a_chat_nobody_opened_is_not_found(server: LocalServer) -> None:
     status, body = await call(server, "sendMessage", chat_id=5, text="hi")
     assert (status, body["description"]) == (400, "Bad Request: chat not found")

@@ -135,6 +135,13 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
         await page.reload()
         await expect(messages).to_contain_text("4/19 · F04", timeout=15_000)
         await page.screenshot(path=str(shot), full_page=True)
+
+        # An English browser gets the page in English.
+        english = await browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+        other = await english.new_page()
+        await other.goto(demo)
+        await expect(other.locator("#join-button")).to_have_text("Join")
+        await expect(other.locator("#join h1")).to_have_text("Join Xiaoan")
         await browser.close()
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 1000
