@@ -42,6 +42,7 @@ def local_settings(config: Config, token: str) -> LocalSettings:
 
 
 def new_server(config: Config, token: str) -> LocalServer:
+    """A local server for these settings, on the system clock."""
     return LocalServer(
         local_settings(config, token), SystemClock(config.timezone), FloodLimits(time.monotonic)
     )
@@ -60,6 +61,7 @@ async def _start(server: LocalServer) -> None:
 
 
 def addresses(server: LocalServer) -> str:
+    """What ``xiaoan local`` prints: the page, and the Bot API side (never the token)."""
     return (
         f"local chat: {server.people_url}\n"
         f"Bot API for the bot only: {server.api_url}/bot<token> (set bot.api_base_url to it)"
@@ -74,6 +76,7 @@ def cmd_local(config: Config) -> None:
         )
 
     async def serve() -> None:
+        """Run until SIGINT or SIGTERM."""
         server = new_server(config, config.token)
         await _start(server)
         print(addresses(server), flush=True)
@@ -104,6 +107,7 @@ class LocalChatThread:
         self._thread = threading.Thread(target=self._run, name="local-chat", daemon=True)
 
     def start(self) -> LocalChatThread:
+        """Start the server's thread; returns once it listens (or raises why it cannot)."""
         self._thread.start()
         self._ready.wait()
         if self._failure is not None:
@@ -111,9 +115,11 @@ class LocalChatThread:
         return self
 
     def _run(self) -> None:
+        """The thread: its own event loop."""
         asyncio.run(self._serve())
 
     async def _serve(self) -> None:
+        """Start, say so, wait to be stopped, stop."""
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
@@ -129,6 +135,7 @@ class LocalChatThread:
             await self.server.stop()
 
     def stop(self) -> None:
+        """Stop the server and wait for its thread."""
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=10)

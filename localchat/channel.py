@@ -47,6 +47,7 @@ class ApiError(Exception):
 
 
 def bad_request(what: str) -> ApiError:
+    """Telegram's 400, its description starting with 'Bad Request: '."""
     return ApiError(400, f"Bad Request: {what}")
 
 
@@ -71,14 +72,17 @@ class Hub:
         self._arrived = asyncio.Event()
 
     def subscribe(self, chat_id: int) -> asyncio.Queue[dict[str, Any]]:
+        """An open page of this chat starts listening."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
         self._pages.setdefault(chat_id, set()).add(queue)
         return queue
 
     def unsubscribe(self, chat_id: int, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        """The page went away."""
         self._pages.get(chat_id, set()).discard(queue)
 
     def publish(self, chat_id: int, event: dict[str, Any]) -> None:
+        """Tell every open page of this chat (a page that stopped reading is skipped)."""
         for queue in list(self._pages.get(chat_id, ())):
             if queue.full():  # a page that stopped reading: it resynchronises on reconnect
                 continue
@@ -91,11 +95,13 @@ class Hub:
         self.updates_arrived()
 
     def updates_arrived(self) -> None:
+        """Wake the long polls waiting in getUpdates."""
         self._arrived.set()
         self._arrived = asyncio.Event()
 
     @property
     def arrival(self) -> asyncio.Event:
+        """The event the next update sets; taken before reading, so nothing slips between."""
         return self._arrived
 
 
@@ -110,6 +116,7 @@ def _json(value: Any) -> Any:
 
 
 def _int(params: Params, key: str) -> int:
+    """A whole-number parameter, or Telegram's 400 naming it."""
     value = params.get(key)
     if value is None or value == "":
         raise bad_request(f"{key} is empty" if key != "chat_id" else "chat_id is empty")
@@ -199,13 +206,16 @@ class Channel:
     # --- helpers ------------------------------------------------------------------
     @property
     def bot_id(self) -> int:
+        """The bot's user id: the token's number before the colon, as on Telegram."""
         head = self.token.split(":", 1)[0]
         return int(head) if head.isdigit() else BOT_ID_DEFAULT
 
     def bot_user(self) -> dict[str, Any]:
+        """The bot as a Telegram ``User``."""
         return {"id": self.bot_id, "is_bot": True, "first_name": "小安", "username": self.username}
 
     def now(self) -> int:
+        """Unix time from the channel's clock, for message dates."""
         return int(self.clock.now().timestamp())
 
     async def chat(self, params: Params) -> int:
@@ -238,12 +248,14 @@ class Channel:
         return await self.telegram_message(message)
 
     async def changed(self, message: Message, body: dict[str, Any]) -> dict[str, Any]:
+        """Store an edit and tell the chat's pages; return the message as Telegram does."""
         edited = await self.store.replace_body(message, body)
         self.hub.publish(message.chat_id, {"type": "changed"})
         return await self.telegram_message(edited)
 
     # --- the message as Telegram shows it to bots -------------------------------------
     async def telegram_message(self, message: Message) -> dict[str, Any]:
+        """A stored message as Telegram's ``Message`` (entities, files, inline keyboard)."""
         body = message.body
         person = await self.store.person(message.chat_id)
         chat = {
@@ -277,6 +289,7 @@ class Channel:
 
     @staticmethod
     def _plain(raw: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
+        """Text and entities from what the bot sent (HTML or plain)."""
         return to_entities(raw) if parse_mode == "HTML" else (raw, [])
 
     @staticmethod
@@ -299,6 +312,7 @@ class Channel:
 
     @staticmethod
     def user_of(person: Any) -> dict[str, Any]:
+        """A local person as a Telegram ``User`` (their private chat has the same id)."""
         return {
             "id": person["user_id"],
             "is_bot": False,
@@ -308,6 +322,7 @@ class Channel:
 
     # --- Bot API methods ----------------------------------------------------------------
     async def api_getMe(self, params: Params, uploads: Uploads) -> Any:
+        """The bot itself."""
         return {
             **self.bot_user(),
             "can_join_groups": False,
@@ -316,6 +331,9 @@ class Channel:
         }
 
     async def api_deleteWebhook(self, params: Params, uploads: Uploads) -> Any:
+        """There is no webhook here; dropping pending updates forgets them."""
+        if str(params.get("drop_pending_updates", "")).lower() in ("true", "1"):
+            await self.store.drop_updates()
         return True
 
     async def api_getUpdates(self, params: Params, uploads: Uploads) -> Any:
@@ -337,6 +355,7 @@ class Channel:
                 return []
 
     async def api_setMyCommands(self, params: Params, uploads: Uploads) -> Any:
+        """The command menu, per language (checked as Telegram checks it)."""
         commands = _json(params.get("commands") or "[]")
         for command in commands:
             name, text = str(command.get("command", "")), str(command.get("description", ""))
@@ -348,9 +367,11 @@ class Channel:
         return True
 
     async def api_getMyCommands(self, params: Params, uploads: Uploads) -> Any:
+        """The command menu of a language."""
         return await self.store.commands(str(params.get("language_code") or ""))
 
     async def api_sendMessage(self, params: Params, uploads: Uploads) -> Any:
+        """A text with an optional keyboard; checked, counted against the flood limits."""
         chat_id = await self.chat(params)
         text, parse_mode = formatted(params, "text", MAX_TEXT, required=True)
         markup = reply_markup(params)
@@ -359,6 +380,7 @@ class Channel:
         return await self.post(chat_id, body)
 
     async def api_editMessageText(self, params: Params, uploads: Uploads) -> Any:
+        """New text (and keyboard) for one of the bot's text messages."""
         _, message = await self.own_message(params)
         if message.body["kind"] != "text":
             raise bad_request("there is no text in the message to edit")
@@ -368,6 +390,7 @@ class Channel:
         return await self._edit(message, body)
 
     async def _edit(self, message: Message, body: dict[str, Any]) -> Any:
+        """Refuse an edit that changes nothing, as Telegram does; else store it."""
         if {k: v for k, v in body.items() if k != "edited"} == {
             k: v for k, v in message.body.items() if k != "edited"
         }:
@@ -375,10 +398,12 @@ class Channel:
         return await self.changed(message, {**body, "edited": self.now()})
 
     async def api_editMessageReplyMarkup(self, params: Params, uploads: Uploads) -> Any:
+        """New (or no) inline keyboard for one of the bot's messages."""
         _, message = await self.own_message(params)
         return await self._edit(message, {**message.body, "reply_markup": reply_markup(params)})
 
     async def api_editMessageCaption(self, params: Params, uploads: Uploads) -> Any:
+        """A new caption for one of the bot's photos or documents."""
         _, message = await self.own_message(params)
         if message.body["kind"] == "text":
             raise bad_request("there is no caption in the message to edit")
@@ -392,6 +417,7 @@ class Channel:
         return await self._edit(message, body)
 
     async def api_deleteMessage(self, params: Params, uploads: Uploads) -> Any:
+        """Remove a message from the chat (and from its open pages)."""
         chat_id = await self.chat(params)
         message = await self.store.message(chat_id, _int(params, "message_id"))
         if message is None:
@@ -401,6 +427,7 @@ class Channel:
         return True
 
     async def api_answerCallbackQuery(self, params: Params, uploads: Uploads) -> Any:
+        """The answer to a tap: a notice or an alert on the page."""
         chat_id = await self.store.callback_chat(str(params.get("callback_query_id") or ""))
         if chat_id is None:
             raise bad_request(
@@ -415,11 +442,13 @@ class Channel:
         return True
 
     async def api_sendChatAction(self, params: Params, uploads: Uploads) -> Any:
+        """'typing…' on the chat's open pages."""
         chat_id = await self.chat(params)
         self.hub.publish(chat_id, {"type": "action", "action": str(params.get("action") or "")})
         return True
 
     async def api_getFile(self, params: Params, uploads: Uploads) -> Any:
+        """A file's path for the download URL; over 20 MB refused, as on Telegram."""
         stored = await self.store.file(str(params.get("file_id") or ""))
         if stored is None:
             raise bad_request("invalid file_id")
@@ -459,6 +488,7 @@ class Channel:
         return stored
 
     async def _send_file(self, params: Params, uploads: Uploads, kind: str) -> Any:
+        """sendPhoto and sendDocument: an upload or a known file id, with a caption."""
         chat_id = await self.chat(params)
         caption, parse_mode = formatted(params, "caption", MAX_CAPTION, required=False)
         markup = reply_markup(params)
@@ -475,9 +505,11 @@ class Channel:
         return await self.post(chat_id, body)
 
     async def api_sendPhoto(self, params: Params, uploads: Uploads) -> Any:
+        """A picture (checked to be one), with an optional caption and keyboard."""
         return await self._send_file(params, uploads, "photo")
 
     async def api_sendDocument(self, params: Params, uploads: Uploads) -> Any:
+        """Any file, offered for download on the page."""
         return await self._send_file(params, uploads, "document")
 
     async def api_sendMediaGroup(self, params: Params, uploads: Uploads) -> Any:
@@ -629,4 +661,5 @@ def page_message(message: Message, rewrite: dict[str, str]) -> dict[str, Any]:
 
 
 def _page_file(file_id: str, kind: str, name: str | None) -> dict[str, Any]:
+    """Where the page fetches a file (only from its own chat), and how to show it."""
     return {"url": f"/files/{file_id}", "kind": kind, "name": name}

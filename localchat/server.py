@@ -65,6 +65,7 @@ SETTINGS_KEY = web.AppKey("settings", LocalSettings)
 
 
 def telegram_error(error: ApiError) -> web.Response:
+    """Telegram's error body, with the HTTP status it comes with."""
     body: dict[str, Any] = {
         "ok": False,
         "error_code": error.code,
@@ -98,6 +99,7 @@ async def _bot_params(request: web.Request) -> tuple[Params, Uploads]:
 
 
 def _authorised(request: web.Request) -> bool:
+    """The token in the path is the one this server was given (constant-time compare)."""
     channel = request.app[CHANNEL_KEY]
     return secrets.compare_digest(request.match_info["token"].encode(), channel.token.encode())
 
@@ -122,6 +124,7 @@ async def bot_method(request: web.Request) -> web.Response:
 
 
 def _dumps(value: Any) -> str:
+    """JSON with Chinese kept readable."""
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -137,10 +140,12 @@ async def bot_file(request: web.Request) -> web.Response:
 
 
 async def not_found(request: web.Request) -> web.Response:
+    """Any other path on the Bot API side: Telegram's 404."""
     return telegram_error(ApiError(404, "Not Found"))
 
 
 def bot_api_app(channel: Channel) -> web.Application:
+    """The Bot API side's routes."""
     app = web.Application(client_max_size=BOT_UPLOAD_LIMIT)
     app[CHANNEL_KEY] = channel
     app.router.add_route("*", "/bot{token}/{method}", bot_method)
@@ -153,6 +158,7 @@ def bot_api_app(channel: Channel) -> web.Application:
 
 
 def _static(name: str) -> bytes:
+    """A file of the page, shipped as package data."""
     return resources.files("localchat").joinpath("static", name).read_bytes()
 
 
@@ -172,6 +178,7 @@ async def secure_headers(request: web.Request, handler: Any) -> web.StreamRespon
 
 
 def _too_large(request: web.Request) -> web.Response:
+    """413 with a short answer the page turns into words."""
     limit = request.app[SETTINGS_KEY].max_upload_bytes
     return web.json_response(
         {"error": "too_large", "limit_mb": round(limit / (1024 * 1024), 1)}, status=413
@@ -179,10 +186,12 @@ def _too_large(request: web.Request) -> web.Response:
 
 
 async def page(request: web.Request) -> web.Response:
+    """The chat page."""
     return web.Response(body=_static("index.html"), content_type="text/html", charset="utf-8")
 
 
 async def static(request: web.Request) -> web.Response:
+    """The page's script and style; nothing else is served from the package."""
     name = request.match_info["name"]
     suffix = Path(name).suffix
     if suffix not in STATIC_TYPES or "/" in name or name.startswith("."):
@@ -217,6 +226,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 def _language(value: Any) -> str:
+    """The browser's language, as Telegram reports a client's ('en' for any English)."""
     text = str(value or "zh")[:16]
     return "en" if text.lower().startswith("en") else text
 
@@ -243,6 +253,7 @@ async def join(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
+    """Who this browser is, or 401 (then the page shows the join form)."""
     found = await person(request)
     return web.json_response(
         {"user_id": found["user_id"], "name": found["name"], "language": found["language"]}
@@ -268,6 +279,7 @@ def _site(request: web.Request) -> str:
 
 
 async def send(request: web.Request) -> web.Response:
+    """A typed text (a command when it starts with '/')."""
     found = await person(request)
     body = await _json_body(request)
     text = str(body.get("text") or "").strip()
@@ -278,6 +290,7 @@ async def send(request: web.Request) -> web.Response:
 
 
 async def tap(request: web.Request) -> web.Response:
+    """A button of a bot message in one's own chat; old messages' buttons included."""
     found = await person(request)
     body = await _json_body(request)
     try:
@@ -291,6 +304,7 @@ async def tap(request: web.Request) -> web.Response:
 
 
 async def contact(request: web.Request) -> web.Response:
+    """The phone number shared with the keyboard's button, as one's own contact."""
     found = await person(request)
     body = await _json_body(request)
     phone = "".join(ch for ch in str(body.get("phone") or "") if ch.isdigit() or ch in "+- ")
@@ -359,6 +373,7 @@ async def file(request: web.Request) -> web.Response:
 
 
 def _quote(name: str) -> str:
+    """A file name for Content-Disposition's UTF-8 form."""
     return quote(name, safe="")
 
 
@@ -396,6 +411,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 def people_app(channel: Channel, settings: LocalSettings) -> web.Application:
     # Room for the multipart wrapping around a file of the largest allowed size.
+    """The people side's routes; no Bot API route exists here."""
     app = web.Application(
         client_max_size=settings.max_upload_bytes + 64 * 1024, middlewares=[secure_headers]
     )
@@ -439,6 +455,7 @@ class LocalServer:
         self.api_port = settings.api_port
 
     async def start(self) -> LocalServer:
+        """Open the store and listen on both sides."""
         await self.store.open()
         api = await self._serve(
             bot_api_app(self.channel), self.settings.api_host, self.settings.api_port
@@ -461,12 +478,14 @@ class LocalServer:
 
     @property
     def people_url(self) -> str:
+        """The page's address, as printed and used in rewritten links."""
         if self.settings.public_url:
             return self.settings.public_url.rstrip("/")
         return f"http://{printable_host(self.settings.host)}:{self.people_port}"
 
     @property
     def api_url(self) -> str:
+        """The Bot API side's address (without /bot<token>)."""
         return f"http://{printable_host(self.settings.api_host)}:{self.api_port}"
 
     async def stop(self) -> None:

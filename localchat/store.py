@@ -83,6 +83,7 @@ class StoredFile:
 
     @property
     def unique_id(self) -> str:
+        """Telegram's file_unique_id: the same for the same content."""
         return self.sha256[:16]
 
 
@@ -100,6 +101,7 @@ class Message:
 
 
 def _message(row: aiosqlite.Row) -> Message:
+    """A row of ``messages`` as a ``Message``."""
     return Message(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -137,24 +139,29 @@ class Store:
         return self
 
     async def close(self) -> None:
+        """Close the connection (safe to call twice)."""
         if self._db is not None:
             await self._db.close()
             self._db = None
 
     @property
     def db(self) -> aiosqlite.Connection:
+        """The open connection."""
         assert self._db is not None, "store used before open()"
         return self._db
 
     async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
+        """One row or None."""
         async with self.db.execute(sql, args) as cursor:
             return await cursor.fetchone()
 
     async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
+        """Every row."""
         async with self.db.execute(sql, args) as cursor:
             return list(await cursor.fetchall())
 
     async def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        """One statement, committed; returns the new row id."""
         async with self._lock:
             cursor = await self.db.execute(sql, args)
             await self.db.commit()
@@ -179,6 +186,7 @@ class Store:
         return user_id, token
 
     async def person_of_session(self, token: str) -> aiosqlite.Row | None:
+        """The person whose browser holds this session token, or None."""
         return await self._one(
             "SELECT p.* FROM sessions s JOIN people p ON p.user_id = s.user_id"
             " WHERE s.token_hash = ?",
@@ -186,15 +194,14 @@ class Store:
         )
 
     async def person(self, user_id: int) -> aiosqlite.Row | None:
+        """A local person by user id (= their chat id), or None."""
         return await self._one("SELECT * FROM people WHERE user_id = ?", (user_id,))
-
-    async def set_language(self, user_id: int, language: str) -> None:
-        await self._write("UPDATE people SET language = ? WHERE user_id = ?", (language, user_id))
 
     # --- messages ------------------------------------------------------------------
     async def add_message(
         self, chat_id: int, from_bot: bool, date: int, body: dict[str, Any]
     ) -> Message:
+        """Store a message with the next version; its id is the message id."""
         async with self._lock:
             version = await self._next_version()
             cursor = await self.db.execute(
@@ -207,11 +214,13 @@ class Store:
         return Message(message_id, chat_id, from_bot, date, body, version, False)
 
     async def _next_version(self) -> int:
+        """One more than any message's version (called under the write lock)."""
         row = await self._one("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM messages")
         assert row is not None
         return int(row["v"])
 
     async def message(self, chat_id: int, message_id: int) -> Message | None:
+        """A visible message of this chat, or None (another chat's id finds nothing)."""
         row = await self._one(
             "SELECT * FROM messages WHERE chat_id = ? AND id = ? AND deleted = 0",
             (chat_id, message_id),
@@ -240,6 +249,7 @@ class Store:
         return row is not None
 
     async def delete_message(self, message: Message) -> None:
+        """Mark it deleted, with a new version so open pages remove it."""
         async with self._lock:
             version = await self._next_version()
             await self.db.execute(
@@ -271,7 +281,16 @@ class Store:
         return update_id
 
     async def updates(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        """As getUpdates: an offset confirms (forgets) every update before it."""
+        """As getUpdates: an offset confirms (forgets) every update before it.
+
+        A negative offset keeps only that many of the newest, as Telegram does.
+        """
+        if offset < 0:
+            row = await self._one(
+                "SELECT update_id FROM updates ORDER BY update_id DESC LIMIT 1 OFFSET ?",
+                (-offset - 1,),
+            )
+            offset = int(row["update_id"]) if row else 0
         if offset > 0:
             await self._write("DELETE FROM updates WHERE update_id < ?", (offset,))
         rows = await self._all(
@@ -280,19 +299,26 @@ class Store:
         )
         return [json.loads(r["body"]) for r in rows]
 
+    async def drop_updates(self) -> None:
+        """Forget every pending update (deleteWebhook with drop_pending_updates)."""
+        await self._write("DELETE FROM updates")
+
     # --- callbacks --------------------------------------------------------------------
     async def add_callback(self, query_id: str, chat_id: int, message_id: int) -> None:
+        """Remember a tap's query id, so answerCallbackQuery finds the chat."""
         await self._write(
             "INSERT INTO callbacks (id, chat_id, message_id) VALUES (?, ?, ?)",
             (query_id, chat_id, message_id),
         )
 
     async def callback_chat(self, query_id: str) -> int | None:
+        """The chat a tap came from, or None for an unknown query id."""
         row = await self._one("SELECT chat_id FROM callbacks WHERE id = ?", (query_id,))
         return int(row["chat_id"]) if row else None
 
     # --- files ------------------------------------------------------------------------
     def path_of(self, sha256: str) -> Path:
+        """Where bytes with this SHA-256 are kept."""
         return self.files / sha256[:2] / sha256
 
     async def add_file(
@@ -324,6 +350,7 @@ class Store:
         return stored
 
     async def file(self, file_id: str) -> StoredFile | None:
+        """A stored file by id, or None."""
         row = await self._one("SELECT * FROM files WHERE file_id = ?", (file_id,))
         if row is None:
             return None
@@ -338,12 +365,9 @@ class Store:
             row["chat_id"],
         )
 
-    async def file_by_hash(self, sha256: str) -> StoredFile | None:
-        row = await self._one("SELECT file_id FROM files WHERE sha256 = ? LIMIT 1", (sha256,))
-        return await self.file(row["file_id"]) if row else None
-
     # --- the command menu -------------------------------------------------------------
     async def set_commands(self, language: str, commands: list[dict[str, str]]) -> None:
+        """The command menu for a language ('' for the default one)."""
         await self._write(
             "INSERT INTO commands (language, body) VALUES (?, ?)"
             " ON CONFLICT (language) DO UPDATE SET body = excluded.body",

@@ -337,6 +337,24 @@ async def test_get_updates_long_polls_and_offset_confirms(
     assert await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0.2) == ()
 
 
+@pytest.mark.parametrize(("offset", "left"), [(-1, ["c"]), (-2, ["b", "c"]), (-9, ["a", "b", "c"])])
+async def test_a_negative_offset_keeps_the_newest(
+    server: LocalServer, bot: Bot, chat_id: int, offset: int, left: list[str]
+) -> None:
+    await bot.get_updates(offset=2, timeout=0)  # confirms the /start
+    for text in ("a", "b", "c"):
+        await server.channel.say(chat_id, text)
+    assert [u.message.text for u in await bot.get_updates(offset=offset, timeout=0)] == left
+    assert [u.message.text for u in await bot.get_updates(timeout=0)] == left
+
+
+async def test_dropping_pending_updates(server: LocalServer, bot: Bot, chat_id: int) -> None:
+    await bot.delete_webhook(drop_pending_updates=False)
+    assert len(await bot.get_updates(timeout=0)) == 1
+    await bot.delete_webhook(drop_pending_updates=True)
+    assert await bot.get_updates(timeout=0) == ()
+
+
 async def test_updates_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
     server = await start_server(tmp_path, clock)
     user_id, _ = await server.channel.join("A", "zh", "CODE")

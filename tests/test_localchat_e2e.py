@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -31,7 +31,7 @@ class Setup:
     folder: Path
     config: Path
     page: str
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # holds the token: kept out of failure output
 
 
 @pytest.fixture
