@@ -162,6 +162,8 @@ def _static(name: str) -> bytes:
     return resources.files("localchat").joinpath("static", name).read_bytes()
 
 
+# Pictures are served as one of these; any other type (SVG, say) never reaches the page as such.
+PICTURE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
@@ -356,19 +358,15 @@ async def file(request: web.Request) -> web.Response:
     if stored is None or not await channel.may_see_file(found["user_id"], file_id):
         raise web.HTTPNotFound()
     data = await asyncio.to_thread(channel.store.path_of(stored.sha256).read_bytes)
-    picture = stored.width is not None
-    response = web.Response(
-        body=data,
-        content_type=(stored.mime or "image/jpeg") if picture else "application/octet-stream",
+    if stored.width is not None:  # a picture Pillow could read: shown, as a known image type
+        mime = stored.mime if stored.mime in PICTURE_TYPES else "image/jpeg"
+        return web.Response(body=data, content_type=mime)
+    name = (stored.name or "file").replace('"', "")
+    response = web.Response(body=data, content_type="application/octet-stream")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{name.encode("ascii", "replace").decode()}"; '
+        f"filename*=UTF-8''{_quote(name)}"
     )
-    if not picture:
-        name = (stored.name or "file").replace('"', "")
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{name.encode("ascii", "replace").decode()}"; '
-            f"filename*=UTF-8''{_quote(name)}"
-        )
-    if picture and not (stored.mime or "").startswith("image/"):
-        response.content_type = "image/jpeg"
     return response
 
 
@@ -402,8 +400,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if event.get("type") == "bye":
                 break
             await response.write(f"data: {_dumps(event)}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        pass  # the page went away
     finally:
         hub.unsubscribe(found["user_id"], queue)
     return response

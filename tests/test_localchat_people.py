@@ -227,6 +227,37 @@ async def test_photo_and_file_uploads_reach_the_bot(
     assert len(list((server.settings.files).rglob("*"))) == 4  # two folders, two files
 
 
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+@pytest.mark.parametrize(
+    ("data", "mime", "served", "attachment"),
+    [
+        (SVG, "image/svg+xml", "application/octet-stream", True),
+        (SVG, "text/html", "application/octet-stream", True),
+        (jpeg(8, 8), "image/svg+xml", "image/jpeg", False),
+        (jpeg(8, 8), "image/jpeg", "image/jpeg", False),
+    ],
+)
+async def test_uploads_are_never_served_as_active_content(
+    server: LocalServer,
+    browsers: list[Browser],
+    data: bytes,
+    mime: str,
+    served: str,
+    attachment: bool,
+) -> None:
+    browser = browsers[0]
+    await browser.join("A", "")
+    assert (await browser.upload(data, "x.svg", mime))[0] == 200
+    await browser.refresh()
+    url = browser.chat[-1]["file"]["url"]
+    async with browser.session.get(browser.base + url) as response:
+        assert response.content_type == served
+        assert ("attachment" in response.headers.get("Content-Disposition", "")) is attachment
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 async def test_a_bot_document_can_be_downloaded(
     server: LocalServer, bot: Bot, browsers: list[Browser]
 ) -> None:
