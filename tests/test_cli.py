@@ -59,7 +59,7 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    for command in ("init", "invite", "checklist", "run"):
+    for command in ("init", "invite", "checklist", "run", "local"):
         assert re.search(rf"^\s+{command}\s", out, re.MULTILINE), command
     assert "--config" in out
 
