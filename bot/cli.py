@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from telegram.error import InvalidToken
+
 from bot.config import Config, load_config
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import SystemClock
@@ -140,6 +142,9 @@ def cmd_run(config: Config, demo: bool = False) -> None:
             print(demo_links(codes, page, config.username), flush=True)
         app = build_application(config, SystemClock(config.timezone))
         app.run_polling(allowed_updates=["message", "callback_query"])
+    except InvalidToken:
+        # PTB's own message repeats the token: say it in one line without it.
+        raise ConfigError(f"run: the Bot API at {config.api_base_url} refused the token") from None
     finally:
         if local is not None:
             local.stop()

@@ -319,6 +319,25 @@ def test_demo_twice_reuses_the_school(tmp_path, capsys, monkeypatch):
     assert db.execute("SELECT COUNT(*) FROM invitations").fetchone() == (10,)
 
 
+def test_a_refused_token_is_one_line_without_it(tmp_path, capsys, monkeypatch):
+    """The Bot API (here the local chat, which has a token of its own) says 401."""
+    from bot.config import load_config
+    from bot.local import LocalChatThread
+
+    config = write_config(tmp_path, LOCAL_PORTS)
+    server = LocalChatThread(load_config(config, env={})).start()
+    try:
+        api = server.server.api_url
+        extra = f'[bot]\napi_base_url = "{api}/bot"\napi_file_url = "{api}/file/bot"\n'
+        monkeypatch.setenv(TOKEN_ENV, SECRET)
+        code, out, err = run(capsys, "--config", str(write_config(tmp_path, extra)), "run")
+    finally:
+        server.stop()
+    assert code == 2
+    assert "refused the token" in one_line_error(err)
+    assert SECRET not in out + err
+
+
 def test_local_without_a_token(tmp_path, capsys):
     code, out, err = run(capsys, "--config", str(write_config(tmp_path)), "local")
     assert code == 2
