@@ -61,7 +61,7 @@ def demo(tmp_path: Path) -> Iterator[str]:
     )
     try:
         link = None
-        for _ in range(400):
+        for _ in range(600):
             said = (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
             found = re.search(r"staff +(http://\S+)", said)
             if found and "Application started" in said:

@@ -64,7 +64,7 @@ def xiaoan(setup: Setup, *args: str, log: str) -> subprocess.Popen[bytes]:
 
 async def wait_until_served(url: str) -> None:
     async with aiohttp.ClientSession() as session:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 async with session.get(url) as response:
                     if response.status == 200:
@@ -77,7 +77,7 @@ async def wait_until_served(url: str) -> None:
 
 async def demo_code(setup: Setup, role: str) -> str:
     """The demo's invitation for a role, from the bot's output."""
-    for _ in range(400):
+    for _ in range(600):
         found = re.search(rf"{role} +{re.escape(setup.page)}/\?start=(\w+)", read(setup, "bot.log"))
         if found:
             return found.group(1)
