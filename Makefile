@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint setup clean
+.PHONY: run demo test lint setup clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Set up (when needed) and run the bot with ./config.toml when present.
+## Set up (when needed) and run the bot with ./config.toml when present:
+## on Telegram with a token, otherwise on the local chat at http://127.0.0.1:8080.
 run: $(STAMP)
 	$(BIN)/xiaoan $(if $(wildcard config.toml),--config config.toml) run
+
+## The same, plus a demo school and an invitation link for each role.
+demo: $(STAMP)
+	$(BIN)/xiaoan $(if $(wildcard config.toml),--config config.toml) run --demo
 
 ## Set up (when needed) and run the whole test suite.
 test: $(STAMP)

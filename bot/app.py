@@ -297,11 +297,11 @@ def build_application(
         .token(config.token)
         .base_url(config.api_base_url)
         .base_file_url(config.api_file_url)
-        # The limiter paces requests within Telegram's flood limits; it does not
-        # retry (its retries sleep inside the request): the outbox keeps its own
-        # retry times, and an interactive answer that is refused is not worth
-        # sending late.
-        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=0))
+        # The limiter paces requests within Telegram's flood limits and waits out a
+        # RetryAfter (up to 3 times), so a person tapping fast through a walk loses
+        # no answer. The outbox's sender paces itself per chat; what still fails
+        # after these retries it keeps with its own retry time.
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
         .request(request or HTTPXRequest(connection_pool_size=8))
         .get_updates_request(updates_request)
         .post_init(post_init)

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from bot.config import TOKEN_ENV, Config, load_config
+from telegram.error import InvalidToken
+
+from bot.config import Config, load_config
 from handlers.base import Services
 from handlers.i18n import t
 from ledger.checklist import DEFAULT_PATH, load_checklist
@@ -32,7 +34,10 @@ Commands:
   init        create the database, or bring it up to date (safe to repeat)
   invite      print a one-time invitation code and its deep link
   checklist   print the checklist in force
-  run         run the bot (needs a token: bot.token or $XIAOAN_TELEGRAM_TOKEN)
+  run         run the bot: on Telegram with a token (bot.token or $XIAOAN_TELEGRAM_TOKEN),
+              otherwise on the built-in local chat (http://127.0.0.1:8080); --demo adds a
+              demo school and prints an invitation link for each role
+  local       serve the local chat alone (the bot runs apart, with the same token)
   export      write the summary form, the ledger or the city report (.xlsx)
   import      import schools or buildings from a spreadsheet; write the templates
   qr          write a school's printable sheet of building QR codes (PDF)
@@ -68,7 +73,11 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("--uses", type=int, default=1, help="how many people may use it (1)")
     chk = sub.add_parser("checklist", help="print the checklist in force")
     chk.add_argument("--lang", choices=["zh", "en"], default="zh", help="language (zh)")
-    sub.add_parser("run", help="run the bot")
+    run = sub.add_parser("run", help="run the bot (Telegram, or the local chat without a token)")
+    run.add_argument(
+        "--demo", action="store_true", help="create a demo school and print invitation links"
+    )
+    sub.add_parser("local", help="serve the local chat alone")
     add_report_commands(sub)
     out = sub.add_parser("outbox", help="list outgoing messages, newest first")
     out.add_argument("--state", choices=OUTBOX_STATES, help="only messages in this state")
@@ -337,14 +346,40 @@ async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes]:
     return name, data
 
 
-def cmd_run(config: Config) -> None:
+def cmd_run(config: Config, demo: bool = False) -> None:
     from bot.app import build_application
+    from bot.local import LocalChatThread, demo_links, local_page_of
 
-    if not config.token:
-        raise ConfigError(f"run: no bot token; set {TOKEN_ENV} or bot.token in the config file")
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
-    app = build_application(config, SystemClock(config.timezone))
-    app.run_polling(allowed_updates=["message", "callback_query"])
+    local = None
+    if not config.token:  # no Telegram: the built-in local chat plays it
+        local = LocalChatThread(config).start()
+        config = local.bot_config
+        redact(config.token)
+        print(f"local chat: {local.server.people_url}  (no token: Telegram is not used)")
+    try:
+        if demo:
+            codes = asyncio.run(_demo(config))
+            page = local.server.people_url if local else local_page_of(config)
+            print(demo_links(codes, page, config.username), flush=True)
+        app = build_application(config, SystemClock(config.timezone))
+        app.run_polling(allowed_updates=["message", "callback_query"])
+    except InvalidToken:
+        # PTB's own message repeats the token: say it in one line without it.
+        raise ConfigError(f"run: the Bot API at {config.api_base_url} refused the token") from None
+    finally:
+        if local is not None:
+            local.stop()
+
+
+async def _demo(config: Config) -> list[tuple[Role, str]]:
+    from bot.demo import create_demo
+
+    db = await _open(config)
+    try:
+        return await create_demo(db)
+    finally:
+        await db.close()
 
 
 class _Redact(logging.Filter):
@@ -370,6 +405,12 @@ class _Redact(logging.Filter):
         return True
 
 
+def redact(secret: str) -> None:
+    """Keep another secret (the local chat's token) out of the log lines too."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Redact(secret))
+
+
 def setup_logging(config: Config) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_Redact(config.token))
@@ -393,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "checklist":
             print(cmd_checklist(config, args.lang))
         elif args.command == "run":
-            cmd_run(config)
+            cmd_run(config, args.demo)
         elif args.command == "export":
             print(write_out(args, *asyncio.run(cmd_export(config, args))))
         elif args.command == "qr":
@@ -406,6 +447,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(asyncio.run(cmd_outbox(config, args.state, args.limit)))
         elif args.command == "campaign":
             print(asyncio.run(cmd_campaign_new(config, args)))
+        elif args.command == "local":
+            from bot.local import cmd_local
+
+            cmd_local(config)
     except ConfigError as error:
         print(f"xiaoan: {error}", file=sys.stderr)
         return 2

@@ -89,6 +89,30 @@ SETTINGS = (
     Setting("reminders.quiet_start", 21, "quiet hours start: nothing is sent from this hour"),
     Setting("reminders.quiet_end", 8, "quiet hours end: what waited is sent from this hour"),
     Setting("reminders.plan_every_minutes", 5, "how often reminders are planned, in minutes"),
+    Setting(
+        "local.host",
+        "127.0.0.1",
+        "local chat (run without a token): address the chat page listens on; 0.0.0.0 for all",
+    ),
+    Setting("local.port", 8080, "local chat: port of the chat page"),
+    Setting(
+        "local.api_host", "127.0.0.1", "local chat: address of its Bot API side (keep loopback)"
+    ),
+    Setting("local.api_port", 8081, "local chat: port of its Bot API side, for the bot only"),
+    Setting(
+        "local.public_url",
+        "",
+        "local chat: the page's address as people reach it (behind a proxy); empty: host:port",
+    ),
+    Setting(
+        "local.database",
+        "",
+        "local chat: its SQLite file (people, messages); empty: localchat.sqlite3 beside the bot's",
+    ),
+    Setting(
+        "local.files", "", "local chat: folder of files sent in chat; empty: localchat-files beside"
+    ),
+    Setting("local.max_upload_bytes", 20 * 1024 * 1024, "local chat: largest upload from a page"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -113,6 +137,14 @@ class Config:
     takeover_after_minutes: int
     fix_at_once_days: int
     reminders: ReminderRules = field(default_factory=ReminderRules)
+    local_host: str = "127.0.0.1"
+    local_port: int = 8080
+    local_api_host: str = "127.0.0.1"
+    local_api_port: int = 8081
+    local_public_url: str = ""
+    local_database: Path = Path("data/localchat.sqlite3")
+    local_files: Path = Path("data/localchat-files")
+    local_max_upload_bytes: int = 20 * 1024 * 1024
 
 
 def _flatten(table: dict[str, Any]) -> dict[str, Any]:
@@ -252,4 +284,22 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         ),
         fix_at_once_days=_int("walk.fix_at_once_days", v["walk.fix_at_once_days"]),
         reminders=_reminders(v),
+        **_local(v),
     )
+
+
+def _local(v: dict[str, Any]) -> dict[str, Any]:
+    """The local chat's settings; its files sit beside the bot's database unless named."""
+    beside = Path(_str("storage.database", v["storage.database"])).parent
+    database = _str("local.database", v["local.database"])
+    files = _str("local.files", v["local.files"])
+    return {
+        "local_host": _str("local.host", v["local.host"]),
+        "local_port": _int("local.port", v["local.port"], low=0),
+        "local_api_host": _str("local.api_host", v["local.api_host"]),
+        "local_api_port": _int("local.api_port", v["local.api_port"], low=0),
+        "local_public_url": _str("local.public_url", v["local.public_url"]).rstrip("/"),
+        "local_database": Path(database) if database else beside / "localchat.sqlite3",
+        "local_files": Path(files) if files else beside / "localchat-files",
+        "local_max_upload_bytes": _int("local.max_upload_bytes", v["local.max_upload_bytes"]),
+    }

@@ -134,7 +134,7 @@ async def create_building(
     use: str,
     floors: int,
     year_built: int | None,
-    actor_id: int,
+    actor_id: int | None,
 ) -> int:
     if await tx.value(
         "SELECT 1 FROM buildings WHERE school_id = ? AND name = ?", (school_id, name)

@@ -77,7 +77,7 @@ async def import_buildings(
             use=row.use,
             floors=row.floors,
             year_built=row.year_built,
-            actor_id=actor_id,  # type: ignore[arg-type]
+            actor_id=actor_id,
         )
         made.append(row.name)
     return made

@@ -12,12 +12,10 @@ processed by the Application, so restarts and repeats behave as in real life.
 
 from __future__ import annotations
 
-import html
 import itertools
 import json
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -29,72 +27,12 @@ from telegram.request import BaseRequest, RequestData
 from bot.app import build_application
 from bot.config import Config, load_config
 from ledger.clock import FakeClock
+from localchat.telegram_html import check_html
 from storage import inbox
 
 TOKEN = "123456:TEST-TOKEN-never-real"
 BOT_ID = 123456
 BOT_USERNAME = "xiaoan_test_bot"
-ALLOWED_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "span",
-    "tg-spoiler",
-    "a",
-    "code",
-    "pre",
-    "blockquote",
-    "tg-emoji",
-}
-
-
-class _TelegramHTML(HTMLParser):
-    """Checks HTML the way Telegram parses it: known tags, balanced, entities."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.problems: list[str] = []
-        self.plain: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.problems.append(f"unsupported start tag '{tag}'")
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1] != tag:
-            self.problems.append(f"unexpected end tag '{tag}'")
-        else:
-            self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        self.plain.append(data)
-
-
-def check_html(text: str) -> tuple[str, list[str]]:
-    """The text as the user sees it, and what Telegram would refuse."""
-    problems = []
-    for entity in re.findall(r"&([^;\s]*);?", text):
-        if entity not in ("lt", "gt", "amp", "quot") and not re.fullmatch(
-            r"#x?[0-9a-fA-F]+", entity
-        ):
-            problems.append(f"unsupported entity '&{entity}'")
-    if re.search(r"<(?![a-zA-Z/])", text):
-        problems.append("a bare '<' (can't parse entities)")
-    parser = _TelegramHTML()
-    parser.feed(text)
-    parser.close()
-    problems += parser.problems
-    if parser.stack:
-        problems.append(f"unclosed tags {parser.stack}")
-    return html.unescape("".join(parser.plain)), problems
 
 
 @dataclass
@@ -430,8 +368,10 @@ class Simulator:
             self.clock,
             request=self.api,
             updates_request=self.api,
-            # The fake answers at once: pacing to Telegram's 30 a second would only slow tests.
-            rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0),
+            # The fake answers at once: pacing to Telegram's 30 a second would only slow
+            # tests; and a refusal reaches the code under test, without the limiter's
+            # retries (which sleep for real).
+            rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=0),
         )
         self.errors: list[BaseException] = []
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import logging
 import re
+import socket
 import sqlite3
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -58,7 +60,7 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    for command in ("init", "invite", "checklist", "run"):
+    for command in ("init", "invite", "checklist", "run", "local"):
         assert re.search(rf"^\s+{command}\s", out, re.MULTILINE), command
     assert "--config" in out
 
@@ -266,11 +268,94 @@ def test_checklist_bad_file(tmp_path, capsys):
 # --- run -----------------------------------------------------------------------------------
 
 
-def test_run_without_a_token(tmp_path, capsys):
-    code, out, err = run(capsys, "--config", str(write_config(tmp_path)), "run")
+class FakeApp:
+    """Stands for the Application: records the settings it was built with, never polls."""
+
+    built: ClassVar[list[Any]] = []
+
+    def __init__(self, config, clock) -> None:
+        FakeApp.built.append(config)
+
+    def run_polling(self, **kwargs) -> None:
+        return None
+
+
+LOCAL_PORTS = "[local]\nport = 0\napi_port = 0\n"
+
+
+@pytest.mark.parametrize("demo", [False, True])
+def test_run_without_a_token_uses_the_local_chat(tmp_path, capsys, monkeypatch, demo):
+    """No token: the local chat starts on loopback and the bot is pointed at it."""
+    FakeApp.built = []
+    monkeypatch.setattr("bot.app.build_application", FakeApp)
+    argv = ["--config", str(write_config(tmp_path, LOCAL_PORTS)), "run"]
+    code, out, err = run(capsys, *argv, *(["--demo"] if demo else []))
+    assert code == 0, err
+    (config,) = FakeApp.built
+    assert re.match(r"local chat: http://127\.0\.0\.1:\d+ ", out)
+    assert config.api_base_url.startswith("http://127.0.0.1:")
+    assert config.api_base_url.endswith("/bot") and config.api_file_url.endswith("/file/bot")
+    assert config.token and config.token not in out + err
+    links = re.findall(r"^  (\w+) +http://127\.0\.0\.1:\d+/\?start=([A-Za-z0-9]{11})$", out, re.M)
+    if demo:
+        assert [role for role, _ in links] == [
+            "principal",
+            "leader",
+            "staff",
+            "taskforce",
+            "supervisor",
+        ]
+    else:
+        assert links == []
+    assert (tmp_path / "db" / "localchat.sqlite3").exists()
+
+
+def test_demo_twice_reuses_the_school(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("bot.app.build_application", FakeApp)
+    config = str(write_config(tmp_path, LOCAL_PORTS))
+    for _ in range(2):
+        assert run(capsys, "--config", config, "run", "--demo")[0] == 0
+    db = sqlite3.connect(tmp_path / "db" / "x.sqlite3")
+    assert db.execute("SELECT COUNT(*) FROM schools").fetchone() == (1,)
+    assert db.execute("SELECT COUNT(*) FROM buildings").fetchone() == (3,)
+    assert db.execute("SELECT COUNT(*) FROM invitations").fetchone() == (10,)
+
+
+def test_a_refused_token_is_one_line_without_it(tmp_path, capsys, monkeypatch):
+    """The Bot API (here the local chat, which has a token of its own) says 401."""
+    from bot.config import load_config
+    from bot.local import LocalChatThread
+
+    config = write_config(tmp_path, LOCAL_PORTS)
+    server = LocalChatThread(load_config(config, env={})).start()
+    try:
+        api = server.server.api_url
+        extra = f'[bot]\napi_base_url = "{api}/bot"\napi_file_url = "{api}/file/bot"\n'
+        monkeypatch.setenv(TOKEN_ENV, SECRET)
+        code, out, err = run(capsys, "--config", str(write_config(tmp_path, extra)), "run")
+    finally:
+        server.stop()
+    assert code == 2
+    assert "refused the token" in one_line_error(err)
+    assert SECRET not in out + err
+
+
+def test_local_without_a_token(tmp_path, capsys):
+    code, out, err = run(capsys, "--config", str(write_config(tmp_path)), "local")
     assert code == 2
     assert TOKEN_ENV in one_line_error(err)
     assert out == ""
+
+
+def test_run_on_a_busy_port_says_so_in_one_line(tmp_path, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = write_config(tmp_path, f"[local]\nport = {port}\napi_port = 0\n")
+        code, _, err = run(capsys, "--config", str(config), "run")
+    assert code == 2
+    assert f"127.0.0.1:{port}" in one_line_error(err)
 
 
 def test_run_with_a_token_and_a_bad_checklist_never_prints_the_token(tmp_path, capsys, monkeypatch):

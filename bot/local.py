@@ -1,0 +1,171 @@
+"""Running with the built-in local chat: ``xiaoan local`` and ``xiaoan run`` without a token.
+
+The bot is unchanged: it is pointed at the local server's Bot API side with
+``base_url``/``base_file_url``, and a token that the server accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+import threading
+import time
+from dataclasses import replace
+
+from bot.config import TOKEN_ENV, Config
+from ledger.clock import SystemClock
+from ledger.errors import ConfigError
+from ledger.invitations import deep_link
+from ledger.roles import Role
+from localchat.limits import FloodLimits
+from localchat.server import LocalServer, LocalSettings, printable_host
+
+# The name the local server gives the bot when bot.username is not set.
+LOCAL_USERNAME = "xiaoan_local_bot"
+
+
+def local_settings(config: Config, token: str) -> LocalSettings:
+    """The local server's settings from the ``local.*`` ones."""
+    return LocalSettings(
+        token=token,
+        username=config.username or LOCAL_USERNAME,
+        host=config.local_host,
+        port=config.local_port,
+        api_host=config.local_api_host,
+        api_port=config.local_api_port,
+        public_url=config.local_public_url,
+        database=config.local_database,
+        files=config.local_files,
+        max_upload_bytes=config.local_max_upload_bytes,
+    )
+
+
+def new_server(config: Config, token: str) -> LocalServer:
+    """A local server for these settings, on the system clock."""
+    return LocalServer(
+        local_settings(config, token), SystemClock(config.timezone), FloodLimits(time.monotonic)
+    )
+
+
+async def _start(server: LocalServer) -> None:
+    """Start, or say in one line which port could not be had."""
+    try:
+        await server.start()
+    except OSError as exc:
+        await server.stop()
+        raise ConfigError(
+            f"local: cannot listen on {server.settings.host}:{server.settings.port} or"
+            f" {server.settings.api_host}:{server.settings.api_port}: {exc.strerror or exc}"
+        ) from None
+
+
+def addresses(server: LocalServer) -> str:
+    """What ``xiaoan local`` prints: the page, and the Bot API side (never the token)."""
+    return (
+        f"local chat: {server.people_url}\n"
+        f"Bot API for the bot only: {server.api_url}/bot<token> (set bot.api_base_url to it)"
+    )
+
+
+def cmd_local(config: Config) -> None:
+    """Serve the local chat alone, until interrupted; the bot runs elsewhere with the token."""
+    if not config.token:
+        raise ConfigError(
+            f"local: set {TOKEN_ENV} to a secret of your choice and give the bot the same one"
+        )
+
+    async def serve() -> None:
+        """Run until SIGINT or SIGTERM."""
+        server = new_server(config, config.token)
+        await _start(server)
+        print(addresses(server), flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    asyncio.run(serve())
+
+
+class LocalChatThread:
+    """The local server on its own event loop in a thread, beside the bot's polling."""
+
+    def __init__(self, config: Config) -> None:
+        # Any string the server accepts will do: it exists only in this process.
+        self.token = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(24)}"
+        self.server = new_server(config, self.token)
+        self.config = config
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="local-chat", daemon=True)
+
+    def start(self) -> LocalChatThread:
+        """Start the server's thread; returns once it listens (or raises why it cannot)."""
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
+        return self
+
+    def _run(self) -> None:
+        """The thread: its own event loop."""
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        """Start, say so, wait to be stopped, stop."""
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await _start(self.server)
+        except ConfigError as failure:
+            self._failure = failure
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.server.stop()
+
+    def stop(self) -> None:
+        """Stop the server and wait for its thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+    @property
+    def bot_config(self) -> Config:
+        """The bot's settings pointed at this server."""
+        api = self.server.api_url
+        return replace(
+            self.config,
+            token=self.token,
+            api_base_url=f"{api}/bot",
+            api_file_url=f"{api}/file/bot",
+            username=self.server.settings.username,
+        )
+
+
+def local_page_of(config: Config) -> str | None:
+    """The local chat page, when this bot is pointed at the local chat of these settings."""
+    settings = local_settings(config, config.token)
+    api = f"http://{printable_host(settings.api_host)}:{settings.api_port}/bot"
+    if config.api_base_url.rstrip("/") != api:
+        return None
+    return settings.public_url or f"http://{printable_host(settings.host)}:{settings.port}"
+
+
+def demo_links(codes: list[tuple[Role, str]], page_url: str | None, username: str) -> str:
+    """One line per role: the local page with ?start=, or the bot's t.me deep link."""
+    lines = ["demo school 演示小学: open one link per person (valid 30 days, 50 people each)"]
+    for role, code in codes:
+        link = f"{page_url}/?start={code}" if page_url else deep_link(username or None, code)
+        lines.append(f"  {role.value:<11} {link}")
+    return "\n".join(lines)

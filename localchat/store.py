@@ -1,0 +1,382 @@
+"""The local channel's own SQLite file: people, sessions, messages, updates, files.
+
+It plays Telegram's memory: what was said in each chat (so a reload shows
+the chat again), the updates the bot has not confirmed yet (so getUpdates
+after a restart hands them out again), and the files by SHA-256 on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS people (
+    user_id     INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    language    TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES people(user_id),
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id     INTEGER NOT NULL,
+    from_bot    INTEGER NOT NULL,
+    date        INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    deleted     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_id, version);
+CREATE TABLE IF NOT EXISTS updates (
+    update_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    body        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    file_id     TEXT PRIMARY KEY,
+    sha256      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    name        TEXT,
+    mime        TEXT,
+    width       INTEGER,
+    height      INTEGER,
+    chat_id     INTEGER
+);
+CREATE TABLE IF NOT EXISTS callbacks (
+    id          TEXT PRIMARY KEY,
+    chat_id     INTEGER NOT NULL,
+    message_id  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS commands (
+    language    TEXT PRIMARY KEY,
+    body        TEXT NOT NULL
+);
+"""
+
+# Private chat ids of local people start here, far from small numbers people might guess.
+FIRST_USER_ID = 700_000_001
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file kept by the channel: what Telegram's File object tells, plus where it is."""
+
+    file_id: str
+    sha256: str
+    size: int
+    name: str | None
+    mime: str | None
+    width: int | None
+    height: int | None
+    chat_id: int | None
+
+    @property
+    def unique_id(self) -> str:
+        """Telegram's file_unique_id: the same for the same content."""
+        return self.sha256[:16]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a chat: who sent it, its Telegram-like body, its version."""
+
+    id: int
+    chat_id: int
+    from_bot: bool
+    date: int
+    body: dict[str, Any]
+    version: int
+    deleted: bool
+
+
+def _message(row: aiosqlite.Row) -> Message:
+    """A row of ``messages`` as a ``Message``."""
+    return Message(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        from_bot=bool(row["from_bot"]),
+        date=row["date"],
+        body=json.loads(row["body"]),
+        version=row["version"],
+        deleted=bool(row["deleted"]),
+    )
+
+
+def _hash(token: str) -> str:
+    """Sessions are kept as hashes: a copied database file opens no chat."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Store:
+    """One connection; writes are serialised by a lock so each is whole."""
+
+    def __init__(self, path: Path, files: Path) -> None:
+        self.path = path
+        self.files = files
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> Store:
+        """Open (creating the file, its folder and the schema when missing)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.files.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path)
+        self._db.row_factory = aiosqlite.Row
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.executescript(SCHEMA)
+        await self._db.commit()
+        return self
+
+    async def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The open connection."""
+        assert self._db is not None, "store used before open()"
+        return self._db
+
+    async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
+        """One row or None."""
+        async with self.db.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
+        """Every row."""
+        async with self.db.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        """One statement, committed; returns the new row id."""
+        async with self._lock:
+            cursor = await self.db.execute(sql, args)
+            await self.db.commit()
+            return cursor.lastrowid or 0
+
+    # --- people and sessions -----------------------------------------------------
+    async def add_person(self, name: str, language: str, now: str) -> tuple[int, str]:
+        """A new person with their own chat; returns the user id and a session token."""
+        token = secrets.token_urlsafe(32)
+        async with self._lock:
+            top = await self._one("SELECT MAX(user_id) AS top FROM people")
+            user_id = max(FIRST_USER_ID, (top["top"] or 0) + 1 if top else 0)
+            await self.db.execute(
+                "INSERT INTO people (user_id, name, language, created_at) VALUES (?, ?, ?, ?)",
+                (user_id, name, language, now),
+            )
+            await self.db.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?, ?, ?)",
+                (_hash(token), user_id, now),
+            )
+            await self.db.commit()
+        return user_id, token
+
+    async def person_of_session(self, token: str) -> aiosqlite.Row | None:
+        """The person whose browser holds this session token, or None."""
+        return await self._one(
+            "SELECT p.* FROM sessions s JOIN people p ON p.user_id = s.user_id"
+            " WHERE s.token_hash = ?",
+            (_hash(token),),
+        )
+
+    async def person(self, user_id: int) -> aiosqlite.Row | None:
+        """A local person by user id (= their chat id), or None."""
+        return await self._one("SELECT * FROM people WHERE user_id = ?", (user_id,))
+
+    # --- messages ------------------------------------------------------------------
+    async def add_message(
+        self, chat_id: int, from_bot: bool, date: int, body: dict[str, Any]
+    ) -> Message:
+        """Store a message with the next version; its id is the message id."""
+        async with self._lock:
+            version = await self._next_version()
+            cursor = await self.db.execute(
+                "INSERT INTO messages (chat_id, from_bot, date, body, version)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (chat_id, int(from_bot), date, json.dumps(body, ensure_ascii=False), version),
+            )
+            await self.db.commit()
+            message_id = cursor.lastrowid or 0
+        return Message(message_id, chat_id, from_bot, date, body, version, False)
+
+    async def _next_version(self) -> int:
+        """One more than any message's version (called under the write lock)."""
+        row = await self._one("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM messages")
+        assert row is not None
+        return int(row["v"])
+
+    async def message(self, chat_id: int, message_id: int) -> Message | None:
+        """A visible message of this chat, or None (another chat's id finds nothing)."""
+        row = await self._one(
+            "SELECT * FROM messages WHERE chat_id = ? AND id = ? AND deleted = 0",
+            (chat_id, message_id),
+        )
+        return _message(row) if row else None
+
+    async def replace_body(self, message: Message, body: dict[str, Any]) -> Message:
+        """An edit: new body, new version (so open pages fetch it again)."""
+        async with self._lock:
+            version = await self._next_version()
+            await self.db.execute(
+                "UPDATE messages SET body = ?, version = ? WHERE id = ?",
+                (json.dumps(body, ensure_ascii=False), version, message.id),
+            )
+            await self.db.commit()
+        return Message(
+            message.id, message.chat_id, message.from_bot, message.date, body, version, False
+        )
+
+    async def mentions(self, chat_id: int, needle: str) -> bool:
+        """Whether a visible message of this chat contains ``needle`` (a quoted file id)."""
+        row = await self._one(
+            "SELECT 1 FROM messages WHERE chat_id = ? AND deleted = 0 AND instr(body, ?) > 0",
+            (chat_id, needle),
+        )
+        return row is not None
+
+    async def delete_message(self, message: Message) -> None:
+        """Mark it deleted, with a new version so open pages remove it."""
+        async with self._lock:
+            version = await self._next_version()
+            await self.db.execute(
+                "UPDATE messages SET deleted = 1, version = ? WHERE id = ?", (version, message.id)
+            )
+            await self.db.commit()
+
+    async def chat_since(self, chat_id: int, version: int) -> list[Message]:
+        """A chat's messages changed after ``version`` (all of them for 0), deleted included."""
+        rows = await self._all(
+            "SELECT * FROM messages WHERE chat_id = ? AND version > ? ORDER BY id",
+            (chat_id, version),
+        )
+        return [_message(r) for r in rows]
+
+    # --- updates for the bot ----------------------------------------------------------
+    async def add_update(self, content: dict[str, Any]) -> int:
+        """Queue an update; its id is given here, increasing across restarts."""
+        async with self._lock:
+            cursor = await self.db.execute(
+                "INSERT INTO updates (body) VALUES (?)", (json.dumps(content, ensure_ascii=False),)
+            )
+            update_id = cursor.lastrowid or 0
+            await self.db.execute(
+                "UPDATE updates SET body = json_set(body, '$.update_id', ?) WHERE update_id = ?",
+                (update_id, update_id),
+            )
+            await self.db.commit()
+        return update_id
+
+    async def updates(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        """As getUpdates: an offset confirms (forgets) every update before it.
+
+        A negative offset keeps only that many of the newest, as Telegram does.
+        """
+        if offset < 0:
+            row = await self._one(
+                "SELECT update_id FROM updates ORDER BY update_id DESC LIMIT 1 OFFSET ?",
+                (-offset - 1,),
+            )
+            offset = int(row["update_id"]) if row else 0
+        if offset > 0:
+            await self._write("DELETE FROM updates WHERE update_id < ?", (offset,))
+        rows = await self._all(
+            "SELECT body FROM updates WHERE update_id >= ? ORDER BY update_id LIMIT ?",
+            (max(offset, 0), limit),
+        )
+        return [json.loads(r["body"]) for r in rows]
+
+    async def drop_updates(self) -> None:
+        """Forget every pending update (deleteWebhook with drop_pending_updates)."""
+        await self._write("DELETE FROM updates")
+
+    # --- callbacks --------------------------------------------------------------------
+    async def add_callback(self, query_id: str, chat_id: int, message_id: int) -> None:
+        """Remember a tap's query id, so answerCallbackQuery finds the chat."""
+        await self._write(
+            "INSERT INTO callbacks (id, chat_id, message_id) VALUES (?, ?, ?)",
+            (query_id, chat_id, message_id),
+        )
+
+    async def callback_chat(self, query_id: str) -> int | None:
+        """The chat a tap came from, or None for an unknown query id."""
+        row = await self._one("SELECT chat_id FROM callbacks WHERE id = ?", (query_id,))
+        return int(row["chat_id"]) if row else None
+
+    # --- files ------------------------------------------------------------------------
+    def path_of(self, sha256: str) -> Path:
+        """Where bytes with this SHA-256 are kept."""
+        return self.files / sha256[:2] / sha256
+
+    async def add_file(
+        self,
+        data: bytes,
+        *,
+        name: str | None,
+        mime: str | None,
+        size: tuple[int, int] | None = None,
+        chat_id: int | None,
+    ) -> StoredFile:
+        """Keep bytes on disk by their hash (once), and give them a new file id."""
+        sha = hashlib.sha256(data).hexdigest()
+        path = self.path_of(sha)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".part")
+            await asyncio.to_thread(partial.write_bytes, data)
+            partial.replace(path)  # whole or absent, even if the process dies mid-write
+        width, height = size if size else (None, None)
+        stored = StoredFile(
+            f"L{secrets.token_urlsafe(18)}", sha, len(data), name, mime, width, height, chat_id
+        )
+        await self._write(
+            "INSERT INTO files (file_id, sha256, size, name, mime, width, height, chat_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (stored.file_id, sha, len(data), name, mime, width, height, chat_id),
+        )
+        return stored
+
+    async def file(self, file_id: str) -> StoredFile | None:
+        """A stored file by id, or None."""
+        row = await self._one("SELECT * FROM files WHERE file_id = ?", (file_id,))
+        if row is None:
+            return None
+        return StoredFile(
+            row["file_id"],
+            row["sha256"],
+            row["size"],
+            row["name"],
+            row["mime"],
+            row["width"],
+            row["height"],
+            row["chat_id"],
+        )
+
+    # --- the command menu -------------------------------------------------------------
+    async def set_commands(self, language: str, commands: list[dict[str, str]]) -> None:
+        """The command menu for a language ('' for the default one)."""
+        await self._write(
+            "INSERT INTO commands (language, body) VALUES (?, ?)"
+            " ON CONFLICT (language) DO UPDATE SET body = excluded.body",
+            (language, json.dumps(commands, ensure_ascii=False)),
+        )
+
+    async def commands(self, language: str) -> list[dict[str, str]]:
+        """The menu for a language, or the default one ('' key) when it has none."""
+        row = await self._one("SELECT body FROM commands WHERE language = ?", (language,))
+        if row is None:
+            row = await self._one("SELECT body FROM commands WHERE language = ''")
+        return json.loads(row["body"]) if row else []

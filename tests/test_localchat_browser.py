@@ -1,0 +1,147 @@
+"""A real browser on the local chat page: headless Chromium (Debian's) driven by Playwright.
+
+``xiaoan run --demo`` without a token, as a newcomer starts it; the staff
+invitation link opened on a phone-sized page; join, two questions tapped, a
+photo taken, the next question seen. The screenshot is kept in
+``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import jpeg
+from tests.localchat_support import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
+)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[str]:
+    """``xiaoan run --demo`` with no token; yields the staff member's invitation link."""
+    port, api_port = free_port(), free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\ndatabase = "{tmp_path / "xiaoan.sqlite3"}"\nphotos = "{tmp_path / "photos"}"\n'
+        f"[local]\nport = {port}\napi_port = {api_port}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "XIAOAN_TELEGRAM_TOKEN"}
+    log = (tmp_path / "run.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, this project's own command
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--demo"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,
+    )
+    try:
+        link = None
+        for _ in range(600):
+            said = (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
+            found = re.search(r"staff +(http://\S+)", said)
+            if found and "Application started" in said:
+                link = found.group(1)
+                break
+            if process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert link, f"no staff link; xiaoan said: {said[-2000:]}"
+        yield link
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    photo = tmp_path / "IMG_0001.jpg"
+    photo.write_bytes(jpeg(color="orange"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "localchat-browser.png"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=FLAGS,  # Playwright gives each launch a fresh, empty user data dir
+        )
+        context = await browser.new_context(
+            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        page = await context.new_page()
+        await page.goto(demo)
+        # The invitation code from the link is filled in; the page speaks Chinese.
+        await expect(page.locator("#join-code")).to_have_value(demo.split("start=")[1])
+        await expect(page.locator("#join-button")).to_have_text("加入")
+        await page.fill("#join-name", "浏览器王老师")
+        await page.click("#join-button")
+
+        messages = page.locator("#messages")
+        await expect(messages).to_contain_text("请发送您的姓名", timeout=15_000)
+        await page.fill("#text", "浏览器王老师")
+        await page.click("#send")
+        await page.locator("button.share-phone").click(timeout=15_000)
+        await page.fill("#phone", "13800138000")
+        await page.click("#phone-form button[type=submit]")
+        await expect(messages).to_contain_text("您已以", timeout=15_000)
+
+        await page.click("#menu-button")
+        await page.locator("#menu button", has_text="/inspect").click()
+        await page.locator("#messages button", has_text="教学楼A").last.click(timeout=15_000)
+        await expect(messages).to_contain_text("1/19 · F01", timeout=15_000)
+        await page.locator("#messages button", has_text="无隐患").last.click()
+        await expect(messages).to_contain_text("2/19 · F02", timeout=15_000)
+        await page.locator("#messages button", has_text="无隐患").last.click()
+        await expect(messages).to_contain_text("3/19 · F03", timeout=15_000)
+
+        await page.locator("#messages button", has_text="有隐患").last.click()
+        await expect(messages).to_contain_text("请拍照发送隐患照片", timeout=15_000)
+        await page.set_input_files("#camera", str(photo))
+        await expect(messages).to_contain_text("已收到 1 张照片", timeout=15_000)
+        await expect(page.locator("#messages li.me img")).to_have_count(1)
+        await page.locator("#messages button", has_text="照片已发完").last.click()
+        await expect(messages).to_contain_text("请简要描述隐患", timeout=15_000)
+        await page.fill("#text", "消防栓被遮挡")
+        await page.click("#send")
+        await page.locator("#messages button", has_text="是").last.click(timeout=15_000)
+        await expect(messages).to_contain_text("4/19 · F04", timeout=15_000)
+
+        # A reload keeps the chat.
+        await page.reload()
+        await expect(messages).to_contain_text("4/19 · F04", timeout=15_000)
+        await page.screenshot(path=str(shot), full_page=True)
+
+        # An English browser gets the page in English.
+        english = await browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+        other = await english.new_page()
+        await other.goto(demo)
+        await expect(other.locator("#join-button")).to_have_text("Join")
+        await expect(other.locator("#join h1")).to_have_text("Join Xiaoan")
+        await browser.close()
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 1000
