@@ -419,7 +419,10 @@ def setup_logging(config: Config) -> None:
         handlers=[handler],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Every request and every job run (the outbox every few seconds) at INFO would
+    # bury what matters: the bot's own lines, warnings and errors.
+    for noisy in ("httpx", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
