@@ -92,7 +92,8 @@ async def buildings_by_school(
         " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
         " THEN 'in_progress' ELSE 'closed' END AS walk"
         " FROM buildings b LEFT JOIN inspections i"
-        " ON i.building_id = b.id AND i.campaign_id = ?"
+        # the campaign's own walk; rounds of a recurring inspection are not on the form
+        " ON i.building_id = b.id AND i.campaign_id = ? AND i.round_id IS NULL"
         f" {where} ORDER BY b.school_id, b.id",
         (campaign_id, *params),
     )
@@ -342,6 +343,7 @@ def ledger_buildings(
         f"  AND h.state IN ({_COUNTED})) AS hazards"
         " FROM buildings b JOIN schools s ON s.id = b.school_id"
         " LEFT JOIN inspections i ON i.building_id = b.id AND i.campaign_id = ?"
+        " AND i.round_id IS NULL"
         " LEFT JOIN people w ON w.id = i.walker_id"
         f" {where} ORDER BY s.name, b.name",
         params,

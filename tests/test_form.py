@@ -215,3 +215,32 @@ def facts(*hazards: tuple[bool, bool], out_of_use: bool = False) -> BuildingFact
 def test_totals_rule(buildings: list[BuildingFacts], expected: tuple[int, ...]) -> None:
     t = form_totals(buildings)
     assert (t.buildings, t.with_hazards, t.fixable_at_once, t.hard_to_fix, t.out_of_use) == expected
+
+
+async def test_a_recurring_round_leaves_the_form_one_row_per_building(fresh_db: Database) -> None:
+    """A building walked again in a round of a recurring inspection is still one row."""
+    s = await seed_school(fresh_db, "第二中学", ["主楼", "宿舍"])
+    for building in s.building_ids:
+        await seed_walk(fresh_db, s, building, closed=True)
+    async with fresh_db.write() as tx:
+        recurring = await tx.run(
+            "INSERT INTO recurring_inspections (school_id, every, set_by, set_at)"
+            " VALUES (?, 'week', ?, ?)",
+            (s.school_id, s.person_id, tx.now()),
+        )
+        round_id = await tx.run(
+            "INSERT INTO inspection_rounds (school_id, campaign_id, recurring_id, period_start,"
+            " due, opened_at) VALUES (?, ?, ?, '2026-11-30', '2026-12-06', ?)",
+            (s.school_id, s.campaign_id, recurring, tx.now()),
+        )
+        await tx.run(
+            "INSERT INTO inspections (campaign_id, building_id, round_id, checklist_version_id,"
+            " walker_id, started_by, started_at, last_activity_at)"
+            " SELECT campaign_id, building_id, ?, checklist_version_id, walker_id, started_by,"
+            " started_at, last_activity_at FROM inspections WHERE round_id IS NULL",
+            (round_id,),
+        )
+    ws = sheet(form_bytes(await school_data(fresh_db, s.campaign_id, s.school_id), TODAY))
+    assert [row_values(ws, r)[1] for r in (5, 6)] == ["主楼", "宿舍"]
+    assert row_values(ws, 5)[7] == "已排查销号"  # the campaign's walk, not the round's
+    assert ws["A7"].value == "合计"
