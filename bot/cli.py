@@ -159,7 +159,12 @@ async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
             )
     finally:
         await db.close()
-    return f"code: {code}\nlink: {deep_link(config.username or None, code)}"
+    lines = [f"code: {code}", f"link: {deep_link(config.username or None, code)}"]
+    if not config.token:  # `xiaoan run` will use the local chat: its page opens the code
+        from bot.local import page_url
+
+        lines.append(f"local chat: {page_url(config)}/?start={code}")
+    return "\n".join(lines)
 
 
 async def cmd_outbox(config: Config, state: str | None, limit: int) -> str:

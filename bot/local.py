@@ -153,6 +153,12 @@ class LocalChatThread:
         )
 
 
+def page_url(config: Config) -> str:
+    """Where people open the local chat with these settings."""
+    public = config.local_public_url.rstrip("/")
+    return public or f"http://{printable_host(config.local_host)}:{config.local_port}"
+
+
 def local_page_of(config: Config) -> str | None:
     """The local chat page, when this bot is pointed at the local chat of these settings."""
     settings = local_settings(config, config.token)

@@ -131,11 +131,12 @@ def test_invite_taskforce(tmp_path, capsys):
     code, out, err = run(capsys, "--config", str(config), "invite", "--role", "taskforce")
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     found = CODE.match(lines[0])
     assert found
-    assert lines[1].startswith("link:")
     assert lines[1] == f"link: /start {found[1]}"
+    # No token: the bot runs on the local chat, whose page opens the code.
+    assert lines[2] == f"local chat: http://127.0.0.1:8080/?start={found[1]}"
     with sqlite3.connect(tmp_path / "db" / "x.sqlite3") as conn:
         row = conn.execute("SELECT role, school_id, max_uses FROM invitations").fetchone()
     assert row == ("taskforce", None, 1)
@@ -149,6 +150,20 @@ def test_invite_link_with_username(tmp_path, capsys, username):
     found = CODE.search(out)
     assert found
     assert f"link: https://t.me/xiaoan_bot?start={found[1]}" in out.splitlines()
+
+
+def test_invite_with_a_token_prints_no_local_page(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, "123:never-real")
+    config = write_config(tmp_path, '[local]\npublic_url = "https://xa.school.cn/"\n')
+    _, out, _ = run(capsys, "--config", str(config), "invite", "--role", "taskforce")
+    assert "local chat" not in out
+
+
+def test_invite_local_page_behind_a_proxy(tmp_path, capsys):
+    config = write_config(tmp_path, '[local]\npublic_url = "https://xa.school.cn/"\n')
+    _, out, _ = run(capsys, "--config", str(config), "invite", "--role", "taskforce")
+    code = CODE.search(out)[1]
+    assert f"local chat: https://xa.school.cn/?start={code}" in out.splitlines()
 
 
 def test_invite_codes_differ(tmp_path, capsys):
