@@ -57,6 +57,9 @@ class Hazard:
     responsible_name: str = ""
     what: str = ""
     building: str = ""
+    # Cannot be fixed: ``deadline`` is the demolition deadline, and the school's
+    # leaders (not the responsible person) are reminded of it.
+    demolition: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,26 +319,33 @@ class _Planner:
                 continue
             deadline = hazard.deadline.toordinal()
             days_left = deadline - today
+            # A demolition deadline is the leaders' to keep: they are its first level.
+            first, prefix = (LEADER, "demolish.") if hazard.demolition else (RESPONSIBLE, "")
             if days_left >= 0:
                 stage = latest_stage(days_left, stages)
                 if stage is None:
                     continue
-                key = f"due:h{hazard.id}:{day(deadline - stage)}"
-                text = "reminders.due" if days_left else "reminders.due_today"
+                key = f"{prefix}due:h{hazard.id}:{day(deadline - stage)}"
+                text = f"reminders.{prefix}{'due' if days_left else 'due_today'}"
                 about = self.about(hazard, school, days_left)
-                for person_id, instead in self.chain(RESPONSIBLE, school, hazard.responsible_id):
+                for person_id, instead in self.chain(first, school, hazard.responsible_id):
                     yield self.about_hazard(
                         "remind.due", key, person_id, text, school, instead, about
                     )
                 continue
             overdue = -days_left
             about = self.about(hazard, school, overdue)
-            key = f"overdue:h{hazard.id}:{day(deadline + 1 + (overdue - 1) // every * every)}"
-            for person_id, instead in self.chain(RESPONSIBLE, school, hazard.responsible_id):
+            key = (
+                f"{prefix}overdue:h{hazard.id}:{day(deadline + 1 + (overdue - 1) // every * every)}"
+            )
+            text = f"reminders.{prefix}overdue"
+            for person_id, instead in self.chain(first, school, hazard.responsible_id):
                 yield self.about_hazard(
-                    "remind.overdue", key, person_id, "reminders.overdue", school, instead, about
+                    "remind.overdue", key, person_id, text, school, instead, about
                 )
             for after, end, level in windows:
+                if level <= first:
+                    continue  # already the ones reminded
                 if after <= overdue < end and level == TASKFORCE:
                     city.setdefault(deadline + after, []).append((school.name, about))
                 elif after <= overdue < end:

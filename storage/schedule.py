@@ -242,14 +242,18 @@ async def load_ledger(
     until = (today + timedelta(days=horizon_days)).isoformat()
     hazard_where = where.replace("WHERE id", "AND h.school_id")
     hazards = [
-        Hazard(r[0], r[1], date.fromisoformat(r[2]), r[3], r[4] or "", r[5] or "", r[6] or "")
+        Hazard(r[0], r[1], date.fromisoformat(r[2]), r[3], r[4] or "", r[5] or "", r[6] or "", r[7])
         for r in await db.all(
-            "SELECT h.id, h.school_id, h.deadline, h.responsible_id, h.responsible_name,"  # noqa: S608
-            " COALESCE(substr(h.description, 1, 40), ci.code, ''), COALESCE(b.name, '—')"
+            # An open hazard's deadline, or a hazard that cannot be fixed: its demolition's.
+            "SELECT h.id, h.school_id, COALESCE(h.demolition_due, h.deadline),"  # noqa: S608
+            " h.responsible_id, h.responsible_name,"
+            " COALESCE(substr(h.description, 1, 40), ci.code, ''), COALESCE(b.name, '—'),"
+            " h.state = 'unfixable'"
             " FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
             " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
-            f" WHERE h.state = 'open' AND h.deadline <= ? {hazard_where}",
-            (until, *params),
+            " WHERE ((h.state = 'open' AND h.deadline <= ?)"
+            f" OR (h.state = 'unfixable' AND h.demolition_due <= ?)) {hazard_where}",
+            (until, until, *params),
         )
     ]
     waiting = [

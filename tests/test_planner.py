@@ -392,3 +392,34 @@ def test_the_task_force_gets_one_list_a_day_not_a_message_per_hazard():
         "escalate3:2026-12-12:p5": [10, 20],  # by school (实验小学, 第二中学), then number
     }
     assert {p.person_id for p in planned} == {TASKFORCE}
+
+
+def test_a_demolition_deadline_reminds_the_leaders_then_goes_up():
+    """A hazard that cannot be fixed: its demolition date, kept by the leaders."""
+    base = ledger_on(date(2026, 12, 1))
+    demolition = Hazard(30, 1, date(2026, 12, 20), RESP1, "王老师", "主体开裂", "旧楼", True)
+    ledger = replace(base, hazards=[demolition])
+    sent = {}
+    stored: set[str] = set()
+    for offset in range(16, 30):
+        day = date(2026, 12, 1) + timedelta(days=offset)
+        new = [p for p in plan(ledger, at(day), RULES) if p.key not in stored]
+        stored |= {p.key for p in new}
+        sent[day] = sorted(
+            (p.key.split(":")[0], p.person_id, p.text)
+            for p in new
+            if ":h30:" in p.key or any(v.get("id") == 30 for _, v in p.items)
+        )
+    assert sent[date(2026, 12, 17)] == [("demolish.due", LEADER, "reminders.demolish.due")]
+    assert sent[date(2026, 12, 18)] == []
+    assert sent[date(2026, 12, 19)] == [("demolish.due", LEADER, "reminders.demolish.due")]
+    assert sent[date(2026, 12, 20)] == [("demolish.due", LEADER, "reminders.demolish.due_today")]
+    assert sent[date(2026, 12, 21)] == [
+        ("demolish.overdue", LEADER, "reminders.demolish.overdue")
+    ]  # the leaders are the first level: no escalation to them
+    assert sent[date(2026, 12, 23)] == [
+        ("demolish.overdue", LEADER, "reminders.demolish.overdue"),
+        ("escalate2", PRINCIPAL, "reminders.escalate"),
+    ]
+    assert ("escalate3", TASKFORCE, "reminders.escalate_city") in sent[date(2026, 12, 27)]
+    assert all(p != RESP1 for day in sent.values() for _, p, _ in day)

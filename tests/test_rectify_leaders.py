@@ -89,3 +89,19 @@ async def test_a_stranger_cannot_be_made_responsible(sim: Simulator) -> None:
     await s.principal.tap_data(f"r:ra:{hazard_id}:{taskforce_id}")
     assert s.principal.alerts[-1] == "您没有权限进行此操作。"
     assert await sim.db.value("SELECT responsible_name FROM hazards") == "实验小学王老师"
+
+
+async def test_the_demolition_deadline_is_reminded_to_the_leaders(sim: Simulator) -> None:
+    s = await scene(sim)
+    hazard_id = await report(s.staff, "主体结构开裂")  # due 2026-12-05
+    await s.leader.tap_data(f"r:uf:{hazard_id}")
+    await s.leader.send("2026-12-01")
+    await s.leader.send("C级危房")
+    for chat in (s.staff, s.leader, s.principal):
+        chat.new()
+    await sim.plan()
+    await sim.send_outbox()
+    told = texts(s.leader.new())
+    assert f"/hazard_{hazard_id}" in told
+    assert "拆除期限 2026-12-01，还剩 3 天" in told
+    assert f"/hazard_{hazard_id}" not in texts(s.staff.new())  # nothing left for them to fix
