@@ -134,6 +134,18 @@ def _name(text: str) -> str | None:
         return None
 
 
+def _unique_name(
+    number: int, raw: str, seen: set[str], column: str
+) -> tuple[str | None, list[Problem]]:
+    """A row's name, cleaned, and its problems: missing, too long, or met before in the file."""
+    name = _name(raw)
+    if name is None:
+        return None, [Problem(number, "missing_name" if not raw else "bad_name", column)]
+    if name in seen:
+        return name, [Problem(number, "duplicate", column)]
+    return name, []
+
+
 def parse_schools(rows: list[tuple[int, list[str]]]) -> tuple[list[SchoolRow], list[Problem]]:
     """Clean school rows, or the problems of every bad row."""
     good: list[SchoolRow] = []
@@ -141,14 +153,7 @@ def parse_schools(rows: list[tuple[int, list[str]]]) -> tuple[list[SchoolRow], l
     seen: set[str] = set()
     columns = HEADERS[Kind.SCHOOLS]
     for number, (name, kind, ownership, district, principal, phone) in rows:
-        row_problems = []
-        clean_name = _name(name)
-        if clean_name is None:
-            row_problems.append(
-                Problem(number, "missing_name" if not name else "bad_name", columns[0])
-            )
-        elif clean_name in seen:
-            row_problems.append(Problem(number, "duplicate", columns[0]))
+        clean_name, row_problems = _unique_name(number, name, seen, columns[0])
         kind_code = _choice(kind, SCHOOL_KINDS, KIND)
         if kind_code is None:
             row_problems.append(Problem(number, "unknown_choice", columns[1]))
@@ -190,14 +195,7 @@ def parse_buildings(
     seen: set[str] = set()
     columns = HEADERS[Kind.BUILDINGS]
     for number, (name, use, floors, year) in rows:
-        row_problems = []
-        clean_name = _name(name)
-        if clean_name is None:
-            row_problems.append(
-                Problem(number, "missing_name" if not name else "bad_name", columns[0])
-            )
-        elif clean_name in seen:
-            row_problems.append(Problem(number, "duplicate", columns[0]))
+        clean_name, row_problems = _unique_name(number, name, seen, columns[0])
         use_code = _choice(use, USES, USE)
         if use_code is None:
             row_problems.append(Problem(number, "unknown_choice", columns[1]))
