@@ -19,6 +19,7 @@ from telegram.ext import (
     ApplicationBuilder,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 INBOX_KEEP = timedelta(days=7)
 # The outbox is looked at this often; a change that writes to it wakes it at once.
 OUTBOX_EVERY = timedelta(seconds=3)
+
+# The updates the bot asks Telegram for: what people send and tap, and their
+# blocking or unblocking the bot.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 # Commands in the menu, in this order (descriptions from the locale files).
 MENU = (
@@ -129,7 +134,7 @@ async def skip_applied(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if await inbox.is_done(db, update.update_id):
         raise ApplicationHandlerStop
     user = update.effective_user
-    if user is not None:
+    if user is not None and update.my_chat_member is None:  # that one says it itself
         blocked = await db.value(
             "SELECT id FROM people WHERE tg_user_id = ? AND blocked_at IS NOT NULL", (user.id,)
         )
@@ -229,6 +234,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
     app.add_handler(CallbackQueryHandler(router.on_unknown_tap))
+    app.add_handler(ChatMemberHandler(common.chat_status, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.CONTACT, router.on_contact))
     app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, router.on_photo))
     app.add_handler(MessageHandler(filters.Document.ALL, router.on_document))

@@ -352,7 +352,7 @@ async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes]:
 
 
 def cmd_run(config: Config, demo: bool = False) -> None:
-    from bot.app import build_application
+    from bot.app import ALLOWED_UPDATES, build_application
     from bot.local import LocalChatThread, demo_links, local_page_of
 
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
@@ -368,7 +368,7 @@ def cmd_run(config: Config, demo: bool = False) -> None:
             page = local.server.people_url if local else local_page_of(config)
             print(demo_links(codes, page, config.username), flush=True)
         app = build_application(config, SystemClock(config.timezone))
-        app.run_polling(allowed_updates=["message", "callback_query"])
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
         # PTB's own message repeats the token: say it in one line without it.
         raise ConfigError(f"run: the Bot API at {config.api_base_url} refused the token") from None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from telegram import ChatMember
+
 from handlers.base import Ctx, entry
 from handlers.i18n import Html
 from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
-from storage import people, rectify, walks
+from storage import outbox, people, rectify, schedule, walks
 
 
 def help_text(ctx: Ctx) -> str:
@@ -70,3 +72,20 @@ async def cancel(ctx: Ctx) -> None:
 async def unknown_command(ctx: Ctx) -> None:
     """A command the bot does not have."""
     await ctx.reply("common.unknown_command")
+
+
+@entry
+async def chat_status(ctx: Ctx) -> None:
+    """Telegram says the person blocked the bot, or unblocked it: nothing is answered.
+
+    Blocked, their pending messages are set aside and their reminders' escalation
+    goes up the chain at the next planning pass, without waiting for a send to fail.
+    """
+    change = ctx.update.my_chat_member
+    if change is None or ctx.person is None:
+        return
+    async with ctx.write() as tx:
+        if change.new_chat_member.status == ChatMember.BANNED:
+            await outbox.block(tx, ctx.person.id, "blocked the bot")
+        else:
+            await schedule.unblock(tx, ctx.person.id)

@@ -137,17 +137,24 @@ async def mark_failed(db: Database, message_id: int, error: str) -> None:
 
 
 async def mark_blocked(db: Database, message_id: int, person_id: int, error: str) -> None:
-    """The person blocked the bot: this message and their pending ones wait no more."""
+    """Sending failed as Forbidden: the person blocked the bot."""
     async with db.write() as tx:
-        await tx.run(
-            "UPDATE people SET blocked_at = ? WHERE id = ? AND blocked_at IS NULL",
-            (tx.now(), person_id),
-        )
-        await tx.run(
-            "UPDATE outbox SET state = 'blocked', attempts = attempts + (id = ?),"
-            " last_error = ? WHERE person_id = ? AND state = 'pending'",
-            (message_id, error[:500], person_id),
-        )
+        await block(tx, person_id, error, message_id)
+
+
+async def block(tx: Tx, person_id: int, reason: str, message_id: int | None = None) -> None:
+    """The person blocked the bot: their pending messages wait no more (the one that
+    found out, ``message_id``, counts an attempt)."""
+    changed = await tx.run(
+        "UPDATE people SET blocked_at = ? WHERE id = ? AND blocked_at IS NULL",
+        (tx.now(), person_id),
+    )
+    await tx.run(
+        "UPDATE outbox SET state = 'blocked', attempts = attempts + (id IS ?),"
+        " last_error = ? WHERE person_id = ? AND state = 'pending'",
+        (message_id, reason[:500], person_id),
+    )
+    if changed:
         await tx.event(None, "person.blocked_bot", "person", person_id)
 
 

@@ -502,6 +502,24 @@ class Chat:
         await self.sim.deliver(self._message(text=text, entities=entities))
         return self.new()
 
+    async def set_blocked(self, blocked: bool) -> list[Sent]:
+        """The person blocks the bot (or unblocks it): Telegram sends my_chat_member."""
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan", "username": BOT_USERNAME}
+        kicked = {"status": "kicked", "user": bot, "until_date": 0}
+        member = {"status": "member", "user": bot}
+        raw = {
+            "update_id": self.sim.next_update_id(),
+            "my_chat_member": {
+                "chat": {"id": self.user_id, "type": "private"},
+                "from": self.user,
+                "date": 0,
+                "old_chat_member": member if blocked else kicked,
+                "new_chat_member": kicked if blocked else member,
+            },
+        }
+        await self.sim.deliver(raw)
+        return self.new()
+
     async def contact(self, phone: str, own: bool = True) -> list[Sent]:
         contact = {
             "phone_number": phone,

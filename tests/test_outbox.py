@@ -162,3 +162,27 @@ async def test_the_outbox_survives_a_restart(sim, person):
     await sim.restart()
     assert await sim.send_outbox() == 1
     assert len(chat.new()) == 1
+
+
+async def test_telegram_says_the_person_blocked_the_bot(sim, person):
+    """my_chat_member: blocked at once, without waiting for a send to fail; then back."""
+    chat, person_id = person
+    await put(sim, person_id, key="a")
+    sim.auto_send = False
+    assert await chat.set_blocked(True) == []  # nothing is said to a person who left
+    assert await sim.db.value("SELECT blocked_at FROM people WHERE id = ?", (person_id,))
+    assert (await row(sim, "a"))["state"] == "blocked"
+    assert await sim.send_outbox() == 0
+    await chat.set_blocked(False)
+    assert await sim.db.value("SELECT blocked_at FROM people WHERE id = ?", (person_id,)) is None
+    actions = [
+        r["action"]
+        for r in await sim.db.all(
+            "SELECT action FROM events WHERE subject = 'person' AND subject_id = ? ORDER BY id",
+            (person_id,),
+        )
+    ]
+    assert actions[-2:] == ["person.blocked_bot", "person.unblocked_bot"]
+    await put(sim, person_id, key="b")
+    assert await sim.send_outbox() == 1
+    assert len(chat.new()) == 1
