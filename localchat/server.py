@@ -408,8 +408,8 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 def people_app(channel: Channel, settings: LocalSettings) -> web.Application:
-    # Room for the multipart wrapping around a file of the largest allowed size.
     """The people side's routes; no Bot API route exists here."""
+    # Room for the multipart wrapping around a file of the largest allowed size.
     app = web.Application(
         client_max_size=settings.max_upload_bytes + 64 * 1024, middlewares=[secure_headers]
     )
