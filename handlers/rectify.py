@@ -244,7 +244,7 @@ async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_i
         await store.verify(tx, hazard["id"], fix_id, person.id)
         await notify.tell(
             tx,
-            await _people(tx, live["reported_by"], hazard["responsible_id"]),
+            await people.by_ids(tx, live["reported_by"], hazard["responsible_id"]),
             key=f"verified:{fix_id}",
             kind="fix_verified",
             render=about(hazard, "fix.verified_notice", verifier=person.name),
@@ -271,7 +271,7 @@ async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
         await people.clear_pending(tx, ctx.user_id)
         await notify.tell(
             tx,
-            await _people(tx, hazard["responsible_id"], live["reported_by"]),
+            await people.by_ids(tx, hazard["responsible_id"], live["reported_by"]),
             key=f"returned:{live['id']}",
             kind="fix_returned",
             render=about(
@@ -288,34 +288,15 @@ async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     await ctx.reply("fix.returned", id=hid, fixer=fixer.name if fixer else "?")
 
 
-async def _people(db: Tx, *ids: int | None) -> list[Row]:
-    """People by id, for notices (None and repeats left out)."""
-    wanted = list(dict.fromkeys(i for i in ids if i is not None))
-    if not wanted:
-        return []
-    marks = ",".join("?" * len(wanted))
-    return await db.all(
-        f"SELECT id, name, language FROM people WHERE id IN ({marks})",  # noqa: S608
-        wanted,
-    )
-
-
 async def _report_up(tx: Tx, hazard: Row) -> None:
     """整改一栋上报一栋, 销号清零: the principal and the task force are told."""
     if hazard["building_id"] is None or await store.pending_in_building(tx, hazard["building_id"]):
         return
-    school = await tx.one("SELECT name FROM schools WHERE id = ?", (hazard["school_id"],))
-    assert school is not None
     told = [
         *await store.people_with_role(tx, Role.PRINCIPAL, hazard["school_id"]),
         *await store.people_with_role(tx, Role.TASKFORCE),
     ]
-    counts = await tx.one(
-        "SELECT SUM(state = 'closed') AS closed, SUM(state = 'unfixable') AS unfixable"
-        " FROM hazards WHERE building_id = ?",
-        (hazard["building_id"],),
-    )
-    assert counts is not None
+    counts = await store.settled_in_building(tx, hazard["building_id"])
     await notify.tell(
         tx,
         told,
@@ -325,7 +306,7 @@ async def _report_up(tx: Tx, hazard: Row) -> None:
             t(
                 lang,
                 "report_up.building",
-                school=school["name"],
+                school=hazard["school_name"],
                 building=hazard["building_name"] or "?",
                 closed=counts["closed"] or 0,
             )
@@ -339,12 +320,7 @@ async def _report_up(tx: Tx, hazard: Row) -> None:
     )
     if await store.pending_in_school(tx, hazard["school_id"]):
         return
-    totals = await tx.one(
-        "SELECT SUM(state = 'closed') AS closed, COUNT(DISTINCT building_id) AS buildings"
-        " FROM hazards WHERE school_id = ? AND state = 'closed'",
-        (hazard["school_id"],),
-    )
-    assert totals is not None
+    totals = await store.closed_in_school(tx, hazard["school_id"])
     await notify.tell(
         tx,
         told,
@@ -352,7 +328,7 @@ async def _report_up(tx: Tx, hazard: Row) -> None:
         kind="school_done",
         render=notify.text_only(
             "report_up.school",
-            school=school["name"],
+            school=hazard["school_name"],
             closed=totals["closed"],
             buildings=totals["buildings"],
         ),
@@ -443,7 +419,7 @@ async def _settle_extension(ctx: Ctx, hazard: Row, change: Row, refusal: str | N
         await people.clear_pending(tx, ctx.user_id)
         await notify.tell(
             tx,
-            await _people(tx, change["asked_by"]),
+            await people.by_ids(tx, change["asked_by"]),
             key=f"extension_decided:{change['id']}",
             kind="extension_decided",
             render=notify.text_only(f"{key}_notice", **values),
@@ -466,10 +442,8 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
         return
     reason = clean_text(text, TEXT_MAX)
     due = parse_date(data["date"], ctx.today())
-    school = await ctx.db.one("SELECT name FROM schools WHERE id = ?", (hazard["school_id"],))
-    assert school is not None
     values = {
-        "school": school["name"],
+        "school": hazard["school_name"],
         "building": hazard["building_name"] or "?",
         "date": due.isoformat(),
         "reason": reason,
@@ -482,7 +456,7 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             tx,
             [
                 *await store.people_with_role(tx, Role.TASKFORCE),
-                *await _people(tx, hazard["responsible_id"]),
+                *await people.by_ids(tx, hazard["responsible_id"]),
             ],
             key=f"unfixable:{hazard['id']}",
             kind="unfixable",
@@ -514,7 +488,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
         await store.reassign(tx, hazard, person.id, new_id, mates[new_id])
         await notify.tell(
             tx,
-            await _people(tx, new_id),
+            await people.by_ids(tx, new_id),
             key=f"assigned:{hid}:{new_id}:{tx.now()}",
             kind="reassigned",
             render=about(hazard, "reassign.to_new", [[("card.open", f"hc:{hid}")]], **values),
@@ -522,7 +496,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
         )
         await notify.tell(
             tx,
-            await _people(tx, hazard["responsible_id"]),
+            await people.by_ids(tx, hazard["responsible_id"]),
             key=f"unassigned:{hid}:{new_id}:{tx.now()}",
             kind="reassigned",
             render=about(hazard, "reassign.to_old", **values),

@@ -43,6 +43,18 @@ async def chat_of(db: Reader, person_id: int) -> int | None:
     return None if value is None else int(value)
 
 
+async def by_ids(db: Reader, *ids: int | None) -> list[Row]:
+    """People to tell something (id, name, language); None and repeats left out."""
+    wanted = list(dict.fromkeys(i for i in ids if i is not None))
+    if not wanted:
+        return []
+    marks = ",".join("?" * len(wanted))
+    return await db.all(
+        f"SELECT id, name, language FROM people WHERE id IN ({marks})",  # noqa: S608
+        wanted,
+    )
+
+
 async def colleagues(db: Reader, school_id: int) -> list[Row]:
     """The school's members, principal first, for picking a responsible person."""
     return await db.all(

@@ -347,6 +347,28 @@ async def pending_in_school(db: Reader, school_id: int) -> int:
     )
 
 
+async def settled_in_building(db: Reader, building_id: int) -> Row:
+    """How many of the building's hazards are closed, and how many cannot be fixed."""
+    row = await db.one(
+        "SELECT SUM(state = 'closed') AS closed, SUM(state = 'unfixable') AS unfixable"
+        " FROM hazards WHERE building_id = ?",
+        (building_id,),
+    )
+    assert row is not None
+    return row
+
+
+async def closed_in_school(db: Reader, school_id: int) -> Row:
+    """The school's closed hazards and the buildings they were in."""
+    row = await db.one(
+        "SELECT COUNT(*) AS closed, COUNT(DISTINCT building_id) AS buildings"
+        " FROM hazards WHERE school_id = ? AND state = 'closed'",
+        (school_id,),
+    )
+    assert row is not None
+    return row
+
+
 async def photos_of(db: Reader, hazard_id: int) -> list[Row]:
     """Before-photos first, then after-photos, each in the order they came."""
     return await db.all(
