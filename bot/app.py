@@ -36,7 +36,7 @@ from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
 from scheduler.sender import Sender
-from storage import inbox, schedule
+from storage import inbox, outbox, schedule
 from storage.campus import ensure_checklist
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
@@ -140,7 +140,7 @@ async def skip_applied(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         if blocked is not None:
             async with db.write() as tx:
-                await schedule.unblock(tx, blocked)
+                await outbox.unblock(tx, blocked)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

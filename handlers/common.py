@@ -7,7 +7,7 @@ from telegram import ChatMember
 from handlers.base import Ctx, entry
 from handlers.i18n import Html
 from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
-from storage import outbox, people, rectify, schedule, walks
+from storage import outbox, people, rectify, walks
 
 
 def help_text(ctx: Ctx) -> str:
@@ -88,4 +88,4 @@ async def chat_status(ctx: Ctx) -> None:
         if change.new_chat_member.status == ChatMember.BANNED:
             await outbox.block(tx, ctx.person.id, "blocked the bot")
         else:
-            await schedule.unblock(tx, ctx.person.id)
+            await outbox.unblock(tx, ctx.person.id)

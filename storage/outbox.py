@@ -230,3 +230,13 @@ async def drop_superseded(
         gone,
     )
     return int(await tx.value("SELECT total_changes()")) - int(before)
+
+
+async def unblock(tx: Tx, person_id: int) -> None:
+    """A person who blocked the bot wrote to it again: they can be reached."""
+    changed = await tx.run(
+        "UPDATE people SET blocked_at = NULL WHERE id = ? AND blocked_at IS NOT NULL",
+        (person_id,),
+    )
+    if changed:
+        await tx.event(person_id, "person.unblocked_bot", "person", person_id)

@@ -82,16 +82,6 @@ async def reminder_hour(db: Reader, person_id: int) -> int | None:
     return None if hour is None else int(hour)
 
 
-async def unblock(tx: Tx, person_id: int) -> None:
-    """A person who blocked the bot wrote to it again: they can be reached."""
-    changed = await tx.run(
-        "UPDATE people SET blocked_at = NULL WHERE id = ? AND blocked_at IS NOT NULL",
-        (person_id,),
-    )
-    if changed:
-        await tx.event(person_id, "person.unblocked_bot", "person", person_id)
-
-
 # --- recurring inspections and rounds --------------------------------------------------
 
 
