@@ -232,8 +232,7 @@ async def _managers(db: Tx, school_id: int) -> list[Row]:
 
 async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_id: int) -> None:
     """Verify (销号) at once, or ask the reason for returning it."""
-    live = await store.live_fix(ctx.db, hazard["id"])
-    if live is None or live["id"] != fix_id or live["state"] != "submitted":
+    if facts.fix_id != fix_id:
         raise Stale()
     person = ctx.member()
     transition(person, action, facts)
@@ -244,7 +243,7 @@ async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_i
         await store.verify(tx, hazard["id"], fix_id, person.id)
         await notify.tell(
             tx,
-            await people.by_ids(tx, live["reported_by"], hazard["responsible_id"]),
+            await people.by_ids(tx, facts.fix_reporter_id, hazard["responsible_id"]),
             key=f"verified:{fix_id}",
             kind="fix_verified",
             render=about(hazard, "fix.verified_notice", verifier=person.name),
@@ -260,19 +259,19 @@ async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     """The reason: the fix goes back to the responsible person as a task again."""
     person = ctx.member()
     hazard, facts = await load(ctx, data["hazard_id"])
-    live = await store.live_fix(ctx.db, hazard["id"])
-    if live is None or live["id"] != data["fix_id"]:
+    if facts.fix_id != data["fix_id"]:
         raise Stale()
     transition(person, Action.RETURN, facts)
+    fix_id, fixer_id = data["fix_id"], facts.fix_reporter_id
     reason = clean_text(text, TEXT_MAX)
     hid = hazard["id"]
     async with ctx.write() as tx:
-        await store.return_fix(tx, hid, live["id"], person.id, reason)
+        await store.return_fix(tx, hid, fix_id, person.id, reason)
         await people.clear_pending(tx, ctx.user_id)
         await notify.tell(
             tx,
-            await people.by_ids(tx, hazard["responsible_id"], live["reported_by"]),
-            key=f"returned:{live['id']}",
+            await people.by_ids(tx, hazard["responsible_id"], fixer_id),
+            key=f"returned:{fix_id}",
             kind="fix_returned",
             render=about(
                 hazard,
@@ -284,7 +283,7 @@ async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             skip=person.id,
         )
     ctx.services.wake_sender()
-    fixer = await people.person_by_id(ctx.db, live["reported_by"])
+    fixer = await people.person_by_id(ctx.db, fixer_id) if fixer_id else None
     await ctx.reply("fix.returned", id=hid, fixer=fixer.name if fixer else "?")
 
 

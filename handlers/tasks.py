@@ -204,24 +204,22 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-async def _card_buttons(ctx: Ctx, hazard: Row, facts: Facts) -> Keyboard:
+def _card_buttons(ctx: Ctx, hazard: Row, facts: Facts) -> Keyboard:
     """The actions this person may take now."""
     hid = hazard["id"]
     rows: list[list[tuple[str, str]]] = []
-    possible = actions(ctx.member(), facts)
-    live = await store.live_fix(ctx.db, hid)
-    asked = await store.asked_extension(ctx.db, hid)
-    for action in possible:
+    for action in actions(ctx.member(), facts):
         if action is Action.FIX:
             rows.append([(ctx.t("fix.report"), f"r:fx:{hid}")])
-        elif action in (Action.VERIFY, Action.RETURN) and live is not None:
+        elif action in (Action.VERIFY, Action.RETURN):
             label = "fix.verify" if action is Action.VERIFY else "fix.return"
-            rows.append([(ctx.t(label), f"r:{action}:{hid}:{live['id']}")])
-        elif action is Action.DECIDE and asked is not None:
+            rows.append([(ctx.t(label), f"r:{action}:{hid}:{facts.fix_id}")])
+        elif action is Action.DECIDE:
+            change = facts.extension_id
             rows.append(
                 [
-                    (ctx.t("extension.approve"), f"r:dx:{hid}:{asked['id']}:y"),
-                    (ctx.t("extension.refuse"), f"r:dx:{hid}:{asked['id']}:n"),
+                    (ctx.t("extension.approve"), f"r:dx:{hid}:{change}:y"),
+                    (ctx.t("extension.refuse"), f"r:dx:{hid}:{change}:n"),
                 ]
             )
         elif action in (Action.EXTEND, Action.UNFIXABLE, Action.REASSIGN):
@@ -243,7 +241,7 @@ async def show_card(ctx: Ctx, hazard_id: int) -> None:
         await query.answer()
     photos = ctx.services.photos
     await ctx.show_photos([photos.path_of(p["sha256"]) for p in detail["photos"]])
-    await ctx.say(_card_text(ctx, hazard, facts, detail), await _card_buttons(ctx, hazard, facts))
+    await ctx.say(_card_text(ctx, hazard, facts, detail), _card_buttons(ctx, hazard, facts))
 
 
 @entry

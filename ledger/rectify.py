@@ -68,6 +68,8 @@ class Facts:
     responsible_id: int | None
     fix_reporter_id: int | None = None  # who reported the fix now waiting
     extension_asked_by: int | None = None  # who asked for the pending extension
+    fix_id: int | None = None  # the fix now waiting (what verify and return name)
+    extension_id: int | None = None  # the pending request (what approve and refuse name)
 
 
 def may(person: Person, action: Action, h: Facts) -> bool:

@@ -22,13 +22,16 @@ async def facts(db: Reader, hazard_id: int) -> tuple[Row, Facts] | None:
     if row is None or row["state"] in (State.DRAFT, State.WITHDRAWN):
         return None
     live = await live_fix(db, hazard_id)
+    waiting = live if live is not None and live["state"] == "submitted" else None
     asked = await asked_extension(db, hazard_id)
     return row, Facts(
         state=State(row["state"]),
         school_id=row["school_id"],
         responsible_id=row["responsible_id"],
-        fix_reporter_id=live["reported_by"] if live and live["state"] == "submitted" else None,
+        fix_reporter_id=waiting["reported_by"] if waiting else None,
         extension_asked_by=asked["asked_by"] if asked else None,
+        fix_id=waiting["id"] if waiting else None,
+        extension_id=asked["id"] if asked else None,
     )
 
 
