@@ -34,9 +34,9 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 KIND_PREFIX = "remind."  # every planned reminder's kind starts so
-# Outbox rows per write transaction: ~5 ms of the writer each on a 2-core machine
+# Outbox rows per write transaction: a few ms of the writer each on a 2-core machine
 # (bench/bench_planner.py prints the longest hold).
-WRITE_CHUNK = 500
+WRITE_CHUNK = 200
 STORED_LOOKBACK_DAYS = 31  # the oldest key a plan can still make (an escalation's, a week's)
 
 
