@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from storage import inbox
 from storage.db import Database, Tx
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
+from storage.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,11 @@ class Services:
     # Asks the sending job for a pass now (set by bot.app once the bot runs),
     # so a notice written to the outbox goes out at once, not at the next tick.
     wake_sender: Callable[[], None] = lambda: None
+    # Exports and photo normalisation run here, off the event loop's interpreter.
+    workers: Workers = field(default_factory=lambda: Workers(0))
+    # Exports being made, by what they make (``handlers.exports.Export``): a second
+    # request for the same file joins the first.
+    exports: dict[str, Any] = field(default_factory=dict)
 
 
 class Ctx:

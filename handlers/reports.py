@@ -11,8 +11,9 @@ from datetime import date
 
 from telegram import Document
 
+from handlers import exports
 from handlers.base import Button, Ctx, entry, number, parts
-from handlers.i18n import Html
+from handlers.i18n import Html, t
 from ledger.errors import NotAllowed
 from ledger.imports import Problem
 from ledger.invitations import deep_link
@@ -59,7 +60,9 @@ def _school_buttons(ctx: Ctx, school_id: int) -> list[list[Button]]:
 
 
 async def _send_form(ctx: Ctx, school_id: int) -> None:
-    name, data = await files.form_file(ctx.db, ctx.services.campaign_id, school_id, ctx.today())
+    name, data = await files.form_file(
+        ctx.db, ctx.services.workers, ctx.services.campaign_id, school_id, ctx.today()
+    )
     school = await campus.school(ctx.db, school_id)
     assert school is not None
     await _send(
@@ -136,18 +139,11 @@ async def on_export_tap(ctx: Ctx) -> None:
     elif what == "f":
         await _send_form(ctx, school_id)
     elif what in ("l", "L"):
-        await ctx.reply("reports.working")
-        scope = None if what == "L" else school_id
-        name, data = await files.ledger_file(
-            ctx.db, ctx.services.photos, ctx.services.campaign_id, scope, today
-        )
-        where = ctx.t("reports.city") if scope is None else await _school_name(ctx, school_id)
-        count = await _hazard_count(ctx, scope)
-        await _send(
-            ctx, name, data, ctx.t("reports.ledger_caption", where=where, count=count, date=today)
-        )
+        await _send_ledger(ctx, None if what == "L" else school_id)
     elif what == "c":
-        name, data = await files.city_file(ctx.db, ctx.services.campaign_id, today)
+        name, data = await files.city_file(
+            ctx.db, ctx.services.workers, ctx.services.campaign_id, today
+        )
         await _send(ctx, name, data, ctx.t("reports.city_caption", date=today))
     elif what == "q":
         await _send_qr(ctx, school_id)
@@ -155,6 +151,39 @@ async def on_export_tap(ctx: Ctx) -> None:
         kind = imports.Kind.SCHOOLS if what == "s" else imports.Kind.BUILDINGS
         name, data = files.template_file(kind)
         await _send(ctx, name, data, ctx.t("reports.template_caption"))
+
+
+async def _send_ledger(ctx: Ctx, school_id: int | None) -> None:
+    """A school's or the city's ledger, with its progress shown while it is written."""
+    today = ctx.today()
+    school = "" if school_id is None else await _school_name(ctx, school_id)
+    count = await _hazard_count(ctx, school_id)
+
+    def title(lang: str) -> str:
+        if school_id is None:
+            return t(lang, "exports.city_ledger")
+        return t(lang, "exports.school_ledger", school=school)
+
+    def caption(lang: str) -> str:
+        where = t(lang, "reports.city") if school_id is None else school
+        return t(lang, "reports.ledger_caption", where=where, count=count, date=today)
+
+    services = ctx.services
+    await exports.deliver(
+        ctx,
+        f"ledger:{school_id or 'city'}:{today}",
+        title(ctx.lang),
+        lambda progress: files.ledger_file(
+            services.db,
+            services.workers,
+            services.photos,
+            services.campaign_id,
+            school_id,
+            today,
+            on_progress=progress,
+        ),  # fmt: skip
+        caption,
+    )
 
 
 async def _school_name(ctx: Ctx, school_id: int) -> str:
@@ -183,7 +212,7 @@ async def _send_qr(ctx: Ctx, school_id: int) -> None:
     if not await ctx.db.value("SELECT COUNT(*) FROM buildings WHERE school_id = ?", (school_id,)):
         await ctx.reply("reports.qr_no_buildings", school=school)
         return
-    name, data = await files.qr_file(ctx.db, school_id, username)
+    name, data = await files.qr_file(ctx.db, ctx.services.workers, school_id, username)
     await _send(ctx, name, data, ctx.t("reports.qr_caption", school=school))
 
 

@@ -80,6 +80,7 @@ BUILDING_COLUMNS = (
     ("隐患数", 8),
     ("是否停用", 8),
 )
+PROGRESS_ROWS = 1000  # hazards between two progress reports
 BEFORE_COLUMN = len(HAZARD_COLUMNS) - 1  # 1-based column of the before thumbnail
 AFTER_COLUMN = len(HAZARD_COLUMNS)
 
@@ -209,8 +210,12 @@ def write_ledger(
     rows: Iterable[LedgerRow],
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
+    progress: Callable[[int], None] = lambda done: None,
 ) -> int:
-    """Write the ledger workbook to ``target``; return the number of hazards written."""
+    """Write the ledger workbook to ``target``; return the number of hazards written.
+
+    ``progress`` is told how many hazards are written, every ``PROGRESS_ROWS``.
+    """
     wb = xlsxwriter.Workbook(
         target,
         {
@@ -234,6 +239,9 @@ def write_ledger(
                     {"image_data": io.BytesIO(jpeg), "object_position": 1},
                 )  # fmt: skip
         count += 1
+        if count % PROGRESS_ROWS == 0:
+            progress(count)
+    progress(count)
     hazards.finish()
 
     sheet = _Sheet(wb, "建筑物", BUILDING_COLUMNS)
