@@ -169,11 +169,9 @@ async def _send_ledger(ctx: Ctx, school_id: int | None) -> None:
         return t(lang, "reports.ledger_caption", where=where, count=count, date=today)
 
     services = ctx.services
-    await exports.deliver(
-        ctx,
-        f"ledger:{school_id or 'city'}:{today}",
-        title(ctx.lang),
-        lambda progress: files.ledger_file(
+
+    def make(progress: Progress) -> Awaitable[tuple[str, bytes]]:
+        return files.ledger_file(
             services.db,
             services.workers,
             services.photos,
@@ -181,9 +179,10 @@ async def _send_ledger(ctx: Ctx, school_id: int | None) -> None:
             school_id,
             today,
             on_progress=progress,
-        ),  # fmt: skip
-        caption,
-    )
+        )
+
+    key = f"ledger:{school_id or 'city'}:{today}"
+    await exports.deliver(ctx, key, title(ctx.lang), make, caption)
 
 
 async def _school_name(ctx: Ctx, school_id: int) -> str:
