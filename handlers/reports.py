@@ -7,6 +7,7 @@ school's and the city's. Nothing here changes the ledger except an import.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date
 
 from telegram import Document
@@ -25,6 +26,7 @@ from storage import campus
 from storage import imports as importing
 from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
+from storage.workers import Progress
 
 MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
