@@ -44,28 +44,25 @@ class Export:
     """One file being made, and everyone waiting for it."""
 
     watchers: list[_Watcher] = field(default_factory=list)
-    done: int = 0
-    total: int = 0
     last_edit: float = 0.0
     result: asyncio.Future[Made] | None = None
 
     def progress(self, done: int, total: int) -> None:
         """A worker's report (on the event loop): show it, at most every few seconds."""
-        self.done, self.total = done, total
         now = time.monotonic()
         if total and done < total and now - self.last_edit >= EDIT_EVERY_SECONDS:
             self.last_edit = now
             for watcher in list(self.watchers):
-                asyncio.get_running_loop().create_task(self._show(watcher))
+                asyncio.get_running_loop().create_task(self._show(watcher, done, total))
 
-    async def _show(self, watcher: _Watcher) -> None:
+    async def _show(self, watcher: _Watcher, done: int, total: int) -> None:
         text = t(
             watcher.lang,
             "exports.progress",
             title=watcher.title,
-            percent=self.done * 100 // max(self.total, 1),
-            done=self.done,
-            total=self.total,
+            percent=done * 100 // total,
+            done=done,
+            total=total,
         )
         try:
             await watcher.bot.edit_message_text(

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from typing import Any, TypeVar
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY_SECONDS = 0.5  # a worker reports at most this often (the last report always)
+FINISHED = -1  # a job's last word on the progress queue
+LAST_REPORT_WAIT_SECONDS = 5.0
 
 
 class WorkerCrashed(Exception):
@@ -66,10 +69,23 @@ def _run_job(job_id: int, work: Callable[..., T], args: tuple[Any, ...], watched
         if _reports is not None:
             _reports.put((job_id, done, total))
 
-    return work(*args, progress=progress)
+    try:
+        return work(*args, progress=progress)
+    finally:
+        if _reports is not None:
+            _reports.put((job_id, FINISHED, FINISHED))  # after every report of this job
 
 
 # --- in the bot's process ----------------------------------------------------------------
+
+
+@dataclass
+class _Watcher:
+    """Who hears a job's progress, and when its last report has been heard."""
+
+    loop: asyncio.AbstractEventLoop
+    on_progress: Progress
+    finished: asyncio.Event
 
 
 class Workers:
@@ -82,7 +98,7 @@ class Workers:
         self._reports: Queue[tuple[int, int, int]] | None = None
         self._listener: threading.Thread | None = None
         self._ids = itertools.count(1)
-        self._watchers: dict[int, tuple[asyncio.AbstractEventLoop, Progress]] = {}
+        self._watchers: dict[int, _Watcher] = {}
 
     def _started(self) -> Executor:
         if self._pool is None:
@@ -109,9 +125,12 @@ class Workers:
             if report[0] == 0:
                 return  # closing
             watcher = self._watchers.get(report[0])
-            if watcher is not None:
-                loop, on_progress = watcher
-                loop.call_soon_threadsafe(on_progress, report[1], report[2])
+            if watcher is None:
+                continue
+            if report[1] == FINISHED:
+                watcher.loop.call_soon_threadsafe(watcher.finished.set)
+            else:
+                watcher.loop.call_soon_threadsafe(watcher.on_progress, report[1], report[2])
 
     async def run(
         self,
@@ -132,13 +151,19 @@ class Workers:
 
             return await asyncio.to_thread(work, *args, progress=in_thread)
         job_id = next(self._ids)
+        watcher = None
         if on_progress is not None:
-            self._watchers[job_id] = (loop, on_progress)
+            watcher = self._watchers[job_id] = _Watcher(loop, on_progress, asyncio.Event())
         pool = self._started()
         try:
-            return await loop.run_in_executor(
-                pool, _run_job, job_id, work, args, on_progress is not None
+            result = await loop.run_in_executor(
+                pool, _run_job, job_id, work, args, watcher is not None
             )
+            if watcher is not None:
+                # The job's reports are all handed over before its result is.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(watcher.finished.wait(), LAST_REPORT_WAIT_SECONDS)
+            return result
         except BrokenProcessPool as exc:
             log.error("a worker process died during %s", getattr(work, "__name__", work))
             self._discard(pool)
