@@ -19,7 +19,7 @@ from ledger.invitations import deep_link
 from ledger.roles import CITY_ROLES, Person, can_manage_school, require
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
-from reports import files, imports
+from reports import files, imports, qr
 from storage import campus
 from storage import imports as importing
 from storage.db import Row
@@ -176,14 +176,14 @@ async def _hazard_count(ctx: Ctx, school_id: int | None) -> int:
 
 async def _send_qr(ctx: Ctx, school_id: int) -> None:
     school = await _school_name(ctx, school_id)
-    username = _bot_username(ctx)
-    if not username:
+    base = qr.link_base(_bot_username(ctx), ctx.services.local_page)
+    if base is None:
         await ctx.reply("reports.qr_no_username")
         return
     if not await ctx.db.value("SELECT COUNT(*) FROM buildings WHERE school_id = ?", (school_id,)):
         await ctx.reply("reports.qr_no_buildings", school=school)
         return
-    name, data = await files.qr_file(ctx.db, school_id, username)
+    name, data = await files.qr_file(ctx.db, school_id, base)
     await _send(ctx, name, data, ctx.t("reports.qr_caption", school=school))
 
 
