@@ -458,6 +458,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(write_out(args, name, data))
             # Said aloud: a shell without the token makes local-chat codes, not Telegram's.
             print(f"each code opens {base}?start=w_<building id>")
+            if qr.only_this_machine(base):
+                print("note: only this machine can open that address; set local.public_url"
+                      " to one that phones reach", file=sys.stderr)  # fmt: skip
         elif args.command == "import":
             code, output = asyncio.run(cmd_import(config, args))
             print(output, file=sys.stderr if code else sys.stdout)

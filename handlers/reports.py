@@ -60,11 +60,13 @@ def _school_buttons(ctx: Ctx, school_id: int) -> list[list[Button]]:
 
 async def _send_form(ctx: Ctx, school_id: int) -> None:
     name, data = await files.form_file(ctx.db, ctx.services.campaign_id, school_id, ctx.today())
-    school = await campus.school(ctx.db, school_id)
+    school = await school_data(ctx.db, ctx.services.campaign_id, school_id)
     assert school is not None
-    await _send(
-        ctx, name, data, ctx.t("reports.form_caption", school=school["name"], date=ctx.today())
-    )
+    caption = ctx.t("reports.form_caption", school=school.name, date=ctx.today())
+    left = sum(b.walk != "closed" for b in school.buildings)
+    if left:  # said with the file too: the form may be sent on without being opened
+        caption += "\n" + ctx.t("papers.form_not_inspected", count=left)
+    await _send(ctx, name, data, caption)
 
 
 @entry
@@ -184,7 +186,10 @@ async def _send_qr(ctx: Ctx, school_id: int) -> None:
         await ctx.reply("reports.qr_no_buildings", school=school)
         return
     name, data = await files.qr_file(ctx.db, school_id, base)
-    await _send(ctx, name, data, ctx.t("reports.qr_caption", school=school))
+    caption = ctx.t("reports.qr_caption", school=school)
+    if qr.only_this_machine(base):
+        caption += "\n" + ctx.t("papers.qr_loopback", page=base)
+    await _send(ctx, name, data, caption)
 
 
 # --- /progress -----------------------------------------------------------------------

@@ -15,7 +15,9 @@ lead nowhere.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import segno
 
@@ -55,6 +57,15 @@ def link_base(bot_username: str | None, local_page: str | None) -> str | None:
     if bot_username:
         return f"https://t.me/{bot_username}"
     return None
+
+
+def only_this_machine(base: str) -> bool:
+    """A link to a loopback address: no phone can open it (local.public_url is unset)."""
+    host = urlsplit(base).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def building_link(base: str, building_id: int) -> str:

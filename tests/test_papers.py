@@ -19,15 +19,32 @@ from bot.config import TOKEN_ENV
 from reports import files
 from reports.form import SIGNATURES, TITLE_TEXT, WIDTHS, form_bytes
 from reports.layout import display_width
-from reports.qr import link_base
+from reports.qr import link_base, only_this_machine
 from storage.db import Database
 from storage.reporting import school_data
-from tests.conftest import make_school, seed_hazard, seed_school, seed_walk
+from tests.conftest import (
+    School,
+    Seeded,
+    cli_invitation,
+    join,
+    make_school,
+    seed_hazard,
+    seed_school,
+    seed_walk,
+)
 from tests.simulator import Sent, Simulator
 from tests.test_qr import codes_in
 
 TODAY = date(2026, 11, 28)
 PAGE = "https://xiaoan.school.example"
+
+
+async def join_as(sim: Simulator, school: School, name: str, language: str):
+    """A leader of the school, invited on the command line."""
+    from ledger.roles import Role
+
+    code = await cli_invitation(sim, Role.LEADER, school.school_id)
+    return await join(sim, code, name, language=language)
 
 
 def form_sheet(data: bytes) -> Worksheet:
@@ -115,6 +132,29 @@ async def test_the_principal_exports_before_the_walks_are_done(sim: Simulator) -
     assert ws["A8"].value == "尚未完成排查的建筑：（2）栋：教学楼A（排查中）、宿舍楼（未排查）。"
     walks = await sim.db.all("SELECT building_id, closed_at FROM inspections")
     assert len(walks) == 1 and walks[0]["closed_at"] is None  # stored: one walk, still open
+    # Said with the file as well: it may be sent on without being opened.
+    assert "注意：还有 2 栋建筑未完成排查" in form.caption
+
+
+async def test_the_form_caption_warns_in_english_and_only_while_buildings_are_left(
+    sim: Simulator,
+) -> None:
+    school = await make_school(sim)
+    building = await sim.db.value("SELECT id FROM buildings")
+    english = await join_as(sim, school, "Ms Lee", "en")
+    said = await english.send("/export")
+    form = next(m for m in said if m.kind == "document")
+    assert "Note: 1 building(s) are not fully inspected yet" in form.caption
+
+    # The walk closed: no warning.
+    campaign = sim.services.campaign_id
+    principal = await sim.db.value("SELECT id FROM people WHERE name = '实验小学张校长'")
+    await seed_walk(sim.db, Seeded(campaign, school.school_id, [building], principal), building,
+                    closed=True)  # fmt: skip
+    said = await school.principal.send("/export")
+    form = next(m for m in said if m.kind == "document")
+    assert "注意" not in form.caption
+    assert form_sheet(form.files[0])["C5"].value == "无"
 
 
 # --- 16. the form's details ----------------------------------------------------------------
@@ -245,9 +285,13 @@ async def test_on_the_local_chat_the_codes_open_the_local_page(
             )
         ]
         await school.principal.send("/export")
-        pdf = qr_sheet(await school.principal.tap("建筑二维码"))
+        said = await school.principal.tap("建筑二维码")
+        pdf = qr_sheet(said)
         links = decoded_links(pdf)
         assert links == [f"{page}/?start=w_{b}" for b in ids]
+        sheet = next(m for m in said if m.kind == "document")
+        # A page only this machine can open is no use on a wall: the caption says so.
+        assert ("手机扫码打不开" in sheet.caption) == (public_url == "")
         assert b"t.me" not in pdf and b"xiaoan_local_bot" not in pdf
         assert shown_texts(pdf)[::3] == ["宿舍楼", "教学楼A"]
 
@@ -273,6 +317,12 @@ def test_link_base() -> None:
     assert link_base("xiaoan_local_bot", PAGE + "/") == PAGE + "/"
     assert link_base("xiaoan_local_bot", PAGE) == PAGE + "/"
     assert link_base(None, None) is None
+    assert only_this_machine("http://127.0.0.1:8080/")
+    assert only_this_machine("http://localhost:8080/")
+    assert only_this_machine("http://[::1]:8080/")
+    assert not only_this_machine("http://192.168.1.20:8080/")
+    assert not only_this_machine(PAGE + "/")
+    assert not only_this_machine("https://t.me/xiaoan_bot")
 
 
 @pytest.fixture
