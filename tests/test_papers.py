@@ -243,7 +243,8 @@ async def test_the_ledger_prints_landscape_one_page_wide_with_its_header(
         assert ws.sheet_properties.pageSetUpPr.fitToPage, name
         assert ws.print_title_rows == "$1:$1", name  # the header on every page
         assert ws.page_setup.paperSize == 8, name  # A3
-        assert ws["A1"].alignment.wrap_text, name
+        assert ws["A1"].alignment.wrap_text, name  # 能否立即整改 shows whole, on two lines
+        assert ws.row_dimensions[1].height >= 2 * 15, name
     assert book["台账"]["E2"].value == "灭火器过期"
 
 
