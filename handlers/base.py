@@ -71,6 +71,9 @@ class Services:
     # Exports being made, by what they make (``handlers.exports.Export``): a second
     # request for the same file joins the first.
     exports: dict[str, Any] = field(default_factory=dict)
+    # The local chat's page when the bot runs on it (no Telegram): links that a
+    # phone opens by itself, such as QR codes, point there and not at t.me.
+    local_page: str | None = None
 
 
 class Ctx:

@@ -4,9 +4,9 @@ Written with XlsxWriter in its constant-memory mode: a city of 100,000
 hazards streams through row by row in bounded memory, about three times as
 fast as openpyxl's write-only mode (``bench/bench_export.py`` measures the
 writers side by side). Before and after photos are embedded as small
-thumbnails (the first of each kind; the cell says how many there are). The
-sheet prints on A4 landscape, fit to the page's width, the header repeated
-on every page. Imports still read with openpyxl.
+thumbnails (the first of each kind; the cell says how many there are). Both
+sheets print landscape on A3, one page wide, with the header row on every
+page. Imports still read with openpyxl.
 Supervision (督查) columns come with the supervision issue: not built yet.
 """
 
@@ -35,6 +35,7 @@ from reports.labels import (
 from reports.layout import FONT_NAME
 from storage.reporting import DeadlineChange, LedgerBuilding, LedgerRow
 
+HEADER_ROW_POINTS = 32  # narrow columns (能否立即整改 in 8) wrap their title onto a second line
 THUMB_SIDE = 80  # pixels: the longer side of an embedded thumbnail
 PHOTO_ROW_POINTS = 63.75  # a row with a thumbnail: 85 px (Excel keeps heights in whole pixels)
 
@@ -170,16 +171,31 @@ class _Sheet:
         # A value a spreadsheet program could take for a formula keeps Excel's quote
         # prefix, so that editing the cell later keeps it text.
         self.quoted: Format = wb.add_format({"quote_prefix": True, "font_name": FONT_NAME})
-        header = wb.add_format({"bold": True, "font_name": FONT_NAME})
+        header = wb.add_format(
+            {
+                "bold": True,
+                "font_name": FONT_NAME,
+                "align": "center",
+                "valign": "vcenter",
+                "text_wrap": True,
+            }
+        )
         for index, (_, width) in enumerate(columns):
             self.ws.set_column(index, index, width)
         self.ws.freeze_panes(1, 0)
-        self.ws.set_landscape()
-        self.ws.set_paper(9)  # A4
-        self.ws.fit_to_pages(1, 0)  # as wide as one page, as long as it takes
-        self.ws.repeat_rows(0)
+        self._print_setup()
+        self.ws.set_row(0, HEADER_ROW_POINTS)
         self.ws.write_row(0, 0, [title for title, _ in columns], header)
         self.rows = 1
+
+    def _print_setup(self) -> None:
+        """Landscape, every column on one page wide (as many pages down as it takes), header
+        row repeated. A3: 26 columns on A4 would print at about a third of their size."""
+        self.ws.set_landscape()
+        self.ws.set_paper(8)  # A3
+        self.ws.fit_to_pages(1, 0)
+        self.ws.repeat_rows(0)
+        self.ws.set_margins(left=0.4, right=0.4)
 
     def append(self, values: list[Any], height: float | None = None) -> int:
         """Write the next row; returns its 0-based index."""

@@ -44,7 +44,7 @@ async def test_print_setup_and_layout(fresh_db: Database, tmp_path) -> None:
     _, wb = export(fresh_db, s.campaign_id, PhotoStore(tmp_path / "p", PhotoLimits()))
     for ws in (wb["台账"], wb["建筑物"]):
         assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.paperSize == 9  # A4
+        assert ws.page_setup.paperSize == 8  # A3
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         # One page wide (1 is the file format's default, so it may be left out), any length.
         assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
