@@ -60,14 +60,18 @@ class Reader:
 
     conn: aiosqlite.Connection
 
+    # Each query runs and is read whole in one trip to the connection's thread
+    # (aiosqlite's execute_fetchall): no statement stays open across an await. On the
+    # shared read connection, a statement left open by one coroutine would hold its
+    # read snapshot for every other coroutine's query, and a person could then fail
+    # to see the answer they have just committed.
+
     async def one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def value(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.one(sql, params)
