@@ -38,6 +38,16 @@ def local_settings(config: Config, token: str) -> LocalSettings:
         database=config.local_database,
         files=config.local_files,
         max_upload_bytes=config.local_max_upload_bytes,
+        session_days=config.local_session_days,
+        max_streams=config.local_max_streams,
+        max_streams_per_session=config.local_max_streams_per_session,
+        session_requests_per_second=config.local_session_requests_per_second,
+        session_requests_burst=config.local_session_requests_burst,
+        address_requests_per_second=config.local_address_requests_per_second,
+        address_requests_burst=config.local_address_requests_burst,
+        joins_per_hour=config.local_joins_per_hour,
+        joins_burst=config.local_joins_burst,
+        client_ip_header=config.local_client_ip_header,
     )
 
 
