@@ -116,7 +116,7 @@ SETTINGS = (
     Setting(
         "local.session_days",
         30,
-        "local chat: a session ends after this many days without use (the person then needs a new invitation)",
+        "local chat: a session ends after this many days without use (then: a new invitation)",
     ),
     Setting(
         "local.max_streams",
