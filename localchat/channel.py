@@ -121,9 +121,12 @@ def _int(params: Params, key: str) -> int:
     if value is None or value == "":
         raise bad_request(f"{key} is empty" if key != "chat_id" else "chat_id is empty")
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise bad_request(f"invalid {key} specified") from None
+    if not -(2**63) <= number < 2**63:  # past what Telegram (and SQLite) keep: no such thing
+        raise bad_request("chat not found" if key == "chat_id" else f"invalid {key} specified")
+    return number
 
 
 def formatted(params: Params, key: str, limit: int, required: bool) -> tuple[str, str | None]:

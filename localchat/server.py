@@ -142,7 +142,7 @@ async def bot_method(request: web.Request) -> web.Response:
         result = await method(params, uploads)
     except ApiError as error:
         return telegram_error(error)
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as error:
         log.info("bad request to %s: %s", request.match_info["method"], type(error).__name__)
         return telegram_error(ApiError(400, "Bad Request: invalid parameters"))
     return web.json_response({"ok": True, "result": result}, dumps=_dumps)
