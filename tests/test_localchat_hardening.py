@@ -64,7 +64,7 @@ async def browser(server: LocalServer) -> AsyncIterator[Browser]:
     await opened.close()
 
 
-async def pending_texts(server: LocalServer) -> list[str]:
+async def pending_texts(server: LocalServer) -> list[str | None]:
     """What people sent that the bot has not fetched yet (texts, file names)."""
     found = []
     for update in await server.store.updates(0, 100):
