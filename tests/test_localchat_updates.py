@@ -115,7 +115,7 @@ async def test_an_old_database_file_is_upgraded_in_place(tmp_path: Path, clock: 
     for _ in range(2):  # opening an upgraded file again changes nothing
         store = await Store(path, tmp_path / "files").open()
         try:
-            assert (await store._one("PRAGMA user_version"))[0] == len(UPGRADES)  # type: ignore[index]
+            assert (await store._one("PRAGMA user_version"))[0] == len(UPGRADES)
             files = [
                 r["file_id"] for r in await store._all("SELECT file_id FROM messages ORDER BY id")
             ]
