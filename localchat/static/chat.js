@@ -390,7 +390,12 @@ function wireComposer() {
   $("camera").addEventListener("change", () => upload($("camera")));
   $("attach").addEventListener("change", () => upload($("attach")));
   $("menu-button").addEventListener("click", toggleMenu);
-  $("me-button").addEventListener("click", () => { $("me").hidden = !$("me").hidden; });
+  $("me-button").addEventListener("click", async () => {
+    if (!$("me").hidden) { $("me").hidden = true; return; }
+    const { status, data } = await api("/api/me");  // roles may have come since the page loaded
+    if (status === 200) showMe(data);
+    $("me").hidden = false;
+  });
   $("me-close").addEventListener("click", () => { $("me").hidden = true; });
   $("logout").addEventListener("click", logout);
 }
