@@ -44,10 +44,16 @@ class QuietRepeats:
 
     def uninstall(self) -> None:
         """Give the loop its handler back, saying what was still only counted."""
-        for kind in list(self._windows):
-            self._close(kind)
+        self.flush()
         if self.loop.get_exception_handler() is self:
             self.loop.set_exception_handler(self._previous)
+
+    def flush(self) -> None:
+        """Say now what was only counted so far (the windows go on, counting from zero)."""
+        for kind, (start, repeats) in list(self._windows.items()):
+            if repeats:
+                self._say(kind, repeats)
+                self._windows[kind] = (start, 0)
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """Report the first of a kind in a window; count the rest."""
@@ -70,6 +76,8 @@ class QuietRepeats:
         """End a window: one line with the count of what was not logged in it."""
         window = self._windows.pop(kind, None)
         if window is not None and window[1]:
-            log.error(
-                "%s: %d more time(s) in %.0f s, not logged one by one", kind, window[1], self.every
-            )
+            self._say(kind, window[1])
+
+    def _say(self, kind: str, repeats: int) -> None:
+        """The one line for what was not logged one by one."""
+        log.error("%s: %d more time(s) in %.0f s, not logged one by one", kind, repeats, self.every)

@@ -41,6 +41,8 @@ COOKIE = "xiaoan_chat"
 # Telegram lets bots upload up to 50 MB.
 BOT_UPLOAD_LIMIT = 50 * 1024 * 1024
 KEEPALIVE_SECONDS = 15.0
+# How long the quiet error handler stays after stop (asyncio retries accept() after 1 s).
+QUIET_LINGER = 2.0
 # What a refused event stream is told to wait; the page tries again after it.
 STREAM_RETRY_SECONDS = 10
 SECURITY_HEADERS = {
@@ -781,7 +783,10 @@ class LocalServer:
         self._runners.clear()
         await self.store.close()
         if self._quiet is not None:
-            self._quiet.uninstall()
+            # asyncio retries a failed accept() a second later, on a closed socket too:
+            # those late errors are kept quiet as well before the loop gets its handler back.
+            self._quiet.flush()
+            asyncio.get_running_loop().call_later(QUIET_LINGER, self._quiet.uninstall)
             self._quiet = None
 
 

@@ -256,8 +256,13 @@ async def test_a_repeated_loop_error_is_logged_once_with_a_count(
 
 
 async def test_the_server_installs_the_quiet_handler_and_gives_it_back(
-    tmp_path: Path, clock: FakeClock, ticks: Ticks, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    clock: FakeClock,
+    ticks: Ticks,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr("localchat.server.QUIET_LINGER", 0.05)
     loop = asyncio.get_running_loop()
     server = await started(tmp_path, clock, ticks)
     try:
@@ -268,6 +273,8 @@ async def test_the_server_installs_the_quiet_handler_and_gives_it_back(
                 loop.call_exception_handler(context)
     finally:
         await server.stop()
+    assert isinstance(loop.get_exception_handler(), QuietRepeats)  # late retries: still quiet
+    await asyncio.sleep(0.1)
     assert loop.get_exception_handler() is None
     said = [r.getMessage() for r in caplog.records]
     assert said[0] == "socket.accept() out of system resource"
@@ -678,3 +685,68 @@ async def test_the_page_is_told_who_it_is(tmp_path: Path, clock: FakeClock, tick
     finally:
         await browser.close()
         await server.stop()
+
+
+CHILD = """
+import asyncio, logging, resource, sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+from ledger.clock import FakeClock
+from localchat.server import LocalServer
+from tests.localchat_support import settings
+
+async def main():
+    clock = FakeClock(datetime(2026, 11, 28, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
+    server = await LocalServer(settings(Path(sys.argv[1]), port=int(sys.argv[2])), clock).start()
+    print("ready", flush=True)
+    await asyncio.sleep(float(sys.argv[3]))
+    await server.stop()
+
+asyncio.run(main())
+"""
+
+
+def test_out_of_sockets_the_log_says_it_once_with_a_count(tmp_path: Path) -> None:
+    """A process allowed 64 open files, sent 300 connections: a few lines of log, not a flood."""
+    import socket
+    import subprocess
+    import sys
+
+    from tests.localchat_support import free_port
+
+    port = free_port()
+    root = Path(__file__).resolve().parents[1]
+    errors = (tmp_path / "stderr.log").open("wb")
+    child = subprocess.Popen(  # noqa: S603 - this interpreter, a script of this test
+        [sys.executable, "-c", CHILD, str(tmp_path), str(port), "4"],
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        cwd=root,
+    )
+    held: list[socket.socket] = []
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == b"ready"
+        for _ in range(300):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+            except OSError:
+                break
+        child.wait(timeout=30)
+    finally:
+        for connection in held:
+            connection.close()
+        if child.poll() is None:
+            child.kill()
+        errors.close()
+    log = (tmp_path / "stderr.log").read_text(encoding="utf-8", errors="replace")
+    assert child.returncode == 0, log[-2000:]
+    assert "open-files limit (64) is low for local.max_streams = 200" in log
+    assert log.count("socket.accept() out of system resource") == 2, log[-3000:]
+    # The first failed accept(), and the first of asyncio's retries on the closed socket.
+    assert log.count("Traceback") <= 2, log[-3000:]
+    assert "more time(s) in 60 s, not logged one by one" in log
+    assert len(log) < 10_000
