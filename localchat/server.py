@@ -250,11 +250,15 @@ async def short_errors(request: web.Request, handler: Any) -> web.StreamResponse
 
 @web.middleware
 async def rate_limits(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Per address for every request, per session too when a cookie comes along."""
+    """Per address for every request; per session too for the page's API and files.
+
+    The page itself and its script are left out of the session's count, so a
+    person told to slow down can still reload a working page.
+    """
     limits = request.app[PAGE_LIMITS_KEY]
     wait = limits.address.retry_after(client_address(request))
     token = request.cookies.get(COOKIE, "")
-    if not wait and token:
+    if not wait and token and request.path.startswith(("/api/", "/files/")):
         wait = limits.session.retry_after(token)
     if wait:
         return _slow_down("rate_limited", wait)

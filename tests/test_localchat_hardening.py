@@ -321,6 +321,9 @@ async def test_requests_per_session_are_limited(
             assert await response.json() == {"error": "rate_limited", "retry_after": 1}
             assert response.headers["Retry-After"] == "1" and secured(response.headers)
         assert await pending_texts(server) == ["/start"]
+        for path in ("/", "/static/chat.js"):  # a reload still brings a working page
+            async with browser.session.get(browser.base + path) as response:
+                assert response.status == 200
         await other.join("B", "")  # another session from the same address is not held up
         assert (await other.get("/api/messages"))[0] == 200
         ticks.now += 1  # two more a second
