@@ -229,8 +229,8 @@ async def test_english_wording(sim: Simulator) -> None:
     school.principal.user["language_code"] = "en"
     async with sim.db.write() as tx:
         await tx.run("UPDATE people SET language = 'en' WHERE name = ?", (PRINCIPAL_NAME,))
-    hazard_id, said = await report_fixable_now_en(school.principal, "Expired extinguisher")
-    assert "only leader" in said
+    hazard_id, told = await report_fixable_now_en(school.principal, "Expired extinguisher")
+    assert "only leader" in told
     await school.principal.tap_data(f"r:fx:{hazard_id}")
     await school.principal.photo(jpeg(color="green"))
     await school.principal.tap("All photos sent")
