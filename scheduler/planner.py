@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from ledger.rectify import verifiers
+from ledger.rectify import taskforce_verifies, verifiers
 from scheduler.rules import ReminderRules
 
 RESPONSIBLE, LEADER, PRINCIPAL, TASKFORCE = 0, 1, 2, 3
@@ -431,12 +431,15 @@ class _Planner:
                 )
                 for f in fixes
             )
-            at_school = person_id in (*school.leaders, *school.principals)
+            # The task force verifying because nobody at the school may (not because
+            # somebody blocked the bot) is told why.
+            managers = (*school.leaders, *school.principals)
+            why = all(taskforce_verifies(f.reporter_id, managers) for f in fixes)
             yield self.message(
                 "remind.verify",
                 f"verify:s{school_id}:{self.today}",
                 person_id,
-                "reminders.verify" if at_school else "verify_by_taskforce.reminder",
+                "verify_by_taskforce.reminder" if why else "reminders.verify",
                 school,
                 meant[(school_id, person_id)],
                 items=items,

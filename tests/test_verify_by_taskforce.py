@@ -10,6 +10,8 @@ hazard becomes his.
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,6 +27,8 @@ from ledger.rectify import (
     verifiers,
 )
 from ledger.roles import Membership, Person, Role
+from scheduler.planner import Campaign, Ledger, Recipient, School, WaitingFix, plan
+from scheduler.rules import ReminderRules
 from tests.conftest import join, jpeg, link_code, make_school
 from tests.rectify_helpers import report, report_fix
 from tests.simulator import Chat, Simulator, texts
@@ -246,3 +250,50 @@ async def report_fixable_now_en(chat: Chat, description: str) -> tuple[int, str]
     await chat.send(description)
     said = await chat.tap("Yes")
     return int(said[0].text.split("#")[1].split()[0]), texts(said)
+
+
+# --- the reminder planner, pure ----------------------------------------------------------
+
+
+def _ledger(leaders: tuple[int, ...], waiting: list[WaitingFix], blocked: int = 0) -> Ledger:
+    names = {1: "王老师", 3: "刘主任", 4: "张校长", 5: "市专班李"}
+    return Ledger(
+        campaign=Campaign(7, "回头看"),
+        people={i: Recipient(i, name, i == blocked) for i, name in names.items()},
+        schools={SCHOOL: School(SCHOOL, "实验小学", leaders=leaders, principals=(4,))},
+        taskforce=(5,),
+        waiting=waiting,
+    )
+
+
+def _verify_reminders(ledger: Ledger) -> list[tuple[int, str, list[int], tuple[str, ...]]]:
+    now = datetime(2026, 12, 4, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    return sorted(
+        (p.person_id, p.text, [v["id"] for _, v in p.items], p.instead_of)
+        for p in plan(ledger, now, ReminderRules())
+        if p.kind == "remind.verify"
+    )
+
+
+def test_the_planner_reminds_whoever_may_verify_each_fix() -> None:
+    submitted = date(2026, 12, 1)
+    staff_fix, principal_fix = (
+        WaitingFix(10, SCHOOL, submitted, 1),
+        WaitingFix(11, SCHOOL, submitted, 4),
+    )
+    leader_fix = WaitingFix(12, SCHOOL, submitted, 3)
+    # The principal alone: his own fix goes to the task force, the staff's to him.
+    assert _verify_reminders(_ledger((), [staff_fix, principal_fix])) == [
+        (4, "reminders.verify", [10], ()),
+        (5, "verify_by_taskforce.reminder", [11], ()),
+    ]
+    # With a leader: the leader is reminded, and of the principal's fix too; the
+    # leader's own fix goes to the principal, never back to the leader.
+    assert _verify_reminders(_ledger((3,), [staff_fix, principal_fix, leader_fix])) == [
+        (3, "reminders.verify", [10, 11], ()),
+        (4, "reminders.verify", [12], ()),
+    ]
+    # The only one who may verify blocked the bot: the task force, saying for whom.
+    assert _verify_reminders(_ledger((), [staff_fix], blocked=4)) == [
+        (5, "reminders.verify", [10], ("张校长",)),
+    ]
