@@ -244,15 +244,13 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     )
     by_taskforce = taskforce_verifies(person.id, facts.managers)
     if by_taskforce:  # nobody at the school may verify: the task force is asked, and says so
-        render = _to_taskforce(hazard, render)
+        render = _to_taskforce(hazard, render, "verify_by_taskforce.to_taskforce")
     async with ctx.write() as tx:
         await store.submit_fix(tx, hid, fid, person.id, note)
         await people.clear_pending(tx, ctx.user_id)
         await notify.tell(
             tx,
-            await store.people_with_role(tx, Role.TASKFORCE)
-            if by_taskforce
-            else await people.by_ids(tx, *sorted(verifiers(person.id, facts.managers))),
+            await _second_signers(tx, person.id, facts),
             key=f"fix:{fid}",
             kind="fix_submitted",
             render=render,
@@ -264,23 +262,22 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     await ctx.reply(submitted, title=Html(title(ctx.lang, hazard)))
 
 
-def _to_taskforce(hazard: Row, render: notify.Render) -> notify.Render:
-    """The verifier's notice, headed for the task force with why it comes to them."""
+def _to_taskforce(hazard: Row, render: notify.Render, why_key: str) -> notify.Render:
+    """A notice for the verifiers, headed for the task force with why it comes to them."""
 
     def headed(lang: str) -> tuple[str, Keyboard]:
         text, buttons = render(lang)
-        why = t(lang, "verify_by_taskforce.to_taskforce", school=hazard["school_name"])
-        return why + "\n" + text, buttons
+        return t(lang, why_key, school=hazard["school_name"]) + "\n" + text, buttons
 
     return headed
 
 
-async def _managers(db: Tx, school_id: int) -> list[Row]:
-    """Who verifies: the school's principal and leaders."""
-    return [
-        *await store.people_with_role(db, Role.PRINCIPAL, school_id),
-        *await store.people_with_role(db, Role.LEADER, school_id),
-    ]
+async def _second_signers(tx: Tx, author_id: int, facts: Facts) -> list[Row]:
+    """Who verifies a fix, or decides a request, by ``author_id``: the school's principal
+    and leaders but the author (``ledger.rectify.verifiers``); the task force when none."""
+    if taskforce_verifies(author_id, facts.managers):
+        return await store.people_with_role(tx, Role.TASKFORCE)
+    return await people.by_ids(tx, *sorted(verifiers(author_id, facts.managers)))
 
 
 # --- verifying ----------------------------------------------------------------
@@ -406,32 +403,37 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     reason = clean_text(text, TEXT_MAX)
     new = check_extension(current, parse_date(data["date"], ctx.today()))
     hid = hazard["id"]
+    by_taskforce = taskforce_verifies(person.id, facts.managers)
     async with ctx.write() as tx:
         change_id = await store.ask_extension(tx, hid, person.id, hazard["deadline"], new, reason)
         await people.clear_pending(tx, ctx.user_id)
+        render = about(
+            hazard,
+            "extension.to_manager",
+            [
+                [
+                    ("extension.approve", f"r:dx:{hid}:{change_id}:y"),
+                    ("extension.refuse", f"r:dx:{hid}:{change_id}:n"),
+                ]
+            ],
+            asker=person.name,
+            old=hazard["deadline"] or "-",
+            new=new.isoformat(),
+            reason=reason,
+        )
+        if by_taskforce:
+            render = _to_taskforce(hazard, render, "verify_by_taskforce.extension_to_taskforce")
         await notify.tell(
             tx,
-            await _managers(tx, hazard["school_id"]),
+            await _second_signers(tx, person.id, facts),
             key=f"extension:{change_id}",
             kind="extension_asked",
-            render=about(
-                hazard,
-                "extension.to_manager",
-                [
-                    [
-                        ("extension.approve", f"r:dx:{hid}:{change_id}:y"),
-                        ("extension.refuse", f"r:dx:{hid}:{change_id}:n"),
-                    ]
-                ],
-                asker=person.name,
-                old=hazard["deadline"] or "-",
-                new=new.isoformat(),
-                reason=reason,
-            ),
+            render=render,
             skip=person.id,
         )
     ctx.services.wake_sender()
-    await ctx.reply("extension.asked", old=hazard["deadline"] or "-", new=new.isoformat())
+    asked = "verify_by_taskforce.extension_asked" if by_taskforce else "extension.asked"
+    await ctx.reply(asked, old=hazard["deadline"] or "-", new=new.isoformat())
 
 
 async def _decide_extension(

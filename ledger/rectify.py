@@ -13,7 +13,8 @@ they may do now; a crafted tap is refused by the same rules.
 Who verifies a fix (``verifiers``): the school's principal and leaders, but
 never whoever reported it. A school whose only manager reported the fix (a
 principal without a leader) has nobody left: the task force verifies it
-instead, so the seed's two signatures can always be given.
+instead, so the seed's two signatures can always be given. A request for a
+later deadline is decided the same way.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def verifiers(fix_reporter_id: int | None, managers: Collection[int]) -> frozens
 
 
 def taskforce_verifies(fix_reporter_id: int | None, managers: Collection[int]) -> bool:
-    """A fix nobody at the school may verify goes to the task force."""
+    """A fix nobody at the school may verify goes to the task force (and so does a
+    request for a later deadline nobody at the school but its author may decide)."""
     return fix_reporter_id is not None and not verifiers(fix_reporter_id, managers)
 
 
@@ -99,16 +101,17 @@ def sole_manager(person_id: int | None, managers: Collection[int]) -> bool:
 def may(person: Person, action: Action, h: Facts) -> bool:
     """Whether ``person`` may take ``action`` on this hazard, whatever its state."""
     manager = can_manage_school(person, h.school_id)
+    taskforce = person.is_taskforce  # stands in where nobody at the school may sign
     if action is Action.FIX:
         return person.id == h.responsible_id or manager
     if action is Action.EXTEND:
         return person.id == h.responsible_id
     if action in (Action.VERIFY, Action.RETURN):
-        return manager or (
-            person.is_taskforce and taskforce_verifies(h.fix_reporter_id, h.managers)
-        )
+        return manager or (taskforce and taskforce_verifies(h.fix_reporter_id, h.managers))
     if action is Action.DECIDE:
-        return manager and h.extension_asked_by is not None
+        return h.extension_asked_by is not None and (
+            manager or (taskforce and taskforce_verifies(h.extension_asked_by, h.managers))
+        )
     return manager  # UNFIXABLE, REASSIGN
 
 

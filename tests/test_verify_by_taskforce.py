@@ -93,6 +93,15 @@ def test_the_task_force_verifies_only_what_nobody_at_the_school_may() -> None:
         transition(PRINCIPAL, Action.VERIFY, alone)
 
 
+def test_the_task_force_decides_what_only_its_asker_could() -> None:
+    asked = Facts(State.OPEN, SCHOOL, 4, extension_asked_by=4, managers=frozenset({4}))
+    assert Action.DECIDE in actions(TASKFORCE, asked)
+    assert Action.DECIDE not in actions(PRINCIPAL, asked)
+    by_staff = Facts(State.OPEN, SCHOOL, 1, extension_asked_by=1, managers=frozenset({4}))
+    assert Action.DECIDE not in actions(TASKFORCE, by_staff)
+    assert Action.DECIDE in actions(PRINCIPAL, by_staff)
+
+
 # --- through the chat --------------------------------------------------------------------
 
 
@@ -297,3 +306,40 @@ def test_the_planner_reminds_whoever_may_verify_each_fix() -> None:
     assert _verify_reminders(_ledger((), [staff_fix], blocked=4)) == [
         (5, "reminders.verify", [10], ("张校长",)),
     ]
+
+
+async def test_the_principals_request_for_a_later_deadline_goes_to_the_task_force(
+    sim: Simulator,
+) -> None:
+    school = await make_school(sim)
+    hazard_id, _ = await report_fixable_now(school.principal, "灭火器过期")  # due 2026-12-05
+    school.taskforce.new()
+    await school.principal.tap_data(f"r:ex:{hazard_id}")
+    await school.principal.send("2026-12-20")
+    said = await school.principal.send("灭火器缺货")
+    assert "已转市专班审批" in said[-1].text
+    (notice,) = school.taskforce.new()
+    assert "实验小学 除申请人外没有其他校领导" in notice.text and "灭火器缺货" in notice.text
+    said = await school.taskforce.tap("✅ 同意延期")
+    assert "2026-12-20" in texts(said)
+    assert await sim.db.value("SELECT deadline FROM hazards WHERE id = ?", (hazard_id,)) == (
+        "2026-12-20"
+    )
+    change = await sim.db.one("SELECT * FROM deadline_changes")
+    assert (change["state"], change["decided_by"]) == ("approved", await person_id(sim, "市专班李"))
+    assert "同意" in texts(school.principal.new())
+
+
+async def test_a_staff_request_is_still_the_principals_to_decide(sim: Simulator) -> None:
+    school = await make_school(sim)
+    hazard_id = await report(school.staff, "应急灯不亮")
+    school.taskforce.new()
+    await school.staff.tap_data(f"r:ex:{hazard_id}")
+    await school.staff.send("2026-12-20")
+    await school.staff.send("灯具缺货")
+    assert "延期申请" in texts(school.principal.new())
+    assert school.taskforce.new() == []
+    change_id = await sim.db.value("SELECT id FROM deadline_changes")
+    await school.taskforce.tap_data(f"r:dx:{hazard_id}:{change_id}:y")
+    assert school.taskforce.alerts[-1] == "您没有权限进行此操作。"
+    assert await sim.db.value("SELECT state FROM deadline_changes") == "asked"
