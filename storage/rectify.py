@@ -331,13 +331,17 @@ async def tasks_of(db: Reader, person_id: int) -> list[Row]:
     return await db.all(f"{_LIST} WHERE h.responsible_id = ? AND h.state = 'open'", (person_id,))
 
 
-async def waiting_for_verification(db: Reader, school_ids: list[int]) -> list[Row]:
-    """The schools' fixes waiting for a verifier, oldest first."""
+async def waiting_for_verification(
+    db: Reader, school_ids: list[int], viewer_id: int | None = None
+) -> list[Row]:
+    """The schools' fixes waiting for a verifier, oldest first; not those ``viewer_id``
+    reported (theirs to wait for, not to verify)."""
     marks = ",".join("?" * len(school_ids))
     return await db.all(
         f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"
-        f" WHERE h.school_id IN ({marks}) AND h.state = 'submitted' ORDER BY f.submitted_at",
-        school_ids,
+        f" WHERE h.school_id IN ({marks}) AND h.state = 'submitted' AND f.reported_by IS NOT ?"
+        " ORDER BY f.submitted_at",
+        [*school_ids, viewer_id],
     )
 
 
@@ -360,13 +364,15 @@ async def waiting_for_taskforce(db: Reader) -> list[Row]:
     return found
 
 
-async def extensions_waiting(db: Reader, school_ids: list[int]) -> list[Row]:
-    """The schools' requests for a later deadline, oldest first."""
+async def extensions_waiting(
+    db: Reader, school_ids: list[int], viewer_id: int | None = None
+) -> list[Row]:
+    """The schools' requests for a later deadline, oldest first; not ``viewer_id``'s own."""
     marks = ",".join("?" * len(school_ids))
     return await db.all(
         f"{_LIST} JOIN deadline_changes c ON c.hazard_id = h.id AND c.state = 'asked'"
-        f" WHERE h.school_id IN ({marks}) ORDER BY c.asked_at",
-        school_ids,
+        f" WHERE h.school_id IN ({marks}) AND c.asked_by IS NOT ? ORDER BY c.asked_at",
+        [*school_ids, viewer_id],
     )
 
 

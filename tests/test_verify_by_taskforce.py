@@ -129,9 +129,11 @@ async def test_the_principals_own_fix_goes_to_the_task_force(sim: Simulator) -> 
     row = await sim.db.one("SELECT * FROM outbox WHERE kind = 'fix_submitted'")
     assert row["person_id"] == taskforce_id
 
-    # The principal's card has nothing to verify; the task force's has.
+    # The principal's card has nothing to verify, nor his list; the task force's has.
     said = await principal.send(f"/hazard {hazard_id}")
     assert "✅ 验收销号" not in [b for row in said[-1].buttons for b, _ in row]
+    said = await principal.send("/tasks")
+    assert "等待验收的整改" not in said[-1].text
     said = await taskforce.send("/tasks")
     assert "等待验收的整改" in said[-1].text and "灭火器过期" in said[-1].text
 
