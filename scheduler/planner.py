@@ -195,6 +195,7 @@ class _Planner:
         self._chains: dict[tuple[int, int, int | None], list[tuple[int, tuple[str, ...]]]] = {}
         self._times: dict[tuple[int, date | None, int | None], datetime] = {}
         self._days: dict[int, str] = {}
+        self._verifiers: dict[tuple[int, int | None], list[tuple[int, tuple[str, ...]]]] = {}
 
     # --- who ------------------------------------------------------------------
     def level(self, level: int, school: School, responsible: int | None) -> tuple[int, ...]:
@@ -412,15 +413,30 @@ class _Planner:
         principal, never the fix's reporter; the task force when nobody else may."""
         late: dict[tuple[int, int], list[WaitingFix]] = {}
         meant: dict[tuple[int, int], tuple[str, ...]] = {}
+        managers: dict[int, frozenset[int]] = {}
         for fix in self.ledger.waiting:
             if (self.today - fix.submitted).days < self.rules.verify_after_days:
                 continue
             school = self.ledger.schools.get(fix.school_id)
             if school is None:
                 continue
-            for person_id, instead in self.verifier_chain(school, fix.reporter_id):
-                late.setdefault((school.id, person_id), []).append(fix)
-                meant[(school.id, person_id)] = instead
+            at_school = managers.get(school.id)
+            if at_school is None:
+                at_school = managers[school.id] = frozenset((*school.leaders, *school.principals))
+            # Whoever reported it, the chain is the school's unless a manager did:
+            # worked out once per school and manager.
+            reporter = fix.reporter_id if fix.reporter_id in at_school else None
+            chain = self._verifiers.get((school.id, reporter))
+            if chain is None:
+                chain = self._verifiers[(school.id, reporter)] = list(
+                    self.verifier_chain(school, reporter)
+                )
+            for person_id, instead in chain:
+                group = late.get((school.id, person_id))
+                if group is None:
+                    group = late[(school.id, person_id)] = []
+                    meant[(school.id, person_id)] = instead
+                group.append(fix)
         for (school_id, person_id), fixes in late.items():
             school = self.ledger.schools[school_id]
             fixes.sort(key=lambda f: (f.submitted, f.hazard_id))
@@ -433,8 +449,9 @@ class _Planner:
             )
             # The task force verifying because nobody at the school may (not because
             # somebody blocked the bot) is told why.
-            managers = (*school.leaders, *school.principals)
-            why = all(taskforce_verifies(f.reporter_id, managers) for f in fixes)
+            why = person_id in self.ledger.taskforce and all(
+                taskforce_verifies(f.reporter_id, managers[school_id]) for f in fixes
+            )
             yield self.message(
                 "remind.verify",
                 f"verify:s{school_id}:{self.today}",
