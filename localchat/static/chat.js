@@ -98,6 +98,13 @@ function startCode() {
   return new URLSearchParams(location.search).get("start") || "";
 }
 
+// A building's QR code (?start=w_<id>) is no invitation: someone who has joined gets that
+// building's walk (main sends it as /start); a newcomer's join form is left for a real code.
+function invitationCode() {
+  const code = startCode();
+  return code.startsWith("w_") ? "" : code;
+}
+
 function forgetStartCode() {
   history.replaceState(null, "", location.pathname);
 }
@@ -105,7 +112,7 @@ function forgetStartCode() {
 // --- joining -----------------------------------------------------------------------------
 function showJoin(reason) {
   $("join").hidden = false;
-  $("join-code").value = startCode();
+  $("join-code").value = invitationCode();
   if (reason === "session_ended" || new URLSearchParams(location.search).has("ended")) {
     $("join-error").textContent = t("session_ended");
   }
