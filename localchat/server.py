@@ -281,7 +281,21 @@ def client_address(request: web.Request) -> str:
         forwarded = request.headers.get(header, "").split(",")[-1].strip()
         if forwarded:
             return forwarded  # the last entry: the one our own proxy added
+    elif not header and _loopback(peer) and not request.app[WARNED_KEY]:
+        proxied = [h for h in PROXY_HEADERS if h in request.headers]
+        if proxied:
+            request.app[WARNED_KEY].add("proxy")
+            log.warning(
+                "local chat: requests come through a proxy (%s) but local.client_ip_header is"
+                " not set: every phone counts as the proxy's one address in the rate limits",
+                proxied[0],
+            )
     return peer
+
+
+# Headers a proxy adds with the client's address; seen while unused, they are worth a warning.
+PROXY_HEADERS = ("X-Real-IP", "X-Forwarded-For")
+WARNED_KEY = web.AppKey("warned", set[str])  # what this site warned of already (once each)
 
 
 def _loopback(address: str) -> bool:
@@ -685,6 +699,7 @@ def people_app(
     app[CHANNEL_KEY] = channel
     app[SETTINGS_KEY] = settings
     app[DIRECTORY_KEY] = directory
+    app[WARNED_KEY] = set()
     app[STREAMS_KEY] = Streams(settings.max_streams_per_session, settings.max_streams)
     app[PAGE_LIMITS_KEY] = PageLimits.of(
         ticks,

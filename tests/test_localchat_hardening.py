@@ -753,3 +753,16 @@ def test_out_of_sockets_the_log_says_it_once_with_a_count(tmp_path: Path) -> Non
     assert log.count("Traceback") <= 2, log[-3000:]
     assert "more time(s) in 60 s, not logged one by one" in log
     assert len(log) < 10_000
+
+
+async def test_a_proxy_without_the_header_setting_is_warned_of_once(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(3):
+            async with session.get(
+                server.people_url + "/api/me", headers={"X-Forwarded-For": "10.1.2.3"}
+            ) as response:
+                assert response.status == 401
+    warned = [r.getMessage() for r in caplog.records if "client_ip_header" in r.getMessage()]
+    assert len(warned) == 1 and "X-Forwarded-For" in warned[0]
