@@ -110,7 +110,7 @@ def _json(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep: not a 500 either
             raise bad_request("can't parse JSON object") from None
     return value
 
@@ -121,9 +121,12 @@ def _int(params: Params, key: str) -> int:
     if value is None or value == "":
         raise bad_request(f"{key} is empty" if key != "chat_id" else "chat_id is empty")
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise bad_request(f"invalid {key} specified") from None
+    if not -(2**63) <= number < 2**63:  # past what Telegram (and SQLite) keep: no such thing
+        raise bad_request("chat not found" if key == "chat_id" else f"invalid {key} specified")
+    return number
 
 
 def formatted(params: Params, key: str, limit: int, required: bool) -> tuple[str, str | None]:
@@ -610,7 +613,7 @@ class Channel:
 
     async def may_see_file(self, user_id: int, file_id: str) -> bool:
         """Only files that appear in this person's own chat."""
-        return await self.store.mentions(user_id, json.dumps(file_id))
+        return await self.store.shows_file(user_id, file_id)
 
     async def page_messages(self, user_id: int, since: int, site: str) -> list[dict[str, Any]]:
         """The chat for the page, changed since a version: safe HTML, buttons, files."""
