@@ -33,7 +33,8 @@ from telegram.ext import ContextTypes
 
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
-from ledger.errors import NotAllowed, Stale, XiaoanError
+from ledger.errors import BadId, Stale, XiaoanError
+from ledger.ids import parse_id
 from ledger.roles import Person, require_member
 from storage import inbox
 from storage.db import Database, Tx
@@ -257,7 +258,8 @@ def parts(data: str, count: int) -> list[str]:
 
 
 def number(value: str) -> int:
-    """A number from callback data; crafted data that is not one is refused."""
-    if not value.isdigit():
-        raise NotAllowed()
-    return int(value)
+    """An id from callback data; crafted data that is not one (``²``, 20 digits) is refused."""
+    found = parse_id(value)
+    if found is None:
+        raise BadId(value=clip(value, 24))
+    return found

@@ -17,6 +17,7 @@ from ledger.roles import can_walk, require
 from ledger.walk import Choice, Where, can_take_over, coverage, progress_bar
 from storage import campus, people, walks
 from storage.db import Row
+from telegram_rules.fit import fit, room_for
 
 STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 
@@ -223,18 +224,32 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
 
 
 async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
+    """The building's summary with its close button: every hazard listed (clipped) as far as
+    one message holds, the rest counted, so that the close button is always sent."""
     given = list((await walks.answers(ctx.db, walk["id"])).values())
     found = await walks.hazards_of_inspection(ctx.db, walk["id"])
-    lines = [f"{n}. {hazard_questions.summary(ctx, h)}" for n, h in enumerate(found, start=1)]
-    await ctx.reply(
-        "walk.summary",
+    lines = [
+        f"{n}. {hazard_questions.summary(ctx, h, listed=True)}"
+        for n, h in enumerate(found, start=1)
+    ]
+
+    def text(listed: list[str]) -> str:
+        return ctx.t(
+            "walk.summary",
+            building=walk["building_name"],
+            total=total,
+            ok=given.count(Choice.OK.value),
+            na=given.count(Choice.NA.value),
+            hazards=len(found),
+            lines=Html("\n".join(listed) if listed else ctx.t("walk.no_hazards")),
+        )
+
+    def more(count: int) -> str:
+        return ctx.t("visible.more_hazards", count=count)
+
+    await ctx.say(
+        text(fit(lines, room_for(text([])), more)),
         [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
-        building=walk["building_name"],
-        total=total,
-        ok=given.count(Choice.OK.value),
-        na=given.count(Choice.NA.value),
-        hazards=len(found),
-        lines=Html("\n".join(lines) if lines else ctx.t("walk.no_hazards")),
     )
 
 

@@ -14,6 +14,7 @@ from telegram import Document
 from handlers.base import Button, Ctx, entry, number, parts
 from handlers.i18n import Html
 from ledger.errors import NotAllowed
+from ledger.ids import parse_id
 from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import CITY_ROLES, Person, can_manage_school, require
@@ -24,6 +25,7 @@ from storage import campus
 from storage import imports as importing
 from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
+from telegram_rules.fit import clip
 
 MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -74,11 +76,15 @@ async def export_command(ctx: Ctx) -> None:
     args = ctx.context.args or []
     if person.is_taskforce:
         if args:
-            if not args[0].isdecimal() or await campus.school(ctx.db, int(args[0])) is None:
-                await ctx.reply("reports.no_school", id=args[0][:20])
+            school_id = parse_id(args[0])
+            if school_id is None:
+                await ctx.reply("visible.bad_school_id", value=clip(args[0], 24))
                 return
-            await _send_form(ctx, int(args[0]))
-            await _school_menu(ctx, int(args[0]))
+            if await campus.school(ctx.db, school_id) is None:
+                await ctx.reply("reports.no_school", id=school_id)
+                return
+            await _send_form(ctx, school_id)
+            await _school_menu(ctx, school_id)
             return
         await _city_menu(ctx)
         return

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import segno
 
+from ledger.ids import parse_id
+
 PAGE_W, PAGE_H = 595.0, 842.0  # A4 in points
 COLUMNS, ROWS = 2, 3  # codes per page: six, big enough to scan from a step away
 MARGIN = 36.0
@@ -37,8 +39,7 @@ def parse_payload(text: str) -> int | None:
     """The building id of a ``w_<id>`` start payload, or None."""
     if not text.startswith(PAYLOAD_PREFIX):
         return None
-    rest = text.removeprefix(PAYLOAD_PREFIX)
-    return int(rest) if rest.isdecimal() and len(rest) < 12 else None
+    return parse_id(text.removeprefix(PAYLOAD_PREFIX))
 
 
 def building_link(bot_username: str, building_id: int) -> str:
