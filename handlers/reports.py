@@ -25,7 +25,8 @@ from storage import campus
 from storage import imports as importing
 from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
-from telegram_rules.fit import clip
+from telegram_rules import MAX_TEXT
+from telegram_rules.fit import clip, html_units, pages, room_for
 
 MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -314,7 +315,7 @@ async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
             )
             for m in made
         ]
-        await ctx.reply("imports.schools_done", count=len(made), lines=Html("\n".join(lines)))
+        await _say_in_parts(ctx, ctx.t("imports.schools_done", count=len(made), lines=""), lines)
         return
     managed = [s for s in person.school_ids if can_manage_school(person, s)]
     if not managed:
@@ -329,9 +330,26 @@ async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
     if not names:
         await ctx.reply("imports.nothing_new")
         return
+    school = await _school_name(ctx, managed[0])
+    room = room_for(ctx.t("imports.buildings_done", school=school, count=len(names), names=""))
     await ctx.reply(
         "imports.buildings_done",
-        school=await _school_name(ctx, managed[0]),
+        school=school,
         count=len(names),
-        names="、".join(names),
+        names=clip("、".join(names), room),
     )
+
+
+async def _say_in_parts(ctx: Ctx, head: str, lines: list[str]) -> None:
+    """A list that must reach the reader whole (one invitation per school): the head and
+    as many lines as one message holds, then the rest in numbered messages that follow."""
+    part_head = ctx.t("visible.imports_part", part=len(lines), parts=len(lines)) + "\n"
+    room = MAX_TEXT - max(html_units(head), html_units(part_head))
+    parts = pages(lines, room, len(lines) or 1)
+    for number_, part in enumerate(parts, start=1):
+        top = (
+            head
+            if number_ == 1
+            else ctx.t("visible.imports_part", part=number_, parts=len(parts)) + "\n"
+        )
+        await ctx.say(top + "\n".join(lines[i] for i in part))

@@ -20,6 +20,8 @@ ELLIPSIS = "…"
 
 def html_units(html: str) -> int:
     """UTF-16 units a reader sees of the bot's HTML (an upper bound: before trimming)."""
+    if "<" not in html and "&" not in html:
+        return utf16_len(html)  # nothing to parse: the text is what is seen
     return utf16_len(parse_html(html)[0])
 
 
@@ -42,8 +44,10 @@ def clip(text: str, limit: int) -> str:
 def fit(lines: Sequence[str], room: int, more: Callable[[int], str], sep: str = "\n") -> list[str]:
     """The first lines (HTML) that fit in ``room`` units when joined, then ``more(n)`` for
     the ``n`` left out; all lines when they all fit."""
-    sizes = [html_units(line) for line in lines]
     gap = utf16_len(sep)
+    if sum(map(utf16_len, lines)) + gap * max(len(lines) - 1, 0) <= room:
+        return list(lines)  # even as sent (tags and all) they fit: no need to parse
+    sizes = [html_units(line) for line in lines]
     if sum(sizes) + gap * max(len(lines) - 1, 0) <= room:
         return list(lines)
     kept: list[str] = []

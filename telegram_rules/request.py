@@ -50,7 +50,7 @@ class Refusal(Exception):
 
 def utf16_len(text: str) -> int:
     """UTF-16 code units: how entity offsets count, and how the bot budgets."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def telegram_len(text: str) -> int:
