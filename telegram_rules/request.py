@@ -68,7 +68,7 @@ class Formatted:
     entities: list[Entity] = field(default_factory=list)
 
 
-def formatted(raw: Any, parse_mode: Any, *, caption: bool = False) -> Formatted:
+def formatted(raw: Any, parse_mode: Any = None, *, caption: bool = False) -> Formatted:
     """A message text (``caption=False``) or a caption, judged as Telegram does."""
     source = "" if raw is None else str(raw)
     mode = (str(parse_mode) if parse_mode else "").lower() or None
