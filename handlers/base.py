@@ -199,6 +199,11 @@ def within_limit(text: str) -> str:
     return html.escape(clip(parse_html(text)[0], MAX_TEXT), quote=False)
 
 
+def plain(text: str) -> str:
+    """What a reader sees of our HTML, for a button's label (buttons show no HTML)."""
+    return as_shown(text, ParseMode.HTML)[0]
+
+
 def _markup(keyboard: Keyboard | Markup) -> Markup:
     """Our rows of (label, data) as an inline keyboard; no buttons, no markup at all."""
     if keyboard is None or isinstance(

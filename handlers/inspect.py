@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers import hazard as hazard_questions
-from handlers.base import Button, Ctx, entry, number, parts
+from handlers.base import Button, Ctx, entry, number, parts, plain
 from handlers.i18n import Html
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.roles import can_walk, require
@@ -58,7 +58,7 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
     buttons: list[list[Button]] = []
     mine = [r for r in rows if r["state"] == "in_progress" and r["walker_id"] == person.id]
     for r in mine:
-        buttons.append([(ctx.t("inspect.resume", building=r["name"]), f"b:{r['id']}")])
+        buttons.append([(plain(ctx.t("inspect.resume", building=r["name"])), f"b:{r['id']}")])
     for r in rows:
         label = ctx.t(
             f"inspect.state.{r['state']}",
@@ -66,7 +66,7 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
             done=r["answered"],
             total=await _item_count(ctx, r),
         )
-        buttons.append([(f"{STATE_ICON[r['state']]} {label}", f"b:{r['id']}")])
+        buttons.append([(f"{STATE_ICON[r['state']]} {plain(label)}", f"b:{r['id']}")])
     await ctx.reply(
         "inspect.list",
         buttons,

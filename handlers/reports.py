@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from telegram import Document
+from telegram.constants import ParseMode
 
 from handlers.base import Button, Ctx, entry, number, parts
 from handlers.i18n import Html
@@ -43,8 +44,10 @@ def _bot_username(ctx: Ctx) -> str | None:
 
 
 async def _send(ctx: Ctx, name: str, data: bytes, caption: str) -> None:
+    """A file with its caption (our HTML: a name in it is escaped, so it is sent as HTML;
+    a caption holds a template and a name or two, far below Telegram's 1024)."""
     await ctx.context.bot.send_document(
-        ctx.chat_id, document=data, filename=name, caption=caption[:1024]
+        ctx.chat_id, document=data, filename=name, caption=caption, parse_mode=ParseMode.HTML
     )
 
 
