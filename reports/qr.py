@@ -39,7 +39,8 @@ def parse_payload(text: str) -> int | None:
     """The building id of a ``w_<id>`` start payload, or None."""
     if not text.startswith(PAYLOAD_PREFIX):
         return None
-    return parse_id(text.removeprefix(PAYLOAD_PREFIX))
+    rest = text.removeprefix(PAYLOAD_PREFIX)
+    return parse_id(rest) if len(rest) < 12 else None
 
 
 def building_link(bot_username: str, building_id: int) -> str:

@@ -93,14 +93,14 @@ async def test_a_crafted_button_with_twenty_digits(sim: Simulator) -> None:
 
 async def test_a_crafted_hazard_answer_with_a_superscript(sim: Simulator) -> None:
     s = await scene(sim)
-    said = await s.staff.send("/inspect")
+    await s.staff.send("/inspect")
     await s.staff.tap("教学楼A")
     await s.staff.tap("有隐患")
     await s.staff.tap("无照片")
     await s.staff.send("灭火器过期")
     await s.staff.tap("否")
-    said = s.staff.messages[-1]
-    hazard_id = said.buttons[0][0][1].split(":")[1]
+    question = s.staff.messages[-1]
+    hazard_id = question.buttons[0][0][1].split(":")[1]
     before = await snapshot(sim)
     await s.staff.tap_data(f"h:{hazard_id}:dl:²")
     assert s.staff.alerts[-1] == "您没有权限进行此操作。"

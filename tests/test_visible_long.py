@@ -77,7 +77,11 @@ async def test_walk_summary_with_every_item_a_long_hazard(sim: Simulator) -> Non
     said = await s.staff.tap("否")
     fits(said[-1])
     assert "……另有" in said[-1].text and said[-1].buttons[0][0][0] == "🔒 销号"
+    summary_id = said[-1].message_id
     await s.staff.tap("🔒 销号")
+    closed = next(m for m in s.staff.messages if m.message_id == summary_id)
+    fits(closed)  # answered in place: the answer added only while it fits (UTF-16 units)
+    assert closed.buttons == []
     assert await sim.db.value("SELECT closed_at IS NOT NULL FROM inspections") == 1
 
 
@@ -217,3 +221,12 @@ def xlsx_schools(rows: list[tuple]) -> bytes:
     from reports.imports import Kind
 
     return xlsx(Kind.SCHOOLS, rows)
+
+
+def test_a_screen_built_too_long_is_cut_not_refused(caplog) -> None:
+    from handlers.base import within_limit
+    from telegram_rules import formatted
+
+    text = within_limit("<b>标题</b>\n" + "🔥" * 3000)
+    assert utf16_len(formatted(text, "HTML").text) <= MAX_TEXT
+    assert "UTF-16 units was built" in caplog.text

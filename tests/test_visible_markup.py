@@ -119,7 +119,8 @@ async def test_card_opened_by_a_supervisor(
 async def test_the_local_chat_takes_an_empty_markup_as_telegram_does(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    for markup in ({}, {"inline_keyboard": []}, {"inline_keyboard": [[]]}):
+    empty: list[dict[str, Any]] = [{}, {"inline_keyboard": []}, {"inline_keyboard": [[]]}]
+    for markup in empty:
         status, body = await local_chat_answer(
             tmp_path, clock, "sendMessage", {"text": "没有按钮", "reply_markup": markup}
         )
