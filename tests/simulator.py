@@ -1,10 +1,12 @@
 """The chat simulator: the real Application, Telegram played by a fake.
 
-``FakeBotAPI`` answers every Bot API call the way Telegram does and checks
-it against Telegram's limits (text length, caption length, callback data
-size, HTML that parses); a violation fails the test. ``Chat`` is one person
-on a phone: ``send`` text, ``tap`` a button by its label, send a ``photo``
-or a ``document`` or a ``contact``, and read what the bot said.
+``FakeBotAPI`` answers every Bot API call the way Telegram does, judging it
+by ``telegram_rules`` (the local chat's judge too); a refusal fails the test.
+It also holds the bot to its own budget, stricter than Telegram: a text or
+caption over 4096 (1024) UTF-16 units is accepted but fails the test.
+``Chat`` is one person on a phone: ``send`` text, ``tap`` a button by its
+label, send a ``photo`` or a ``document`` or a ``contact``, and read what the
+bot said.
 
 Updates go the way polling sends them: stored in the inbox first, then
 processed by the Application, so restarts and repeats behave as in real life.
@@ -64,6 +66,9 @@ class FakeBotAPI(BaseRequest):
         self.commands: dict[str | None, list[dict[str, str]]] = {}
         self.failures: list[_Failure] = []
         self.last_entities: list[dict[str, Any]] = []
+        # Texts over the bot's own budget (4096 UTF-16 units, 1024 for a caption):
+        # accepted, as Telegram accepts them, but a test that makes one fails.
+        self.overruns: list[str] = []
         self._ids = itertools.count(1000)
 
     def fail(
@@ -158,6 +163,10 @@ class FakeBotAPI(BaseRequest):
         except rules.Refusal as refusal:
             raise _Refused(refusal.description) from None
         self.last_entities = judged.entities
+        limit = rules.MAX_TEXT if key == "text" else rules.MAX_CAPTION
+        if rules.utf16_len(judged.text) > limit:
+            # Telegram takes it (it counts characters); our own rule is stricter.
+            self.overruns.append(f"{key} of {rules.utf16_len(judged.text)} UTF-16 units")
         return judged.text, judged.raw
 
     def _buttons(self, params: dict[str, Any]) -> tuple[list[list[tuple[str, str]]], Any]:
@@ -445,6 +454,8 @@ class Simulator:
     def assert_clean(self) -> None:
         problems, self.api.violations = self.api.violations, []
         assert not problems, f"the bot broke Telegram's rules: {problems}"
+        overruns, self.api.overruns = self.api.overruns, []
+        assert not overruns, f"the bot built texts over its UTF-16 budget: {overruns}"
         errors, self.errors = self.errors, []
         assert not errors, f"a handler failed: {errors!r}"
 
