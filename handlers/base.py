@@ -149,8 +149,10 @@ class Ctx:
             answer = f"\n→ {note}" if note else ""
             text = message.text_html + answer
             if utf16_len(message.text or "") + html_units(answer) > MAX_TEXT:
-                # No room for the answer under the question: just take its buttons away.
-                await query.edit_message_reply_markup(reply_markup=None)
+                # No room for the answer under the question: just take its buttons away
+                # (if it has none, an edit would change nothing, which Telegram refuses).
+                if message.reply_markup is not None:
+                    await query.edit_message_reply_markup(reply_markup=None)
                 return
             await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
 

@@ -144,6 +144,18 @@ def reply_markup(params: Params) -> dict[str, Any] | None:
         raise bad_request(refusal.description) from None
 
 
+def _shown(body: dict[str, Any]) -> tuple[Any, ...]:
+    """What Telegram compares when an edit comes: the text or caption as read, its
+    entities, the file and the keyboard."""
+    text = body.get("text") if body["kind"] == "text" else body.get("caption")
+    return (
+        body["kind"],
+        body.get("file_id"),
+        rules.as_shown(text or "", body.get("parse_mode")),
+        body.get("reply_markup"),
+    )
+
+
 def image_size(data: bytes) -> tuple[int, int] | None:
     """Width and height of an image, or None when the bytes are not one."""
     try:
@@ -351,10 +363,9 @@ class Channel:
         return await self._edit(message, body)
 
     async def _edit(self, message: Message, body: dict[str, Any]) -> Any:
-        """Refuse an edit that changes nothing, as Telegram does; else store it."""
-        if {k: v for k, v in body.items() if k != "edited"} == {
-            k: v for k, v in message.body.items() if k != "edited"
-        }:
+        """Refuse an edit that changes nothing the reader sees, as Telegram does (``<b>`` and
+        ``<strong>`` are the same bold); else store it."""
+        if _shown(body) == _shown(message.body):
             raise bad_request(NOT_MODIFIED)
         return await self.changed(message, {**body, "edited": self.now()})
 

@@ -293,8 +293,8 @@ class FakeBotAPI(BaseRequest):
             raise _Refused("message to edit not found")
         plain, raw = self._text(params, "text")
         buttons, _ = self._buttons(params)
-        if raw == old.raw and buttons == old.buttons:
-            raise _Refused("message is not modified")
+        if (plain, self.last_entities, buttons) == (old.text, old.entities, old.buttons):
+            raise _Refused("message is not modified")  # compared as read, as Telegram does
         old.text, old.raw, old.buttons = plain, raw, buttons
         old.entities = self.last_entities
         return self._message(chat_id, old)
@@ -304,7 +304,10 @@ class FakeBotAPI(BaseRequest):
         old = self.messages.get((chat_id, message_id))
         if old is None:
             raise _Refused("message to edit not found")
-        old.buttons, _ = self._buttons(params)
+        buttons, _ = self._buttons(params)
+        if buttons == old.buttons:
+            raise _Refused("message is not modified")
+        old.buttons = buttons
         return self._message(chat_id, old)
 
     def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
