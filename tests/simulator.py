@@ -283,6 +283,8 @@ class FakeBotAPI(BaseRequest):
             media = json.loads(media)
         if not 2 <= len(media) <= 10:
             raise _Refused("wrong number of media in an album")
+        for item in media:  # each picture's caption is judged as a caption
+            self._text(item, "caption")
         sent = self._file_message(params, "album")
         return [self._message(sent.chat_id, sent) for _ in media]
 
