@@ -16,6 +16,7 @@ from handlers.base import Ctx, entry, number, parts
 from handlers.common import help_text
 from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import Step
+from ledger.invitations import code_in
 from ledger.roles import can_walk
 from storage import people, walks
 from storage.db import Row
@@ -73,6 +74,10 @@ async def on_text(ctx: Ctx) -> None:
         return
     waiting = await people.pending(ctx.db, ctx.user_id)
     if waiting is None:
+        code = code_in(text) if ctx.person is None or not ctx.person.memberships else None
+        if code is not None:  # someone not yet in, typing or pasting their code
+            await join.join_with(ctx, code)
+            return
         await ctx.say(ctx.t("common.not_understood") + "\n\n" + help_text(ctx))
         return
     kind, data = waiting

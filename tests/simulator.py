@@ -537,6 +537,15 @@ class Chat:
                         return message, data
         raise AssertionError(f"no button {label!r} in the chat")
 
+    async def press(self, label: str) -> list[Sent]:
+        """Press a key of the newest reply keyboard: Telegram sends its text as typed."""
+        for message in reversed(self.messages):
+            if message.reply_keyboard is not None:
+                keys = [key.get("text") for row in message.reply_keyboard for key in row]
+                assert label in keys, f"no key {label!r} on the keyboard: {keys}"
+                return await self.send(label)
+        raise AssertionError("no reply keyboard in the chat")
+
     async def tap(self, label: str) -> list[Sent]:
         """Tap the newest button whose label contains ``label``."""
         message, data = self._button(label)
