@@ -32,6 +32,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from handlers import when
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
 from ledger.errors import NotAllowed, Stale, XiaoanError
@@ -103,6 +104,14 @@ class Ctx:
 
     def today(self) -> date:
         return self.now().date()
+
+    def moment(self, value: str | datetime) -> str:
+        """A stored moment as this person reads it (campaign time zone, their language)."""
+        return when.moment_text(value, self.lang, self.services.clock.tz, self.today())
+
+    def day(self, value: str | date, weekday: bool = True) -> str:
+        """A day (with its weekday unless told), as this person reads it."""
+        return when.day_text(value, self.lang, self.today(), weekday)
 
     # --- storage ---------------------------------------------------------------
     @asynccontextmanager

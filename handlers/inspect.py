@@ -7,9 +7,10 @@ stored after any restart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handlers import hazard as hazard_questions
+from handlers import when
 from handlers.base import Button, Ctx, entry, number, parts
 from handlers.i18n import Html
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
@@ -132,12 +133,21 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
     )
     if ctx.update.callback_query:
         await ctx.update.callback_query.answer()
+    last = when.local(locked.params["last"], ctx.services.clock.tz)
+    free_at = last + timedelta(minutes=ctx.services.takeover_after_minutes)
+    minutes = int(locked.params["minutes"])
     await ctx.reply(
-        f"walk.locked_{reason}",
+        f"friction.walk.locked_{reason}",
         keyboard,
         building=locked.params["building"],
         walker=walker.name if walker else "?",
-        minutes=locked.params["minutes"],
+        last=ctx.moment(last),
+        ago=ctx.t("friction.walk.just_now")
+        if minutes < 1
+        else ctx.t("friction.walk.ago", minutes=minutes),
+        free_at=ctx.moment(free_at)
+        if free_at.date() != last.date()
+        else when.time_text(free_at, ctx.services.clock.tz),
     )
 
 
@@ -145,7 +155,7 @@ def _check_walkable(ctx: Ctx, walk: Row) -> None:
     """Refuse a closed building, or one somebody else is walking (unless idle)."""
     person = ctx.member()
     if walk["closed_at"] is not None:
-        raise AlreadyClosed(building=walk["building_name"], date=walk["closed_at"][:10])
+        raise AlreadyClosed(building=walk["building_name"], date=ctx.moment(walk["closed_at"]))
     if walk["walker_id"] == person.id:
         return
     last = datetime.fromisoformat(walk["last_activity_at"])
@@ -159,6 +169,7 @@ def _check_walkable(ctx: Ctx, walk: Row) -> None:
         walk=walk["id"],
         walker=walk["walker_id"],
         minutes=minutes,
+        last=walk["last_activity_at"],
     )
 
 
@@ -170,16 +181,20 @@ async def take_over(ctx: Ctx) -> None:
     walk = await walks.inspection(ctx.db, number(raw))
     if walk is None or not can_walk(person, walk["school_id"]):
         raise NotAllowed()
-    async with ctx.write() as tx:
-        walk = await walks.inspection(tx, walk["id"])
-        assert walk is not None
-        try:
-            _check_walkable(ctx, walk)
-        except WalkLocked as locked:
-            if locked.params["reason"] != "idle":
-                raise
-            await walks.take_over(tx, walk["id"], walk["walker_id"], person.id)
-        await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
+    try:
+        async with ctx.write() as tx:
+            walk = await walks.inspection(tx, walk["id"])
+            assert walk is not None
+            try:
+                _check_walkable(ctx, walk)
+            except WalkLocked as locked:
+                if locked.params["reason"] != "idle":
+                    raise
+                await walks.take_over(tx, walk["id"], walk["walker_id"], person.id)
+            await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
+    except WalkLocked as locked:  # busy again since the button was shown: who, and until when
+        await _tell_locked(ctx, locked)
+        return
     await ctx.settle()
     await ask_current(ctx, walk["id"])
 

@@ -104,7 +104,7 @@ async def test_a_weekly_inspection_reopens_the_buildings_with_its_reminders(
     # Stopped: no more rounds.
     said = await principal.send("/reminders")
     setting = next(m for m in said if m.text.startswith("定期检查"))
-    assert setting.text.startswith("定期检查：每周（自 2026-11-28 起）")
+    assert setting.text.startswith("定期检查：每周（自 11月28日 起）")
     said = await principal.tap("停止")
     assert said[-1].text == "好的，实验小学 的定期检查已停止。"
     move_to(sim, at(date(2026, 12, 14)))

@@ -321,22 +321,22 @@ async def test_what_is_planned_next(sim: Simulator) -> None:
     said = await c.school.staff.send("/reminders")
     assert said[0].text.splitlines() == [
         "接下来给你的提醒（若情况不变）：",
-        "· 11-28 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
-        "· 11-30 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
-        "· 12-01 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
-        *[f"· 12-{d:02d} 09:00 → 实验小学王老师：逾期提醒 /hazard_1" for d in range(2, 11)],
+        "· 11月28日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
+        "· 11月30日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
+        "· 12月1日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
+        *[f"· 12月{d}日 09:00 → 实验小学王老师：逾期提醒 /hazard_1" for d in range(2, 11)],
         "……另有 2 项",  # 12-11 and 12-12: two weeks ahead
     ]
     said = await c.school.principal.send("/reminders")
     school = said[1].text.splitlines()
     assert school[0] == "实验小学 接下来的提醒（若情况不变）："
-    assert "· 11-28 09:00 → 实验小学王老师：整改期限提醒 /hazard_1" in school
-    assert "· 12-02 09:00 → 刘主任：督办 /hazard_1" in school
+    assert "· 11月28日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1" in school
+    assert "· 12月2日 09:00 → 刘主任：督办 /hazard_1" in school
     # Once sent, a reminder is no longer "next".
     await sim.plan()
     await send_all(sim)
     said = await c.school.staff.send("/reminders")
-    assert "11-28" not in said[0].text
+    assert "11月28日" not in said[0].text
 
 
 async def test_retry_after_and_network_errors_then_success(sim: Simulator) -> None:
