@@ -25,6 +25,11 @@ STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 @entry
 async def inspect_command(ctx: Ctx) -> None:
     """``/inspect``: the school's buildings, their states and the coverage."""
+    await _start(ctx)
+
+
+async def _start(ctx: Ctx) -> None:
+    """The buildings of one's school, or first which school (people in more than one)."""
     person = ctx.member()
     schools = person.school_ids
     if not schools:
@@ -34,6 +39,25 @@ async def inspect_command(ctx: Ctx) -> None:
         await ctx.reply("inspect.pick_school", [[(str(names[s]), f"s:{s}")] for s in schools])
         return
     await show_buildings(ctx, schools[0])
+
+
+@entry
+async def inspect_tap(ctx: Ctx) -> None:
+    """``in:0``: the button after joining, doing what ``/inspect`` does."""
+    await ctx.settle()
+    await _start(ctx)
+
+
+def walk_button(ctx: Ctx) -> list[list[Button]]:
+    """A button to start walking, for a member of a school (none for city roles)."""
+    if ctx.person is None or not ctx.person.school_ids:
+        return []
+    return [[(ctx.t("friction.walk.start"), "in:0")]]
+
+
+def resume_button(ctx: Ctx, walk: Row) -> list[list[Button]]:
+    """A button to go on with a paused walk, where it stopped."""
+    return [[(ctx.t("inspect.resume", building=walk["building_name"]), f"b:{walk['building_id']}")]]
 
 
 @entry
@@ -299,7 +323,7 @@ async def pause(ctx: Ctx) -> None:
     async with ctx.write() as tx:
         await people.clear_pending(tx, ctx.user_id)
     await ctx.settle(ctx.t("walk.pause"))
-    await ctx.reply("walk.paused", building=walk["building_name"])
+    await ctx.reply("walk.paused", resume_button(ctx, walk), building=walk["building_name"])
 
 
 @entry

@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from handlers import walls
+from handlers import inspect, menu, walls
 from handlers.base import Ctx, entry, error_text
 from handlers.common import help_text
 from ledger.buildings import NAME_MAX, clean_text, parse_phone
@@ -61,6 +61,7 @@ async def join_with(ctx: Ctx, code: str) -> None:
                 invitation_id=used["id"],
             )
         await ctx.load_person()
+        await menu.refresh(ctx)  # a new role: new commands in the menu
         await ctx.reply("join.added", role=ctx.t(f"role.{role}"), where=where)
         return
     async with ctx.write() as tx:
@@ -139,4 +140,5 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         role=ctx.t(f"role.{invitation['role']}"),
         where=where,
     )
-    await ctx.say(help_text(ctx))
+    await menu.refresh(ctx)
+    await ctx.say(help_text(ctx), inspect.walk_button(ctx))

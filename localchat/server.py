@@ -342,10 +342,9 @@ async def upload(request: web.Request) -> web.Response:
 
 
 async def commands(request: web.Request) -> web.Response:
-    """The command menu the bot set for this person's language."""
+    """The command menu this person sees: their chat's own, or the general one, by language."""
     found = await person(request)
-    language = "en" if str(found["language"]).startswith("en") else ""
-    listed = await request.app[CHANNEL_KEY].store.commands(language)
+    listed = await request.app[CHANNEL_KEY].menu_of(found["user_id"], str(found["language"]))
     return web.json_response({"commands": listed}, dumps=_dumps)
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.error import NetworkError
@@ -27,12 +27,20 @@ from telegram.request import BaseRequest, RequestData
 from bot.app import build_application
 from bot.config import Config, load_config
 from ledger.clock import FakeClock
+from localchat.commands import (
+    CommandsRefused,
+    checked,
+    language_key,
+    private_chat_menu,
+    scope_key,
+)
 from localchat.telegram_html import check_html
 from storage import inbox
 
 TOKEN = "123456:TEST-TOKEN-never-real"
 BOT_ID = 123456
 BOT_USERNAME = "xiaoan_test_bot"
+T = TypeVar("T")
 
 
 @dataclass
@@ -60,7 +68,7 @@ class FakeBotAPI(BaseRequest):
         self.messages: dict[tuple[int, int], Sent] = {}
         self.files: dict[str, bytes] = {}
         self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
-        self.commands: dict[str | None, list[dict[str, str]]] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, language)
         self.failures: list[_Failure] = []
         self._ids = itertools.count(1000)
 
@@ -219,17 +227,28 @@ class FakeBotAPI(BaseRequest):
         }
 
     def api_setMyCommands(self, params: dict[str, Any]) -> bool:
-        commands = params["commands"]
-        if isinstance(commands, str):
-            commands = json.loads(commands)
-        for c in commands:
-            if (
-                not re.fullmatch(r"[a-z0-9_]{1,32}", c["command"])
-                or not 1 <= len(c["description"]) <= 256
-            ):
-                raise _Refused(f"bad command {c}")
-        self.commands[params.get("language_code")] = commands
+        where = self._menu_key(params)
+        commands = _menu_rule(checked, _json(params["commands"]))
+        if commands:
+            self.commands[where] = commands
+        else:  # an empty list removes the menu, as deleteMyCommands does
+            self.commands.pop(where, None)
         return True
+
+    def api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, str]]:
+        return self.commands.get(self._menu_key(params), [])
+
+    def api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        self.commands.pop(self._menu_key(params), None)
+        return True
+
+    def _menu_key(self, params: dict[str, Any]) -> tuple[str, str]:
+        scope = _menu_rule(scope_key, _json(params.get("scope")))
+        return scope, _menu_rule(language_key, params.get("language_code"))
+
+    def menu(self, chat_id: int, language: str | None) -> list[str]:
+        """The commands a person's menu shows, as Telegram picks it for their private chat."""
+        return [c["command"] for c in private_chat_menu(self.commands, chat_id, language)]
 
     def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         return True
@@ -320,6 +339,19 @@ class FakeBotAPI(BaseRequest):
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _json(value: Any) -> Any:
+    """A complex parameter, JSON-encoded in the request as PTB sends it."""
+    return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+def _menu_rule(rule: Callable[[Any], T], value: Any) -> T:
+    """A command-menu rule of Telegram's (shared with the local chat), as a refusal here."""
+    try:
+        return rule(value)
+    except CommandsRefused as refused:
+        raise _Refused(str(refused).removeprefix("Bad Request: ")) from None
 
 
 @dataclass
@@ -477,6 +509,10 @@ class Chat:
         messages = self.messages
         fresh, self._seen = messages[self._seen :], len(messages)
         return fresh
+
+    def menu(self) -> list[str]:
+        """The commands this person's menu (the ☰ button) shows now."""
+        return self.sim.api.menu(self.user_id, self.user.get("language_code"))
 
     @property
     def alerts(self) -> list[str]:
