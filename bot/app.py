@@ -209,6 +209,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     taps = {
         "a": inspect.answer,
         "in": inspect.inspect_tap,
+        "cam": router.on_camera_tap,
         "p": inspect.pause,
         "x": inspect.other_hazard,
         "c": inspect.close_building,

@@ -34,6 +34,12 @@ def _data(hazard: Row, step: Step, value: str | int) -> str:
     return f"h:{hazard['id']}:{step.value}:{value}"
 
 
+def camera_row(ctx: Ctx, what: str) -> list[Button]:
+    """The big photo button of a photo step (``cam:``): the local chat opens the camera
+    with it; on Telegram its tap is answered with how to send a photo."""
+    return [(ctx.t("friction.photo.camera"), f"cam:{what}")]
+
+
 def _yes_no(ctx: Ctx, hazard: Row, step: Step) -> list[list[Button]]:
     return [
         [
@@ -53,10 +59,13 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
     elif step is Step.PHOTOS:
         count = await walks.photo_count(ctx.db, hazard["id"])
         button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
-        key = "hazard.ask.more_photos" if count else "hazard.ask.photos"
+        key = "hazard.ask.more_photos" if count else "friction.photo.ask"
         await ctx.say(
             title + "\n" + ctx.t(key, count=count),
-            [[(ctx.t(button[0]), _data(hazard, step, button[1]))]],
+            [
+                camera_row(ctx, f"h:{hazard['id']}"),
+                [(ctx.t(button[0]), _data(hazard, step, button[1]))],
+            ],
         )
     elif step is Step.FIXABLE:
         await ctx.say(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))

@@ -18,7 +18,7 @@ from telegram import Document, PhotoSize
 
 from handlers import notify
 from handlers.base import Ctx, Keyboard, entry, number
-from handlers.hazard import fetch_photo
+from handlers.hazard import camera_row, fetch_photo
 from handlers.i18n import Html, t
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
@@ -116,7 +116,10 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
             done = [[(ctx.t("fix.photos_done"), f"r:fd:{hazard['id']}:{data['fix_id']}")]]
             await ctx.say(head + ctx.t("fix.more_photos", count=count), done)
         else:
-            await ctx.say(head + ctx.t("fix.ask_photos"))
+            await ctx.say(
+                head + ctx.t("fix.ask_photos") + "\n" + ctx.t("friction.photo.why_fix"),
+                [camera_row(ctx, f"f:{hazard['id']}")],
+            )
     elif kind == "return":
         await ctx.say(head + ctx.t("fix.ask_reason"))
     elif kind == "refuse":

@@ -214,6 +214,12 @@ def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
 
 
 @entry
+async def on_camera_tap(ctx: Ctx) -> None:
+    """``cam:…``: the photo button tapped where it cannot open the camera (Telegram's apps)."""
+    await ctx.toast("friction.photo.how")
+
+
+@entry
 async def on_unknown_tap(ctx: Ctx) -> None:
     """A button whose data no handler knows (an old version's, or crafted)."""
     raise Stale()

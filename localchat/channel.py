@@ -520,6 +520,7 @@ class Channel:
         body = {
             "kind": kind,
             "file_id": stored.file_id,
+            "file_name": stored.name,  # the page shows a document by its name
             "caption": caption,
             "parse_mode": parse_mode,
             "reply_markup": markup,
@@ -555,6 +556,7 @@ class Channel:
             body = {
                 "kind": kind,
                 "file_id": stored.file_id,
+                "file_name": stored.name,
                 "caption": caption,
                 "parse_mode": parse_mode,
                 "media_group_id": group,
@@ -666,7 +668,7 @@ def page_message(message: Message, rewrite: dict[str, str]) -> dict[str, Any]:
     parse_mode = body.get("parse_mode")
     out["html"] = safe_html(body.get("text") or body.get("caption") or "", parse_mode, rewrite)
     if body["kind"] != "text":
-        out["file"] = _page_file(body["file_id"], body["kind"], None)
+        out["file"] = _page_file(body["file_id"], body["kind"], body.get("file_name"))
     markup = body.get("reply_markup") or {}
     out["buttons"] = [
         [{"text": b["text"], "data": b.get("callback_data"), "url": b.get("url")} for b in row]

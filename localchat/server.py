@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import mimetypes
 import secrets
 import time
 from dataclasses import dataclass
@@ -361,12 +362,36 @@ async def file(request: web.Request) -> web.Response:
         mime = stored.mime if stored.mime in PICTURE_TYPES else "image/jpeg"
         return web.Response(body=data, content_type=mime)
     name = (stored.name or "file").replace('"', "")
-    response = web.Response(body=data, content_type="application/octet-stream")
+    response = web.Response(body=data, content_type=download_type(stored.mime, name))
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name.encode("ascii", "replace").decode()}"; '
         f"filename*=UTF-8''{_quote(name)}"
     )
     return response
+
+
+# Documents keep their own type when it is one of these (always as a download, never
+# shown inline): the forms, ledgers, QR sheets and templates the bot sends, and plain
+# text. Any other type, HTML or SVG say, is served as octet-stream.
+DOWNLOAD_TYPES = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/pdf",
+        "application/zip",
+        "text/csv",
+        "text/plain",
+    }
+)
+
+
+def download_type(mime: str | None, name: str) -> str:
+    """A download's content type: as sent, or from its name, when it is a known safe one."""
+    for candidate in ((mime or "").split(";")[0].strip().lower(), mimetypes.guess_type(name)[0]):
+        if candidate in DOWNLOAD_TYPES:
+            return candidate
+    return "application/octet-stream"
 
 
 def _quote(name: str) -> str:
