@@ -40,6 +40,11 @@ def camera_row(ctx: Ctx, what: str) -> list[Button]:
     return [(ctx.t("friction.photo.camera"), f"cam:{what}")]
 
 
+def deadline_topic(hazard: Row) -> str:
+    """The deadline question of this hazard, as an open question's topic."""
+    return f"h:{hazard['id']}:deadline"
+
+
 def _yes_no(ctx: Ctx, hazard: Row, step: Step) -> list[list[Button]]:
     return [
         [
@@ -71,7 +76,11 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
         await ctx.say(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
     elif step is Step.DEADLINE:
         choices = [(ctx.t("hazard.days", days=d), _data(hazard, step, d)) for d in DEADLINE_CHOICES]
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.deadline"), [choices[:2], choices[2:]])
+        await ctx.ask_typed(
+            deadline_topic(hazard),
+            title + "\n" + ctx.t("hazard.ask.deadline"),
+            [choices[:2], choices[2:]],
+        )
     elif step is Step.RESPONSIBLE:
         mates = await people.colleagues(ctx.db, hazard["school_id"])
         rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
@@ -121,7 +130,9 @@ async def on_text(ctx: Ctx, hazard: Row, text: str) -> Row | None:
     if step is Step.DESCRIPTION:
         return await save(ctx, hazard, description=clean_text(text, TEXT_MAX))
     if step is Step.DEADLINE:
-        return await save(ctx, hazard, deadline=parse_date(text, ctx.today()))
+        saved = await save(ctx, hazard, deadline=parse_date(text, ctx.today()))
+        await ctx.confirm_typed(deadline_topic(hazard), ctx.day(saved["deadline"]))
+        return saved
     if step is Step.RESPONSIBLE:
         name = clean_text(text, 60)
         mates = await people.colleagues(ctx.db, hazard["school_id"])

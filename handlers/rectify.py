@@ -127,7 +127,9 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     elif "date" in data:  # extend, unfixable: the date is given, the reason is next
         await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_reason"))
     else:
-        await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=hazard["deadline"] or "-"))
+        deadline = ctx.day(hazard["deadline"]) if hazard["deadline"] else "-"
+        text = head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=deadline)
+        await ctx.ask_typed(f"{kind}:{hazard['id']}", text)
 
 
 _TOPIC = {"extend": "extension", "unfixable": "unfixable"}
@@ -348,6 +350,7 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     current = walks.draft_of(hazard).deadline
     if "date" not in data:
         wanted = check_extension(current, parse_date(text, ctx.today()))
+        await ctx.confirm_typed(f"extend:{hazard['id']}", ctx.day(wanted))
         await _wait_for(ctx, "extend", {**data, "date": wanted.isoformat()})
         return
     reason = clean_text(text, TEXT_MAX)
@@ -440,6 +443,7 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     transition(person, Action.UNFIXABLE, facts)
     if "date" not in data:
         due = parse_date(text, ctx.today())
+        await ctx.confirm_typed(f"unfixable:{hazard['id']}", ctx.day(due))
         await _wait_for(ctx, "unfixable", {**data, "date": due.isoformat()})
         return
     reason = clean_text(text, TEXT_MAX)

@@ -209,7 +209,7 @@ def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
     if step is Step.RESPONSIBLE:
         return str(updated["responsible_name"])
     if step is Step.DEADLINE:
-        return str(updated["deadline"])
+        return ctx.day(updated["deadline"])
     return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
 
 

@@ -1,11 +1,11 @@
-"""What each person's command menu was last set to, and the open typed questions."""
+"""What each person's command menu was last set to."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ledger.roles import Role
-from storage.db import Reader, Row, Tx
+from storage.db import Reader, Tx
 
 
 @dataclass(frozen=True)
@@ -46,23 +46,3 @@ async def record_menu(tx: Tx, person_id: int, digest: str) -> None:
         " ON CONFLICT (person_id) DO UPDATE SET digest = excluded.digest, set_at = excluded.set_at",
         (person_id, digest, tx.now()),
     )
-
-
-async def open_question(db: Reader, chat_id: int) -> Row | None:
-    """The question this chat may answer by typing, if one is open."""
-    return await db.one("SELECT * FROM open_questions WHERE chat_id = ?", (chat_id,))
-
-
-async def set_open_question(tx: Tx, chat_id: int, message_id: int, html: str) -> None:
-    """The question just asked, to confirm its typed answer in its place."""
-    await tx.run(
-        "INSERT INTO open_questions (chat_id, message_id, html, asked_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (chat_id) DO UPDATE SET message_id = excluded.message_id,"
-        " html = excluded.html, asked_at = excluded.asked_at",
-        (chat_id, message_id, html, tx.now()),
-    )
-
-
-async def close_question(tx: Tx, chat_id: int) -> None:
-    """The open question was answered (or another was asked)."""
-    await tx.run("DELETE FROM open_questions WHERE chat_id = ?", (chat_id,))

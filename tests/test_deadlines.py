@@ -18,7 +18,7 @@ async def test_an_extension_approved(sim: Simulator) -> None:
     s = await scene(sim)
     hazard_id = await report(s.staff, "外墙瓷砖松动")
     said = await s.staff.tap_data(f"r:ex:{hazard_id}")
-    assert "当前完成期限 2026-12-05" in said[-1].text
+    assert "当前完成期限 12月5日（周六）" in said[-1].text
     said = await s.staff.send("2027-01-15")
     assert "请说明延期原因" in said[-1].text
     said = await s.staff.send("需等寒假施工")

@@ -11,6 +11,7 @@ CREATE TABLE command_menus (
 -- so the typed answer is confirmed in the question's place.
 CREATE TABLE open_questions (
     chat_id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
     message_id INTEGER NOT NULL,
     html TEXT NOT NULL,
     asked_at TEXT NOT NULL
