@@ -171,7 +171,7 @@ async def test_texts_say_what_and_when(sim: Simulator) -> None:
     await send_all(sim)
     escalation = c.leader.last.text
     assert escalation == (
-        "🔺 督办：实验小学 隐患 /hazard_1（—·楼梯堆放杂物）已逾期 1 天（期限 2026-12-01），"
+        "🔺 督办：实验小学隐患 /hazard_1（—·楼梯堆放杂物）已逾期 1 天（期限 2026-12-01），"
         "责任人：实验小学王老师。"
     )
 
@@ -329,7 +329,7 @@ async def test_what_is_planned_next(sim: Simulator) -> None:
     ]
     said = await c.school.principal.send("/reminders")
     school = said[1].text.splitlines()
-    assert school[0] == "实验小学 接下来的提醒（若情况不变）："
+    assert school[0] == "实验小学接下来的提醒（若情况不变）："
     assert "· 11月28日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1" in school
     assert "· 12月2日 09:00 → 刘主任：督办 /hazard_1" in school
     # Once sent, a reminder is no longer "next".
@@ -381,7 +381,7 @@ async def test_a_blocked_person_s_reminder_goes_up_the_chain_at_once(sim: Simula
         ("principal", DUE, 2),
     }
     instead = [m for m in c.leader.messages if m.text.startswith("⚠️")][-1]
-    assert instead.text.endswith("（此消息原应发给 实验小学王老师，其已无法接收本机器人的消息。）")
+    assert instead.text.endswith("（此消息原应发给实验小学王老师，其已无法接收本机器人的消息。）")
     states = await sim.db.all(
         "SELECT key, state FROM outbox WHERE kind != 'remind.digest' ORDER BY id"
     )
