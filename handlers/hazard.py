@@ -226,12 +226,13 @@ async def on_photo(ctx: Ctx, hazard: Row, photo: PhotoSize | Document) -> None:
 
 def summary(ctx: Ctx, hazard: Row) -> str:
     """One hazard in a line or two, for the walk's summary and confirmations."""
+    deadline = ctx.day(hazard["deadline"], weekday=False) if hazard["deadline"] else "?"
     if hazard["fixable_now"]:
-        fix = ctx.t("hazard.line.fix_now", deadline=hazard["deadline"])
+        fix = ctx.t("hazard.line.fix_now", deadline=deadline)
     else:
         fix = ctx.t(
             "hazard.line.plan",
-            deadline=hazard["deadline"],
+            deadline=deadline,
             person=hazard["responsible_name"] or "?",
         )
     flags = "".join(

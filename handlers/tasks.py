@@ -55,13 +55,14 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
 def _due(ctx: Ctx, row: Row) -> str:
     deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
     left = days_left(deadline, ctx.today())
-    if left is None:
+    if left is None or deadline is None:
         return ctx.t("tasks.no_deadline")
+    day = ctx.day(deadline, weekday=False)
     if left < 0:
-        return ctx.t("tasks.overdue", days=-left, deadline=row["deadline"])
+        return ctx.t("tasks.overdue", days=-left, deadline=day)
     if left == 0:
-        return ctx.t("tasks.due_today", deadline=row["deadline"])
-    return ctx.t("tasks.left", days=left, deadline=row["deadline"])
+        return ctx.t("tasks.due_today", deadline=day)
+    return ctx.t("tasks.left", days=left, deadline=day)
 
 
 async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
@@ -149,7 +150,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
             )
         )
     if hazard["demolition_due"]:
-        lines.append(ctx.t("card.demolition", date=hazard["demolition_due"]))
+        lines.append(ctx.t("card.demolition", date=ctx.day(hazard["demolition_due"])))
     before = sum(p["kind"] == "before" for p in detail["photos"])
     lines.append(ctx.t("card.photos", before=before, after=len(detail["photos"]) - before))
     if detail["fixes"]:

@@ -103,15 +103,26 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
 
         messages = page.locator("#messages")
         await expect(messages).to_contain_text("请发送您的姓名", timeout=15_000)
-        await page.fill("#text", "浏览器王老师")
-        await page.click("#send")
+        # The name typed in the form is offered back: one tap, not typed twice.
+        await page.locator("#keyboard button", has_text="浏览器王老师").click(timeout=15_000)
         await page.locator("button.share-phone").click(timeout=15_000)
         await page.fill("#phone", "13800138000")
         await page.click("#phone-form button[type=submit]")
-        await expect(messages).to_contain_text("您已以", timeout=15_000)
+        await expect(messages).to_contain_text("您已以教职工身份加入演示小学", timeout=15_000)
 
-        await page.click("#menu-button")
-        await page.locator("#menu button", has_text="/inspect").click()
+        # The menu is one labelled tap away and holds a teacher's commands only.
+        menu_button = page.locator("#menu-button")
+        await expect(menu_button).to_contain_text("菜单")
+        await menu_button.click()
+        await expect(page.locator("#menu button", has_text="/inspect")).to_be_visible()
+        await expect(page.locator("#menu button", has_text="/tasks")).to_be_visible()
+        await expect(page.locator("#menu button", has_text="/addschool")).to_have_count(0)
+        await expect(page.locator("#menu button", has_text="/export")).to_have_count(0)
+        await menu_button.click()
+        await expect(page.locator("#menu")).to_be_hidden()
+        # /help's commands are tappable in the text; a button starts the walk.
+        await expect(page.locator("#messages a.command", has_text="/inspect").last).to_be_visible()
+        await page.locator("#messages button", has_text="开始排查").last.click()
         await page.locator("#messages button", has_text="教学楼A").last.click(timeout=15_000)
         await expect(messages).to_contain_text("1/19 · F01", timeout=15_000)
         await page.locator("#messages button", has_text="无隐患").last.click()
@@ -121,7 +132,13 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
 
         await page.locator("#messages button", has_text="有隐患").last.click()
         await expect(messages).to_contain_text("请拍照发送隐患照片", timeout=15_000)
-        await page.set_input_files("#camera", str(photo))
+        await expect(messages).to_contain_text("凭据")
+        # The photo step's big button opens the phone's camera (a file chooser here).
+        camera = page.locator("#messages button.camera-button").last
+        await expect(camera).to_have_text("📷 拍照 / 选照片")
+        async with page.expect_file_chooser() as chooser:
+            await camera.click()
+        await (await chooser.value).set_files(str(photo))
         await expect(messages).to_contain_text("已收到 1 张照片", timeout=15_000)
         await expect(page.locator("#messages li.me img")).to_have_count(1)
         await page.locator("#messages button", has_text="照片已发完").last.click()

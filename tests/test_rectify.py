@@ -36,7 +36,7 @@ async def test_fixed_returned_fixed_again_and_verified(sim: Simulator) -> None:
     said = await s.staff.send("/tasks")
     assert "我负责整改的隐患（1 处）" in said[-1].text
     assert "#1【教学楼A】楼梯间堆放杂物" in said[-1].text
-    assert "剩 7 天（2026-12-05）" in said[-1].text
+    assert "剩 7 天（12月5日）" in said[-1].text
 
     # The responsible person reports the fix from the card.
     said = await s.staff.tap("#1 教学楼A")

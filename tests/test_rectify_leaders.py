@@ -47,7 +47,10 @@ async def test_a_hazard_that_cannot_be_fixed(sim: Simulator) -> None:
     )
     # Nothing more to do on it, for anyone.
     said = await s.staff.send(f"/hazard {hazard_id}")
-    assert "无法整改（停用待拆除）" in said[-1].text and "拆除期限：2027-08-31" in said[-1].text
+    assert (
+        "无法整改（停用待拆除）" in said[-1].text
+        and "拆除期限：2027年8月31日（周二）" in said[-1].text
+    )
     assert said[-1].buttons == []
 
 
