@@ -172,3 +172,28 @@ async def test_help_lists_each_command_once(sim: Simulator) -> None:
     said = await school.principal.send("/help")
     assert "/reminders" in said[-1].text and "定期排查" in said[-1].text
     assert "待验收" in said[-1].text
+
+
+async def test_a_task_force_member_who_becomes_principal_sees_both_once(sim: Simulator) -> None:
+    school = await make_school(sim)
+    code = await cli_invitation(sim, Role.PRINCIPAL, school.school_id)
+    said = await school.taskforce.send(f"/start {code}")
+    assert "已加入" in texts(said)
+    assert school.taskforce.menu() == [
+        "inspect",
+        "tasks",
+        "progress",
+        "export",
+        "reminders",
+        "addbuilding",
+        "invite",
+        "invitations",
+        "addschool",
+        "whoami",
+        "cancel",
+        "help",
+    ]
+    said = await school.taskforce.send("/help")
+    commands = [line.split()[0] for line in said[-1].text.splitlines() if line.startswith("/")]
+    assert len(commands) == len(set(commands)), commands
+    assert {"/invite", "/invitations", "/export", "/addschool", "/addbuilding"} <= set(commands)

@@ -153,6 +153,24 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
         await expect(messages).to_contain_text("4/19 · F04", timeout=15_000)
         await page.screenshot(path=str(shot), full_page=True)
 
+        # A mistyped code is no dead end: the right one, typed bare, joins.
+        code = demo.split("start=")[1]
+        second = await browser.new_context(
+            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        other = await second.new_page()
+        await other.goto(demo.split("?")[0])
+        await other.fill("#join-name", "另一位老师")
+        await other.fill("#join-code", code[:-1] + ("A" if code[-1] != "A" else "B"))
+        await other.click("#join-button")
+        chat = other.locator("#messages")
+        await expect(chat).to_contain_text("邀请码无效", timeout=15_000)
+        await expect(chat).to_contain_text("直接把正确的邀请码发给我")
+        await other.fill("#text", code)
+        await other.click("#send")
+        await expect(chat).to_contain_text("请发送您的姓名", timeout=15_000)
+        await expect(other.locator("#keyboard button", has_text="另一位老师")).to_be_visible()
+
         # An English browser gets the page in English.
         english = await browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
         other = await english.new_page()
