@@ -25,7 +25,8 @@ async def menu_holders(db: Reader) -> list[MenuHolder]:
         "SELECT p.id, p.chat_id, p.language, c.digest,"
         " (SELECT group_concat(m.role) FROM memberships m WHERE m.person_id = p.id) AS roles"
         " FROM people p LEFT JOIN command_menus c ON c.person_id = p.id"
-        " WHERE p.chat_id IS NOT NULL ORDER BY p.id"
+        # Not those who blocked the bot: set once they can be reached again.
+        " WHERE p.chat_id IS NOT NULL AND p.blocked_at IS NULL ORDER BY p.id"
     )
     return [
         MenuHolder(

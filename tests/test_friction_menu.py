@@ -89,7 +89,7 @@ async def test_a_new_role_updates_the_menu(sim: Simulator) -> None:
 async def test_the_menus_are_set_again_at_start_only_when_changed(sim: Simulator) -> None:
     school = await make_school(sim)
     calls = len([c for c, _ in sim.api.calls if c == "setMyCommands"])
-    assert await menu.sync_all(sim.app.bot, sim.db) == 0  # nothing changed
+    assert await menu.sync_all(sim.app.bot, sim.db, pause=0) == 0  # nothing changed
     assert len([c for c, _ in sim.api.calls if c == "setMyCommands"]) == calls
     # A menu never recorded (people who joined before menus by role): set at the next start.
     del sim.api.commands[(f"chat:{school.staff.user_id}", "")]
@@ -100,7 +100,7 @@ async def test_the_menus_are_set_again_at_start_only_when_changed(sim: Simulator
             (school.staff.user_id,),
         )
     assert school.staff.menu() == ["start", "help"]
-    assert await menu.sync_all(sim.app.bot, sim.db) == 1
+    assert await menu.sync_all(sim.app.bot, sim.db, pause=0) == 1
     assert school.staff.menu() == STAFF
 
 
@@ -114,7 +114,7 @@ async def test_a_refused_menu_does_not_stop_joining(sim: Simulator) -> None:
     assert "欢迎，李四" in texts(said)
     assert chat.menu() == ["start", "help"]
     assert await sim.db.value("SELECT COUNT(*) FROM command_menus") == 0
-    assert await menu.sync_all(sim.app.bot, sim.db) == 1
+    assert await menu.sync_all(sim.app.bot, sim.db, pause=0) == 1
     assert chat.menu() == TASKFORCE
 
 
@@ -197,3 +197,14 @@ async def test_a_task_force_member_who_becomes_principal_sees_both_once(sim: Sim
     commands = [line.split()[0] for line in said[-1].text.splitlines() if line.startswith("/")]
     assert len(commands) == len(set(commands)), commands
     assert {"/invite", "/invitations", "/export", "/addschool", "/addbuilding"} <= set(commands)
+
+
+async def test_a_person_who_blocked_the_bot_is_left_alone_at_start(sim: Simulator) -> None:
+    school = await make_school(sim)
+    await school.staff.set_blocked(True)
+    async with sim.db.write() as tx:
+        await tx.run("DELETE FROM command_menus")
+    calls = [c for c, p in sim.api.calls if c == "setMyCommands"]
+    assert await menu.sync_all(sim.app.bot, sim.db, pause=0) == 2  # the two others
+    scopes = [p.get("scope", "") for c, p in sim.api.calls if c == "setMyCommands"][len(calls) :]
+    assert not any(str(school.staff.user_id) in str(scope) for scope in scopes)
