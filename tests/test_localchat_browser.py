@@ -1,8 +1,11 @@
 """A real browser on the local chat page: headless Chromium (Debian's) driven by Playwright.
 
 ``xiaoan run --demo`` without a token, as a newcomer starts it; the staff
-invitation link opened on a phone-sized page; join, two questions tapped, a
-photo taken, the next question seen. The screenshot is kept in
+invitation link opened on a phone-sized page; join (the name offered back as
+one tap), the labelled menu with a teacher's commands only, tappable commands,
+the button that starts the walk, two questions tapped, a photo taken with the
+photo step's big button, the next question seen; then a mistyped code and the
+bare right one typed after it. The screenshot is kept in
 ``test-artifacts/`` (gitignored).
 """
 
