@@ -35,21 +35,31 @@ class CommandsRefused(ValueError):
 
 
 def scope_key(scope: Any) -> str:
-    """``default``, ``chat:<id>``…: where a menu applies; a bad scope is refused."""
+    """``default``, ``chat:<id>``…: where a menu applies; a bad scope is refused.
+
+    The refusals are worded as Telegram's Bot API server words them.
+    """
     if scope in (None, ""):
         return "default"
-    if not isinstance(scope, dict) or scope.get("type") not in SCOPES:
-        raise CommandsRefused("Bad Request: unsupported bot command scope type")
-    kind = str(scope["type"])
+    if not isinstance(scope, dict):
+        raise _bad_scope("BotCommandScope must be an Object")
+    kind = str(scope.get("type") or "")
+    if kind not in SCOPES:
+        raise _bad_scope("Unsupported type specified")
     ids = []
     for name in SCOPES[kind]:
-        value = str(scope.get(name) or "")
+        value = str(scope.get(name) or "").strip()
         if not value:
-            raise CommandsRefused(f"Bad Request: {name} is empty")
+            raise _bad_scope(f"Empty {name} specified")
         if not value.lstrip("-").isdigit():
+            # A chat given by @username: no such chat among people's private chats here.
             raise CommandsRefused("Bad Request: chat not found")
         ids.append(str(int(value)))
     return ":".join([kind, *ids])
+
+
+def _bad_scope(why: str) -> CommandsRefused:
+    return CommandsRefused(f"Bad Request: Can't parse BotCommandScope: {why}")
 
 
 def language_key(language_code: Any) -> str:
@@ -62,12 +72,14 @@ def language_key(language_code: Any) -> str:
 
 def checked(commands: Any) -> list[dict[str, str]]:
     """The commands as Telegram checks them: 1–32 of [a-z0-9_], description 1–256, ≤ 100."""
-    if not isinstance(commands, list) or len(commands) > 100:
-        raise CommandsRefused("Bad Request: too many commands specified")
+    if not isinstance(commands, list):
+        raise CommandsRefused("Bad Request: Expected an Array of BotCommand")
+    if len(commands) > 100:
+        raise CommandsRefused("Bad Request: BOT_COMMANDS_TOO_MUCH")
     out = []
     for command in commands:
         if not isinstance(command, dict):
-            raise CommandsRefused("Bad Request: can't parse BotCommand")
+            raise CommandsRefused("Bad Request: Can't parse BotCommand: expected an Object")
         name, text = str(command.get("command", "")), str(command.get("description", ""))
         if not COMMAND.fullmatch(name):
             raise CommandsRefused("Bad Request: BOT_COMMAND_INVALID")

@@ -145,3 +145,27 @@ async def test_documents_show_their_name_and_come_with_their_type(
     async with browser.session.get(browser.base + page["url"]) as response:
         assert response.content_type == "application/octet-stream"  # never shown as a page
         assert response.headers["Content-Disposition"].startswith("attachment;")
+
+
+def test_telegrams_order_for_a_private_chat() -> None:
+    from localchat.commands import CommandsRefused, private_chat_menu, scope_key
+
+    levels = [
+        ("chat:7", "en"),
+        ("chat:7", ""),
+        ("all_private_chats", "en"),
+        ("all_private_chats", ""),
+        ("default", "en"),
+        ("default", ""),
+    ]
+    menus = {level: [{"command": f"c{n}", "description": "x"}] for n, level in enumerate(levels)}
+    for n in range(len(levels)):
+        shown = private_chat_menu(menus, 7, "en-GB")
+        assert shown == [{"command": f"c{n}", "description": "x"}]
+        del menus[levels[n]]
+    assert private_chat_menu(menus, 7, "en") == []
+    assert scope_key({"type": "chat", "chat_id": "7"}) == "chat:7"
+    with pytest.raises(CommandsRefused, match="Unsupported type specified"):
+        scope_key({"type": "chats"})
+    with pytest.raises(CommandsRefused, match="Empty chat_id specified"):
+        scope_key({"type": "chat"})
