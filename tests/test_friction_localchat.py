@@ -12,6 +12,7 @@ from telegram import Bot, BotCommandScopeChat, InlineKeyboardButton, InlineKeybo
 from telegram.error import BadRequest
 
 from ledger.clock import FakeClock
+from localchat.commands import CommandsRefused, private_chat_menu, scope_key
 from localchat.server import LocalServer
 from tests.localchat_support import Browser, bot_for, start_server
 
@@ -148,8 +149,6 @@ async def test_documents_show_their_name_and_come_with_their_type(
 
 
 def test_telegrams_order_for_a_private_chat() -> None:
-    from localchat.commands import CommandsRefused, private_chat_menu, scope_key
-
     levels = [
         ("chat:7", "en"),
         ("chat:7", ""),
