@@ -61,8 +61,10 @@ async def join_with(ctx: Ctx, code: str) -> None:
                 invitation_id=used["id"],
             )
         await ctx.load_person()
+        await ctx.reply(
+            "join.added", inspect.walk_button(ctx), role=ctx.t(f"role.{role}"), where=where
+        )
         await menu.refresh(ctx)  # a new role: new commands in the menu
-        await ctx.reply("join.added", role=ctx.t(f"role.{role}"), where=where)
         return
     async with ctx.write() as tx:
         await people.set_pending(tx, ctx.user_id, "join", {"code": code})
@@ -140,5 +142,5 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         role=ctx.t(f"role.{invitation['role']}"),
         where=where,
     )
-    await menu.refresh(ctx)
     await ctx.say(help_text(ctx), inspect.walk_button(ctx))
+    await menu.refresh(ctx)  # after the welcome: the person is not kept waiting for it

@@ -69,6 +69,7 @@ class FakeBotAPI(BaseRequest):
         self.files: dict[str, bytes] = {}
         self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, language)
+        self.chats: set[int] = set()  # the private chats of people who wrote to the bot
         self.failures: list[_Failure] = []
         self._ids = itertools.count(1000)
 
@@ -244,6 +245,8 @@ class FakeBotAPI(BaseRequest):
 
     def _menu_key(self, params: dict[str, Any]) -> tuple[str, str]:
         scope = _menu_rule(scope_key, _json(params.get("scope")))
+        if scope.startswith("chat") and int(scope.split(":")[1]) not in self.chats:
+            raise _Refused("chat not found")  # Telegram knows a private chat once it wrote
         return scope, _menu_rule(language_key, params.get("language_code"))
 
     def menu(self, chat_id: int, language: str | None) -> list[str]:
@@ -451,6 +454,10 @@ class Simulator:
         What the update wrote to the outbox is then sent, as the woken sending
         job would (unless ``auto_send`` is off, to test the outbox itself).
         """
+        for content in raw.values():
+            chat = content.get("chat") if isinstance(content, dict) else None
+            if isinstance(chat, dict):
+                self.api.chats.add(int(chat["id"]))
         await inbox.receive(self.db, [raw])
         await self.app.process_update(Update.de_json(raw, self.app.bot))
         if self.auto_send:

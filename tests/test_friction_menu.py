@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers import menu
 from ledger.menu import menu_for
 from ledger.roles import Role
-from tests.conftest import cli_invitation, join, link_code, make_school
+from tests.conftest import cli_invitation, join, link_code, make_school, seed_person
 from tests.simulator import Simulator, texts
 
 STAFF = ["inspect", "tasks", "progress", "reminders", "whoami", "cancel", "help"]
@@ -208,3 +208,14 @@ async def test_a_person_who_blocked_the_bot_is_left_alone_at_start(sim: Simulato
     assert await menu.sync_all(sim.app.bot, sim.db, pause=0) == 2  # the two others
     scopes = [p.get("scope", "") for c, p in sim.api.calls if c == "setMyCommands"][len(calls) :]
     assert not any(str(school.staff.user_id) in str(scope) for scope in scopes)
+
+
+async def test_a_chat_telegram_does_not_know_gets_no_menu(sim: Simulator) -> None:
+    # A person on record who never wrote to the bot: Telegram has no such chat.
+
+    person_id = await seed_person(sim.db, "未登录的人", None, Role.SUPERVISOR)
+    assert await menu.sync_all(sim.app.bot, sim.db, pause=0) == 0
+    assert (
+        await sim.db.value("SELECT COUNT(*) FROM command_menus WHERE person_id = ?", (person_id,))
+        == 0
+    )
