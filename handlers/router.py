@@ -61,7 +61,7 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     elif kind in rectify.KINDS:
         await rectify.ask_again(ctx, kind, data)
     elif kind == "scanned":
-        await ctx.reply("walls.send_photo")
+        await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
 
 
 @entry
@@ -89,7 +89,7 @@ async def on_text(ctx: Ctx) -> None:
         await rectify.on_text(ctx, kind, data, text)
         return
     if kind == "scanned":
-        await ctx.reply("walls.send_photo")
+        await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
         return
     if kind.startswith("form:"):
         if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):

@@ -54,3 +54,21 @@ async def test_the_fix_photo_step_has_the_button_and_says_why(sim: Simulator) ->
     said = await s.staff.tap_data(f"r:fx:{hazard_id}")
     assert "验收销号的凭据" in said[-1].text
     assert said[-1].buttons == [[("📷 拍照 / 选照片", f"cam:f:{hazard_id}")]]
+
+
+async def test_a_scanned_closed_building_offers_the_photo_button(sim: Simulator) -> None:
+    school = await make_school(sim)
+    building = await sim.db.value(
+        "SELECT id FROM buildings WHERE school_id = ?", (school.school_id,)
+    )
+    await school.staff.send(f"/start w_{building}")
+    async with sim.db.write() as tx:
+        await tx.run("UPDATE inspections SET closed_at = ?", (tx.now(),))
+    said = await school.principal.send(f"/start w_{building}")
+    assert said[-1].buttons == [[("📷 拍照 / 选照片", f"cam:w:{building}")]]
+    said = await school.principal.send("这里有问题")
+    assert said[-1].buttons == [[("📷 拍照 / 选照片", f"cam:w:{building}")]]
+    await school.principal.tap("拍照 / 选照片")
+    assert "📎" in school.principal.alerts[-1]
+    said = await school.principal.photo(jpeg())
+    assert "已收到 1 张照片" in said[-1].text
