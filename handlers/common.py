@@ -83,7 +83,7 @@ async def cancel(ctx: Ctx) -> None:
         if kind == "fix" and ctx.person is not None:
             await rectify.drop_fix(tx, data["fix_id"], ctx.person.id)
     walk = await walks.inspection(ctx.db, data["inspection_id"]) if kind == "walk" else None
-    resume = [] if walk is None else inspect.resume_button(ctx, walk)
+    resume = None if walk is None else inspect.resume_button(ctx, walk)
     await ctx.reply(CANCELLED.get(kind, "cancel.done"), resume)
 
 

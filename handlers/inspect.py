@@ -48,10 +48,10 @@ async def inspect_tap(ctx: Ctx) -> None:
     await _start(ctx)
 
 
-def walk_button(ctx: Ctx) -> list[list[Button]]:
+def walk_button(ctx: Ctx) -> list[list[Button]] | None:
     """A button to start walking, for a member of a school (none for city roles)."""
     if ctx.person is None or not ctx.person.school_ids:
-        return []
+        return None  # no markup at all rather than an empty keyboard
     return [[(ctx.t("friction.walk.start"), "in:0")]]
 
 

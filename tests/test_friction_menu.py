@@ -137,6 +137,8 @@ async def test_the_task_force_gets_no_walk_button(sim: Simulator) -> None:
     code = await cli_invitation(sim, Role.TASKFORCE)
     chat = await join(sim, code, "李四")
     assert not chat.messages[-1].buttons
+    help_sent = [p for c, p in sim.api.calls if c == "sendMessage" and "/addschool" in p["text"]]
+    assert "reply_markup" not in help_sent[-1]  # no keyboard at all, not an empty one
 
 
 async def test_after_a_pause_a_button_goes_on_walking(sim: Simulator) -> None:
