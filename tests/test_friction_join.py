@@ -57,7 +57,10 @@ async def test_ordinary_words_from_a_stranger_are_not_taken_for_codes(sim: Simul
     chat = sim.chat()
     said = await chat.send("你好")
     assert "邀请码无效" not in texts(said)
-    assert "邀请码" in texts(said)
+    assert "直接把邀请码发给我" in texts(said)  # and they are told they may
+    said = await chat.send("/inspect")
+    assert "直接把邀请码发给我" in texts(said)
+    assert await sim.db.value("SELECT COUNT(*) FROM people") == 0
 
 
 def test_what_looks_like_a_code() -> None:
