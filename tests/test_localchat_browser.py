@@ -139,6 +139,7 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
         # The photo step's big button opens the phone's camera (a file chooser here).
         camera = page.locator("#messages button.camera-button").last
         await expect(camera).to_have_text("📷 拍照 / 选照片")
+        await page.screenshot(path=str(ARTIFACTS / "localchat-photo-step.png"))
         async with page.expect_file_chooser() as chooser:
             await camera.click()
         await (await chooser.value).set_files(str(photo))
