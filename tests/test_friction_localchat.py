@@ -12,8 +12,9 @@ from telegram import Bot, BotCommandScopeChat, InlineKeyboardButton, InlineKeybo
 from telegram.error import BadRequest
 
 from ledger.clock import FakeClock
-from localchat.commands import CommandsRefused, private_chat_menu, scope_key
 from localchat.server import LocalServer
+from telegram_rules import Refusal
+from telegram_rules.commands import private_chat_menu, scope_key
 from tests.localchat_support import Browser, bot_for, start_server
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -164,7 +165,7 @@ def test_telegrams_order_for_a_private_chat() -> None:
         del menus[levels[n]]
     assert private_chat_menu(menus, 7, "en") == []
     assert scope_key({"type": "chat", "chat_id": "7"}) == "chat:7"
-    with pytest.raises(CommandsRefused, match="Unsupported type specified"):
+    with pytest.raises(Refusal, match="Unsupported type specified"):
         scope_key({"type": "chats"})
-    with pytest.raises(CommandsRefused, match="Empty chat_id specified"):
+    with pytest.raises(Refusal, match="Empty chat_id specified"):
         scope_key({"type": "chat"})

@@ -1,8 +1,8 @@
 """Telegram's rules for command menus: scopes, checks, and which menu a person sees.
 
-One source for both fakes of Telegram (the local chat and the tests' chat
-simulator). A menu is kept per scope and language; a private chat shows the
-first menu found in Telegram's order (Bot API, "Determining list of
+For both fakes of Telegram (the local chat and the tests' chat simulator).
+A menu is kept per scope and language; a private chat shows the first menu
+found in Telegram's order (Bot API, "Determining list of
 commands"): the chat's scope in the user's language, the chat's scope, all
 private chats in the language, all private chats, the default scope in the
 language, the default scope.
@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from telegram_rules.request import Refusal
 
 # Scope types and the fields each needs (Bot API, BotCommandScope).
 SCOPES: dict[str, tuple[str, ...]] = {
@@ -28,10 +30,6 @@ COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 LANGUAGE = re.compile(r"[a-z]{2}")
 
 Menus = Mapping[tuple[str, str], list[dict[str, str]]]
-
-
-class CommandsRefused(ValueError):
-    """What Telegram answers (400) to a menu it will not take."""
 
 
 def scope_key(scope: Any) -> str:
@@ -53,38 +51,38 @@ def scope_key(scope: Any) -> str:
             raise _bad_scope(f"Empty {name} specified")
         if not value.lstrip("-").isdigit():
             # A chat given by @username: no such chat among people's private chats here.
-            raise CommandsRefused("Bad Request: chat not found")
+            raise Refusal("chat not found")
         ids.append(str(int(value)))
     return ":".join([kind, *ids])
 
 
-def _bad_scope(why: str) -> CommandsRefused:
-    return CommandsRefused(f"Bad Request: Can't parse BotCommandScope: {why}")
+def _bad_scope(why: str) -> Refusal:
+    return Refusal(f"Can't parse BotCommandScope: {why}")
 
 
 def language_key(language_code: Any) -> str:
     """'' for every language, or a two-letter ISO 639-1 code."""
     code = str(language_code or "")
     if code and not LANGUAGE.fullmatch(code):
-        raise CommandsRefused("Bad Request: invalid language code specified")
+        raise Refusal("invalid language code specified")
     return code
 
 
 def checked(commands: Any) -> list[dict[str, str]]:
     """The commands as Telegram checks them: 1–32 of [a-z0-9_], description 1–256, ≤ 100."""
     if not isinstance(commands, list):
-        raise CommandsRefused("Bad Request: Expected an Array of BotCommand")
+        raise Refusal("Expected an Array of BotCommand")
     if len(commands) > 100:
-        raise CommandsRefused("Bad Request: BOT_COMMANDS_TOO_MUCH")
+        raise Refusal("BOT_COMMANDS_TOO_MUCH")
     out = []
     for command in commands:
         if not isinstance(command, dict):
-            raise CommandsRefused("Bad Request: Can't parse BotCommand: expected an Object")
+            raise Refusal("Can't parse BotCommand: expected an Object")
         name, text = str(command.get("command", "")), str(command.get("description", ""))
         if not COMMAND.fullmatch(name):
-            raise CommandsRefused("Bad Request: BOT_COMMAND_INVALID")
+            raise Refusal("BOT_COMMAND_INVALID")
         if not 1 <= len(text.strip()) <= 256:
-            raise CommandsRefused("Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+            raise Refusal("BOT_COMMAND_DESCRIPTION_INVALID")
         out.append({"command": name, "description": text})
     return out
 
