@@ -99,3 +99,22 @@ async def test_a_run_over_several_minutes_shows_from_and_to(sim: Simulator, cloc
         (hazard_id,),
     )
     assert filled == [f"11月28日 09:00–09:07 实验小学王老师：填写隐患信息（{steps} 次）"]
+
+
+async def test_a_take_over_tapped_after_the_walker_came_back_says_until_when(
+    sim: Simulator, clock
+) -> None:
+    school = await make_school(sim)
+    await school.staff.send("/inspect")
+    await school.staff.tap("教学楼A")
+    clock.advance(minutes=31)
+    await school.principal.send("/inspect")
+    said = await school.principal.tap("教学楼A")
+    assert "已经可以接手" in said[-1].text
+    await school.staff.tap("无隐患")  # the walker is back, at 09:31
+    said = await school.principal.tap("接手排查")
+    assert "最后操作 11月28日 09:31，刚刚" in said[-1].text
+    assert "10:01 起可以接手" in said[-1].text
+    walker = await sim.db.value("SELECT walker_id FROM inspections")
+    staff_id = await sim.db.value("SELECT id FROM people WHERE name = '实验小学王老师'")
+    assert walker == staff_id
