@@ -271,9 +271,9 @@ def read_ledger(
             Hazard(r[0], r[1], day, r[3], r[4] or "", r[5] or "", r[6] or "", bool(r[7]))
         )
     waiting = [
-        WaitingFix(r[0], r[1], date.fromisoformat(r[2][:10]))
+        WaitingFix(r[0], r[1], date.fromisoformat(r[2][:10]), r[3])
         for r in conn.execute(
-            "SELECT h.id, h.school_id, f.submitted_at FROM fix_reports f"  # noqa: S608
+            "SELECT h.id, h.school_id, f.submitted_at, f.reported_by FROM fix_reports f"  # noqa: S608
             " JOIN hazards h ON h.id = f.hazard_id"
             f" WHERE f.state = 'submitted' AND h.state = 'submitted' {hazard_where}",
             params,
