@@ -189,12 +189,11 @@ def export(folder: Path, writer: str) -> None:
         from bench.ledger_candidates import WRITERS
 
         files.write_ledger = WRITERS[writer]  # type: ignore[assignment]
-    db = Database(folder / "bench.sqlite3", FakeClock(NOW))
     store = PhotoStore(folder / "photos", PhotoLimits())
     target = folder / "city-ledger.xlsx"
     target.unlink(missing_ok=True)
     started = time.perf_counter()
-    count = files.write_ledger_file(db, store, 1, None, target)
+    count = files.write_ledger_file(folder / "bench.sqlite3", store, 1, None, target)
     seconds = time.perf_counter() - started
     size = target.stat().st_size if target.exists() else 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -206,7 +205,7 @@ def measure(folder: Path, writer: str) -> tuple[float, float, int, int]:
     out = subprocess.run(  # noqa: S603 (our own script)
         [sys.executable, __file__, "--export-only", str(folder), "--writer", writer],
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     ).stdout.split()
     return float(out[0]), float(out[1]), int(out[2]), int(out[3])
