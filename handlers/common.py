@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import ChatMember
 
-from handlers.base import Ctx, entry
+from handlers.base import Ctx, entry, reading
 from handlers.i18n import Html
 from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
 from storage import outbox, people, rectify, walks
@@ -26,13 +26,13 @@ def help_text(ctx: Ctx) -> str:
     return "\n\n".join(sections)
 
 
-@entry
+@reading
 async def help_command(ctx: Ctx) -> None:
     """``/help``: what this person can do."""
     await ctx.say(help_text(ctx))
 
 
-@entry
+@reading
 async def whoami(ctx: Ctx) -> None:
     """``/whoami``: name, phone and roles."""
     person = ctx.member()
@@ -68,7 +68,7 @@ async def cancel(ctx: Ctx) -> None:
     await ctx.reply(CANCELLED.get(kind, "cancel.done"))
 
 
-@entry
+@reading
 async def unknown_command(ctx: Ctx) -> None:
     """A command the bot does not have."""
     await ctx.reply("common.unknown_command")

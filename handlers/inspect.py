@@ -119,7 +119,7 @@ async def open_walk(ctx: Ctx, building_id: int) -> None:
         await _tell_locked(ctx, locked)
         return
     if query:
-        await query.answer()
+        await ctx.answer_tap()
     await ask_current(ctx, walk_id)
 
 
@@ -131,7 +131,7 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
         [[(ctx.t("walk.take_over"), f"t:{locked.params['walk']}")]] if reason == "idle" else None
     )
     if ctx.update.callback_query:
-        await ctx.update.callback_query.answer()
+        await ctx.answer_tap()
     await ctx.reply(
         f"walk.locked_{reason}",
         keyboard,
