@@ -747,6 +747,32 @@ class Chat:
         return self.new()
 
 
+# What Telegram adds to a chat member of these statuses.
+RIGHTS: dict[str, dict[str, Any]] = {
+    "kicked": {"until_date": 0},
+    "administrator": {
+        "can_be_edited": False,
+        "is_anonymous": False,
+        **dict.fromkeys(
+            (
+                "can_manage_chat",
+                "can_delete_messages",
+                "can_manage_video_chats",
+                "can_restrict_members",
+                "can_promote_members",
+                "can_change_info",
+                "can_invite_users",
+                "can_post_stories",
+                "can_edit_stories",
+                "can_delete_stories",
+                "can_post_messages",
+            ),
+            True,
+        ),
+    },
+}
+
+
 class Group:
     """A group (or supergroup, or channel) the bot was added to; people write in it."""
 
@@ -772,9 +798,7 @@ class Group:
                     "from": chat.user,
                     "date": 0,
                     "old_chat_member": {"status": "left", "user": bot},
-                    "new_chat_member": {"status": status, "user": bot}
-                    if status != "kicked"
-                    else {"status": "kicked", "user": bot, "until_date": 0},
+                    "new_chat_member": {"status": status, "user": bot, **RIGHTS.get(status, {})},
                 },
             }
         )
