@@ -310,6 +310,7 @@ def build_application(
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = app.bot_data.get("services")
         if services is not None:
+            await app.bot_data["guard"].flush(services.db)
             await services.db.close()
 
     app = (

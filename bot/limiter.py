@@ -3,8 +3,9 @@
 python-telegram-bot's ``AIORateLimiter`` answers a ``RetryAfter`` by halting
 every request of the bot until it has passed: one person flooding their own
 chat would hold up everyone's answers. This limiter keeps the overall pace
-(Telegram's 30 messages a second, and 20 a minute in a group) with the same
-maintained limiter (aiolimiter), but a ``RetryAfter`` holds only the chat it
+of new messages (Telegram's 30 a second, and 20 a minute in a group; edits
+and answers to taps are not messages) with the same maintained limiter
+(aiolimiter), but a ``RetryAfter`` holds only the chat it
 came for: that chat's requests wait it out, and are retried, while other
 chats go on.
 """
@@ -110,7 +111,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                     await self.sleep(wait)
             try:
                 async with AsyncExitStack() as stack:
-                    if chat is not None:
+                    if chat is not None and _is_message(endpoint):
                         group = self._group(chat)
                         if group is not None:
                             await stack.enter_async_context(group)
@@ -128,6 +129,12 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                 else:
                     until = self.monotonic() + seconds
                     self._held_until[chat] = max(self._held_until.get(chat, 0.0), until)
+
+
+def _is_message(endpoint: str) -> bool:
+    """A new message: what Telegram's limits count (an edit, a tap's answer or
+    "typing…" is not one), so only these wait for the overall pace."""
+    return endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction"
 
 
 def _chat_of(data: dict[str, Any]) -> int | str | None:

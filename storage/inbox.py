@@ -41,6 +41,16 @@ async def mark_done(db: Database, update_id: int, error: str | None = None) -> N
         )
 
 
+async def mark_many_done(db: Database, update_ids: list[int]) -> None:
+    """Mark updates done in one transaction (those a flood guard dropped)."""
+    async with db.write() as tx:
+        for update_id in update_ids:
+            await tx.run(
+                "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
+                (tx.now(), update_id),
+            )
+
+
 async def record_error(
     db: Database, update_id: int, *, tg_user_id: int | None, kind: str, error: str
 ) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import NetworkError
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
@@ -434,7 +435,10 @@ class Simulator:
         # Live: updates go through the Application's update processor (per-person
         # lanes, concurrently) as polling hands them over, not one at a time.
         self.live = False
-        self.rate_limiter = ChatRateLimiter(overall_per_second=0, group_per_minute=0, max_retries=0)
+        self.rate_limiter: BaseRateLimiter[Any] = ChatRateLimiter(
+            overall_per_second=0, group_per_minute=0, max_retries=0
+        )
+        self.update_processor: BaseUpdateProcessor | None = None  # the Application's own
 
     async def start(self) -> Simulator:
         """Build and initialise the Application as ``xiaoan run`` would."""
@@ -447,6 +451,7 @@ class Simulator:
             # tests; and a refusal reaches the code under test, without the limiter's
             # retries (which sleep for real), unless a test sets its own limiter.
             rate_limiter=self.rate_limiter,
+            update_processor=self.update_processor,
         )
         paces = None if self.throttled else dict.fromkeys(Lane)
         self.guard = Guard(Throttle() if paces is None else Throttle(paces), lambda: self.seconds)
@@ -503,14 +508,19 @@ class Simulator:
         job would (unless ``auto_send`` is off, to test the outbox itself).
         """
         await inbox.receive(self.db, [raw])
+        await self.handle(raw)
+        if self.auto_send:
+            await self.send_outbox()
+        self.assert_clean()
+
+    async def handle(self, raw: dict[str, Any]) -> None:
+        """The Application handles a stored update: one at a time, or, live, through
+        its update processor (each person's lane) as its update fetcher does."""
         update = Update.de_json(raw, self.app.bot)
         if self.live:
             await self.app.update_processor.process_update(update, self.app.process_update(update))
         else:
             await self.app.process_update(update)
-        if self.auto_send:
-            await self.send_outbox()
-        self.assert_clean()
 
     async def send_outbox(self) -> int:
         """One pass of the sending job."""
