@@ -127,8 +127,10 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                 if chat is None:
                     await self.sleep(seconds)
                 else:
-                    until = self.monotonic() + seconds
-                    self._held_until[chat] = max(self._held_until.get(chat, 0.0), until)
+                    now = self.monotonic()
+                    if len(self._held_until) > 1024:  # forget the chats free again
+                        self._held_until = {c: u for c, u in self._held_until.items() if u > now}
+                    self._held_until[chat] = max(self._held_until.get(chat, 0.0), now + seconds)
 
 
 def _is_message(endpoint: str) -> bool:
