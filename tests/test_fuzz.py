@@ -3,13 +3,15 @@ Application and the simulator's fake Telegram.
 
 Messages with random text, commands (with and without ``@bot`` and
 arguments), entities, photos (real and broken, with odd sizes), documents,
-contacts and stickers; taps on the buttons people really have and on crafted
-callback data; from members of two schools, people joining, and strangers;
-in private chats and in groups. After every update: no handler failed, and
-the bot sent Telegram nothing it would refuse (the fake records violations).
+contacts and stickers; taps on the buttons people really have (some too old
+for Telegram to take an answer) and on crafted callback data; from members
+of two schools, people joining, and strangers; in private chats and in
+groups; half the batches with each sender's pace on. After every update: no
+handler failed, and the bot sent Telegram nothing it would refuse (the fake
+records violations).
 
-About 3,000 updates a run (``FUZZ_BATCHES`` batches of 12 to 25; the environment
-variable XIAOAN_FUZZ_BATCHES sets another number).
+About 3,000 updates a run (``FUZZ_BATCHES`` batches of 12 to 25; the
+environment variable XIAOAN_FUZZ_BATCHES sets another number).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from PIL import Image
 
 from ledger.clock import FakeClock
 from ledger.roles import Role
+from ledger.throttle import Lane, Throttle
 from tests.conftest import cli_invitation, jpeg, make_school
 from tests.simulator import BOT_USERNAME, Chat, Group, Simulator
 
@@ -116,7 +119,7 @@ ACTION = st.one_of(
     st.tuples(st.just("text"), st.one_of(_text, st.sampled_from(ANSWERS))),
     st.tuples(st.just("text"), _command()),
     st.tuples(st.just("entities"), _text, st.integers(0, 10), st.integers(0, 10)),
-    st.tuples(st.just("button"), st.integers(0, 30)),
+    st.tuples(st.just("button"), st.integers(0, 30), st.booleans()),
     st.tuples(st.just("tap"), _callback_data()),
     st.tuples(st.just("photo"), _picture_bytes(), st.sampled_from([None, 0, 10, 25_000_000])),
     st.tuples(
@@ -190,7 +193,10 @@ async def _act(world: World, who: int, in_group: bool, action: tuple[Any, ...]) 
         ]
         if buttons:
             message, data = buttons[action[1] % len(buttons)]
-            await chat.tap_data(data, message)
+            raw = chat.tap_update(data, message)
+            if action[2]:  # the tap waited in Telegram too long: its answer is refused
+                world.sim.api.expire(raw["callback_query"]["id"])
+            await world.sim.deliver(raw)
         else:
             await chat.send("/inspect")
     elif kind == "tap":
@@ -228,10 +234,15 @@ def test_generated_updates_never_break_the_bot(tmp_path: Path, clock: FakeClock)
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(st.lists(STEP, min_size=12, max_size=25))
-    def batch(steps: list[tuple[int, bool, tuple[Any, ...]]]) -> None:
+    @given(st.lists(STEP, min_size=12, max_size=25), st.booleans())
+    def batch(steps: list[tuple[int, bool, tuple[Any, ...]]], paced: bool) -> None:
+        # Half the batches with each sender paced (a few updates a second), so that
+        # the guard's warnings and silences are fuzzed too.
+        sim.guard.throttle = Throttle() if paced else Throttle(dict.fromkeys(Lane))
+
         async def run() -> None:
             for who, in_group, action in steps:
+                sim.seconds += 0.2
                 await _act(world, who, in_group, action)
 
         loop.run_until_complete(run())
