@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers import hazard as hazard_questions
-from handlers.base import Button, Ctx, entry, number, parts
+from handlers.base import Button, Ctx, entry, number, parts, reading
 from handlers.i18n import Html
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.roles import can_walk, require
@@ -21,7 +21,7 @@ from storage.db import Row
 STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 
 
-@entry
+@reading
 async def inspect_command(ctx: Ctx) -> None:
     """``/inspect``: the school's buildings, their states and the coverage."""
     person = ctx.member()
@@ -35,7 +35,7 @@ async def inspect_command(ctx: Ctx) -> None:
     await show_buildings(ctx, schools[0])
 
 
-@entry
+@reading
 async def pick_school(ctx: Ctx) -> None:
     """A school chosen from the list (people in more than one school)."""
     _, school = parts(ctx.tap_data, 2)

@@ -50,7 +50,7 @@ PRODUCT = (ROOT / "docs" / "product.md").read_text(encoding="utf-8")
 ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 PACKAGES = ("bot", "handlers", "ledger", "storage", "scheduler", "reports", "localchat")
 SKIPPED = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
-           "data", "test-artifacts", "build"}  # fmt: skip
+           "data", "test-artifacts", "build", ".hypothesis"}  # fmt: skip
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)|<(https?://[^>\s]+)>")
 LOOPBACK = re.compile(r"https?://(127\.0\.0\.1|localhost)(:\d+)?(/|$)")
 
