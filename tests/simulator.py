@@ -433,8 +433,8 @@ class Simulator:
         # on the same fake monotonic time: tests drive far faster than people.
         self.throttled = False
         # Live: updates go through the Application's update processor (per-person
-        # lanes, concurrently) as polling hands them over, not one at a time.
-        self.live = False
+        # lanes) as its update fetcher hands them over; off: process_update alone.
+        self.live = True
         self.rate_limiter: BaseRateLimiter[Any] = ChatRateLimiter(
             overall_per_second=0, group_per_minute=0, max_retries=0
         )
