@@ -230,3 +230,21 @@ async def test_a_read_only_command_killed_after_its_answer_is_not_answered_again
     shown = len(staff.messages)
     await sim.restart()
     assert len(staff.messages) == shown  # not fed again: the list was not sent twice
+
+
+async def test_failures_are_kept_ninety_days_not_seven(sim: Simulator, clock) -> None:
+    from bot.app import prune_inbox
+
+    await inbox.receive(sim.db, [{"update_id": 999_001}])
+    await inbox.record_error(sim.db, 999_001, tg_user_id=5, kind="message", error="Boom()")
+    clock.advance(days=8)
+
+    class Context:
+        bot_data = sim.app.bot_data
+
+    await prune_inbox(Context())
+    assert await sim.db.value("SELECT COUNT(*) FROM inbox WHERE update_id = 999001") == 0
+    assert await inbox.errors(sim.db) != []
+    clock.advance(days=90)
+    await prune_inbox(Context())
+    assert await inbox.errors(sim.db) == []
