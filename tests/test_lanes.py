@@ -12,6 +12,7 @@ from telegram.ext import AIORateLimiter
 
 from bot.lanes import HELD, PersonLanes
 from bot.limiter import ChatRateLimiter
+from storage import inbox
 from tests.simulator import Simulator
 
 
@@ -151,3 +152,41 @@ async def test_after_its_retries_a_flood_limit_reaches_the_caller() -> None:
     limiter = ChatRateLimiter(overall_per_second=0, max_retries=0, sleep=sleep)
     with pytest.raises(RetryAfter):
         await _request(limiter, _Telegram(), 1)
+
+
+async def test_the_running_application_answers_one_person_while_anothers_chat_waits(
+    tmp_path, clock
+) -> None:
+    """Through the Application's own update fetcher: a RetryAfter in the principal's
+    chat (Telegram asks for a second) does not hold up the staff member's answer."""
+    from tests.conftest import make_school
+
+    sim = Simulator(tmp_path, clock)
+    await sim.start()
+    try:
+        school = await make_school(sim)
+        await sim.stop()
+        sim.rate_limiter = ChatRateLimiter(overall_per_second=0, max_retries=2)
+        await sim.start()
+        app = sim.app
+        principal, staff = school.principal, school.staff
+        sim.api.fail("sendMessage", 429, "Too Many Requests", principal.user_id, retry_after=1)
+        await app.start()
+        try:
+            for raw in (principal.text_update("/help"), staff.text_update("/help")):
+                await inbox.receive(sim.db, [raw])
+                await app.update_queue.put(Update.de_json(raw, app.bot))
+            order: list[int] = []
+            for _ in range(400):
+                for chat in (principal, staff):
+                    if chat.new() and chat.user_id not in order:
+                        order.append(chat.user_id)
+                if len(order) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert order == [staff.user_id, principal.user_id]
+        finally:
+            await app.stop()
+        sim.assert_clean()
+    finally:
+        await sim.stop()
