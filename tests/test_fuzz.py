@@ -34,7 +34,7 @@ from ledger.throttle import Lane, Throttle
 from tests.conftest import cli_invitation, jpeg, make_school
 from tests.simulator import BOT_USERNAME, Chat, Group, Simulator
 
-FUZZ_BATCHES = int(os.environ.get("XIAOAN_FUZZ_BATCHES", "160"))
+FUZZ_BATCHES = int(os.environ.get("XIAOAN_FUZZ_BATCHES", "200"))
 
 COMMANDS = [
     "start",
