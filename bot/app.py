@@ -37,13 +37,13 @@ from bot.lanes import PersonLanes
 from bot.limiter import ChatRateLimiter
 from bot.local import local_page_of
 from bot.updates import rewrite, sort_batch
-from handlers import (
+from handlers import (  # each module with buttons registers them as it is imported
     admin,
+    buttons,
     common,
     inspect,
     join,
     menu,
-    rectify,
     reminders,
     reports,
     router,
@@ -249,29 +249,9 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
-    taps = {
-        "a": inspect.answer,
-        "in": inspect.inspect_tap,
-        "cam": router.on_camera_tap,
-        "p": inspect.pause,
-        "x": inspect.other_hazard,
-        "c": inspect.close_building,
-        "b": inspect.open_building,
-        "t": inspect.take_over,
-        "s": inspect.pick_school,
-        "h": router.on_hazard_button,
-        "f": admin.on_choice,
-        "rv": admin.revoke,
-        "r": rectify.on_tap,
-        "hc": tasks.card_tap,
-        "tk": tasks.turn_page,
-        "e": reports.on_export_tap,
-        "rh": reminders.choose_hour,
-        "rr": reminders.set_recurring,
-    }
-    for prefix, callback in taps.items():
-        app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
-    app.add_handler(CallbackQueryHandler(router.on_unknown_tap))
+    # Every button kind registers itself (handlers.buttons); one handler unpacks them all,
+    # answering old or unknown data as stale.
+    app.add_handler(CallbackQueryHandler(buttons.on_tap))
     app.add_handler(ChatMemberHandler(common.chat_status, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.CONTACT, router.on_contact))
     app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, router.on_photo))

@@ -2,7 +2,7 @@
 buildings and invites staff; invitations can be listed and revoked.
 
 Each of these is a short form: the fields are asked in order, typed or
-tapped (``f:<form>:<field>:<value>``), and what is filled in so far is the
+tapped (a ``FormChoice`` button), and what is filled in so far is the
 stored pending input, so a form also survives a restart.
 """
 
@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.base import Button, Ctx, entry, number, parts, reading
+from handlers.base import Button, Ctx, entry, reading
+from handlers.buttons import Tap, button
 from handlers.i18n import Html
 from ledger.buildings import (
     NAME_MAX,
@@ -174,7 +175,10 @@ async def _ask(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
     keyboard: list[list[Button]] | None = None
     if field.choices is not None:
         values = list(field.choices(ctx, data))
-        buttons = [(ctx.t(f"{field.label}.{v}"), f"f:{form.name}:{field.name}:{v}") for v in values]
+        buttons = [
+            FormChoice(form.name, field.name, v).labelled(ctx.t(f"{field.label}.{v}"))
+            for v in values
+        ]
         keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     await ctx.reply(f"form.{form.name}.{field.name}", keyboard)
 
@@ -218,10 +222,20 @@ async def resume(ctx: Ctx, form_name: str, data: dict[str, Any]) -> None:
     await _ask(ctx, FORMS[form_name], data)
 
 
-@entry
-async def on_choice(ctx: Ctx) -> None:
-    """``f:<form>:<field>:<value>``: a tapped choice in a form."""
-    _, form_name, field_name, value = parts(ctx.tap_data, 4)
+@button("form", legacy="f")
+@dataclass(frozen=True)
+class FormChoice(Tap):
+    """A tapped choice in a form: which form, which field, which value."""
+
+    form: str
+    field: str
+    value: str
+
+    async def tap(self, ctx: Ctx) -> None:
+        await on_choice(ctx, self.form, self.field, self.value)
+
+
+async def on_choice(ctx: Ctx, form_name: str, field_name: str, value: str) -> None:
     waiting = await people.pending(ctx.db, ctx.user_id)
     form = FORMS.get(form_name)
     if form is None or waiting is None or waiting[0] != f"form:{form_name}":
@@ -290,19 +304,27 @@ async def list_invitations(ctx: Ctx) -> None:
                 expires=ctx.moment(r["expires_at"]),
             )
         )
-        buttons.append([(ctx.t("invitations.revoke", code=r["code"]), f"rv:{r['id']}")])
+        buttons.append([Revoke(r["id"]).labelled(ctx.t("invitations.revoke", code=r["code"]))])
     room = room_for(ctx.t("invitations.list", lines=""))
     shown = fit(lines, room, lambda count: ctx.t("visible.more", count=count))
     kept = len(shown) if len(shown) == len(lines) else len(shown) - 1
     await ctx.reply("invitations.list", buttons[:kept], lines=Html("\n".join(shown)))
 
 
-@entry
-async def revoke(ctx: Ctx) -> None:
-    """``rv:<invitation>``: revoke an invitation; its code stops working at once."""
-    _, raw = parts(ctx.tap_data, 2)
+@button("revoke", legacy="rv")
+@dataclass(frozen=True)
+class Revoke(Tap):
+    """Revoke an invitation; its code stops working at once."""
+
+    invitation_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await revoke(ctx, self.invitation_id)
+
+
+async def revoke(ctx: Ctx, invitation_id: int) -> None:
     person = ctx.member()
-    row = await people.invitation(ctx.db, number(raw))
+    row = await people.invitation(ctx.db, invitation_id)
     if row is None:
         raise NotAllowed()
     school_id = row["school_id"]

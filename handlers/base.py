@@ -42,8 +42,7 @@ from telegram.ext import ContextTypes
 from handlers import when
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
-from ledger.errors import BadId, Stale, XiaoanError
-from ledger.ids import parse_id
+from ledger.errors import XiaoanError
 from ledger.roles import Person, require_member
 from storage import inbox, questions
 from storage.db import Database, Tx
@@ -371,19 +370,3 @@ def _wrap(
         await ctx.mark_done()
 
     return wrapped
-
-
-def parts(data: str, count: int) -> list[str]:
-    """Split callback data ``x:1:2`` into exactly ``count`` fields (else stale)."""
-    fields = data.split(":")
-    if len(fields) != count:
-        raise Stale()
-    return fields
-
-
-def number(value: str) -> int:
-    """An id from callback data; crafted data that is not one (``²``, 20 digits) is refused."""
-    found = parse_id(value)
-    if found is None:
-        raise BadId(value=clip(value, 24))
-    return found

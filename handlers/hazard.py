@@ -9,12 +9,14 @@ question is always ``ledger.hazards.next_step`` of what is stored.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Document, PhotoSize
 
 from handlers import named
 from handlers.base import Button, Ctx
+from handlers.buttons import Tap, button
 from handlers.i18n import Html
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
@@ -33,14 +35,43 @@ def step_of(hazard: Row) -> Step:
     return next_step(walks.draft_of(hazard))
 
 
+@button("hazard", legacy="h")
+@dataclass(frozen=True)
+class HazardAnswer(Tap):
+    """A tapped answer to a hazard question: its step, and the value chosen."""
+
+    hazard_id: int
+    step: Step
+    value: str
+
+    async def tap(self, ctx: Ctx) -> None:
+        # Deferred: the router goes on with the walk or the quick report, and imports us.
+        from handlers.router import on_hazard_answer
+
+        await on_hazard_answer(ctx, self)
+
+
 def _data(hazard: Row, step: Step, value: str | int) -> str:
-    return f"h:{hazard['id']}:{step.value}:{value}"
+    return HazardAnswer(hazard["id"], step, str(value)).pack()
 
 
-def camera_row(ctx: Ctx, what: str) -> list[Button]:
-    """The big photo button of a photo step (``cam:``): the local chat opens the camera
-    with it; on Telegram its tap is answered with how to send a photo."""
-    return [(ctx.t("friction.photo.camera"), f"cam:{what}")]
+@button("cam", legacy="cam")
+@dataclass(frozen=True)
+class Camera(Tap):
+    """The big photo button of a photo step: the local chat opens the camera with it
+    (it knows the code ``cam``); on Telegram its tap says how to send a photo.
+    ``what``: ``h`` a hazard, ``f`` a fix, ``w`` a building scanned on a wall."""
+
+    what: str
+    id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await ctx.toast("friction.photo.how")
+
+
+def camera_row(ctx: Ctx, camera: Camera) -> list[Button]:
+    """The camera button, alone on its row."""
+    return [camera.labelled(ctx.t("friction.photo.camera"))]
 
 
 def deadline_topic(hazard: Row) -> str:
@@ -71,7 +102,7 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
         await ctx.say(
             title + "\n" + ctx.t(key, count=count),
             [
-                camera_row(ctx, f"h:{hazard['id']}"),
+                camera_row(ctx, Camera("h", hazard["id"])),
                 [(ctx.t(button[0]), _data(hazard, step, button[1]))],
             ],
         )

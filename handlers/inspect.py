@@ -1,17 +1,19 @@
 """The walk (自查): ``/inspect``, a building, one question at a time, close it.
 
-Every tap names what it answers (``a:<walk>:<item>:<choice>``), so a tap on
-an old message is recognised as stale, and the walk goes on from what is
+Every tap names what it answers (``Answer(walk, item, choice)``, a typed
+button), so a tap on an old message is recognised as stale, and the walk goes on from what is
 stored after any restart.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers import hazard as hazard_questions
 from handlers import when
-from handlers.base import Button, Ctx, entry, number, parts, plain, reading
+from handlers.base import Button, Ctx, plain, reading
+from handlers.buttons import Tap, button
 from handlers.i18n import Html
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.roles import can_walk, require
@@ -37,38 +39,51 @@ async def _start(ctx: Ctx) -> None:
         raise NotAllowed()
     if len(schools) > 1:
         names = {m.school_id: m.school_name for m in person.memberships}
-        await ctx.reply("inspect.pick_school", [[(str(names[s]), f"s:{s}")] for s in schools])
+        await ctx.reply(
+            "inspect.pick_school", [[PickSchool(s).labelled(str(names[s]))] for s in schools]
+        )
         return
     await show_buildings(ctx, schools[0])
 
 
-@reading
-async def inspect_tap(ctx: Ctx) -> None:
-    """``in:0``: the button after joining, doing what ``/inspect`` does."""
-    await ctx.settle()
-    await _start(ctx)
+@button("inspect", legacy="in")
+@dataclass(frozen=True)
+class StartInspecting(Tap):
+    """The button after joining, doing what ``/inspect`` does."""
+
+    reads_only = True
+    zero: int = 0  # the old button's only field
+
+    async def tap(self, ctx: Ctx) -> None:
+        await ctx.settle()
+        await _start(ctx)
 
 
 def walk_button(ctx: Ctx) -> list[list[Button]] | None:
     """A button to start walking, for a member of a school (none for city roles)."""
     if ctx.person is None or not ctx.person.school_ids:
         return None  # no markup at all rather than an empty keyboard
-    return [[(ctx.t("friction.walk.start"), "in:0")]]
+    return [[StartInspecting().labelled(ctx.t("friction.walk.start"))]]
 
 
 def resume_button(ctx: Ctx, walk: Row) -> list[list[Button]]:
     """A button to go on with a paused walk, where it stopped."""
-    return [[(ctx.t("inspect.resume", building=walk["building_name"]), f"b:{walk['building_id']}")]]
+    label = ctx.t("inspect.resume", building=walk["building_name"])
+    return [[OpenBuilding(walk["building_id"]).labelled(label)]]
 
 
-@reading
-async def pick_school(ctx: Ctx) -> None:
+@button("school", legacy="s")
+@dataclass(frozen=True)
+class PickSchool(Tap):
     """A school chosen from the list (people in more than one school)."""
-    _, school = parts(ctx.tap_data, 2)
-    school_id = number(school)
-    require(can_walk(ctx.member(), school_id))
-    await ctx.settle()
-    await show_buildings(ctx, school_id)
+
+    reads_only = True
+    school_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        require(can_walk(ctx.member(), self.school_id))
+        await ctx.settle()
+        await show_buildings(ctx, self.school_id)
 
 
 async def show_buildings(ctx: Ctx, school_id: int) -> None:
@@ -83,7 +98,9 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
     buttons: list[list[Button]] = []
     mine = [r for r in rows if r["state"] == "in_progress" and r["walker_id"] == person.id]
     for r in mine:
-        buttons.append([(plain(ctx.t("inspect.resume", building=r["name"])), f"b:{r['id']}")])
+        buttons.append(
+            [OpenBuilding(r["id"]).labelled(plain(ctx.t("inspect.resume", building=r["name"])))]
+        )
     for r in rows:
         label = ctx.t(
             f"inspect.state.{r['state']}",
@@ -91,7 +108,7 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
             done=r["answered"],
             total=await _item_count(ctx, r),
         )
-        buttons.append([(f"{STATE_ICON[r['state']]} {plain(label)}", f"b:{r['id']}")])
+        buttons.append([OpenBuilding(r["id"]).labelled(f"{STATE_ICON[r['state']]} {plain(label)}")])
     await ctx.reply(
         "inspect.list",
         buttons,
@@ -112,11 +129,15 @@ async def _item_count(ctx: Ctx, building: Row) -> int:
     return len(await campus.items_for_building(ctx.db, version, building))
 
 
-@entry
-async def open_building(ctx: Ctx) -> None:
+@button("building", legacy="b")
+@dataclass(frozen=True)
+class OpenBuilding(Tap):
     """A building tapped: start its walk, go on with one's own, or meet the lock."""
-    _, raw = parts(ctx.tap_data, 2)
-    await open_walk(ctx, number(raw))
+
+    building_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await open_walk(ctx, self.building_id)
 
 
 async def open_walk(ctx: Ctx, building_id: int) -> None:
@@ -154,7 +175,9 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
     walker = await people.person_by_id(ctx.db, locked.params["walker"])
     reason = locked.params["reason"]
     keyboard = (
-        [[(ctx.t("walk.take_over"), f"t:{locked.params['walk']}")]] if reason == "idle" else None
+        [[TakeOver(locked.params["walk"]).labelled(ctx.t("walk.take_over"))]]
+        if reason == "idle"
+        else None
     )
     if ctx.update.callback_query:
         await ctx.answer_tap()
@@ -198,12 +221,20 @@ def _check_walkable(ctx: Ctx, walk: Row) -> None:
     )
 
 
-@entry
-async def take_over(ctx: Ctx) -> None:
-    """``t:<walk>``: take over a walk left idle long enough."""
-    _, raw = parts(ctx.tap_data, 2)
+@button("take_over", legacy="t")
+@dataclass(frozen=True)
+class TakeOver(Tap):
+    """Take over a walk left idle long enough."""
+
+    walk_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await take_over(ctx, self.walk_id)
+
+
+async def take_over(ctx: Ctx, walk_id: int) -> None:
     person = ctx.member()
-    walk = await walks.inspection(ctx.db, number(raw))
+    walk = await walks.inspection(ctx.db, walk_id)
     if walk is None or not can_walk(person, walk["school_id"]):
         raise NotAllowed()
     try:
@@ -237,12 +268,18 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
         await hazard_questions.ask(ctx, hazard)
     elif where.where is Where.ITEM:
         item = items[where.index]
-        data = f"a:{walk_id}:{item['id']}"
+        item_id = item["id"]
         await ctx.reply(
             "walk.question",
             [
-                [(ctx.t("walk.ok"), f"{data}:ok"), (ctx.t("walk.hazard"), f"{data}:hz")],
-                [(ctx.t("walk.na"), f"{data}:na"), (ctx.t("walk.pause"), f"p:{walk_id}")],
+                [
+                    Answer(walk_id, item_id, Choice.OK).labelled(ctx.t("walk.ok")),
+                    Answer(walk_id, item_id, Choice.HAZARD).labelled(ctx.t("walk.hazard")),
+                ],
+                [
+                    Answer(walk_id, item_id, Choice.NA).labelled(ctx.t("walk.na")),
+                    Pause(walk_id).labelled(ctx.t("walk.pause")),
+                ],
             ],
             building=building,
             n=where.index + 1,
@@ -253,7 +290,12 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
     elif where.where is Where.EXTRA:
         await ctx.reply(
             "walk.extra",
-            [[(ctx.t("button.yes"), f"x:{walk_id}:y"), (ctx.t("button.no"), f"x:{walk_id}:n")]],
+            [
+                [
+                    OtherHazard(walk_id, True).labelled(ctx.t("button.yes")),
+                    OtherHazard(walk_id, False).labelled(ctx.t("button.no")),
+                ]
+            ],
             building=building,
         )
     elif where.where is Where.SUMMARY:
@@ -288,7 +330,7 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
 
     await ctx.say(
         text(fit(lines, room_for(text([])), more)),
-        [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
+        [[CloseBuilding(walk["id"]).labelled(ctx.t("walk.close"))]],
     )
 
 
@@ -305,15 +347,21 @@ async def _my_walk(ctx: Ctx, walk_id: int) -> Row:
     return walk
 
 
-@entry
-async def answer(ctx: Ctx) -> None:
-    """``a:<walk>:<item>:<choice>``: no hazard, hazard or not applicable."""
-    _, raw_walk, raw_item, raw_choice = parts(ctx.tap_data, 4)
-    walk = await _my_walk(ctx, number(raw_walk))
-    item_id = number(raw_item)
-    if raw_choice not in {c.value for c in Choice}:
-        raise NotAllowed()
-    choice = Choice(raw_choice)
+@button("answer", legacy="a")
+@dataclass(frozen=True)
+class Answer(Tap):
+    """An item of a walk answered: no hazard, hazard or not applicable."""
+
+    walk_id: int
+    item_id: int
+    choice: Choice
+
+    async def tap(self, ctx: Ctx) -> None:
+        await answer(ctx, self.walk_id, self.item_id, self.choice)
+
+
+async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
+    walk = await _my_walk(ctx, walk_id)
     where, items = await walks.walk_position(ctx.db, walk)
     if item_id not in {i["id"] for i in items}:
         raise NotAllowed()
@@ -330,41 +378,66 @@ async def answer(ctx: Ctx) -> None:
     await ask_current(ctx, walk["id"])
 
 
-@entry
-async def pause(ctx: Ctx) -> None:
-    """``p:<walk>``: stop for now; ``/inspect`` goes on at the same question."""
-    _, raw = parts(ctx.tap_data, 2)
-    walk = await _my_walk(ctx, number(raw))
+@button("pause", legacy="p")
+@dataclass(frozen=True)
+class Pause(Tap):
+    """Stop for now; ``/inspect`` goes on at the same question."""
+
+    walk_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await pause(ctx, self.walk_id)
+
+
+async def pause(ctx: Ctx, walk_id: int) -> None:
+    walk = await _my_walk(ctx, walk_id)
     async with ctx.write() as tx:
         await people.clear_pending(tx, ctx.user_id)
     await ctx.settle(ctx.t("walk.pause"))
     await ctx.reply("walk.paused", resume_button(ctx, walk), building=walk["building_name"])
 
 
-@entry
-async def other_hazard(ctx: Ctx) -> None:
-    """``x:<walk>:y|n``: any other hazard in this building?"""
-    _, raw, yes_no = parts(ctx.tap_data, 3)
-    walk = await _my_walk(ctx, number(raw))
+@button("other", legacy="x")
+@dataclass(frozen=True)
+class OtherHazard(Tap):
+    """Any other hazard in this building? Yes or no."""
+
+    walk_id: int
+    yes: bool
+
+    async def tap(self, ctx: Ctx) -> None:
+        await other_hazard(ctx, self.walk_id, self.yes)
+
+
+async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
+    walk = await _my_walk(ctx, walk_id)
     where, _ = await walks.walk_position(ctx.db, walk)
-    if where.where is not Where.EXTRA or yes_no not in ("y", "n"):
+    if where.where is not Where.EXTRA:
         raise Stale()
     person = ctx.member()
     async with ctx.write() as tx:
-        if yes_no == "y":
+        if yes:
             await walks.create_walk_hazard(tx, walk, None, person.id)
         else:
             await walks.set_extra_done(tx, walk["id"], person.id)
         await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
-    await ctx.settle(ctx.t("button.yes" if yes_no == "y" else "button.no"))
+    await ctx.settle(ctx.t("button.yes" if yes else "button.no"))
     await ask_current(ctx, walk["id"])
 
 
-@entry
-async def close_building(ctx: Ctx) -> None:
-    """``c:<walk>``: close the building (销号) after the summary."""
-    _, raw = parts(ctx.tap_data, 2)
-    walk = await _my_walk(ctx, number(raw))
+@button("close", legacy="c")
+@dataclass(frozen=True)
+class CloseBuilding(Tap):
+    """Close the building (销号) after the summary."""
+
+    walk_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await close_building(ctx, self.walk_id)
+
+
+async def close_building(ctx: Ctx, walk_id: int) -> None:
+    walk = await _my_walk(ctx, walk_id)
     where, _ = await walks.walk_position(ctx.db, walk)
     if where.where is not Where.SUMMARY:
         raise Stale()

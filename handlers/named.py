@@ -9,14 +9,32 @@ wakes the sender after the commit. Nobody is told what they did themselves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from handlers import notify
-from handlers.base import Keyboard
+from handlers.base import Ctx, Keyboard
+from handlers.buttons import Tap, button
 from handlers.i18n import Html, t
 from ledger.rectify import sole_manager
 from ledger.roles import Role
 from storage import people
 from storage import rectify as store
 from storage.db import Row, Tx
+
+
+@button("card", legacy="hc")
+@dataclass(frozen=True)
+class Card(Tap):
+    """A hazard's card, from a list or a notice."""
+
+    reads_only = True
+    hazard_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        # Deferred: the card's module imports the rectify buttons, which make cards.
+        from handlers.tasks import show_card
+
+        await show_card(ctx, self.hazard_id)
 
 
 def _title(lang: str, hazard: Row) -> str:
@@ -50,7 +68,7 @@ def _render(hazard: Row, reporter: str, key: str, warn: bool) -> notify.Render:
             lines.append(t(lang, "named.out_of_use_line"))
         if warn:
             lines.append(t(lang, "verify_by_taskforce.warning"))
-        return "\n".join(lines), [[(t(lang, "card.open"), f"hc:{hazard['id']}")]]
+        return "\n".join(lines), [[(t(lang, "card.open"), Card(hazard["id"]).pack())]]
 
     return render
 
@@ -104,7 +122,7 @@ async def warn_sole_manager(
             t(lang, "verify_by_taskforce.assigned", title=Html(_title(lang, hazard)))
             + "\n"
             + t(lang, "verify_by_taskforce.warning"),
-            [[(t(lang, "card.open"), f"hc:{hazard['id']}")]],
+            [[(t(lang, "card.open"), Card(hazard["id"]).pack())]],
         ),
     )
     return stored > 0

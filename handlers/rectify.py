@@ -1,6 +1,7 @@
 """Rectifying (整改): report a fix with after-photos, verify or return it, change deadlines.
 
-Every button is ``r:<action>:<hazard>[:<more>]``; the action's rules live in
+Every button is a typed record naming its hazard (``VerifyFix(hazard, fix)``);
+the action's rules live in
 ``ledger.rectify`` and are checked twice: when the button is tapped, and again
 when what it asks for (a photo, a note, a reason, a date) arrives, since the
 hazard may have moved on in between. What the person is typing for is a
@@ -13,14 +14,17 @@ person, the principal and the task force) are told through the outbox.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Document, PhotoSize
 
 from handlers import named, notify
-from handlers.base import Ctx, Keyboard, entry, number
-from handlers.hazard import camera_row, fetch_photo
+from handlers.base import Button, Ctx, Keyboard
+from handlers.buttons import Tap, button
+from handlers.hazard import Camera, camera_row, fetch_photo
 from handlers.i18n import Html, t
+from handlers.named import Card
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NeedPhoto, NotAllowed, Stale
@@ -80,32 +84,146 @@ def about(hazard: Row, key: str, buttons: Keyboard = (), **values: Any) -> notif
 # --- buttons ------------------------------------------------------------------
 
 
-@entry
-async def on_tap(ctx: Ctx) -> None:
-    """``r:<action>:<hazard>[:...]``: an action on a hazard, from its card or a notice."""
-    fields = ctx.tap_data.split(":")
-    if len(fields) < 3:
-        raise Stale()
-    action, hazard_id, more = fields[1], number(fields[2]), fields[3:]
+async def _acting(ctx: Ctx, hazard_id: int, action: Action) -> tuple[Row, Facts]:
+    """The hazard a button names, and the person allowed to take this action on it now."""
     hazard, facts = await load(ctx, hazard_id)
-    if action == Action.FIX and not more:
+    transition(ctx.member(), action, facts)
+    return hazard, facts
+
+
+@button("fix", legacy="r:fx")
+@dataclass(frozen=True)
+class ReportFix(Tap):
+    """The responsible person starts reporting the fix (after-photos, then a note)."""
+
+    hazard_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        hazard, facts = await load(ctx, self.hazard_id)
         await _start_fix(ctx, hazard, facts)
-    elif action == "fd" and len(more) == 1:
-        await _photos_done(ctx, hazard, number(more[0]))
-    elif action in (Action.VERIFY, Action.RETURN) and len(more) == 1:
-        await _decide_fix(ctx, hazard, facts, Action(action), number(more[0]))
-    elif action == Action.EXTEND and not more:
-        transition(ctx.member(), Action.EXTEND, facts)
-        await _wait_for(ctx, "extend", {"hazard_id": hazard_id})
-    elif action == Action.DECIDE and len(more) == 2 and more[1] in ("y", "n"):
-        await _decide_extension(ctx, hazard, facts, number(more[0]), more[1] == "y")
-    elif action == Action.UNFIXABLE and not more:
-        transition(ctx.member(), Action.UNFIXABLE, facts)
-        await _wait_for(ctx, "unfixable", {"hazard_id": hazard_id})
-    elif action == Action.REASSIGN and len(more) <= 1:
-        await _reassign(ctx, hazard, facts, number(more[0]) if more else None)
-    else:
-        raise Stale()
+
+
+@button("fix_photos_done", legacy="r:fd")
+@dataclass(frozen=True)
+class FixPhotosDone(Tap):
+    """``照片已发完``: the after-photos are all sent."""
+
+    hazard_id: int
+    fix_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        hazard, _ = await load(ctx, self.hazard_id)
+        await _photos_done(ctx, hazard, self.fix_id)
+
+
+@button("verify", legacy="r:vf")
+@dataclass(frozen=True)
+class VerifyFix(Tap):
+    """A leader accepts the reported fix: closed (销号)."""
+
+    hazard_id: int
+    fix_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        hazard, facts = await load(ctx, self.hazard_id)
+        await _decide_fix(ctx, hazard, facts, Action.VERIFY, self.fix_id)
+
+
+@button("return", legacy="r:rt")
+@dataclass(frozen=True)
+class ReturnFix(Tap):
+    """A leader sends the reported fix back, with a reason asked next."""
+
+    hazard_id: int
+    fix_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        hazard, facts = await load(ctx, self.hazard_id)
+        await _decide_fix(ctx, hazard, facts, Action.RETURN, self.fix_id)
+
+
+@button("extend", legacy="r:ex")
+@dataclass(frozen=True)
+class AskExtension(Tap):
+    """The responsible person asks for a later deadline: the date is asked next."""
+
+    hazard_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await _acting(ctx, self.hazard_id, Action.EXTEND)
+        await _wait_for(ctx, "extend", {"hazard_id": self.hazard_id})
+
+
+@button("decide_extension", legacy="r:dx")
+@dataclass(frozen=True)
+class DecideExtension(Tap):
+    """A leader approves or refuses a later deadline asked for."""
+
+    hazard_id: int
+    change_id: int
+    approve: bool
+
+    async def tap(self, ctx: Ctx) -> None:
+        hazard, facts = await load(ctx, self.hazard_id)
+        await _decide_extension(ctx, hazard, facts, self.change_id, self.approve)
+
+
+@button("unfixable", legacy="r:uf")
+@dataclass(frozen=True)
+class MarkUnfixable(Tap):
+    """A leader: cannot be fixed; the demolition date and the reason are asked next."""
+
+    hazard_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await _acting(ctx, self.hazard_id, Action.UNFIXABLE)
+        await _wait_for(ctx, "unfixable", {"hazard_id": self.hazard_id})
+
+
+@button("reassign", legacy="r:ra")
+@dataclass(frozen=True)
+class Reassign(Tap):
+    """A leader gives the hazard to another colleague: the list to pick from."""
+
+    hazard_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        hazard, facts = await load(ctx, self.hazard_id)
+        await _reassign(ctx, hazard, facts, None)
+
+
+@button("reassign_to", legacy="r:ra")
+@dataclass(frozen=True)
+class ReassignTo(Tap):
+    """The colleague picked as the new responsible person."""
+
+    hazard_id: int
+    person_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        hazard, facts = await load(ctx, self.hazard_id)
+        await _reassign(ctx, hazard, facts, self.person_id)
+
+
+def action_buttons(ctx: Ctx, action: Action, hazard_id: int, facts: Facts) -> list[Button]:
+    """The buttons of one action on a hazard's card, as this person reads them."""
+    if action is Action.FIX:
+        return [ReportFix(hazard_id).labelled(ctx.t("fix.report"))]
+    if action in (Action.VERIFY, Action.RETURN):
+        assert facts.fix_id is not None
+        kind = VerifyFix if action is Action.VERIFY else ReturnFix
+        label = "fix.verify" if action is Action.VERIFY else "fix.return"
+        return [kind(hazard_id, facts.fix_id).labelled(ctx.t(label))]
+    if action is Action.DECIDE:
+        assert facts.extension_id is not None
+        change = facts.extension_id
+        return [
+            DecideExtension(hazard_id, change, True).labelled(ctx.t("extension.approve")),
+            DecideExtension(hazard_id, change, False).labelled(ctx.t("extension.refuse")),
+        ]
+    single = {Action.EXTEND: AskExtension, Action.UNFIXABLE: MarkUnfixable}
+    kind_of_action = single.get(action, Reassign)
+    return [kind_of_action(hazard_id).labelled(ctx.t(f"card.action.{action}"))]
 
 
 async def _wait_for(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
@@ -127,12 +245,14 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
         if data.get("stage") == "note":
             await ctx.say(head + ctx.t("fix.ask_note"))
         elif count:
-            done = [[(ctx.t("fix.photos_done"), f"r:fd:{hazard['id']}:{data['fix_id']}")]]
+            done = [
+                [FixPhotosDone(hazard["id"], data["fix_id"]).labelled(ctx.t("fix.photos_done"))]
+            ]
             await ctx.say(head + ctx.t("fix.more_photos", count=count), done)
         else:
             await ctx.say(
                 head + ctx.t("fix.ask_photos") + "\n" + ctx.t("friction.photo.why_fix"),
-                [camera_row(ctx, f"f:{hazard['id']}")],
+                [camera_row(ctx, Camera("f", hazard["id"]))],
             )
     elif kind == "return":
         await ctx.say(head + ctx.t("fix.ask_reason"))
@@ -170,7 +290,10 @@ async def _start_fix(ctx: Ctx, hazard: Row, facts: Facts) -> None:
                 key=f"fix_dropped:{dropped['id']}",
                 kind="fix_dropped",
                 render=about(
-                    hazard, "fix_dropped.notice", [[("card.open", f"hc:{hid}")]], name=person.name
+                    hazard,
+                    "fix_dropped.notice",
+                    [[("card.open", Card(hid).pack())]],
+                    name=person.name,
                 ),
             )
     await ctx.settle()
@@ -245,8 +368,11 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
         hazard,
         "fix.to_verifier",
         [
-            [("fix.verify", f"r:vf:{hid}:{fid}"), ("fix.return", f"r:rt:{hid}:{fid}")],
-            [("card.open", f"hc:{hid}")],
+            [
+                ("fix.verify", VerifyFix(hid, fid).pack()),
+                ("fix.return", ReturnFix(hid, fid).pack()),
+            ],
+            [("card.open", Card(hid).pack())],
         ],
         fixer=person.name,
         note=note,
@@ -340,7 +466,7 @@ async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             render=about(
                 hazard,
                 "fix.returned_notice",
-                [[("fix.report", f"r:fx:{hid}"), ("card.open", f"hc:{hid}")]],
+                [[("fix.report", ReportFix(hid).pack()), ("card.open", Card(hid).pack())]],
                 verifier=person.name,
                 reason=reason,
             ),
@@ -424,8 +550,8 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             "extension.to_manager",
             [
                 [
-                    ("extension.approve", f"r:dx:{hid}:{change_id}:y"),
-                    ("extension.refuse", f"r:dx:{hid}:{change_id}:n"),
+                    ("extension.approve", DecideExtension(hid, change_id, True).pack()),
+                    ("extension.refuse", DecideExtension(hid, change_id, False).pack()),
                 ]
             ],
             asker=person.name,
@@ -544,7 +670,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
     mates = {m["id"]: m["name"] for m in await people.colleagues(ctx.db, hazard["school_id"])}
     hid = hazard["id"]
     if new_id is None:
-        rows = [[(name, f"r:ra:{hid}:{mid}")] for mid, name in list(mates.items())[:12]]
+        rows = [[ReassignTo(hid, mid).labelled(name)] for mid, name in list(mates.items())[:12]]
         await ctx.settle()
         await ctx.say(title(ctx.lang, hazard) + "\n" + ctx.t("reassign.pick"), rows)
         return
@@ -561,7 +687,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
             await people.by_ids(tx, new_id),
             key=f"assigned:{hid}:{new_id}:{tx.now()}",
             kind="reassigned",
-            render=about(hazard, "reassign.to_new", [[("card.open", f"hc:{hid}")]], **values),
+            render=about(hazard, "reassign.to_new", [[("card.open", Card(hid).pack())]], **values),
             skip=person.id,
         )
         await notify.tell(

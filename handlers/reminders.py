@@ -1,15 +1,17 @@
 """``/reminders``: what is planned next, the hour a person wants reminders at, and
 (for a principal or leader) the school's recurring inspection (长效机制).
 
-Taps: ``rh:<hour>`` chooses the hour; ``rr:<school>:<week|month|term|stop>``
+Taps: ``ReminderHour(hour)`` chooses the hour; ``Recurring(school, week|month|term|stop)``
 sets or stops the recurring inspection.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from handlers.base import Button, Ctx, entry, number, parts, reading
+from handlers.base import Button, Ctx, reading
+from handlers.buttons import Tap, button
 from ledger.errors import NotAllowed, Stale
 from ledger.roles import SCHOOL_MANAGERS, Person, can_manage_school, require
 from scheduler.jobs import Reminders
@@ -87,7 +89,7 @@ async def reminders_command(ctx: Ctx) -> None:
         await _recurring_screen(ctx, school_id)
     hours = rules.allowed_hours()
     buttons: list[list[Button]] = [
-        [(f"{h}:00", f"rh:{h}") for h in hours[i : i + HOURS_PER_ROW]]
+        [ReminderHour(h).labelled(f"{h}:00") for h in hours[i : i + HOURS_PER_ROW]]
         for i in range(0, len(hours), HOURS_PER_ROW)
     ]
     await ctx.reply(
@@ -102,13 +104,13 @@ async def reminders_command(ctx: Ctx) -> None:
 async def _recurring_screen(ctx: Ctx, school_id: int) -> None:
     current = await schedule.recurring(ctx.db, school_id)
     buttons: list[list[Button]] = [
-        [(ctx.t(f"reminders.every.{e}"), f"rr:{school_id}:{e}") for e in EVERY]
+        [Recurring(school_id, e).labelled(ctx.t(f"reminders.every.{e}")) for e in EVERY]
     ]
     if current is None:
         await ctx.reply("reminders.screen.recurring_none", buttons)
         return
-    buttons[0] = [b for b in buttons[0] if not b[1].endswith(current["every"])]
-    buttons.append([(ctx.t("reminders.screen.stop"), f"rr:{school_id}:stop")])
+    buttons[0] = [b for e, b in zip(EVERY, buttons[0], strict=True) if e != current["every"]]
+    buttons.append([Recurring(school_id, "stop").labelled(ctx.t("reminders.screen.stop"))])
     await ctx.reply(
         "reminders.screen.recurring",
         buttons,
@@ -117,12 +119,19 @@ async def _recurring_screen(ctx: Ctx, school_id: int) -> None:
     )
 
 
-@entry
-async def choose_hour(ctx: Ctx) -> None:
-    """``rh:<hour>``: reminders at this hour from now on."""
+@button("reminder_hour", legacy="rh")
+@dataclass(frozen=True)
+class ReminderHour(Tap):
+    """Reminders at this hour from now on."""
+
+    hour: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await choose_hour(ctx, self.hour)
+
+
+async def choose_hour(ctx: Ctx, hour: int) -> None:
     person = ctx.member()
-    _, value = parts(ctx.tap_data, 2)
-    hour = number(value)
     rules = _reminders(ctx).rules
     if hour not in rules.allowed_hours():
         await ctx.toast("reminders.screen.hour_bad")
@@ -133,12 +142,20 @@ async def choose_hour(ctx: Ctx) -> None:
     await ctx.reply("reminders.screen.hour_set", hour=hour)
 
 
-@entry
-async def set_recurring(ctx: Ctx) -> None:
-    """``rr:<school>:<every|stop>``: set or stop the school's recurring inspection."""
+@button("recurring", legacy="rr")
+@dataclass(frozen=True)
+class Recurring(Tap):
+    """Set or stop the school's recurring inspection (``every``: week, month, term, stop)."""
+
+    school_id: int
+    every: str
+
+    async def tap(self, ctx: Ctx) -> None:
+        await set_recurring(ctx, self.school_id, self.every)
+
+
+async def set_recurring(ctx: Ctx, school_id: int, every: str) -> None:
     person = ctx.member()
-    _, school_value, every = parts(ctx.tap_data, 3)
-    school_id = number(school_value)
     require(can_manage_school(person, school_id))
     if every not in (*EVERY, "stop"):
         raise NotAllowed()

@@ -1,6 +1,6 @@
 """Reports in chat: ``/export`` sends files, ``/progress`` shows figures, spreadsheets import.
 
-Taps are ``e:<what>:<school>`` (``0`` for city files). Who may have what:
+Taps are ``Export(what, school)`` buttons (school ``0`` for city files). Who may have what:
 a school's principal or leader its own school's files; the task force any
 school's and the city's. Nothing here changes the ledger except an import.
 """
@@ -8,13 +8,15 @@ school's and the city's. Nothing here changes the ledger except an import.
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import date
 
 from telegram import Document
 from telegram.constants import ParseMode
 
 from handlers import exports
-from handlers.base import Button, Ctx, number, parts, reading
+from handlers.base import Button, Ctx, reading
+from handlers.buttons import Tap, button
 from handlers.i18n import Html, t
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
@@ -57,12 +59,12 @@ async def _send(ctx: Ctx, name: str, data: bytes, caption: str) -> None:
 def _school_buttons(ctx: Ctx, school_id: int) -> list[list[Button]]:
     return [
         [
-            (ctx.t("reports.button.form"), f"e:f:{school_id}"),
-            (ctx.t("reports.button.ledger"), f"e:l:{school_id}"),
+            Export("f", school_id).labelled(ctx.t("reports.button.form")),
+            Export("l", school_id).labelled(ctx.t("reports.button.ledger")),
         ],
         [
-            (ctx.t("reports.button.qr"), f"e:q:{school_id}"),
-            (ctx.t("reports.button.buildings_template"), f"e:b:{school_id}"),
+            Export("q", school_id).labelled(ctx.t("reports.button.qr")),
+            Export("b", school_id).labelled(ctx.t("reports.button.buildings_template")),
         ],
     ]
 
@@ -117,23 +119,34 @@ async def _city_menu(ctx: Ctx) -> None:
     schools = await ctx.db.all("SELECT id, name FROM schools ORDER BY name")
     buttons: list[list[Button]] = [
         [
-            (ctx.t("reports.button.city"), "e:c:0"),
-            (ctx.t("reports.button.city_ledger"), "e:L:0"),
+            Export("c", 0).labelled(ctx.t("reports.button.city")),
+            Export("L", 0).labelled(ctx.t("reports.button.city_ledger")),
         ],
-        [(ctx.t("reports.button.schools_template"), "e:s:0")],
+        [Export("s", 0).labelled(ctx.t("reports.button.schools_template"))],
     ]
-    buttons += [[(str(s["name"]), f"e:p:{s['id']}")] for s in schools[:MENU_SCHOOLS]]
+    buttons += [[Export("p", s["id"]).labelled(str(s["name"]))] for s in schools[:MENU_SCHOOLS]]
     text = ctx.t("reports.pick_school")
     if len(schools) > MENU_SCHOOLS:
         text += "\n" + ctx.t("reports.many_schools")
     await ctx.say(text, buttons)
 
 
-@reading
-async def on_export_tap(ctx: Ctx) -> None:
-    """``e:<what>:<school>``: one file, or a school's menu."""
-    _, what, raw = parts(ctx.tap_data, 3)
-    school_id = number(raw)
+@button("export", legacy="e")
+@dataclass(frozen=True)
+class Export(Tap):
+    """One file, or a school's menu. ``what``: ``f`` the form, ``l`` the school's ledger,
+    ``q`` the QR sheet, ``b`` the buildings template, ``p`` the school's menu; city-wide
+    (school 0): ``c`` the report, ``L`` the ledger, ``s`` the schools template."""
+
+    reads_only = True
+    what: str
+    school_id: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        await on_export_tap(ctx, self.what, self.school_id)
+
+
+async def on_export_tap(ctx: Ctx, what: str, school_id: int) -> None:
     person = ctx.member()
     city_file = what in ("c", "L", "s")
     if city_file:

@@ -13,9 +13,10 @@ from typing import Any
 from telegram import Document, PhotoSize
 
 from handlers import admin, hazard, inspect, join, quick, rectify, reports
-from handlers.base import Ctx, entry, number, parts
+from handlers.base import Ctx, entry
 from handlers.common import help_text
 from handlers.i18n import Html
+from handlers.named import Card
 from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import Step
 from ledger.invitations import code_in
@@ -42,7 +43,7 @@ async def continue_after(ctx: Ctx, kind: str, data: dict[str, Any], updated: Row
         return
     await ctx.reply(
         "hazard.recorded",
-        [[(ctx.t("card.open"), f"hc:{updated['id']}")]],
+        [[Card(updated["id"]).labelled(ctx.t("card.open"))]],
         line=Html(hazard.summary(ctx, updated)),
         id=updated["id"],
     )
@@ -63,7 +64,9 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     elif kind in rectify.KINDS:
         await rectify.ask_again(ctx, kind, data)
     elif kind == "scanned":
-        await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
+        await ctx.reply(
+            "walls.send_photo", [hazard.camera_row(ctx, hazard.Camera("w", data["building_id"]))]
+        )
 
 
 @entry
@@ -91,7 +94,9 @@ async def on_text(ctx: Ctx) -> None:
         await rectify.on_text(ctx, kind, data, text)
         return
     if kind == "scanned":
-        await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
+        await ctx.reply(
+            "walls.send_photo", [hazard.camera_row(ctx, hazard.Camera("w", data["building_id"]))]
+        )
         return
     if kind.startswith("form:"):
         if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
@@ -179,22 +184,21 @@ async def on_document(ctx: Ctx) -> None:
         await _ask_again(ctx, *waiting)
 
 
-@entry
-async def on_hazard_button(ctx: Ctx) -> None:
-    """``h:<hazard>:<step>:<value>``: a tapped hazard answer."""
-    _, raw_id, raw_step, value = parts(ctx.tap_data, 4)
+async def on_hazard_answer(ctx: Ctx, tapped: hazard.HazardAnswer) -> None:
+    """A tapped hazard answer, then the next question (of the hazard, or of the walk)."""
+    step, value = tapped.step, tapped.value
     person = ctx.member()
-    draft = await walks.hazard(ctx.db, number(raw_id))
+    draft = await walks.hazard(ctx.db, tapped.hazard_id)
     if (
         draft is None
         or not can_walk(person, draft["school_id"])
         or draft["reported_by"] != person.id
     ):
         raise NotAllowed()
-    if draft["state"] != "draft" or raw_step not in {s.value for s in Step}:
+    if draft["state"] != "draft":
         raise Stale()
-    updated = await hazard.on_button(ctx, draft, Step(raw_step), value)
-    await ctx.settle(_label(ctx, Step(raw_step), value, updated))
+    updated = await hazard.on_button(ctx, draft, step, value)
+    await ctx.settle(_label(ctx, step, value, updated))
     kind = "quick" if draft["source"] == "quick" else "walk"
     data = (
         {"hazard_id": draft["id"]} if kind == "quick" else {"inspection_id": draft["inspection_id"]}
@@ -213,18 +217,6 @@ def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
     if step is Step.DEADLINE:
         return ctx.day(updated["deadline"])
     return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
-
-
-@entry
-async def on_camera_tap(ctx: Ctx) -> None:
-    """``cam:…``: the photo button tapped where it cannot open the camera (Telegram's apps)."""
-    await ctx.toast("friction.photo.how")
-
-
-@entry
-async def on_unknown_tap(ctx: Ctx) -> None:
-    """A button whose data no handler knows (an old version's, or crafted)."""
-    raise Stale()
 
 
 @entry

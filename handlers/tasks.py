@@ -8,14 +8,17 @@ person may take on it now (``ledger.rectify.actions``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
-from handlers.base import Ctx, Keyboard, number, parts, reading
+from handlers.base import Ctx, Keyboard, reading
+from handlers.buttons import Tap, button
 from handlers.i18n import Html, has
-from handlers.rectify import load, title
+from handlers.named import Card
+from handlers.rectify import action_buttons, load, title
 from handlers.when import local, time_text
 from ledger.ids import parse_id
-from ledger.rectify import Action, Facts, actions, days_left, task_order
+from ledger.rectify import Facts, actions, days_left, task_order
 from ledger.roles import SCHOOL_MANAGERS
 from storage import rectify as store
 from storage.db import Row
@@ -115,15 +118,15 @@ async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
     if pages > 1:
         lines.append("\n" + ctx.t("tasks.page", page=page, pages=pages))
     buttons = [
-        (f"#{row['id']} {row['building_name'] or ''}".strip(), f"hc:{row['id']}")
+        Card(row["id"]).labelled(f"#{row['id']} {row['building_name'] or ''}".strip())
         for _, row in shown
     ]
     rows: list[list[tuple[str, str]]] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     turns = []
     if page > 1:
-        turns.append((ctx.t("tasks.prev"), f"tk:{page - 1}"))
+        turns.append(TasksPage(page - 1).labelled(ctx.t("tasks.prev")))
     if page < pages:
-        turns.append((ctx.t("tasks.next"), f"tk:{page + 1}"))
+        turns.append(TasksPage(page + 1).labelled(ctx.t("tasks.next")))
     if turns:
         rows.append(turns)
     return "\n".join(lines), rows
@@ -136,12 +139,17 @@ async def tasks_command(ctx: Ctx) -> None:
     await ctx.say(text, rows)
 
 
-@reading
-async def turn_page(ctx: Ctx) -> None:
-    """``tk:<page>``: another screen of the list, in place."""
-    _, raw = parts(ctx.tap_data, 2)
-    text, rows = await _page(ctx, number(raw))
-    await ctx.edit(text, rows)
+@button("tasks_page", legacy="tk")
+@dataclass(frozen=True)
+class TasksPage(Tap):
+    """Another screen of the list, in place."""
+
+    reads_only = True
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        text, rows = await _page(ctx, self.page)
+        await ctx.edit(text, rows)
 
 
 # --- the card -----------------------------------------------------------------
@@ -265,25 +273,9 @@ def _history_line(ctx: Ctx, group: list[Row]) -> str:
 
 def _card_buttons(ctx: Ctx, hazard: Row, facts: Facts) -> Keyboard:
     """The actions this person may take now."""
-    hid = hazard["id"]
-    rows: list[list[tuple[str, str]]] = []
-    for action in actions(ctx.member(), facts):
-        if action is Action.FIX:
-            rows.append([(ctx.t("fix.report"), f"r:fx:{hid}")])
-        elif action in (Action.VERIFY, Action.RETURN):
-            label = "fix.verify" if action is Action.VERIFY else "fix.return"
-            rows.append([(ctx.t(label), f"r:{action}:{hid}:{facts.fix_id}")])
-        elif action is Action.DECIDE:
-            change = facts.extension_id
-            rows.append(
-                [
-                    (ctx.t("extension.approve"), f"r:dx:{hid}:{change}:y"),
-                    (ctx.t("extension.refuse"), f"r:dx:{hid}:{change}:n"),
-                ]
-            )
-        elif action in (Action.EXTEND, Action.UNFIXABLE, Action.REASSIGN):
-            rows.append([(ctx.t(f"card.action.{action}"), f"r:{action}:{hid}")])
-    return rows
+    return [
+        action_buttons(ctx, action, hazard["id"], facts) for action in actions(ctx.member(), facts)
+    ]
 
 
 async def show_card(ctx: Ctx, hazard_id: int) -> None:
@@ -318,10 +310,3 @@ async def hazard_command(ctx: Ctx) -> None:
         await ctx.reply("visible.bad_hazard_id", value=clip(raw, 24))
         return
     await show_card(ctx, hazard_id)
-
-
-@reading
-async def card_tap(ctx: Ctx) -> None:
-    """``hc:<hazard>``: the card, from a list or a notice."""
-    _, raw = parts(ctx.tap_data, 2)
-    await show_card(ctx, number(raw))

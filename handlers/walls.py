@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from handlers import inspect
 from handlers.base import Ctx
-from handlers.hazard import camera_row
+from handlers.hazard import Camera, camera_row
 from ledger.errors import AlreadyClosed
 from ledger.roles import can_walk
 from reports.qr import PAYLOAD_PREFIX, parse_payload
@@ -41,5 +41,7 @@ async def scanned(ctx: Ctx, payload: str) -> None:
             await people.set_pending(tx, ctx.user_id, "scanned", {"building_id": building["id"]})
             await tx.event(person.id, "building.scanned", "building", building["id"])
         await ctx.reply(
-            "walls.closed", [camera_row(ctx, f"w:{building['id']}")], building=building["name"]
+            "walls.closed",
+            [camera_row(ctx, Camera("w", building["id"]))],
+            building=building["name"],
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from handlers.named import Card
 from tests.conftest import join, jpeg, link_code
 from tests.rectify_helpers import report, scene
 from tests.simulator import Simulator, texts
@@ -33,7 +34,7 @@ async def test_the_responsible_persons_draft_is_dropped_and_they_are_told(sim: S
     assert len(told) == 1
     assert "实验小学刘主任已开始上报以下隐患的整改" in told[0].text
     assert f"#{hazard_id}【教学楼A】疏散通道堆放杂物" in told[0].text
-    assert told[0].buttons == [[("查看详情", f"hc:{hazard_id}")]]
+    assert told[0].buttons == [[("查看详情", Card(hazard_id).pack())]]
     row = await sim.db.one("SELECT * FROM outbox WHERE kind = 'fix_dropped'")
     assert (row["person_id"], row["key"], row["state"]) == (
         staff_id,
@@ -115,6 +116,6 @@ async def test_the_person_is_told_in_their_own_language(sim: Simulator) -> None:
     assert "Li Lei尚未提交的整改上报已作废" in texts(said)
     (told,) = english.new()
     assert told.text.startswith("✋ 实验小学刘主任 has started reporting the fix of this hazard")
-    assert told.buttons == [[("Details", f"hc:{hazard_id}")]]
+    assert told.buttons == [[("Details", Card(hazard_id).pack())]]
     said = await english.send("hello")
     assert "already" not in texts(said).lower()

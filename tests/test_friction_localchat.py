@@ -106,7 +106,7 @@ async def test_the_page_has_a_labelled_menu_button(browsers: list[Browser]) -> N
         script = await response.text()
     assert 'menu_label: "Menu"' in script and 'menu_label: "菜单"' in script
     # The photo step's cam: button opens the camera; /commands in the bot's text are tappable.
-    assert 'button.data.startsWith("cam:")' in script and '$("camera").click()' in script
+    assert "/^(j\\d+:)?cam:/.test(button.data)" in script and '$("camera").click()' in script
     assert "function tappableCommands" in script
 
 
@@ -117,14 +117,14 @@ async def test_the_photo_button_reaches_the_page_as_a_button(
     user_id = await browser.join("王老师", "")
     markup = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton("📷 拍照 / 选照片", callback_data="cam:h:1")],
+            [InlineKeyboardButton("📷 拍照 / 选照片", callback_data="j1:cam:h:1")],
             [InlineKeyboardButton("无照片", callback_data="h:1:photos:none")],
         ]
     )
     await bot.send_message(user_id, "请拍照发送隐患照片", reply_markup=markup)
     await browser.refresh()
     shown = browser.from_bot[-1]["buttons"]
-    assert shown[0][0] == {"text": "📷 拍照 / 选照片", "data": "cam:h:1", "url": None}
+    assert shown[0][0] == {"text": "📷 拍照 / 选照片", "data": "j1:cam:h:1", "url": None}
 
 
 async def test_documents_show_their_name_and_come_with_their_type(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.hazard import Camera
 from tests.conftest import School, jpeg, make_school
 from tests.rectify_helpers import report, scene
 from tests.simulator import Sent, Simulator, texts
@@ -21,7 +22,7 @@ async def test_the_photo_step_offers_a_photo_button_first_and_says_why(sim: Simu
     assert "凭据" in question.text
     labels = [label for row in question.buttons for label, _ in row]
     assert labels == ["📷 拍照 / 选照片", "无照片"]
-    assert question.buttons[0][0][1].startswith("cam:h:")
+    assert question.buttons[0][0][1].startswith("j1:cam:h:")
 
 
 async def test_the_photo_button_on_telegram_says_how_and_changes_nothing(sim: Simulator) -> None:
@@ -53,7 +54,7 @@ async def test_the_fix_photo_step_has_the_button_and_says_why(sim: Simulator) ->
     hazard_id = await report(s.staff, "灭火器过期")
     said = await s.staff.tap_data(f"r:fx:{hazard_id}")
     assert "验收销号的凭据" in said[-1].text
-    assert said[-1].buttons == [[("📷 拍照 / 选照片", f"cam:f:{hazard_id}")]]
+    assert said[-1].buttons == [[("📷 拍照 / 选照片", Camera("f", hazard_id).pack())]]
 
 
 async def test_a_scanned_closed_building_offers_the_photo_button(sim: Simulator) -> None:
@@ -65,9 +66,9 @@ async def test_a_scanned_closed_building_offers_the_photo_button(sim: Simulator)
     async with sim.db.write() as tx:
         await tx.run("UPDATE inspections SET closed_at = ?", (tx.now(),))
     said = await school.principal.send(f"/start w_{building}")
-    assert said[-1].buttons == [[("📷 拍照 / 选照片", f"cam:w:{building}")]]
+    assert said[-1].buttons == [[("📷 拍照 / 选照片", Camera("w", building).pack())]]
     said = await school.principal.send("这里有问题")
-    assert said[-1].buttons == [[("📷 拍照 / 选照片", f"cam:w:{building}")]]
+    assert said[-1].buttons == [[("📷 拍照 / 选照片", Camera("w", building).pack())]]
     await school.principal.tap("拍照 / 选照片")
     assert "📎" in school.principal.alerts[-1]
     said = await school.principal.photo(jpeg())

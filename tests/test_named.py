@@ -8,6 +8,7 @@ written to the outbox in the transaction that opens the hazard, then sent.
 
 from __future__ import annotations
 
+from handlers.named import Card
 from tests.conftest import join, jpeg, link_code
 from tests.rectify_helpers import Scene, report, scene
 from tests.simulator import Chat, Simulator, texts
@@ -63,7 +64,7 @@ async def test_the_person_named_is_told_at_once_through_the_outbox(sim: Simulato
         f"👤 {STAFF} 登记了一处隐患，指定您为责任人，完成期限 2026-12-05：\n"
         f"#{hazard_id}【教学楼A】疏散指示灯损坏\n发送 /tasks 查看您的整改任务。"
     )
-    assert told.buttons == [[("查看详情", f"hc:{hazard_id}")]]
+    assert told.buttons == [[("查看详情", Card(hazard_id).pack())]]
     assert await sim.db.value("SELECT state FROM outbox WHERE id = ?", (row["id"],)) == "sent"
     # The notice was stored with the hazard's opening, not after it.
     opened = await sim.db.value(
@@ -98,7 +99,7 @@ async def test_the_principal_is_told_of_a_major_hazard(sim: Simulator) -> None:
     assert told.text.startswith(f"⚠️ 重大隐患 实验小学\n#{hazard_id}【教学楼A】配电箱线路老化")
     assert f"上报人：{STAFF} · 责任人：{STAFF} · 完成期限 2027-05-20" in told.text
     assert "建筑已停用" in told.text
-    assert told.buttons == [[("查看详情", f"hc:{hazard_id}")]]
+    assert told.buttons == [[("查看详情", Card(hazard_id).pack())]]
     principal_id = await person_id(sim, PRINCIPAL)
     rows = await sim.db.all("SELECT person_id, key FROM outbox WHERE kind = 'hazard_major'")
     assert [(r["person_id"], r["key"]) for r in rows] == [

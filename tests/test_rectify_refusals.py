@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from handlers.hazard import Camera
 from tests.conftest import jpeg, make_school
 from tests.rectify_helpers import report, report_fix, scene
 from tests.simulator import Simulator
@@ -25,7 +26,7 @@ async def test_a_fix_report_needs_a_photo(sim: Simulator) -> None:
     said = await s.staff.tap_data(f"r:fx:{hazard_id}")
     assert "请拍摄整改后的照片" in said[-1].text
     assert said[-1].buttons == [
-        [("📷 拍照 / 选照片", f"cam:f:{hazard_id}")]
+        [("📷 拍照 / 选照片", Camera("f", hazard_id).pack())]
     ]  # no "all photos sent" yet
     said = await s.staff.send("已经换好了")
     assert "请先发送整改后的照片" in said[0].text

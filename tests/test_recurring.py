@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from bot import cli
+from handlers.reminders import Recurring
 from ledger.errors import ConfigError
 from storage import schedule
 from storage.db import Database, migrations
@@ -47,9 +48,9 @@ async def test_a_weekly_inspection_reopens_the_buildings_with_its_reminders(
     assert setting.text.startswith("定期检查：未设置")
     assert setting.buttons == [
         [
-            ("每周", f"rr:{c.school.school_id}:week"),
-            ("每月", f"rr:{c.school.school_id}:month"),
-            ("每学期", f"rr:{c.school.school_id}:term"),
+            ("每周", Recurring(c.school.school_id, "week").pack()),
+            ("每月", Recurring(c.school.school_id, "month").pack()),
+            ("每学期", Recurring(c.school.school_id, "term").pack()),
         ]
     ]
     said = await principal.tap("每周")
@@ -130,13 +131,13 @@ async def test_only_a_principal_or_leader_sets_a_recurring_inspection(sim: Simul
     c = await campus(sim)
     said = await c.school.staff.send("/reminders")
     assert not any(m.text.startswith("定期检查") for m in said)
-    await c.school.staff.tap_data(f"rr:{c.school.school_id}:week")
+    await c.school.staff.tap_data(Recurring(c.school.school_id, "week").pack())
     assert c.school.staff.alerts
     assert await sim.db.value("SELECT COUNT(*) FROM recurring_inspections") == 0
     # A leader may; a tap on an old button changes nothing.
     await c.leader.send("/reminders")
     await c.leader.tap("每月")
-    await c.leader.tap_data(f"rr:{c.school.school_id}:month")
+    await c.leader.tap_data(Recurring(c.school.school_id, "month").pack())
     rows = await sim.db.all("SELECT every, set_by FROM recurring_inspections")
     assert [(r["every"], r["set_by"]) for r in rows] == [("month", c.ids["leader"])]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from handlers.tasks import TasksPage
 from tests.rectify_helpers import report, report_fix, scene
 from tests.simulator import Simulator, texts
 
@@ -54,12 +55,12 @@ async def test_pages_beyond_one_screen(sim: Simulator) -> None:
     said = await s.staff.send("/tasks")
     first = said[-1]
     assert "第 1/2 页" in first.text and "隐患08" in first.text and "隐患09" not in first.text
-    assert first.buttons[-1] == [("下一页 ▶", "tk:2")]
+    assert first.buttons[-1] == [("下一页 ▶", TasksPage(2).pack())]
     said = await s.staff.tap("下一页 ▶")
     page = s.staff.messages[-1]
     assert page.message_id == first.message_id  # turned in place
     assert "第 2/2 页" in page.text and "隐患09" in page.text and "隐患10" in page.text
-    assert page.buttons[-1] == [("◀ 上一页", "tk:1")]
+    assert page.buttons[-1] == [("◀ 上一页", TasksPage(1).pack())]
     await s.staff.tap_data("tk:99", page)  # past the end: the last page
     assert "第 2/2 页" in s.staff.messages[-1].text
 

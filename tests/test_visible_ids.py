@@ -6,6 +6,8 @@ overflow SQLite's INTEGER. Each used to end in a handler's crash ("internal erro
 
 from __future__ import annotations
 
+from handlers.buttons import unpack
+from handlers.hazard import HazardAnswer
 from ledger.ids import MAX_ID, parse_id
 from tests.rectify_helpers import report, scene
 from tests.simulator import Simulator
@@ -100,7 +102,9 @@ async def test_a_crafted_hazard_answer_with_a_superscript(sim: Simulator) -> Non
     await s.staff.send("灭火器过期")
     await s.staff.tap("否")
     question = s.staff.messages[-1]
-    hazard_id = question.buttons[0][0][1].split(":")[1]
+    tapped = unpack(question.buttons[0][0][1])
+    assert isinstance(tapped, HazardAnswer)
+    hazard_id = tapped.hazard_id
     before = await snapshot(sim)
     await s.staff.tap_data(f"h:{hazard_id}:dl:²")
     assert s.staff.alerts[-1] == "您没有权限进行此操作。"

@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import t
+from handlers.named import Card
 from ledger.roles import Role
 from scheduler.jobs import render
 from scheduler.planner import LIST_MAX, Planned
@@ -92,7 +93,7 @@ async def test_tasks_with_eight_long_hazards(sim: Simulator) -> None:
     said = await s.staff.send("/tasks")
     fits(said[-1])
     shown = [data for row in said[-1].buttons for _, data in row]
-    assert shown == [f"hc:{i}" for i in ids]  # every one on the screen, each a button
+    assert shown == [Card(i).pack() for i in ids]  # every one on the screen, each a button
     for n in range(1, 9):
         assert long_text(n)[:20] in said[-1].text
     assert long_text(1) not in said[-1].text  # clipped in the list...

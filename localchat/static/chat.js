@@ -303,7 +303,7 @@ function buttons(message) {
         el.href = button.url;
         el.rel = "noopener noreferrer";
         el.target = "_blank";
-      } else if (button.data && button.data.startsWith("cam:")) {
+      } else if (button.data && /^(j\d+:)?cam:/.test(button.data)) {
         // The photo step's big button: this page opens the camera (Telegram's apps
         // cannot, and the bot answers their tap with how to send a photo).
         el = document.createElement("button");

@@ -1,0 +1,180 @@
+"""Buttons as small typed records that pack and unpack their own callback data.
+
+A button kind is a frozen dataclass registered with ``@button("code")``: its
+fields (``int``, ``bool``, a ``StrEnum`` or a short ``str``) are what the tap
+answers, and its async ``tap(ctx)`` does what the button does, checking the
+person's rights again (whatever the data says). Its data is
+``j<version>:<code>:<field>:...``, at most Telegram's 64 bytes (checked when
+packed). ``bot.app`` registers one callback handler for every kind
+(``on_tap``); no callback string is written or parsed anywhere else.
+
+Buttons already in people's chats keep working or are answered as stale,
+never with an error: data of this version is unpacked; data from before
+typed buttons (``a:12:34:ok``, version 0) is read through the ``legacy``
+prefix a kind declares, its fields in the same order; anything else (another
+version, an unknown code, the wrong number of fields) is stale. A field that
+is not what its type says (crafted data) is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from collections.abc import Callable, Coroutine
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from handlers.base import Button, Ctx, entry, plain, reading
+from ledger.errors import BadId, NotAllowed, Stale
+from ledger.ids import parse_id
+from telegram_rules.fit import clip
+
+VERSION = 1
+PREFIX = f"j{VERSION}"
+DATA_MAX = 64  # Telegram's limit on callback data, in bytes
+WORD = re.compile(r"^[A-Za-z0-9_-]{1,16}$")  # what a str field (and a code) may hold
+VERSIONED = re.compile(r"^j\d+:")
+YES, NO = "y", "n"  # a bool field, as it always travelled
+
+
+class Tap:
+    """A tapped button: the base of every button kind."""
+
+    code: ClassVar[str]
+    # The prefix this kind's data had before typed buttons (version 0), if any.
+    legacy: ClassVar[str | None] = None
+    # A tap that only reads is marked done before it answers (``handlers.base.reading``).
+    reads_only: ClassVar[bool] = False
+
+    async def tap(self, ctx: Ctx) -> None:
+        raise NotImplementedError
+
+    def pack(self) -> str:
+        """The callback data: version, code, fields."""
+        values = [_pack_field(getattr(self, f.name)) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        data = ":".join([PREFIX, self.code, *values])
+        if len(data.encode()) > DATA_MAX:
+            raise ValueError(f"callback data over {DATA_MAX} bytes: {data}")
+        return data
+
+    def labelled(self, label: str) -> Button:
+        """A button with this label (plain text, as buttons show it)."""
+        return (label, self.pack())
+
+    def as_button(self, label: str) -> Button:
+        """A button labelled with our HTML text, shown as the reader sees it."""
+        return (plain(label), self.pack())
+
+
+KINDS: dict[str, type[Tap]] = {}
+_LEGACY: dict[tuple[str, int], type[Tap]] = {}
+T = TypeVar("T", bound=type[Tap])
+
+
+def button(code: str, legacy: str | None = None) -> Callable[[T], T]:
+    """Register a button kind under ``code`` (once); ``legacy``: its data's old prefix."""
+
+    def register(cls: T) -> T:
+        if code in KINDS or not WORD.match(code):
+            raise ValueError(f"button code {code!r} taken or malformed")
+        cls.code = code
+        cls.legacy = legacy
+        KINDS[code] = cls
+        if legacy is not None:
+            key = (legacy, len(dataclasses.fields(cls)))  # type: ignore[arg-type]
+            if key in _LEGACY:
+                raise ValueError(f"legacy prefix {legacy!r} taken")
+            _LEGACY[key] = cls
+        return cls
+
+    return register
+
+
+def _pack_field(value: object) -> str:
+    if isinstance(value, bool):
+        return YES if value else NO
+    if isinstance(value, StrEnum):
+        return value.value
+    text = str(value)
+    if isinstance(value, str) and not WORD.match(text):
+        raise ValueError(f"button field {text!r} is not a short word")
+    return text
+
+
+def _field(kind: Any, raw: str) -> object:
+    if kind is bool:
+        if raw not in (YES, NO):
+            raise NotAllowed()
+        return raw == YES
+    if kind is int:
+        found = parse_id(raw)
+        if found is None:
+            raise BadId(value=clip(raw, 24))
+        return found
+    if isinstance(kind, type) and issubclass(kind, StrEnum):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise NotAllowed() from None
+    if not WORD.match(raw):
+        raise NotAllowed()
+    return raw
+
+
+def _build(cls: type[Tap], raw: list[str]) -> Tap:
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if len(raw) != len(fields):
+        raise Stale()
+    hints = typing.get_type_hints(cls)
+    values = {f.name: _field(hints[f.name], r) for f, r in zip(fields, raw, strict=True)}
+    return cls(**values)
+
+
+def kind_of(data: str) -> tuple[type[Tap], list[str]]:
+    """The kind a callback's data names and its raw fields; stale when none."""
+    if VERSIONED.match(data):
+        version, code, *raw = data.split(":")
+        cls = KINDS.get(code) if version == PREFIX else None
+        if cls is None:
+            raise Stale()
+        return cls, raw
+    fields = data.split(":")
+    for size in (2, 1):  # an old prefix of two parts first: ``r:fx`` before ``r``
+        prefix, raw = ":".join(fields[:size]), fields[size:]
+        found = _LEGACY.get((prefix, len(raw)))
+        if found is not None:
+            return found, raw
+    raise Stale()
+
+
+def unpack(data: str) -> Tap:
+    """The button a callback's data names; stale or refused otherwise."""
+    cls, raw = kind_of(data)
+    return _build(cls, raw)
+
+
+@entry
+async def _tap(ctx: Ctx) -> None:
+    await unpack(ctx.tap_data).tap(ctx)
+
+
+@reading
+async def _read_tap(ctx: Ctx) -> None:
+    await unpack(ctx.tap_data).tap(ctx)
+
+
+async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any tapped button: unpacked, then it acts (a tap that only reads, marked first)."""
+    query = update.callback_query
+    try:
+        reads_only = kind_of((query.data or "") if query else "")[0].reads_only
+    except Stale:
+        reads_only = False  # answered as stale by ``_tap``
+    handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]] = (
+        _read_tap if reads_only else _tap
+    )
+    await handler(update, context)
