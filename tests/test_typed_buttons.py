@@ -39,7 +39,7 @@ def _widest(kind: object, flip: bool) -> object:
 
 def widest(cls: type[Tap], flip: bool = False) -> Tap:
     hints = typing.get_type_hints(cls)
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    fields = dataclasses.fields(cls)
     return cls(**{f.name: _widest(hints[f.name], flip) for f in fields})
 
 
