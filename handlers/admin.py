@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from handlers.base import Button, Ctx, entry, reading
 from handlers.buttons import Tap, button
 from handlers.i18n import Html
+from handlers.journeys import Journey, begin, current, journey
 from ledger.buildings import (
     NAME_MAX,
     OWNERSHIPS,
@@ -185,7 +186,7 @@ async def _ask(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
 
 async def _start(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
     async with ctx.write() as tx:
-        await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
+        await begin(tx, ctx.user_id, FILLING[form.name](data))
     await _ask(ctx, form, data)
 
 
@@ -193,7 +194,7 @@ async def _store(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
     """Keep the value; when the form is full, act on it in the same transaction."""
     if form.next_field(data) is not None:
         async with ctx.write() as tx:
-            await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
+            await begin(tx, ctx.user_id, FILLING[form.name](data))
         await _ask(ctx, form, data)
         return
     try:
@@ -222,6 +223,56 @@ async def resume(ctx: Ctx, form_name: str, data: dict[str, Any]) -> None:
     await _ask(ctx, FORMS[form_name], data)
 
 
+@dataclass(frozen=True)
+class Filling(Journey):
+    """A form being filled in: the values so far; the next field is asked."""
+
+    form: ClassVar[str]
+    values: dict[str, Any]
+
+    def stored(self) -> dict[str, Any]:
+        return dict(self.values)
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> Journey | None:
+        return cls(dict(data))
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        if not await on_text(ctx, self.form, self.values, text):
+            await super().text(ctx, text)
+
+    async def again(self, ctx: Ctx) -> None:
+        await resume(ctx, self.form, self.values)
+
+
+@journey("form:school")
+class FillingSchool(Filling):
+    """``/addschool``: name, kind, ownership, district."""
+
+    form = "school"
+
+
+@journey("form:building")
+class FillingBuilding(Filling):
+    """``/addbuilding``: name, use, floors, year built."""
+
+    form = "building"
+
+
+@journey("form:invite")
+class FillingInvite(Filling):
+    """``/invite``: role, days, uses."""
+
+    form = "invite"
+
+
+FILLING: dict[str, type[Filling]] = {
+    "school": FillingSchool,
+    "building": FillingBuilding,
+    "invite": FillingInvite,
+}
+
+
 @button("form", legacy="f")
 @dataclass(frozen=True)
 class FormChoice(Tap):
@@ -236,11 +287,11 @@ class FormChoice(Tap):
 
 
 async def on_choice(ctx: Ctx, form_name: str, field_name: str, value: str) -> None:
-    waiting = await people.pending(ctx.db, ctx.user_id)
+    state = await current(ctx)
     form = FORMS.get(form_name)
-    if form is None or waiting is None or waiting[0] != f"form:{form_name}":
+    if form is None or not isinstance(state, Filling) or state.form != form_name:
         raise Stale()
-    data = waiting[1]
+    data = state.values
     field = form.next_field(data)
     if field is None or field.name != field_name or field.choices is None:
         raise Stale()

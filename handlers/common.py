@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from telegram import ChatMember
 
-from handlers import inspect
 from handlers.base import Ctx, entry, reading
 from handlers.i18n import Html
+from handlers.journeys import current
 from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
-from storage import outbox, people, rectify, walks
+from storage import outbox, people
 
 
 def help_text(ctx: Ctx) -> str:
@@ -64,27 +64,18 @@ async def whoami(ctx: Ctx) -> None:
     )
 
 
-# What /cancel says, by what was being done (forms and joining: "cancel.done").
-CANCELLED = {"walk": "cancel.walk", "quick": "cancel.quick", "fix": "cancel.fix"}
-
-
 @entry
 async def cancel(ctx: Ctx) -> None:
-    """``/cancel``: stop what is being typed; a walk is paused, never lost."""
-    waiting = await people.pending(ctx.db, ctx.user_id)
-    if waiting is None:
+    """``/cancel``: stop what is being typed, as its journey says (a walk is paused)."""
+    state = await current(ctx)
+    if state is None:
         await ctx.reply("cancel.nothing")
         return
-    kind, data = waiting
     async with ctx.write() as tx:
         await people.clear_pending(tx, ctx.user_id)
-        if kind == "quick" and ctx.person is not None:
-            await walks.withdraw_hazard(tx, data["hazard_id"], ctx.person.id)
-        if kind == "fix" and ctx.person is not None:
-            await rectify.drop_fix(tx, data["fix_id"], ctx.person.id)
-    walk = await walks.inspection(ctx.db, data["inspection_id"]) if kind == "walk" else None
-    resume = None if walk is None else inspect.resume_button(ctx, walk)
-    await ctx.reply(CANCELLED.get(kind, "cancel.done"), resume)
+        if ctx.person is not None:
+            await state.cancel(ctx, tx)
+    await ctx.reply(state.cancelled, await state.after_cancel(ctx))
 
 
 @reading

@@ -45,8 +45,8 @@ class HazardAnswer(Tap):
     value: str
 
     async def tap(self, ctx: Ctx) -> None:
-        # Deferred: the router goes on with the walk or the quick report, and imports us.
-        from handlers.router import on_hazard_answer
+        # Deferred: the walk goes on after the answer, and its module imports this one.
+        from handlers.inspect import on_hazard_answer
 
         await on_hazard_answer(ctx, self)
 

@@ -7,15 +7,21 @@ stored after any restart.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from telegram import Document, PhotoSize
+
 from handlers import hazard as hazard_questions
 from handlers import when
-from handlers.base import Button, Ctx, plain, reading
+from handlers.base import Button, Ctx, Keyboard, plain, reading
 from handlers.buttons import Tap, button
 from handlers.i18n import Html
+from handlers.journeys import Journey, begin, journey
+from handlers.named import Card
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
+from ledger.hazards import Step
 from ledger.roles import can_walk, require
 from ledger.walk import Choice, Where, can_take_over, coverage, progress_bar
 from storage import campus, people, walks
@@ -161,7 +167,7 @@ async def open_walk(ctx: Ctx, building_id: int) -> None:
             else:
                 _check_walkable(ctx, walk)
                 walk_id = walk["id"]
-            await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk_id})
+            await begin(tx, ctx.user_id, Walking(walk_id))
     except WalkLocked as locked:
         await _tell_locked(ctx, locked)
         return
@@ -247,7 +253,7 @@ async def take_over(ctx: Ctx, walk_id: int) -> None:
                 if locked.params["reason"] != "idle":
                     raise
                 await walks.take_over(tx, walk["id"], walk["walker_id"], person.id)
-            await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
+            await begin(tx, ctx.user_id, Walking(walk["id"]))
     except WalkLocked as locked:  # busy again since the button was shown: who, and until when
         await _tell_locked(ctx, locked)
         return
@@ -373,7 +379,7 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
             raise Stale()
         if choice is Choice.HAZARD:
             await walks.create_walk_hazard(tx, walk, item_id, person.id)
-        await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
+        await begin(tx, ctx.user_id, Walking(walk["id"]))
     await ctx.settle(ctx.t(f"walk.{choice.name.lower()}"))
     await ask_current(ctx, walk["id"])
 
@@ -420,7 +426,7 @@ async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
             await walks.create_walk_hazard(tx, walk, None, person.id)
         else:
             await walks.set_extra_done(tx, walk["id"], person.id)
-        await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
+        await begin(tx, ctx.user_id, Walking(walk["id"]))
     await ctx.settle(ctx.t("button.yes" if yes else "button.no"))
     await ask_current(ctx, walk["id"])
 
@@ -456,3 +462,109 @@ async def close_building(ctx: Ctx, walk_id: int) -> None:
         total=cov.total,
         bar=progress_bar(cov.closed, cov.total),
     )
+
+
+# --- the hazard questions of a walk (and of a quick report) -------------------------
+
+
+async def continue_after(ctx: Ctx, updated: Row, walk_id: int | None) -> None:
+    """After a hazard answer: the next hazard question, or back to the walk (if any)."""
+    if updated["state"] == "draft":
+        await hazard_questions.ask(ctx, updated)
+        return
+    await ctx.reply(
+        "hazard.recorded",
+        [[Card(updated["id"]).labelled(ctx.t("card.open"))]],
+        line=Html(hazard_questions.summary(ctx, updated)),
+        id=updated["id"],
+    )
+    if walk_id is not None:
+        await ask_current(ctx, walk_id)
+
+
+async def draft_text(ctx: Ctx, draft: Row | None, text: str, walk_id: int | None) -> bool:
+    """A typed answer to the draft hazard's question; False when it asks for none."""
+    if draft is None or draft["state"] != "draft":
+        return False
+    updated = await hazard_questions.on_text(ctx, draft, text)
+    if updated is None:
+        return False
+    await continue_after(ctx, updated, walk_id)
+    return True
+
+
+async def draft_photo(ctx: Ctx, draft: Row | None, picture: PhotoSize | Document) -> bool:
+    """A photo for the draft hazard at its photo step; False at any other step."""
+    if (
+        draft is None
+        or draft["state"] != "draft"
+        or hazard_questions.step_of(draft) is not Step.PHOTOS
+    ):
+        return False
+    await hazard_questions.on_photo(ctx, draft, picture)
+    fresh = await walks.hazard(ctx.db, draft["id"])
+    assert fresh is not None
+    await hazard_questions.ask(ctx, fresh)
+    return True
+
+
+async def on_hazard_answer(ctx: Ctx, tapped: hazard_questions.HazardAnswer) -> None:
+    """A tapped hazard answer, then the next question (of the hazard, or of the walk)."""
+    step, value = tapped.step, tapped.value
+    person = ctx.member()
+    draft = await walks.hazard(ctx.db, tapped.hazard_id)
+    if (
+        draft is None
+        or not can_walk(person, draft["school_id"])
+        or draft["reported_by"] != person.id
+    ):
+        raise NotAllowed()
+    if draft["state"] != "draft":
+        raise Stale()
+    updated = await hazard_questions.on_button(ctx, draft, step, value)
+    await ctx.settle(_label(ctx, step, value, updated))
+    await continue_after(
+        ctx, updated, None if draft["source"] == "quick" else draft["inspection_id"]
+    )
+
+
+def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
+    """How a tapped answer is shown under its question (HTML: names are escaped)."""
+    if value in ("y", "n"):
+        return ctx.t("button.yes" if value == "y" else "button.no")
+    if step is Step.BUILDING:
+        return html.escape(str(updated["building_name"]), quote=False)
+    if step is Step.RESPONSIBLE:
+        return html.escape(str(updated["responsible_name"]), quote=False)
+    if step is Step.DEADLINE:
+        return ctx.day(updated["deadline"])
+    return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
+
+
+@journey("walk")
+@dataclass(frozen=True)
+class Walking(Journey):
+    """A walk under way: taps answer its items; typed text and photos go to the hazard
+    being reported in it. ``/cancel`` pauses it, never loses it."""
+
+    cancelled = "cancel.walk"
+    inspection_id: int
+
+    async def _draft(self, ctx: Ctx) -> Row | None:
+        hazard_id = await walks.walk_draft(ctx.db, self.inspection_id)
+        return None if hazard_id is None else await walks.hazard(ctx.db, hazard_id)
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        if not await draft_text(ctx, await self._draft(ctx), text, self.inspection_id):
+            await super().text(ctx, text)
+
+    async def photo(self, ctx: Ctx, picture: PhotoSize | Document) -> None:
+        if not await draft_photo(ctx, await self._draft(ctx), picture):
+            await super().photo(ctx, picture)
+
+    async def again(self, ctx: Ctx) -> None:
+        await ask_current(ctx, self.inspection_id)
+
+    async def after_cancel(self, ctx: Ctx) -> Keyboard | None:
+        walk = await walks.inspection(ctx.db, self.inspection_id)
+        return None if walk is None else resume_button(ctx, walk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
@@ -9,6 +10,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from handlers import inspect, menu, walls
 from handlers.base import Ctx, entry, error_text
 from handlers.common import help_text
+from handlers.journeys import Journey, begin, journey
 from ledger.buildings import NAME_MAX, clean_text, parse_phone
 from ledger.errors import BadPhone, InvitationInvalid
 from ledger.roles import Role
@@ -67,7 +69,7 @@ async def join_with(ctx: Ctx, code: str) -> None:
         await menu.refresh(ctx)  # a new role: new commands in the menu
         return
     async with ctx.write() as tx:
-        await people.set_pending(tx, ctx.user_id, "join", {"code": code})
+        await begin(tx, ctx.user_id, Joining(code))
     given = _given_name(ctx)
     if given is None:
         await ctx.reply("join.ask_name", role=ctx.t(f"role.{role}"), where=where)
@@ -97,13 +99,8 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
             return
         name = clean_text(text, NAME_MAX)
         async with ctx.write() as tx:
-            await people.set_pending(tx, ctx.user_id, "join", {**data, "name": name})
-        share = ReplyKeyboardMarkup(
-            [[KeyboardButton(ctx.t("join.share_phone"), request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-        await ctx.reply("join.ask_phone", share, name=name)
+            await begin(tx, ctx.user_id, Joining(data["code"], name))
+        await _ask_phone(ctx, name)
         return
     if phone is None and text is None:
         raise BadPhone()
@@ -144,3 +141,34 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
     )
     await ctx.say(help_text(ctx), inspect.walk_button(ctx))
     await menu.refresh(ctx)  # after the welcome: the person is not kept waiting for it
+
+
+async def _ask_phone(ctx: Ctx, name: str) -> None:
+    share = ReplyKeyboardMarkup(
+        [[KeyboardButton(ctx.t("join.share_phone"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await ctx.reply("join.ask_phone", share, name=name)
+
+
+@journey("join")
+@dataclass(frozen=True)
+class Joining(Journey):
+    """Joining with an invitation code: the name, then the phone (typed or shared)."""
+
+    members_only = False
+    code: str
+    name: str | None = None
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        await on_input(ctx, self.stored(), text, None)
+
+    async def contact(self, ctx: Ctx, phone: str) -> None:
+        await on_input(ctx, self.stored(), None, phone)
+
+    async def again(self, ctx: Ctx) -> None:
+        if self.name is None:
+            await ctx.reply("join.ask_name_again")
+        else:
+            await _ask_phone(ctx, self.name)

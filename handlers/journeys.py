@@ -30,7 +30,7 @@ from storage.db import Reader, Tx
 class Journey:
     """The base of every journey's pending state."""
 
-    name: ClassVar[str]
+    kind: ClassVar[str]  # the name it is stored under (``pending_inputs.kind``)
     # Joining is the one journey of somebody not yet a member.
     members_only: ClassVar[bool] = True
     # What /cancel says once the journey is stopped.
@@ -96,7 +96,7 @@ def journey(name: str) -> Callable[[J], J]:
     def register(cls: J) -> J:
         if name in TABLE:
             raise ValueError(f"journey {name!r} registered twice")
-        cls.name = name
+        cls.kind = name
         TABLE[name] = cls
         return cls
 
@@ -105,7 +105,7 @@ def journey(name: str) -> Callable[[J], J]:
 
 async def begin(tx: Tx, tg_user_id: int, state: Journey) -> None:
     """Store what the person is in the middle of now (replacing whatever was pending)."""
-    await people.set_pending(tx, tg_user_id, state.name, state.stored())
+    await people.set_pending(tx, tg_user_id, state.kind, state.stored())
 
 
 def load(kind: str, data: dict[str, Any]) -> Journey | None:

@@ -6,14 +6,18 @@ then the same hazard questions as in a walk.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telegram import Document, PhotoSize
 
 from handlers import hazard as hazard_questions
+from handlers import inspect
 from handlers.base import Ctx
+from handlers.journeys import Journey, begin, journey
 from ledger.errors import NotAllowed
 from ledger.roles import can_walk
-from storage import campus, people, walks
-from storage.db import Row
+from storage import campus, walks
+from storage.db import Row, Tx
 
 
 async def start(ctx: Ctx, photo: PhotoSize | Document, building: Row | None = None) -> None:
@@ -43,7 +47,7 @@ async def start(ctx: Ctx, photo: PhotoSize | Document, building: Row | None = No
             person_id=person.id,
         )
         await walks.add_photo(tx, hazard_id, stored, person.id, photo.file_unique_id)
-        await people.set_pending(tx, ctx.user_id, "quick", {"hazard_id": hazard_id})
+        await begin(tx, ctx.user_id, QuickReport(hazard_id))
     hazard = await walks.hazard(ctx.db, hazard_id)
     assert hazard is not None
     await ctx.reply("quick.started")
@@ -53,3 +57,48 @@ async def start(ctx: Ctx, photo: PhotoSize | Document, building: Row | None = No
 async def start_scanned(ctx: Ctx, photo: PhotoSize | Document, building_id: int) -> None:
     """A photo after scanning a closed building's code: a quick report for it."""
     await start(ctx, photo, await campus.building(ctx.db, building_id))
+
+
+@journey("quick")
+@dataclass(frozen=True)
+class QuickReport(Journey):
+    """A quick report under way: its hazard's questions, typed or sent as photos.
+    ``/cancel`` withdraws the draft hazard."""
+
+    cancelled = "cancel.quick"
+    hazard_id: int
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        draft = await walks.hazard(ctx.db, self.hazard_id)
+        if not await inspect.draft_text(ctx, draft, text, None):
+            await super().text(ctx, text)
+
+    async def photo(self, ctx: Ctx, picture: PhotoSize | Document) -> None:
+        if not await inspect.draft_photo(ctx, await walks.hazard(ctx.db, self.hazard_id), picture):
+            await super().photo(ctx, picture)
+
+    async def again(self, ctx: Ctx) -> None:
+        draft = await walks.hazard(ctx.db, self.hazard_id)
+        if draft is not None and draft["state"] == "draft":
+            await hazard_questions.ask(ctx, draft)
+
+    async def cancel(self, ctx: Ctx, tx: Tx) -> None:
+        await walks.withdraw_hazard(tx, self.hazard_id, ctx.member().id)
+
+
+@journey("scanned")
+@dataclass(frozen=True)
+class Scanned(Journey):
+    """A closed building's QR code scanned: its photo starts a quick report there."""
+
+    building_id: int
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        await self.again(ctx)
+
+    async def photo(self, ctx: Ctx, picture: PhotoSize | Document) -> None:
+        await start_scanned(ctx, picture, self.building_id)
+
+    async def again(self, ctx: Ctx) -> None:
+        camera = hazard_questions.Camera("w", self.building_id)
+        await ctx.reply("walls.send_photo", [hazard_questions.camera_row(ctx, camera)])

@@ -24,6 +24,7 @@ from handlers.base import Button, Ctx, Keyboard
 from handlers.buttons import Tap, button
 from handlers.hazard import Camera, camera_row, fetch_photo
 from handlers.i18n import Html, t
+from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
@@ -42,9 +43,6 @@ from storage import people, walks
 from storage import rectify as store
 from storage.db import Row, Tx
 from telegram_rules.fit import clip
-
-# Pending inputs this module answers (see handlers.router).
-KINDS = frozenset({"fix", "return", "extend", "refuse", "unfixable"})
 
 
 async def load(ctx: Ctx, hazard_id: int) -> tuple[Row, Facts]:
@@ -151,7 +149,7 @@ class AskExtension(Tap):
 
     async def tap(self, ctx: Ctx) -> None:
         await _acting(ctx, self.hazard_id, Action.EXTEND)
-        await _wait_for(ctx, "extend", {"hazard_id": self.hazard_id})
+        await _wait_for(ctx, ExtensionRequest(self.hazard_id))
 
 
 @button("decide_extension", legacy="r:dx")
@@ -177,7 +175,7 @@ class MarkUnfixable(Tap):
 
     async def tap(self, ctx: Ctx) -> None:
         await _acting(ctx, self.hazard_id, Action.UNFIXABLE)
-        await _wait_for(ctx, "unfixable", {"hazard_id": self.hazard_id})
+        await _wait_for(ctx, UnfixableReport(self.hazard_id))
 
 
 @button("reassign", legacy="r:ra")
@@ -226,12 +224,12 @@ def action_buttons(ctx: Ctx, action: Action, hazard_id: int, facts: Facts) -> li
     return [kind_of_action(hazard_id).labelled(ctx.t(f"card.action.{action}"))]
 
 
-async def _wait_for(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
+async def _wait_for(ctx: Ctx, state: Journey) -> None:
     """Store what the person is about to type, and ask for it."""
     async with ctx.write() as tx:
-        await people.set_pending(tx, ctx.user_id, kind, data)
+        await begin(tx, ctx.user_id, state)
     await ctx.settle()
-    await ask_again(ctx, kind, data)
+    await state.again(ctx)
 
 
 async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
@@ -279,8 +277,8 @@ async def _start_fix(ctx: Ctx, hazard: Row, facts: Facts) -> None:
     hid = hazard["id"]
     async with ctx.write() as tx:
         fix_id, dropped = await store.start_fix(tx, hid, person.id)
-        data = {"hazard_id": hid, "fix_id": fix_id, "stage": "photos"}
-        await people.set_pending(tx, ctx.user_id, "fix", data)
+        state = FixReport(hid, fix_id, "photos")
+        await begin(tx, ctx.user_id, state)
         if dropped is not None:
             # Their draft is gone: their next message must not feed it, and they are told.
             await people.drop_pending(tx, dropped["reported_by"], "fix", "fix_id", dropped["id"])
@@ -301,7 +299,7 @@ async def _start_fix(ctx: Ctx, hazard: Row, facts: Facts) -> None:
         ctx.services.wake_sender()
         other = await people.person_by_id(ctx.db, dropped["reported_by"])
         await ctx.reply("fix_dropped.replaced", name=other.name if other else "?")
-    await ask_again(ctx, "fix", data)
+    await state.again(ctx)
 
 
 async def _draft_gone(ctx: Ctx, data: dict[str, Any]) -> bool:
@@ -346,8 +344,7 @@ async def _photos_done(ctx: Ctx, hazard: Row, fix_id: int) -> None:
         raise Stale()
     if not await store.after_photos(ctx.db, fix_id):
         raise NeedPhoto()
-    data = {**waiting[1], "stage": "note"}
-    await _wait_for(ctx, "fix", data)
+    await _wait_for(ctx, FixReport(hazard["id"], fix_id, "note"))
 
 
 async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
@@ -427,7 +424,7 @@ async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_i
     person = ctx.member()
     transition(person, action, facts)
     if action is Action.RETURN:
-        await _wait_for(ctx, "return", {"hazard_id": hazard["id"], "fix_id": fix_id})
+        await _wait_for(ctx, ReturnReason(hazard["id"], fix_id))
         return
     async with ctx.write() as tx:
         await store.verify(tx, hazard["id"], fix_id, person.id)
@@ -536,7 +533,7 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     if "date" not in data:
         wanted = check_extension(current, parse_date(text, ctx.today()))
         await ctx.confirm_typed(f"extend:{hazard['id']}", ctx.day(wanted))
-        await _wait_for(ctx, "extend", {**data, "date": wanted.isoformat()})
+        await _wait_for(ctx, ExtensionRequest(data["hazard_id"], wanted.isoformat()))
         return
     reason = clean_text(text, TEXT_MAX)
     new = check_extension(current, parse_date(data["date"], ctx.today()))
@@ -583,7 +580,7 @@ async def _decide_extension(
         raise Stale()
     transition(ctx.member(), Action.DECIDE, facts)
     if not approve:
-        await _wait_for(ctx, "refuse", {"hazard_id": hazard["id"], "change_id": change_id})
+        await _wait_for(ctx, ExtensionRefusal(hazard["id"], change_id))
         return
     await _settle_extension(ctx, hazard, change, None)
     await ctx.settle(ctx.t("extension.approve"))
@@ -634,7 +631,7 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     if "date" not in data:
         due = parse_date(text, ctx.today())
         await ctx.confirm_typed(f"unfixable:{hazard['id']}", ctx.day(due))
-        await _wait_for(ctx, "unfixable", {**data, "date": due.isoformat()})
+        await _wait_for(ctx, UnfixableReport(data["hazard_id"], due.isoformat()))
         return
     reason = clean_text(text, TEXT_MAX)
     due = parse_date(data["date"], ctx.today())
@@ -704,25 +701,94 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
     await ctx.reply("reassign.done", id=hid, name=mates[new_id])
 
 
-# --- typed answers ------------------------------------------------------------
-
-_TYPED = {
-    "return": _return_fix,
-    "extend": _ask_extension,
-    "refuse": _refuse_extension,
-    "unfixable": _mark_unfixable,
-}
+# --- journeys: what the person is typing or sending for ----------------------------
 
 
-async def on_text(ctx: Ctx, kind: str, data: dict[str, Any], text: str) -> None:
-    """Typed text for a pending input of this module."""
-    if kind == "fix":
+@journey("fix")
+@dataclass(frozen=True)
+class FixReport(Journey):
+    """Reporting a fix: after-photos, then (``stage`` "note") the note that signs it."""
+
+    cancelled = "cancel.fix"
+    hazard_id: int
+    fix_id: int
+    stage: str | None = None
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        data = self.stored()
         if await _draft_gone(ctx, data):
             return
-        if data.get("stage") != "note":
+        if self.stage != "note":
             await ctx.reply("fix.photos_first")
-            await ask_again(ctx, kind, data)
+            await self.again(ctx)
             return
         await _submit_fix(ctx, data, text)
-        return
-    await _TYPED[kind](ctx, data, text)
+
+    async def photo(self, ctx: Ctx, picture: PhotoSize | Document) -> None:
+        await on_photo(ctx, self.stored(), picture)
+
+    async def again(self, ctx: Ctx) -> None:
+        await ask_again(ctx, self.kind, self.stored())
+
+    async def cancel(self, ctx: Ctx, tx: Tx) -> None:
+        await store.drop_fix(tx, self.fix_id, ctx.member().id)
+
+
+@journey("return")
+@dataclass(frozen=True)
+class ReturnReason(Journey):
+    """Why a reported fix goes back (the verifier types it)."""
+
+    hazard_id: int
+    fix_id: int
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        await _return_fix(ctx, self.stored(), text)
+
+    async def again(self, ctx: Ctx) -> None:
+        await ask_again(ctx, self.kind, self.stored())
+
+
+@journey("extend")
+@dataclass(frozen=True)
+class ExtensionRequest(Journey):
+    """A later deadline asked for: the date, then (``date`` set) the reason."""
+
+    hazard_id: int
+    date: str | None = None
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        await _ask_extension(ctx, self.stored(), text)
+
+    async def again(self, ctx: Ctx) -> None:
+        await ask_again(ctx, self.kind, self.stored())
+
+
+@journey("refuse")
+@dataclass(frozen=True)
+class ExtensionRefusal(Journey):
+    """Why a later deadline is refused (the leader types it)."""
+
+    hazard_id: int
+    change_id: int
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        await _refuse_extension(ctx, self.stored(), text)
+
+    async def again(self, ctx: Ctx) -> None:
+        await ask_again(ctx, self.kind, self.stored())
+
+
+@journey("unfixable")
+@dataclass(frozen=True)
+class UnfixableReport(Journey):
+    """A hazard that cannot be fixed: the demolition date, then (``date`` set) the reason."""
+
+    hazard_id: int
+    date: str | None = None
+
+    async def text(self, ctx: Ctx, text: str) -> None:
+        await _mark_unfixable(ctx, self.stored(), text)
+
+    async def again(self, ctx: Ctx) -> None:
+        await ask_again(ctx, self.kind, self.stored())

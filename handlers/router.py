@@ -1,72 +1,27 @@
-"""Where a message goes: the stored pending input says what the person is doing.
+"""Where a message goes: the journey the person is in the middle of takes it.
 
-Typed text, a photo or a shared contact is routed to the journey waiting for
-it (joining, a form, a walk, a quick report); anything unexpected gets a short
-answer and the question is asked again, with nothing stored changed.
+Typed text, a photo, a document or a shared contact is handed to the journey
+waiting for input (``handlers.journeys.TABLE``: joining, a form, a walk, a
+quick report, a fix report, a date and a reason…), which answers it or says
+"not now" and asks again, with nothing stored changed. With no journey under
+way: an invitation code joins, a photo starts a quick report, a spreadsheet
+is imported.
 """
 
 from __future__ import annotations
 
-import html
-from typing import Any
-
 from telegram import Document, PhotoSize
 
-from handlers import admin, hazard, inspect, join, quick, rectify, reports
+# Every module with a journey registers it in the table as it is imported.
+from handlers import admin, join, quick, rectify, reports  # noqa: F401
 from handlers.base import Ctx, entry
 from handlers.common import help_text
-from handlers.i18n import Html
-from handlers.named import Card
-from ledger.errors import NotAllowed, PhotoRejected, Stale
-from ledger.hazards import Step
+from handlers.journeys import current
+from ledger.errors import PhotoRejected
 from ledger.invitations import code_in
-from ledger.roles import can_walk
-from storage import people, walks
-from storage.db import Row
 
 # Longest text accepted at all; longer is refused before anything else.
 MAX_MESSAGE = 4096
-
-
-async def _draft_for(ctx: Ctx, kind: str, data: dict[str, Any]) -> Row | None:
-    """The hazard being reported in this walk or quick report, if any."""
-    if kind == "quick":
-        return await walks.hazard(ctx.db, data["hazard_id"])
-    hazard_id = await walks.walk_draft(ctx.db, data["inspection_id"])
-    return None if hazard_id is None else await walks.hazard(ctx.db, hazard_id)
-
-
-async def continue_after(ctx: Ctx, kind: str, data: dict[str, Any], updated: Row) -> None:
-    """After a hazard answer: the next hazard question, or back to the walk."""
-    if updated["state"] == "draft":
-        await hazard.ask(ctx, updated)
-        return
-    await ctx.reply(
-        "hazard.recorded",
-        [[Card(updated["id"]).labelled(ctx.t("card.open"))]],
-        line=Html(hazard.summary(ctx, updated)),
-        id=updated["id"],
-    )
-    if kind == "walk":
-        await inspect.ask_current(ctx, data["inspection_id"])
-
-
-async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
-    """Repeat what the person is being asked, after an unexpected message."""
-    if kind == "walk":
-        await inspect.ask_current(ctx, data["inspection_id"])
-    elif kind == "quick":
-        draft = await _draft_for(ctx, kind, data)
-        if draft is not None and draft["state"] == "draft":
-            await hazard.ask(ctx, draft)
-    elif kind.startswith("form:"):
-        await admin.resume(ctx, kind.removeprefix("form:"), data)
-    elif kind in rectify.KINDS:
-        await rectify.ask_again(ctx, kind, data)
-    elif kind == "scanned":
-        await ctx.reply(
-            "walls.send_photo", [hazard.camera_row(ctx, hazard.Camera("w", data["building_id"]))]
-        )
 
 
 @entry
@@ -77,40 +32,17 @@ async def on_text(ctx: Ctx) -> None:
     if len(text) > MAX_MESSAGE:
         await ctx.reply("error.too_long", limit=MAX_MESSAGE, length=len(text))
         return
-    waiting = await people.pending(ctx.db, ctx.user_id)
-    if waiting is None:
+    state = await current(ctx)
+    if state is None:
         code = code_in(text) if ctx.person is None or not ctx.person.memberships else None
         if code is not None:  # someone not yet in, typing or pasting their code
             await join.join_with(ctx, code)
             return
         await ctx.say(ctx.t("common.not_understood") + "\n\n" + help_text(ctx))
         return
-    kind, data = waiting
-    if kind == "join":
-        await join.on_input(ctx, data, text, None)
-        return
-    ctx.member()
-    if kind in rectify.KINDS:
-        await rectify.on_text(ctx, kind, data, text)
-        return
-    if kind == "scanned":
-        await ctx.reply(
-            "walls.send_photo", [hazard.camera_row(ctx, hazard.Camera("w", data["building_id"]))]
-        )
-        return
-    if kind.startswith("form:"):
-        if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
-            await ctx.reply("common.use_buttons")
-            await _ask_again(ctx, kind, data)
-        return
-    draft = await _draft_for(ctx, kind, data)
-    if draft is not None and draft["state"] == "draft":
-        updated = await hazard.on_text(ctx, draft, text)
-        if updated is not None:
-            await continue_after(ctx, kind, data, updated)
-            return
-    await ctx.reply("common.use_buttons")
-    await _ask_again(ctx, kind, data)
+    if state.members_only:
+        ctx.member()
+    await state.text(ctx, text)
 
 
 @entry
@@ -118,14 +50,14 @@ async def on_contact(ctx: Ctx) -> None:
     """A shared contact: the phone number when joining."""
     message = ctx.update.effective_message
     contact = message.contact if message else None
-    waiting = await people.pending(ctx.db, ctx.user_id)
-    if contact is None or waiting is None or waiting[0] != "join":
+    state = await current(ctx)
+    if contact is None or state is None:
         await ctx.reply("common.not_understood")
         return
     if contact.user_id is not None and contact.user_id != ctx.user_id:
         await ctx.reply("join.own_phone")
         return
-    await join.on_input(ctx, waiting[1], None, contact.phone_number)
+    await state.contact(ctx, contact.phone_number)
 
 
 def _picture(ctx: Ctx) -> PhotoSize | Document | None:
@@ -143,32 +75,16 @@ def _picture(ctx: Ctx) -> PhotoSize | Document | None:
 
 @entry
 async def on_photo(ctx: Ctx) -> None:
-    """A photo (or an image file): for the hazard waiting for one, else a quick report."""
+    """A photo (or an image file): for the journey waiting for one, else a quick report."""
     picture = _picture(ctx)
     if picture is None:
         raise PhotoRejected(reason="not_image")
     ctx.member()
-    waiting = await people.pending(ctx.db, ctx.user_id)
-    if waiting is None:
+    state = await current(ctx)
+    if state is None:
         await quick.start(ctx, picture)
         return
-    kind, data = waiting
-    if kind == "fix":
-        await rectify.on_photo(ctx, data, picture)
-        return
-    if kind == "scanned":
-        await quick.start_scanned(ctx, picture, data["building_id"])
-        return
-    if kind in ("walk", "quick"):
-        draft = await _draft_for(ctx, kind, data)
-        if draft is not None and draft["state"] == "draft" and hazard.step_of(draft) is Step.PHOTOS:
-            await hazard.on_photo(ctx, draft, picture)
-            fresh = await walks.hazard(ctx.db, draft["id"])
-            assert fresh is not None
-            await hazard.ask(ctx, fresh)
-            return
-    await ctx.reply("common.photo_not_now")
-    await _ask_again(ctx, kind, data)
+    await state.photo(ctx, picture)
 
 
 @entry
@@ -178,51 +94,18 @@ async def on_document(ctx: Ctx) -> None:
     if document is not None and reports.is_spreadsheet(document):
         await reports.on_spreadsheet(ctx, document)
         return
-    waiting = await people.pending(ctx.db, ctx.user_id)
-    await ctx.reply("error.photo.not_image")
-    if waiting is not None:
-        await _ask_again(ctx, *waiting)
-
-
-async def on_hazard_answer(ctx: Ctx, tapped: hazard.HazardAnswer) -> None:
-    """A tapped hazard answer, then the next question (of the hazard, or of the walk)."""
-    step, value = tapped.step, tapped.value
-    person = ctx.member()
-    draft = await walks.hazard(ctx.db, tapped.hazard_id)
-    if (
-        draft is None
-        or not can_walk(person, draft["school_id"])
-        or draft["reported_by"] != person.id
-    ):
-        raise NotAllowed()
-    if draft["state"] != "draft":
-        raise Stale()
-    updated = await hazard.on_button(ctx, draft, step, value)
-    await ctx.settle(_label(ctx, step, value, updated))
-    kind = "quick" if draft["source"] == "quick" else "walk"
-    data = (
-        {"hazard_id": draft["id"]} if kind == "quick" else {"inspection_id": draft["inspection_id"]}
-    )
-    await continue_after(ctx, kind, data, updated)
-
-
-def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
-    """How a tapped answer is shown under its question (HTML: names are escaped)."""
-    if value in ("y", "n"):
-        return ctx.t("button.yes" if value == "y" else "button.no")
-    if step is Step.BUILDING:
-        return html.escape(str(updated["building_name"]), quote=False)
-    if step is Step.RESPONSIBLE:
-        return html.escape(str(updated["responsible_name"]), quote=False)
-    if step is Step.DEADLINE:
-        return ctx.day(updated["deadline"])
-    return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
+    state = await current(ctx)
+    if state is None or document is None:
+        await ctx.reply("error.photo.not_image")
+        return
+    await state.document(ctx, document)
 
 
 @entry
 async def on_other(ctx: Ctx) -> None:
     """Stickers, voice, locations...: not understood; the question is asked again."""
-    await ctx.reply("common.not_understood")
-    waiting = await people.pending(ctx.db, ctx.user_id)
-    if waiting is not None:
-        await _ask_again(ctx, *waiting)
+    state = await current(ctx)
+    if state is None:
+        await ctx.reply("common.not_understood")
+        return
+    await state.other(ctx)

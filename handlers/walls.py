@@ -11,10 +11,12 @@ from __future__ import annotations
 from handlers import inspect
 from handlers.base import Ctx
 from handlers.hazard import Camera, camera_row
+from handlers.journeys import begin
+from handlers.quick import Scanned
 from ledger.errors import AlreadyClosed
 from ledger.roles import can_walk
 from reports.qr import PAYLOAD_PREFIX, parse_payload
-from storage import campus, people
+from storage import campus
 
 
 def is_building_code(payload: str) -> bool:
@@ -38,7 +40,7 @@ async def scanned(ctx: Ctx, payload: str) -> None:
     except AlreadyClosed:
         # The next photo is a quick report for this very building: no need to ask which.
         async with ctx.write() as tx:
-            await people.set_pending(tx, ctx.user_id, "scanned", {"building_id": building["id"]})
+            await begin(tx, ctx.user_id, Scanned(building["id"]))
             await tx.event(person.id, "building.scanned", "building", building["id"])
         await ctx.reply(
             "walls.closed",
