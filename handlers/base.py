@@ -4,7 +4,8 @@
 is asking, in which language), turns a refused action (``XiaoanError``) into
 a short answer in that language, and marks the update done in the inbox when
 the handler changed nothing (a handler that writes marks it done in its own
-transaction via ``ctx.write()``).
+transaction via ``ctx.write()``). A question sent with ``ctx.ask`` is
+recorded as shown once the handler is through (``storage.journeys``).
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes
 
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
 from ledger.errors import NotAllowed, Stale, XiaoanError
 from ledger.roles import Person, require_member
-from storage import inbox
+from storage import inbox, journeys
 from storage.db import Database, Tx
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
@@ -82,6 +83,17 @@ class Ctx:
         self.chat_id = chat.id if chat else self.user_id
         self.person: Person | None = None
         self.wrote = False
+        self.asked: int | None = None  # the message id of the question this update asked
+
+    @classmethod
+    def detached(
+        cls, app: Application[Any, Any, Any, Any, Any, Any], tg_user_id: int, lang: str
+    ) -> Ctx:
+        """A context outside any update, to speak to one person (at start-up)."""
+        ctx = cls(Update(update_id=0), CallbackContext(app))
+        ctx.user_id = ctx.chat_id = tg_user_id  # a private chat's id is its person's
+        ctx.lang = language_of(lang)
+        return ctx
 
     @property
     def tap_data(self) -> str:
@@ -107,8 +119,10 @@ class Ctx:
     # --- storage ---------------------------------------------------------------
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
-        """A write transaction that also marks this update done."""
+        """A write transaction that also marks this update done (and moves the
+        person's journey: the question shown before may no longer be the one waiting)."""
         async with self.db.write(self.update.update_id) as tx:
+            await journeys.moved(tx, self.user_id)
             yield tx
         self.wrote = True
 
@@ -131,6 +145,12 @@ class Ctx:
 
     async def reply(self, key: str, keyboard: Keyboard | Markup = None, **values: Any) -> Message:
         return await self.say(self.t(key, **values), keyboard)
+
+    async def ask(self, text: str, keyboard: Keyboard | Markup = None) -> Message:
+        """Send the journey's current question (recorded as shown once the handler is through)."""
+        message = await self.say(text, keyboard)
+        self.asked = message.message_id
+        return message
 
     async def settle(self, note: str | None = None) -> None:
         """Close a tapped question: the spinner stops and its buttons go, with the answer shown."""
@@ -223,6 +243,8 @@ def entry(
         await ctx.load_person()
         try:
             await handler(ctx)
+            if ctx.asked is not None:
+                await journeys.shown(ctx.db, ctx.user_id, ctx.asked, ctx.lang)
         except XiaoanError as error:
             text = error_text(ctx, error)
             if update.callback_query is not None:

@@ -198,23 +198,24 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
     elif where.where is Where.ITEM:
         item = items[where.index]
         data = f"a:{walk_id}:{item['id']}"
-        await ctx.reply(
-            "walk.question",
+        await ctx.ask(
+            ctx.t(
+                "walk.question",
+                building=building,
+                n=where.index + 1,
+                total=len(items),
+                code=item["code"],
+                text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
+            ),
             [
                 [(ctx.t("walk.ok"), f"{data}:ok"), (ctx.t("walk.hazard"), f"{data}:hz")],
                 [(ctx.t("walk.na"), f"{data}:na"), (ctx.t("walk.pause"), f"p:{walk_id}")],
             ],
-            building=building,
-            n=where.index + 1,
-            total=len(items),
-            code=item["code"],
-            text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
         )
     elif where.where is Where.EXTRA:
-        await ctx.reply(
-            "walk.extra",
+        await ctx.ask(
+            ctx.t("walk.extra", building=building),
             [[(ctx.t("button.yes"), f"x:{walk_id}:y"), (ctx.t("button.no"), f"x:{walk_id}:n")]],
-            building=building,
         )
     elif where.where is Where.SUMMARY:
         await _summary(ctx, walk, len(items))
@@ -226,15 +227,17 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
     given = list((await walks.answers(ctx.db, walk["id"])).values())
     found = await walks.hazards_of_inspection(ctx.db, walk["id"])
     lines = [f"{n}. {hazard_questions.summary(ctx, h)}" for n, h in enumerate(found, start=1)]
-    await ctx.reply(
-        "walk.summary",
+    await ctx.ask(
+        ctx.t(
+            "walk.summary",
+            building=walk["building_name"],
+            total=total,
+            ok=given.count(Choice.OK.value),
+            na=given.count(Choice.NA.value),
+            hazards=len(found),
+            lines=Html("\n".join(lines) if lines else ctx.t("walk.no_hazards")),
+        ),
         [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
-        building=walk["building_name"],
-        total=total,
-        ok=given.count(Choice.OK.value),
-        na=given.count(Choice.NA.value),
-        hazards=len(found),
-        lines=Html("\n".join(lines) if lines else ctx.t("walk.no_hazards")),
     )
 
 

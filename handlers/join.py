@@ -52,7 +52,26 @@ async def start(ctx: Ctx) -> None:
         return
     async with ctx.write() as tx:
         await people.set_pending(tx, ctx.user_id, "join", {"code": code})
-    await ctx.reply("join.ask_name", role=ctx.t(f"role.{role}"), where=where)
+    await ctx.ask(ctx.t("join.ask_name", role=ctx.t(f"role.{role}"), where=where))
+
+
+async def ask_again(ctx: Ctx, data: dict[str, Any]) -> None:
+    """The joining question waiting: the name, or the phone once the name is given."""
+    if "name" in data:
+        await _ask_phone(ctx, data["name"])
+        return
+    invitation = await people.usable_invitation(ctx.db, data["code"], ctx.now())
+    where = invitation["school_name"] or ctx.t("join.city")
+    await ctx.ask(ctx.t("join.ask_name", role=ctx.t(f"role.{invitation['role']}"), where=where))
+
+
+async def _ask_phone(ctx: Ctx, name: str) -> None:
+    share = ReplyKeyboardMarkup(
+        [[KeyboardButton(ctx.t("join.share_phone"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await ctx.ask(ctx.t("join.ask_phone", name=name), share)
 
 
 async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str | None) -> None:
@@ -64,12 +83,7 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         name = clean_text(text, NAME_MAX)
         async with ctx.write() as tx:
             await people.set_pending(tx, ctx.user_id, "join", {**data, "name": name})
-        share = ReplyKeyboardMarkup(
-            [[KeyboardButton(ctx.t("join.share_phone"), request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-        await ctx.reply("join.ask_phone", share, name=name)
+        await _ask_phone(ctx, name)
         return
     if phone is None and text is None:
         raise BadPhone()

@@ -26,6 +26,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
 from bot.config import Config, load_config
+from handlers.resume import resume_journeys
 from ledger.clock import FakeClock
 from localchat.telegram_html import check_html
 from storage import inbox
@@ -383,6 +384,7 @@ class Simulator:
         await self.app.post_init(self.app)
         sender = self.app.bot_data["sender"]
         sender.sleep, sender.monotonic = self._pause, lambda: self.seconds
+        await resume_journeys(self.app)  # the start-up job, run at once
         await self.drain()
         return self
 
