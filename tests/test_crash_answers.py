@@ -121,7 +121,10 @@ async def test_retyped_funding_does_not_become_the_contingency_plan(sim):
     said = await staff.send("停用并设置警戒线")
     assert "已登记" in texts(said)
     stored = await hazard(sim)
-    assert (stored["funding"], stored["contingency_plan"]) == ("学校专项经费 5 万元", "停用并设置警戒线")
+    assert (stored["funding"], stored["contingency_plan"]) == (
+        "学校专项经费 5 万元",
+        "停用并设置警戒线",
+    )
 
 
 async def test_a_text_typed_before_the_next_question_arrived_is_not_its_answer(sim):
