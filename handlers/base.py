@@ -13,7 +13,9 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import os
 import re
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,6 +45,11 @@ from storage.people import person_by_tg
 from storage.photos import PhotoStore
 
 log = logging.getLogger(__name__)
+
+# A fault point for the crash tests only (tests/test_crash_processes.py): the
+# process kills itself right after committing the update whose text is this,
+# before any reply. Read once at start; unset, it costs one comparison a write.
+KILL_AFTER_COMMIT = os.environ.get("XIAOAN_TEST_KILL_AFTER_COMMIT")
 
 MAX_TEXT = 4096  # Telegram's limit for a message's text, after HTML parsing
 ALBUM_MAX = 10  # Telegram's limit for the pictures of one album
@@ -125,6 +132,10 @@ class Ctx:
             await journeys.moved(tx, self.user_id)
             yield tx
         self.wrote = True
+        if KILL_AFTER_COMMIT is not None:
+            message = self.update.effective_message
+            if message is not None and message.text == KILL_AFTER_COMMIT:
+                os.kill(os.getpid(), signal.SIGKILL)
 
     # --- answering -------------------------------------------------------------
     def t(self, key: str, **values: Any) -> str:
