@@ -56,12 +56,13 @@ class FakeTelegram:
         text = str(params.get("text") or "")
         with self.log.open("a", encoding="utf-8") as out:
             out.write(json.dumps({"chat": chat_id, "text": text, "kind": SENDS[method]}) + "\n")
+        content: dict[str, Any] = {"text": text} if text else {"photo": []}
         message = {
             "message_id": next(self.ids),
             "date": 0,
             "chat": {"id": chat_id, "type": "private"},
             "from": BOT,
-            **({"text": text} if text else {"photo": []}),
+            **content,
         }
         result: Any = [message] if method == "sendMediaGroup" else message
         if self.kill_pid is not None:
