@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -163,11 +164,12 @@ class Sender:
             return False
         except NetworkError as exc:
             error = f"{type(exc).__name__}: {exc}"
+            unknown = may_have_arrived(exc)
             if message.attempts + 1 >= MAX_ATTEMPTS:
-                await outbox.mark_failed(self.db, message.id, error)
+                await outbox.mark_failed(self.db, message.id, error, unknown)
             else:
                 later = self.clock.now() + backoff(message.attempts + 1)
-                await outbox.mark_retry(self.db, message.id, error, later)
+                await outbox.mark_retry(self.db, message.id, error, later, unknown)
             return False
         except TelegramError as exc:
             await outbox.mark_failed(self.db, message.id, f"{type(exc).__name__}: {exc}")
@@ -185,6 +187,14 @@ class Sender:
             await self.bot.send_photo(message.chat_id, media[0].media, api_kwargs=key)
         else:
             await self.bot.send_media_group(message.chat_id, media, api_kwargs=key)
+
+
+def may_have_arrived(error: NetworkError) -> bool:
+    """Whether Telegram may have the request despite the error: only a connection never
+    made (or never taken from the pool) proves that it did not leave."""
+    return not isinstance(
+        error.__cause__, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+    )
 
 
 def _markup(message: Outgoing) -> InlineKeyboardMarkup | None:

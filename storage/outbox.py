@@ -145,10 +145,11 @@ async def recover_in_flight(db: Database, idempotent: bool) -> list[int]:
             give_up = not idempotent and row["interrupted"] >= 1
             await tx.run(
                 "UPDATE outbox SET in_flight_at = NULL, interrupted = interrupted + 1,"
+                " possibly_twice = possibly_twice OR ?,"
                 " state = CASE WHEN ? AND state = 'pending' THEN 'failed' ELSE state END,"
                 " last_error = CASE WHEN ? AND state = 'pending' THEN ? ELSE last_error END"
                 " WHERE id = ?",
-                (give_up, give_up, STOPPED_TWICE, row["id"]),
+                (give_up, give_up, give_up, STOPPED_TWICE, row["id"]),
             )
     return [row["id"] for row in rows]
 
@@ -176,23 +177,30 @@ async def mark_sent(db: Database, message_id: int, idempotent: bool = False) -> 
         )
 
 
-async def mark_retry(db: Database, message_id: int, error: str, retry_at: datetime) -> None:
-    """A failed attempt that is worth another one at ``retry_at``."""
+async def mark_retry(
+    db: Database, message_id: int, error: str, retry_at: datetime, unknown: bool = False
+) -> None:
+    """A failed attempt that is worth another one at ``retry_at``.
+
+    ``unknown``: the request left and no answer came back (a timeout, a dropped
+    connection): Telegram may have it, so the next copy counts as a repeat.
+    """
     async with db.write() as tx:
         await tx.run(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
-            " in_flight_at = NULL WHERE id = ?",
-            (error[:500], retry_at.isoformat(timespec="seconds"), message_id),
+            " in_flight_at = NULL, interrupted = interrupted + ? WHERE id = ?",
+            (error[:500], retry_at.isoformat(timespec="seconds"), int(unknown), message_id),
         )
 
 
-async def mark_failed(db: Database, message_id: int, error: str) -> None:
-    """A message given up on: kept with its last error, never sent."""
+async def mark_failed(db: Database, message_id: int, error: str, unknown: bool = False) -> None:
+    """A message given up on: kept with its last error, never sent again."""
     async with db.write() as tx:
         await tx.run(
             "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?,"
-            " next_attempt_at = NULL, in_flight_at = NULL WHERE id = ?",
-            (error[:500], message_id),
+            " next_attempt_at = NULL, in_flight_at = NULL, interrupted = interrupted + ?"
+            " WHERE id = ?",
+            (error[:500], int(unknown), message_id),
         )
 
 

@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from telegram import Bot
+from telegram.error import NetworkError, TimedOut
 
 from bot.cli import cmd_outbox
 from ledger.clock import FakeClock
@@ -29,6 +31,7 @@ from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
 from tests.conftest import cli_invitation, join, jpeg
 from tests.localchat_support import bot_for, start_server
+from tests.simulator import Simulator
 
 
 class Crash(BaseException):
@@ -123,7 +126,7 @@ async def test_killed_twice_while_sending_it_is_given_up(sim, person, monkeypatc
     assert chat.new() == []
     stored = await row(sim.db)
     assert (stored["state"], stored["interrupted"]) == ("failed", 2)
-    assert stored["last_error"] == outbox.STOPPED_TWICE
+    assert (stored["last_error"], stored["possibly_twice"]) == (outbox.STOPPED_TWICE, 1)
     assert "possibly sent, not sent again" in await cmd_outbox(sim.config, "failed", 10)
 
 
@@ -318,3 +321,50 @@ async def test_on_the_local_chat_a_crash_never_sends_twice(
 
 async def _no_wait(seconds: float) -> None:
     return None
+
+
+# --- no answer from Telegram: it may have the message --------------------------------
+
+
+def fail_next_send(sim: Simulator, error: BaseException) -> None:
+    original = sim.api.do_request
+
+    async def failing(url: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if url.endswith("/sendMessage"):
+            sim.api.do_request = original  # type: ignore[method-assign]
+            raise error
+        return await original(url, *args, **kwargs)
+
+    sim.api.do_request = failing  # type: ignore[method-assign]
+
+
+def caused(error: NetworkError, cause: BaseException) -> NetworkError:
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "possibly_twice"),
+    [
+        (caused(TimedOut(), httpx.ReadTimeout("no answer")), 1),
+        (caused(NetworkError("httpx.RemoteProtocolError"), httpx.RemoteProtocolError("x")), 1),
+        (caused(TimedOut(), httpx.ConnectTimeout("no connection")), 0),
+        (caused(NetworkError("httpx.ConnectError"), httpx.ConnectError("refused")), 0),
+        (caused(TimedOut("Pool timeout"), httpx.PoolTimeout("pool")), 0),
+    ],
+    ids=["read-timeout", "dropped", "connect-timeout", "refused", "pool"],
+)
+async def test_a_send_with_no_answer_is_recorded_as_possibly_twice(
+    sim, person, error, possibly_twice
+):
+    """A request that left without an answer may have arrived: its retry is recorded as
+    possibly sent twice; one that never left (no connection) is not."""
+    _, person_id = person
+    await put(sim.db, person_id)
+    fail_next_send(sim, error)
+    assert await sim.send_outbox() == 0
+    sim.clock.advance(seconds=60)
+    assert await sim.send_outbox() == 1
+    stored = await row(sim.db)
+    assert (stored["state"], stored["attempts"]) == ("sent", 2)
+    assert stored["possibly_twice"] == possibly_twice
