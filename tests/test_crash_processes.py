@@ -313,8 +313,11 @@ async def test_a_typed_answer_killed_before_its_reply_then_typed_again(tmp_path,
         assert bot.returncode == -signal.SIGKILL
         await browser.send("2027-05-20")  # no answer came: the person types it again
         run.xiaoan("run", log="bot.log")
-        await browser.wait_text("这条消息没有记作下面这个问题的回答", within=30)
-        await browser.wait_text("具体责任人")
+        await browser.wait_for(
+            lambda chat: any("这条消息没有记作" in (m.get("html") or "") for m in chat)
+            and "具体责任人" in (chat[-1].get("html") or ""),
+            within=30,
+        )
 
         await browser.send("后勤处刘主任")
         await browser.wait_text("整改措施")
