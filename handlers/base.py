@@ -73,6 +73,9 @@ class Services:
     # Asks the sending job for a pass now (set by bot.app once the bot runs),
     # so a notice written to the outbox goes out at once, not at the next tick.
     wake_sender: Callable[[], None] = lambda: None
+    # The local chat's page when the bot runs on it (no Telegram): links that a
+    # phone opens by itself, such as QR codes, point there and not at t.me.
+    local_page: str | None = None
 
 
 class Ctx:
