@@ -314,8 +314,10 @@ async def test_a_typed_answer_killed_before_its_reply_then_typed_again(tmp_path,
         await browser.send("2027-05-20")  # no answer came: the person types it again
         run.xiaoan("run", log="bot.log")
         await browser.wait_for(
-            lambda chat: any("这条消息没有记作" in (m.get("html") or "") for m in chat)
-            and "具体责任人" in (chat[-1].get("html") or ""),
+            lambda chat: (
+                any("这条消息没有记作" in (m.get("html") or "") for m in chat)
+                and "具体责任人" in (chat[-1].get("html") or "")
+            ),
             within=30,
         )
 
