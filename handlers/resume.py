@@ -37,6 +37,9 @@ async def resume_journeys(app: Application[Any, Any, Any, Any, Any, Any]) -> int
         except (XiaoanError, TelegramError) as exc:  # gone, no longer allowed, blocked...
             log.info("resume: person %s not asked again: %s", waiting.tg_user_id, exc)
             continue
+        except Exception:  # one person's broken state must not keep the others waiting
+            log.exception("resume: asking person %s again failed", waiting.tg_user_id)
+            continue
         if ctx.asked is not None:
             await journeys.shown(db, ctx.user_id, ctx.asked, ctx.lang, waiting.version)
             asked += 1

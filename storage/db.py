@@ -3,8 +3,9 @@
 Like datasette's ``database.py``: every write goes through one connection,
 one short ``BEGIN IMMEDIATE`` transaction at a time (queued in turn, an
 urgent write before any waiting one); reads use their own connection and
-never wait for a writer, which WAL allows. A transaction that applies a received update also
-marks it done in the inbox, so an update is applied exactly once.
+never wait for a writer, which WAL allows. A transaction that applies a
+received update also marks it done in the inbox, so an update is applied
+exactly once.
 """
 
 from __future__ import annotations
