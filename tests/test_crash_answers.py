@@ -138,6 +138,11 @@ async def test_a_text_typed_before_the_next_question_arrived_is_not_its_answer(s
     said = await deliver(sim, staff, second)
     assert NOT_TAKEN in texts(said) and "具体责任人" in said[-1].text
     assert (await hazard(sim))["responsible_name"] is None
+    # The inbox's guarantee holds: the text was handled once, and is not fed again.
+    done = "SELECT done_at FROM inbox WHERE update_id = ?"
+    assert await sim.db.value(done, (second["update_id"],)) is not None
+    await sim.restart()
+    assert staff.new() == []
     await staff.send("后勤处刘主任")  # typed once the question is there: taken
     assert (await hazard(sim))["responsible_name"] == "后勤处刘主任"
 
