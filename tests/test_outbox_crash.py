@@ -266,6 +266,9 @@ async def test_a_repeated_album_key_returns_the_first_album(server, bot):
     again_photo = await bot.send_photo(chat_id, jpeg(), api_kwargs={IDEMPOTENCY_PARAMETER: "p-1"})
     assert photo.message_id == again_photo.message_id
     assert len(await chat_messages(server, chat_id)) == 3
+    # Sent under a key, the pictures are the person's to open, as any other.
+    for file_id in [first[0].photo[-1].file_id, photo.photo[-1].file_id]:
+        assert await server.channel.may_see_file(chat_id, file_id)
 
 
 async def test_keys_belong_to_their_chat(server, bot):
