@@ -32,14 +32,16 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ContextTypes
 
+from handlers import when
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
 from ledger.errors import BadId, Stale, XiaoanError
 from ledger.ids import parse_id
 from ledger.roles import Person, require_member
-from storage import inbox, journeys
+from storage import inbox, journeys, questions
 from storage.db import Database, Tx
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
@@ -95,6 +97,8 @@ class Ctx:
         self.person: Person | None = None
         self.wrote = False
         self.asked: int | None = None  # the message id of the question this update asked
+        self.writes = 0  # this update's transactions so far
+        self.writes_when_asked = 0
 
     @classmethod
     def detached(
@@ -127,6 +131,14 @@ class Ctx:
     def today(self) -> date:
         return self.now().date()
 
+    def moment(self, value: str | datetime) -> str:
+        """A stored moment as this person reads it (campaign time zone, their language)."""
+        return when.moment_text(value, self.lang, self.services.clock.tz, self.today())
+
+    def day(self, value: str | date, weekday: bool = True) -> str:
+        """A day (with its weekday unless told), as this person reads it."""
+        return when.day_text(value, self.lang, self.today(), weekday)
+
     # --- storage ---------------------------------------------------------------
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
@@ -136,6 +148,7 @@ class Ctx:
             await journeys.moved(tx, self.user_id)
             yield tx
         self.wrote = True
+        self.writes += 1
         if KILL_AFTER_COMMIT is not None:
             message = self.update.effective_message
             if message is not None and message.text == KILL_AFTER_COMMIT:
@@ -158,13 +171,41 @@ class Ctx:
             disable_web_page_preview=True,
         )
 
+    async def ask_typed(self, topic: str, text: str, keyboard: Keyboard | Markup = None) -> None:
+        """A question that may be answered by typing: remembered, to confirm the answer in it."""
+        message = await self.ask(text, keyboard)
+        async with self.db.write() as tx:
+            await questions.set_open_question(tx, self.chat_id, topic, message.message_id, text)
+
+    async def confirm_typed(self, topic: str, note: str) -> None:
+        """A typed answer shown under its question, whose buttons go (as a tap's answer is)."""
+        question = await questions.open_question(self.db, self.chat_id, topic)
+        if question is None:
+            return
+        async with self.db.write() as tx:
+            await questions.close_question(tx, self.chat_id)
+        text = f"{question['html']}\n→ {html.escape(note, quote=False)}"
+        if html_units(text) > MAX_TEXT:
+            text = question["html"]  # no room: at least the buttons go
+        try:
+            await self.context.bot.edit_message_text(
+                text,
+                chat_id=self.chat_id,
+                message_id=question["message_id"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=None,
+                disable_web_page_preview=True,
+            )
+        except BadRequest as refused:  # deleted, or too old to edit: the answer stands anyway
+            log.info("typed answer not shown under its question: %s", refused.message)
+
     async def reply(self, key: str, keyboard: Keyboard | Markup = None, **values: Any) -> Message:
         return await self.say(self.t(key, **values), keyboard)
 
     async def ask(self, text: str, keyboard: Keyboard | Markup = None) -> Message:
         """Send the journey's current question (recorded as shown once the handler is through)."""
         message = await self.say(text, keyboard)
-        self.asked = message.message_id
+        self.asked, self.writes_when_asked = message.message_id, self.writes
         return message
 
     async def settle(self, note: str | None = None) -> None:
@@ -278,7 +319,8 @@ def entry(
         await ctx.load_person()
         try:
             await handler(ctx)
-            if ctx.asked is not None:
+            # A write after the question may have moved it on: then it counts as not shown.
+            if ctx.asked is not None and ctx.writes == ctx.writes_when_asked:
                 await journeys.shown(ctx.db, ctx.user_id, ctx.asked, ctx.lang)
         except XiaoanError as error:
             text = error_text(ctx, error)

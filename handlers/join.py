@@ -6,8 +6,8 @@ from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from handlers import walls
-from handlers.base import Ctx, entry
+from handlers import inspect, menu, walls
+from handlers.base import Ctx, entry, error_text
 from handlers.common import help_text
 from ledger.buildings import NAME_MAX, clean_text, parse_phone
 from ledger.errors import BadPhone, InvitationInvalid
@@ -29,7 +29,20 @@ async def start(ctx: Ctx) -> None:
     if walls.is_building_code(code):  # a QR code on a building's wall
         await walls.scanned(ctx, code)
         return
-    invitation = await people.usable_invitation(ctx.db, code, ctx.now())
+    await join_with(ctx, code)
+
+
+async def join_with(ctx: Ctx, code: str) -> None:
+    """Join with an invitation code (from ``/start``, or typed bare by someone not yet in)."""
+    try:
+        invitation = await people.usable_invitation(ctx.db, code, ctx.now())
+    except InvitationInvalid as refused:
+        stranger = ctx.person is None or not ctx.person.memberships
+        if stranger and refused.params.get("reason") == "unknown":
+            # The dead end of a mistyped code: say that typing the right one is enough.
+            await ctx.say(error_text(ctx, refused) + "\n" + ctx.t("friction.join.type_code"))
+            return
+        raise
     role = Role(invitation["role"])
     where = invitation["school_name"] or ctx.t("join.city")
     if ctx.person is not None:
@@ -48,11 +61,37 @@ async def start(ctx: Ctx) -> None:
                 invitation_id=used["id"],
             )
         await ctx.load_person()
-        await ctx.reply("join.added", role=ctx.t(f"role.{role}"), where=where)
+        await ctx.reply(
+            "join.added", inspect.walk_button(ctx), role=ctx.t(f"role.{role}"), where=where
+        )
+        await menu.refresh(ctx)  # a new role: new commands in the menu
         return
     async with ctx.write() as tx:
         await people.set_pending(tx, ctx.user_id, "join", {"code": code})
-    await ctx.ask(ctx.t("join.ask_name", role=ctx.t(f"role.{role}"), where=where))
+    await _ask_name(ctx, role, where)
+
+
+async def _ask_name(ctx: Ctx, role: Role, where: str) -> None:
+    """The name; the one the client already gave (the local chat's form, a Telegram
+    profile) offered as a one-tap answer: a key of the reply keyboard sends it as typed."""
+    given = _given_name(ctx)
+    if given is None:
+        await ctx.ask(ctx.t("join.ask_name", role=ctx.t(f"role.{role}"), where=where))
+        return
+    offer = ReplyKeyboardMarkup(
+        [[KeyboardButton(given)]], resize_keyboard=True, one_time_keyboard=True
+    )
+    await ctx.ask(
+        ctx.t("friction.join.ask_name", role=ctx.t(f"role.{role}"), where=where, name=given),
+        offer,
+    )
+
+
+def _given_name(ctx: Ctx) -> str | None:
+    """The client's first and last name, as a valid name answer, or None."""
+    user = ctx.update.effective_user
+    name = " ".join((user.full_name if user else "").split())
+    return name if 0 < len(name) <= NAME_MAX else None
 
 
 async def ask_again(ctx: Ctx, data: dict[str, Any]) -> None:
@@ -61,8 +100,9 @@ async def ask_again(ctx: Ctx, data: dict[str, Any]) -> None:
         await _ask_phone(ctx, data["name"])
         return
     invitation = await people.usable_invitation(ctx.db, data["code"], ctx.now())
-    where = invitation["school_name"] or ctx.t("join.city")
-    await ctx.ask(ctx.t("join.ask_name", role=ctx.t(f"role.{invitation['role']}"), where=where))
+    await _ask_name(
+        ctx, Role(invitation["role"]), invitation["school_name"] or ctx.t("join.city")
+    )
 
 
 async def _ask_phone(ctx: Ctx, name: str) -> None:
@@ -122,4 +162,5 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         role=ctx.t(f"role.{invitation['role']}"),
         where=where,
     )
-    await ctx.say(help_text(ctx))
+    await ctx.say(help_text(ctx), inspect.walk_button(ctx))
+    await menu.refresh(ctx)  # after the welcome: the person is not kept waiting for it
