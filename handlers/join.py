@@ -100,9 +100,7 @@ async def ask_again(ctx: Ctx, data: dict[str, Any]) -> None:
         await _ask_phone(ctx, data["name"])
         return
     invitation = await people.usable_invitation(ctx.db, data["code"], ctx.now())
-    await _ask_name(
-        ctx, Role(invitation["role"]), invitation["school_name"] or ctx.t("join.city")
-    )
+    await _ask_name(ctx, Role(invitation["role"]), invitation["school_name"] or ctx.t("join.city"))
 
 
 async def _ask_phone(ctx: Ctx, name: str) -> None:
