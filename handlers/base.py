@@ -17,7 +17,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from storage import inbox, journeys, questions
 from storage.db import Database, Tx
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
+from storage.workers import Workers
 from telegram_rules import MAX_TEXT, as_shown, parse_html, utf16_len
 from telegram_rules.fit import alert, clip, html_units
 
@@ -76,6 +77,11 @@ class Services:
     # Asks the sending job for a pass now (set by bot.app once the bot runs),
     # so a notice written to the outbox goes out at once, not at the next tick.
     wake_sender: Callable[[], None] = lambda: None
+    # Exports and photo normalisation run here, off the event loop's interpreter.
+    workers: Workers = field(default_factory=lambda: Workers(0))
+    # Exports being made, by what they make (``handlers.exports.Export``): a second
+    # request for the same file joins the first.
+    exports: dict[str, Any] = field(default_factory=dict)
     # The local chat's page when the bot runs on it (no Telegram): links that a
     # phone opens by itself, such as QR codes, point there and not at t.me.
     local_page: str | None = None
