@@ -181,7 +181,7 @@ async def _ask(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
             for v in values
         ]
         keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    await ctx.reply(f"form.{form.name}.{field.name}", keyboard)
+    await ctx.ask(ctx.t(f"form.{form.name}.{field.name}"), keyboard)
 
 
 async def _start(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:

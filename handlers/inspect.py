@@ -275,8 +275,15 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
     elif where.where is Where.ITEM:
         item = items[where.index]
         item_id = item["id"]
-        await ctx.reply(
-            "walk.question",
+        await ctx.ask(
+            ctx.t(
+                "walk.question",
+                building=building,
+                n=where.index + 1,
+                total=len(items),
+                code=item["code"],
+                text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
+            ),
             [
                 [
                     Answer(walk_id, item_id, Choice.OK).labelled(ctx.t("walk.ok")),
@@ -287,22 +294,16 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
                     Pause(walk_id).labelled(ctx.t("walk.pause")),
                 ],
             ],
-            building=building,
-            n=where.index + 1,
-            total=len(items),
-            code=item["code"],
-            text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
         )
     elif where.where is Where.EXTRA:
-        await ctx.reply(
-            "walk.extra",
+        await ctx.ask(
+            ctx.t("walk.extra", building=building),
             [
                 [
                     OtherHazard(walk_id, True).labelled(ctx.t("button.yes")),
                     OtherHazard(walk_id, False).labelled(ctx.t("button.no")),
                 ]
             ],
-            building=building,
         )
     elif where.where is Where.SUMMARY:
         await _summary(ctx, walk, len(items))
@@ -334,7 +335,7 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
     def more(count: int) -> str:
         return ctx.t("visible.more_hazards", count=count)
 
-    await ctx.say(
+    await ctx.ask(
         text(fit(lines, room_for(text([])), more)),
         [[CloseBuilding(walk["id"]).labelled(ctx.t("walk.close"))]],
     )

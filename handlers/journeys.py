@@ -35,6 +35,8 @@ class Journey:
     members_only: ClassVar[bool] = True
     # What /cancel says once the journey is stopped.
     cancelled: ClassVar[str] = "cancel.done"
+    # A typed text counts only for the question on screen (``storage.journeys``).
+    checks_shown: ClassVar[bool] = True
 
     # --- stored ---------------------------------------------------------------------
     def stored(self) -> dict[str, Any]:

@@ -91,6 +91,7 @@ class QuickReport(Journey):
 class Scanned(Journey):
     """A closed building's QR code scanned: its photo starts a quick report there."""
 
+    checks_shown = False  # no question: whatever is typed, the camera is offered again
     building_id: int
 
     async def text(self, ctx: Ctx, text: str) -> None:

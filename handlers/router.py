@@ -5,10 +5,15 @@ waiting for input (``handlers.journeys.TABLE``: joining, a form, a walk, a
 quick report, a fix report, a date and a reason…), which answers it or says
 "not now" and asks again, with nothing stored changed. With no journey under
 way: an invitation code joins, a photo starts a quick report, a spreadsheet
-is imported.
+is imported. A text
+counts as an answer only to the question the person was shown
+(``storage.journeys``): one typed for a question that never reached them is
+answered by showing it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from telegram import Document, PhotoSize
 
@@ -16,12 +21,20 @@ from telegram import Document, PhotoSize
 from handlers import admin, join, quick, rectify, reports  # noqa: F401
 from handlers.base import Ctx, entry
 from handlers.common import help_text
-from handlers.journeys import current
+from handlers.journeys import current, load
 from ledger.errors import PhotoRejected
 from ledger.invitations import code_in
+from storage import journeys
 
 # Longest text accepted at all; longer is refused before anything else.
 MAX_MESSAGE = 4096
+
+
+async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
+    """Repeat what the person is being asked (at start-up, after a crash)."""
+    state = load(kind, data)
+    if state is not None:
+        await state.again(ctx)
 
 
 @entry
@@ -39,6 +52,14 @@ async def on_text(ctx: Ctx) -> None:
             await join.join_with(ctx, code)
             return
         await ctx.say(ctx.t("common.not_understood") + "\n\n" + help_text(ctx))
+        return
+    if state.checks_shown and not await journeys.answers_shown_question(
+        ctx.db, ctx.user_id, message.message_id if message else 0
+    ):
+        # Typed for a question that never reached them (its reply lost in a crash,
+        # or typed ahead of it): not an answer to the question now waiting.
+        await ctx.reply("journey.not_taken")
+        await state.again(ctx)
         return
     if state.members_only:
         ctx.member()
