@@ -16,7 +16,6 @@ from telegram.error import InvalidToken
 
 from bot.config import Config, load_config
 from handlers.base import Services
-from handlers.i18n import t
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import SystemClock
 from ledger.errors import ConfigError
@@ -28,6 +27,7 @@ from storage import campus, inbox, outbox, people, schedule
 from storage import imports as importing
 from storage.db import Database
 from storage.workers import Workers
+from texts import t
 
 DESCRIPTION = """\
 xiaoan: school fire and earthquake safety inspections, run from phones.

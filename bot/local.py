@@ -18,7 +18,6 @@ from pathlib import Path
 import aiosqlite
 
 from bot.config import TOKEN_ENV, Config
-from handlers.i18n import catalogue
 from ledger.clock import SystemClock
 from ledger.errors import ConfigError
 from ledger.invitations import deep_link
@@ -27,6 +26,7 @@ from localchat.limits import FloodLimits
 from localchat.server import LocalServer, LocalSettings, printable_host
 from storage.db import Reader
 from storage.people import person_by_tg
+from texts import catalogue
 
 # The name the local server gives the bot when bot.username is not set.
 LOCAL_USERNAME = "xiaoan_local_bot"

@@ -1,75 +1,12 @@
-"""Every text the bot sends, in ``locales/``: ``zh.toml`` and ``en.toml`` hold the
-core; a feature may keep its own texts beside them (``zh.tasks.toml``,
-``en.tasks.toml``). A key defined in two files of one language is an error.
-
-Handlers never assemble sentences: they name a text and pass values.
-Values are HTML-escaped here, because every message is sent with
-``parse_mode=HTML``; a value that is already HTML (a list the bot built from
-other texts) is wrapped in ``Html`` to pass through unchanged.
-"""
+"""The texts, for the handlers: they live in ``texts`` (below the bot, the handlers and
+the scheduler, which all use them); named here too, where handlers have always found them."""
 
 from __future__ import annotations
 
-import html
-import tomllib
-from functools import cache
-from importlib import resources
-from typing import Any
-
-LANGUAGES = ("zh", "en")
-DEFAULT = "zh"
-
-
-class Html(str):
-    """A value that is already safe HTML."""
-
-    __slots__ = ()
-
-
-def language_of(code: str | None) -> str:
-    """English for clients whose language starts with ``en``, Chinese otherwise."""
-    return "en" if (code or "").lower().startswith("en") else DEFAULT
-
-
-def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = str(value)
-    return flat
-
-
-@cache
-def catalogue(lang: str) -> dict[str, str]:
-    """Every text of ``lang``, from its core file and its feature files."""
-    folder = resources.files("handlers").joinpath("locales")
-    names = sorted(
-        entry.name
-        for entry in folder.iterdir()
-        if entry.name == f"{lang}.toml"
-        or (entry.name.startswith(f"{lang}.") and entry.name.endswith(".toml"))
-    )
-    merged: dict[str, str] = {}
-    for name in names:
-        texts = _flatten(tomllib.loads(folder.joinpath(name).read_text(encoding="utf-8")))
-        twice = merged.keys() & texts.keys()
-        if twice:
-            raise KeyError(f"{name} defines again: {', '.join(sorted(twice))}")
-        merged.update(texts)
-    return merged
-
-
-def t(lang: str, key: str, **values: Any) -> str:
-    """The text ``key`` in ``lang`` with ``values`` filled in (escaped)."""
-    template = catalogue(lang if lang in LANGUAGES else DEFAULT)[key]
-    safe = {
-        k: v if isinstance(v, Html) else html.escape(str(v), quote=False) for k, v in values.items()
-    }
-    return template.format(**safe) if safe else template
-
-
-def has(lang: str, key: str) -> bool:
-    return key in catalogue(lang)
+from texts import DEFAULT as DEFAULT
+from texts import LANGUAGES as LANGUAGES
+from texts import Html as Html
+from texts import catalogue as catalogue
+from texts import has as has
+from texts import language_of as language_of
+from texts import t as t

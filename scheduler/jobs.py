@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from handlers.i18n import t
 from ledger.clock import Clock
 from scheduler.planner import (
     ESCALATION_LAST_DAYS,
@@ -34,6 +33,7 @@ from storage.db import Database
 from storage.workers import Workers
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units
+from texts import t
 
 log = logging.getLogger(__name__)
 

@@ -20,88 +20,21 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ledger.rectify import taskforce_verifies, verifiers
+
+# The snapshot the planner reads lives with the domain (storage fills it); named here
+# too, as the planner's own vocabulary.
+from ledger.snapshot import Campaign as Campaign
+from ledger.snapshot import Hazard as Hazard
+from ledger.snapshot import Ledger as Ledger
+from ledger.snapshot import Recipient as Recipient
+from ledger.snapshot import Round as Round
+from ledger.snapshot import School as School
+from ledger.snapshot import WaitingFix as WaitingFix
 from scheduler.rules import ReminderRules
 
 RESPONSIBLE, LEADER, PRINCIPAL, TASKFORCE = 0, 1, 2, 3
 LIST_MAX = 20  # hazards or schools named in one message; the rest are counted
 ESCALATION_LAST_DAYS = 7  # the task force's escalation still applies this many days
-
-
-@dataclass(frozen=True)
-class Recipient:
-    id: int
-    name: str
-    blocked: bool = False
-    hour: int | None = None  # their preferred hour, None: the send hour
-
-
-@dataclass(frozen=True)
-class School:
-    id: int
-    name: str
-    leaders: tuple[int, ...] = ()
-    principals: tuple[int, ...] = ()
-    buildings: int = 0  # in use
-    buildings_left: int = 0  # in use and not walked to the end in the campaign's walk
-    open: int = 0  # hazards open (not yet fixed)
-    overdue: int = 0  # of which past their deadline
-    waiting: int = 0  # fixes waiting for verification
-    closed: int = 0
-
-
-@dataclass(frozen=True)
-class Hazard:
-    id: int
-    school_id: int
-    deadline: date
-    responsible_id: int | None
-    responsible_name: str = ""
-    what: str = ""
-    building: str = ""
-    # Cannot be fixed: ``deadline`` is the demolition deadline, and the school's
-    # leaders (not the responsible person) are reminded of it.
-    demolition: bool = False
-
-
-@dataclass(frozen=True)
-class WaitingFix:
-    hazard_id: int
-    school_id: int
-    submitted: date
-    reporter_id: int | None = None  # who reported it: never the one to verify it
-
-
-@dataclass(frozen=True)
-class Round:
-    """A school's current round of a recurring inspection."""
-
-    id: int
-    school_id: int
-    every: str  # week, month, term
-    opened: date
-    due: date
-    buildings_left: int
-
-
-@dataclass(frozen=True)
-class Campaign:
-    id: int
-    name: str
-    self_inspection_due: date | None = None
-    rectification_due: date | None = None
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """What the planner reads: loaded by ``scheduler.jobs`` or built by tests."""
-
-    campaign: Campaign
-    people: dict[int, Recipient]
-    schools: dict[int, School]
-    taskforce: tuple[int, ...] = ()
-    hazards: Sequence[Hazard] = ()
-    waiting: Sequence[WaitingFix] = ()
-    rounds: Sequence[Round] = ()
 
 
 @dataclass(slots=True)  # not frozen: a city's pass makes tens of thousands, quicker so

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, timedelta
 
-from scheduler.planner import Campaign, Hazard, Ledger, Recipient, Round, School, WaitingFix
+from ledger.snapshot import Campaign, Hazard, Ledger, Recipient, Round, School, WaitingFix
 from storage.campus import ensure_campaign
 from storage.db import Database, Reader, Row, Tx
 
