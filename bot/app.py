@@ -319,6 +319,8 @@ def build_application(
                 name="reminders",
             )
             services.wake_sender = lambda: jobs.run_once(send_outbox, when=0)  # type: ignore[assignment]
+            # A notice queued in a transaction wakes the sender once that commits.
+            services.db.on_outbox = services.wake_sender
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = app.bot_data.get("services")

@@ -22,12 +22,12 @@ from ledger.errors import ConfigError
 from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import Role
+from ledger.texts import t
 from reports import files, imports, qr
 from storage import campus, inbox, outbox, people, schedule
 from storage import imports as importing
 from storage.db import Database
 from storage.workers import Workers
-from texts import t
 
 DESCRIPTION = """\
 xiaoan: school fire and earthquake safety inspections, run from phones.

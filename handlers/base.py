@@ -87,8 +87,9 @@ class Services:
     bot_username: str | None
     takeover_after_minutes: int
     fix_at_once_days: int
-    # Asks the sending job for a pass now (set by bot.app once the bot runs),
-    # so a notice written to the outbox goes out at once, not at the next tick.
+    # Asks the sending job for a pass now (set by bot.app once the bot runs), so a
+    # notice goes out at once, not at the next tick; the database calls it after
+    # each commit that queued one (``Database.on_outbox``), never a handler.
     wake_sender: Callable[[], None] = lambda: None
     # Exports and photo normalisation run here, off the event loop's interpreter.
     workers: Workers = field(default_factory=lambda: Workers(0))

@@ -296,7 +296,6 @@ async def _start_fix(ctx: Ctx, hazard: Row, facts: Facts) -> None:
             )
     await ctx.settle()
     if dropped is not None:
-        ctx.services.wake_sender()
         other = await people.person_by_id(ctx.db, dropped["reported_by"])
         await ctx.reply("fix_dropped.replaced", name=other.name if other else "?")
     await state.again(ctx)
@@ -391,7 +390,6 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             photos=album,
             skip=person.id,
         )
-    ctx.services.wake_sender()
     submitted = "verify_by_taskforce.submitted" if by_taskforce else "fix.submitted"
     await ctx.reply(submitted, title=Html(title(ctx.lang, hazard)))
 
@@ -437,7 +435,6 @@ async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_i
             skip=person.id,
         )
         await _report_up(tx, hazard)
-    ctx.services.wake_sender()
     await ctx.settle(ctx.t("fix.verified_label"))
     await ctx.reply("fix.verified", title=Html(title(ctx.lang, hazard)))
 
@@ -469,7 +466,6 @@ async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             ),
             skip=person.id,
         )
-    ctx.services.wake_sender()
     fixer = await people.person_by_id(ctx.db, fixer_id) if fixer_id else None
     await ctx.reply("fix.returned", id=hid, fixer=fixer.name if fixer else "?")
 
@@ -566,7 +562,6 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             render=render,
             skip=person.id,
         )
-    ctx.services.wake_sender()
     asked = "verify_by_taskforce.extension_asked" if by_taskforce else "extension.asked"
     await ctx.reply(asked, old=hazard["deadline"] or "-", new=new.isoformat())
 
@@ -616,7 +611,6 @@ async def _settle_extension(ctx: Ctx, hazard: Row, change: Row, refusal: str | N
             kind="extension_decided",
             render=notify.text_only(f"{key}_notice", **values),
         )
-    ctx.services.wake_sender()
     await ctx.reply(key, **values)
 
 
@@ -656,7 +650,6 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             render=about(hazard, "unfixable.notice", **values),
             skip=person.id,
         )
-    ctx.services.wake_sender()
     await ctx.reply("unfixable.done", title=Html(title(ctx.lang, hazard)), **values)
 
 
@@ -696,7 +689,6 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
             skip=person.id,
         )
         await named.warn_sole_manager(tx, hazard, new_id, facts.managers)
-    ctx.services.wake_sender()
     await ctx.settle(html.escape(mates[new_id], quote=False))
     await ctx.reply("reassign.done", id=hid, name=mates[new_id])
 

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from ledger.clock import Clock
+from ledger.texts import t
 from scheduler.planner import (
     ESCALATION_LAST_DAYS,
     LIST_MAX,
@@ -33,7 +34,6 @@ from storage.db import Database
 from storage.workers import Workers
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units
-from texts import t
 
 log = logging.getLogger(__name__)
 

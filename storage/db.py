@@ -87,6 +87,9 @@ class Tx(Reader):
         self.conn = conn
         self.clock = clock
         self.update_id = update_id
+        # Set by the outbox when this transaction queued a notice: once committed,
+        # the sender is woken (``Database.on_outbox``), never by hand.
+        self.queued_notice = False
 
     def now(self) -> str:
         return self.clock.now().isoformat(timespec="seconds")
@@ -173,6 +176,9 @@ class Database(Reader):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._turn = WriteTurn()
+        # Called after each commit that queued a notice in the outbox (the bot sets it
+        # to a pass of the sender); the command line leaves it be.
+        self.on_outbox: Callable[[], None] = lambda: None
 
     async def open(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,3 +302,5 @@ class Database(Reader):
             if not durable:
                 await self._writer.execute("PRAGMA synchronous = FULL")
             self._turn.release()
+        if tx.queued_notice:  # committed: the notice may leave now, not at the next tick
+            self.on_outbox()

@@ -99,6 +99,8 @@ async def enqueue(
             (not_before or tx.clock.now()).isoformat(timespec="seconds"),
         ),
     )
+    if new:
+        tx.queued_notice = True
     return new > 0
 
 

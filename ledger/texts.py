@@ -2,9 +2,10 @@
 keep its own texts beside them (``zh.tasks.toml``, ``en.tasks.toml``). A key
 defined in two files of one language is an error.
 
-This package sits below the bot, the handlers and the scheduler, which all use
-it (dependencies point inward); it imports nothing of ours. The files are read
-from ``handlers/locales/``, where every feature has kept its texts so far.
+The words of the domain, in Chinese and English: below the bot, the handlers and
+the scheduler, which all use them (dependencies point inward); like the rest of
+``ledger`` it imports nothing of ours. The files are read from
+``handlers/locales/``, where every feature has kept its texts so far.
 
 Handlers never assemble sentences: they name a text and pass values.
 Values are HTML-escaped here, because every message is sent with
