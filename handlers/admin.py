@@ -27,7 +27,7 @@ from ledger.buildings import (
 from ledger.errors import Duplicate, NotAllowed, Stale
 from ledger.invitations import EXPIRY_DAYS, deep_link
 from ledger.invitations import USES as INVITE_USES
-from ledger.roles import Role, can_manage_school, invitable_roles, require
+from ledger.roles import Role, can_manage_school, invitable_roles, may_revoke, require
 from storage import campus, people
 from storage.db import Tx
 
@@ -273,7 +273,11 @@ async def list_invitations(ctx: Ctx) -> None:
     """``/invitations``: the usable invitations one may revoke."""
     person = ctx.member()
     school = None if person.is_taskforce else _managed_school(ctx)
-    rows = await people.invitations_for(ctx.db, school, ctx.now())
+    rows = [
+        r
+        for r in await people.invitations_for(ctx.db, school, ctx.now())
+        if may_revoke(person, Role(r["role"]), school)
+    ]
     if not rows:
         await ctx.reply("invitations.none")
         return
@@ -301,11 +305,7 @@ async def revoke(ctx: Ctx) -> None:
     row = await people.invitation(ctx.db, number(raw))
     if row is None:
         raise NotAllowed()
-    school_id = row["school_id"]
-    allowed = person.is_taskforce or (
-        school_id is not None and can_manage_school(person, school_id)
-    )
-    require(allowed)
+    require(may_revoke(person, Role(row["role"]), row["school_id"]))
     async with ctx.write() as tx:
         if not await people.revoke_invitation(tx, row["id"], person.id):
             raise Stale()
