@@ -17,6 +17,7 @@ from ledger.errors import NotAllowed
 from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import CITY_ROLES, Person, can_manage_school, require
+from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports
@@ -75,7 +76,7 @@ async def export_command(ctx: Ctx) -> None:
     if person.is_taskforce:
         if args:
             if not args[0].isdecimal() or await campus.school(ctx.db, int(args[0])) is None:
-                await ctx.reply("reports.no_school", id=args[0][:20])
+                await ctx.reply("reports.no_school", id=shown(args[0], 20))
                 return
             await _send_form(ctx, int(args[0]))
             await _school_menu(ctx, int(args[0]))

@@ -25,8 +25,9 @@ from ledger.buildings import (
     parse_phone,
     parse_year_built,
 )
-from ledger.errors import XiaoanError
+from ledger.errors import InvisibleText, XiaoanError
 from ledger.imports import BuildingRow, Problem, SchoolRow
+from ledger.text import normalise
 from reports.labels import KIND, OWNERSHIP, USE
 from reports.layout import BOLD, to_bytes
 
@@ -138,8 +139,11 @@ def _unique_name(
     number: int, raw: str, seen: set[str], column: str
 ) -> tuple[str | None, list[Problem]]:
     """A row's name, cleaned, and its problems: missing, too long, or met before in the file."""
-    name = _name(raw)
-    if name is None:
+    try:
+        name = clean_text(raw, NAME_MAX)
+    except InvisibleText:
+        return None, [Problem(number, "invisible_name", column)]
+    except XiaoanError:
         return None, [Problem(number, "missing_name" if not raw else "bad_name", column)]
     if name in seen:
         return name, [Problem(number, "duplicate", column)]
@@ -178,7 +182,7 @@ def parse_schools(rows: list[tuple[int, list[str]]]) -> tuple[list[SchoolRow], l
                 clean_name,
                 kind_code,
                 owner,
-                district[:NAME_MAX],
+                normalise(district, multiline=False)[:NAME_MAX],
                 principal_name,
                 phone_number,
             )

@@ -8,10 +8,10 @@ from ledger.roles import Role
 from storage import people
 from storage.db import Database, migrations
 from tests.conftest import join, link_code, make_school
-from tests.simulator import Simulator, texts
+from tests.simulator import Chat, Simulator, texts
 
 
-async def _leader(sim: Simulator, principal_chat) -> object:
+async def _leader(sim: Simulator, principal_chat: Chat) -> Chat:
     """A leader, invited by the principal in chat."""
     await principal_chat.send("/invite")
     await principal_chat.tap("分管领导")
