@@ -7,11 +7,13 @@ school's and the city's. Nothing here changes the ledger except an import.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from telegram import Document
 
 from handlers.base import Button, Ctx, entry, number, parts
+from handlers.download import download
 from handlers.i18n import Html
 from ledger.errors import NotAllowed
 from ledger.imports import Problem
@@ -277,56 +279,72 @@ def _problems_text(ctx: Ctx, problems: list[Problem]) -> str:
 
 
 async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
-    """An .xlsx sent to the bot: a roster of schools (task force) or of buildings (managers)."""
+    """An .xlsx sent to the bot: a roster of schools (task force) or of buildings (managers).
+
+    Who may import is asked before the file is even downloaded; it is read off the
+    event loop, and an archive that would inflate too far is refused unread.
+    """
     person = ctx.member()
-    if document.file_size and document.file_size > MAX_IMPORT_BYTES:
+    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    if not person.is_taskforce and not managed:
+        await ctx.reply("imports.need_role")
+        return
+    data = await download(document, MAX_IMPORT_BYTES)
+    if data is None:
         await ctx.reply("imports.too_large", limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
         return
-    file = await document.get_file()
-    data = bytes(await file.download_as_bytearray())
-    kind, rows = imports.read_rows(data)
+    kind, rows = await asyncio.to_thread(imports.read_rows, data)
     if kind is imports.Kind.SCHOOLS:
         if not person.is_taskforce:
             await ctx.reply("imports.schools_need_taskforce")
             return
-        schools, problems = imports.parse_schools(rows)
-        if problems:
-            await ctx.say(_problems_text(ctx, problems))
-            return
-        async with ctx.write() as tx:
-            made = await importing.import_schools(tx, schools, person.id)
-        if not made:
-            await ctx.reply("imports.nothing_new")
-            return
-        username = _bot_username(ctx)
-        lines = [
-            ctx.t(
-                "imports.school_line",
-                school=m.name,
-                principal=m.principal,
-                phone=m.phone,
-                link=deep_link(username, m.code),
-            )
-            for m in made
-        ]
-        await ctx.reply("imports.schools_done", count=len(made), lines=Html("\n".join(lines)))
+        await _import_schools(ctx, person, rows)
         return
-    managed = [s for s in person.school_ids if can_manage_school(person, s)]
     if not managed:
         await ctx.reply("imports.buildings_need_manager")
         return
+    await _import_buildings(ctx, person, managed[0], rows)
+
+
+async def _import_schools(ctx: Ctx, person: Person, rows: list[tuple[int, list[str]]]) -> None:
+    schools, problems = imports.parse_schools(rows)
+    if problems:
+        await ctx.say(_problems_text(ctx, problems))
+        return
+    async with ctx.write() as tx:
+        made = await importing.import_schools(tx, schools, person.id)
+    if not made:
+        await ctx.reply("imports.nothing_new")
+        return
+    username = _bot_username(ctx)
+    lines = [
+        ctx.t(
+            "imports.school_line",
+            school=m.name,
+            principal=m.principal,
+            phone=m.phone,
+            link=deep_link(username, m.code),
+        )
+        for m in made
+    ]
+    await ctx.reply("imports.schools_done", count=len(made), lines=Html("\n".join(lines)))
+
+
+async def _import_buildings(
+    ctx: Ctx, person: Person, school_id: int, rows: list[tuple[int, list[str]]]
+) -> None:
     buildings, problems = imports.parse_buildings(rows, ctx.today().year)
     if problems:
         await ctx.say(_problems_text(ctx, problems))
         return
     async with ctx.write() as tx:
-        names = await importing.import_buildings(tx, managed[0], buildings, person.id)
+        names = await importing.import_buildings(tx, school_id, buildings, person.id)
     if not names:
         await ctx.reply("imports.nothing_new")
         return
     await ctx.reply(
         "imports.buildings_done",
-        school=await _school_name(ctx, managed[0]),
+        school=await _school_name(ctx, school_id),
         count=len(names),
         names="、".join(names),
     )
