@@ -185,23 +185,35 @@ async def _start(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
     await _ask(ctx, form, data)
 
 
-async def _store(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
-    """Keep the value; when the form is full, act on it in the same transaction."""
-    if form.next_field(data) is not None:
-        async with ctx.write() as tx:
-            await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
-        await _ask(ctx, form, data)
-        return
+async def _store(ctx: Ctx, form: Form, data: dict[str, Any], note: str | None = None) -> None:
+    """Keep the value; when the form is full, act on it in the same transaction.
+
+    Only once that is stored is the tapped question settled (with ``note``) and the
+    next one asked: a crash in between loses nothing, and the tap is not applied twice.
+    """
+    name = data.get("name")
+    result: dict[str, Any] | None = None
     try:
         async with ctx.write() as tx:
-            result = await form.finish(ctx, tx, data)
-            await people.clear_pending(tx, ctx.user_id)
+            if form.next_field(data) is None:
+                result = await form.finish(ctx, tx, data)
+                await people.clear_pending(tx, ctx.user_id)
+            else:
+                await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
     except Duplicate:
         # The name is taken: keep the rest of the form and ask for another name.
-        await ctx.reply("error.duplicate", name=data["name"])
-        await _store(ctx, form, {k: v for k, v in data.items() if k != "name"})
+        data = {k: v for k, v in data.items() if k != "name"}
+        async with ctx.write() as tx:
+            await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
+        await ctx.settle(note)
+        await ctx.reply("error.duplicate", name=name)
+        await _ask(ctx, form, data)
         return
-    await ctx.reply(f"form.{form.name}.done", **result)
+    await ctx.settle(note)
+    if result is None:
+        await _ask(ctx, form, data)
+    else:
+        await ctx.reply(f"form.{form.name}.done", **result)
 
 
 async def on_text(ctx: Ctx, form_name: str, data: dict[str, Any], text: str) -> bool:
@@ -232,8 +244,7 @@ async def on_choice(ctx: Ctx) -> None:
         raise Stale()
     if value not in field.choices(ctx, data):
         raise NotAllowed()
-    await ctx.settle(ctx.t(f"{field.label}.{value}"))
-    await _store(ctx, form, {**data, field_name: value})
+    await _store(ctx, form, {**data, field_name: value}, ctx.t(f"{field.label}.{value}"))
 
 
 # --- commands ----------------------------------------------------------------

@@ -9,6 +9,7 @@ transaction via ``ctx.write()``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import logging
@@ -65,6 +66,9 @@ class Services:
     # Asks the sending job for a pass now (set by bot.app once the bot runs),
     # so a notice written to the outbox goes out at once, not at the next tick.
     wake_sender: Callable[[], None] = lambda: None
+    # Asks a person the question they are at now (set by bot.app to the router's):
+    # after a stale tap, so that one whose reply was lost in a crash can go on.
+    ask_again: Callable[[Ctx], Awaitable[None]] | None = None
 
 
 class Ctx:
@@ -227,12 +231,23 @@ def entry(
             text = error_text(ctx, error)
             if update.callback_query is not None:
                 await update.callback_query.answer(text[:200], show_alert=True)
+                if isinstance(error, Stale):
+                    await _ask_again(ctx)
             else:
                 await ctx.say(text)
         if not ctx.wrote:
             await inbox.mark_done(ctx.db, update.update_id)
 
     return wrapped
+
+
+async def _ask_again(ctx: Ctx) -> None:
+    """After a stale tap's alert, the question the person is at now (if any)."""
+    ask_again = ctx.services.ask_again
+    if ask_again is None:
+        return
+    with contextlib.suppress(XiaoanError):  # nothing to ask any more: the alert said enough
+        await ask_again(ctx)
 
 
 def parts(data: str, count: int) -> list[str]:

@@ -63,6 +63,13 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
         await ctx.reply("walls.send_photo")
 
 
+async def ask_current(ctx: Ctx) -> None:
+    """The question this person is at now, asked again (after a stale tap)."""
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if waiting is not None:
+        await _ask_again(ctx, *waiting)
+
+
 @entry
 async def on_text(ctx: Ctx) -> None:
     """Typed text: an answer to whatever the person is being asked."""
