@@ -298,3 +298,53 @@ async def test_a_walks_description_of_zero_width_spaces_is_refused(sim: Simulato
 )
 def test_normalise(typed: str, multiline: bool, stored: str) -> None:
     assert normalise(typed, multiline=multiline) == stored
+
+
+async def test_a_date_is_read_and_quoted_back_clean(sim: Simulator) -> None:
+    """A typed date with invisible characters still parses; one that does not parse is
+    quoted back without its bidi controls, and cut short."""
+    chat = await _description(sim)
+    await chat.send("楼道堆放杂物")
+    await chat.tap("否")
+    said = await chat.send("\u202e2027-13-45\u200b")
+    assert said[-1].text == "没有看懂日期“2027-13-45”。请输入如 2027-05-20、5月20日 或 5-20。"
+    said = await chat.send("明" * 3000)
+    assert len(said[-1].text) < 120 and "明" * 39 + "…" in said[-1].text
+    await chat.send("\u200b2027-05-20\u2069")
+    assert await sim.db.value("SELECT deadline FROM hazards ORDER BY id DESC") == "2027-05-20"
+
+
+async def test_imported_names_are_normalised_and_invisible_ones_refused(sim: Simulator) -> None:
+    """The cells of an imported sheet follow the same rule as typed text."""
+    from reports.files import XLSX_MIME
+    from reports.imports import Kind
+    from tests.test_imports import xlsx
+
+    school = await make_school(sim)
+    bad = xlsx(
+        Kind.BUILDINGS, [("\u200b\u200b\u2066", "教学楼", 3, 2001), ("实验楼", "实验室", 2, 2000)]
+    )
+    said = await school.principal.document(bad, "b.xlsx", XLSX_MIME)
+    assert "第 2 行 建筑物名称：名称只有看不见的字符" in said[-1].text
+    assert await sim.db.value("SELECT COUNT(*) FROM buildings") == 1
+    good = xlsx(Kind.BUILDINGS, [("\u202e实验\u200b楼\u2069", "实验室", 2, 2000)])
+    await school.principal.document(good, "b.xlsx", XLSX_MIME)
+    assert await sim.db.value("SELECT name FROM buildings WHERE id > 1") == "实验楼"
+
+    roster = xlsx(
+        Kind.SCHOOLS,
+        [
+            (
+                "\u202e第三\u200b小学",
+                "小学",
+                "公办",
+                "\u2067城关\u200b镇\u2069",
+                "\u200e李校长",
+                "13800138009",
+            )
+        ],
+    )
+    said = await school.taskforce.document(roster, "s.xlsx", XLSX_MIME)
+    row = await sim.db.one("SELECT name, district FROM schools ORDER BY id DESC")
+    assert tuple(row) == ("第三小学", "城关镇")
+    assert "李校长" in said[-1].text and not _has_spoof(said)
