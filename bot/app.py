@@ -29,6 +29,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
+from bot.local import local_page_of
 from handlers import admin, common, inspect, join, rectify, reminders, reports, router, tasks
 from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
@@ -122,6 +123,7 @@ async def open_services(config: Config, clock: Clock) -> Services:
         takeover_after_minutes=config.takeover_after_minutes,
         fix_at_once_days=config.fix_at_once_days,
         ask_again=router.ask_current,
+        local_page=local_page_of(config),
     )
 
 

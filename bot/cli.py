@@ -22,7 +22,7 @@ from ledger.errors import ConfigError
 from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import Role
-from reports import files, imports
+from reports import files, imports, qr
 from storage import campus, outbox, people, schedule
 from storage import imports as importing
 from storage.db import Database
@@ -338,17 +338,25 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str
         await services.db.close()
 
 
-async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes]:
-    """A school's QR sheet: its file name and bytes."""
-    if not config.username:
+async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes, str]:
+    """A school's QR sheet: its file name, its bytes and what its codes' links start with.
+
+    Without a token the bot runs on the local chat, so the codes open its page;
+    so they do when the bot is pointed at ``xiaoan local``.
+    """
+    from bot.local import local_page_of, page_url
+
+    local = page_url(config) if not config.token else local_page_of(config)
+    base = qr.link_base(config.username, local)
+    if base is None:
         raise ConfigError("qr: bot.username is needed for the codes' links")
     services = await _services(config)
     try:
         await _school_or_fail(services, args.school)
-        name, data = await files.qr_file(services.db, args.school, config.username)
+        name, data = await files.qr_file(services.db, args.school, base)
     finally:
         await services.db.close()
-    return name, data
+    return name, data, base
 
 
 def cmd_run(config: Config, demo: bool = False) -> None:
@@ -446,7 +454,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export":
             print(write_out(args, *asyncio.run(cmd_export(config, args))))
         elif args.command == "qr":
-            print(write_out(args, *asyncio.run(cmd_qr(config, args))))
+            name, data, base = asyncio.run(cmd_qr(config, args))
+            print(write_out(args, name, data))
+            # Said aloud: a shell without the token makes local-chat codes, not Telegram's.
+            print(f"each code opens {base}?start=w_<building id>")
+            if qr.only_this_machine(base):
+                print("note: only this machine can open that address; set local.public_url"
+                      " to one that phones reach", file=sys.stderr)  # fmt: skip
         elif args.command == "import":
             code, output = asyncio.run(cmd_import(config, args))
             print(output, file=sys.stderr if code else sys.stdout)

@@ -69,6 +69,9 @@ class Services:
     # Asks a person the question they are at now (set by bot.app to the router's):
     # after a stale tap, so that one whose reply was lost in a crash can go on.
     ask_again: Callable[[Ctx], Awaitable[None]] | None = None
+    # The local chat's page when the bot runs on it (no Telegram): links that a
+    # phone opens by itself, such as QR codes, point there and not at t.me.
+    local_page: str | None = None
 
 
 class Ctx:

@@ -22,7 +22,7 @@ from ledger.roles import CITY_ROLES, Person, can_manage_school, require
 from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
-from reports import files, imports
+from reports import files, imports, qr
 from storage import campus
 from storage import imports as importing
 from storage.db import Row
@@ -63,11 +63,13 @@ def _school_buttons(ctx: Ctx, school_id: int) -> list[list[Button]]:
 
 async def _send_form(ctx: Ctx, school_id: int) -> None:
     name, data = await files.form_file(ctx.db, ctx.services.campaign_id, school_id, ctx.today())
-    school = await campus.school(ctx.db, school_id)
+    school = await school_data(ctx.db, ctx.services.campaign_id, school_id)
     assert school is not None
-    await _send(
-        ctx, name, data, ctx.t("reports.form_caption", school=school["name"], date=ctx.today())
-    )
+    caption = ctx.t("reports.form_caption", school=school.name, date=ctx.today())
+    left = sum(b.walk != "closed" for b in school.buildings)
+    if left:  # said with the file too: the form may be sent on without being opened
+        caption += "\n" + ctx.t("papers.form_not_inspected", count=left)
+    await _send(ctx, name, data, caption)
 
 
 @entry
@@ -179,15 +181,18 @@ async def _hazard_count(ctx: Ctx, school_id: int | None) -> int:
 
 async def _send_qr(ctx: Ctx, school_id: int) -> None:
     school = await _school_name(ctx, school_id)
-    username = _bot_username(ctx)
-    if not username:
+    base = qr.link_base(_bot_username(ctx), ctx.services.local_page)
+    if base is None:
         await ctx.reply("reports.qr_no_username")
         return
     if not await ctx.db.value("SELECT COUNT(*) FROM buildings WHERE school_id = ?", (school_id,)):
         await ctx.reply("reports.qr_no_buildings", school=school)
         return
-    name, data = await files.qr_file(ctx.db, school_id, username)
-    await _send(ctx, name, data, ctx.t("reports.qr_caption", school=school))
+    name, data = await files.qr_file(ctx.db, school_id, base)
+    caption = ctx.t("reports.qr_caption", school=school)
+    if qr.only_this_machine(base):
+        caption += "\n" + ctx.t("papers.qr_loopback", page=base)
+    await _send(ctx, name, data, caption)
 
 
 # --- /progress -----------------------------------------------------------------------

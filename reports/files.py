@@ -92,15 +92,17 @@ async def ledger_file(
     return name, buffer.getvalue()
 
 
-async def qr_file(db: Database, school_id: int, bot_username: str) -> tuple[str, bytes]:
+async def qr_file(db: Database, school_id: int, base: str) -> tuple[str, bytes]:
+    """The school's QR sheet; ``base`` from ``qr.link_base``."""
     school = await db.one("SELECT name FROM schools WHERE id = ?", (school_id,))
     if school is None:
         raise NotAllowed()
+    # The summary form's order (storage.reporting), so sheet and form list buildings alike.
     rows = await db.all(
-        "SELECT id, name FROM buildings WHERE school_id = ? ORDER BY name", (school_id,)
+        "SELECT id, name FROM buildings WHERE school_id = ? ORDER BY id", (school_id,)
     )
     labels = [qr.Label(r["id"], r["name"], school["name"]) for r in rows]
-    data = await asyncio.to_thread(qr.sheet_pdf, labels, bot_username)
+    data = await asyncio.to_thread(qr.sheet_pdf, labels, base)
     return f"二维码-{_safe_name(school['name'])}.pdf", data
 
 

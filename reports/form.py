@@ -1,8 +1,12 @@
-"""The summary form (附件): 校园消防安全专项整治"回头看"排查情况汇总表.
+"""The summary form (附件): 校园消防安全专项整治“回头看”排查情况汇总表.
 
 Laid out like the notice's attachment: title, reporting unit (for the stamp)
-and date, a two-level header, one row per building ("无" where nothing was
-found), the 合计 line counted by ``ledger.totals``, the signature line.
+and date, a two-level header, one row per building, the 合计 line counted by
+``ledger.totals``, the signature line. "无" is written only for a building
+whose walk is closed with nothing found: a principal stamps this paper, and an
+unwalked building left blank or "无" would read as declared safe. So a building
+not (fully) walked says so in its hazard column, and the line above the
+signatures counts and names the buildings not yet inspected.
 Printable on A4 landscape with the header repeated on every page. The form is
 in Chinese whatever the reader's language: it is the city's own paper.
 """
@@ -21,17 +25,20 @@ from reports.cells import text_cell
 from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, fit_row, to_bytes
 from storage.reporting import FormBuilding, SchoolData
 
-TITLE_TEXT = '校园消防安全专项整治"回头看"排查情况汇总表'
+# The notice's own typography: curly quotes (“回头看”, “无”).
+TITLE_TEXT = "校园消防安全专项整治“回头看”排查情况汇总表"
 NONE = "无"
 YES, NO = "是", "否"
 COLUMNS = "ABCDEFGH"
-WIDTHS: dict[str, float] = {"A": 6, "B": 16, "C": 48, "D": 10, "E": 14, "F": 12, "G": 8, "H": 14}
+WIDTHS: dict[str, float] = {"A": 6, "B": 16, "C": 46, "D": 10, "E": 14, "F": 12, "G": 10, "H": 14}
 # (cell, text) of the two header rows; merged ranges below.
 HEADER = (
     ("A3", "序号"),
     ("B3", "建筑物名称"),
-    ("C3", '新发现隐患内容（无隐患填"无"）'),
-    ("D3", "是否能立即整改"),
+    ("C3", "新发现隐患内容（无隐患填“无”）"),
+    # Broken by hand where the words break: left to wrapping, 10 columns would
+    # leave "改" alone on the second line.
+    ("D3", "是否能\n立即整改"),
     ("E3", "不能立即整改的隐患"),
     ("E4", "计划完成日期"),
     ("F4", "具体责任人"),
@@ -41,6 +48,8 @@ HEADER = (
 HEADER_MERGES = ("A3:A4", "B3:B4", "C3:C4", "D3:D4", "E3:G3", "H3:H4")
 FIRST_ROW = 5  # the first building's row
 WALK_NOTE = {"not_started": "未排查", "in_progress": "排查中", "closed": "已排查销号"}
+# The hazard column of a building without hazards: "无" only once its walk is closed.
+NO_HAZARD = {"not_started": "未排查", "in_progress": "排查未完成", "closed": NONE}
 STATE_NOTE = "已整改{closed}/{total}"
 
 
@@ -53,6 +62,16 @@ def totals_text(totals: FormTotals) -> str:
         f"短期内难以整改单体数：（{totals.hard_to_fix}）栋，"
         f"停用的单体数：（{totals.out_of_use}）栋。"
     )
+
+
+def not_inspected_text(buildings: list[FormBuilding]) -> str:
+    """The line above the signatures: how many buildings are not yet inspected, and which."""
+    left = [b for b in buildings if b.walk != "closed"]
+    if not left:
+        done = f"，全部{len(buildings)}栋已排查销号" if buildings else ""
+        return f"尚未完成排查的建筑：（0）栋{done}。"
+    names = "、".join(f"{b.name}（{WALK_NOTE[b.walk]}）" for b in left)
+    return f"尚未完成排查的建筑：（{len(left)}）栋：{names}。"
 
 
 SIGNATURES = "主要负责人签字：" + " " * 24 + "填表人签字：" + " " * 24 + "联系电话："
@@ -71,7 +90,8 @@ def building_cells(building: FormBuilding) -> dict[str, str]:
     facts = building.facts()
     note = WALK_NOTE[building.walk]
     if not hazards:
-        return {"B": building.name, "C": NONE, "D": "", "E": "", "F": "", "G": "", "H": note}
+        empty = NO_HAZARD[building.walk]
+        return {"B": building.name, "C": empty, "D": "", "E": "", "F": "", "G": "", "H": note}
     count = len(hazards)
     numbered = list(enumerate(hazards, 1))
     if all(h.fixable_now for h in hazards) or not any(h.fixable_now for h in hazards):
@@ -150,6 +170,13 @@ def build_form(school: SchoolData, today: date) -> Workbook:
     _style_row(ws, row)
     ws[f"B{row}"].alignment = LEFT
     ws.row_dimensions[row].height = 36
+    row += 1
+    ws.merge_cells(f"A{row}:H{row}")
+    left = not_inspected_text(school.buildings)
+    text_cell(ws, row, 1, left)  # building names are people's text
+    _style_row(ws, row, LEFT)
+    ws[f"A{row}"].font = BOLD
+    fit_row(ws, row, {"A": sum(WIDTHS.values())}, {"A": left})
     row += 1
     ws.merge_cells(f"A{row}:H{row}")
     ws[f"A{row}"] = SIGNATURES

@@ -4,6 +4,7 @@ Written in openpyxl's write-only mode so a city of 100,000 hazards streams
 through in bounded memory. Before and after photos are embedded as small
 thumbnails (the first of each kind; the cell says how many there are).
 Supervision (督查) columns come with the supervision issue: not built yet.
+Both sheets print landscape, one page wide, with the header row on every page.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import WriteOnlyCell
 from openpyxl.drawing.image import Image as SheetImage
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.properties import PageSetupProperties
 from PIL import Image, UnidentifiedImageError
 
 from reports.cells import stream_value
@@ -35,6 +37,9 @@ from reports.layout import FONT_NAME
 from storage.reporting import DeadlineChange, LedgerBuilding, LedgerRow
 
 HEADER_FONT = Font(name=FONT_NAME, bold=True)
+# Narrow columns (能否立即整改 in 8) wrap their title onto a second line, not cut it.
+HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+HEADER_ROW_POINTS = 32
 THUMB_SIDE = 80  # pixels: the longer side of an embedded thumbnail
 PHOTO_ROW_POINTS = 64  # a row with a thumbnail is this tall
 
@@ -160,16 +165,33 @@ def thumbnail(path: Path) -> bytes | None:
         return None
 
 
+def _print_setup(ws: WriteOnlyWorksheet) -> None:
+    """Landscape, every column on one page wide (as many pages down as it takes), header
+    row repeated. A3: 26 columns on A4 would print at about a third of their size."""
+    # Write-only sheets have these (Worksheet._setup makes them); the stubs miss them.
+    setup = ws.page_setup  # type: ignore[attr-defined]
+    setup.orientation = "landscape"
+    setup.paperSize = 8  # A3
+    setup.fitToWidth = 1
+    setup.fitToHeight = 0  # no limit down
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)  # type: ignore[attr-defined]
+    ws.print_title_rows = "1:1"
+    ws.page_margins.left = ws.page_margins.right = 0.4  # type: ignore[attr-defined]
+
+
 def _header(ws: WriteOnlyWorksheet, columns: tuple[tuple[str, int], ...]) -> None:
-    """Column widths, the frozen bold header row."""
+    """Column widths, the frozen bold header row, the print setup."""
     for index, (_, width) in enumerate(columns, 1):
         # Write-only sheets have column dimensions (the stubs miss them).
         ws.column_dimensions[get_column_letter(index)].width = width  # type: ignore[attr-defined]
     ws.freeze_panes = "A2"
+    _print_setup(ws)
+    ws.row_dimensions[1].height = HEADER_ROW_POINTS  # type: ignore[attr-defined]
     cells = []
     for title, _ in columns:
         cell = WriteOnlyCell(ws, value=title)
         cell.font = HEADER_FONT
+        cell.alignment = HEADER_ALIGNMENT
         cells.append(cell)
     ws.append(cells)
 

@@ -5,11 +5,19 @@ print size, from segno's module matrix) and the names are text in the PDF
 standard Chinese font STSong-Light (Adobe-GB1). That font is never embedded:
 every PDF reader that shows Chinese supplies it, so the sheet needs no font
 file on the server (this machine has none) and stays a few kilobytes.
+
+Where a code leads: on Telegram, the bot's deep link ``t.me/<bot>?start=w_<id>``;
+on the local chat (no Telegram), the chat page itself, ``<page>/?start=w_<id>``:
+a phone's camera opens it, and the page sends ``/start w_<id>`` for a person
+who has joined. A ``t.me`` link to the local chat's made-up bot name would
+lead nowhere.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import segno
 
@@ -41,8 +49,28 @@ def parse_payload(text: str) -> int | None:
     return int(rest) if rest.isdecimal() and len(rest) < 12 else None
 
 
-def building_link(bot_username: str, building_id: int) -> str:
-    return f"https://t.me/{bot_username}?start={payload(building_id)}"
+def link_base(bot_username: str | None, local_page: str | None) -> str | None:
+    """What a code's link starts with: the local chat's page when the bot runs on it,
+    else the bot's Telegram address; None when neither is known."""
+    if local_page:
+        return local_page.rstrip("/") + "/"
+    if bot_username:
+        return f"https://t.me/{bot_username}"
+    return None
+
+
+def only_this_machine(base: str) -> bool:
+    """A link to a loopback address: no phone can open it (local.public_url is unset)."""
+    host = urlsplit(base).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def building_link(base: str, building_id: int) -> str:
+    """The link of one building's code, from ``link_base``."""
+    return f"{base}?start={payload(building_id)}"
 
 
 def modules(link: str) -> list[list[bool]]:
@@ -86,7 +114,7 @@ def _code(link: str, left: float, bottom: float) -> str:
     return "".join(parts)
 
 
-def _page(labels: list[Label], bot_username: str, hint: str) -> str:
+def _page(labels: list[Label], base: str, hint: str) -> str:
     cell_w = (PAGE_W - 2 * MARGIN) / COLUMNS
     cell_h = (PAGE_H - 2 * MARGIN) / ROWS
     out = []
@@ -99,7 +127,7 @@ def _page(labels: list[Label], bot_username: str, hint: str) -> str:
                    f" {cell_h - 8:.2f} re S\n")  # fmt: skip
         out.append(_show(label.building, 20, center, top - 34, cell_w - 24))
         code_bottom = top - 44 - CODE_SIDE
-        out.append(_code(building_link(bot_username, label.building_id), center - CODE_SIDE / 2,
+        out.append(_code(building_link(base, label.building_id), center - CODE_SIDE / 2,
                          code_bottom))  # fmt: skip
         out.append(_show(label.school, 11, center, code_bottom - 8, cell_w - 24))
         out.append(_show(hint, 10, center, code_bottom - 24, cell_w - 24))
@@ -122,8 +150,9 @@ _DESCRIPTOR = (
 )
 
 
-def sheet_pdf(labels: list[Label], bot_username: str, hint: str = "扫码开始本楼排查") -> bytes:
-    """The printable sheet: A4 pages of six codes, each named."""
+def sheet_pdf(labels: list[Label], base: str, hint: str = "扫码开始本楼排查") -> bytes:
+    """The printable sheet: A4 pages of six codes, each named, in the order given;
+    ``base`` from ``link_base``."""
     per_page = COLUMNS * ROWS
     pages = [labels[i : i + per_page] for i in range(0, len(labels), per_page)] or [[]]
     objects: dict[int, bytes] = {
@@ -137,7 +166,7 @@ def sheet_pdf(labels: list[Label], bot_username: str, hint: str = "扫码开始�
     for n, page_labels in enumerate(pages):
         page_id, content_id = 7 + 2 * n, 8 + 2 * n
         kids.append(f"{page_id} 0 R")
-        stream = _page(page_labels, bot_username, hint).encode("ascii")
+        stream = _page(page_labels, base, hint).encode("ascii")
         objects[page_id] = (
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W:g} {PAGE_H:g}]"
             f" /Resources 3 0 R /Contents {content_id} 0 R >>"

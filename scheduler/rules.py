@@ -9,7 +9,7 @@ from functools import cache
 
 @dataclass(frozen=True)
 class ReminderRules:
-    """When reminders go out; the defaults are PRODUCT.md's."""
+    """When reminders go out; the defaults are the campaign's (docs/product.md, Reminders)."""
 
     before_deadline_days: tuple[int, ...] = (3, 1, 0)
     overdue_every_days: int = 1

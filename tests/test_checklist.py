@@ -11,7 +11,7 @@ from ledger.buildings import USES
 from ledger.checklist import CATEGORIES, DEFAULT_PATH, Checklist, load_checklist
 from ledger.errors import ConfigError
 
-# PRODUCT.md, "Appendix: the default checklist", in order.
+# The default checklist (docs/product.md, "The checklist"), in order.
 APPENDIX_CODES = [
     "F01", "F02", "F03", "F04", "F05", "F06", "F07", "F08", "F09", "F10", "F11", "F12", "F13",
     "K01", "D01", "L01", "S01", "S02", "R01", "R02", "R03", "R04", "P01",
@@ -42,7 +42,7 @@ def test_shipped_checklist_has_23_unique_items(shipped):
 
 
 def test_shipped_checklist_matches_product_appendix(shipped):
-    """The codes and their order are those of PRODUCT.md's appendix table."""
+    """The codes and their order are those of the default checklist."""
     assert [i.code for i in shipped.items] == APPENDIX_CODES
 
 

@@ -82,8 +82,8 @@ async def test_form_of_five_buildings_and_seven_hazards(fresh_db: Database) -> N
     assert header == {
         "A3": "序号",
         "B3": "建筑物名称",
-        "C3": '新发现隐患内容（无隐患填"无"）',
-        "D3": "是否能立即整改",
+        "C3": "新发现隐患内容（无隐患填“无”）",
+        "D3": "是否能\n立即整改",
         "E3": "不能立即整改的隐患",
         "E4": "计划完成日期",
         "F4": "具体责任人",
@@ -102,6 +102,7 @@ async def test_form_of_five_buildings_and_seven_hazards(fresh_db: Database) -> N
         "H3:H4",
         "B10:H10",
         "A11:H11",
+        "A12:H12",
     }
     assert row_values(ws, 5) == [
         1,
@@ -135,13 +136,15 @@ async def test_form_of_five_buildings_and_seven_hazards(fresh_db: Database) -> N
     ]
     assert row_values(ws, 8) == [4, "食堂", "燃气报警器缺失", "是", None, None, None,
                                  "已排查销号\n已整改0/1"]  # fmt: skip
-    assert row_values(ws, 9) == [5, "图书馆", "无", None, None, None, None, "未排查"]
+    # Nobody walked the library: not "无", which would declare it safe.
+    assert row_values(ws, 9) == [5, "图书馆", "未排查", None, None, None, None, "未排查"]
     assert ws["A10"].value == "合计"
     assert ws["B10"].value == (
         "校内建筑单体数：（5）栋；发现隐患单体数：（4）栋，能立即整改单体数：（2）栋，"
         "短期内难以整改单体数：（2）栋，停用的单体数：（1）栋。"
     )
-    assert ws["A11"].value == SIGNATURES
+    assert ws["A11"].value == "尚未完成排查的建筑：（2）栋：宿舍楼（排查中）、图书馆（未排查）。"
+    assert ws["A12"].value == SIGNATURES
     for ref in ("主要负责人签字", "填表人签字", "联系电话"):
         assert ref in SIGNATURES
 
@@ -180,6 +183,8 @@ async def test_school_without_hazards_says_none_everywhere(fresh_db: Database) -
     assert ws["A8"].value == "合计"
     assert "校内建筑单体数：（3）栋；发现隐患单体数：（0）栋" in ws["B8"].value
     assert "停用的单体数：（0）栋" in ws["B8"].value
+    assert ws["A9"].value == "尚未完成排查的建筑：（0）栋，全部3栋已排查销号。"
+    assert ws["A10"].value == SIGNATURES
 
 
 async def test_form_prints_on_a4_landscape(fresh_db: Database) -> None:

@@ -191,7 +191,8 @@ def test_exports_from_the_command_line(capsys, config: Path, tmp_path: Path) -> 
                        tmp_path / "form.xlsx")  # fmt: skip
     assert code == 0 and "written:" in out
     ws = load_workbook(tmp_path / "form.xlsx").active
-    assert [ws.cell(row=r, column=3).value for r in (5, 6, 7)] == ["无", "无", "无"]
+    # Imported, never walked: not inspected, not "无" (no hazard).
+    assert [ws.cell(row=r, column=3).value for r in (5, 6, 7)] == ["未排查", "未排查", "未排查"]
     code, out, _ = run(capsys, "--config", config, "export", "ledger")
     assert code == 0
     assert load_workbook(out.split("written: ")[1].strip())["建筑物"].max_row == 4

@@ -13,6 +13,7 @@ from tests.conftest import jpeg, make_school
 from tests.simulator import Simulator, texts
 
 BOT = "xiaoan_test_bot"
+BASE = f"https://t.me/{BOT}"
 RECT = re.compile(rb"([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) re\n")
 
 
@@ -44,20 +45,20 @@ def codes_in(pdf: bytes) -> dict[str, Image.Image]:
 
 def test_each_code_decodes_to_its_deep_link() -> None:
     labels = [Label(i, f"教学楼{i}", "实验小学") for i in (3, 17, 250, 4, 5, 6, 7)]
-    pdf = sheet_pdf(labels, BOT)
+    pdf = sheet_pdf(labels, BASE)
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
     assert pdf.count(b"/Type /Page ") == 2  # six to a page
     images = codes_in(pdf)
     assert len(images) == 7
     for label in labels:
-        link = building_link(BOT, label.building_id)
+        link = building_link(BASE, label.building_id)
         assert link == f"https://t.me/{BOT}?start=w_{label.building_id}"
         decoded = zxingcpp.read_barcodes(images[link])
         assert [d.text for d in decoded] == [link]
 
 
 def test_names_are_printed_as_chinese_text() -> None:
-    pdf = sheet_pdf([Label(1, "教学楼A", "实验小学")], BOT)
+    pdf = sheet_pdf([Label(1, "教学楼A", "实验小学")], BASE)
     shown = [
         bytes.fromhex(h.decode()).decode("utf-16-be") for h in re.findall(rb"<([0-9A-F]+)> Tj", pdf)
     ]

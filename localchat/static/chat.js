@@ -69,6 +69,13 @@ function startCode() {
   return new URLSearchParams(location.search).get("start") || "";
 }
 
+// A building's QR code (?start=w_<id>) is no invitation: someone who has joined gets that
+// building's walk (main sends it as /start); a newcomer's join form is left for a real code.
+function invitationCode() {
+  const code = startCode();
+  return code.startsWith("w_") ? "" : code;
+}
+
 function forgetStartCode() {
   history.replaceState(null, "", location.pathname);
 }
@@ -76,7 +83,7 @@ function forgetStartCode() {
 // --- joining -----------------------------------------------------------------------------
 function showJoin() {
   $("join").hidden = false;
-  $("join-code").value = startCode();
+  $("join-code").value = invitationCode();
   $("join-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = $("join-name").value.trim();
