@@ -171,3 +171,25 @@ async def _second_staff(sim: Simulator, s) -> Chat:
     await chat.contact("13700137000")
     chat.new()
     return chat
+
+
+def test_entitled_is_who_may_ever_take_the_action() -> None:
+    """Whatever the state and the requests pending (here: none, all decided)."""
+    from ledger.rectify import Action, Facts, State, entitled
+    from ledger.roles import Membership, Person, Role
+
+    def person(pid: int, role: Role, school: int | None = 1) -> Person:
+        return Person(pid, f"p{pid}", "1", (Membership(role, school, "s"),))
+
+    staff, leader, other = person(1, Role.STAFF), person(2, Role.LEADER), person(3, Role.LEADER, 2)
+    taskforce = person(4, Role.TASKFORCE, None)
+    two = Facts(State.OPEN, 1, responsible_id=1, managers=frozenset({2, 5}))
+    one = Facts(State.OPEN, 1, responsible_id=1, managers=frozenset({2}))
+    for action in (Action.VERIFY, Action.RETURN, Action.DECIDE):
+        assert not entitled(staff, action, two)
+        assert not entitled(other, action, two)
+        assert entitled(leader, action, two)
+        assert not entitled(taskforce, action, two)
+        assert entitled(taskforce, action, one)  # the task force stands in at such a school
+    assert entitled(staff, Action.FIX, two) and entitled(staff, Action.EXTEND, two)
+    assert not entitled(person(6, Role.STAFF), Action.EXTEND, two)
