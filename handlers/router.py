@@ -66,8 +66,17 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
 async def ask_current(ctx: Ctx) -> None:
     """The question this person is at now, asked again (after a stale tap)."""
     waiting = await people.pending(ctx.db, ctx.user_id)
-    if waiting is not None:
-        await _ask_again(ctx, *waiting)
+    if waiting is None:
+        return
+    kind, data = waiting
+    if kind == "walk":  # not a walk someone else took over, or one closed meanwhile
+        walk = await walks.inspection(ctx.db, data["inspection_id"])
+        person = ctx.person
+        if walk is None or person is None or walk["walker_id"] != person.id:
+            return
+        if walk["closed_at"] is not None:
+            return
+    await _ask_again(ctx, kind, data)
 
 
 @entry

@@ -187,3 +187,18 @@ async def test_a_stale_tap_with_nothing_pending_only_alerts(sim: Simulator) -> N
     said = await school.staff.tap_data(no_hazard, first)
     assert school.staff.alerts[-1] == STALE
     assert said == []
+
+
+async def test_a_stale_tap_does_not_ask_a_walk_taken_over(sim: Simulator, clock) -> None:
+    """The walk was taken over: a stale tap elsewhere does not show its question."""
+    school = await make_school(sim)
+    staff = school.staff
+    await staff.send("/inspect")
+    await staff.tap("教学楼A")
+    clock.advance(minutes=31)
+    await school.principal.send("/inspect")
+    await school.principal.tap("教学楼A")
+    await school.principal.tap("接手")
+    said = await staff.tap_data("rv:999999:x")  # malformed: stale
+    assert staff.alerts[-1] == STALE
+    assert said == []
