@@ -13,7 +13,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -32,9 +32,19 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.config import Config
 from bot.local import local_page_of
 from bot.updates import rewrite, sort_batch
-from handlers import admin, common, inspect, join, rectify, reminders, reports, router, tasks
+from handlers import (
+    admin,
+    common,
+    inspect,
+    join,
+    menu,
+    rectify,
+    reminders,
+    reports,
+    router,
+    tasks,
+)
 from handlers.base import Ctx, Services
-from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
@@ -57,22 +67,6 @@ UNCONFIRMABLE_PAUSE = 1.0
 # The updates the bot asks Telegram for: what people send and tap, and their
 # blocking or unblocking the bot.
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-
-# Commands in the menu, in this order (descriptions from the locale files).
-MENU = (
-    "inspect",
-    "tasks",
-    "progress",
-    "export",
-    "cancel",
-    "whoami",
-    "help",
-    "addbuilding",
-    "invite",
-    "invitations",
-    "addschool",
-    "reminders",
-)
 
 
 class InboxRequest(HTTPXRequest):
@@ -192,12 +186,11 @@ async def plan_reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
     await context.bot_data["reminders"].run()
 
 
-async def set_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The command menu, in Chinese by default and in English for English clients."""
-    for lang in LANGUAGES:
-        texts = catalogue(lang)
-        commands = [BotCommand(name, texts[f"commands.{name}"]) for name in MENU]
-        await app.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
+async def sync_menus(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Once after start: each person's menu set again where their roles or the texts changed."""
+    changed = await menu.sync_all(context.bot, context.bot_data["services"].db)
+    if changed:
+        log.info("menus: set %d person(s)' command menu", changed)
 
 
 async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
@@ -244,6 +237,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CommandHandler(name, callback))
     taps = {
         "a": inspect.answer,
+        "in": inspect.inspect_tap,
+        "cam": router.on_camera_tap,
         "p": inspect.pause,
         "x": inspect.other_hazard,
         "c": inspect.close_building,
@@ -290,7 +285,7 @@ def build_application(
         app.bot_data["services"] = services
         if isinstance(updates_request, InboxRequest):
             updates_request.db = services.db
-        await set_menu(app)
+        await menu.set_stranger_menu(app.bot)
         replayed = await replay_inbox(app)
         if replayed:
             log.info("fed again %d update(s) received before the last stop", replayed)
@@ -313,6 +308,7 @@ def build_application(
         if app.job_queue is not None:
             jobs = app.job_queue
             jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
+            jobs.run_once(sync_menus, when=2, name="menus")
             jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")
             jobs.run_repeating(
                 plan_reminders,

@@ -39,6 +39,17 @@ def _data(hazard: Row, step: Step, value: str | int) -> str:
     return f"h:{hazard['id']}:{step.value}:{value}"
 
 
+def camera_row(ctx: Ctx, what: str) -> list[Button]:
+    """The big photo button of a photo step (``cam:``): the local chat opens the camera
+    with it; on Telegram its tap is answered with how to send a photo."""
+    return [(ctx.t("friction.photo.camera"), f"cam:{what}")]
+
+
+def deadline_topic(hazard: Row) -> str:
+    """The deadline question of this hazard, as an open question's topic."""
+    return f"h:{hazard['id']}:deadline"
+
+
 def _yes_no(ctx: Ctx, hazard: Row, step: Step) -> list[list[Button]]:
     return [
         [
@@ -58,16 +69,23 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
     elif step is Step.PHOTOS:
         count = await walks.photo_count(ctx.db, hazard["id"])
         button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
-        key = "hazard.ask.more_photos" if count else "hazard.ask.photos"
+        key = "hazard.ask.more_photos" if count else "friction.photo.ask"
         await ctx.say(
             title + "\n" + ctx.t(key, count=count),
-            [[(ctx.t(button[0]), _data(hazard, step, button[1]))]],
+            [
+                camera_row(ctx, f"h:{hazard['id']}"),
+                [(ctx.t(button[0]), _data(hazard, step, button[1]))],
+            ],
         )
     elif step is Step.FIXABLE:
         await ctx.say(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
     elif step is Step.DEADLINE:
         choices = [(ctx.t("hazard.days", days=d), _data(hazard, step, d)) for d in DEADLINE_CHOICES]
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.deadline"), [choices[:2], choices[2:]])
+        await ctx.ask_typed(
+            deadline_topic(hazard),
+            title + "\n" + ctx.t("hazard.ask.deadline"),
+            [choices[:2], choices[2:]],
+        )
     elif step is Step.RESPONSIBLE:
         mates = await people.colleagues(ctx.db, hazard["school_id"])
         rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
@@ -122,7 +140,9 @@ async def on_text(ctx: Ctx, hazard: Row, text: str) -> Row | None:
     if step is Step.DESCRIPTION:
         return await save(ctx, hazard, description=clean_text(text, TEXT_MAX))
     if step is Step.DEADLINE:
-        return await save(ctx, hazard, deadline=parse_date(text, ctx.today()))
+        saved = await save(ctx, hazard, deadline=parse_date(text, ctx.today()))
+        await ctx.confirm_typed(deadline_topic(hazard), ctx.day(saved["deadline"]))
+        return saved
     if step is Step.RESPONSIBLE:
         name = clean_text(text, 60)
         mates = await people.colleagues(ctx.db, hazard["school_id"])
@@ -214,12 +234,13 @@ LIST_DESCRIPTION = 120  # UTF-16 units of a description in a list (the card has 
 def summary(ctx: Ctx, hazard: Row, listed: bool = False) -> str:
     """One hazard in a line or two (HTML), for confirmations; ``listed`` in the walk's
     summary, where the description is clipped so that a building's list stays short."""
+    deadline = ctx.day(hazard["deadline"], weekday=False) if hazard["deadline"] else "?"
     if hazard["fixable_now"]:
-        fix = ctx.t("hazard.line.fix_now", deadline=hazard["deadline"])
+        fix = ctx.t("hazard.line.fix_now", deadline=deadline)
     else:
         fix = ctx.t(
             "hazard.line.plan",
-            deadline=hazard["deadline"],
+            deadline=deadline,
             person=hazard["responsible_name"] or "?",
         )
     flags = "".join(
