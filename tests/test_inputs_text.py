@@ -348,3 +348,22 @@ async def test_imported_names_are_normalised_and_invisible_ones_refused(sim: Sim
     row = await sim.db.one("SELECT name, district FROM schools ORDER BY id DESC")
     assert tuple(row) == ("第三小学", "城关镇")
     assert "李校长" in said[-1].text and not _has_spoof(said)
+
+
+async def test_a_profile_name_is_offered_clean_or_not_at_all(sim: Simulator) -> None:
+    """The name a client gives (a Telegram profile) is offered as a one-tap answer: with
+    its bidi and invisible characters gone, and not at all when nothing visible is left."""
+    code = await cli_invitation(sim, Role.TASKFORCE)
+    spoofed = sim.chat("\u202e\u2066李\u200b四\u2069")
+    said = await spoofed.send(f"/start {code}")
+    assert said[-1].reply_keyboard[0][0]["text"] == "李四"
+    assert not _has_spoof(said)
+    await spoofed.send(said[-1].reply_keyboard[0][0]["text"])  # the tap sends it as text
+    await spoofed.contact("13800138000")
+    assert await sim.db.value(
+        "SELECT name FROM people WHERE tg_user_id = ?", (spoofed.user_id,)
+    ) == ("李四")
+    blank = sim.chat("\u200b\u3164")
+    said = await blank.send(f"/start {await cli_invitation(sim, Role.TASKFORCE)}")
+    assert said[-1].reply_keyboard is None
+    assert said[-1].text.endswith("请发送您的姓名：")
