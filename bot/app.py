@@ -53,6 +53,7 @@ from storage import inbox, outbox, schedule
 from storage.campus import ensure_checklist
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
+from storage.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ async def open_services(config: Config, clock: Clock) -> Services:
         takeover_after_minutes=config.takeover_after_minutes,
         fix_at_once_days=config.fix_at_once_days,
         ask_again=router.ask_current,
+        workers=Workers(config.workers),
         local_page=local_page_of(config),
     )
 
@@ -322,6 +324,7 @@ def build_application(
         services = app.bot_data.get("services")
         if services is not None:
             await services.db.close()
+            await asyncio.to_thread(services.workers.close)
 
     app = (
         ApplicationBuilder()

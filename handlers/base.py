@@ -15,7 +15,7 @@ import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from storage import inbox, questions
 from storage.db import Database, Tx
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
+from storage.workers import Workers
 from telegram_rules import MAX_TEXT, as_shown, parse_html, utf16_len
 from telegram_rules.fit import alert, clip, html_units
 
@@ -72,6 +73,11 @@ class Services:
     # Asks a person the question they are at now (set by bot.app to the router's):
     # after a stale tap, so that one whose reply was lost in a crash can go on.
     ask_again: Callable[[Ctx], Awaitable[None]] | None = None
+    # Exports and photo normalisation run here, off the event loop's interpreter.
+    workers: Workers = field(default_factory=lambda: Workers(0))
+    # Exports being made, by what they make (``handlers.exports.Export``): a second
+    # request for the same file joins the first.
+    exports: dict[str, Any] = field(default_factory=dict)
     # The local chat's page when the bot runs on it (no Telegram): links that a
     # phone opens by itself, such as QR codes, point there and not at t.me.
     local_page: str | None = None

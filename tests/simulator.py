@@ -324,6 +324,11 @@ class FakeBotAPI(BaseRequest):
         old.entities = self.last_entities
         return self._message(chat_id, old)
 
+    def api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        if self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None) is None:
+            raise _Refused("message to delete not found")
+        return True
+
     def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
         old = self.messages.get((chat_id, message_id))
@@ -409,6 +414,9 @@ class Simulator:
         self.config_path.write_text(
             f'[bot]\nusername = "{BOT_USERNAME}"\n'
             f'[storage]\ndatabase = "{folder / "xiaoan.sqlite3"}"\nphotos = "{folder / "photos"}"\n'
+            # Heavy work in a thread, unless a test asks for worker processes: a process
+            # pool per simulated bot would cost each test a second of start-up.
+            + ("" if "[workers]" in settings else "[workers]\nprocesses = 0\n")
             + settings,
             encoding="utf-8",
         )
@@ -540,9 +548,10 @@ class Chat:
         return self.messages[-1]
 
     def new(self) -> list[Sent]:
-        """Messages sent since the last time this was asked."""
-        messages = self.messages
-        fresh, self._seen = messages[self._seen :], len(messages)
+        """Messages sent since the last time this was asked (message ids only grow)."""
+        fresh = [m for m in self.messages if m.message_id > self._seen]
+        if fresh:
+            self._seen = fresh[-1].message_id
         return fresh
 
     def menu(self) -> list[str]:

@@ -16,6 +16,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import TOKEN_ENV
+from ledger.clock import FakeClock
 from reports import imports
 from reports.files import XLSX_MIME
 from reports.imports import HEADERS, MAX_UNPACKED, BadSpreadsheet, Kind, check_archive, read_rows
@@ -126,6 +127,22 @@ async def test_the_file_is_read_off_the_event_loop(
     )
     assert "导入 1 栋建筑" in said[-1].text
     assert readers and readers[0] != threading.get_ident()  # not the event loop's thread
+
+
+async def test_in_a_worker_process(tmp_path: Path, clock: FakeClock, bomb: bytes) -> None:
+    """As the bot runs by default: the file is read in a worker process; its refusal
+    comes back across, and a good file is imported."""
+    sim = await Simulator(tmp_path, clock, "[workers]\nprocesses = 1\n").start()
+    try:
+        school = await make_school(sim)
+        said = await school.principal.document(bomb, "建筑.xlsx", XLSX_MIME)
+        assert [m.text for m in said] == [UNPACKED]
+        good = xlsx(Kind.BUILDINGS, [("实验楼", "实验室", 3, 2001)])
+        said = await school.principal.document(good, "建筑.xlsx", XLSX_MIME)
+        assert "导入 1 栋建筑" in said[-1].text
+        assert await sim.db.value("SELECT COUNT(*) FROM buildings") == 2
+    finally:
+        await sim.stop()
 
 
 async def test_a_sheet_that_lies_about_its_size_is_unreadable(sim: Simulator) -> None:
