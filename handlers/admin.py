@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.base import Button, Ctx, entry, number, parts
+from handlers.base import Button, Ctx, entry, number, parts, reading
 from handlers.i18n import Html
 from ledger.buildings import (
     NAME_MAX,
@@ -279,7 +279,7 @@ async def invite(ctx: Ctx) -> None:
     await _start(ctx, FORMS["invite"], {"school": school})
 
 
-@entry
+@reading
 async def list_invitations(ctx: Ctx) -> None:
     """``/invitations``: the usable invitations one may revoke."""
     person = ctx.member()
