@@ -342,15 +342,22 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
 
 
 async def _my_walk(ctx: Ctx, walk_id: int) -> Row:
-    """The walk a tap names, which must be this person's and still open."""
+    """The walk a tap names, which must be this person's and still open.
+
+    A colleague's walk is not theirs to answer (not allowed, even once closed); one
+    they held until someone took it over says so; their own closed walk is stale.
+    """
     person = ctx.member()
     walk = await walks.inspection(ctx.db, walk_id)
     if walk is None or not can_walk(person, walk["school_id"]):
         raise NotAllowed()
+    if walk["walker_id"] != person.id:
+        if not await walks.ever_walked_by(ctx.db, walk["id"], person.id):
+            raise NotAllowed()
+        if walk["closed_at"] is None:
+            raise WalkLocked(reason="taken", building=walk["building_name"])
     if walk["closed_at"] is not None:
         raise Stale()
-    if walk["walker_id"] != person.id:
-        raise WalkLocked(reason="taken", building=walk["building_name"])
     return walk
 
 
@@ -565,6 +572,17 @@ class Walking(Journey):
 
     async def again(self, ctx: Ctx) -> None:
         await ask_current(ctx, self.inspection_id)
+
+    async def still_theirs(self, ctx: Ctx) -> bool:
+        """Not a walk someone else took over, or one closed meanwhile."""
+        walk = await walks.inspection(ctx.db, self.inspection_id)
+        person = ctx.person
+        return (
+            walk is not None
+            and person is not None
+            and walk["walker_id"] == person.id
+            and walk["closed_at"] is None
+        )
 
     async def after_cancel(self, ctx: Ctx) -> Keyboard | None:
         walk = await walks.inspection(ctx.db, self.inspection_id)

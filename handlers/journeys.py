@@ -79,6 +79,10 @@ class Journey:
         """Ask again what the journey waits for."""
         raise NotImplementedError
 
+    async def still_theirs(self, ctx: Ctx) -> bool:
+        """Whether asking again unasked (after a stale tap) still makes sense."""
+        return True
+
     # --- /cancel ------------------------------------------------------------------------
     async def cancel(self, ctx: Ctx, tx: Tx) -> None:
         """Undo, in the transaction that ends the journey, what it left half done."""

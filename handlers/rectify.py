@@ -33,6 +33,7 @@ from ledger.rectify import (
     Action,
     Facts,
     check_extension,
+    entitled,
     may_see,
     taskforce_verifies,
     transition,
@@ -82,9 +83,18 @@ def about(hazard: Row, key: str, buttons: Keyboard = (), **values: Any) -> notif
 # --- buttons ------------------------------------------------------------------
 
 
+async def _entitled(ctx: Ctx, hazard_id: int, action: Action) -> tuple[Row, Facts]:
+    """The hazard a button names; someone else's action is refused as such, before
+    any "already answered"."""
+    hazard, facts = await load(ctx, hazard_id)
+    if not entitled(ctx.member(), action, facts):
+        raise NotAllowed()
+    return hazard, facts
+
+
 async def _acting(ctx: Ctx, hazard_id: int, action: Action) -> tuple[Row, Facts]:
     """The hazard a button names, and the person allowed to take this action on it now."""
-    hazard, facts = await load(ctx, hazard_id)
+    hazard, facts = await _entitled(ctx, hazard_id, action)
     transition(ctx.member(), action, facts)
     return hazard, facts
 
@@ -97,7 +107,7 @@ class ReportFix(Tap):
     hazard_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard, facts = await load(ctx, self.hazard_id)
+        hazard, facts = await _entitled(ctx, self.hazard_id, Action.FIX)
         await _start_fix(ctx, hazard, facts)
 
 
@@ -123,7 +133,7 @@ class VerifyFix(Tap):
     fix_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard, facts = await load(ctx, self.hazard_id)
+        hazard, facts = await _entitled(ctx, self.hazard_id, Action.VERIFY)
         await _decide_fix(ctx, hazard, facts, Action.VERIFY, self.fix_id)
 
 
@@ -136,7 +146,7 @@ class ReturnFix(Tap):
     fix_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard, facts = await load(ctx, self.hazard_id)
+        hazard, facts = await _entitled(ctx, self.hazard_id, Action.RETURN)
         await _decide_fix(ctx, hazard, facts, Action.RETURN, self.fix_id)
 
 
@@ -162,7 +172,7 @@ class DecideExtension(Tap):
     approve: bool
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard, facts = await load(ctx, self.hazard_id)
+        hazard, facts = await _entitled(ctx, self.hazard_id, Action.DECIDE)
         await _decide_extension(ctx, hazard, facts, self.change_id, self.approve)
 
 
@@ -186,7 +196,7 @@ class Reassign(Tap):
     hazard_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard, facts = await load(ctx, self.hazard_id)
+        hazard, facts = await _entitled(ctx, self.hazard_id, Action.REASSIGN)
         await _reassign(ctx, hazard, facts, None)
 
 
@@ -199,7 +209,7 @@ class ReassignTo(Tap):
     person_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard, facts = await load(ctx, self.hazard_id)
+        hazard, facts = await _entitled(ctx, self.hazard_id, Action.REASSIGN)
         await _reassign(ctx, hazard, facts, self.person_id)
 
 
@@ -338,6 +348,9 @@ async def on_photo(ctx: Ctx, data: dict[str, Any], picture: PhotoSize | Document
 
 async def _photos_done(ctx: Ctx, hazard: Row, fix_id: int) -> None:
     """``照片已发完``: at least one after-photo, then the note."""
+    fix = await store.fix_report(ctx.db, fix_id)
+    if fix is None or fix["hazard_id"] != hazard["id"] or fix["reported_by"] != ctx.member().id:
+        raise NotAllowed()
     waiting = await people.pending(ctx.db, ctx.user_id)
     if waiting is None or waiting[0] != "fix" or waiting[1]["fix_id"] != fix_id:
         raise Stale()
@@ -417,6 +430,9 @@ async def _second_signers(tx: Tx, author_id: int, facts: Facts) -> list[Row]:
 
 async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_id: int) -> None:
     """Verify (销号) at once, or ask the reason for returning it."""
+    fix = await store.fix_report(ctx.db, fix_id)
+    if fix is None or fix["hazard_id"] != hazard["id"]:
+        raise NotAllowed()
     if facts.fix_id != fix_id:
         raise Stale()
     person = ctx.member()
@@ -570,6 +586,9 @@ async def _decide_extension(
     ctx: Ctx, hazard: Row, facts: Facts, change_id: int, approve: bool
 ) -> None:
     """Approve at once, or ask why not."""
+    asked = await store.deadline_change(ctx.db, change_id)
+    if asked is None or asked["hazard_id"] != hazard["id"]:
+        raise NotAllowed()
     change = await store.asked_extension(ctx.db, hazard["id"])
     if change is None or change["id"] != change_id:
         raise Stale()

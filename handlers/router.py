@@ -37,6 +37,13 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
         await state.again(ctx)
 
 
+async def ask_current(ctx: Ctx) -> None:
+    """The question this person is at now, asked again (after a stale tap)."""
+    state = await current(ctx)
+    if state is not None and await state.still_theirs(ctx):
+        await state.again(ctx)
+
+
 @entry
 async def on_text(ctx: Ctx) -> None:
     """Typed text: an answer to whatever the person is being asked."""
