@@ -7,6 +7,8 @@ code of another school's building is answered as a code of no building.
 
 from __future__ import annotations
 
+from handlers.buttons import unpack
+from handlers.inspect import Answer
 from tests.conftest import jpeg, make_school
 from tests.rectify_helpers import report, report_fix, scene
 from tests.simulator import Chat, Simulator
@@ -56,7 +58,9 @@ async def _walk(sim: Simulator, chat: Chat) -> tuple[int, str]:
     await chat.send("/inspect")
     said = await chat.tap("教学楼A")
     ok = said[-1].buttons[0][0][1]
-    return int(ok.split(":")[1]), ok
+    tapped = unpack(ok)
+    assert isinstance(tapped, Answer)
+    return tapped.walk_id, ok
 
 
 async def test_a_colleagues_open_walk_tapped_is_not_allowed(sim: Simulator) -> None:
