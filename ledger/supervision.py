@@ -172,7 +172,7 @@ def draw(
         raise DrawRefused(reason="schools", asked=n_schools, left=len(pool_schools))
     if per_visit > len(pool):
         raise DrawRefused(reason="supervisors", asked=per_visit, pool=len(pool))
-    rng = random.Random(seed)  # noqa: S311 - reproducible on purpose, not a secret
+    rng = random.Random(seed)
     picked = rng.sample(pool_schools, n_schools)
     visits = []
     for school in picked:

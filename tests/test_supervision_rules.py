@@ -154,15 +154,15 @@ def test_candidates_are_the_unvisited_schools_of_the_districts_and_kinds(
             d.school_candidates[1:],
             d.supervisor_pool,
             d.visits,
-        ),  # fmt: skip
+        ),
         lambda d: Draw(
             d.seed,
             d.schools_asked,
             d.supervisors_per_visit,
             d.school_candidates,
             d.supervisor_pool,
-            (DrawnVisit(99, (10,)),) + d.visits[1:],
-        ),  # fmt: skip
+            (DrawnVisit(99, (10,)), *d.visits[1:]),
+        ),
         lambda d: Draw(
             d.seed,
             d.schools_asked,
@@ -170,7 +170,7 @@ def test_candidates_are_the_unvisited_schools_of_the_districts_and_kinds(
             d.school_candidates,
             d.supervisor_pool[:1],
             d.visits,
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_a_tampered_draw_does_not_verify(tamper: object) -> None:
@@ -327,7 +327,7 @@ def test_a_contradicted_answer(school: str | None, supervisor: str, contradicted
         ("unfixable", False),
         ("draft", False),
         ("withdrawn", False),
-    ],  # fmt: skip
+    ],
 )
 def test_only_a_closed_hazard_is_reopened(state: str, ok: bool) -> None:
     assert reopenable(state) is ok
