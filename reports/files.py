@@ -15,7 +15,9 @@ from typing import IO
 
 from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
+from reports import supervision as supervision_report
 from reports.ledger import write_ledger
+from storage import supervision
 from storage.db import Database
 from storage.photos import PhotoStore
 from storage.reporting import (
@@ -53,8 +55,20 @@ async def city_file(db: Database, campaign_id: int, today: date) -> tuple[str, b
         date.fromisoformat(row["rectification_due"]) if row["rectification_due"] else None,
     )
     schools = await city_data(db, campaign_id)
-    data = await asyncio.to_thread(city.city_bytes, schools, today, phases)
+    supervised = await supervision.school_summaries(db, campaign_id)
+    findings = await supervision.finding_rows(db, campaign_id)
+    data = await asyncio.to_thread(city.city_bytes, schools, today, phases, supervised, findings)
     return f"全市进度-{today.isoformat()}.xlsx", data
+
+
+async def visits_file(db: Database, campaign_id: int, today: date) -> tuple[str, bytes]:
+    """The supervision visits with their findings (``xiaoan export visits``)."""
+    visits = await supervision.visit_export_rows(db, campaign_id)
+    findings = await supervision.finding_rows(db, campaign_id)
+    data = await asyncio.to_thread(
+        supervision_report.visits_bytes, visits, findings, today.isoformat()
+    )
+    return f"督查记录-{today.isoformat()}.xlsx", data
 
 
 def write_ledger_file(
