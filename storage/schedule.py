@@ -3,11 +3,21 @@ inspections and their rounds, preferred hours, and the planner's snapshot."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, timedelta
 
-from scheduler.planner import Campaign, Hazard, Ledger, Recipient, Round, School, WaitingFix
+from scheduler.planner import (
+    Campaign,
+    DrawnVisit,
+    Hazard,
+    Ledger,
+    Recipient,
+    Round,
+    School,
+    WaitingFix,
+)
 from storage.campus import ensure_campaign
 from storage.db import Reader, Row, Tx
 
@@ -182,6 +192,7 @@ async def load_ledger(
         campaign_row["name"],
         _date(campaign_row["self_inspection_due"]),
         _date(campaign_row["rectification_due"]),
+        _date(campaign_row["supervision_due"]),
     )
     people = {
         r[0]: Recipient(r[0], r[1], bool(r[2]), r[3])
@@ -270,6 +281,22 @@ async def load_ledger(
         )
         if r[1] in schools
     ]
+    # Drawn visits not yet done: only in the city's plan, never in a school's preview.
+    visits = (
+        []
+        if school_ids is not None
+        else [
+            DrawnVisit(r[0], r[1], tuple(json.loads(r[2])))
+            for r in await db.all(
+                "SELECT v.id, s.name, (SELECT json_group_array(person_id) FROM visit_supervisors"
+                " WHERE visit_id = v.id) FROM supervision_visits v"
+                " JOIN schools s ON s.id = v.school_id"
+                " WHERE v.campaign_id = ? AND v.state != 'ended' AND v.chosen_by = 'drawn'"
+                " ORDER BY v.id",
+                (campaign_id,),
+            )
+        ]
+    )
     return Ledger(
         campaign=campaign,
         people=people,
@@ -278,6 +305,7 @@ async def load_ledger(
         hazards=hazards,
         waiting=waiting,
         rounds=rounds,
+        visits=visits,
     )
 
 
