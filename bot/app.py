@@ -30,7 +30,19 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
 from bot.local import local_page_of
-from handlers import admin, common, inspect, join, rectify, reminders, reports, router, tasks
+from handlers import (
+    admin,
+    buttons,
+    common,
+    inspect,
+    join,
+    rectify,
+    reminders,
+    reports,
+    router,
+    supervise,
+    tasks,
+)
 from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
@@ -212,6 +224,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "export": reports.export_command,
         "progress": reports.progress_command,
         "reminders": reminders.reminders_command,
+        "supervise": supervise.supervise_command,
+        "visits": supervise.visits_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
@@ -235,6 +249,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
+    # Typed buttons (handlers/buttons.py): one prefix for all of them, every version.
+    app.add_handler(CallbackQueryHandler(buttons.on_tap, pattern=buttons.PATTERN))
     app.add_handler(CallbackQueryHandler(router.on_unknown_tap))
     app.add_handler(ChatMemberHandler(common.chat_status, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.CONTACT, router.on_contact))

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
-from handlers import admin, hazard, inspect, join, quick, rectify, reports
+from handlers import admin, hazard, inspect, join, journeys, quick, rectify, reports
 from handlers.base import Ctx, entry, number, parts
 from handlers.common import help_text
 from ledger.errors import NotAllowed, PhotoRejected, Stale
@@ -61,6 +61,8 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
         await rectify.ask_again(ctx, kind, data)
     elif kind == "scanned":
         await ctx.reply("walls.send_photo")
+    elif kind == journeys.KIND:
+        await journeys.again(ctx, data)
 
 
 @entry
@@ -80,6 +82,9 @@ async def on_text(ctx: Ctx) -> None:
         await join.on_input(ctx, data, text, None)
         return
     ctx.member()
+    if kind == journeys.KIND:
+        await journeys.on_text(ctx, data, text)
+        return
     if kind in rectify.KINDS:
         await rectify.on_text(ctx, kind, data, text)
         return
@@ -141,6 +146,9 @@ async def on_photo(ctx: Ctx) -> None:
         await quick.start(ctx, picture)
         return
     kind, data = waiting
+    if kind == journeys.KIND:
+        await journeys.on_photo(ctx, data, picture)
+        return
     if kind == "fix":
         await rectify.on_photo(ctx, data, picture)
         return

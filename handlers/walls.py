@@ -8,10 +8,11 @@ building (the scan is recorded: the person stood there).
 
 from __future__ import annotations
 
-from handlers import inspect
+from handlers import inspect, supervise
 from handlers.base import Ctx
 from ledger.errors import AlreadyClosed
 from ledger.roles import can_walk
+from ledger.supervision import is_supervisor
 from reports.qr import PAYLOAD_PREFIX, parse_payload
 from storage import campus, people
 
@@ -30,6 +31,9 @@ async def scanned(ctx: Ctx, payload: str) -> None:
         await ctx.reply("walls.unknown")
         return
     if not can_walk(person, building["school_id"]):
+        if is_supervisor(person):  # on site for a visit: the building's supervision walk
+            await supervise.scanned(ctx, building)
+            return
         await ctx.reply("walls.not_yours")
         return
     try:

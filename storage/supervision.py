@@ -321,6 +321,16 @@ async def end_visit(tx: Tx, visit_id: int, person_id: int) -> None:
     )
 
 
+async def end_journeys_of_visit(tx: Tx, visit_id: int) -> None:
+    """What the visit's supervisors were typing or sending for it is over."""
+    await tx.run(
+        "DELETE FROM pending_inputs WHERE kind = 'journey' AND ("
+        " json_extract(data, '$.visit_id') = ? OR json_extract(data, '$.walk_id') IN"
+        " (SELECT id FROM supervision_walks WHERE visit_id = ?))",
+        (visit_id, visit_id),
+    )
+
+
 # --- supervision walks ------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ VISITS = (DrawnVisit(1, "一小", (SUP_A, SUP_B)), DrawnVisit(2, "二中", (SUP_
 
 def supervision(day: date, visits: tuple[DrawnVisit, ...] = VISITS, **kw: object) -> list:
     now = datetime(day.year, day.month, day.day, 10, tzinfo=TZ)
-    found = plan(ledger(visits, **kw), now, RULES)  # type: ignore[arg-type]
+    found = plan(ledger(visits, **kw), now, RULES)
     return [p for p in found if "supervision" in p.key]
 
 
