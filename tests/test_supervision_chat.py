@@ -92,7 +92,8 @@ async def test_a_visit_from_the_draw_to_the_record(sim: Simulator) -> None:
     row = await sim.db.one("SELECT state, closed_at FROM hazards WHERE id = ?", (w.closed,))
     assert (row["state"], row["closed_at"]) == ("open", None)
     accepted = await sim.db.all(
-        "SELECT reported_by, decided_by FROM fix_reports WHERE hazard_id = ? AND state = 'accepted'",
+        "SELECT reported_by, decided_by FROM fix_reports"
+        " WHERE hazard_id = ? AND state = 'accepted'",
         (w.closed,),
     )
     assert len(accepted) == 1 and accepted[0]["decided_by"] is not None  # both signatures stay
@@ -168,8 +169,8 @@ async def test_a_visit_from_the_draw_to_the_record(sim: Simulator) -> None:
     assert (b["督查"], b["督查清单内"], b["督查清单外"], b["督查按事故对待"]) == (
         "已抽取未到场", 0, 0, 0)  # fmt: skip
     findings = [r for r in wb["督查发现"].iter_rows(min_row=2, values_only=True)]
-    assert [r[4] for r in findings][0] == "按事故对待"
-    assert sorted(r[4] for r in findings) == sorted(
+    assert findings[0][4] == "按事故对待"
+    assert sorted(str(r[4]) for r in findings) == sorted(
         ["按事故对待", "清单外", "清单内", "整改不到位", "遗漏建筑"]
     )
     assert off_list in [r[6] for r in findings]
