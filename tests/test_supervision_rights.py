@@ -124,7 +124,7 @@ async def test_every_supervision_tap_is_refused_to_anyone_not_on_the_visit(
         "j1:sv_a:x:2:ok",
         "j1:sv_use:1:Other",
         "j1:sv_start:99999999999999",
-    ],  # fmt: skip
+    ],
 )
 async def test_malformed_callback_data_is_stale_or_refused(sim: Simulator, data: str) -> None:
     w = await world(sim)
