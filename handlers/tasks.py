@@ -31,9 +31,10 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
     person = ctx.member()
     today = ctx.today()
 
-    def by_deadline(row: Row) -> tuple[tuple[int, str], int]:
+    def by_deadline(row: Row) -> tuple[bool, tuple[int, str], int]:
+        # An accident-grade hazard (按事故对待) heads the list until it is closed.
         deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
-        return task_order(deadline, today), row["id"]
+        return not row["accident_grade"], task_order(deadline, today), row["id"]
 
     entries = [
         ("mine", r) for r in sorted(await store.tasks_of(ctx.db, person.id), key=by_deadline)

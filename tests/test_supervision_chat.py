@@ -215,3 +215,20 @@ async def test_the_ledger_marks_origins_and_reopenings(sim: Simulator) -> None:
     assert by_id[w.closed]["整改不到位（重新打开）"] == (
         "2026-11-28 09:00 督导甲：灭火器压力不足；原验收人实验小学刘主任"
     )
+
+
+async def test_an_accident_grade_hazard_heads_the_principals_tasks(sim: Simulator) -> None:
+    w = await world(sim)
+    await start_visit(sim, w)
+    await w.sup1.tap("🕵️ 食堂")
+    await w.sup1.tap("有隐患")
+    await hazard_finding(w.sup1, "疏散通道堆放桌椅", major=False, color="red")
+    await w.sup1.tap("清单外")
+    await w.sup1.tap("有隐患")
+    await hazard_finding(w.sup1, "厨房燃气管道泄漏", major=True, color="orange")
+    said = await w.sup1.tap("清单外")
+    accident = int(said[0].text.split("#")[1].split("（")[0])
+    said = await w.s.principal.send("/tasks")
+    lines = [line for line in said[-1].text.split("\n") if line.startswith("#")]
+    assert lines[0].startswith(f"#{accident}【食堂】厨房燃气管道泄漏")
+    assert len(lines) == 2

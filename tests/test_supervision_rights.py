@@ -291,3 +291,16 @@ async def test_an_english_supervisor_is_answered_in_english(sim: Simulator) -> N
     said = await english.send("/visits")
     assert "实验小学: under way (chosen by the team)" in said[-1].text
     assert await snapshot(sim) == before
+
+
+async def test_a_journey_left_by_an_older_version_is_forgotten(sim: Simulator) -> None:
+    w = await world(sim)
+    async with sim.db.write() as tx:
+        await tx.run(
+            "INSERT INTO pending_inputs (tg_user_id, kind, data, created_at)"
+            ' VALUES (?, \'journey\', \'{"journey": "supervision_walk", "v": 0}\', ?)',
+            (w.sup1.user_id, tx.now()),
+        )
+    said = await w.sup1.send("楼梯间堆放杂物")
+    assert said[-1].text == "之前的输入已失效，请重新开始。"
+    assert await sim.db.value("SELECT COUNT(*) FROM pending_inputs") == 0
