@@ -79,6 +79,8 @@ MENU = (
     "invitations",
     "addschool",
     "reminders",
+    "supervise",
+    "visits",
 )
 
 
