@@ -130,6 +130,8 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
         lines.append(ctx.t("card.item", code=hazard["item_code"], text=item))
     lines.append(ctx.t("card.state", state=ctx.t(f"state.{facts.state}")))
     lines.append(ctx.t("card.found", name=hazard["reporter_name"], at=hazard["reported_at"][:16]))
+    if hazard["visit_id"] is not None:  # found off the school's list by a supervision visit
+        lines.append(ctx.t("card.accident" if hazard["accident_grade"] else "card.off_list"))
     lines.append(ctx.t("card.fixable_now." + ("yes" if hazard["fixable_now"] else "no")))
     if hazard["deadline"]:
         lines.append(ctx.t("card.deadline", due=Html(_due(ctx, hazard))))

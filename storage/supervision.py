@@ -306,11 +306,14 @@ async def end_visit(tx: Tx, visit_id: int, person_id: int) -> None:
     if not changed:
         raise VisitRefused(reason="ended")
     # Findings still being given are withdrawn (kept, never counted).
-    await tx.run(
-        "UPDATE supervision_findings SET state = 'withdrawn'"
-        " WHERE visit_id = ? AND state = 'draft'",
-        (visit_id,),
-    )
+    for row in await tx.all(
+        "SELECT id FROM supervision_findings WHERE visit_id = ? AND state = 'draft'", (visit_id,)
+    ):
+        await tx.run("UPDATE supervision_findings SET state = 'withdrawn' WHERE id = ?", (row[0],))
+        await tx.event(
+            person_id, "finding.withdrawn", "finding", row[0],
+            before={"state": "draft"}, after={"state": "withdrawn"},
+        )  # fmt: skip
     await tx.event(
         person_id,
         "visit.ended",
@@ -604,6 +607,8 @@ async def record_off_list(
                 photo["uploaded_at"],
             ),
         )
+        await tx.event(person_id, "photo.added", "hazard", hazard_id,
+                       after={"sha256": photo["sha256"], "kind": "before"})  # fmt: skip
     await tx.event(
         person_id,
         "hazard.reported",

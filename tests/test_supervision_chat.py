@@ -101,6 +101,9 @@ async def test_a_visit_from_the_draw_to_the_record(sim: Simulator) -> None:
     assert "经督查认定为整改不到位" in told.text and "原验收人：实验小学刘主任" in told.text
     (verifier_told,) = w.s.leader.new()
     assert f"/hazard_{w.closed}" in verifier_told.text
+    card = (await w.s.staff.send(f"/hazard_{w.closed}"))[-1].text
+    assert "督导乙：督查认定整改不到位，重新打开" in card
+    assert "✍️ 验收销号：实验小学刘主任" in card  # the earlier signature stays on the card
 
     # A missed building (遗漏建筑).
     await w.sup2.send("/supervise")
@@ -232,3 +235,7 @@ async def test_an_accident_grade_hazard_heads_the_principals_tasks(sim: Simulato
     lines = [line for line in said[-1].text.split("\n") if line.startswith("#")]
     assert lines[0].startswith(f"#{accident}【食堂】厨房燃气管道泄漏")
     assert len(lines) == 2
+    said = await w.s.principal.send(f"/hazard_{accident}")
+    assert "🚨 督查发现重大清单外隐患：按事故对待" in said[-1].text
+    said = await w.sup2.send(f"/hazard_{w.closed}")  # a supervisor reads any school's card
+    assert "灭火器过期" in said[-1].text

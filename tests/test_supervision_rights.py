@@ -193,6 +193,18 @@ async def test_ending_a_visit_with_a_walk_half_done_keeps_it_and_says_so(sim: Si
     assert "清单外 0" in said[-1].text
     assert await sim.db.value("SELECT COUNT(*) FROM supervision_answers") == 2
     assert await sim.db.value("SELECT state FROM supervision_findings") == "withdrawn"
+    actions = [
+        r[0]
+        for r in await sim.db.all(
+            "SELECT action FROM events WHERE action LIKE"
+            " 'visit.%' OR action LIKE 'finding.%' OR action LIKE 'supervision_%' ORDER BY id"
+        )
+    ]
+    assert actions == [
+        "visit.planned", "visit.planned", "visit.started", "supervision_walk.started",
+        "supervision_answer.given", "supervision_answer.given", "finding.started",
+        "finding.withdrawn", "visit.ended",
+    ]  # fmt: skip
     assert await sim.db.value("SELECT COUNT(*) FROM pending_inputs WHERE kind = 'journey'") == 0
     said = await w.sup1.send("疏散通道堆放桌椅")  # typed after the end: nothing waits for it
     assert "没有看懂这条消息" in said[0].text
