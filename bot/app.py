@@ -34,6 +34,7 @@ from handlers import (
     admin,
     buttons,
     common,
+    draw,
     inspect,
     join,
     rectify,
@@ -228,6 +229,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "reminders": reminders.reminders_command,
         "supervise": supervise.supervise_command,
         "visits": supervise.visits_command,
+        "draw": draw.draw_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
