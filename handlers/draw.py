@@ -103,7 +103,7 @@ class DrawForm(Journey):
                 "draw.line",
                 school=schools[v.school_id],
                 who="、".join(pool[p] for p in v.supervisor_ids),
-            )  # fmt: skip
+            )
             for v in made.visits
         ]
         await ctx.reply(

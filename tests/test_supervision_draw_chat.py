@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
+from bot.cli import parser
+from bot.draw import cmd_draw
 from handlers.draw import DrawDistrict, DrawKind
 from tests.simulator import Simulator
 from tests.supervision_helpers import world
@@ -34,13 +34,9 @@ async def test_the_task_force_draws_in_chat_and_the_draw_verifies(sim: Simulator
     assert await sim.db.value("SELECT drawn_by FROM supervision_draws") is not None
     assert await sim.db.value("SELECT COUNT(*) FROM pending_inputs") == 0
     # The same seed and candidates give the same result: the command line checks it.
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--config", str(sim.config_path), "draw", "--verify", "1"],
-        capture_output=True, text=True, check=False,
-        env={"PATH": "", "XIAOAN_TELEGRAM_TOKEN": ""},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.endswith("verified: the same result\n")
+    code, out = await cmd_draw(sim.config, parser().parse_args(["draw", "--verify", "1"]))
+    assert code == 0
+    assert out.endswith("verified: the same result")
     assert w.s.principal.new() == [] and w.other.principal.new() == []
 
 
