@@ -7,6 +7,7 @@ applied; then exactly one handler of group 0 answers it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -30,6 +31,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
 from bot.local import local_page_of
+from bot.updates import rewrite, sort_batch
 from handlers import (
     admin,
     buttons,
@@ -61,6 +63,9 @@ log = logging.getLogger(__name__)
 INBOX_KEEP = timedelta(days=7)
 # The outbox is looked at this often; a change that writes to it wakes it at once.
 OUTBOX_EVERY = timedelta(seconds=3)
+
+# A batch of nothing but unconfirmable updates: wait this long before polling again.
+UNCONFIRMABLE_PAUSE = 1.0
 
 # The updates the bot asks Telegram for: what people send and tap, and their
 # blocking or unblocking the bot.
@@ -101,15 +106,32 @@ class InboxRequest(HTTPXRequest):
         code, payload = await super().do_request(url, method, *args, **kwargs)
         if code == 200 and url.endswith("/getUpdates"):
             assert self.db is not None, "polling started before the database was opened"
-            await receive_raw(self.db, payload)
+            payload = await receive_raw(self.db, payload)
         return code, payload
 
 
-async def receive_raw(db: Database, payload: bytes) -> None:
-    """Store the updates of a getUpdates answer in the inbox."""
+async def receive_raw(db: Database, payload: bytes) -> bytes:
+    """Store the updates of a getUpdates answer in the inbox; returns what polling reads.
+
+    A malformed update is stored already done, with the reason, and polling
+    gets a bare stand-in for it (see ``bot.updates``): one bad update no
+    longer fails the batch.
+    """
     body = json.loads(payload)
-    if body.get("ok"):
-        await inbox.receive(db, body["result"])
+    if not body.get("ok"):
+        return payload
+    batch = sort_batch(body.get("result"))
+    await inbox.receive(db, batch.passed + [raw for raw, _ in batch.malformed])
+    for raw, why in batch.malformed:
+        log.warning("update %d: %s", raw["update_id"], why)
+        await inbox.mark_done(db, raw["update_id"], error=why)
+    if batch.unconfirmable:
+        log.warning("getUpdates: %d update(s) without an update_id left out", batch.unconfirmable)
+        if not batch.passed and not batch.malformed:
+            await asyncio.sleep(UNCONFIRMABLE_PAUSE)  # polling would ask again at once
+    if not batch.malformed and not batch.unconfirmable:
+        return payload
+    return rewrite(body, batch)
 
 
 async def open_services(config: Config, clock: Clock) -> Services:
@@ -194,10 +216,14 @@ async def set_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Feed again the updates received but not applied before the bot stopped."""
-    pending = await inbox.undone(app.bot_data["services"].db)
-    for raw in pending:
+    db = app.bot_data["services"].db
+    pending = await inbox.undone(db)
+    batch = sort_batch(pending)
+    for raw, why in batch.malformed:  # stored, then the bot stopped before marking it
+        await inbox.mark_done(db, raw["update_id"], error=why)
+    for raw in batch.passed:
         await app.update_queue.put(Update.de_json(raw, app.bot))
-    return len(pending)
+    return len(batch.passed)
 
 
 async def prune_inbox(context: ContextTypes.DEFAULT_TYPE) -> None:

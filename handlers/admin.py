@@ -30,6 +30,7 @@ from ledger.invitations import USES as INVITE_USES
 from ledger.roles import Role, can_manage_school, invitable_roles, require
 from storage import campus, people
 from storage.db import Tx
+from telegram_rules.fit import fit, room_for
 
 Parse = Callable[[Ctx, str], Any]
 
@@ -277,7 +278,8 @@ async def list_invitations(ctx: Ctx) -> None:
     if not rows:
         await ctx.reply("invitations.none")
         return
-    lines, buttons = [], []
+    lines: list[str] = []
+    buttons: list[list[Button]] = []
     for r in rows:
         lines.append(
             ctx.t(
@@ -290,7 +292,10 @@ async def list_invitations(ctx: Ctx) -> None:
             )
         )
         buttons.append([(ctx.t("invitations.revoke", code=r["code"]), f"rv:{r['id']}")])
-    await ctx.reply("invitations.list", buttons, lines=Html("\n".join(lines)))
+    room = room_for(ctx.t("invitations.list", lines=""))
+    shown = fit(lines, room, lambda count: ctx.t("visible.more", count=count))
+    kept = len(shown) if len(shown) == len(lines) else len(shown) - 1
+    await ctx.reply("invitations.list", buttons[:kept], lines=Html("\n".join(shown)))
 
 
 @entry

@@ -19,7 +19,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from handlers.base import Button, Ctx, entry
+from handlers.base import Button, Ctx, entry, plain
 from ledger.errors import NotAllowed, Stale
 
 VERSION = 1
@@ -46,7 +46,8 @@ class Tap:
         return data
 
     def as_button(self, label: str) -> Button:
-        return (label, self.pack())
+        """A button with this label: our HTML text, shown as the reader sees it."""
+        return (plain(label), self.pack())
 
 
 _REGISTRY: dict[str, type[Tap]] = {}

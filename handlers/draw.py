@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
+from html import escape
 
 from handlers.base import Button, Ctx, entry
 from handlers.buttons import Tap, button
@@ -71,7 +72,7 @@ class DrawForm(Journey):
         elif self.district < 0:
             names = await _districts(ctx)
             rows: list[list[Button]] = [[DrawDistrict(0).as_button(ctx.t("draw.every_district"))]]
-            rows += [[DrawDistrict(n).as_button(name)] for n, name in enumerate(names, 1)]
+            rows += [[DrawDistrict(n).as_button(escape(name))] for n, name in enumerate(names, 1)]
             await ctx.reply("draw.ask_district", rows)
         elif not self.kind:
             rows = [[DrawKind("all").as_button(ctx.t("draw.every_kind"))]]
@@ -142,7 +143,9 @@ class DrawDistrict(Tap):
         fresh = replace(form, district=self.index)
         async with ctx.write() as tx:
             await begin(tx, ctx.user_id, fresh)
-        await ctx.settle(names[self.index - 1] if self.index else ctx.t("draw.every_district"))
+        await ctx.settle(
+            escape(names[self.index - 1]) if self.index else ctx.t("draw.every_district")
+        )
         await fresh.again(ctx)
 
 

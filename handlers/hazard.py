@@ -16,13 +16,16 @@ from telegram import Document, PhotoSize
 
 from handlers import named
 from handlers.base import Button, Ctx
+from handlers.i18n import Html
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import DEADLINE_CHOICES, Step, next_step, quick_fix_deadline
+from ledger.ids import parse_id
 from storage import campus, people, walks
 from storage.db import Row
 from storage.photos import StoredPhoto
+from telegram_rules.fit import clip
 
 YES_NO = ("y", "n")
 
@@ -140,7 +143,8 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
         raise Stale()
     person = ctx.member()
     if step is Step.BUILDING:
-        building = await campus.building(ctx.db, int(value)) if value.isdigit() else None
+        building_id = parse_id(value)
+        building = None if building_id is None else await campus.building(ctx.db, building_id)
         if building is None or building["school_id"] not in person.school_ids:
             raise NotAllowed()
         return await save(ctx, hazard, building_id=building["id"], school_id=building["school_id"])
@@ -151,16 +155,16 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
             raise NotAllowed()
         return await save(ctx, hazard, photos_done=1)
     if step is Step.DEADLINE:
-        if not value.isdigit() or int(value) not in DEADLINE_CHOICES:
+        days = parse_id(value)
+        if days is None or days not in DEADLINE_CHOICES:
             raise NotAllowed()
-        return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), int(value)))
+        return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), days))
     if step is Step.RESPONSIBLE:
         mates = {m["id"]: m["name"] for m in await people.colleagues(ctx.db, hazard["school_id"])}
-        if not value.isdigit() or int(value) not in mates:
+        mate = parse_id(value)
+        if mate is None or mate not in mates:
             raise NotAllowed()
-        return await save(
-            ctx, hazard, responsible_id=int(value), responsible_name=mates[int(value)]
-        )
+        return await save(ctx, hazard, responsible_id=mate, responsible_name=mates[mate])
     if value not in YES_NO:
         raise NotAllowed()
     yes = value == "y"
@@ -204,8 +208,12 @@ async def on_photo(ctx: Ctx, hazard: Row, photo: PhotoSize | Document) -> None:
             await walks.touch(tx, hazard["inspection_id"])
 
 
-def summary(ctx: Ctx, hazard: Row) -> str:
-    """One hazard in a line or two, for the walk's summary and confirmations."""
+LIST_DESCRIPTION = 120  # UTF-16 units of a description in a list (the card has it whole)
+
+
+def summary(ctx: Ctx, hazard: Row, listed: bool = False) -> str:
+    """One hazard in a line or two (HTML), for confirmations; ``listed`` in the walk's
+    summary, where the description is clipped so that a building's list stays short."""
     if hazard["fixable_now"]:
         fix = ctx.t("hazard.line.fix_now", deadline=hazard["deadline"])
     else:
@@ -220,4 +228,7 @@ def summary(ctx: Ctx, hazard: Row) -> str:
             ctx.t("hazard.line.major") if hazard["major"] else "",
         ]
     )
-    return ctx.t("hazard.line.text", description=hazard["description"] or "", fix=fix) + flags
+    description = hazard["description"] or ""
+    if listed:
+        description = clip(description, LIST_DESCRIPTION)
+    return ctx.t("hazard.line.text", description=description, fix=Html(fix)) + flags

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers import hazard as hazard_questions
-from handlers.base import Button, Ctx, entry, number, parts
+from handlers.base import Button, Ctx, entry, number, parts, plain
 from handlers.i18n import Html
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.roles import can_walk, require
 from ledger.walk import Choice, Where, can_take_over, coverage, progress_bar
 from storage import campus, people, walks
 from storage.db import Row
+from telegram_rules.fit import fit, room_for
 
 STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 
@@ -57,7 +58,7 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
     buttons: list[list[Button]] = []
     mine = [r for r in rows if r["state"] == "in_progress" and r["walker_id"] == person.id]
     for r in mine:
-        buttons.append([(ctx.t("inspect.resume", building=r["name"]), f"b:{r['id']}")])
+        buttons.append([(plain(ctx.t("inspect.resume", building=r["name"])), f"b:{r['id']}")])
     for r in rows:
         label = ctx.t(
             f"inspect.state.{r['state']}",
@@ -67,7 +68,7 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
         )
         if r["missed_visit_id"] is not None:  # 遗漏建筑: added by a supervision visit
             label = ctx.t("inspect.missed", label=label)
-        buttons.append([(f"{STATE_ICON[r['state']]} {label}", f"b:{r['id']}")])
+        buttons.append([(f"{STATE_ICON[r['state']]} {plain(label)}", f"b:{r['id']}")])
     await ctx.reply(
         "inspect.list",
         buttons,
@@ -225,18 +226,32 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
 
 
 async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
+    """The building's summary with its close button: every hazard listed (clipped) as far as
+    one message holds, the rest counted, so that the close button is always sent."""
     given = list((await walks.answers(ctx.db, walk["id"])).values())
     found = await walks.hazards_of_inspection(ctx.db, walk["id"])
-    lines = [f"{n}. {hazard_questions.summary(ctx, h)}" for n, h in enumerate(found, start=1)]
-    await ctx.reply(
-        "walk.summary",
+    lines = [
+        f"{n}. {hazard_questions.summary(ctx, h, listed=True)}"
+        for n, h in enumerate(found, start=1)
+    ]
+
+    def text(listed: list[str]) -> str:
+        return ctx.t(
+            "walk.summary",
+            building=walk["building_name"],
+            total=total,
+            ok=given.count(Choice.OK.value),
+            na=given.count(Choice.NA.value),
+            hazards=len(found),
+            lines=Html("\n".join(listed) if listed else ctx.t("walk.no_hazards")),
+        )
+
+    def more(count: int) -> str:
+        return ctx.t("visible.more_hazards", count=count)
+
+    await ctx.say(
+        text(fit(lines, room_for(text([])), more)),
         [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
-        building=walk["building_name"],
-        total=total,
-        ok=given.count(Choice.OK.value),
-        na=given.count(Choice.NA.value),
-        hazards=len(found),
-        lines=Html("\n".join(lines) if lines else ctx.t("walk.no_hazards")),
     )
 
 

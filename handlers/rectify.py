@@ -12,6 +12,7 @@ person, the principal and the task force) are told through the outbox.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from telegram import Document, PhotoSize
@@ -36,6 +37,7 @@ from ledger.roles import Role
 from storage import people, walks
 from storage import rectify as store
 from storage.db import Row, Tx
+from telegram_rules.fit import clip
 
 # Pending inputs this module answers (see handlers.router).
 KINDS = frozenset({"fix", "return", "extend", "refuse", "unfixable"})
@@ -49,14 +51,18 @@ async def load(ctx: Ctx, hazard_id: int) -> tuple[Row, Facts]:
     return found
 
 
-def title(lang: str, hazard: Row) -> str:
-    """``#12【教学楼A】`` and the description, as every message names a hazard."""
+def title(lang: str, hazard: Row, description_units: int | None = None) -> str:
+    """``#12【教学楼A】`` and the description, as every message names a hazard; in a list
+    the description is clipped to ``description_units`` (UTF-16 units)."""
+    description = hazard["description"] or ""
+    if description_units is not None:
+        description = clip(description, description_units)
     return t(
         lang,
         "rectify.title",
         id=hazard["id"],
         building=hazard["building_name"] or "?",
-        description=hazard["description"] or "",
+        description=description,
     )
 
 
@@ -561,7 +567,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
         )
         await named.warn_sole_manager(tx, hazard, new_id, facts.managers)
     ctx.services.wake_sender()
-    await ctx.settle(mates[new_id])
+    await ctx.settle(html.escape(mates[new_id], quote=False))
     await ctx.reply("reassign.done", id=hid, name=mates[new_id])
 
 

@@ -7,6 +7,7 @@ answer and the question is asked again, with nothing stored changed.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from telegram import Document, PhotoSize
@@ -14,6 +15,7 @@ from telegram import Document, PhotoSize
 from handlers import admin, hazard, inspect, join, journeys, quick, rectify, reports
 from handlers.base import Ctx, entry, number, parts
 from handlers.common import help_text
+from handlers.i18n import Html
 from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import Step
 from ledger.roles import can_walk
@@ -40,7 +42,7 @@ async def continue_after(ctx: Ctx, kind: str, data: dict[str, Any], updated: Row
     await ctx.reply(
         "hazard.recorded",
         [[(ctx.t("card.open"), f"hc:{updated['id']}")]],
-        line=hazard.summary(ctx, updated),
+        line=Html(hazard.summary(ctx, updated)),
         id=updated["id"],
     )
     if kind == "walk":
@@ -204,13 +206,13 @@ async def on_hazard_button(ctx: Ctx) -> None:
 
 
 def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
-    """How a tapped answer is shown under its question."""
+    """How a tapped answer is shown under its question (HTML: names are escaped)."""
     if value in ("y", "n"):
         return ctx.t("button.yes" if value == "y" else "button.no")
     if step is Step.BUILDING:
-        return str(updated["building_name"])
+        return html.escape(str(updated["building_name"]), quote=False)
     if step is Step.RESPONSIBLE:
-        return str(updated["responsible_name"])
+        return html.escape(str(updated["responsible_name"]), quote=False)
     if step is Step.DEADLINE:
         return str(updated["deadline"])
     return ctx.t("button.photos_done" if value == "done" else "button.no_photo")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from html import escape
 
 from telegram import Document, PhotoSize
 
@@ -153,7 +154,7 @@ class SchoolPage(Tap):
         shown = schools[start : start + SCHOOLS_PAGE]
         if not shown and self.page:
             raise Stale()
-        rows = [[PickSchool(s.id).as_button(f"{s.name}（{s.district}）")] for s in shown]
+        rows = [[PickSchool(s.id).as_button(escape(f"{s.name}（{s.district}）"))] for s in shown]
         turn = []
         if self.page:
             turn.append(SchoolPage(self.page - 1).as_button("◀"))
@@ -247,7 +248,7 @@ async def show_visit(ctx: Ctx, visit: Row) -> None:
                 missed=missed,
             )
         )
-        buttons.append([WalkBuilding(visit["id"], b["id"]).as_button(f"🕵️ {b['name']}")])
+        buttons.append([WalkBuilding(visit["id"], b["id"]).as_button(f"🕵️ {escape(b['name'])}")])
     buttons.append([AddMissed(visit["id"]).as_button(ctx.t("supervise.add_missed"))])
     buttons.append([EndVisit(visit["id"]).as_button(ctx.t("supervise.end"))])
     await ctx.reply(

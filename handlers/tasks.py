@@ -10,16 +10,24 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from handlers.base import MAX_TEXT, Ctx, Keyboard, entry, number, parts
+from handlers.base import Ctx, Keyboard, entry, number, parts
 from handlers.i18n import Html, has
 from handlers.rectify import load, title
+from ledger.ids import parse_id
 from ledger.rectify import Action, Facts, actions, days_left, task_order
 from ledger.roles import SCHOOL_MANAGERS
 from storage import rectify as store
 from storage.db import Row
+from telegram_rules import MAX_TEXT
+from telegram_rules.fit import clip, fit, html_units
+from telegram_rules.fit import pages as screens_of
 
-PAGE = 8  # tasks per screen
+PAGE = 8  # tasks per screen, at most (fewer when their texts are long)
+LIST_DESCRIPTION = 120  # UTF-16 units of a description in the list (the card has it whole)
 HISTORY = 12  # latest events on a card
+CARD_FIELD = 600  # UTF-16 units of the measures on a card (the description is whole)
+CARD_NOTE = 300  # ... of funding, the contingency plan, a fix's note or a return's reason
+CARD_REASON = 200  # ... of a deadline change's reason and its refusal
 CARD_COMMAND = re.compile(r"^/hazard_(\d+)(?:@\w+)?$")
 
 
@@ -64,14 +72,37 @@ def _due(ctx: Ctx, row: Row) -> str:
     return ctx.t("tasks.left", days=left, deadline=row["deadline"])
 
 
+def _line(ctx: Ctx, row: Row) -> str:
+    """One hazard of the list: its title (description clipped), school and deadline."""
+    return ctx.t(
+        "tasks.line",
+        title=Html(title(ctx.lang, row, LIST_DESCRIPTION)),
+        school=row["school_name"],
+        due=Html(_due(ctx, row)),
+    )
+
+
+def _screens(ctx: Ctx, entries: list[tuple[str, Row]]) -> list[range]:
+    """The list cut into screens of at most ``PAGE`` hazards that fit one message, each
+    hazard measured as if it opened its section (a screen never holds more than that)."""
+    sections = {kind: sum(1 for k, _ in entries if k == kind) for kind, _ in entries}
+    blocks = [
+        "\n" + ctx.t(f"tasks.section.{kind}", count=sections[kind]) + "\n" + _line(ctx, row)
+        for kind, row in entries
+    ]
+    footer = "\n\n" + ctx.t("tasks.page", page=len(entries), pages=len(entries))
+    return screens_of(blocks, MAX_TEXT - html_units(footer), PAGE)
+
+
 async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
     """One screen of the list, with a button per hazard and page turns."""
     entries = await _entries(ctx)
     if not entries:
         return ctx.t("tasks.none"), []
-    pages = (len(entries) + PAGE - 1) // PAGE
+    screens = _screens(ctx, entries)
+    pages = len(screens)
     page = min(max(page, 1), pages)
-    shown = entries[(page - 1) * PAGE : page * PAGE]
+    shown = [entries[i] for i in screens[page - 1]]
     lines: list[str] = []
     section = None
     for kind, row in shown:
@@ -79,14 +110,7 @@ async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
             section = kind
             count = sum(1 for k, _ in entries if k == kind)
             lines.append(("\n" if lines else "") + ctx.t(f"tasks.section.{kind}", count=count))
-        lines.append(
-            ctx.t(
-                "tasks.line",
-                title=Html(title(ctx.lang, row)),
-                school=row["school_name"],
-                due=Html(_due(ctx, row)),
-            )
-        )
+        lines.append(_line(ctx, row))
     if pages > 1:
         lines.append("\n" + ctx.t("tasks.page", page=page, pages=pages))
     buttons = [
@@ -123,7 +147,9 @@ async def turn_page(ctx: Ctx) -> None:
 
 
 def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]) -> str:
-    """Everything about one hazard, in the reader's language."""
+    """Everything about one hazard, in the reader's language, within one message: long
+    typed texts are clipped (the ledger keeps them whole) and the oldest of the rest give
+    way to a line that counts them."""
     lines = [ctx.t("card.head", title=Html(title(ctx.lang, hazard)), school=hazard["school_name"])]
     if hazard["item_code"]:
         item = hazard["item_en"] if ctx.lang == "en" else hazard["item_zh"]
@@ -137,15 +163,15 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
         lines.append(ctx.t("card.deadline", due=Html(_due(ctx, hazard))))
     lines.append(ctx.t("card.responsible", name=hazard["responsible_name"] or "-"))
     if hazard["measures"]:
-        lines.append(ctx.t("card.measures", measures=hazard["measures"]))
+        lines.append(ctx.t("card.measures", measures=clip(hazard["measures"], CARD_FIELD)))
     if hazard["takes_out_of_use"]:
         lines.append(ctx.t("card.out_of_use"))
     if hazard["major"]:
         lines.append(
             ctx.t(
                 "card.major",
-                funding=hazard["funding"] or "-",
-                plan=hazard["contingency_plan"] or "-",
+                funding=clip(hazard["funding"] or "-", CARD_NOTE),
+                plan=clip(hazard["contingency_plan"] or "-", CARD_NOTE),
             )
         )
     if hazard["demolition_due"]:
@@ -160,7 +186,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
                 "card.fix",
                 name=fix["reporter_name"],
                 at=(fix["submitted_at"] or "")[:16],
-                note=fix["note"] or "",
+                note=clip(fix["note"] or "", CARD_NOTE),
             )
         )
         if fix["state"] == "accepted":
@@ -173,7 +199,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
                     "card.returned",
                     name=fix["decider_name"],
                     at=fix["decided_at"][:16],
-                    reason=fix["reason"] or "",
+                    reason=clip(fix["reason"] or "", CARD_NOTE),
                 )
             )
     if detail["changes"]:
@@ -183,7 +209,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
             f"card.change.{change['state']}",
             name=change["decider_name"] or "",
             at=(change["decided_at"] or "")[:16],
-            refusal=change["refusal"] or "",
+            refusal=clip(change["refusal"] or "", CARD_REASON),
         )
         lines.append(
             ctx.t(
@@ -192,7 +218,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
                 new=change["new_deadline"],
                 asker=change["asker_name"],
                 at=change["asked_at"][:16],
-                reason=change["reason"],
+                reason=clip(change["reason"], CARD_REASON),
                 outcome=Html(outcome),
             )
         )
@@ -208,8 +234,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
                 action=ctx.t(action) if has(ctx.lang, action) else event["action"],
             )
         )
-    text = "\n".join(lines)
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+    return "\n".join(fit(lines, MAX_TEXT, lambda count: ctx.t("visible.card_more", count=count)))
 
 
 def _card_buttons(ctx: Ctx, hazard: Row, facts: Facts) -> Keyboard:
@@ -259,10 +284,14 @@ async def hazard_command(ctx: Ctx) -> None:
     message = ctx.update.effective_message
     typed = CARD_COMMAND.match((message.text or "") if message else "")
     raw = typed[1] if typed else (args[0].lstrip("#") if args else "")
-    if not raw.isdigit():
+    if not raw:
         await ctx.reply("card.usage")
         return
-    await show_card(ctx, int(raw))
+    hazard_id = parse_id(raw)
+    if hazard_id is None:
+        await ctx.reply("visible.bad_hazard_id", value=clip(raw, 24))
+        return
+    await show_card(ctx, hazard_id)
 
 
 @entry

@@ -1,10 +1,12 @@
 """The chat simulator: the real Application, Telegram played by a fake.
 
-``FakeBotAPI`` answers every Bot API call the way Telegram does and checks
-it against Telegram's limits (text length, caption length, callback data
-size, HTML that parses); a violation fails the test. ``Chat`` is one person
-on a phone: ``send`` text, ``tap`` a button by its label, send a ``photo``
-or a ``document`` or a ``contact``, and read what the bot said.
+``FakeBotAPI`` answers every Bot API call the way Telegram does, judging it
+by ``telegram_rules`` (the local chat's judge too); a refusal fails the test.
+It also holds the bot to its own budget, stricter than Telegram: a text or
+caption over 4096 (1024) UTF-16 units is accepted but fails the test.
+``Chat`` is one person on a phone: ``send`` text, ``tap`` a button by its
+label, send a ``photo`` or a ``document`` or a ``contact``, and read what the
+bot said.
 
 Updates go the way polling sends them: stored in the inbox first, then
 processed by the Application, so restarts and repeats behave as in real life.
@@ -24,10 +26,10 @@ from telegram.error import NetworkError
 from telegram.ext import AIORateLimiter
 from telegram.request import BaseRequest, RequestData
 
+import telegram_rules as rules
 from bot.app import build_application
 from bot.config import Config, load_config
 from ledger.clock import FakeClock
-from localchat.telegram_html import check_html
 from storage import inbox
 
 TOKEN = "123456:TEST-TOKEN-never-real"
@@ -49,6 +51,7 @@ class Sent:
     caption: str = ""
     files: list[bytes] = field(default_factory=list)  # a photo's, an album's or a document's
     file_name: str = ""
+    entities: list[dict[str, Any]] = field(default_factory=list)  # as Telegram keeps them
 
 
 class FakeBotAPI(BaseRequest):
@@ -62,6 +65,10 @@ class FakeBotAPI(BaseRequest):
         self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
         self.commands: dict[str | None, list[dict[str, str]]] = {}
         self.failures: list[_Failure] = []
+        self.last_entities: list[dict[str, Any]] = []
+        # Texts over the bot's own budget (4096 UTF-16 units, 1024 for a caption):
+        # accepted, as Telegram accepts them, but a test that makes one fails.
+        self.overruns: list[str] = []
         self._ids = itertools.count(1000)
 
     def fail(
@@ -145,38 +152,36 @@ class FakeBotAPI(BaseRequest):
         return code, json.dumps(answer).encode()
 
     # --- checks ---------------------------------------------------------------
-    def _text(self, params: dict[str, Any], key: str, limit: int) -> tuple[str, str]:
-        raw = str(params.get(key, ""))
-        if params.get("parse_mode") == "HTML":
-            plain, problems = check_html(raw)
-            if problems:
-                raise _Refused(f"can't parse entities: {problems[0]}")
-        else:
-            plain = raw
-        if key == "text" and not plain.strip():
-            raise _Refused("message text is empty")
-        if len(plain) > limit:
-            raise _Refused(f"{key} is too long ({len(plain)} > {limit})")
-        return plain, raw
+    def _text(self, params: dict[str, Any], key: str) -> tuple[str, str]:
+        """A text or caption judged by Telegram's rules: (what the reader sees, as sent).
+
+        Its entities are kept in ``last_entities`` for the message being stored."""
+        try:
+            judged = rules.formatted(
+                params.get(key), params.get("parse_mode"), caption=key != "text"
+            )
+        except rules.Refusal as refusal:
+            raise _Refused(refusal.description) from None
+        self.last_entities = judged.entities
+        limit = rules.MAX_TEXT if key == "text" else rules.MAX_CAPTION
+        if rules.utf16_len(judged.text) > limit:
+            # Telegram takes it (it counts characters); our own rule is stricter.
+            self.overruns.append(f"{key} of {rules.utf16_len(judged.text)} UTF-16 units")
+        return judged.text, judged.raw
 
     def _buttons(self, params: dict[str, Any]) -> tuple[list[list[tuple[str, str]]], Any]:
-        markup = params.get("reply_markup")
-        if isinstance(markup, str):
-            markup = json.loads(markup)
-        if not markup:
+        """The inline keyboard's (label, data) rows, or a reply keyboard, as Telegram reads them."""
+        try:
+            markup = rules.reply_markup(params.get("reply_markup"))
+        except rules.Refusal as refusal:
+            raise _Refused(refusal.description) from None
+        if markup is None:
             return [], None
         if "inline_keyboard" in markup:
-            rows = []
-            for row in markup["inline_keyboard"]:
-                out = []
-                for button in row:
-                    data = button.get("callback_data", "")
-                    if not 1 <= len(data.encode()) <= 64:
-                        raise _Refused(f"BUTTON_DATA_INVALID ({len(data.encode())} bytes)")
-                    if not button.get("text"):
-                        raise _Refused("button text is empty")
-                    out.append((button["text"], data))
-                rows.append(out)
+            rows = [
+                [(b["text"], str(b.get("callback_data", ""))) for b in row]
+                for row in markup["inline_keyboard"]
+            ]
             return rows, None
         return [], markup.get("keyboard")
 
@@ -192,6 +197,7 @@ class FakeBotAPI(BaseRequest):
                 "username": BOT_USERNAME,
             },
             "text": (sent.raw and sent.text) or None,
+            "entities": sent.entities if sent.raw and sent.kind == "text" else None,
             **(
                 {
                     "reply_markup": {
@@ -235,15 +241,16 @@ class FakeBotAPI(BaseRequest):
         return True
 
     def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        plain, raw = self._text(params, "text", 4096)
+        plain, raw = self._text(params, "text")
         buttons, keyboard = self._buttons(params)
         chat_id = int(params["chat_id"])
         sent = Sent(chat_id, next(self._ids), plain, raw, buttons, keyboard)
+        sent.entities = self.last_entities
         self.messages[(chat_id, sent.message_id)] = sent
         return self._message(chat_id, sent)
 
     def _file_message(self, params: dict[str, Any], kind: str) -> Sent:
-        plain, raw = self._text(params, "caption", 1024)
+        plain, raw = self._text(params, "caption")
         buttons, keyboard = self._buttons(params)
         chat_id = int(params["chat_id"])
         files = params.get("_files", [])
@@ -276,6 +283,8 @@ class FakeBotAPI(BaseRequest):
             media = json.loads(media)
         if not 2 <= len(media) <= 10:
             raise _Refused("wrong number of media in an album")
+        for item in media:  # each picture's caption is judged as a caption
+            self._text(item, "caption")
         sent = self._file_message(params, "album")
         return [self._message(sent.chat_id, sent) for _ in media]
 
@@ -284,11 +293,12 @@ class FakeBotAPI(BaseRequest):
         old = self.messages.get((chat_id, message_id))
         if old is None:
             raise _Refused("message to edit not found")
-        plain, raw = self._text(params, "text", 4096)
+        plain, raw = self._text(params, "text")
         buttons, _ = self._buttons(params)
-        if raw == old.raw and buttons == old.buttons:
-            raise _Refused("message is not modified")
+        if (plain, self.last_entities, buttons) == (old.text, old.entities, old.buttons):
+            raise _Refused("message is not modified")  # compared as read, as Telegram does
         old.text, old.raw, old.buttons = plain, raw, buttons
+        old.entities = self.last_entities
         return self._message(chat_id, old)
 
     def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -296,13 +306,17 @@ class FakeBotAPI(BaseRequest):
         old = self.messages.get((chat_id, message_id))
         if old is None:
             raise _Refused("message to edit not found")
-        old.buttons, _ = self._buttons(params)
+        buttons, _ = self._buttons(params)
+        if buttons == old.buttons:
+            raise _Refused("message is not modified")
+        old.buttons = buttons
         return self._message(chat_id, old)
 
     def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
-        text = str(params.get("text", ""))
-        if len(text) > 200:
-            raise _Refused("callback answer text is too long")
+        try:
+            text = rules.alert_text(params.get("text"))
+        except rules.Refusal as refusal:
+            raise _Refused(refusal.description) from None
         self.alerts.append((str(params["callback_query_id"]), text))
         return True
 
@@ -445,6 +459,8 @@ class Simulator:
     def assert_clean(self) -> None:
         problems, self.api.violations = self.api.violations, []
         assert not problems, f"the bot broke Telegram's rules: {problems}"
+        overruns, self.api.overruns = self.api.overruns, []
+        assert not overruns, f"the bot built texts over its UTF-16 budget: {overruns}"
         errors, self.errors = self.errors, []
         assert not errors, f"a handler failed: {errors!r}"
 
@@ -558,7 +574,7 @@ class Chat:
                     "chat": {"id": self.user_id, "type": "private"},
                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan"},
                     "text": message.text,
-                    **({"entities": []}),
+                    "entities": message.entities,
                     **(
                         {
                             "reply_markup": {

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,6 +136,28 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
         await page.reload()
         await expect(messages).to_contain_text("4/19 · F04", timeout=15_000)
         await page.screenshot(path=str(shot), full_page=True)
+
+        # Who am I: the name at the top; tapped, the role and school the bot gave.
+        me = page.locator("#me-button")
+        await expect(me).to_have_text("浏览器王老师")
+        await me.click()
+        await expect(page.locator("#me-name")).to_have_text("浏览器王老师")
+        await expect(page.locator("#me-roles li")).to_have_text(["教职工 · 演示小学"])
+        await page.screenshot(path=str(ARTIFACTS / "localchat-me.png"))
+        # Logging out asks first; then the join form, saying nothing of the old chat.
+        asked: list[str] = []
+
+        async def accept(dialog: Any) -> None:
+            asked.append(dialog.message)
+            await dialog.accept()
+
+        page.on("dialog", accept)
+        await page.click("#logout")
+        await expect(page.locator("#join-button")).to_be_visible(timeout=15_000)
+        assert asked and "邀请链接" in asked[0]
+        await expect(page.locator("#messages li")).to_have_count(0)
+        await page.reload()  # the session is over on the server too
+        await expect(page.locator("#join-button")).to_be_visible(timeout=15_000)
 
         # An English browser gets the page in English.
         english = await browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})

@@ -85,7 +85,13 @@ async def test_crafted_nonsense_changes_nothing(sim: Simulator, data: str) -> No
     before = await snapshot(sim)
     await s.leader.send("/tasks")
     await s.leader.tap_data(data)
-    assert s.leader.alerts[-1] in ("您没有权限进行此操作。", "这个问题已经回答过了。")
+    assert s.leader.alerts[-1] in (
+        "您没有权限进行此操作。",
+        "这个问题已经回答过了。",
+        "这个按钮的编号（abc）无效，操作没有执行。请重新打开列表再点。",
+        "这个按钮的编号（x）无效，操作没有执行。请重新打开列表再点。",
+        "这个按钮的编号（-1）无效，操作没有执行。请重新打开列表再点。",
+    )
     assert await snapshot(sim) == before
 
 

@@ -117,7 +117,11 @@ async def test_the_card_refused(sim: Simulator, command: str) -> None:
     s = await scene(sim)
     await report(s.staff, "消防通道被占用")
     said = await s.staff.send(command)
-    assert said[-1].text in ("请发送 /hazard 隐患编号，例如 /hazard 12。", "您没有权限进行此操作。")
+    assert said[-1].text in (
+        "请发送 /hazard 隐患编号，例如 /hazard 12。",
+        "“abc”不是隐患编号。隐患编号是一个数字，例如 /hazard 12。",
+        "您没有权限进行此操作。",
+    )
 
 
 async def test_the_card_in_english(sim: Simulator) -> None:

@@ -202,7 +202,9 @@ async def test_another_schools_building_by_crafted_callback(sim: Simulator) -> N
     assert first.staff.alerts[-1] == "您没有权限进行此操作。"
     assert await sim.db.value("SELECT COUNT(*) FROM answers") == 0
     await first.staff.tap_data("a:not-a-number:1:ok")
-    assert first.staff.alerts[-1] == "您没有权限进行此操作。"
+    assert first.staff.alerts[-1] == (
+        "这个按钮的编号（not-a-number）无效，操作没有执行。请重新打开列表再点。"
+    )
 
 
 async def test_a_building_added_later_appears_in_the_list(sim: Simulator) -> None:
