@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from html import escape
 
 from telegram import Document, PhotoSize
@@ -49,8 +50,10 @@ from ledger.walk import Choice
 from storage import campus, outbox, people, rectify
 from storage import supervision as store
 from storage.db import Reader, Row, Tx
+from telegram_rules.fit import clip, fit, room_for
 
 SCHOOLS_PAGE = 8
+CLIP = 60  # characters of a description quoted in a list line
 MATCH_MAX = 12  # listed hazards offered for a match; the building's, same item first
 ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 
@@ -257,7 +260,7 @@ async def show_visit(ctx: Ctx, visit: Row) -> None:
         school=visit["school_name"],
         how=ctx.t(f"supervise.chosen.{visit['chosen_by']}"),
         started=(visit["started_at"] or "")[:16].replace("T", " "),
-        lines=Html("\n".join(lines) or ctx.t("supervise.no_buildings")),
+        lines=Html(_fitted(ctx, lines, "supervise.no_buildings", 1500)),
     )
 
 
@@ -298,8 +301,15 @@ async def _ledger_of_building(ctx: Ctx, building: Row) -> None:
     await ctx.reply(
         "supervise.ledger",
         building=building["name"],
-        lines=Html("\n".join(lines) or ctx.t("supervise.ledger_empty")),
+        lines=Html(_fitted(ctx, lines, "supervise.ledger_empty", 3500)),
     )
+
+
+def _fitted(ctx: Ctx, lines: list[str], empty: str, room: int) -> str:
+    """List lines within ``room`` units, the rest counted; ``empty``'s text when none."""
+    if not lines:
+        return ctx.t(empty) if empty else ""
+    return "\n".join(fit(lines, room, lambda count: ctx.t("supervise.more", count=count)))
 
 
 def _hazard_line(ctx: Ctx, h: Row) -> str:
@@ -307,7 +317,7 @@ def _hazard_line(ctx: Ctx, h: Row) -> str:
         "supervise.hazard_line",
         id=h["id"],
         code=h["item_code"] or ctx.t("supervise.free_form"),
-        text=(h["description"] or "")[:40],
+        text=clip(h["description"] or "", CLIP),
         state=ctx.t(f"supervise.hazard_state.{h['state']}"),
         accident=ctx.t("supervise.accident_flag") if h["accident_grade"] else "",
     )
@@ -523,7 +533,7 @@ async def _ask_match(ctx: Ctx, finding: Row, title: str) -> None:
         [Match(finding["id"], h["id"]).as_button(_match_label(ctx, h))] for h in listed[:MATCH_MAX]
     ]
     rows.append([Match(finding["id"], 0).as_button(ctx.t("supervise.off_list"))])
-    lines = "\n".join(_hazard_line(ctx, h) for h in listed[:MATCH_MAX])
+    lines = _fitted(ctx, [_hazard_line(ctx, h) for h in listed[:MATCH_MAX]], "", 2500)
     await ctx.say(
         title
         + "\n"
@@ -824,7 +834,7 @@ async def record_text(db: Reader, visit: Row, lang: str) -> str:
             (visit["id"],),
         )
     ]
-    lines = [
+    head = [
         t(
             lang,
             "supervise.record.head",
@@ -834,42 +844,48 @@ async def record_text(db: Reader, visit: Row, lang: str) -> str:
             end=(visit["ended_at"] or "")[:16].replace("T", " "),
             how=t(lang, f"supervise.chosen.{visit['chosen_by']}"),
         ),
+        t(lang, "supervise.record.items", count=made.items_checked),
+        t(lang, "supervise.record.kinds", **{k.value: made.findings[k] for k in FindingKind}),
     ]
+    if made.unfinished:
+        head.append(t(lang, "supervise.record.unfinished", count=len(made.unfinished)))
+    lines = []
     for w in made.walks:
         key = "supervise.record.walk" if w.finished else "supervise.record.walk_unfinished"
         lines.append(t(lang, key, building=w.building, answered=w.answered, items=w.items))
-    lines.append(t(lang, "supervise.record.items", count=made.items_checked))
-    lines.append(
-        t(lang, "supervise.record.kinds", **{k.value: made.findings[k] for k in FindingKind})
-    )
     for f in findings:
+        text = clip(f["description"] or f["hazard_text"] or "", CLIP)
         lines.append(
             t(
                 lang,
                 f"supervise.record.finding.{f['kind']}",
                 building=f["building_name"] or "?",
                 code=f["item_code"] or "",
-                text=f["description"] or f["hazard_text"] or "",
+                text=text,
                 id=f["hazard_id"] or "",
                 verifier=f["verifier_name"] or "?",
             )
         )
     if contradicted:
         lines.append(t(lang, "supervise.record.contradicted", count=len(contradicted)))
-        for c in contradicted:
-            lines.append(
-                t(
-                    lang,
-                    "supervise.record.contradiction",
-                    building=c["building_name"],
-                    code=c["item_code"],
-                    school=t(lang, f"supervise.choice.{c['school_choice']}"),
-                    found=t(lang, f"supervise.choice.{c['choice']}"),
-                )
+    for c in contradicted:
+        lines.append(
+            t(
+                lang,
+                "supervise.record.contradiction",
+                building=c["building_name"],
+                code=c["item_code"],
+                school=t(lang, f"supervise.choice.{c['school_choice']}"),
+                found=t(lang, f"supervise.choice.{c['choice']}"),
             )
-    if made.unfinished:
-        lines.append(t(lang, "supervise.record.unfinished", count=len(made.unfinished)))
-    return "\n".join(lines)
+        )
+    # The whole record is in ``xiaoan export visits``; a message shows what fits.
+    more = partial(_more, lang)
+    return "\n".join(head + fit(lines, room_for("\n".join(head)) - 1, more))
+
+
+def _more(lang: str, count: int) -> str:
+    return t(lang, "supervise.record.more", count=count)
 
 
 # --- /visits ---------------------------------------------------------------------------
@@ -904,7 +920,7 @@ async def visits_command(ctx: Ctx) -> None:
         for v in shown
         if v["state"] == "ended"
     ]
-    await ctx.reply("supervise.visits", rows, lines=Html("\n".join(lines)))
+    await ctx.reply("supervise.visits", rows, lines=Html(_fitted(ctx, lines, "", 3500)))
 
 
 @button("sv_rec")

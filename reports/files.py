@@ -65,8 +65,9 @@ async def visits_file(db: Database, campaign_id: int, today: date) -> tuple[str,
     """The supervision visits with their findings (``xiaoan export visits``)."""
     visits = await supervision.visit_export_rows(db, campaign_id)
     findings = await supervision.finding_rows(db, campaign_id)
+    contradictions = await supervision.contradiction_rows(db, campaign_id)
     data = await asyncio.to_thread(
-        supervision_report.visits_bytes, visits, findings, today.isoformat()
+        supervision_report.visits_bytes, visits, findings, today.isoformat(), contradictions
     )
     return f"督查记录-{today.isoformat()}.xlsx", data
 

@@ -17,7 +17,7 @@ from ledger.supervision import FindingKind
 from reports.cells import text_cell
 from reports.labels import FINDING, HAZARD_STATE, short_time
 from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, to_bytes
-from storage.supervision import FindingRow, SchoolSupervision, VisitRow
+from storage.supervision import ContradictionRow, FindingRow, SchoolSupervision, VisitRow
 
 VISITED, NOT_VISITED = "已督查", "未督查"
 VISIT_STATE = {"planned": "已抽取未到场", "started": "督查中", "ended": "已督查"}
@@ -118,8 +118,49 @@ def add_findings_sheet(wb: Workbook, findings: Sequence[FindingRow]) -> Workshee
     return ws
 
 
-def visits_bytes(visits: Sequence[VisitRow], findings: Sequence[FindingRow], today: str) -> bytes:
-    """The visits, one row each, and a sheet of their findings."""
+CONTRADICTION_COLUMNS = (
+    ("督查编号", 8),
+    ("学校", 22),
+    ("建筑物", 14),
+    ("检查项", 8),
+    ("学校自查", 10),
+    ("督查结果", 10),
+    ("督查人", 10),
+    ("时间", 17),
+)
+CHOICE = {"ok": "无隐患", "hz": "有隐患", "na": "不适用"}
+
+
+def add_contradictions_sheet(wb: Workbook, rows: Sequence[ContradictionRow]) -> None:
+    ws: Worksheet = wb.create_sheet("与自查不一致")
+    _header(ws, CONTRADICTION_COLUMNS, 1)
+    for number, c in enumerate(rows, 2):
+        values: list[str | int] = [
+            c.visit_id,
+            c.school,
+            c.building,
+            c.item_code,
+            CHOICE[c.school_choice],
+            CHOICE[c.choice],
+            c.supervisor,
+            short_time(c.answered_at),
+        ]
+        for column, value in enumerate(values, 1):
+            if isinstance(value, str):
+                text_cell(ws, number, column, value)
+            else:
+                ws.cell(row=number, column=column, value=value)
+            cell = ws.cell(row=number, column=column)
+            cell.font, cell.border, cell.alignment = FONT, BOX, CENTER
+
+
+def visits_bytes(
+    visits: Sequence[VisitRow],
+    findings: Sequence[FindingRow],
+    today: str,
+    contradictions: Sequence[ContradictionRow] = (),
+) -> bytes:
+    """The visits, one row each, a sheet of their findings, one of contradicted answers."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -144,4 +185,5 @@ def visits_bytes(visits: Sequence[VisitRow], findings: Sequence[FindingRow], tod
             cell = ws.cell(row=number, column=column)
             cell.font, cell.border, cell.alignment = FONT, BOX, CENTER
     add_findings_sheet(wb, findings)
+    add_contradictions_sheet(wb, contradictions)
     return to_bytes(wb)

@@ -801,8 +801,9 @@ async def visit_rows_for_export(db: Reader, campaign_id: int) -> list[Row]:
     """Every visit with its supervisors' names and its counts, for ``xiaoan export visits``."""
     return await db.all(
         "SELECT v.*, s.name AS school_name, s.district,"
-        " (SELECT group_concat(p.name, '、') FROM visit_supervisors vs"
-        "  JOIN people p ON p.id = vs.person_id WHERE vs.visit_id = v.id) AS supervisor_names,"
+        " (SELECT group_concat(name, '、') FROM (SELECT p.name FROM visit_supervisors vs"
+        "  JOIN people p ON p.id = vs.person_id WHERE vs.visit_id = v.id ORDER BY p.id))"
+        " AS supervisor_names,"
         " (SELECT name FROM people WHERE id = v.started_by) AS starter_name,"
         " (SELECT COUNT(*) FROM supervision_walks w WHERE w.visit_id = v.id) AS walks,"
         " (SELECT COUNT(*) FROM supervision_walks w WHERE w.visit_id = v.id"
@@ -858,6 +859,35 @@ async def finding_rows(db: Reader, campaign_id: int) -> list[Any]:
         )
         for r in await all_findings(db, campaign_id)
     ]
+
+
+@dataclass(frozen=True)
+class ContradictionRow:
+    """A school's own answer a supervisor found otherwise."""
+
+    visit_id: int
+    school: str
+    building: str
+    item_code: str
+    school_choice: str
+    choice: str
+    supervisor: str
+    answered_at: str
+
+
+async def contradiction_rows(db: Reader, campaign_id: int) -> list[ContradictionRow]:
+    rows = await db.all(
+        "SELECT w.visit_id, s.name AS school, b.name AS building, ci.code, a.school_choice,"
+        " a.choice, p.name AS supervisor, a.answered_at FROM supervision_answers a"
+        " JOIN supervision_walks w ON w.id = a.walk_id"
+        " JOIN supervision_visits v ON v.id = w.visit_id JOIN schools s ON s.id = v.school_id"
+        " JOIN buildings b ON b.id = w.building_id JOIN checklist_items ci ON ci.id = a.item_id"
+        " JOIN people p ON p.id = a.answered_by"
+        " WHERE v.campaign_id = ? AND a.school_choice IS NOT NULL AND a.school_choice != a.choice"
+        " ORDER BY a.id",
+        (campaign_id,),
+    )
+    return [ContradictionRow(*r) for r in rows]
 
 
 async def visit_export_rows(db: Reader, campaign_id: int) -> list[Any]:

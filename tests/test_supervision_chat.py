@@ -193,6 +193,23 @@ async def test_a_visit_from_the_draw_to_the_record(sim: Simulator) -> None:
     said = await w.s.taskforce.tap("督查记录：实验小学")
     assert said[-1].text == record
 
+    # xiaoan export visits: the visits, their findings, the contradicted answers.
+    from reports.files import visits_file
+
+    _, data = await visits_file(sim.db, sim.services.campaign_id, sim.clock.now().date())
+    wb = load_workbook(io.BytesIO(data))
+    visits = {r[1]: r for r in wb["督查记录"].iter_rows(min_row=3, values_only=True)}
+    assert visits["实验小学"][3:12] == (
+        "随机抽取", 1, "督导甲、督导乙", "已督查", "2026-11-28 09:00", "2026-11-28 09:00", 2, 2, 4,
+    )  # fmt: skip
+    assert visits["实验小学"][12:] == (1, 1, 1, 1, 1)
+    assert visits["第二中学"][6] == "已抽取未到场"
+    assert wb["督查发现"].max_row == 6
+    contradicted = list(wb["与自查不一致"].iter_rows(min_row=2, values_only=True))
+    assert [(r[2], r[4], r[5]) for r in contradicted] == [
+        ("食堂", "无隐患", "有隐患"), ("食堂", "无隐患", "有隐患"),
+    ]  # fmt: skip
+
 
 async def test_the_ledger_marks_origins_and_reopenings(sim: Simulator) -> None:
     w = await world(sim)

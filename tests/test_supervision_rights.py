@@ -316,3 +316,33 @@ async def test_a_journey_left_by_an_older_version_is_forgotten(sim: Simulator) -
     said = await w.sup1.send("楼梯间堆放杂物")
     assert said[-1].text == "之前的输入已失效，请重新开始。"
     assert await sim.db.value("SELECT COUNT(*) FROM pending_inputs") == 0
+
+
+async def test_a_record_with_many_findings_fits_in_one_message(sim: Simulator) -> None:
+    w = await world(sim)
+    await start_visit(sim, w)
+    visit = await sim.db.value("SELECT id FROM supervision_visits WHERE state = 'started'")
+    sup1 = await sim.db.value("SELECT id FROM people WHERE name = '督导甲'")
+    building = await sim.db.value("SELECT id FROM buildings WHERE name = '教学楼A'")
+    async with sim.db.write() as tx:
+        for n in range(300):
+            await tx.run(
+                "INSERT INTO supervision_findings (visit_id, building_id, state, kind, description,"
+                " hazard_id, found_by, found_at, recorded_at)"
+                " VALUES (?, ?, 'recorded', 'listed', ?, ?, ?, ?, ?)",
+                (
+                    visit,
+                    building,
+                    f"第{n}处：" + "楼梯间堆放杂物" * 10,
+                    w.listed,
+                    sup1,
+                    tx.now(),
+                    tx.now(),
+                ),
+            )
+    said = await w.sup1.send("/supervise")
+    said = await w.sup1.tap("结束督查")  # the fake Bot API refuses a text over 4096 units
+    assert "清单内 300" in said[-1].text
+    assert "完整记录见 xiaoan export visits" in said[-1].text
+    (to_principal,) = w.s.principal.new()
+    assert to_principal.text == said[-1].text
