@@ -79,3 +79,15 @@ async def test_the_school_hears_of_the_visit_only_when_it_ends(sim: Simulator) -
     (record,) = w.s.principal.new()
     assert record.text.startswith("📋 督查记录 · 实验小学")
     assert w.other.principal.new() == []
+
+
+async def test_a_supervisor_sees_the_reminders_of_their_drawn_visits(sim: Simulator) -> None:
+    w = await world(sim)
+    async with sim.db.write() as tx:
+        await tx.run("UPDATE campaigns SET supervision_due = '2026-12-05'")
+    await draw(sim)
+    said = await w.sup1.send("/reminders")
+    assert "11-28 09:00 → 督导甲：督查提醒 实验小学" in said[0].text
+    assert "12-04 09:00 → 督导甲：督查提醒 实验小学" in said[0].text
+    said = await w.s.principal.send("/reminders")
+    assert "督查" not in "\n".join(m.text for m in said)
