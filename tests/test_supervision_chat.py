@@ -187,6 +187,13 @@ async def test_a_visit_from_the_draw_to_the_record(sim: Simulator) -> None:
         await sim.db.value("SELECT COUNT(*) FROM outbox WHERE key LIKE 'supervision.off_list:%'")
         == 2
     )
+    said = await w.s.taskforce.send("/progress")
+    assert said[-1].text.endswith(
+        "督查：已督查 1 所，督查中 0 所，已抽取未到场 1 所\n"
+        "督查发现：清单内 1，清单外 1，按事故对待 1，整改不到位 1，遗漏建筑 1"
+    )
+    said = await w.s.principal.send("/progress")
+    assert "督查" not in said[-1].text
     said = await w.s.taskforce.send("/visits")
     assert "#2 实验小学：已结束（随机抽取）" in said[-1].text
     assert "第二中学：已抽取，未到场" in said[-1].text
