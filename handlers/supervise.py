@@ -26,7 +26,7 @@ from handlers import hazard as hazard_questions
 from handlers.base import Button, Ctx, entry
 from handlers.buttons import Tap, button
 from handlers.i18n import Html, t
-from handlers.journeys import Journey, begin, journey
+from handlers.journeys import KIND, Journey, begin, journey, load
 from ledger.buildings import NAME_MAX, TEXT_MAX, USES, clean_text, parse_floors, parse_year_built
 from ledger.errors import NotAllowed, Stale
 from ledger.roles import Person
@@ -768,8 +768,6 @@ class MissedUse(Tap):
         if self.use not in USES:
             raise NotAllowed()
         waiting = await people.pending(ctx.db, ctx.user_id)
-        from handlers.journeys import KIND, load
-
         state = load(waiting[1]) if waiting and waiting[0] == KIND else None
         if not isinstance(state, MissedBuilding) or state.visit_id != self.visit_id or state.use:
             raise Stale()

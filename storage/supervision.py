@@ -20,8 +20,11 @@ from ledger.supervision import (
     SupervisorCandidate,
     VisitRefused,
     VisitState,
+    draw,
+    school_candidates,
 )
 from ledger.walk import Choice
+from storage.campus import create_building
 from storage.db import Reader, Row, Tx
 from storage.photos import StoredPhoto
 
@@ -681,8 +684,6 @@ async def add_missed_building(
     tx: Tx, visit_row: Row, person_id: int, name: str, use: str, floors: int, year: int | None
 ) -> int:
     """遗漏建筑: a building the school never registered, flagged with the visit."""
-    from storage.campus import create_building
-
     building_id = await create_building(
         tx,
         school_id=visit_row["school_id"],
@@ -788,8 +789,6 @@ async def make_draw(
     actor_id: int | None,
 ) -> tuple[int, Draw]:
     """Draw among the campaign's unvisited schools and the supervisor pool, and store it."""
-    from ledger.supervision import draw, school_candidates
-
     candidates = school_candidates(
         await schools(tx), await visited_schools(tx, campaign_id), districts, kinds
     )
