@@ -11,6 +11,7 @@ import secrets
 
 from bot.config import Config
 from handlers.i18n import t
+from handlers.supervise import tell_drawn
 from ledger.errors import ConfigError
 from ledger.supervision import Draw, DrawRefused, verify_draw
 from storage import supervision
@@ -69,6 +70,7 @@ async def cmd_draw(config: Config, args: argparse.Namespace) -> tuple[int, str]:
                     tx, services.campaign_id, seed, args.schools, args.supervisors,
                     args.district, args.kind, None,
                 )  # fmt: skip
+                await tell_drawn(tx, draw_id)  # sent by the bot's sending job
         except DrawRefused as refused:
             raise ConfigError(refusal(refused)) from None
         return 0, describe(draw_id, made)

@@ -16,6 +16,7 @@ from handlers.base import Button, Ctx, entry
 from handlers.buttons import Tap, button
 from handlers.i18n import Html
 from handlers.journeys import KIND, Journey, begin, journey, load
+from handlers.supervise import tell_drawn
 from ledger.buildings import SCHOOL_KINDS
 from ledger.errors import BadNumber, NotAllowed, Stale
 from ledger.supervision import DRAW_MAX, DrawRefused, can_draw
@@ -92,7 +93,9 @@ class DrawForm(Journey):
                     tx, ctx.services.campaign_id, secrets.token_hex(8), self.schools,
                     per_visit, districts, kinds, person.id,
                 )  # fmt: skip
+                await tell_drawn(tx, draw_id)
                 await people.clear_pending(tx, ctx.user_id)
+            ctx.services.wake_sender()
         except DrawRefused:
             async with ctx.write() as tx:  # nothing drawn: the questions start again
                 await people.clear_pending(tx, ctx.user_id)

@@ -99,6 +99,24 @@ def _label(ctx: Ctx, choice: str | None) -> str:
     return ctx.t(f"walk.{Choice(choice).name.lower()}")
 
 
+async def tell_drawn(tx: Tx, draw_id: int) -> None:
+    """Each supervisor drawn hears of their visits at once (never the school: 四不两直)."""
+    for row in await tx.all(
+        "SELECT vs.person_id, p.language, s.name AS school, v.id AS visit_id"
+        " FROM supervision_visits v JOIN visit_supervisors vs ON vs.visit_id = v.id"
+        " JOIN people p ON p.id = vs.person_id JOIN schools s ON s.id = v.school_id"
+        " WHERE v.draw_id = ? ORDER BY v.id, vs.person_id",
+        (draw_id,),
+    ):
+        await outbox.enqueue(
+            tx,
+            key=f"supervision.drawn:v{row['visit_id']}:p{row['person_id']}",
+            kind="notice.supervision",
+            person_id=row["person_id"],
+            text=t(row["language"], "supervise.notice.drawn", school=row["school"]),
+        )
+
+
 # --- /supervise ---------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from openpyxl import load_workbook
 
+from handlers.supervise import tell_drawn
 from ledger.roles import Role
 from storage import supervision
 from tests.conftest import School, cli_invitation, join, jpeg, make_school
@@ -67,12 +68,16 @@ async def draw(sim: Simulator, schools: int = 2, per_visit: int = 2, seed: str =
         draw_id, _ = await supervision.make_draw(
             tx, sim.services.campaign_id, seed, schools, per_visit, [], [], None
         )
+        await tell_drawn(tx, draw_id)
+    await sim.send_outbox()
     return draw_id
 
 
 async def start_visit(sim: Simulator, w: World) -> list[Sent]:
     """Both schools drawn; 督导甲 starts the visit at 实验小学 (what he sees)."""
     await draw(sim)
+    for chat in (w.sup1, w.sup2, w.sup3):
+        chat.new()  # told of the draw
     await w.sup1.send("/supervise")
     return await w.sup1.tap("开始督查：实验小学")
 

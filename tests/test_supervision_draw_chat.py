@@ -38,6 +38,12 @@ async def test_the_task_force_draws_in_chat_and_the_draw_verifies(sim: Simulator
     assert code == 0
     assert out.endswith("verified: the same result")
     assert w.s.principal.new() == [] and w.other.principal.new() == []
+    told = [m.text for m in w.sup1.new() + w.sup2.new() + w.sup3.new()]
+    assert (
+        "🎲 您被抽中督查 实验小学（四不两直：不要提前通知学校）。到达现场后发送 /supervise 开始。"
+        in told
+    )
+    assert len(told) == 4  # two supervisors for each of the two schools
 
 
 async def test_a_draw_in_chat_of_more_schools_than_left_is_refused(sim: Simulator) -> None:

@@ -86,6 +86,7 @@ async def test_a_supervisor_sees_the_reminders_of_their_drawn_visits(sim: Simula
     async with sim.db.write() as tx:
         await tx.run("UPDATE campaigns SET supervision_due = '2026-12-05'")
     await draw(sim)
+    w.sup1.new()
     said = await w.sup1.send("/reminders")
     assert "11-28 09:00 → 督导甲：督查提醒 实验小学" in said[0].text
     assert "12-04 09:00 → 督导甲：督查提醒 实验小学" in said[0].text

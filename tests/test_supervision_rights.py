@@ -152,6 +152,7 @@ async def test_a_supervisor_cannot_verify_a_fix(sim: Simulator) -> None:
 async def test_a_visit_started_twice_is_refused(sim: Simulator) -> None:
     w = await world(sim)
     await draw(sim)
+    w.sup1.new()
     (menu,) = await w.sup1.send("/supervise")
     data = menu.buttons[0][0][1]
     await w.sup1.tap_data(data, menu)
@@ -229,6 +230,7 @@ async def test_a_scanned_qr_code_starts_the_visit_and_opens_the_buildings_walk(
     w = await world(sim)
     await draw(sim)
     building = await sim.db.value("SELECT id FROM buildings WHERE name = '食堂'")
+    w.sup2.new()
     said = await w.sup2.send(f"/start w_{building}")
     assert "【食堂】台账中的隐患" in said[0].text
     assert "🕵️【食堂】1/" in said[-1].text
