@@ -13,7 +13,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -39,6 +39,7 @@ from handlers import (
     draw,
     inspect,
     join,
+    menu,
     rectify,
     reminders,
     reports,
@@ -47,7 +48,6 @@ from handlers import (
     tasks,
 )
 from handlers.base import Ctx, Services
-from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
@@ -56,6 +56,7 @@ from storage import inbox, outbox, schedule
 from storage.campus import ensure_checklist
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
+from storage.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +71,6 @@ UNCONFIRMABLE_PAUSE = 1.0
 # The updates the bot asks Telegram for: what people send and tap, and their
 # blocking or unblocking the bot.
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-
-# Commands in the menu, in this order (descriptions from the locale files).
-MENU = (
-    "inspect",
-    "tasks",
-    "progress",
-    "export",
-    "cancel",
-    "whoami",
-    "help",
-    "addbuilding",
-    "invite",
-    "invitations",
-    "addschool",
-    "reminders",
-    "supervise",
-    "visits",
-)
 
 
 class InboxRequest(HTTPXRequest):
@@ -159,6 +142,7 @@ async def open_services(config: Config, clock: Clock) -> Services:
         bot_username=config.username or None,
         takeover_after_minutes=config.takeover_after_minutes,
         fix_at_once_days=config.fix_at_once_days,
+        workers=Workers(config.workers),
         local_page=local_page_of(config),
     )
 
@@ -206,12 +190,11 @@ async def plan_reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
     await context.bot_data["reminders"].run()
 
 
-async def set_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The command menu, in Chinese by default and in English for English clients."""
-    for lang in LANGUAGES:
-        texts = catalogue(lang)
-        commands = [BotCommand(name, texts[f"commands.{name}"]) for name in MENU]
-        await app.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
+async def sync_menus(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Once after start: each person's menu set again where their roles or the texts changed."""
+    changed = await menu.sync_all(context.bot, context.bot_data["services"].db)
+    if changed:
+        log.info("menus: set %d person(s)' command menu", changed)
 
 
 async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
@@ -261,6 +244,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CommandHandler(name, callback))
     taps = {
         "a": inspect.answer,
+        "in": inspect.inspect_tap,
+        "cam": router.on_camera_tap,
         "p": inspect.pause,
         "x": inspect.other_hazard,
         "c": inspect.close_building,
@@ -309,7 +294,7 @@ def build_application(
         app.bot_data["services"] = services
         if isinstance(updates_request, InboxRequest):
             updates_request.db = services.db
-        await set_menu(app)
+        await menu.set_stranger_menu(app.bot)
         replayed = await replay_inbox(app)
         if replayed:
             log.info("fed again %d update(s) received before the last stop", replayed)
@@ -332,6 +317,7 @@ def build_application(
         if app.job_queue is not None:
             jobs = app.job_queue
             jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
+            jobs.run_once(sync_menus, when=2, name="menus")
             jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")
             jobs.run_repeating(
                 plan_reminders,
@@ -345,6 +331,7 @@ def build_application(
         services = app.bot_data.get("services")
         if services is not None:
             await services.db.close()
+            await asyncio.to_thread(services.workers.close)
 
     app = (
         ApplicationBuilder()

@@ -7,7 +7,8 @@ import asyncio
 import logging
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from reports import files, imports, qr
 from storage import campus, outbox, people, schedule
 from storage import imports as importing
 from storage.db import Database
+from storage.workers import Workers
 
 DESCRIPTION = """\
 xiaoan: school fire and earthquake safety inspections, run from phones.
@@ -252,27 +254,46 @@ async def _school_or_fail(services: Services, school_id: int) -> None:
 
 
 async def cmd_export(config: Config, args: argparse.Namespace) -> tuple[str, bytes]:
-    """One report: its file name and bytes."""
+    """One report: its file name and bytes (the ledger with a progress bar on a terminal)."""
     services = await _services(config)
+    # The command line is a process of its own: the work is done here, in a thread.
+    workers = Workers(0)
     today = services.clock.now().date()
     try:
         if getattr(args, "school", None) is not None:
             await _school_or_fail(services, args.school)
         if args.what == "form":
             name, data = await files.form_file(
-                services.db, services.campaign_id, args.school, today
+                services.db, workers, services.campaign_id, args.school, today
             )
         elif args.what == "city":
-            name, data = await files.city_file(services.db, services.campaign_id, today)
+            name, data = await files.city_file(services.db, workers, services.campaign_id, today)
         elif args.what == "visits":
             name, data = await files.visits_file(services.db, services.campaign_id, today)
         else:
-            name, data = await files.ledger_file(
-                services.db, services.photos, services.campaign_id, args.school, today
-            )
+            with progress_bar("ledger") as on_progress:
+                name, data = await files.ledger_file(
+                    services.db, workers, services.photos, services.campaign_id,
+                    args.school, today, on_progress=on_progress,
+                )  # fmt: skip
     finally:
         await services.db.close()
     return name, data
+
+
+@contextmanager
+def progress_bar(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on the terminal (stderr); nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    # Only when drawn: keeps `xiaoan --help` light.
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def write_out(args: argparse.Namespace, name: str, data: bytes) -> str:
@@ -360,7 +381,7 @@ async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes, 
     services = await _services(config)
     try:
         await _school_or_fail(services, args.school)
-        name, data = await files.qr_file(services.db, args.school, base)
+        name, data = await files.qr_file(services.db, Workers(0), args.school, base)
     finally:
         await services.db.close()
     return name, data, base

@@ -57,6 +57,12 @@ SETTINGS = (
     ),
     Setting("photos.max_side", 2048, "stored photos are scaled so the long side is at most this"),
     Setting(
+        "workers.processes",
+        2,
+        "worker processes for exports and photos, so that taps never wait behind them"
+        " (0: in a thread of the bot's own process)",
+    ),
+    Setting(
         "walk.takeover_after_minutes", 30, "a walk idle this long may be taken over by a colleague"
     ),
     Setting("walk.fix_at_once_days", 7, "deadline for a hazard fixed at once, in days"),
@@ -186,6 +192,7 @@ class Config:
     max_side: int
     takeover_after_minutes: int
     fix_at_once_days: int
+    workers: int = 2
     reminders: ReminderRules = field(default_factory=ReminderRules)
     local_host: str = "127.0.0.1"
     local_port: int = 8080
@@ -343,6 +350,7 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
             "walk.takeover_after_minutes", v["walk.takeover_after_minutes"]
         ),
         fix_at_once_days=_int("walk.fix_at_once_days", v["walk.fix_at_once_days"]),
+        workers=_int("workers.processes", v["workers.processes"], low=0),
         reminders=_reminders(v),
         **_local(v),
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from handlers.base import Button, Ctx, entry, number, parts
@@ -288,7 +287,7 @@ async def list_invitations(ctx: Ctx) -> None:
                 role=ctx.t(f"role.{r['role']}"),
                 uses=r["uses"],
                 max_uses=r["max_uses"],
-                expires=datetime.fromisoformat(r["expires_at"]).strftime("%Y-%m-%d %H:%M"),
+                expires=ctx.moment(r["expires_at"]),
             )
         )
         buttons.append([(ctx.t("invitations.revoke", code=r["code"]), f"rv:{r['id']}")])

@@ -14,7 +14,7 @@ import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,17 +29,20 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from handlers import when
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
 from ledger.errors import BadId, Stale, XiaoanError
 from ledger.ids import parse_id
 from ledger.roles import Person, require_member
-from storage import inbox
+from storage import inbox, questions
 from storage.db import Database, Tx
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
+from storage.workers import Workers
 from telegram_rules import MAX_TEXT, as_shown, parse_html, utf16_len
 from telegram_rules.fit import alert, clip, html_units
 
@@ -66,6 +69,11 @@ class Services:
     # Asks the sending job for a pass now (set by bot.app once the bot runs),
     # so a notice written to the outbox goes out at once, not at the next tick.
     wake_sender: Callable[[], None] = lambda: None
+    # Exports and photo normalisation run here, off the event loop's interpreter.
+    workers: Workers = field(default_factory=lambda: Workers(0))
+    # Exports being made, by what they make (``handlers.exports.Export``): a second
+    # request for the same file joins the first.
+    exports: dict[str, Any] = field(default_factory=dict)
     # The local chat's page when the bot runs on it (no Telegram): links that a
     # phone opens by itself, such as QR codes, point there and not at t.me.
     local_page: str | None = None
@@ -108,6 +116,14 @@ class Ctx:
     def today(self) -> date:
         return self.now().date()
 
+    def moment(self, value: str | datetime) -> str:
+        """A stored moment as this person reads it (campaign time zone, their language)."""
+        return when.moment_text(value, self.lang, self.services.clock.tz, self.today())
+
+    def day(self, value: str | date, weekday: bool = True) -> str:
+        """A day (with its weekday unless told), as this person reads it."""
+        return when.day_text(value, self.lang, self.today(), weekday)
+
     # --- storage ---------------------------------------------------------------
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
@@ -132,6 +148,34 @@ class Ctx:
             reply_markup=_markup(keyboard),
             disable_web_page_preview=True,
         )
+
+    async def ask_typed(self, topic: str, text: str, keyboard: Keyboard | Markup = None) -> None:
+        """A question that may be answered by typing: remembered, to confirm the answer in it."""
+        message = await self.say(text, keyboard)
+        async with self.db.write() as tx:
+            await questions.set_open_question(tx, self.chat_id, topic, message.message_id, text)
+
+    async def confirm_typed(self, topic: str, note: str) -> None:
+        """A typed answer shown under its question, whose buttons go (as a tap's answer is)."""
+        question = await questions.open_question(self.db, self.chat_id, topic)
+        if question is None:
+            return
+        async with self.db.write() as tx:
+            await questions.close_question(tx, self.chat_id)
+        text = f"{question['html']}\n→ {html.escape(note, quote=False)}"
+        if html_units(text) > MAX_TEXT:
+            text = question["html"]  # no room: at least the buttons go
+        try:
+            await self.context.bot.edit_message_text(
+                text,
+                chat_id=self.chat_id,
+                message_id=question["message_id"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=None,
+                disable_web_page_preview=True,
+            )
+        except BadRequest as refused:  # deleted, or too old to edit: the answer stands anyway
+            log.info("typed answer not shown under its question: %s", refused.message)
 
     async def reply(self, key: str, keyboard: Keyboard | Markup = None, **values: Any) -> Message:
         return await self.say(self.t(key, **values), keyboard)

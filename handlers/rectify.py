@@ -19,7 +19,7 @@ from telegram import Document, PhotoSize
 
 from handlers import named, notify
 from handlers.base import Ctx, Keyboard, entry, number
-from handlers.hazard import fetch_photo
+from handlers.hazard import camera_row, fetch_photo
 from handlers.i18n import Html, t
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
@@ -130,7 +130,10 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
             done = [[(ctx.t("fix.photos_done"), f"r:fd:{hazard['id']}:{data['fix_id']}")]]
             await ctx.say(head + ctx.t("fix.more_photos", count=count), done)
         else:
-            await ctx.say(head + ctx.t("fix.ask_photos"))
+            await ctx.say(
+                head + ctx.t("fix.ask_photos") + "\n" + ctx.t("friction.photo.why_fix"),
+                [camera_row(ctx, f"f:{hazard['id']}")],
+            )
     elif kind == "return":
         await ctx.say(head + ctx.t("fix.ask_reason"))
     elif kind == "refuse":
@@ -138,7 +141,9 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     elif "date" in data:  # extend, unfixable: the date is given, the reason is next
         await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_reason"))
     else:
-        await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=hazard["deadline"] or "-"))
+        deadline = ctx.day(hazard["deadline"]) if hazard["deadline"] else "-"
+        text = head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=deadline)
+        await ctx.ask_typed(f"{kind}:{hazard['id']}", text)
 
 
 _TOPIC = {"extend": "extension", "unfixable": "unfixable"}
@@ -404,6 +409,7 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     current = walks.draft_of(hazard).deadline
     if "date" not in data:
         wanted = check_extension(current, parse_date(text, ctx.today()))
+        await ctx.confirm_typed(f"extend:{hazard['id']}", ctx.day(wanted))
         await _wait_for(ctx, "extend", {**data, "date": wanted.isoformat()})
         return
     reason = clean_text(text, TEXT_MAX)
@@ -501,6 +507,7 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     transition(person, Action.UNFIXABLE, facts)
     if "date" not in data:
         due = parse_date(text, ctx.today())
+        await ctx.confirm_typed(f"unfixable:{hazard['id']}", ctx.day(due))
         await _wait_for(ctx, "unfixable", {**data, "date": due.isoformat()})
         return
     reason = clean_text(text, TEXT_MAX)

@@ -18,6 +18,7 @@ from handlers.common import help_text
 from handlers.i18n import Html
 from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import Step
+from ledger.invitations import code_in
 from ledger.roles import can_walk
 from storage import people, walks
 from storage.db import Row
@@ -62,7 +63,7 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     elif kind in rectify.KINDS:
         await rectify.ask_again(ctx, kind, data)
     elif kind == "scanned":
-        await ctx.reply("walls.send_photo")
+        await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
     elif kind == journeys.KIND:
         await journeys.again(ctx, data)
 
@@ -77,6 +78,10 @@ async def on_text(ctx: Ctx) -> None:
         return
     waiting = await people.pending(ctx.db, ctx.user_id)
     if waiting is None:
+        code = code_in(text) if ctx.person is None or not ctx.person.memberships else None
+        if code is not None:  # someone not yet in, typing or pasting their code
+            await join.join_with(ctx, code)
+            return
         await ctx.say(ctx.t("common.not_understood") + "\n\n" + help_text(ctx))
         return
     kind, data = waiting
@@ -91,7 +96,7 @@ async def on_text(ctx: Ctx) -> None:
         await rectify.on_text(ctx, kind, data, text)
         return
     if kind == "scanned":
-        await ctx.reply("walls.send_photo")
+        await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
         return
     if kind.startswith("form:"):
         if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
@@ -214,8 +219,14 @@ def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
     if step is Step.RESPONSIBLE:
         return html.escape(str(updated["responsible_name"]), quote=False)
     if step is Step.DEADLINE:
-        return str(updated["deadline"])
+        return ctx.day(updated["deadline"])
     return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
+
+
+@entry
+async def on_camera_tap(ctx: Ctx) -> None:
+    """``cam:…``: the photo button tapped where it cannot open the camera (Telegram's apps)."""
+    await ctx.toast("friction.photo.how")
 
 
 @entry

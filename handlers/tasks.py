@@ -13,6 +13,7 @@ from datetime import date
 from handlers.base import Ctx, Keyboard, entry, number, parts
 from handlers.i18n import Html, has
 from handlers.rectify import load, title
+from handlers.when import local, time_text
 from ledger.ids import parse_id
 from ledger.rectify import Action, Facts, actions, days_left, task_order
 from ledger.roles import SCHOOL_MANAGERS
@@ -63,13 +64,14 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
 def _due(ctx: Ctx, row: Row) -> str:
     deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
     left = days_left(deadline, ctx.today())
-    if left is None:
+    if left is None or deadline is None:
         return ctx.t("tasks.no_deadline")
+    day = ctx.day(deadline, weekday=False)
     if left < 0:
-        return ctx.t("tasks.overdue", days=-left, deadline=row["deadline"])
+        return ctx.t("tasks.overdue", days=-left, deadline=day)
     if left == 0:
-        return ctx.t("tasks.due_today", deadline=row["deadline"])
-    return ctx.t("tasks.left", days=left, deadline=row["deadline"])
+        return ctx.t("tasks.due_today", deadline=day)
+    return ctx.t("tasks.left", days=left, deadline=day)
 
 
 def _line(ctx: Ctx, row: Row) -> str:
@@ -155,7 +157,9 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
         item = hazard["item_en"] if ctx.lang == "en" else hazard["item_zh"]
         lines.append(ctx.t("card.item", code=hazard["item_code"], text=item))
     lines.append(ctx.t("card.state", state=ctx.t(f"state.{facts.state}")))
-    lines.append(ctx.t("card.found", name=hazard["reporter_name"], at=hazard["reported_at"][:16]))
+    lines.append(
+        ctx.t("card.found", name=hazard["reporter_name"], at=ctx.moment(hazard["reported_at"]))
+    )
     if hazard["visit_id"] is not None:  # found off the school's list by a supervision visit
         lines.append(ctx.t("card.accident" if hazard["accident_grade"] else "card.off_list"))
     lines.append(ctx.t("card.fixable_now." + ("yes" if hazard["fixable_now"] else "no")))
@@ -175,7 +179,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
             )
         )
     if hazard["demolition_due"]:
-        lines.append(ctx.t("card.demolition", date=hazard["demolition_due"]))
+        lines.append(ctx.t("card.demolition", date=ctx.day(hazard["demolition_due"])))
     before = sum(p["kind"] == "before" for p in detail["photos"])
     lines.append(ctx.t("card.photos", before=before, after=len(detail["photos"]) - before))
     if detail["fixes"]:
@@ -185,20 +189,20 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
             ctx.t(
                 "card.fix",
                 name=fix["reporter_name"],
-                at=(fix["submitted_at"] or "")[:16],
+                at=ctx.moment(fix["submitted_at"]) if fix["submitted_at"] else "",
                 note=clip(fix["note"] or "", CARD_NOTE),
             )
         )
         if fix["state"] == "accepted":
             lines.append(
-                ctx.t("card.verified", name=fix["decider_name"], at=fix["decided_at"][:16])
+                ctx.t("card.verified", name=fix["decider_name"], at=ctx.moment(fix["decided_at"]))
             )
         elif fix["state"] == "returned":
             lines.append(
                 ctx.t(
                     "card.returned",
                     name=fix["decider_name"],
-                    at=fix["decided_at"][:16],
+                    at=ctx.moment(fix["decided_at"]),
                     reason=clip(fix["reason"] or "", CARD_NOTE),
                 )
             )
@@ -208,7 +212,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
         outcome = ctx.t(
             f"card.change.{change['state']}",
             name=change["decider_name"] or "",
-            at=(change["decided_at"] or "")[:16],
+            at=ctx.moment(change["decided_at"]) if change["decided_at"] else "",
             refusal=clip(change["refusal"] or "", CARD_REASON),
         )
         lines.append(
@@ -217,24 +221,49 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
                 old=change["old_deadline"] or "-",
                 new=change["new_deadline"],
                 asker=change["asker_name"],
-                at=change["asked_at"][:16],
+                at=ctx.moment(change["asked_at"]),
                 reason=clip(change["reason"], CARD_REASON),
                 outcome=Html(outcome),
             )
         )
-    history = detail["history"][-HISTORY:]
-    lines.append("\n" + ctx.t("card.history", shown=len(history), total=len(detail["history"])))
-    for event in history:
-        action = f"history.{event['action']}"
-        lines.append(
-            ctx.t(
-                "card.event",
-                at=event["at"][5:16].replace("T", " "),
-                name=event["actor_name"] or ctx.t("card.system"),
-                action=ctx.t(action) if has(ctx.lang, action) else event["action"],
-            )
-        )
+    groups = _grouped(detail["history"])
+    shown = groups[-HISTORY:]
+    lines.append("\n" + ctx.t("card.history", shown=len(shown), total=len(groups)))
+    lines += [_history_line(ctx, group) for group in shown]
     return "\n".join(fit(lines, MAX_TEXT, lambda count: ctx.t("visible.card_more", count=count)))
+
+
+def _grouped(history: list[Row]) -> list[list[Row]]:
+    """Events in runs: one person doing the same thing several times in a row is one line."""
+    groups: list[list[Row]] = []
+    for event in history:
+        last = groups[-1][-1] if groups else None
+        if last is not None and (last["actor_name"], last["action"]) == (
+            event["actor_name"],
+            event["action"],
+        ):
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+    return groups
+
+
+def _history_line(ctx: Ctx, group: list[Row]) -> str:
+    """A run of events: when (from–to), who, what, and how many times."""
+    first, last = group[0], group[-1]
+    action = f"history.{first['action']}"
+    name = first["actor_name"] or ctx.t("card.system")
+    what = ctx.t(action) if has(ctx.lang, action) else first["action"]
+    at = ctx.moment(first["at"])
+    if len(group) == 1:
+        return ctx.t("card.event", at=at, name=name, action=what)
+    start, end = local(first["at"], ctx.services.clock.tz), local(last["at"], ctx.services.clock.tz)
+    if start.replace(second=0) == end.replace(second=0):  # within one minute: one time
+        return ctx.t("friction.card.events_at", at=at, name=name, action=what, count=len(group))
+    until = time_text(end, ctx.services.clock.tz) if start.date() == end.date() else ctx.moment(end)
+    return ctx.t(
+        "friction.card.events", start=at, end=until, name=name, action=what, count=len(group)
+    )
 
 
 def _card_buttons(ctx: Ctx, hazard: Row, facts: Facts) -> Keyboard:

@@ -24,6 +24,7 @@ from ledger.clock import Clock
 from localchat.limits import FloodLimits
 from localchat.store import Message, Store, StoredFile
 from localchat.telegram_html import safe_html
+from telegram_rules.commands import checked, language_key, private_chat_menu, scope_key
 
 MAX_TEXT = rules.MAX_TEXT
 MAX_CAPTION = rules.MAX_CAPTION
@@ -330,21 +331,42 @@ class Channel:
             except TimeoutError:
                 return []
 
+    async def _menu_key(self, params: Params) -> tuple[str, str]:
+        """The scope and language a menu call names, checked as Telegram checks them."""
+        try:
+            scope = scope_key(_json(params.get("scope") or None))
+            language = language_key(params.get("language_code"))
+        except rules.Refusal as refusal:
+            raise bad_request(refusal.description) from None
+        if scope.startswith("chat") and await self.store.person(int(scope.split(":")[1])) is None:
+            raise bad_request("chat not found")
+        return scope, language
+
     async def api_setMyCommands(self, params: Params, uploads: Uploads) -> Any:
-        """The command menu, per language (checked as Telegram checks it)."""
-        commands = _json(params.get("commands") or "[]")
-        for command in commands:
-            name, text = str(command.get("command", "")), str(command.get("description", ""))
-            if not (1 <= len(name) <= 32 and name.replace("_", "").isalnum() and name.islower()):
-                raise bad_request("BOT_COMMAND_INVALID")
-            if not 1 <= len(text) <= 256:
-                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-        await self.store.set_commands(str(params.get("language_code") or ""), commands)
+        """The command menu of a scope and language (an empty list removes it)."""
+        scope, language = await self._menu_key(params)
+        try:
+            commands = checked(_json(params.get("commands") or "[]"))
+        except rules.Refusal as refusal:
+            raise bad_request(refusal.description) from None
+        if commands:
+            await self.store.set_commands(scope, language, commands)
+        else:
+            await self.store.delete_commands(scope, language)
         return True
 
     async def api_getMyCommands(self, params: Params, uploads: Uploads) -> Any:
-        """The command menu of a language."""
-        return await self.store.commands(str(params.get("language_code") or ""))
+        """The command menu set for exactly this scope and language."""
+        return await self.store.commands(*await self._menu_key(params))
+
+    async def api_deleteMyCommands(self, params: Params, uploads: Uploads) -> Any:
+        """Remove a scope's menu: people see the next one in Telegram's order."""
+        await self.store.delete_commands(*await self._menu_key(params))
+        return True
+
+    async def menu_of(self, user_id: int, language: str) -> list[dict[str, str]]:
+        """The menu a person sees in their chat, as Telegram picks it."""
+        return private_chat_menu(await self.store.menus_for_chat(user_id), user_id, language)
 
     async def api_sendMessage(self, params: Params, uploads: Uploads) -> Any:
         """A text with an optional keyboard; checked, counted against the flood limits."""
@@ -474,6 +496,7 @@ class Channel:
         body = {
             "kind": kind,
             "file_id": stored.file_id,
+            "file_name": stored.name,  # the page shows a document by its name
             "caption": caption,
             "parse_mode": parse_mode,
             "reply_markup": markup,
@@ -509,6 +532,7 @@ class Channel:
             body = {
                 "kind": kind,
                 "file_id": stored.file_id,
+                "file_name": stored.name,
                 "caption": caption,
                 "parse_mode": parse_mode,
                 "media_group_id": group,
@@ -620,7 +644,7 @@ def page_message(message: Message, rewrite: dict[str, str]) -> dict[str, Any]:
     parse_mode = body.get("parse_mode")
     out["html"] = safe_html(body.get("text") or body.get("caption") or "", parse_mode, rewrite)
     if body["kind"] != "text":
-        out["file"] = _page_file(body["file_id"], body["kind"], None)
+        out["file"] = _page_file(body["file_id"], body["kind"], body.get("file_name"))
     markup = body.get("reply_markup") or {}
     out["buttons"] = [
         [{"text": b["text"], "data": b.get("callback_data"), "url": b.get("url")} for b in row]

@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import mimetypes
 import resource
 import secrets
 import time
@@ -560,10 +561,9 @@ async def upload(request: web.Request) -> web.Response:
 
 
 async def commands(request: web.Request) -> web.Response:
-    """The command menu the bot set for this person's language."""
+    """The command menu this person sees: their chat's own, or the general one, by language."""
     found = await person(request)
-    language = "en" if str(found["language"]).startswith("en") else ""
-    listed = await request.app[CHANNEL_KEY].store.commands(language)
+    listed = await request.app[CHANNEL_KEY].menu_of(found["user_id"], str(found["language"]))
     return web.json_response({"commands": listed}, dumps=_dumps)
 
 
@@ -580,12 +580,36 @@ async def file(request: web.Request) -> web.Response:
         mime = stored.mime if stored.mime in PICTURE_TYPES else "image/jpeg"
         return web.Response(body=data, content_type=mime)
     name = file_name(stored.name).replace('"', "")
-    response = web.Response(body=data, content_type="application/octet-stream")
+    response = web.Response(body=data, content_type=download_type(stored.mime, name))
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name.encode("ascii", "replace").decode()}"; '
         f"filename*=UTF-8''{_quote(name)}"
     )
     return response
+
+
+# Documents keep their own type when it is one of these (always as a download, never
+# shown inline): the forms, ledgers, QR sheets and templates the bot sends, and plain
+# text. Any other type, HTML or SVG say, is served as octet-stream.
+DOWNLOAD_TYPES = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/pdf",
+        "application/zip",
+        "text/csv",
+        "text/plain",
+    }
+)
+
+
+def download_type(mime: str | None, name: str) -> str:
+    """A download's content type: as sent, or from its name, when it is a known safe one."""
+    for candidate in ((mime or "").split(";")[0].strip().lower(), mimetypes.guess_type(name)[0]):
+        if candidate in DOWNLOAD_TYPES:
+            return candidate
+    return "application/octet-stream"
 
 
 def _quote(name: str) -> str:

@@ -59,9 +59,13 @@ CREATE TABLE IF NOT EXISTS callbacks (
     chat_id     INTEGER NOT NULL,
     message_id  INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS commands (
-    language    TEXT PRIMARY KEY,
-    body        TEXT NOT NULL
+-- Command menus by scope (default, chat:<id>, ...) and language ('' for any).
+DROP TABLE IF EXISTS commands;
+CREATE TABLE IF NOT EXISTS command_menus (
+    scope       TEXT NOT NULL,
+    language    TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (scope, language)
 );
 """
 
@@ -456,17 +460,32 @@ class Store:
         )
 
     # --- the command menu -------------------------------------------------------------
-    async def set_commands(self, language: str, commands: list[dict[str, str]]) -> None:
-        """The command menu for a language ('' for the default one)."""
+    async def set_commands(self, scope: str, language: str, commands: list[dict[str, str]]) -> None:
+        """The command menu of a scope and language ('' for every language)."""
         await self._write(
-            "INSERT INTO commands (language, body) VALUES (?, ?)"
-            " ON CONFLICT (language) DO UPDATE SET body = excluded.body",
-            (language, json.dumps(commands, ensure_ascii=False)),
+            "INSERT INTO command_menus (scope, language, body) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope, language) DO UPDATE SET body = excluded.body",
+            (scope, language, json.dumps(commands, ensure_ascii=False)),
         )
 
-    async def commands(self, language: str) -> list[dict[str, str]]:
-        """The menu for a language, or the default one ('' key) when it has none."""
-        row = await self._one("SELECT body FROM commands WHERE language = ?", (language,))
-        if row is None:
-            row = await self._one("SELECT body FROM commands WHERE language = ''")
+    async def delete_commands(self, scope: str, language: str) -> None:
+        """No menu of its own for this scope and language: the next one in order applies."""
+        await self._write(
+            "DELETE FROM command_menus WHERE scope = ? AND language = ?", (scope, language)
+        )
+
+    async def commands(self, scope: str, language: str) -> list[dict[str, str]]:
+        """The menu set for exactly this scope and language (none: [])."""
+        row = await self._one(
+            "SELECT body FROM command_menus WHERE scope = ? AND language = ?", (scope, language)
+        )
         return json.loads(row["body"]) if row else []
+
+    async def menus_for_chat(self, chat_id: int) -> dict[tuple[str, str], list[dict[str, str]]]:
+        """The menus that may apply in a private chat: its own scope's and the general ones."""
+        rows = await self._all(
+            "SELECT scope, language, body FROM command_menus"
+            " WHERE scope IN (?, 'all_private_chats', 'default')",
+            (f"chat:{chat_id}",),
+        )
+        return {(r["scope"], r["language"]): json.loads(r["body"]) for r in rows}

@@ -205,29 +205,37 @@ async def enqueue_many(tx: Tx, messages: Sequence[Planned]) -> int:
     return int(await tx.value("SELECT total_changes()")) - int(before)
 
 
-async def drop_superseded(
-    tx: Tx, kind_prefix: str, keep: set[str], candidates: set[str] | None = None
-) -> int:
-    """Pending messages of these kinds that the latest plan no longer has: dropped.
+async def pending_keys(db: Reader, kind_prefix: str) -> set[str]:
+    """The keys of the messages of these kinds that wait to be sent."""
+    rows = await db.all(
+        "SELECT key FROM outbox WHERE state = 'pending' AND kind LIKE ?", (kind_prefix + "%",)
+    )
+    return {r[0] for r in rows}
+
+
+async def stored_keys(db: Reader, kind_prefix: str, since: datetime) -> set[str]:
+    """The keys of the messages of these kinds stored since ``since``, whatever their state."""
+    rows = await db.all(
+        "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?",
+        (kind_prefix + "%", since.isoformat(timespec="seconds")),
+    )
+    return {r[0] for r in rows}
+
+
+async def drop(tx: Tx, keys: Sequence[str]) -> int:
+    """Pending messages that the latest plan no longer has: dropped.
 
     A reminder not sent yet when a later stage or a new day replaces it (or
-    its hazard was fixed meanwhile) is never sent late. ``candidates`` are the
-    keys that may have gone (the previous plan's); None: look at every pending one.
+    its hazard was fixed meanwhile) is never sent late. One already sent (or
+    being sent) is left as it is.
     """
-    if candidates is None:
-        rows = await tx.all(
-            "SELECT key FROM outbox WHERE state = 'pending' AND kind LIKE ?",
-            (kind_prefix + "%",),
-        )
-        candidates = {r["key"] for r in rows}
-    gone = [(key,) for key in candidates - keep]
-    if not gone:
+    if not keys:
         return 0
     before = await tx.value("SELECT total_changes()")
     await tx.conn.executemany(
         "UPDATE outbox SET state = 'dropped', last_error = 'superseded'"
         " WHERE key = ? AND state = 'pending'",
-        gone,
+        [(key,) for key in keys],
     )
     return int(await tx.value("SELECT total_changes()")) - int(before)
 

@@ -149,7 +149,7 @@ def reply_markup(raw: Any) -> dict[str, Any] | None:
     if isinstance(raw, str):
         try:
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested thousands deep: refused the same way
             raise Refusal("can't parse reply keyboard markup JSON object") from None
     if not isinstance(value, dict):
         raise Refusal("object expected as reply markup")

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.error import NetworkError
@@ -31,10 +31,12 @@ from bot.app import build_application
 from bot.config import Config, load_config
 from ledger.clock import FakeClock
 from storage import inbox
+from telegram_rules.commands import checked, language_key, private_chat_menu, scope_key
 
 TOKEN = "123456:TEST-TOKEN-never-real"
 BOT_ID = 123456
 BOT_USERNAME = "xiaoan_test_bot"
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,7 +65,8 @@ class FakeBotAPI(BaseRequest):
         self.messages: dict[tuple[int, int], Sent] = {}
         self.files: dict[str, bytes] = {}
         self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
-        self.commands: dict[str | None, list[dict[str, str]]] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, language)
+        self.chats: set[int] = set()  # the private chats of people who wrote to the bot
         self.failures: list[_Failure] = []
         self.last_entities: list[dict[str, Any]] = []
         # Texts over the bot's own budget (4096 UTF-16 units, 1024 for a caption):
@@ -225,17 +228,30 @@ class FakeBotAPI(BaseRequest):
         }
 
     def api_setMyCommands(self, params: dict[str, Any]) -> bool:
-        commands = params["commands"]
-        if isinstance(commands, str):
-            commands = json.loads(commands)
-        for c in commands:
-            if (
-                not re.fullmatch(r"[a-z0-9_]{1,32}", c["command"])
-                or not 1 <= len(c["description"]) <= 256
-            ):
-                raise _Refused(f"bad command {c}")
-        self.commands[params.get("language_code")] = commands
+        where = self._menu_key(params)
+        commands = _menu_rule(checked, _json(params["commands"]))
+        if commands:
+            self.commands[where] = commands
+        else:  # an empty list removes the menu, as deleteMyCommands does
+            self.commands.pop(where, None)
         return True
+
+    def api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, str]]:
+        return self.commands.get(self._menu_key(params), [])
+
+    def api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        self.commands.pop(self._menu_key(params), None)
+        return True
+
+    def _menu_key(self, params: dict[str, Any]) -> tuple[str, str]:
+        scope = _menu_rule(scope_key, _json(params.get("scope")))
+        if scope.startswith("chat") and int(scope.split(":")[1]) not in self.chats:
+            raise _Refused("chat not found")  # Telegram knows a private chat once it wrote
+        return scope, _menu_rule(language_key, params.get("language_code"))
+
+    def menu(self, chat_id: int, language: str | None) -> list[str]:
+        """The commands a person's menu shows, as Telegram picks it for their private chat."""
+        return [c["command"] for c in private_chat_menu(self.commands, chat_id, language)]
 
     def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         return True
@@ -301,6 +317,11 @@ class FakeBotAPI(BaseRequest):
         old.entities = self.last_entities
         return self._message(chat_id, old)
 
+    def api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        if self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None) is None:
+            raise _Refused("message to delete not found")
+        return True
+
     def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
         old = self.messages.get((chat_id, message_id))
@@ -336,6 +357,19 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _json(value: Any) -> Any:
+    """A complex parameter, JSON-encoded in the request as PTB sends it."""
+    return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+def _menu_rule(rule: Callable[[Any], T], value: Any) -> T:
+    """A command-menu rule of Telegram's (shared with the local chat), as a refusal here."""
+    try:
+        return rule(value)
+    except rules.Refusal as refusal:
+        raise _Refused(refusal.description) from None
+
+
 @dataclass
 class _Failure:
     method: str
@@ -362,6 +396,9 @@ class Simulator:
         self.config_path.write_text(
             f'[bot]\nusername = "{BOT_USERNAME}"\n'
             f'[storage]\ndatabase = "{folder / "xiaoan.sqlite3"}"\nphotos = "{folder / "photos"}"\n'
+            # Heavy work in a thread, unless a test asks for worker processes: a process
+            # pool per simulated bot would cost each test a second of start-up.
+            + ("" if "[workers]" in settings else "[workers]\nprocesses = 0\n")
             + settings,
             encoding="utf-8",
         )
@@ -433,6 +470,10 @@ class Simulator:
         What the update wrote to the outbox is then sent, as the woken sending
         job would (unless ``auto_send`` is off, to test the outbox itself).
         """
+        for content in raw.values():
+            chat = content.get("chat") if isinstance(content, dict) else None
+            if isinstance(chat, dict):
+                self.api.chats.add(int(chat["id"]))
         await inbox.receive(self.db, [raw])
         await self.app.process_update(Update.de_json(raw, self.app.bot))
         if self.auto_send:
@@ -489,10 +530,15 @@ class Chat:
         return self.messages[-1]
 
     def new(self) -> list[Sent]:
-        """Messages sent since the last time this was asked."""
-        messages = self.messages
-        fresh, self._seen = messages[self._seen :], len(messages)
+        """Messages sent since the last time this was asked (message ids only grow)."""
+        fresh = [m for m in self.messages if m.message_id > self._seen]
+        if fresh:
+            self._seen = fresh[-1].message_id
         return fresh
+
+    def menu(self) -> list[str]:
+        """The commands this person's menu (the ☰ button) shows now."""
+        return self.sim.api.menu(self.user_id, self.user.get("language_code"))
 
     @property
     def alerts(self) -> list[str]:
@@ -552,6 +598,15 @@ class Chat:
                     if text == label or label in text:
                         return message, data
         raise AssertionError(f"no button {label!r} in the chat")
+
+    async def press(self, label: str) -> list[Sent]:
+        """Press a key of the newest reply keyboard: Telegram sends its text as typed."""
+        for message in reversed(self.messages):
+            if message.reply_keyboard is not None:
+                keys = [key.get("text") for row in message.reply_keyboard for key in row]
+                assert label in keys, f"no key {label!r} on the keyboard: {keys}"
+                return await self.send(label)
+        raise AssertionError("no reply keyboard in the chat")
 
     async def tap(self, label: str) -> list[Sent]:
         """Tap the newest button whose label contains ``label``."""

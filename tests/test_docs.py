@@ -7,9 +7,9 @@ from pathlib import Path
 
 from telegram.ext import CommandHandler
 
-from bot.app import MENU
 from bot.cli import parser
 from handlers.i18n import LANGUAGES, catalogue
+from ledger.menu import ORDER as MENU
 from tests.simulator import Simulator
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

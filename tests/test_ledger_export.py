@@ -8,7 +8,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from ledger.roles import Role
-from reports.ledger import BUILDING_COLUMNS, HAZARD_COLUMNS, write_ledger
+from reports.ledger import BUILDING_COLUMNS, HAZARD_COLUMNS, PHOTO_ROW_POINTS, write_ledger
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
 from storage.reporting import ledger_buildings, ledger_rows, read_only
@@ -113,7 +113,7 @@ async def test_ledger_rows_pictures_and_buildings(fresh_db: Database, tmp_path: 
     assert anchors == [(row_of_closed, 27), (row_of_closed, 28)]
     for img in ws._images:
         assert max(img.width, img.height) <= 80
-    assert ws.row_dimensions[row_of_closed].height == 64
+    assert ws.row_dimensions[row_of_closed].height == PHOTO_ROW_POINTS == 63.75
 
     buildings = wb["建筑物"]
     assert [c.value for c in buildings[1]] == [title for title, _ in BUILDING_COLUMNS]

@@ -316,8 +316,12 @@ async def test_ptb_every_method_the_bot_uses(
     assert await bot.delete_message(chat_id, document.message_id)
     await bot.set_my_commands([("inspect", "巡查")])
     await bot.set_my_commands([("inspect", "Walk")], language_code="en")
-    assert await server.store.commands("en") == [{"command": "inspect", "description": "Walk"}]
-    assert await server.store.commands("") == [{"command": "inspect", "description": "巡查"}]
+    assert await server.store.commands("default", "en") == [
+        {"command": "inspect", "description": "Walk"}
+    ]
+    assert await server.store.commands("default", "") == [
+        {"command": "inspect", "description": "巡查"}
+    ]
 
 
 async def test_get_updates_long_polls_and_offset_confirms(

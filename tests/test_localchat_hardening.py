@@ -542,7 +542,9 @@ async def test_json_nested_100000_deep_to_the_bot_api_is_telegrams_400(
         form = {"chat_id": str(user_id), "text": "x", "reply_markup": DEEP}
         async with session.post(url, data=form) as response:
             assert response.status == 400
-            assert (await response.json())["description"] == "Bad Request: can't parse JSON object"
+            assert (await response.json())["description"] == (
+                "Bad Request: can't parse reply keyboard markup JSON object"
+            )
 
 
 @pytest.mark.parametrize("message_id", [10**30, -1, "1e5", [1]])

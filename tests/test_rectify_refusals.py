@@ -24,7 +24,9 @@ async def test_a_fix_report_needs_a_photo(sim: Simulator) -> None:
     hazard_id = await report(s.staff, "灭火器过期")
     said = await s.staff.tap_data(f"r:fx:{hazard_id}")
     assert "请拍摄整改后的照片" in said[-1].text
-    assert said[-1].buttons == []  # no "all photos sent" before a photo
+    assert said[-1].buttons == [
+        [("📷 拍照 / 选照片", f"cam:f:{hazard_id}")]
+    ]  # no "all photos sent" yet
     said = await s.staff.send("已经换好了")
     assert "请先发送整改后的照片" in said[0].text
     fix_id = await sim.db.value("SELECT id FROM fix_reports")

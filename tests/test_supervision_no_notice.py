@@ -88,7 +88,7 @@ async def test_a_supervisor_sees_the_reminders_of_their_drawn_visits(sim: Simula
     await draw(sim)
     w.sup1.new()
     said = await w.sup1.send("/reminders")
-    assert "11-28 09:00 → 督导甲：督查提醒 实验小学" in said[0].text
-    assert "12-04 09:00 → 督导甲：督查提醒 实验小学" in said[0].text
+    assert "11月28日 09:00 → 督导甲：督查提醒 实验小学" in said[0].text
+    assert "12月4日 09:00 → 督导甲：督查提醒 实验小学" in said[0].text
     said = await w.s.principal.send("/reminders")
     assert "督查" not in "\n".join(m.text for m in said)

@@ -8,7 +8,7 @@ const TEXTS = {
     title: "小安 · 校园消防安全", typing: "正在输入…", join_title: "加入小安",
     join_intro: "输入你的姓名和邀请码（邀请链接会自动填好邀请码）。", name: "姓名",
     code: "邀请码", join: "加入", ok: "好的", message: "消息", send: "发送",
-    menu: "命令菜单", camera: "拍照", attach: "发送文件", phone_placeholder: "手机号",
+    menu: "命令菜单", menu_label: "菜单", camera: "拍照", attach: "发送文件", phone_placeholder: "手机号",
     share_phone: "📱 分享我的手机号", share_phone_send: "发送手机号",
     name_needed: "请填写姓名。", too_large: "文件太大（最大 {mb} MB）。",
     failed: "发送失败，请重试。", offline: "连接中断，正在重连…", no_commands: "暂无命令",
@@ -22,7 +22,7 @@ const TEXTS = {
     title: "Xiaoan · school safety", typing: "typing…", join_title: "Join Xiaoan",
     join_intro: "Enter your name and invitation code (an invitation link fills in the code).",
     name: "Name", code: "Invitation code", join: "Join", ok: "OK", message: "Message",
-    send: "Send", menu: "Commands", camera: "Take a photo", attach: "Send a file",
+    send: "Send", menu: "Commands", menu_label: "Menu", camera: "Take a photo", attach: "Send a file",
     phone_placeholder: "Phone number", share_phone: "📱 Share my phone number",
     share_phone_send: "Send phone number", name_needed: "Please enter your name.",
     too_large: "The file is too large (at most {mb} MB).", failed: "Could not send; try again.",
@@ -234,8 +234,43 @@ function draw(message) {
   if (message.buttons && message.buttons.length) item.appendChild(buttons(message));
   if (message.from_bot && message.html) {
     for (const link of item.querySelectorAll("a[href]")) link.target = "_blank";
+    tappableCommands(item.querySelector(".text"));
   }
   if (message.from_bot) $("typing").hidden = true;
+}
+
+// A /command in the bot's text is tappable and sends itself, as in Telegram's apps.
+const COMMAND = /(^|[^\w./:?=&-])(\/[a-z][a-z0-9_]{0,31})(?![\w@])/g;
+
+function tappableCommands(root) {
+  if (!root) return;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) => node.parentElement.closest("a, code, pre")
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    const text = node.nodeValue;
+    COMMAND.lastIndex = 0;
+    if (!COMMAND.test(text)) continue;
+    const parts = document.createDocumentFragment();
+    let at = 0;
+    COMMAND.lastIndex = 0;
+    for (const found of text.matchAll(COMMAND)) {
+      const start = found.index + found[1].length;
+      parts.appendChild(document.createTextNode(text.slice(at, start)));
+      const link = document.createElement("a");
+      link.href = "#";
+      link.className = "command";
+      link.textContent = found[2];
+      link.addEventListener("click", (event) => { event.preventDefault(); sendText(found[2]); });
+      parts.appendChild(link);
+      at = start + found[2].length;
+    }
+    parts.appendChild(document.createTextNode(text.slice(at)));
+    node.replaceWith(parts);
+  }
 }
 
 function fileView(file) {
@@ -268,6 +303,13 @@ function buttons(message) {
         el.href = button.url;
         el.rel = "noopener noreferrer";
         el.target = "_blank";
+      } else if (button.data && button.data.startsWith("cam:")) {
+        // The photo step's big button: this page opens the camera (Telegram's apps
+        // cannot, and the bot answers their tap with how to send a photo).
+        el = document.createElement("button");
+        el.type = "button";
+        el.className = "camera-button";
+        el.addEventListener("click", () => $("camera").click());
       } else {
         el = document.createElement("button");
         el.type = "button";
@@ -367,7 +409,8 @@ async function upload(input) {
 
 async function toggleMenu() {
   const menu = $("menu");
-  if (!menu.hidden) { menu.hidden = true; return; }
+  if (!menu.hidden) { menu.hidden = true; $("menu-button").setAttribute("aria-expanded", "false"); return; }
+  $("menu-button").setAttribute("aria-expanded", "true");
   const { data } = await api("/api/commands");
   menu.replaceChildren();
   const commands = data.commands || [];
@@ -380,7 +423,11 @@ async function toggleMenu() {
     const el = document.createElement("button");
     el.type = "button";
     el.textContent = `/${command.command} — ${command.description}`;
-    el.addEventListener("click", () => { menu.hidden = true; sendText(`/${command.command}`); });
+    el.addEventListener("click", () => {
+      menu.hidden = true;
+      $("menu-button").setAttribute("aria-expanded", "false");
+      sendText(`/${command.command}`);
+    });
     menu.appendChild(el);
   }
   menu.hidden = false;
