@@ -40,7 +40,7 @@ async def test_the_task_force_draws_in_chat_and_the_draw_verifies(sim: Simulator
     assert w.s.principal.new() == [] and w.other.principal.new() == []
     told = [m.text for m in w.sup1.new() + w.sup2.new() + w.sup3.new()]
     assert (
-        "🎲 您被抽中督查 实验小学（四不两直：不要提前通知学校）。到达现场后发送 /supervise 开始。"
+        "🎲 您被抽中督查实验小学（四不两直：不要提前通知学校）。到达现场后发送 /supervise 开始。"
         in told
     )
     assert len(told) == 4  # two supervisors for each of the two schools

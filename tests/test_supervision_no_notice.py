@@ -59,7 +59,7 @@ async def test_after_a_draw_every_message_and_export_of_the_school_is_unchanged(
     assert [tuple(r) for r in outbox_after] == [tuple(r) for r in outbox_before]
     # The drawn supervisors were reminded (the planner ran), the school was not.
     reminded = [m.text for m in w.sup1.new() + w.sup2.new()]
-    assert any("实验小学 的抽查尚未完成" in text for text in reminded)
+    assert any("实验小学的抽查尚未完成" in text for text in reminded)
     # 督导丙 is a member of 实验小学: never drawn for it, never told of it.
     assert not any("实验小学" in m.text for m in w.sup3.new())
 

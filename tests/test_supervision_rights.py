@@ -176,7 +176,7 @@ async def test_a_supervisor_who_is_a_member_of_the_school_is_refused_for_it(
     assert await snapshot(sim) == before
     # Another school is fine, chosen by hand, and the record says so.
     said = await w.sup3.tap("第二中学")
-    assert "督查 第二中学（督查组选定" in said[-1].text
+    assert "督查第二中学（督查组选定" in said[-1].text
     assert await sim.db.value("SELECT chosen_by FROM supervision_visits") == "by_hand"
 
 
@@ -220,7 +220,7 @@ async def test_a_qr_code_of_another_schools_building_is_refused(sim: Simulator) 
     )
     before = await snapshot(sim)
     said = await w.sup1.send(f"/start w_{other_building}")
-    assert said[-1].text == "该二维码属于 第二中学，不是本次督查的学校（实验小学）。"
+    assert said[-1].text == "该二维码属于第二中学，不是本次督查的学校（实验小学）。"
     assert await snapshot(sim) == before
 
 
