@@ -25,7 +25,7 @@ from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import Role
 from reports import files, imports, qr
-from storage import campus, outbox, people, schedule
+from storage import campus, inbox, outbox, people, schedule
 from storage import imports as importing
 from storage.db import Database
 from storage.workers import Workers
@@ -47,6 +47,7 @@ Commands:
   outbox      list the messages the bot sends on its own, with attempts and errors
   draw        draw schools and supervisors for unannounced visits (双随机); --verify ID
               re-runs a stored draw from its seed and candidates
+  errors      list the updates whose handling failed (also after they were applied)
   campaign    start a new campaign (campaign new --name N ...) reusing schools,
               buildings and people; it is in force from the next start of the bot
 """
@@ -88,6 +89,8 @@ def parser() -> argparse.ArgumentParser:
     out = sub.add_parser("outbox", help="list outgoing messages, newest first")
     out.add_argument("--state", choices=OUTBOX_STATES, help="only messages in this state")
     out.add_argument("--limit", type=int, default=50, help="at most this many (50)")
+    err = sub.add_parser("errors", help="list failed updates, newest first")
+    err.add_argument("--limit", type=int, default=50, help="at most this many (50)")
     camp = sub.add_parser("campaign", help="campaigns")
     camp_sub = camp.add_subparsers(dest="action", required=True, metavar="ACTION")
     new = camp_sub.add_parser("new", help="start a new campaign, in force from now on")
@@ -184,11 +187,45 @@ async def cmd_outbox(config: Config, state: str | None, limit: int) -> str:
         await db.close()
     if not rows:
         return "no messages" + (f" in state {state}" if state else "")
-    lines = ["id  state    attempts  not before                 to  kind  key  last error"]
+    lines = ["id  state    attempts  not before                 to  kind  key  last error  note"]
     for r in rows:
         lines.append(
             f"{r['id']}  {r['state']:<7}  {r['attempts']:>8}  {r['not_before']}  "
-            f"{r['name']}  {r['kind']}  {r['key']}  {r['last_error'] or ''}"
+            f"{r['name']}  {r['kind']}  {r['key']}  {r['last_error'] or ''}  {_crash_note(r)}"
+        )
+    return "\n".join(lines)
+
+
+def _crash_note(row: sqlite3.Row) -> str:
+    """What a crash did to a message: possibly sent twice, or being sent right now."""
+    if row["possibly_twice"]:
+        return "possibly sent twice"
+    if row["in_flight_at"] is not None:
+        return f"in flight since {row['in_flight_at']}"
+    if row["interrupted"] and row["state"] == "sent":
+        return "sent again after a stop; delivered once (idempotency key)"
+    if row["interrupted"]:
+        return f"the bot stopped {row['interrupted']}x while sending it"
+    return ""
+
+
+async def cmd_errors(config: Config, limit: int) -> str:
+    """The updates whose handler failed, newest first: after its commit or before."""
+    if limit < 1:
+        raise ConfigError("errors: --limit must be at least 1")
+    db = await _open(config)
+    try:
+        rows = await inbox.errors(db, limit)
+    finally:
+        await db.close()
+    if not rows:
+        return "no errors"
+    lines = ["update  at                         from  kind  applied  error"]
+    for r in rows:
+        applied = "yes" if r["after_commit"] else "no"
+        lines.append(
+            f"{r['update_id']}  {r['at']}  {r['tg_user_id'] or '-'}  {r['kind']}  {applied}"
+            f"  {r['error']}"
         )
     return "\n".join(lines)
 
@@ -499,6 +536,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             code, output = asyncio.run(cmd_draw(config, args))
             print(output, file=sys.stderr if code else sys.stdout)
             return code
+        elif args.command == "errors":
+            print(asyncio.run(cmd_errors(config, args.limit)))
         elif args.command == "campaign":
             print(asyncio.run(cmd_campaign_new(config, args)))
         elif args.command == "local":

@@ -69,18 +69,18 @@ class DrawForm(Journey):
 
     async def again(self, ctx: Ctx) -> None:
         if not self.schools:
-            await ctx.reply("draw.ask_schools")
+            await ctx.ask(ctx.t("draw.ask_schools"))
         elif self.district < 0:
             names = await _districts(ctx)
             rows: list[list[Button]] = [[DrawDistrict(0).as_button(ctx.t("draw.every_district"))]]
             rows += [[DrawDistrict(n).as_button(escape(name))] for n, name in enumerate(names, 1)]
-            await ctx.reply("draw.ask_district", rows)
+            await ctx.ask(ctx.t("draw.ask_district"), rows)
         elif not self.kind:
             rows = [[DrawKind("all").as_button(ctx.t("draw.every_kind"))]]
             rows += [[DrawKind(kind).as_button(ctx.t(f"kind.{kind}"))] for kind in SCHOOL_KINDS]
-            await ctx.reply("draw.ask_kind", rows)
+            await ctx.ask(ctx.t("draw.ask_kind"), rows)
         else:
-            await ctx.reply("draw.ask_supervisors")
+            await ctx.ask(ctx.t("draw.ask_supervisors"))
 
     async def make(self, ctx: Ctx, per_visit: int) -> None:
         names = await _districts(ctx)

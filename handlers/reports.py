@@ -14,7 +14,7 @@ from telegram import Document
 from telegram.constants import ParseMode
 
 from handlers import exports
-from handlers.base import Button, Ctx, entry, number, parts
+from handlers.base import Button, Ctx, number, parts, reading
 from handlers.i18n import Html, t
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
@@ -81,7 +81,7 @@ async def _send_form(ctx: Ctx, school_id: int) -> None:
     await _send(ctx, name, data, caption)
 
 
-@entry
+@reading
 async def export_command(ctx: Ctx) -> None:
     """``/export``: a manager gets the school's form and a menu; the task force a menu."""
     person = ctx.member()
@@ -130,7 +130,7 @@ async def _city_menu(ctx: Ctx) -> None:
     await ctx.say(text, buttons)
 
 
-@entry
+@reading
 async def on_export_tap(ctx: Ctx) -> None:
     """``e:<what>:<school>``: one file, or a school's menu."""
     _, what, raw = parts(ctx.tap_data, 3)
@@ -147,7 +147,7 @@ async def on_export_tap(ctx: Ctx) -> None:
         raise NotAllowed()
     query = ctx.update.callback_query
     if query is not None:
-        await query.answer()  # the menu keeps its buttons: one may want several files
+        await ctx.answer_tap()  # the menu keeps its buttons: one may want several files
     today = ctx.today()
     if what == "p":
         await _school_menu(ctx, school_id)
@@ -264,7 +264,7 @@ def _phase_dates(row: Row) -> tuple[date | None, date | None]:
     return day("self_inspection_due"), day("rectification_due")
 
 
-@entry
+@reading
 async def progress_command(ctx: Ctx) -> None:
     """``/progress``: the city's figures for city roles, else each of one's schools'."""
     person = ctx.member()

@@ -2,7 +2,10 @@
 
 Typed text, a photo or a shared contact is routed to the journey waiting for
 it (joining, a form, a walk, a quick report); anything unexpected gets a short
-answer and the question is asked again, with nothing stored changed.
+answer and the question is asked again, with nothing stored changed. A text
+counts as an answer only to the question the person was shown
+(``storage.journeys``): one typed for a question that never reached them is
+answered by showing it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
-from handlers import admin, hazard, inspect, join, journeys, quick, rectify, reports
+from handlers import admin, hazard, inspect, join, quick, rectify, reports
+from handlers import journeys as journey_states
 from handlers.base import Ctx, entry, number, parts
 from handlers.common import help_text
 from handlers.i18n import Html
@@ -20,7 +24,7 @@ from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import Step
 from ledger.invitations import code_in
 from ledger.roles import can_walk
-from storage import people, walks
+from storage import journeys, people, walks
 from storage.db import Row
 
 # Longest text accepted at all; longer is refused before anything else.
@@ -50,9 +54,11 @@ async def continue_after(ctx: Ctx, kind: str, data: dict[str, Any], updated: Row
         await inspect.ask_current(ctx, data["inspection_id"])
 
 
-async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
+async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     """Repeat what the person is being asked, after an unexpected message."""
-    if kind == "walk":
+    if kind == "join":
+        await join.ask_again(ctx, data)
+    elif kind == "walk":
         await inspect.ask_current(ctx, data["inspection_id"])
     elif kind == "quick":
         draft = await _draft_for(ctx, kind, data)
@@ -64,8 +70,8 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
         await rectify.ask_again(ctx, kind, data)
     elif kind == "scanned":
         await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
-    elif kind == journeys.KIND:
-        await journeys.again(ctx, data)
+    elif kind == journey_states.KIND:
+        await journey_states.again(ctx, data)
 
 
 @entry
@@ -85,12 +91,20 @@ async def on_text(ctx: Ctx) -> None:
         await ctx.say(ctx.t("common.not_understood") + "\n\n" + help_text(ctx))
         return
     kind, data = waiting
+    if kind != "scanned" and not await journeys.answers_shown_question(
+        ctx.db, ctx.user_id, message.message_id if message else 0
+    ):
+        # Typed for a question that never reached them (its reply lost in a crash,
+        # or typed ahead of it): not an answer to the question now waiting.
+        await ctx.reply("journey.not_taken")
+        await ask_again(ctx, kind, data)
+        return
     if kind == "join":
         await join.on_input(ctx, data, text, None)
         return
     ctx.member()
-    if kind == journeys.KIND:
-        await journeys.on_text(ctx, data, text)
+    if kind == journey_states.KIND:
+        await journey_states.on_text(ctx, data, text)
         return
     if kind in rectify.KINDS:
         await rectify.on_text(ctx, kind, data, text)
@@ -101,7 +115,7 @@ async def on_text(ctx: Ctx) -> None:
     if kind.startswith("form:"):
         if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
             await ctx.reply("common.use_buttons")
-            await _ask_again(ctx, kind, data)
+            await ask_again(ctx, kind, data)
         return
     draft = await _draft_for(ctx, kind, data)
     if draft is not None and draft["state"] == "draft":
@@ -110,7 +124,7 @@ async def on_text(ctx: Ctx) -> None:
             await continue_after(ctx, kind, data, updated)
             return
     await ctx.reply("common.use_buttons")
-    await _ask_again(ctx, kind, data)
+    await ask_again(ctx, kind, data)
 
 
 @entry
@@ -153,8 +167,8 @@ async def on_photo(ctx: Ctx) -> None:
         await quick.start(ctx, picture)
         return
     kind, data = waiting
-    if kind == journeys.KIND:
-        await journeys.on_photo(ctx, data, picture)
+    if kind == journey_states.KIND:
+        await journey_states.on_photo(ctx, data, picture)
         return
     if kind == "fix":
         await rectify.on_photo(ctx, data, picture)
@@ -171,7 +185,7 @@ async def on_photo(ctx: Ctx) -> None:
             await hazard.ask(ctx, fresh)
             return
     await ctx.reply("common.photo_not_now")
-    await _ask_again(ctx, kind, data)
+    await ask_again(ctx, kind, data)
 
 
 @entry
@@ -184,7 +198,7 @@ async def on_document(ctx: Ctx) -> None:
     waiting = await people.pending(ctx.db, ctx.user_id)
     await ctx.reply("error.photo.not_image")
     if waiting is not None:
-        await _ask_again(ctx, *waiting)
+        await ask_again(ctx, *waiting)
 
 
 @entry
@@ -241,4 +255,4 @@ async def on_other(ctx: Ctx) -> None:
     await ctx.reply("common.not_understood")
     waiting = await people.pending(ctx.db, ctx.user_id)
     if waiting is not None:
-        await _ask_again(ctx, *waiting)
+        await ask_again(ctx, *waiting)

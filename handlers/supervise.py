@@ -362,21 +362,27 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
     answered = await store.answers(ctx.db, walk_id)
     item_id = next_item([i["id"] for i in items], answered)
     if item_id is None:
-        await ctx.reply(
-            "supervise.extra",
+        await ctx.ask(
+            ctx.t("supervise.extra", building=walk["building_name"]),
             [
                 [
                     More(walk_id, "y").as_button(ctx.t("button.yes")),
                     More(walk_id, "n").as_button(ctx.t("button.no")),
                 ]
             ],
-            building=walk["building_name"],
         )
         return
     index = next(n for n, i in enumerate(items) if i["id"] == item_id)
     item = items[index]
-    await ctx.reply(
-        "supervise.question",
+    await ctx.ask(
+        ctx.t(
+            "supervise.question",
+            building=walk["building_name"],
+            n=index + 1,
+            total=len(items),
+            code=item["code"],
+            text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
+        ),
         [
             [
                 Answer(walk_id, item_id, "ok").as_button(ctx.t("walk.ok")),
@@ -387,11 +393,6 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
                 PauseWalk(walk_id).as_button(ctx.t("walk.pause")),
             ],
         ],
-        building=walk["building_name"],
-        n=index + 1,
-        total=len(items),
-        code=item["code"],
-        text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
     )
 
 
@@ -529,12 +530,12 @@ async def ask_finding(ctx: Ctx, finding: Row) -> None:
         count = len(await store.finding_photos(ctx.db, finding["id"]))
         step = FindingStep(finding["id"], "photos", "done" if count else "none")
         label = ctx.t("button.photos_done" if count else "button.no_photo")
-        await ctx.say(title + "\n" + ctx.t("supervise.ask_photos", count=count),
+        await ctx.ask(title + "\n" + ctx.t("supervise.ask_photos", count=count),
                       [[step.as_button(label)]])  # fmt: skip
     elif finding["description"] is None:
-        await ctx.say(title + "\n" + ctx.t("supervise.ask_description"))
+        await ctx.ask(title + "\n" + ctx.t("supervise.ask_description"))
     elif finding["major"] is None:
-        await ctx.say(
+        await ctx.ask(
             title + "\n" + ctx.t("supervise.ask_major"),
             [[FindingStep(finding["id"], "major", "y").as_button(ctx.t("button.yes")),
               FindingStep(finding["id"], "major", "n").as_button(ctx.t("button.no"))]],
@@ -552,7 +553,7 @@ async def _ask_match(ctx: Ctx, finding: Row, title: str) -> None:
     ]
     rows.append([Match(finding["id"], 0).as_button(ctx.t("supervise.off_list"))])
     lines = _fitted(ctx, [_hazard_line(ctx, h) for h in listed[:MATCH_MAX]], "", 2500)
-    await ctx.say(
+    await ctx.ask(
         title
         + "\n"
         + ctx.t("supervise.ask_match", lines=Html(lines or ctx.t("supervise.ledger_empty"))),
@@ -765,14 +766,14 @@ class MissedBuilding(Journey):
 
     async def again(self, ctx: Ctx) -> None:
         if not self.building:
-            await ctx.reply("supervise.missed_name")
+            await ctx.ask(ctx.t("supervise.missed_name"))
         elif not self.use:
             rows = [[MissedUse(self.visit_id, use).as_button(ctx.t(f"use.{use}"))] for use in USES]
-            await ctx.reply("supervise.missed_use", rows, name=self.building)
+            await ctx.ask(ctx.t("supervise.missed_use", name=self.building), rows)
         elif not self.floors:
-            await ctx.reply("supervise.missed_floors", name=self.building)
+            await ctx.ask(ctx.t("supervise.missed_floors", name=self.building))
         else:
-            await ctx.reply("supervise.missed_year", name=self.building)
+            await ctx.ask(ctx.t("supervise.missed_year", name=self.building))
 
 
 @button("sv_use")

@@ -155,6 +155,9 @@ async def test_a_second_request_joins_the_first(
 async def test_a_worker_dying_during_an_export_is_said_and_leaves_nothing(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Temporary folders of this test's own: other processes' exports do not count.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     sim = await Simulator(tmp_path, clock, settings="[workers]\nprocesses = 1\n").start()
     try:
         school = await school_with_hazards(sim)
