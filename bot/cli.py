@@ -425,9 +425,9 @@ async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes, 
 
 
 def cmd_run(config: Config, demo: bool = False) -> None:
-    from bot.app import ALLOWED_UPDATES, build_application
     from telegram.error import InvalidToken
 
+    from bot.app import ALLOWED_UPDATES, build_application
     from bot.local import LocalChatThread, demo_links, local_page_of
 
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
