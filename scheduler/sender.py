@@ -7,8 +7,10 @@ means them: wait and retry (RetryAfter, network trouble, with back-off),
 give up (a request Telegram refuses), or stop writing to a person who
 blocked the bot (Forbidden).
 
-Pacing: the Application's rate limiter keeps all requests within Telegram's
-30 a second; the sender also waits so that one chat gets at most one message
+Pacing: every message is sent as a broadcast (``telegram_rules.limits.BROADCAST``), so
+the Application's rate limiter keeps what the sender sends within Telegram's
+30 a second for bulk notifications (interactive replies are not counted
+against it); the sender also waits so that one chat gets at most one message
 a second, and sends a small batch per pass (a pass every few seconds), so a
 digest to every principal is spread out and interactive answers, which do
 not go through the outbox, are never queued behind it.
@@ -23,10 +25,12 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from ledger.clock import Clock
@@ -34,6 +38,7 @@ from storage import outbox
 from storage.db import Database
 from storage.outbox import Outgoing
 from storage.photos import PhotoStore
+from telegram_rules.limits import BROADCAST
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +60,7 @@ def backoff(attempts: int) -> timedelta:
 class Sender:
     """Sends the outbox; one pass at a time, however often the job fires."""
 
-    bot: Bot
+    bot: ExtBot[Any]  # the Application's: its rate limiter takes ``rate_limit_args``
     db: Database
     clock: Clock
     photos: PhotoStore
@@ -115,6 +120,7 @@ class Sender:
                 message.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=_markup(message),
+                rate_limit_args=BROADCAST,
             )
         except Forbidden as exc:
             log.warning("outbox %s: person %s blocked the bot", message.id, message.person_id)
@@ -152,9 +158,9 @@ class Sender:
             for sha in message.photos[:ALBUM_MAX]
         ]
         if len(media) == 1:
-            await self.bot.send_photo(message.chat_id, media[0].media)
+            await self.bot.send_photo(message.chat_id, media[0].media, rate_limit_args=BROADCAST)
         else:
-            await self.bot.send_media_group(message.chat_id, media)
+            await self.bot.send_media_group(message.chat_id, media, rate_limit_args=BROADCAST)
 
 
 def _markup(message: Outgoing) -> InlineKeyboardMarkup | None:

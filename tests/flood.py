@@ -39,6 +39,7 @@ class Figures:
     flooded: list[float] = field(default_factory=list)
     flood_left: int = 0  # flood updates still waiting when the walk under flood ended
     stranger_answers: int = 0
+    flooder_answers: int = 0
     retry_afters: int = 0
 
 
@@ -58,14 +59,18 @@ async def run(
 ) -> Figures:
     """The colleague's answers alone, then while a stranger and a member flood."""
     sim = Simulator(folder, clock)
-    sim.rate_limiter = rate_limiter or ChatRateLimiter(max_retries=3)
-    if update_processor is not None:
-        sim.update_processor = update_processor
     await sim.start()
     try:
         school = await make_school(sim)
+        # Started again with the real limiter: its buckets begin with the fake's limits.
+        await sim.stop()
+        sim.rate_limiter = rate_limiter or ChatRateLimiter(max_retries=3)
+        if update_processor is not None:
+            sim.update_processor = update_processor
+        await sim.start()
         colleague, flooder = school.staff, school.principal
         stranger = sim.chat("路人")
+        flooder.new()  # what came before the flood
         await colleague.send("/inspect")
         await colleague.tap("教学楼A")
         sim.guard.throttle = Throttle()
@@ -86,6 +91,7 @@ async def run(
         await asyncio.gather(*flood)
         sim.assert_clean()
         figures.stranger_answers = len(stranger.messages)
+        figures.flooder_answers = len(flooder.new())
         figures.retry_afters = sum("flood limit" in r for r in sim.api.refusals)
         return figures
     finally:
