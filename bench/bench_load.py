@@ -102,17 +102,11 @@ async def seed(setup: Setup, people_count: int) -> None:
                 actor_id=None,
             )  # fmt: skip
             for n in range(people_count + 1):
-                setup.buildings.append(
-                    await campus.create_building(
-                        tx,
-                        school_id=school,
-                        name=f"教学楼{n}",
-                        use="teaching",
-                        floors=4,
-                        year_built=2005,
-                        actor_id=None,
-                    )  # fmt: skip
-                )
+                building = await campus.create_building(
+                    tx, school_id=school, name=f"教学楼{n}", use="teaching", floors=4,
+                    year_built=2005, actor_id=None,
+                )  # fmt: skip
+                setup.buildings.append(building)
             setup.code = await people.create_invitation(
                 tx, role=Role.STAFF, school_id=school, created_by=None, days=1,
                 max_uses=people_count + 1,
@@ -285,10 +279,12 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
         setup = write_config(Path(folder), people_count)
         env = {k: v for k, v in os.environ.items() if k != "XIAOAN_TELEGRAM_TOKEN"}
         init = [sys.executable, "-m", "bot.cli", "--config", str(setup.config)]
-        subprocess.run([*init, "init"], check=True, env=env, capture_output=True)  # noqa: S603
+        await asyncio.to_thread(
+            subprocess.run, [*init, "init"], check=True, env=env, capture_output=True
+        )
         await seed(setup, people_count)
         log = (Path(folder) / "bot.log").open("wb")
-        bot = subprocess.Popen(  # noqa: S603 - this interpreter, this project's own command
+        bot = subprocess.Popen(  # noqa: S603, ASYNC220 - this interpreter, our own command; once
             [*init, "run"], stdout=log, stderr=subprocess.STDOUT, env=env
         )
         connector = aiohttp.TCPConnector(limit=0)
