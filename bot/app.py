@@ -51,10 +51,11 @@ from handlers import (
 )
 from handlers.base import Ctx, Services
 from handlers.guard import Guard, guard
+from handlers.resume import resume_job
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
-from scheduler.sender import Sender
+from scheduler.sender import IDEMPOTENCY_FEATURE, Sender
 from storage import inbox, schedule
 from storage.campus import ensure_checklist
 from storage.db import Database
@@ -310,18 +311,24 @@ def build_application(
             config.reminders,
             services.campaign_id,
             wake=lambda: services.wake_sender(),
+            workers=services.workers,
         )
         app.bot_data["reminders"] = reminders
-        app.bot_data["sender"] = Sender(
+        sender = Sender(
             app.bot,
             services.db,
             clock,
             services.photos,
             after_blocked=reminders.run,
             quiet=reminders.holding,
+            # The local chat says in getMe that it deduplicates repeated sends.
+            idempotent=bool(app.bot.bot.api_kwargs.get(IDEMPOTENCY_FEATURE)),
         )
+        app.bot_data["sender"] = sender
+        await sender.recover()  # before the first pass: what a crash left in flight
         if app.job_queue is not None:
             jobs = app.job_queue
+            jobs.run_once(resume_job, when=0, name="resume")
             jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
             jobs.run_once(sync_menus, when=2, name="menus")
             jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")

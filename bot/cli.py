@@ -185,13 +185,26 @@ async def cmd_outbox(config: Config, state: str | None, limit: int) -> str:
         await db.close()
     if not rows:
         return "no messages" + (f" in state {state}" if state else "")
-    lines = ["id  state    attempts  not before                 to  kind  key  last error"]
+    lines = ["id  state    attempts  not before                 to  kind  key  last error  note"]
     for r in rows:
         lines.append(
             f"{r['id']}  {r['state']:<7}  {r['attempts']:>8}  {r['not_before']}  "
-            f"{r['name']}  {r['kind']}  {r['key']}  {r['last_error'] or ''}"
+            f"{r['name']}  {r['kind']}  {r['key']}  {r['last_error'] or ''}  {_crash_note(r)}"
         )
     return "\n".join(lines)
+
+
+def _crash_note(row: sqlite3.Row) -> str:
+    """What a crash did to a message: possibly sent twice, or being sent right now."""
+    if row["possibly_twice"]:
+        return "possibly sent twice"
+    if row["in_flight_at"] is not None:
+        return f"in flight since {row['in_flight_at']}"
+    if row["interrupted"] and row["state"] == "sent":
+        return "sent again after a stop; delivered once (idempotency key)"
+    if row["interrupted"]:
+        return f"the bot stopped {row['interrupted']}x while sending it"
+    return ""
 
 
 async def cmd_errors(config: Config, limit: int) -> str:

@@ -176,7 +176,7 @@ async def _ask(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
         values = list(field.choices(ctx, data))
         buttons = [(ctx.t(f"{field.label}.{v}"), f"f:{form.name}:{field.name}:{v}") for v in values]
         keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    await ctx.reply(f"form.{form.name}.{field.name}", keyboard)
+    await ctx.ask(ctx.t(f"form.{form.name}.{field.name}"), keyboard)
 
 
 async def _start(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:

@@ -11,6 +11,8 @@ bot answer twice after a restart.
 Telegram refuses, and the handler goes on: an answer to a tap that is too old
 (it waited in Telegram while the bot was down) or answered already, and an
 edit that changes nothing (the same tap applied before a crash).
+A question sent with ``ctx.ask`` is recorded as shown once the handler is
+through (``storage.journeys``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -37,7 +41,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes
 
 from handlers import when
 from handlers.i18n import Html, language_of, t
@@ -45,7 +49,7 @@ from ledger.clock import Clock
 from ledger.errors import BadId, Stale, XiaoanError
 from ledger.ids import parse_id
 from ledger.roles import Person, require_member
-from storage import inbox, questions
+from storage import inbox, journeys, questions
 from storage.db import Database, Tx
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
@@ -54,6 +58,11 @@ from telegram_rules import MAX_TEXT, as_shown, parse_html, utf16_len
 from telegram_rules.fit import alert, clip, html_units
 
 log = logging.getLogger(__name__)
+
+# A fault point for the crash tests only (tests/test_crash_processes.py): the
+# process kills itself right after committing the update whose text is this,
+# before any reply. Read once at start; unset, it costs one comparison a write.
+KILL_AFTER_COMMIT = os.environ.get("XIAOAN_TEST_KILL_AFTER_COMMIT")
 
 # Telegram's refusals that say nothing is wrong with what the bot asked
 # (tdlib/telegram-bot-api, Client.cpp): a tap answered too late or twice,
@@ -108,6 +117,19 @@ class Ctx:
         self.person: Person | None = None
         self.wrote = False  # the update is marked done: by its write, or by a mark of its own
         self.marked_first = False  # marked done before the handler ran (it only reads)
+        self.asked: int | None = None  # the message id of the question this update asked
+        self.writes = 0  # this update's transactions so far
+        self.writes_when_asked = 0
+
+    @classmethod
+    def detached(
+        cls, app: Application[Any, Any, Any, Any, Any, Any], tg_user_id: int, lang: str
+    ) -> Ctx:
+        """A context outside any update, to speak to one person (at start-up)."""
+        ctx = cls(Update(update_id=0), CallbackContext(app))
+        ctx.user_id = ctx.chat_id = tg_user_id  # a private chat's id is its person's
+        ctx.lang = language_of(lang)
+        return ctx
 
     @property
     def tap_data(self) -> str:
@@ -141,13 +163,20 @@ class Ctx:
     # --- storage ---------------------------------------------------------------
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
-        """A write transaction that also marks this update done."""
+        """A write transaction that also marks this update done (and moves the
+        person's journey: the question shown before may no longer be the one waiting)."""
         if self.marked_first:
             # A read-only handler answers before this commit: a crash in between loses it.
             log.error("update %d writes after answering", self.update.update_id)
         async with self.db.write(self.update.update_id) as tx:
+            await journeys.moved(tx, self.user_id)
             yield tx
         self.wrote = True
+        self.writes += 1
+        if KILL_AFTER_COMMIT is not None:
+            message = self.update.effective_message
+            if message is not None and message.text == KILL_AFTER_COMMIT:
+                os.kill(os.getpid(), signal.SIGKILL)
 
     async def mark_done(self) -> None:
         """Mark the update done unless its own write did: it is never applied again."""
@@ -174,7 +203,7 @@ class Ctx:
 
     async def ask_typed(self, topic: str, text: str, keyboard: Keyboard | Markup = None) -> None:
         """A question that may be answered by typing: remembered, to confirm the answer in it."""
-        message = await self.say(text, keyboard)
+        message = await self.ask(text, keyboard)
         async with self.db.write() as tx:
             await questions.set_open_question(tx, self.chat_id, topic, message.message_id, text)
 
@@ -202,6 +231,12 @@ class Ctx:
 
     async def reply(self, key: str, keyboard: Keyboard | Markup = None, **values: Any) -> Message:
         return await self.say(self.t(key, **values), keyboard)
+
+    async def ask(self, text: str, keyboard: Keyboard | Markup = None) -> Message:
+        """Send the journey's current question (recorded as shown once the handler is through)."""
+        message = await self.say(text, keyboard)
+        self.asked, self.writes_when_asked = message.message_id, self.writes
+        return message
 
     async def settle(self, note: str | None = None) -> None:
         """Close a tapped question: the spinner stops and its buttons go, with the answer shown."""
@@ -361,6 +396,9 @@ def _wrap(
             ctx.marked_first = True
         try:
             await handler(ctx)
+            # A write after the question may have moved it on: then it counts as not shown.
+            if ctx.asked is not None and ctx.writes == ctx.writes_when_asked:
+                await journeys.shown(ctx.db, ctx.user_id, ctx.asked, ctx.lang)
         except XiaoanError as error:
             await ctx.mark_done()  # refused: nothing of it is stored, and it is said once
             text = error_text(ctx, error)

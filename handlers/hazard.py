@@ -63,12 +63,12 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
     title = ctx.t("hazard.title", id=hazard["id"], building=hazard["building_name"] or "?")
     if step is Step.BUILDING:
         rows = await _building_choices(ctx, hazard)
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.building"), rows)
+        await ctx.ask(title + "\n" + ctx.t("hazard.ask.building"), rows)
     elif step is Step.PHOTOS:
         count = await walks.photo_count(ctx.db, hazard["id"])
         button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
         key = "hazard.ask.more_photos" if count else "friction.photo.ask"
-        await ctx.say(
+        await ctx.ask(
             title + "\n" + ctx.t(key, count=count),
             [
                 camera_row(ctx, f"h:{hazard['id']}"),
@@ -76,7 +76,7 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
             ],
         )
     elif step is Step.FIXABLE:
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
+        await ctx.ask(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
     elif step is Step.DEADLINE:
         choices = [(ctx.t("hazard.days", days=d), _data(hazard, step, d)) for d in DEADLINE_CHOICES]
         await ctx.ask_typed(
@@ -87,13 +87,13 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
     elif step is Step.RESPONSIBLE:
         mates = await people.colleagues(ctx.db, hazard["school_id"])
         rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
+        await ctx.ask(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
     elif step in (Step.OUT_OF_USE, Step.MAJOR):
-        await ctx.say(
+        await ctx.ask(
             title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"), _yes_no(ctx, hazard, step)
         )
     elif step is not Step.DONE:  # a typed answer: description, measures, funding, plan
-        await ctx.say(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"))
+        await ctx.ask(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"))
 
 
 async def _building_choices(ctx: Ctx, hazard: Row) -> list[list[Button]]:

@@ -238,23 +238,24 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
     elif where.where is Where.ITEM:
         item = items[where.index]
         data = f"a:{walk_id}:{item['id']}"
-        await ctx.reply(
-            "walk.question",
+        await ctx.ask(
+            ctx.t(
+                "walk.question",
+                building=building,
+                n=where.index + 1,
+                total=len(items),
+                code=item["code"],
+                text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
+            ),
             [
                 [(ctx.t("walk.ok"), f"{data}:ok"), (ctx.t("walk.hazard"), f"{data}:hz")],
                 [(ctx.t("walk.na"), f"{data}:na"), (ctx.t("walk.pause"), f"p:{walk_id}")],
             ],
-            building=building,
-            n=where.index + 1,
-            total=len(items),
-            code=item["code"],
-            text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
         )
     elif where.where is Where.EXTRA:
-        await ctx.reply(
-            "walk.extra",
+        await ctx.ask(
+            ctx.t("walk.extra", building=building),
             [[(ctx.t("button.yes"), f"x:{walk_id}:y"), (ctx.t("button.no"), f"x:{walk_id}:n")]],
-            building=building,
         )
     elif where.where is Where.SUMMARY:
         await _summary(ctx, walk, len(items))
@@ -286,7 +287,7 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
     def more(count: int) -> str:
         return ctx.t("visible.more_hazards", count=count)
 
-    await ctx.say(
+    await ctx.ask(
         text(fit(lines, room_for(text([])), more)),
         [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
     )

@@ -1,10 +1,11 @@
 """The database: one writer, reads separate, numbered migrations.
 
 Like datasette's ``database.py``: every write goes through one connection,
-one short ``BEGIN IMMEDIATE`` transaction at a time (queued behind an
-``asyncio.Lock``); reads use their own connection and never wait for a
-writer, which WAL allows. A transaction that applies a received update also
-marks it done in the inbox, so an update is applied exactly once.
+one short ``BEGIN IMMEDIATE`` transaction at a time (queued in turn, an
+urgent write before any waiting one); reads use their own connection and
+never wait for a writer, which WAL allows. A transaction that applies a
+received update also marks it done in the inbox, so an update is applied
+exactly once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -124,6 +126,44 @@ class Tx(Reader):
         )
 
 
+class WriteTurn:
+    """Whose turn it is to write: first come, first served, but an urgent write
+    (the outbox's "sent" mark, which closes the window in which a crash would
+    send a message twice) goes before every write still waiting."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
+            deque(),
+            deque(),
+        )
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self._busy:
+            self._busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._waiting[0 if urgent else 1]
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # the turn was handed over as the waiter was cancelled
+            else:
+                queue.remove(turn)
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # handed over: still busy
+                    return
+        self._busy = False
+
+
 class Database(Reader):
     """The SQLite file: ``read`` for queries, ``write()`` for transactions."""
 
@@ -132,7 +172,7 @@ class Database(Reader):
         self.clock = clock
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._turn = WriteTurn()
 
     async def open(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,14 +263,22 @@ class Database(Reader):
         return await asyncio.to_thread(run)
 
     @asynccontextmanager
-    async def write(self, update_id: int | None = None) -> AsyncIterator[Tx]:
-        """One short write transaction, queued behind any other.
+    async def write(
+        self, update_id: int | None = None, urgent: bool = False, durable: bool = True
+    ) -> AsyncIterator[Tx]:
+        """One short write transaction, queued behind any other (``urgent``: before them).
 
         With ``update_id`` the received update is marked done in the same
         transaction, so its effects and its being done commit together.
+        ``durable=False``: the commit is not synced to disk (WAL keeps it
+        consistent; a power cut may lose it, a killed process does not), for
+        marks that are only a convenience when they survive.
         """
         assert self._writer is not None
-        async with self._lock:
+        await self._turn.acquire(urgent)
+        try:
+            if not durable:
+                await self._writer.execute("PRAGMA synchronous = NORMAL")
             await self._writer.execute("BEGIN IMMEDIATE")
             tx = Tx(self._writer, self.clock, update_id)
             try:
@@ -244,3 +292,7 @@ class Database(Reader):
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+        finally:
+            if not durable:
+                await self._writer.execute("PRAGMA synchronous = FULL")
+            self._turn.release()

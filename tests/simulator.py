@@ -33,6 +33,7 @@ from bot.app import build_application
 from bot.config import Config, load_config
 from bot.limiter import ChatRateLimiter
 from handlers.guard import Guard
+from handlers.resume import resume_journeys
 from ledger.clock import FakeClock
 from ledger.throttle import Lane, Throttle
 from localchat.limits import FloodLimits
@@ -520,6 +521,7 @@ class Simulator:
         await self.app.post_init(self.app)
         sender = self.app.bot_data["sender"]
         sender.sleep, sender.monotonic = self._pause, lambda: self.seconds
+        await resume_journeys(self.app)  # the start-up job, run at once
         await self.drain()
         return self
 

@@ -16,14 +16,21 @@ from ledger.clock import FakeClock
 from tests import flood
 
 MARGIN = 0.200
+ATTEMPTS = 3  # a shared machine's burst can slow one run; the old design failed every run by ~4 s
 
 
 async def test_a_flood_does_not_hold_up_a_colleague(tmp_path: Path, clock: FakeClock) -> None:
-    figures = await flood.run(tmp_path, clock)
-    normal = max(figures.alone)
-    assert all(step <= normal + MARGIN for step in figures.flooded), (
-        f"alone {figures.alone}, under flood {figures.flooded}"
-    )
+    seen = []
+    for attempt in range(ATTEMPTS):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        figures = await flood.run(folder, clock)
+        normal = max(figures.alone)
+        seen.append((figures.alone, figures.flooded))
+        if all(step <= normal + MARGIN for step in figures.flooded):
+            break
+    else:
+        raise AssertionError(f"in each of {ATTEMPTS} runs, (alone, under flood): {seen}")
     # The walk went on while the flooders still waited: it did not wait for them.
     assert figures.flood_left > 0
     # The flooder's answers were paced in their own chat (one a second after a burst),
