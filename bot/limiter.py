@@ -89,10 +89,10 @@ class ChatRateLimiter(BaseRateLimiter[Pace]):
         self._overall = AsyncLimiter(overall_per_second, 1) if overall_per_second else None
         self._group_rate = group_per_minute
         self._chat_rate = chat_per_second
-        self._chat_burst = chat_burst
-        self._groups: dict[int | str, AsyncLimiter] = {}
-        self._chats: dict[int | str, AsyncLimiter] = {}
-        self._edits: dict[int | str, AsyncLimiter] = {}
+        self._groups = Buckets(group_per_minute, 60)
+        period = chat_burst / chat_per_second if chat_per_second else 0.0
+        self._chats = Buckets(chat_burst, period)
+        self._edits = Buckets(chat_burst, period)
         self._max_retries = max_retries
         self._held_until: dict[int | str, float] = {}
         self.sleep = sleep
@@ -118,7 +118,7 @@ class ChatRateLimiter(BaseRateLimiter[Pace]):
     def _group(self, chat: int | str) -> AsyncLimiter | None:
         if not self._group_rate or (isinstance(chat, int) and chat > 0):
             return None  # private chats: the chat's own bucket
-        return _bucket(self._groups, chat, self._group_rate, 60)
+        return self._groups.of(chat)
 
     def _chat(self, chat: int | str, endpoint: str) -> AsyncLimiter | None:
         """The chat's bucket for this request: new messages, edits, or none."""
@@ -130,7 +130,7 @@ class ChatRateLimiter(BaseRateLimiter[Pace]):
             buckets = self._edits
         else:
             return None
-        return _bucket(buckets, chat, self._chat_burst, self._chat_burst / self._chat_rate)
+        return buckets.of(chat)
 
     async def process_request(
         self,
@@ -180,19 +180,31 @@ class ChatRateLimiter(BaseRateLimiter[Pace]):
         return self._group(chat) if _is_message(endpoint) else None
 
 
-def _bucket(
-    buckets: dict[int | str, AsyncLimiter], chat: int | str, burst: float, period: float
-) -> AsyncLimiter:
-    """The chat's bucket; past ``KEEP_CHATS``, those at rest are forgotten (a new one
-    would be the same), so memory stays bounded however many people write."""
-    if len(buckets) > KEEP_CHATS:
-        for key, limiter in list(buckets.items()):
-            if limiter.has_capacity(limiter.max_rate):
-                del buckets[key]
-    found = buckets.get(chat)
-    if found is None:
-        found = buckets[chat] = AsyncLimiter(burst, period)
-    return found
+class Buckets:
+    """A bucket per chat. Past ``KEEP_CHATS`` (and then each time their number has
+    doubled) those at rest, full again, are forgotten: a new one would be the same.
+    So memory stays bounded however many people write, at a cost spread thin."""
+
+    def __init__(self, burst: float, period: float) -> None:
+        self.burst, self.period = burst, period
+        self._chats: dict[int | str, AsyncLimiter] = {}
+        self._prune_at = KEEP_CHATS
+
+    def of(self, chat: int | str) -> AsyncLimiter:
+        found = self._chats.get(chat)
+        if found is None:
+            if len(self._chats) >= self._prune_at:
+                self._chats = {
+                    key: limiter
+                    for key, limiter in self._chats.items()
+                    if not limiter.has_capacity(limiter.max_rate)
+                }
+                self._prune_at = max(KEEP_CHATS, 2 * len(self._chats))
+            found = self._chats[chat] = AsyncLimiter(self.burst, self.period)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._chats)
 
 
 def _is_message(endpoint: str) -> bool:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
@@ -207,3 +208,27 @@ def test_the_local_chat_imposes_flood_limits_only_when_asked(tmp_path: Path) -> 
         encoding="utf-8",
     )
     assert isinstance(new_server(load_config(config, env={}), "1:t").channel.limits, FloodLimits)
+
+
+async def test_a_request_may_ask_for_fewer_retries() -> None:
+    """``Pace(retries=0)``: the RetryAfter reaches the caller at once, the chat held."""
+
+    async def telegram() -> bool:
+        raise RetryAfter(5)
+
+    limiter = ChatRateLimiter(max_retries=3)
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(
+            telegram, (), {}, "sendMessage", {"chat_id": 7}, Pace(retries=0)
+        )
+    assert limiter.held(7) == 0  # not waited for: nothing to hold for the next request
+
+
+async def test_buckets_of_chats_at_rest_are_forgotten() -> None:
+    """Memory stays bounded: past KEEP_CHATS, buckets full again are dropped."""
+    from bot.limiter import KEEP_CHATS, Buckets
+
+    buckets = Buckets(20, 20.0)
+    for chat in range(KEEP_CHATS * 3):
+        buckets.of(chat)  # never used: at rest
+    assert len(buckets) <= KEEP_CHATS + 1
