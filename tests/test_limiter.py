@@ -199,15 +199,29 @@ async def test_the_sender_broadcasts_and_replies_do_not(tmp_path: Path, clock: F
         await sim.stop()
 
 
-def test_the_local_chat_imposes_flood_limits_only_when_asked(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flood_limits", [False, True])
+async def test_the_local_chat_imposes_flood_limits_only_when_asked(
+    tmp_path: Path, flood_limits: bool
+) -> None:
+    """``local.flood_limits``: off, 30 messages at once in one chat all go; on, the
+    21st is answered 429 with retry_after, as Telegram would."""
     config = tmp_path / "xiaoan.toml"
-    config.write_text(f'[storage]\ndatabase = "{tmp_path / "x.sqlite3"}"\n', encoding="utf-8")
-    assert new_server(load_config(config, env={}), "1:t").channel.limits is None
     config.write_text(
-        f'[storage]\ndatabase = "{tmp_path / "x.sqlite3"}"\n[local]\nflood_limits = true\n',
+        f'[storage]\ndatabase = "{tmp_path / "x.sqlite3"}"\n'
+        f"[local]\nport = 0\napi_port = 0\nflood_limits = {str(flood_limits).lower()}\n",
         encoding="utf-8",
     )
-    assert isinstance(new_server(load_config(config, env={}), "1:t").channel.limits, FloodLimits)
+    server = await new_server(load_config(config, env={}), TOKEN).start()
+    try:
+        chat, _ = await server.channel.join("王老师", "zh-CN", "")
+        async with bot_for(server) as bot:
+            results = await asyncio.gather(
+                *(bot.send_message(chat, f"第{i}条") for i in range(30)), return_exceptions=True
+            )
+        refused = [r for r in results if isinstance(r, RetryAfter)]
+        assert len(refused) == (10 if flood_limits else 0)
+    finally:
+        await server.stop()
 
 
 async def test_a_request_may_ask_for_fewer_retries() -> None:
