@@ -148,6 +148,7 @@ async def open_services(config: Config, clock: Clock) -> Services:
         bot_username=config.username or None,
         takeover_after_minutes=config.takeover_after_minutes,
         fix_at_once_days=config.fix_at_once_days,
+        ask_again=router.ask_current,
         workers=Workers(config.workers),
         local_page=local_page_of(config),
     )

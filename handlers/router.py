@@ -71,6 +71,22 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
         await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
 
 
+async def ask_current(ctx: Ctx) -> None:
+    """The question this person is at now, asked again (after a stale tap)."""
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if waiting is None:
+        return
+    kind, data = waiting
+    if kind == "walk":  # not a walk someone else took over, or one closed meanwhile
+        walk = await walks.inspection(ctx.db, data["inspection_id"])
+        person = ctx.person
+        if walk is None or person is None or walk["walker_id"] != person.id:
+            return
+        if walk["closed_at"] is not None:
+            return
+    await ask_again(ctx, kind, data)
+
+
 @entry
 async def on_text(ctx: Ctx) -> None:
     """Typed text: an answer to whatever the person is being asked."""
