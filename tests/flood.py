@@ -4,8 +4,9 @@ Shared by ``tests/test_flood.py`` (which asserts) and ``bench/bench_flood.py``
 (which prints). The fake Bot API imposes Telegram's flood limits per chat
 (20 at once, then one a second; ``localchat.limits``) on real time, the
 Application runs with its real limiter (which paces each chat within those
-limits, and waits a ``RetryAfter`` out in that chat) and its real update processor, and updates arrive as polling hands them over:
-a batch stored in the inbox, then one task per update.
+limits, and waits a ``RetryAfter`` out in that chat) and its real update
+processor, and updates arrive as polling hands them over: a batch stored in
+the inbox, then one task per update.
 """
 
 from __future__ import annotations
