@@ -41,12 +41,14 @@ from handlers import (  # each module with buttons registers them as it is impor
     admin,
     buttons,
     common,
+    draw,
     inspect,
     join,
     menu,
     reminders,
     reports,
     router,
+    supervise,
     tasks,
 )
 from handlers.base import Ctx, Services
@@ -248,6 +250,9 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "export": reports.export_command,
         "progress": reports.progress_command,
         "reminders": reminders.reminders_command,
+        "supervise": supervise.supervise_command,
+        "visits": supervise.visits_command,
+        "draw": draw.draw_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))

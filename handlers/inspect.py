@@ -114,6 +114,8 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
             done=r["answered"],
             total=await _item_count(ctx, r),
         )
+        if r["missed_visit_id"] is not None:  # 遗漏建筑: added by a supervision visit
+            label = ctx.t("inspect.missed", label=label)
         buttons.append([OpenBuilding(r["id"]).labelled(f"{STATE_ICON[r['state']]} {plain(label)}")])
     await ctx.reply(
         "inspect.list",

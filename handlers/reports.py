@@ -24,11 +24,12 @@ from ledger.ids import parse_id
 from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import CITY_ROLES, Person, can_manage_school, require
+from ledger.supervision import FindingKind
 from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports, qr
-from storage import campus
+from storage import campus, supervision
 from storage import imports as importing
 from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
@@ -297,6 +298,7 @@ async def progress_command(ctx: Ctx) -> None:
                 not_started=sum(not p.started for p in all_progress),
                 late=sum(phase_missed(p, today, *due) for p in all_progress if p.started),
             )
+            + await supervision_line(ctx)
         )
         return
     lines = []
@@ -308,6 +310,22 @@ async def progress_command(ctx: Ctx) -> None:
     if not lines:
         raise NotAllowed()
     await ctx.say("\n\n".join(lines))
+
+
+async def supervision_line(ctx: Ctx) -> str:
+    """The city's supervision so far, under its figures (city roles only)."""
+    summaries = (await supervision.school_summaries(ctx.db, ctx.services.campaign_id)).values()
+    if not summaries:
+        return ""
+    states = [s.visit_state for s in summaries]
+    found = {k: sum(s.findings.get(k, 0) for s in summaries) for k in FindingKind}
+    return "\n" + ctx.t(
+        "progress.supervision",
+        ended=states.count("ended"),
+        started=states.count("started"),
+        planned=states.count("planned"),
+        **{k.value: n for k, n in found.items()},
+    )
 
 
 # --- imports by spreadsheet --------------------------------------------------------------

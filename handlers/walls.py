@@ -8,13 +8,14 @@ building (the scan is recorded: the person stood there).
 
 from __future__ import annotations
 
-from handlers import inspect
+from handlers import inspect, supervise
 from handlers.base import Ctx
 from handlers.hazard import Camera, camera_row
 from handlers.journeys import begin
 from handlers.quick import Scanned
 from ledger.errors import AlreadyClosed
 from ledger.roles import can_walk
+from ledger.supervision import is_supervisor
 from reports.qr import PAYLOAD_PREFIX, parse_payload
 from storage import campus
 
@@ -29,6 +30,11 @@ async def scanned(ctx: Ctx, payload: str) -> None:
     person = ctx.member()
     building_id = parse_payload(payload)
     building = None if building_id is None else await campus.building(ctx.db, building_id)
+    supervising = building is not None and not can_walk(person, building["school_id"])
+    if supervising and is_supervisor(person):  # on site for a visit: its supervision walk
+        assert building is not None
+        await supervise.scanned(ctx, building)
+        return
     if building is None or not can_walk(person, building["school_id"]):
         # Another school's building is answered as an unknown one: a stranger must not
         # learn which ids exist.

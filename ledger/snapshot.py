@@ -74,6 +74,17 @@ class Campaign:
     name: str
     self_inspection_due: date | None = None
     rectification_due: date | None = None
+    supervision_due: date | None = None
+
+
+@dataclass(frozen=True)
+class DrawnVisit:
+    """A drawn supervision visit not yet done; told to its supervisors and the task
+    force only, never to the school (四不两直)."""
+
+    id: int
+    school: str
+    supervisors: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -87,3 +98,4 @@ class Ledger:
     hazards: Sequence[Hazard] = ()
     waiting: Sequence[WaitingFix] = ()
     rounds: Sequence[Round] = ()
+    visits: Sequence[DrawnVisit] = ()

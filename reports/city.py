@@ -7,6 +7,7 @@ school's share of work done.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,7 +21,9 @@ from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from reports.cells import text_cell
 from reports.labels import short_time
 from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, to_bytes
+from reports.supervision import SCHOOL_COLUMNS, add_findings_sheet, add_school_columns
 from storage.reporting import SchoolData
+from storage.supervision import FindingRow, SchoolSupervision
 
 TITLE_TEXT = '校园消防安全专项整治"回头看"全市进度'
 NOT_STARTED = PatternFill("solid", fgColor="FFC7CE")  # red: not started
@@ -84,8 +87,14 @@ def figures(p: SchoolProgress) -> list[int]:
     ]
 
 
-def build_city(schools: list[SchoolData], today: date, phases: Phases) -> Workbook:
-    """The city report workbook."""
+def build_city(
+    schools: list[SchoolData],
+    today: date,
+    phases: Phases,
+    supervised: Mapping[int, SchoolSupervision] | None = None,
+    findings: Sequence[FindingRow] = (),
+) -> Workbook:
+    """The city report workbook; with supervision's columns and sheet when given."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -129,6 +138,11 @@ def build_city(schools: list[SchoolData], today: date, phases: Phases) -> Workbo
                 styled.fill = fill
         row += 1
     last_school_row = row - 1
+    if supervised is not None:
+        rows = [(HEADER_ROW + n, supervised.get(s.id, SchoolSupervision(None)))
+                for n, s in enumerate(schools, 1)]  # fmt: skip
+        add_school_columns(ws, len(COLUMNS) + 1, HEADER_ROW, rows)
+        last = get_column_letter(len(COLUMNS) + len(SCHOOL_COLUMNS))
 
     city = add_up(all_progress)
     ws.cell(row=row, column=2, value="全市合计")
@@ -146,6 +160,8 @@ def build_city(schools: list[SchoolData], today: date, phases: Phases) -> Workbo
 
     if schools:
         _chart(wb, ws, last_school_row, len(schools))
+    if supervised is not None:
+        add_findings_sheet(wb, findings)
     return wb
 
 
@@ -168,5 +184,11 @@ def _chart(wb: Workbook, ws: Worksheet, last_row: int, count: int) -> None:
     sheet.add_chart(chart, "A1")
 
 
-def city_bytes(schools: list[SchoolData], today: date, phases: Phases) -> bytes:
-    return to_bytes(build_city(schools, today, phases))
+def city_bytes(
+    schools: list[SchoolData],
+    today: date,
+    phases: Phases,
+    supervised: Mapping[int, SchoolSupervision] | None = None,
+    findings: Sequence[FindingRow] = (),
+) -> bytes:
+    return to_bytes(build_city(schools, today, phases, supervised, findings))

@@ -19,6 +19,7 @@ from ledger.roles import Role
 from tests.conftest import cli_invitation, jpeg
 from tests.rectify_helpers import report, report_fix, scene
 from tests.simulator import Chat, Simulator
+from tests.supervision_helpers import start_visit, world
 
 Setup = Callable[[Simulator], Awaitable[Chat]]
 
@@ -100,6 +101,26 @@ async def _form(command: str, sim: Simulator) -> Chat:
     return chat
 
 
+async def _supervising(sim: Simulator) -> Chat:
+    w = await world(sim)
+    await start_visit(sim, w)
+    await w.sup1.tap("🕵️ 食堂")
+    return w.sup1
+
+
+async def _missed(sim: Simulator) -> Chat:
+    w = await world(sim)
+    await start_visit(sim, w)
+    await w.sup1.tap("添加遗漏建筑")
+    return w.sup1
+
+
+async def _drawing(sim: Simulator) -> Chat:
+    w = await world(sim)
+    await w.s.taskforce.send("/draw")
+    return w.s.taskforce
+
+
 SETUPS: dict[str, Setup] = {
     "join": _joining,
     "walk": _walking,
@@ -113,6 +134,9 @@ SETUPS: dict[str, Setup] = {
     "form:school": lambda sim: _form("/addschool", sim),
     "form:building": lambda sim: _form("/addbuilding", sim),
     "form:invite": lambda sim: _form("/invite", sim),
+    "supervision_walk": _supervising,
+    "missed_building": _missed,
+    "draw": _drawing,
 }
 
 
