@@ -4,6 +4,11 @@ A photo from a phone is turned upright (EXIF orientation), scaled so its long
 side is at most ``max_side`` pixels and re-encoded as JPEG, which also drops
 the rest of its metadata (GPS included). The file is named by the SHA-256 of
 the stored bytes; the database keeps the hash and the size, never the bytes.
+
+What evidence needs is read before the metadata goes: the capture time and
+GPS position (``storage.fingerprint.read_exif``), and a perceptual hash of
+the picture, all returned on ``StoredPhoto`` so that ``save`` stays one call
+that a worker process can make.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ledger.errors import PhotoRejected
+from storage.fingerprint import Exif, perceptual_hash, read_exif
 
 JPEG_QUALITY = 85
 
@@ -29,6 +35,14 @@ class StoredPhoto:
     width: int
     height: int
     size: int  # bytes on disk
+    # Perceptual hash (signed 64 bits, as SQLite keeps it); None for a picture
+    # without detail (a flat colour), which no perceptual hash can tell apart.
+    phash: int | None = None
+    # From the original's EXIF, before it was stripped: capture time as written
+    # ("2026-03-02T10:15:00", with "+08:00" when the camera said), GPS in degrees.
+    taken_at: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,14 @@ class PhotoLimits:
 
 def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
     """Return upright, downscaled JPEG bytes with their size, or ``PhotoRejected``."""
+    jpeg, width, height, _, _ = _normalise(data, limits)
+    return jpeg, width, height
+
+
+def _normalise(
+    data: bytes, limits: PhotoLimits
+) -> tuple[bytes, int, int, int | None, Exif]:
+    """``normalise``, plus the perceptual hash and what the EXIF said."""
     if len(data) > limits.max_bytes:
         raise PhotoRejected(reason="too_large", limit_mb=limits.max_bytes // (1024 * 1024))
     try:
@@ -53,6 +75,7 @@ def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
                         reason="too_many_pixels", megapixels=limits.max_pixels // 1_000_000
                     )
                 im.load()
+                exif = read_exif(im)
                 upright = ImageOps.exif_transpose(im)
                 upright.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
                 rgb = upright.convert("RGB")
@@ -71,7 +94,7 @@ def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
     rgb.info.clear()
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    return out.getvalue(), rgb.width, rgb.height
+    return out.getvalue(), rgb.width, rgb.height, perceptual_hash(rgb), exif
 
 
 class PhotoStore:
@@ -91,7 +114,7 @@ class PhotoStore:
         return self.root / sha256[:2] / f"{sha256}.jpg"
 
     def save(self, data: bytes) -> StoredPhoto:
-        jpeg, width, height = normalise(data, self.limits)
+        jpeg, width, height, phash, exif = _normalise(data, self.limits)
         digest = hashlib.sha256(jpeg).hexdigest()
         path = self.path_of(digest)
         if not path.exists():
@@ -103,4 +126,13 @@ class PhotoStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
-        return StoredPhoto(digest, width, height, len(jpeg))
+        return StoredPhoto(
+            digest,
+            width,
+            height,
+            len(jpeg),
+            phash=phash,
+            taken_at=exif.taken_at,
+            latitude=exif.latitude,
+            longitude=exif.longitude,
+        )
