@@ -30,14 +30,27 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
 from bot.local import local_page_of
-from handlers import admin, common, inspect, join, rectify, reminders, reports, router, tasks
+from handlers import (
+    admin,
+    common,
+    inspect,
+    join,
+    rectify,
+    reminders,
+    reports,
+    router,
+    tasks,
+)
+from handlers import (
+    evidence as evidence_chat,
+)
 from handlers.base import Ctx, Services
 from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
 from scheduler.sender import Sender
-from storage import inbox, outbox, schedule
+from storage import chain, evidence, inbox, outbox, schedule
 from storage.campus import ensure_checklist
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
@@ -111,18 +124,22 @@ async def open_services(config: Config, clock: Clock) -> Services:
             config.supervision_due,
         )
         version_id = await ensure_checklist(tx, checklist)
+    photos = PhotoStore(
+        config.photos, PhotoLimits(config.max_bytes, config.max_pixels, config.max_side)
+    )
+    # Photos stored before fingerprints existed get theirs (where the file is present).
+    await evidence.backfill(db, db.write, photos)
     return Services(
         db=db,
         clock=clock,
-        photos=PhotoStore(
-            config.photos, PhotoLimits(config.max_bytes, config.max_pixels, config.max_side)
-        ),
+        photos=photos,
         campaign_id=campaign_id,
         checklist_version_id=version_id,
         bot_username=config.username or None,
         takeover_after_minutes=config.takeover_after_minutes,
         fix_at_once_days=config.fix_at_once_days,
         local_page=local_page_of(config),
+        evidence=config.evidence,
     )
 
 
@@ -167,6 +184,15 @@ async def send_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def plan_reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Job: plan the reminders due now into the outbox."""
     await context.bot_data["reminders"].run()
+
+
+async def record_heads(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily: record every chain's head, so that ``xiaoan verify --since`` can prove
+    nothing before it changed; the log keeps the digest outside the database too."""
+    services: Services = context.bot_data["services"]
+    async with services.db.write() as tx:
+        digest = await chain.record_anchor(tx)
+    log.info("chain heads recorded: %s", digest)
 
 
 async def set_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -232,6 +258,7 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "e": reports.on_export_tap,
         "rh": reminders.choose_hour,
         "rr": reminders.set_recurring,
+        "ev": evidence_chat.keep_tap,
     }
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
@@ -286,6 +313,7 @@ def build_application(
         if app.job_queue is not None:
             jobs = app.job_queue
             jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
+            jobs.run_repeating(record_heads, interval=timedelta(days=1), first=120)
             jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")
             jobs.run_repeating(
                 plan_reminders,

@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,11 @@ from telegram.ext import ContextTypes
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
 from ledger.errors import NotAllowed, Stale, XiaoanError
+from ledger.evidence import EvidenceRules
 from ledger.roles import Person, require_member
 from storage import inbox
 from storage.db import Database, Tx
+from storage.evidence import PhashIndex
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
 
@@ -68,6 +70,10 @@ class Services:
     # The local chat's page when the bot runs on it (no Telegram): links that a
     # phone opens by itself, such as QR codes, point there and not at t.me.
     local_page: str | None = None
+    # When a photo is flagged as evidence (ledger.evidence); the zone reads capture times.
+    evidence: EvidenceRules = field(default_factory=EvidenceRules)
+    # The perceptual hashes of the photos on record, caught up before each look-up.
+    fingerprints: PhashIndex = field(default_factory=PhashIndex)
 
 
 class Ctx:

@@ -266,7 +266,7 @@ class Database(Reader):
             ) as cur:
                 backlog = list(await cur.fetchall())
             for e in backlog:
-                await append_event(w, *tuple(e)[1:], event_id=e[0])
+                await append_event(w, e[1], e[2], e[3], e[4], e[5], e[6], e[7], event_id=e[0])
             await w.execute("COMMIT")
         except BaseException:
             await w.execute("ROLLBACK")

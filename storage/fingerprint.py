@@ -85,7 +85,9 @@ def read_exif(image: Image.Image) -> Exif:
     lon = _degrees(gps.get(GPS_LON), gps.get(GPS_LON_REF)) if GPS_LON in gps else None
     if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         lat = lon = None
-    return Exif(taken, None if lat is None else round(lat, 6), None if lon is None else round(lon, 6))
+    return Exif(
+        taken, None if lat is None else round(lat, 6), None if lon is None else round(lon, 6)
+    )
 
 
 def _grey(image: Image.Image) -> Image.Image:

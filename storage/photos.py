@@ -58,9 +58,7 @@ def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
     return jpeg, width, height
 
 
-def _normalise(
-    data: bytes, limits: PhotoLimits
-) -> tuple[bytes, int, int, int | None, Exif]:
+def _normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int, int | None, Exif]:
     """``normalise``, plus the perceptual hash and what the EXIF said."""
     if len(data) > limits.max_bytes:
         raise PhotoRejected(reason="too_large", limit_mb=limits.max_bytes // (1024 * 1024))
