@@ -217,7 +217,7 @@ async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
         hazard is None
         or hazard["reported_by"] != ctx.member().id
         or hazard["state"] != "draft"
-        or step_of(hazard) is not Step.PHOTOS
+        or step_of(hazard) not in (Step.BUILDING, Step.PHOTOS)  # a quick report: building first
     ):
         raise Stale()
     await ctx.settle(ctx.t("evidence.keep"))

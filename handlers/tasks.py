@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from handlers import evidence
 from handlers.base import MAX_TEXT, Ctx, Keyboard, entry, number, parts
 from handlers.i18n import Html, has
 from handlers.rectify import load, title
@@ -240,8 +241,19 @@ async def show_card(ctx: Ctx, hazard_id: int) -> None:
     if query is not None:
         await query.answer()
     photos = ctx.services.photos
-    await ctx.show_photos([photos.path_of(p["sha256"]) for p in detail["photos"]])
-    await ctx.say(_card_text(ctx, hazard, facts, detail), _card_buttons(ctx, hazard, facts))
+    # A flagged photo is shown beside the photo on record it copies.
+    pairs = await evidence.side_by_side(ctx.db, detail["photos"])
+    shown = list(dict.fromkeys([p["sha256"] for p in detail["photos"]] + pairs))
+    await ctx.show_photos([photos.path_of(sha) for sha in shown])
+    marks = evidence.card_lines(ctx.lang, detail["photos"]) if detail["photos"] else []
+    marks += await evidence.flag_lines(
+        ctx.db, ctx.lang, hazard, detail["photos"], ctx.services.evidence.after_photo_max_age_days
+    )
+    text = _card_text(ctx, hazard, facts, detail)
+    if marks:
+        text = "\n".join([text, "", *marks])
+        text = text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+    await ctx.say(text, _card_buttons(ctx, hazard, facts))
 
 
 @entry
