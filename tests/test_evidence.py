@@ -100,7 +100,7 @@ async def test_after_photo_reused_from_another_hazard_is_caught(sim, edit):
 
 
 async def test_reused_photo_replaced_by_a_new_one_is_stored_unflagged(sim):
-    s, a, b = await two_hazards(sim)
+    s, _, b = await two_hazards(sim)
     said = await fix_with(s.staff, b, scenes.jpeg_bytes(scenes.resized(scenes.stairwell(2))))
     assert KEEP in texts(said)
     said = await s.staff.photo(scenes.jpeg_bytes(scenes.room(40)))
