@@ -12,6 +12,7 @@ processed by the Application, so restarts and repeats behave as in real life.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from telegram import Update
 from telegram.error import NetworkError
 from telegram.ext import AIORateLimiter
@@ -586,6 +588,8 @@ class Chat:
         file_size: int | None = None,
     ) -> list[Sent]:
         file_id = f"f{next(self.sim.api._ids)}"
+        if not as_document:
+            data = _as_telegram_photo(data)
         self.sim.api.files[file_id] = data
         size = len(data) if file_size is None else file_size
         if as_document:
@@ -644,6 +648,21 @@ class Chat:
             )
         )
         return self.new()
+
+
+def _as_telegram_photo(data: bytes) -> bytes:
+    """Telegram recompresses a photo (not a file) and drops its metadata: a picture
+    carrying EXIF arrives without it. Anything else is left as sent, so the tests of
+    bad photos still reach the bot as they were made."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if not image.getexif():
+                return data
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=87)
+            return out.getvalue()
+    except (OSError, ValueError):
+        return data
 
 
 def texts(messages: list[Sent]) -> str:

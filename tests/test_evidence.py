@@ -207,3 +207,27 @@ async def test_same_school_before_photos_are_not_checked(sim):
     s, _, _ = await two_hazards(sim)
     said = await s.staff.photo(scenes.jpeg_bytes(scenes.stairwell(1)))
     assert KEEP not in texts(said)
+
+
+async def test_the_same_photo_sent_as_a_photo_loses_its_metadata(sim):
+    """Telegram recompresses a photo (not a file): no capture time, the card says so."""
+    s, _, b = await two_hazards(sim)
+    early = scenes.with_capture_time(scenes.stairwell(58), "2026:11:01 10:15:00")
+    await fix_with(s.staff, b, early)
+    row = await sim.db.one(
+        "SELECT taken_at, time_flag FROM photos WHERE hazard_id = ? AND kind = 'after'", (b,)
+    )
+    assert (row["taken_at"], row["time_flag"]) == (None, None)
+    said = await s.staff.tap_data(f"hc:{b}")
+    assert "整改后照片 1：无拍摄信息" in texts(said)
+
+
+async def test_english_reader_sees_the_match_in_english(sim):
+    s, a, b = await two_hazards(sim)
+    s.staff.user["language_code"] = "en"
+    async with sim.db.write() as tx:
+        await tx.run("UPDATE people SET language = 'en' WHERE tg_user_id = ?", (s.staff.user_id,))
+    said = await fix_with(s.staff, b, scenes.jpeg_bytes(scenes.resized(scenes.stairwell(2))))
+    shown = texts(said)
+    assert f"the after-photo on record for hazard #{a}" in shown
+    assert "Use it anyway" in shown
