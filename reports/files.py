@@ -16,6 +16,7 @@ from typing import IO
 from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
 from reports.ledger import write_ledger
+from storage import chain
 from storage.db import Database
 from storage.photos import PhotoStore
 from storage.reporting import (
@@ -42,7 +43,8 @@ async def form_file(
     school = await school_data(db, campaign_id, school_id)
     if school is None:
         raise NotAllowed()
-    data = await asyncio.to_thread(form.form_bytes, school, today)
+    sealed = (await chain.seal(db, school_id)).text()
+    data = await asyncio.to_thread(form.form_bytes, school, today, sealed)
     return f"汇总表-{_safe_name(school.name)}-{today.isoformat()}.xlsx", data
 
 
@@ -53,7 +55,8 @@ async def city_file(db: Database, campaign_id: int, today: date) -> tuple[str, b
         date.fromisoformat(row["rectification_due"]) if row["rectification_due"] else None,
     )
     schools = await city_data(db, campaign_id)
-    data = await asyncio.to_thread(city.city_bytes, schools, today, phases)
+    sealed = (await chain.seal(db, None)).text()
+    data = await asyncio.to_thread(city.city_bytes, schools, today, phases, sealed)
     return f"全市进度-{today.isoformat()}.xlsx", data
 
 
@@ -63,6 +66,7 @@ def write_ledger_file(
     campaign_id: int,
     school_id: int | None,
     target: Path | IO[bytes],
+    seal: str | None = None,
 ) -> int:
     """Stream the ledger from its own read-only connection into ``target`` (a path or file)."""
     conn = read_only(db.path)
@@ -72,6 +76,7 @@ def write_ledger_file(
             ledger_rows(conn, campaign_id, school_id),
             ledger_buildings(conn, campaign_id, school_id),
             photos.path_of,
+            seal,
         )
     finally:
         conn.close()
@@ -88,7 +93,8 @@ async def ledger_file(
             raise NotAllowed()
         name = f"台账-{_safe_name(school['name'])}-{today.isoformat()}.xlsx"
     buffer = io.BytesIO()
-    await asyncio.to_thread(write_ledger_file, db, photos, campaign_id, school_id, buffer)
+    sealed = (await chain.seal(db, school_id)).text()
+    await asyncio.to_thread(write_ledger_file, db, photos, campaign_id, school_id, buffer, sealed)
     return name, buffer.getvalue()
 
 

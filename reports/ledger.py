@@ -33,7 +33,7 @@ from reports.labels import (
     short_time,
     yes_no,
 )
-from reports.layout import FONT_NAME
+from reports.layout import FONT_NAME, seal_footer
 from storage.reporting import DeadlineChange, LedgerBuilding, LedgerRow
 
 HEADER_FONT = Font(name=FONT_NAME, bold=True)
@@ -69,6 +69,10 @@ HAZARD_COLUMNS = (
     ("验收时间", 17),
     ("销号时间", 17),
     ("拆除期限", 12),
+    ("照片复用", 18),
+    ("拍摄时间存疑", 22),
+    ("无拍摄信息照片数", 9),
+    ("存疑照片验收结果", 20),
     ("整改前照片", 14),
     ("整改后照片", 14),
 )
@@ -85,6 +89,7 @@ BUILDING_COLUMNS = (
     ("隐患数", 8),
     ("是否停用", 8),
 )
+SEAL_SHEET = "数据校验"
 BEFORE_COLUMN = len(HAZARD_COLUMNS) - 1  # 1-based column of the before thumbnail
 AFTER_COLUMN = len(HAZARD_COLUMNS)
 
@@ -131,6 +136,10 @@ def hazard_values(row: LedgerRow) -> list[Any]:
         short_time(row.verified_at),
         short_time(row.closed_at),
         row.demolition_due or "",
+        row.reused,
+        row.taken_early,
+        row.no_metadata,
+        row.flag_decision,
         _photo_note(row.photos_before),
         _photo_note(row.photos_after),
     ]
@@ -207,11 +216,17 @@ def write_ledger(
     rows: Iterable[LedgerRow],
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
+    seal: str | None = None,
 ) -> int:
-    """Write the ledger workbook to ``target``; return the number of hazards written."""
+    """Write the ledger workbook to ``target``; return the number of hazards written.
+
+    ``seal`` (storage.chain.Seal) names the chain head the ledger was made from: it is
+    printed at the foot of every page and kept on a sheet of its own.
+    """
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("台账")
     _header(ws, HAZARD_COLUMNS)
+    seal_footer(ws, seal)
     count = 0
     for row in rows:
         excel_row = count + 2
@@ -229,10 +244,14 @@ def write_ledger(
 
     sheet = wb.create_sheet("建筑物")
     _header(sheet, BUILDING_COLUMNS)
+    seal_footer(sheet, seal)
     total = 0
     for building in buildings:
         sheet.append([stream_value(sheet, v) for v in building_values(building)])
         total += 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(BUILDING_COLUMNS))}{total + 1}"
+    if seal is not None:
+        check = wb.create_sheet(SEAL_SHEET)
+        check.append([seal])
     wb.save(target)
     return count
