@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
-from handlers import evidence
+from handlers import evidence, named
 from handlers.base import Button, Ctx
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
@@ -91,18 +91,23 @@ async def _building_choices(ctx: Ctx, hazard: Row) -> list[list[Button]]:
 async def save(ctx: Ctx, hazard: Row, **fields: Any) -> Row:
     """Store answers; when nothing is left to ask, open the hazard in the same transaction."""
     person = ctx.member()
+    opened = False
     async with ctx.write() as tx:
         await walks.update_hazard(tx, hazard["id"], person.id, **fields)
         updated = await walks.hazard(tx, hazard["id"])
         assert updated is not None
         if step_of(updated) is Step.DONE:
+            opened = True
             await walks.complete_hazard(tx, hazard["id"], person.id)
+            await named.tell_new_hazard(tx, updated, person.id, person.name)
             if updated["takes_out_of_use"]:
                 await campus.set_out_of_use(tx, updated["building_id"], person.id, hazard["id"])
             if updated["source"] == "quick":
                 await people.clear_pending(tx, ctx.user_id)
         elif hazard["inspection_id"]:
             await walks.touch(tx, hazard["inspection_id"])
+    if opened:
+        ctx.services.wake_sender()
     final = await walks.hazard(ctx.db, hazard["id"])
     assert final is not None
     return final

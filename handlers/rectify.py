@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
-from handlers import evidence, notify
+from handlers import evidence, named, notify
 from handlers.base import ALBUM_MAX, Ctx, Keyboard, entry, number
 from handlers.hazard import fetch_photo
 from handlers.i18n import DEFAULT, LANGUAGES, Html, t
@@ -24,7 +24,15 @@ from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NeedPhoto, NotAllowed, Stale
 from ledger.evidence import after_photo_flag
-from ledger.rectify import Action, Facts, check_extension, may_see, transition
+from ledger.rectify import (
+    Action,
+    Facts,
+    check_extension,
+    may_see,
+    taskforce_verifies,
+    transition,
+    verifiers,
+)
 from ledger.roles import Role
 from storage import evidence as evidence_store
 from storage import people, walks
@@ -140,16 +148,47 @@ async def _start_fix(ctx: Ctx, hazard: Row, facts: Facts) -> None:
     """The responsible person starts a fix report: after-photos first."""
     person = ctx.member()
     transition(person, Action.FIX, facts)
+    hid = hazard["id"]
     async with ctx.write() as tx:
-        fix_id = await store.start_fix(tx, hazard["id"], person.id)
-        data = {"hazard_id": hazard["id"], "fix_id": fix_id, "stage": "photos"}
+        fix_id, dropped = await store.start_fix(tx, hid, person.id)
+        data = {"hazard_id": hid, "fix_id": fix_id, "stage": "photos"}
         await people.set_pending(tx, ctx.user_id, "fix", data)
+        if dropped is not None:
+            # Their draft is gone: their next message must not feed it, and they are told.
+            await people.drop_pending(tx, dropped["reported_by"], "fix", "fix_id", dropped["id"])
+            await notify.tell(
+                tx,
+                await people.by_ids(tx, dropped["reported_by"]),
+                key=f"fix_dropped:{dropped['id']}",
+                kind="fix_dropped",
+                render=about(
+                    hazard, "fix_dropped.notice", [[("card.open", f"hc:{hid}")]], name=person.name
+                ),
+            )
     await ctx.settle()
+    if dropped is not None:
+        ctx.services.wake_sender()
+        other = await people.person_by_id(ctx.db, dropped["reported_by"])
+        await ctx.reply("fix_dropped.replaced", name=other.name if other else "?")
     await ask_again(ctx, "fix", data)
+
+
+async def _draft_gone(ctx: Ctx, data: dict[str, Any]) -> bool:
+    """Whether the person's fix report was dropped meanwhile (another one replaced it):
+    then their pending input ends here, they are told, and nothing else happens."""
+    report = await store.fix_report(ctx.db, data["fix_id"])
+    if report is not None and report["state"] == "draft":
+        return False
+    async with ctx.write() as tx:
+        await people.drop_pending(tx, ctx.member().id, "fix", "fix_id", data["fix_id"])
+    await ctx.reply("fix_dropped.gone", id=data["hazard_id"])
+    return True
 
 
 async def on_photo(ctx: Ctx, data: dict[str, Any], picture: PhotoSize | Document) -> None:
     """An after-photo for the fix being reported; one that copies a photo on record waits."""
+    if await _draft_gone(ctx, data):
+        return
     person = ctx.member()
     hazard, facts = await load(ctx, data["hazard_id"])
     transition(person, Action.FIX, facts)
@@ -259,17 +298,21 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
         after=len(after),
     )
 
-    def render(lang: str) -> tuple[str, Keyboard]:
+    def flagged(lang: str) -> tuple[str, Keyboard]:
         text, buttons = base(lang)
         lines = flags.get(lang, flags[DEFAULT])
         return ("\n".join([text, *lines]) if lines else text), buttons
 
+    render: notify.Render = flagged
+    by_taskforce = taskforce_verifies(person.id, facts.managers)
+    if by_taskforce:  # nobody at the school may verify: the task force is asked, and says so
+        render = _to_taskforce(hazard, render, "verify_by_taskforce.to_taskforce")
     async with ctx.write() as tx:
         await store.submit_fix(tx, hid, fid, person.id, note)
         await people.clear_pending(tx, ctx.user_id)
         await notify.tell(
             tx,
-            await _managers(tx, hazard["school_id"]),
+            await _second_signers(tx, person.id, facts),
             key=f"fix:{fid}",
             kind="fix_submitted",
             render=render,
@@ -277,15 +320,26 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
             skip=person.id,
         )
     ctx.services.wake_sender()
-    await ctx.reply("fix.submitted", title=Html(title(ctx.lang, hazard)))
+    submitted = "verify_by_taskforce.submitted" if by_taskforce else "fix.submitted"
+    await ctx.reply(submitted, title=Html(title(ctx.lang, hazard)))
 
 
-async def _managers(db: Tx, school_id: int) -> list[Row]:
-    """Who verifies: the school's principal and leaders."""
-    return [
-        *await store.people_with_role(db, Role.PRINCIPAL, school_id),
-        *await store.people_with_role(db, Role.LEADER, school_id),
-    ]
+def _to_taskforce(hazard: Row, render: notify.Render, why_key: str) -> notify.Render:
+    """A notice for the verifiers, headed for the task force with why it comes to them."""
+
+    def headed(lang: str) -> tuple[str, Keyboard]:
+        text, buttons = render(lang)
+        return t(lang, why_key, school=hazard["school_name"]) + "\n" + text, buttons
+
+    return headed
+
+
+async def _second_signers(tx: Tx, author_id: int, facts: Facts) -> list[Row]:
+    """Who verifies a fix, or decides a request, by ``author_id``: the school's principal
+    and leaders but the author (``ledger.rectify.verifiers``); the task force when none."""
+    if taskforce_verifies(author_id, facts.managers):
+        return await store.people_with_role(tx, Role.TASKFORCE)
+    return await people.by_ids(tx, *sorted(verifiers(author_id, facts.managers)))
 
 
 # --- verifying ----------------------------------------------------------------
@@ -411,32 +465,37 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     reason = clean_text(text, TEXT_MAX)
     new = check_extension(current, parse_date(data["date"], ctx.today()))
     hid = hazard["id"]
+    by_taskforce = taskforce_verifies(person.id, facts.managers)
     async with ctx.write() as tx:
         change_id = await store.ask_extension(tx, hid, person.id, hazard["deadline"], new, reason)
         await people.clear_pending(tx, ctx.user_id)
+        render = about(
+            hazard,
+            "extension.to_manager",
+            [
+                [
+                    ("extension.approve", f"r:dx:{hid}:{change_id}:y"),
+                    ("extension.refuse", f"r:dx:{hid}:{change_id}:n"),
+                ]
+            ],
+            asker=person.name,
+            old=hazard["deadline"] or "-",
+            new=new.isoformat(),
+            reason=reason,
+        )
+        if by_taskforce:
+            render = _to_taskforce(hazard, render, "verify_by_taskforce.extension_to_taskforce")
         await notify.tell(
             tx,
-            await _managers(tx, hazard["school_id"]),
+            await _second_signers(tx, person.id, facts),
             key=f"extension:{change_id}",
             kind="extension_asked",
-            render=about(
-                hazard,
-                "extension.to_manager",
-                [
-                    [
-                        ("extension.approve", f"r:dx:{hid}:{change_id}:y"),
-                        ("extension.refuse", f"r:dx:{hid}:{change_id}:n"),
-                    ]
-                ],
-                asker=person.name,
-                old=hazard["deadline"] or "-",
-                new=new.isoformat(),
-                reason=reason,
-            ),
+            render=render,
             skip=person.id,
         )
     ctx.services.wake_sender()
-    await ctx.reply("extension.asked", old=hazard["deadline"] or "-", new=new.isoformat())
+    asked = "verify_by_taskforce.extension_asked" if by_taskforce else "extension.asked"
+    await ctx.reply(asked, old=hazard["deadline"] or "-", new=new.isoformat())
 
 
 async def _decide_extension(
@@ -562,6 +621,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
             render=about(hazard, "reassign.to_old", **values),
             skip=person.id,
         )
+        await named.warn_sole_manager(tx, hazard, new_id, facts.managers)
     ctx.services.wake_sender()
     await ctx.settle(mates[new_id])
     await ctx.reply("reassign.done", id=hid, name=mates[new_id])
@@ -580,6 +640,8 @@ _TYPED = {
 async def on_text(ctx: Ctx, kind: str, data: dict[str, Any], text: str) -> None:
     """Typed text for a pending input of this module."""
     if kind == "fix":
+        if await _draft_gone(ctx, data):
+            return
         if data.get("stage") != "note":
             await ctx.reply("fix.photos_first")
             await ask_again(ctx, kind, data)

@@ -41,9 +41,14 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
     ]
     managed = [m.school_id for m in person.memberships if m.role in SCHOOL_MANAGERS and m.school_id]
     if managed:
-        entries += [("verify", r) for r in await store.waiting_for_verification(ctx.db, managed)]
-        entries += [("extension", r) for r in await store.extensions_waiting(ctx.db, managed)]
+        # Not what this person signed: whoever confirmed a fix cannot verify it.
+        waiting = await store.waiting_for_verification(ctx.db, managed, person.id)
+        entries += [("verify", r) for r in waiting]
+        asked = await store.extensions_waiting(ctx.db, managed, person.id)
+        entries += [("extension", r) for r in asked]
         entries += [("unassigned", r) for r in await store.unassigned(ctx.db, managed)]
+    if person.is_taskforce:  # fixes nobody at their school may verify
+        entries += [("verify", r) for r in await store.waiting_for_taskforce(ctx.db)]
     return entries
 
 

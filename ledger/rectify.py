@@ -9,10 +9,17 @@ Every action is checked here before anything is stored: who may take it
 (``may``), and whether the hazard's state allows it (``transition``). The
 handlers ask ``actions`` which buttons to show, so a person only sees what
 they may do now; a crafted tap is refused by the same rules.
+
+Who verifies a fix (``verifiers``): the school's principal and leaders, but
+never whoever reported it. A school whose only manager reported the fix (a
+principal without a leader) has nobody left: the task force verifies it
+instead, so the seed's two signatures can always be given. A request for a
+later deadline is decided the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -70,19 +77,41 @@ class Facts:
     extension_asked_by: int | None = None  # who asked for the pending extension
     fix_id: int | None = None  # the fix now waiting (what verify and return name)
     extension_id: int | None = None  # the pending request (what approve and refuse name)
+    # The school's principals and leaders: who may verify, besides the fix's reporter.
+    managers: frozenset[int] = frozenset()
+
+
+def verifiers(fix_reporter_id: int | None, managers: Collection[int]) -> frozenset[int]:
+    """The school's people who may verify a fix: its managers but the one who reported it."""
+    return frozenset(managers) - {fix_reporter_id}
+
+
+def taskforce_verifies(fix_reporter_id: int | None, managers: Collection[int]) -> bool:
+    """A fix nobody at the school may verify goes to the task force (and so does a
+    request for a later deadline nobody at the school but its author may decide)."""
+    return fix_reporter_id is not None and not verifiers(fix_reporter_id, managers)
+
+
+def sole_manager(person_id: int | None, managers: Collection[int]) -> bool:
+    """Whether a fix this person reports could only be verified by the task force:
+    they are the school's one principal or leader (worth a word when they are named)."""
+    return person_id in managers and taskforce_verifies(person_id, managers)
 
 
 def may(person: Person, action: Action, h: Facts) -> bool:
     """Whether ``person`` may take ``action`` on this hazard, whatever its state."""
     manager = can_manage_school(person, h.school_id)
+    taskforce = person.is_taskforce  # stands in where nobody at the school may sign
     if action is Action.FIX:
         return person.id == h.responsible_id or manager
     if action is Action.EXTEND:
         return person.id == h.responsible_id
     if action in (Action.VERIFY, Action.RETURN):
-        return manager
+        return manager or (taskforce and taskforce_verifies(h.fix_reporter_id, h.managers))
     if action is Action.DECIDE:
-        return manager and h.extension_asked_by is not None
+        return h.extension_asked_by is not None and (
+            manager or (taskforce and taskforce_verifies(h.extension_asked_by, h.managers))
+        )
     return manager  # UNFIXABLE, REASSIGN
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from ledger.rectify import taskforce_verifies, verifiers
 from scheduler.rules import ReminderRules
 
 RESPONSIBLE, LEADER, PRINCIPAL, TASKFORCE = 0, 1, 2, 3
@@ -67,6 +68,7 @@ class WaitingFix:
     hazard_id: int
     school_id: int
     submitted: date
+    reporter_id: int | None = None  # who reported it: never the one to verify it
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ class _Planner:
         self._chains: dict[tuple[int, int, int | None], list[tuple[int, tuple[str, ...]]]] = {}
         self._times: dict[tuple[int, date | None, int | None], datetime] = {}
         self._days: dict[int, str] = {}
+        self._verifiers: dict[tuple[int, int | None], list[tuple[int, tuple[str, ...]]]] = {}
 
     # --- who ------------------------------------------------------------------
     def level(self, level: int, school: School, responsible: int | None) -> tuple[int, ...]:
@@ -405,14 +408,37 @@ class _Planner:
 
     # --- fixes waiting for verification -------------------------------------------
     def verification(self) -> Iterator[Planned]:
-        late: dict[int, list[WaitingFix]] = {}
+        """Each late fix to whoever may verify it (``ledger.rectify.verifiers``), one
+        message a person and school listing them: the school's leaders, else its
+        principal, never the fix's reporter; the task force when nobody else may."""
+        late: dict[tuple[int, int], list[WaitingFix]] = {}
+        meant: dict[tuple[int, int], tuple[str, ...]] = {}
+        managers: dict[int, frozenset[int]] = {}
         for fix in self.ledger.waiting:
-            if (self.today - fix.submitted).days >= self.rules.verify_after_days:
-                late.setdefault(fix.school_id, []).append(fix)
-        for school_id, fixes in late.items():
-            school = self.ledger.schools.get(school_id)
+            if (self.today - fix.submitted).days < self.rules.verify_after_days:
+                continue
+            school = self.ledger.schools.get(fix.school_id)
             if school is None:
                 continue
+            at_school = managers.get(school.id)
+            if at_school is None:
+                at_school = managers[school.id] = frozenset((*school.leaders, *school.principals))
+            # Whoever reported it, the chain is the school's unless a manager did:
+            # worked out once per school and manager.
+            reporter = fix.reporter_id if fix.reporter_id in at_school else None
+            chain = self._verifiers.get((school.id, reporter))
+            if chain is None:
+                chain = self._verifiers[(school.id, reporter)] = list(
+                    self.verifier_chain(school, reporter)
+                )
+            for person_id, instead in chain:
+                group = late.get((school.id, person_id))
+                if group is None:
+                    group = late[(school.id, person_id)] = []
+                    meant[(school.id, person_id)] = instead
+                group.append(fix)
+        for (school_id, person_id), fixes in late.items():
+            school = self.ledger.schools[school_id]
             fixes.sort(key=lambda f: (f.submitted, f.hazard_id))
             items = tuple(
                 (
@@ -421,19 +447,41 @@ class _Planner:
                 )
                 for f in fixes
             )
-            key = f"verify:s{school_id}:{self.today}"
-            for person_id, instead in self.chain(LEADER, school):
-                yield self.message(
-                    "remind.verify",
-                    key,
-                    person_id,
-                    "reminders.verify",
-                    school,
-                    instead,
-                    items=items,
-                    school=school.name,
-                    count=len(fixes),
-                )
+            # The task force verifying because nobody at the school may (not because
+            # somebody blocked the bot) is told why.
+            why = person_id in self.ledger.taskforce and all(
+                taskforce_verifies(f.reporter_id, managers[school_id]) for f in fixes
+            )
+            yield self.message(
+                "remind.verify",
+                f"verify:s{school_id}:{self.today}",
+                person_id,
+                "verify_by_taskforce.reminder" if why else "reminders.verify",
+                school,
+                meant[(school_id, person_id)],
+                items=items,
+                school=school.name,
+                count=len(fixes),
+            )
+
+    def verifier_chain(
+        self, school: School, reporter_id: int | None
+    ) -> Iterator[tuple[int, tuple[str, ...]]]:
+        """Who is reminded of a fix: its verifiers who can be reached, leaders first,
+        then the principal, then the task force (told for whom it was meant)."""
+        allowed = verifiers(reporter_id, (*school.leaders, *school.principals))
+        missed: list[str] = []
+        for ids in (
+            [i for i in school.leaders if i in allowed],
+            [i for i in school.principals if i in allowed],
+            list(self.ledger.taskforce),
+        ):
+            reachable = self.reachable(ids)
+            if reachable:
+                for person_id in reachable:
+                    yield person_id, tuple(missed)
+                return
+            missed += [self.ledger.people[i].name for i in ids]
 
     # --- the campaign's phase deadlines ---------------------------------------------
     def phases(self) -> Iterator[Planned]:

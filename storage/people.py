@@ -224,3 +224,15 @@ async def set_pending(tx: Tx, tg_user_id: int, kind: str, data: dict[str, Any]) 
 
 async def clear_pending(tx: Tx, tg_user_id: int) -> None:
     await tx.run("DELETE FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
+
+
+async def drop_pending(tx: Tx, person_id: int, kind: str, field: str, value: object) -> bool:
+    """End a person's pending input of ``kind`` about ``field`` = ``value`` (someone else's
+    action made it moot); False when they are waiting for something else."""
+    return bool(
+        await tx.run(
+            "DELETE FROM pending_inputs WHERE kind = ? AND json_extract(data, '$.' || ?) = ?"
+            " AND tg_user_id = (SELECT tg_user_id FROM people WHERE id = ?)",
+            (kind, field, value, person_id),
+        )
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from ledger.errors import Stale
-from ledger.rectify import Facts, State
+from ledger.rectify import Facts, State, taskforce_verifies
 from storage import campus, walks
 from storage.db import Reader, Row, Tx
 
@@ -32,7 +32,17 @@ async def facts(db: Reader, hazard_id: int) -> tuple[Row, Facts] | None:
         extension_asked_by=asked["asked_by"] if asked else None,
         fix_id=waiting["id"] if waiting else None,
         extension_id=asked["id"] if asked else None,
+        managers=await managers(db, row["school_id"]),
     )
+
+
+async def managers(db: Reader, school_id: int) -> frozenset[int]:
+    """The school's principals and leaders (who may verify, ``ledger.rectify.verifiers``)."""
+    rows = await db.all(
+        "SELECT person_id FROM memberships WHERE school_id = ? AND role IN ('principal', 'leader')",
+        (school_id,),
+    )
+    return frozenset(r["person_id"] for r in rows)
 
 
 async def _guarded(tx: Tx, sql: str, params: tuple[object, ...]) -> None:
@@ -56,23 +66,33 @@ async def fix_report(db: Reader, fix_id: int) -> Row | None:
     return await db.one("SELECT * FROM fix_reports WHERE id = ?", (fix_id,))
 
 
-async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> int:
-    """A fix report in the making for this hazard (the one already started, if any)."""
+async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> tuple[int, Row | None]:
+    """A fix report in the making for this hazard (the one already started, if any),
+    and somebody else's unfinished report that this one replaced (dropped, logged)."""
     draft = await tx.one(
         "SELECT id, reported_by FROM fix_reports WHERE hazard_id = ? AND state = 'draft'",
         (hazard_id,),
     )
     if draft is not None:
         if draft["reported_by"] == person_id:
-            return int(draft["id"])
+            return int(draft["id"]), None
         # Somebody else's unfinished report: theirs is dropped, this one counts.
         await tx.run("UPDATE fix_reports SET state = 'dropped' WHERE id = ?", (draft["id"],))
     fix_id = await tx.run(
         "INSERT INTO fix_reports (hazard_id, reported_by, started_at) VALUES (?, ?, ?)",
         (hazard_id, person_id, tx.now()),
     )
+    if draft is not None:
+        await tx.event(
+            person_id,
+            "fix.dropped",
+            "hazard",
+            hazard_id,
+            before={"fix_id": draft["id"], "reported_by": draft["reported_by"]},
+            after={"replaced_by": fix_id},
+        )
     await tx.event(person_id, "fix.started", "hazard", hazard_id, after={"fix_id": fix_id})
-    return fix_id
+    return fix_id, draft
 
 
 async def drop_fix(tx: Tx, fix_id: int, person_id: int) -> None:
@@ -311,23 +331,48 @@ async def tasks_of(db: Reader, person_id: int) -> list[Row]:
     return await db.all(f"{_LIST} WHERE h.responsible_id = ? AND h.state = 'open'", (person_id,))
 
 
-async def waiting_for_verification(db: Reader, school_ids: list[int]) -> list[Row]:
-    """The schools' fixes waiting for a verifier, oldest first."""
+async def waiting_for_verification(
+    db: Reader, school_ids: list[int], viewer_id: int | None = None
+) -> list[Row]:
+    """The schools' fixes waiting for a verifier, oldest first; not those ``viewer_id``
+    reported (theirs to wait for, not to verify)."""
     marks = ",".join("?" * len(school_ids))
     return await db.all(
         f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"
-        f" WHERE h.school_id IN ({marks}) AND h.state = 'submitted' ORDER BY f.submitted_at",
-        school_ids,
+        f" WHERE h.school_id IN ({marks}) AND h.state = 'submitted' AND f.reported_by IS NOT ?"
+        " ORDER BY f.submitted_at",
+        [*school_ids, viewer_id],
     )
 
 
-async def extensions_waiting(db: Reader, school_ids: list[int]) -> list[Row]:
-    """The schools' requests for a later deadline, oldest first."""
+async def waiting_for_taskforce(db: Reader) -> list[Row]:
+    """Fixes waiting in schools where nobody but their reporter may verify them, which the
+    task force verifies (``ledger.rectify.taskforce_verifies``), oldest first."""
+    rows = await db.all(
+        f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"  # noqa: S608 - no user text
+        " WHERE h.state = 'submitted'"
+        # Only schools with at most one manager can be in this case: the rule decides below.
+        " AND (SELECT COUNT(DISTINCT m.person_id) FROM memberships m WHERE m.school_id ="
+        " h.school_id AND m.role IN ('principal', 'leader')) <= 1 ORDER BY f.submitted_at"
+    )
+    found = []
+    for row in rows:
+        fix = await live_fix(db, row["id"])
+        reporter = fix["reported_by"] if fix is not None else None
+        if taskforce_verifies(reporter, await managers(db, row["school_id"])):
+            found.append(row)
+    return found
+
+
+async def extensions_waiting(
+    db: Reader, school_ids: list[int], viewer_id: int | None = None
+) -> list[Row]:
+    """The schools' requests for a later deadline, oldest first; not ``viewer_id``'s own."""
     marks = ",".join("?" * len(school_ids))
     return await db.all(
         f"{_LIST} JOIN deadline_changes c ON c.hazard_id = h.id AND c.state = 'asked'"
-        f" WHERE h.school_id IN ({marks}) ORDER BY c.asked_at",
-        school_ids,
+        f" WHERE h.school_id IN ({marks}) AND c.asked_by IS NOT ? ORDER BY c.asked_at",
+        [*school_ids, viewer_id],
     )
 
 

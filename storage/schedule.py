@@ -247,9 +247,9 @@ async def load_ledger(
         )
     ]
     waiting = [
-        WaitingFix(r[0], r[1], date.fromisoformat(r[2][:10]))
+        WaitingFix(r[0], r[1], date.fromisoformat(r[2][:10]), r[3])
         for r in await db.all(
-            "SELECT h.id, h.school_id, f.submitted_at FROM fix_reports f"  # noqa: S608
+            "SELECT h.id, h.school_id, f.submitted_at, f.reported_by FROM fix_reports f"  # noqa: S608
             " JOIN hazards h ON h.id = f.hazard_id"
             f" WHERE f.state = 'submitted' AND h.state = 'submitted' {hazard_where}",
             params,

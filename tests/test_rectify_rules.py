@@ -35,7 +35,14 @@ ELSEWHERE = person(6, Role.PRINCIPAL, 99)
 
 
 def facts(state: State, fixer: int | None = None, asker: int | None = None) -> Facts:
-    return Facts(state, SCHOOL, responsible_id=1, fix_reporter_id=fixer, extension_asked_by=asker)
+    return Facts(
+        state,
+        SCHOOL,
+        responsible_id=1,
+        fix_reporter_id=fixer,
+        extension_asked_by=asker,
+        managers=frozenset({LEADER.id, PRINCIPAL.id}),
+    )
 
 
 @pytest.mark.parametrize(
