@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -284,3 +285,47 @@ async def test_events_written_before_the_chain_are_chained_by_the_migration(tmp_
         conn.execute("UPDATE events SET action = 'x'")
     conn.close()
     assert heads_digest({"city": (2, rows[1]["hash"])})
+
+
+def footer_of(path: Path, sheet: str | None = None) -> str:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb[sheet] if sheet else wb.active
+    return str(ws.oddFooter.center.text)
+
+
+async def test_head_printed_on_exports_matches_verify(sim, tmp_path, capsys):
+    ids = await busy_school(sim)
+    config = str(sim.config_path)
+    school = str(ids["school"])
+    for what, out in (("form", "form.xlsx"), ("ledger", "ledger.xlsx")):
+        argv = ["--config", config, "export", what, "--school", school]
+        assert await asyncio.to_thread(main, [*argv, "--out", str(tmp_path / out)]) == 0
+    city = ["--config", config, "export", "city", "--out", str(tmp_path / "city.xlsx")]
+    assert await asyncio.to_thread(main, city) == 0
+    capsys.readouterr()
+    code, out = verify(sim.config_path, capsys)
+    assert code == 0
+    head = re.search(
+        rf"chain s{school} \(实验小学\): intact, (\d+) events, head ([0-9a-f]{{64}})", out
+    )
+    assert head is not None
+    events, school_head = head.groups()
+    all_heads = re.search(r"all heads: ([0-9a-f]{64})", out)[1]
+    form_footer = footer_of(tmp_path / "form.xlsx")
+    assert school_head in form_footer and f"chain s{school} #{events}" in form_footer
+    assert school_head in footer_of(tmp_path / "ledger.xlsx", "台账")
+    from openpyxl import load_workbook
+
+    assert school_head in load_workbook(tmp_path / "ledger.xlsx")["数据校验"]["A1"].value
+    city_footer = footer_of(tmp_path / "city.xlsx")
+    assert all_heads in city_footer
+    # A city-wide paper's hash is recorded: later, it proves the past unchanged.
+    await report_with(await scene_staff(sim), scenes.jpeg_bytes(scenes.room(15)), "又一处隐患")
+    code, out = verify(sim.config_path, capsys, "--since", all_heads)
+    assert code == 0 and f"nothing before {all_heads} changed" in out
+    code, out = verify(sim.config_path, capsys, "--since", school_head)
+    assert (
+        code == 0 and f"nothing before {school_head} changed: 1 chain(s), {events} event(s)" in out
+    )

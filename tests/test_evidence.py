@@ -231,3 +231,60 @@ async def test_english_reader_sees_the_match_in_english(sim):
     shown = texts(said)
     assert f"the after-photo on record for hazard #{a}" in shown
     assert "Use it anyway" in shown
+
+
+async def test_ledger_and_city_report_show_flagged_photos(sim, clock):
+    import io
+
+    from openpyxl import load_workbook
+
+    from reports import files
+
+    s, a, b = await two_hazards(sim)
+    await fix_with(s.staff, b, scenes.jpeg_bytes(scenes.recompressed(scenes.stairwell(2))))
+    await s.staff.tap(KEEP)
+    await finish_fix(s.staff, b)
+    await s.leader.tap_data(f"r:vf:{b}:{await fix_id(sim, b)}")
+    services = sim.services
+    _, data = await files.ledger_file(
+        sim.db, services.photos, services.campaign_id, s.school.school_id, clock.today()
+    )
+    ws = load_workbook(io.BytesIO(data))["台账"]
+    header = [c.value for c in ws[1]]
+    rows = {
+        r[0]: dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)
+    }
+    assert rows[b]["照片复用"] == f"整改后照片1与#{a}的照片相同"
+    assert rows[b]["存疑照片验收结果"].startswith("整改后照片1：验收通过，实验小学刘主任")
+    assert rows[b]["无拍摄信息照片数"] == 2  # the before-photo and the after-photo
+    assert rows[a]["照片复用"] is None and rows[a]["存疑照片验收结果"] is None
+
+    _, data = await files.city_file(sim.db, services.campaign_id, clock.today())
+    city = load_workbook(io.BytesIO(data))["全市进度"]
+    header = [c.value for c in city[3]]
+    column = header.index("照片存疑的整改")
+    school_row = next(r for r in city.iter_rows(min_row=4, values_only=True) if r[1] == "实验小学")
+    assert school_row[column] == 1
+
+
+async def test_ledger_shows_a_photo_taken_before_the_hazard(sim, clock):
+    import io
+
+    from openpyxl import load_workbook
+
+    from reports import files
+
+    s, _, b = await two_hazards(sim)
+    early = scenes.with_capture_time(scenes.stairwell(59), "2026:11:01 10:15:00")
+    await fix_with(s.staff, b, early, as_document=True)
+    await finish_fix(s.staff, b)
+    _, data = await files.ledger_file(
+        sim.db, sim.services.photos, sim.services.campaign_id, s.school.school_id, clock.today()
+    )
+    ws = load_workbook(io.BytesIO(data))["台账"]
+    header = [c.value for c in ws[1]]
+    rows = {
+        r[0]: dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)
+    }
+    assert rows[b]["拍摄时间存疑"] == "整改后照片1拍摄于2026-11-01 10:15（早于隐患登记）"
+    assert rows[b]["存疑照片验收结果"] == "整改后照片1：待验收"
