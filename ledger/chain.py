@@ -15,6 +15,8 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+# One encoder for every event: json.dumps would build one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 GENESIS = "0" * 64  # the "previous hash" of a chain's first event
 CITY = "city"
 
@@ -37,7 +39,7 @@ def event_hash(
 ) -> str:
     """SHA-256 over an event's content exactly as stored (its JSON texts as they are)."""
     content = [chain, seq, prev_hash, at, actor_id, action, subject, subject_id, before, after]
-    encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    encoded = _ENCODER.encode(content)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 

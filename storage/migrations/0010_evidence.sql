@@ -39,6 +39,8 @@ ALTER TABLE events ADD COLUMN prev_hash TEXT;
 ALTER TABLE events ADD COLUMN hash TEXT;
 CREATE UNIQUE INDEX events_by_chain ON events (chain, seq) WHERE chain IS NOT NULL;
 CREATE INDEX events_by_hash ON events (hash);
+-- xiaoan verify walks each chain in the order its events were written.
+CREATE INDEX events_by_chain_order ON events (chain, id);
 
 -- The last event of each chain: where the next one links to. One row per
 -- chain, so writers for different schools never touch the same row.
