@@ -329,3 +329,40 @@ async def test_head_printed_on_exports_matches_verify(sim, tmp_path, capsys):
     assert (
         code == 0 and f"nothing before {school_head} changed: 1 chain(s), {events} event(s)" in out
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[evidence]\nmatch_similarity_percent = 150\n", "evidence.match_similarity_percent"),
+        ("[evidence]\nmatch_similarity_percent = 0\n", "evidence.match_similarity_percent"),
+        ("[evidence]\nmatch_distance = 65\n", "evidence.match_distance"),
+        ("[evidence]\nmatch_distance = -1\n", "evidence.match_distance"),
+        ("[evidence]\nafter_photo_max_age_days = 'three'\n", "evidence.after_photo_max_age_days"),
+    ],
+)
+def test_wrong_evidence_setting_is_one_line_naming_it(tmp_path, capsys, text, key):
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    assert main(["--config", str(config), "verify"]) == 2
+    err = capsys.readouterr().err
+    assert key in err and len(err.strip().splitlines()) == 1
+
+
+def test_verify_without_a_database_says_so(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\ndatabase = "{tmp_path / "none.sqlite3"}"\n', encoding="utf-8")
+    assert main(["--config", str(config), "verify"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "none.sqlite3").exists()  # verify creates nothing
+
+
+def test_verify_on_a_database_from_before_the_chain_asks_for_init(tmp_path, capsys):
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT)")
+    conn.close()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\ndatabase = "{path}"\n', encoding="utf-8")
+    assert main(["--config", str(config), "verify"]) == 2
+    assert "xiaoan init" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from storage import fingerprint
 from tests import scenes
 from tests.rectify_helpers import Scene, scene
 from tests.simulator import Chat, Simulator, texts
@@ -288,3 +289,24 @@ async def test_ledger_shows_a_photo_taken_before_the_hazard(sim, clock):
     }
     assert rows[b]["拍摄时间存疑"] == "整改后照片1拍摄于2026-11-01 10:15（早于隐患登记）"
     assert rows[b]["存疑照片验收结果"] == "整改后照片1：待验收"
+
+
+async def test_photos_stored_before_fingerprints_get_them_at_start(sim):
+    """What the migration leaves NULL is filled from the files at the next start."""
+    s, _, b = await two_hazards(sim)
+    before = await sim.db.all("SELECT id, phash FROM photos ORDER BY id")
+    assert all(r["phash"] is not None for r in before)
+    gone = await sim.db.value("SELECT sha256 FROM photos WHERE hazard_id = ?", (b,))
+    async with sim.db.write() as tx:
+        await tx.run("UPDATE photos SET phash = NULL")
+    sim.services.photos.path_of(gone).unlink()  # a file no longer there stays without
+    await sim.restart()
+    after = await sim.db.all("SELECT id, phash, sha256 FROM photos ORDER BY id")
+    for now, then in zip(after, before, strict=True):
+        if now["sha256"] == gone:
+            assert now["phash"] is None
+        else:  # read back from the stored JPEG: within a few bits of the hash made at saving
+            assert fingerprint.distance(now["phash"], then["phash"]) <= 4
+    # And a reused copy of a backfilled photo is caught again.
+    said = await fix_with(s.staff, b, scenes.jpeg_bytes(scenes.resized(scenes.stairwell(2))))
+    assert KEEP in texts(said)
