@@ -313,7 +313,9 @@ def build_application(
         if app.job_queue is not None:
             jobs = app.job_queue
             jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
-            jobs.run_repeating(record_heads, interval=timedelta(days=1), first=120)
+            jobs.run_repeating(
+                record_heads, interval=timedelta(days=1), first=120, name="chain_heads"
+            )
             jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")
             jobs.run_repeating(
                 plan_reminders,

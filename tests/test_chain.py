@@ -366,3 +366,23 @@ def test_verify_on_a_database_from_before_the_chain_asks_for_init(tmp_path, caps
     config.write_text(f'[storage]\ndatabase = "{path}"\n', encoding="utf-8")
     assert main(["--config", str(config), "verify"]) == 2
     assert "xiaoan init" in capsys.readouterr().err
+
+
+async def test_daily_job_records_the_heads_and_logs_their_hash(sim, tmp_path, capsys, caplog):
+    from types import SimpleNamespace
+
+    from bot.app import record_heads
+
+    await busy_school(sim)
+    assert [job.name for job in sim.app.job_queue.get_jobs_by_name("chain_heads")] == [
+        "chain_heads"
+    ]
+    with caplog.at_level("INFO", logger="bot.app"):
+        await record_heads(SimpleNamespace(bot_data=sim.app.bot_data))
+    row = await sim.db.one("SELECT digest, heads FROM chain_anchors ORDER BY id DESC")
+    assert f"chain heads recorded: {row['digest']}" in caplog.text
+    config = copy_of(sim, tmp_path / "copy")
+    code, out = verify(config, capsys)
+    assert f"all heads: {row['digest']}" in out  # nothing written since
+    code, out = verify(config, capsys, "--since", row["digest"])
+    assert code == 0
