@@ -27,7 +27,8 @@ MAX_CANDIDATES = 16
 
 
 class PhashIndex:
-    """Every stored photo's perceptual hash, as one array (per process)."""
+    """Every stored photo's perceptual hashes (of the whole and of a few crops), as one
+    array (per process); a photo's distance is the least of its hashes'."""
 
     def __init__(self) -> None:
         self.ids: Any = np.empty(0, dtype=np.int64)
@@ -37,27 +38,37 @@ class PhashIndex:
     async def refresh(self, db: Reader) -> None:
         """Take in the photos stored since the last look-up."""
         rows = await db.all(
-            "SELECT id, phash FROM photos WHERE id > ? AND phash IS NOT NULL ORDER BY id",
+            "SELECT id, phash, crop_hashes FROM photos WHERE id > ? AND phash IS NOT NULL"
+            " ORDER BY id",
             (self.last_id,),
         )
+        ids, hashes = [], []
+        for r in rows:
+            for value in [r["phash"], *json.loads(r["crop_hashes"] or "[]")]:
+                ids.append(r["id"])
+                hashes.append(value)
         if rows:
-            self.add([r["id"] for r in rows], [r["phash"] for r in rows])
+            self.add(ids, hashes)
 
     def add(self, ids: list[int], hashes: list[int]) -> None:
+        """Hashes and the photo each belongs to (a photo may have several)."""
         self.ids = np.concatenate([self.ids, np.array(ids, dtype=np.int64)])
         as_unsigned = np.array(hashes, dtype=np.int64).view(np.uint64)
         self.hashes = np.concatenate([self.hashes, as_unsigned])
         self.last_id = max(self.last_id, *ids)
 
     def near(self, phash: int, max_distance: int) -> list[tuple[int, int]]:
-        """(photo id, distance) of the hashes within ``max_distance`` bits, nearest first."""
+        """(photo id, distance) of the photos within ``max_distance`` bits, nearest first."""
         if not len(self.ids):
             return []
         query = np.array([phash], dtype=np.int64).view(np.uint64)[0]
         distances = np.bitwise_count(self.hashes ^ query)
         hits = np.nonzero(distances <= max_distance)[0]
         order = hits[np.argsort(distances[hits], kind="stable")]
-        return [(int(self.ids[i]), int(distances[i])) for i in order]
+        # A photo's first appearance in distance order is its least distance.
+        _, first = np.unique(self.ids[order], return_index=True)
+        kept = order[np.sort(first)]
+        return [(int(self.ids[i]), int(distances[i])) for i in kept]
 
 
 @dataclass(frozen=True)
@@ -219,23 +230,26 @@ async def backfill(db: Reader, write: Any, photos: PhotoStore) -> int:
     found = await asyncio.to_thread(_fingerprints, photos, [r["sha256"] for r in rows])
     if found:
         async with write() as tx:
-            for sha, phash in found.items():
+            for sha, (phash, crops) in found.items():
                 await tx.run(
-                    "UPDATE photos SET phash = ? WHERE sha256 = ? AND phash IS NULL", (phash, sha)
+                    "UPDATE photos SET phash = ?, crop_hashes = ? WHERE sha256 = ?"
+                    " AND phash IS NULL",
+                    (phash, json.dumps(list(crops)), sha),
                 )
     return len(found)
 
 
-def _fingerprints(photos: PhotoStore, hashes: list[str]) -> dict[str, int]:
+def _fingerprints(photos: PhotoStore, hashes: list[str]) -> dict[str, tuple[int, tuple[int, ...]]]:
     from PIL import Image
 
-    found: dict[str, int] = {}
+    found: dict[str, tuple[int, tuple[int, ...]]] = {}
     for sha in hashes:
         try:
             with Image.open(photos.path_of(sha)) as image:
-                phash = fingerprint.perceptual_hash(image.convert("RGB"))
+                rgb = image.convert("RGB")
         except OSError:
             continue  # the file is gone: xiaoan verify reports it
+        phash = fingerprint.perceptual_hash(rgb)
         if phash is not None:
-            found[sha] = phash
+            found[sha] = (phash, fingerprint.crop_hashes(rgb))
     return found

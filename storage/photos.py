@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ledger.errors import PhotoRejected
-from storage.fingerprint import Exif, perceptual_hash, read_exif
+from storage.fingerprint import Exif, crop_hashes, perceptual_hash, read_exif
 
 JPEG_QUALITY = 85
 
@@ -38,6 +38,7 @@ class StoredPhoto:
     # Perceptual hash (signed 64 bits, as SQLite keeps it); None for a picture
     # without detail (a flat colour), which no perceptual hash can tell apart.
     phash: int | None = None
+    crop_hashes: tuple[int, ...] = ()  # of a few crops of it (storage.fingerprint)
     # From the original's EXIF, before it was stripped: capture time as written
     # ("2026-03-02T10:15:00", with "+08:00" when the camera said), GPS in degrees.
     taken_at: str | None = None
@@ -58,7 +59,9 @@ def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
     return jpeg, width, height
 
 
-def _normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int, int | None, Exif]:
+def _normalise(
+    data: bytes, limits: PhotoLimits
+) -> tuple[bytes, int, int, tuple[int | None, tuple[int, ...]], Exif]:
     """``normalise``, plus the perceptual hash and what the EXIF said."""
     if len(data) > limits.max_bytes:
         raise PhotoRejected(reason="too_large", limit_mb=limits.max_bytes // (1024 * 1024))
@@ -92,7 +95,8 @@ def _normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int, int |
     rgb.info.clear()
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    return out.getvalue(), rgb.width, rgb.height, perceptual_hash(rgb), exif
+    hashes = (perceptual_hash(rgb), crop_hashes(rgb))
+    return out.getvalue(), rgb.width, rgb.height, hashes, exif
 
 
 class PhotoStore:
@@ -112,7 +116,7 @@ class PhotoStore:
         return self.root / sha256[:2] / f"{sha256}.jpg"
 
     def save(self, data: bytes) -> StoredPhoto:
-        jpeg, width, height, phash, exif = _normalise(data, self.limits)
+        jpeg, width, height, (phash, crops), exif = _normalise(data, self.limits)
         digest = hashlib.sha256(jpeg).hexdigest()
         path = self.path_of(digest)
         if not path.exists():
@@ -130,6 +134,7 @@ class PhotoStore:
             height,
             len(jpeg),
             phash=phash,
+            crop_hashes=crops,
             taken_at=exif.taken_at,
             latitude=exif.latitude,
             longitude=exif.longitude,

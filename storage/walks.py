@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -350,8 +351,9 @@ async def add_photo(
     """
     photo_id = await tx.run(
         "INSERT INTO photos (hazard_id, kind, fix_report_id, sha256, width, height, bytes,"
-        " tg_file_unique_id, uploaded_by, uploaded_at, phash, taken_at, latitude, longitude,"
-        " reused_of, time_flag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " tg_file_unique_id, uploaded_by, uploaded_at, phash, crop_hashes, taken_at, latitude,"
+        " longitude, reused_of, time_flag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?)"
         " ON CONFLICT (hazard_id, sha256) DO NOTHING",
         (
             hazard_id,
@@ -365,6 +367,7 @@ async def add_photo(
             person_id,
             tx.now(),
             photo.phash,
+            json.dumps(list(photo.crop_hashes)) if photo.crop_hashes else None,
             photo.taken_at,
             photo.latitude,
             photo.longitude,

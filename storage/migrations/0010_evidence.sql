@@ -8,6 +8,7 @@
 --   insisted. time_flag: 'before_hazard' (taken before the hazard was recorded)
 --   or 'stale' (taken days before the fix was reported).
 ALTER TABLE photos ADD COLUMN phash INTEGER;
+ALTER TABLE photos ADD COLUMN crop_hashes TEXT;  -- JSON list: hashes of a few crops of it
 ALTER TABLE photos ADD COLUMN taken_at TEXT;
 ALTER TABLE photos ADD COLUMN latitude REAL;
 ALTER TABLE photos ADD COLUMN longitude REAL;
