@@ -90,26 +90,6 @@ def accuracy(count: int, folder: Path) -> None:
             f" = {100 * caught / (2 * count):.1f} %"
         )
     print(f"near-copies caught: {100 * caught_all / edits_all:.2f} % (target >= 99 %)")
-    # Only the MAX_CANDIDATES nearest by hash are checked on their pixels: where does a
-    # copy's original rank by hash among all photos of similar places?
-    worst = 0
-    everything = [p for photos in originals.values() for p in photos]
-    for kind, draw in (("stairwell", scenes.stairwell), ("room", scenes.room)):
-        for seed in range(count):
-            copy = stored(store, scenes.cropped(draw(seed)))
-            assert copy[0] is not None
-            mine = fingerprint.distance(copy[0], originals[kind][seed][0] or 0)
-            closer = sum(
-                1
-                for p in everything
-                if p is not originals[kind][seed]
-                and fingerprint.distance(copy[0], p[0] or 0) < mine
-            )
-            worst = max(worst, closer + 1)
-    print(
-        f"worst hash rank of a cropped copy's original among {len(everything)} photos:"
-        f" {worst} (pixels are checked for the nearest {MAX_CANDIDATES})"
-    )
     started = time.perf_counter()
     checks = 0
     for a, b in combinations(originals["stairwell"][:10], 2):

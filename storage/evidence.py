@@ -23,7 +23,7 @@ from storage.photos import PhotoStore, StoredPhoto
 
 # Candidates compared on their pixels, nearest hash first: a near-copy is among the
 # nearest; a city of similar stairwells must not make a look-up read hundreds of files.
-MAX_CANDIDATES = 16
+MAX_CANDIDATES = 8
 
 
 class PhashIndex:
