@@ -7,12 +7,13 @@ applied; then exactly one handler of group 0 answers it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -30,22 +31,21 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
 from bot.local import local_page_of
+from bot.updates import rewrite, sort_batch
 from handlers import (
     admin,
     common,
     inspect,
     join,
+    menu,
     rectify,
     reminders,
     reports,
     router,
     tasks,
 )
-from handlers import (
-    evidence as evidence_chat,
-)
+from handlers import evidence as evidence_chat
 from handlers.base import Ctx, Services
-from handlers.i18n import LANGUAGES, catalogue
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
@@ -62,25 +62,12 @@ INBOX_KEEP = timedelta(days=7)
 # The outbox is looked at this often; a change that writes to it wakes it at once.
 OUTBOX_EVERY = timedelta(seconds=3)
 
+# A batch of nothing but unconfirmable updates: wait this long before polling again.
+UNCONFIRMABLE_PAUSE = 1.0
+
 # The updates the bot asks Telegram for: what people send and tap, and their
 # blocking or unblocking the bot.
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-
-# Commands in the menu, in this order (descriptions from the locale files).
-MENU = (
-    "inspect",
-    "tasks",
-    "progress",
-    "export",
-    "cancel",
-    "whoami",
-    "help",
-    "addbuilding",
-    "invite",
-    "invitations",
-    "addschool",
-    "reminders",
-)
 
 
 class InboxRequest(HTTPXRequest):
@@ -99,15 +86,32 @@ class InboxRequest(HTTPXRequest):
         code, payload = await super().do_request(url, method, *args, **kwargs)
         if code == 200 and url.endswith("/getUpdates"):
             assert self.db is not None, "polling started before the database was opened"
-            await receive_raw(self.db, payload)
+            payload = await receive_raw(self.db, payload)
         return code, payload
 
 
-async def receive_raw(db: Database, payload: bytes) -> None:
-    """Store the updates of a getUpdates answer in the inbox."""
+async def receive_raw(db: Database, payload: bytes) -> bytes:
+    """Store the updates of a getUpdates answer in the inbox; returns what polling reads.
+
+    A malformed update is stored already done, with the reason, and polling
+    gets a bare stand-in for it (see ``bot.updates``): one bad update no
+    longer fails the batch.
+    """
     body = json.loads(payload)
-    if body.get("ok"):
-        await inbox.receive(db, body["result"])
+    if not body.get("ok"):
+        return payload
+    batch = sort_batch(body.get("result"))
+    await inbox.receive(db, batch.passed + [raw for raw, _ in batch.malformed])
+    for raw, why in batch.malformed:
+        log.warning("update %d: %s", raw["update_id"], why)
+        await inbox.mark_done(db, raw["update_id"], error=why)
+    if batch.unconfirmable:
+        log.warning("getUpdates: %d update(s) without an update_id left out", batch.unconfirmable)
+        if not batch.passed and not batch.malformed:
+            await asyncio.sleep(UNCONFIRMABLE_PAUSE)  # polling would ask again at once
+    if not batch.malformed and not batch.unconfirmable:
+        return payload
+    return rewrite(body, batch)
 
 
 async def open_services(config: Config, clock: Clock) -> Services:
@@ -195,20 +199,23 @@ async def record_heads(context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("chain heads recorded: %s", digest)
 
 
-async def set_menu(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The command menu, in Chinese by default and in English for English clients."""
-    for lang in LANGUAGES:
-        texts = catalogue(lang)
-        commands = [BotCommand(name, texts[f"commands.{name}"]) for name in MENU]
-        await app.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
+async def sync_menus(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Once after start: each person's menu set again where their roles or the texts changed."""
+    changed = await menu.sync_all(context.bot, context.bot_data["services"].db)
+    if changed:
+        log.info("menus: set %d person(s)' command menu", changed)
 
 
 async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Feed again the updates received but not applied before the bot stopped."""
-    pending = await inbox.undone(app.bot_data["services"].db)
-    for raw in pending:
+    db = app.bot_data["services"].db
+    pending = await inbox.undone(db)
+    batch = sort_batch(pending)
+    for raw, why in batch.malformed:  # stored, then the bot stopped before marking it
+        await inbox.mark_done(db, raw["update_id"], error=why)
+    for raw in batch.passed:
         await app.update_queue.put(Update.de_json(raw, app.bot))
-    return len(pending)
+    return len(batch.passed)
 
 
 async def prune_inbox(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -243,6 +250,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CommandHandler(name, callback))
     taps = {
         "a": inspect.answer,
+        "in": inspect.inspect_tap,
+        "cam": router.on_camera_tap,
         "p": inspect.pause,
         "x": inspect.other_hazard,
         "c": inspect.close_building,
@@ -290,7 +299,7 @@ def build_application(
         app.bot_data["services"] = services
         if isinstance(updates_request, InboxRequest):
             updates_request.db = services.db
-        await set_menu(app)
+        await menu.set_stranger_menu(app.bot)
         replayed = await replay_inbox(app)
         if replayed:
             log.info("fed again %d update(s) received before the last stop", replayed)
@@ -316,6 +325,7 @@ def build_application(
             jobs.run_repeating(
                 record_heads, interval=timedelta(days=1), first=120, name="chain_heads"
             )
+            jobs.run_once(sync_menus, when=2, name="menus")
             jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")
             jobs.run_repeating(
                 plan_reminders,

@@ -129,6 +129,56 @@ SETTINGS = (
         "local.files", "", "local chat: folder of files sent in chat; empty: localchat-files beside"
     ),
     Setting("local.max_upload_bytes", 20 * 1024 * 1024, "local chat: largest upload from a page"),
+    Setting(
+        "local.session_days",
+        30,
+        "local chat: a session ends after this many days without use (then: a new invitation)",
+    ),
+    Setting(
+        "local.max_streams",
+        200,
+        "local chat: most open live-update streams in all; more are answered 429",
+    ),
+    Setting(
+        "local.max_streams_per_session",
+        4,
+        "local chat: most open live-update streams of one browser session",
+    ),
+    Setting(
+        "local.session_requests_per_second",
+        10,
+        "local chat: requests a session may make each second, after a burst",
+    ),
+    Setting(
+        "local.session_requests_burst",
+        100,
+        "local chat: requests a session may make at once",
+    ),
+    Setting(
+        "local.address_requests_per_second",
+        30,
+        "local chat: requests one address may make each second, after a burst",
+    ),
+    Setting(
+        "local.address_requests_burst",
+        300,
+        "local chat: requests one address may make at once",
+    ),
+    Setting(
+        "local.joins_per_hour",
+        30,
+        "local chat: joins (new chats) one address may make each hour, after a burst",
+    ),
+    Setting(
+        "local.joins_burst",
+        10,
+        "local chat: joins one address may make at once",
+    ),
+    Setting(
+        "local.client_ip_header",
+        "",
+        "local chat: behind a proxy on loopback, the header with the client's address (X-Real-IP)",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -162,6 +212,16 @@ class Config:
     local_database: Path = Path("data/localchat.sqlite3")
     local_files: Path = Path("data/localchat-files")
     local_max_upload_bytes: int = 20 * 1024 * 1024
+    local_session_days: int = 30
+    local_max_streams: int = 200
+    local_max_streams_per_session: int = 4
+    local_session_requests_per_second: int = 10
+    local_session_requests_burst: int = 100
+    local_address_requests_per_second: int = 30
+    local_address_requests_burst: int = 300
+    local_joins_per_hour: int = 30
+    local_joins_burst: int = 10
+    local_client_ip_header: str = ""
 
 
 def _flatten(table: dict[str, Any]) -> dict[str, Any]:
@@ -338,4 +398,24 @@ def _local(v: dict[str, Any]) -> dict[str, Any]:
         "local_database": Path(database) if database else beside / "localchat.sqlite3",
         "local_files": Path(files) if files else beside / "localchat-files",
         "local_max_upload_bytes": _int("local.max_upload_bytes", v["local.max_upload_bytes"]),
+        "local_session_days": _int("local.session_days", v["local.session_days"]),
+        "local_max_streams": _int("local.max_streams", v["local.max_streams"]),
+        "local_max_streams_per_session": _int(
+            "local.max_streams_per_session", v["local.max_streams_per_session"]
+        ),
+        "local_session_requests_per_second": _int(
+            "local.session_requests_per_second", v["local.session_requests_per_second"]
+        ),
+        "local_session_requests_burst": _int(
+            "local.session_requests_burst", v["local.session_requests_burst"]
+        ),
+        "local_address_requests_per_second": _int(
+            "local.address_requests_per_second", v["local.address_requests_per_second"]
+        ),
+        "local_address_requests_burst": _int(
+            "local.address_requests_burst", v["local.address_requests_burst"]
+        ),
+        "local_joins_per_hour": _int("local.joins_per_hour", v["local.joins_per_hour"]),
+        "local_joins_burst": _int("local.joins_burst", v["local.joins_burst"]),
+        "local_client_ip_header": _str("local.client_ip_header", v["local.client_ip_header"]),
     }

@@ -9,17 +9,24 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
+import sqlite3
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
+
+import aiosqlite
 
 from bot.config import TOKEN_ENV, Config
+from handlers.i18n import catalogue
 from ledger.clock import SystemClock
 from ledger.errors import ConfigError
 from ledger.invitations import deep_link
 from ledger.roles import Role
 from localchat.limits import FloodLimits
 from localchat.server import LocalServer, LocalSettings, printable_host
+from storage.db import Reader
+from storage.people import person_by_tg
 
 # The name the local server gives the bot when bot.username is not set.
 LOCAL_USERNAME = "xiaoan_local_bot"
@@ -38,13 +45,63 @@ def local_settings(config: Config, token: str) -> LocalSettings:
         database=config.local_database,
         files=config.local_files,
         max_upload_bytes=config.local_max_upload_bytes,
+        session_days=config.local_session_days,
+        max_streams=config.local_max_streams,
+        max_streams_per_session=config.local_max_streams_per_session,
+        session_requests_per_second=config.local_session_requests_per_second,
+        session_requests_burst=config.local_session_requests_burst,
+        address_requests_per_second=config.local_address_requests_per_second,
+        address_requests_burst=config.local_address_requests_burst,
+        joins_per_hour=config.local_joins_per_hour,
+        joins_burst=config.local_joins_burst,
+        client_ip_header=config.local_client_ip_header,
     )
 
 
+class _ReadOnly(Reader):
+    """Queries on a read-only connection to the bot's database."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+
+class BotDirectory:
+    """Who a local person is in the bot's own database (read only), for the page's header.
+
+    A local person's user id is the Telegram user id the bot knows them by.
+    An unknown person, or a database not there yet, gives no lines.
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+
+    async def __call__(self, user_id: int, language: str) -> list[str]:
+        """One line per membership: "role · school" in the person's language."""
+        if not self.database.exists():
+            return []
+        texts = catalogue("en" if language.startswith("en") else "zh")
+        uri = f"{self.database.resolve().as_uri()}?mode=ro"
+        try:
+            async with aiosqlite.connect(uri, uri=True) as conn:
+                conn.row_factory = sqlite3.Row
+                person = await person_by_tg(_ReadOnly(conn), user_id)
+        except sqlite3.Error:
+            return []  # not the bot's database (yet): nothing to say
+        if person is None:
+            return []
+        return [
+            f"{texts[f'role.{m.role.value}']} · {m.school_name or texts['join.city']}"
+            for m in person.memberships
+        ]
+
+
 def new_server(config: Config, token: str) -> LocalServer:
-    """A local server for these settings, on the system clock."""
+    """A local server for these settings, on the system clock, knowing the bot's people."""
     return LocalServer(
-        local_settings(config, token), SystemClock(config.timezone), FloodLimits(time.monotonic)
+        local_settings(config, token),
+        SystemClock(config.timezone),
+        FloodLimits(time.monotonic),
+        directory=BotDirectory(config.database),
     )
 
 

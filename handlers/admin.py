@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from handlers.base import Button, Ctx, entry, number, parts
@@ -30,6 +29,7 @@ from ledger.invitations import USES as INVITE_USES
 from ledger.roles import Role, can_manage_school, invitable_roles, require
 from storage import campus, people
 from storage.db import Tx
+from telegram_rules.fit import fit, room_for
 
 Parse = Callable[[Ctx, str], Any]
 
@@ -277,7 +277,8 @@ async def list_invitations(ctx: Ctx) -> None:
     if not rows:
         await ctx.reply("invitations.none")
         return
-    lines, buttons = [], []
+    lines: list[str] = []
+    buttons: list[list[Button]] = []
     for r in rows:
         lines.append(
             ctx.t(
@@ -286,11 +287,14 @@ async def list_invitations(ctx: Ctx) -> None:
                 role=ctx.t(f"role.{r['role']}"),
                 uses=r["uses"],
                 max_uses=r["max_uses"],
-                expires=datetime.fromisoformat(r["expires_at"]).strftime("%Y-%m-%d %H:%M"),
+                expires=ctx.moment(r["expires_at"]),
             )
         )
         buttons.append([(ctx.t("invitations.revoke", code=r["code"]), f"rv:{r['id']}")])
-    await ctx.reply("invitations.list", buttons, lines=Html("\n".join(lines)))
+    room = room_for(ctx.t("invitations.list", lines=""))
+    shown = fit(lines, room, lambda count: ctx.t("visible.more", count=count))
+    kept = len(shown) if len(shown) == len(lines) else len(shown) - 1
+    await ctx.reply("invitations.list", buttons[:kept], lines=Html("\n".join(shown)))
 
 
 @entry

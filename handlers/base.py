@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,22 +29,26 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from handlers import when
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
-from ledger.errors import NotAllowed, Stale, XiaoanError
+from ledger.errors import BadId, Stale, XiaoanError
 from ledger.evidence import EvidenceRules
+from ledger.ids import parse_id
 from ledger.roles import Person, require_member
-from storage import inbox
+from storage import inbox, questions
 from storage.db import Database, Tx
 from storage.evidence import PhashIndex
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
+from telegram_rules import MAX_TEXT, as_shown, parse_html, utf16_len
+from telegram_rules.fit import alert, clip, html_units
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 4096  # Telegram's limit for a message's text, after HTML parsing
 ALBUM_MAX = 10  # Telegram's limit for the pictures of one album
 Button = tuple[str, str]  # (label, callback data)
 Keyboard = Sequence[Sequence[Button]]
@@ -113,6 +116,14 @@ class Ctx:
     def today(self) -> date:
         return self.now().date()
 
+    def moment(self, value: str | datetime) -> str:
+        """A stored moment as this person reads it (campaign time zone, their language)."""
+        return when.moment_text(value, self.lang, self.services.clock.tz, self.today())
+
+    def day(self, value: str | date, weekday: bool = True) -> str:
+        """A day (with its weekday unless told), as this person reads it."""
+        return when.day_text(value, self.lang, self.today(), weekday)
+
     # --- storage ---------------------------------------------------------------
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
@@ -132,11 +143,39 @@ class Ctx:
         """Send a new message to this chat."""
         return await self.context.bot.send_message(
             self.chat_id,
-            text,
+            within_limit(text),
             parse_mode=ParseMode.HTML,
             reply_markup=_markup(keyboard),
             disable_web_page_preview=True,
         )
+
+    async def ask_typed(self, topic: str, text: str, keyboard: Keyboard | Markup = None) -> None:
+        """A question that may be answered by typing: remembered, to confirm the answer in it."""
+        message = await self.say(text, keyboard)
+        async with self.db.write() as tx:
+            await questions.set_open_question(tx, self.chat_id, topic, message.message_id, text)
+
+    async def confirm_typed(self, topic: str, note: str) -> None:
+        """A typed answer shown under its question, whose buttons go (as a tap's answer is)."""
+        question = await questions.open_question(self.db, self.chat_id, topic)
+        if question is None:
+            return
+        async with self.db.write() as tx:
+            await questions.close_question(tx, self.chat_id)
+        text = f"{question['html']}\n→ {html.escape(note, quote=False)}"
+        if html_units(text) > MAX_TEXT:
+            text = question["html"]  # no room: at least the buttons go
+        try:
+            await self.context.bot.edit_message_text(
+                text,
+                chat_id=self.chat_id,
+                message_id=question["message_id"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=None,
+                disable_web_page_preview=True,
+            )
+        except BadRequest as refused:  # deleted, or too old to edit: the answer stands anyway
+            log.info("typed answer not shown under its question: %s", refused.message)
 
     async def reply(self, key: str, keyboard: Keyboard | Markup = None, **values: Any) -> Message:
         return await self.say(self.t(key, **values), keyboard)
@@ -151,10 +190,13 @@ class Ctx:
         if isinstance(message, Message) and note is None and message.reply_markup is None:
             return  # nothing to show and no buttons to take away: Telegram refuses such an edit
         if isinstance(message, Message) and message.text_html is not None:
-            text = message.text_html + (f"\n→ {note}" if note else "")
-            if len(message.text or "") + len(note or "") + 3 > MAX_TEXT:
-                # No room for the answer under the question: just take its buttons away.
-                await query.edit_message_reply_markup(reply_markup=None)
+            answer = f"\n→ {note}" if note else ""
+            text = message.text_html + answer
+            if utf16_len(message.text or "") + html_units(answer) > MAX_TEXT:
+                # No room for the answer under the question: just take its buttons away
+                # (if it has none, an edit would change nothing, which Telegram refuses).
+                if message.reply_markup is not None:
+                    await query.edit_message_reply_markup(reply_markup=None)
                 return
             await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
 
@@ -167,11 +209,14 @@ class Ctx:
         await query.answer()
         markup = _markup(keyboard)
         assert markup is None or isinstance(markup, InlineKeyboardMarkup)
-        same_text = _plain(text) == (query.message.text or "")
+        same_text = as_shown(within_limit(text), ParseMode.HTML)[0] == (query.message.text or "")
         if same_text and markup == query.message.reply_markup:
             return  # the same page tapped again: Telegram refuses an edit that changes nothing
         await query.edit_message_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+            within_limit(text),
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            disable_web_page_preview=True,
         )
 
     async def show_photos(self, paths: Sequence[Path]) -> None:
@@ -188,25 +233,39 @@ class Ctx:
         """A short notice on a tapped button (or a message when it was not a tap)."""
         query = self.update.callback_query
         if query is not None:
-            await query.answer(self.t(key, **values)[:200], show_alert=True)
+            await query.answer(alert(self.t(key, **values)), show_alert=True)
         else:
             await self.reply(key, **values)
 
 
-def _plain(html_text: str) -> str:
-    """What a reader sees of our HTML: tags gone, entities read (as Telegram shows it)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+def within_limit(text: str) -> str:
+    """The text itself, which every screen builds to fit (``telegram_rules.fit``); should one
+    not, its plain words cut to the limit rather than the message refused, buttons and all."""
+    size = html_units(text)
+    if size <= MAX_TEXT:
+        return text
+    log.error("a message of %d UTF-16 units was built; cut to %d", size, MAX_TEXT)
+    return html.escape(clip(parse_html(text)[0], MAX_TEXT), quote=False)
+
+
+def plain(text: str) -> str:
+    """What a reader sees of our HTML, for a button's label (buttons show no HTML)."""
+    return as_shown(text, ParseMode.HTML)[0]
 
 
 def _markup(keyboard: Keyboard | Markup) -> Markup:
+    """Our rows of (label, data) as an inline keyboard; no buttons, no markup at all."""
     if keyboard is None or isinstance(
         keyboard, InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
     ):
         return keyboard
+    if not any(keyboard):
+        return None
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(label, callback_data=data) for label, data in row]
             for row in keyboard
+            if row
         ]
     )
 
@@ -235,7 +294,7 @@ def entry(
         except XiaoanError as error:
             text = error_text(ctx, error)
             if update.callback_query is not None:
-                await update.callback_query.answer(text[:200], show_alert=True)
+                await update.callback_query.answer(alert(text), show_alert=True)
             else:
                 await ctx.say(text)
         if not ctx.wrote:
@@ -253,7 +312,8 @@ def parts(data: str, count: int) -> list[str]:
 
 
 def number(value: str) -> int:
-    """A number from callback data; crafted data that is not one is refused."""
-    if not value.isdigit():
-        raise NotAllowed()
-    return int(value)
+    """An id from callback data; crafted data that is not one (``²``, 20 digits) is refused."""
+    found = parse_id(value)
+    if found is None:
+        raise BadId(value=clip(value, 24))
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import ChatMember
 
+from handlers import inspect
 from handlers.base import Ctx, entry
 from handlers.i18n import Html
 from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
@@ -11,19 +12,35 @@ from storage import outbox, people, rectify, walks
 
 
 def help_text(ctx: Ctx) -> str:
-    """The commands this person can use, by their roles."""
+    """The commands this person can use, by their roles, each command once."""
     person = ctx.person
     if person is None or not person.memberships:
         return ctx.t("help.guest")
     roles = {m.role for m in person.memberships}
-    sections = [ctx.t("help.everyone")]
+    manager = bool(roles & SCHOOL_MANAGERS)
+    # A manager's /reminders and /tasks do more: their lines say so where first listed.
+    sections = [ctx.t("friction.help.everyone_manager" if manager else "help.everyone")]
     if roles - CITY_ROLES:
-        sections.append(ctx.t("help.school"))
-    if roles & SCHOOL_MANAGERS:
+        sections.append(ctx.t("friction.help.school_manager" if manager else "help.school"))
+    if manager:
         sections.append(ctx.t("help.manager"))
     if Role.TASKFORCE in roles:
         sections.append(ctx.t("help.taskforce"))
-    return "\n\n".join(sections)
+    return _once_each("\n\n".join(sections))
+
+
+def _once_each(text: str) -> str:
+    """Drop a command's line when an earlier section listed it (a principal in the task force)."""
+    seen: set[str] = set()
+    lines = []
+    for line in text.split("\n"):
+        command = line.split(" ", 1)[0] if line.startswith("/") else None
+        if command in seen:
+            continue
+        if command:
+            seen.add(command)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 @entry
@@ -65,7 +82,9 @@ async def cancel(ctx: Ctx) -> None:
             await walks.withdraw_hazard(tx, data["hazard_id"], ctx.person.id)
         if kind == "fix" and ctx.person is not None:
             await rectify.drop_fix(tx, data["fix_id"], ctx.person.id)
-    await ctx.reply(CANCELLED.get(kind, "cancel.done"))
+    walk = await walks.inspection(ctx.db, data["inspection_id"]) if kind == "walk" else None
+    resume = None if walk is None else inspect.resume_button(ctx, walk)
+    await ctx.reply(CANCELLED.get(kind, "cancel.done"), resume)
 
 
 @entry

@@ -16,14 +16,17 @@ from telegram import Document, PhotoSize
 
 from handlers import evidence, named
 from handlers.base import Button, Ctx
+from handlers.i18n import Html
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import DEADLINE_CHOICES, Step, next_step, quick_fix_deadline
+from ledger.ids import parse_id
 from storage import campus, people, walks
 from storage import evidence as evidence_store
 from storage.db import Row
 from storage.photos import StoredPhoto
+from telegram_rules.fit import clip
 
 YES_NO = ("y", "n")
 
@@ -34,6 +37,17 @@ def step_of(hazard: Row) -> Step:
 
 def _data(hazard: Row, step: Step, value: str | int) -> str:
     return f"h:{hazard['id']}:{step.value}:{value}"
+
+
+def camera_row(ctx: Ctx, what: str) -> list[Button]:
+    """The big photo button of a photo step (``cam:``): the local chat opens the camera
+    with it; on Telegram its tap is answered with how to send a photo."""
+    return [(ctx.t("friction.photo.camera"), f"cam:{what}")]
+
+
+def deadline_topic(hazard: Row) -> str:
+    """The deadline question of this hazard, as an open question's topic."""
+    return f"h:{hazard['id']}:deadline"
 
 
 def _yes_no(ctx: Ctx, hazard: Row, step: Step) -> list[list[Button]]:
@@ -55,16 +69,23 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
     elif step is Step.PHOTOS:
         count = await walks.photo_count(ctx.db, hazard["id"])
         button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
-        key = "hazard.ask.more_photos" if count else "hazard.ask.photos"
+        key = "hazard.ask.more_photos" if count else "friction.photo.ask"
         await ctx.say(
             title + "\n" + ctx.t(key, count=count),
-            [[(ctx.t(button[0]), _data(hazard, step, button[1]))]],
+            [
+                camera_row(ctx, f"h:{hazard['id']}"),
+                [(ctx.t(button[0]), _data(hazard, step, button[1]))],
+            ],
         )
     elif step is Step.FIXABLE:
         await ctx.say(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
     elif step is Step.DEADLINE:
         choices = [(ctx.t("hazard.days", days=d), _data(hazard, step, d)) for d in DEADLINE_CHOICES]
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.deadline"), [choices[:2], choices[2:]])
+        await ctx.ask_typed(
+            deadline_topic(hazard),
+            title + "\n" + ctx.t("hazard.ask.deadline"),
+            [choices[:2], choices[2:]],
+        )
     elif step is Step.RESPONSIBLE:
         mates = await people.colleagues(ctx.db, hazard["school_id"])
         rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
@@ -119,7 +140,9 @@ async def on_text(ctx: Ctx, hazard: Row, text: str) -> Row | None:
     if step is Step.DESCRIPTION:
         return await save(ctx, hazard, description=clean_text(text, TEXT_MAX))
     if step is Step.DEADLINE:
-        return await save(ctx, hazard, deadline=parse_date(text, ctx.today()))
+        saved = await save(ctx, hazard, deadline=parse_date(text, ctx.today()))
+        await ctx.confirm_typed(deadline_topic(hazard), ctx.day(saved["deadline"]))
+        return saved
     if step is Step.RESPONSIBLE:
         name = clean_text(text, 60)
         mates = await people.colleagues(ctx.db, hazard["school_id"])
@@ -141,7 +164,8 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
         raise Stale()
     person = ctx.member()
     if step is Step.BUILDING:
-        building = await campus.building(ctx.db, int(value)) if value.isdigit() else None
+        building_id = parse_id(value)
+        building = None if building_id is None else await campus.building(ctx.db, building_id)
         if building is None or building["school_id"] not in person.school_ids:
             raise NotAllowed()
         return await save(ctx, hazard, building_id=building["id"], school_id=building["school_id"])
@@ -152,16 +176,16 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
             raise NotAllowed()
         return await save(ctx, hazard, photos_done=1)
     if step is Step.DEADLINE:
-        if not value.isdigit() or int(value) not in DEADLINE_CHOICES:
+        days = parse_id(value)
+        if days is None or days not in DEADLINE_CHOICES:
             raise NotAllowed()
-        return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), int(value)))
+        return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), days))
     if step is Step.RESPONSIBLE:
         mates = {m["id"]: m["name"] for m in await people.colleagues(ctx.db, hazard["school_id"])}
-        if not value.isdigit() or int(value) not in mates:
+        mate = parse_id(value)
+        if mate is None or mate not in mates:
             raise NotAllowed()
-        return await save(
-            ctx, hazard, responsible_id=int(value), responsible_name=mates[int(value)]
-        )
+        return await save(ctx, hazard, responsible_id=mate, responsible_name=mates[mate])
     if value not in YES_NO:
         raise NotAllowed()
     yes = value == "y"
@@ -233,14 +257,19 @@ async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
     await ask(ctx, fresh)
 
 
-def summary(ctx: Ctx, hazard: Row) -> str:
-    """One hazard in a line or two, for the walk's summary and confirmations."""
+LIST_DESCRIPTION = 120  # UTF-16 units of a description in a list (the card has it whole)
+
+
+def summary(ctx: Ctx, hazard: Row, listed: bool = False) -> str:
+    """One hazard in a line or two (HTML), for confirmations; ``listed`` in the walk's
+    summary, where the description is clipped so that a building's list stays short."""
+    deadline = ctx.day(hazard["deadline"], weekday=False) if hazard["deadline"] else "?"
     if hazard["fixable_now"]:
-        fix = ctx.t("hazard.line.fix_now", deadline=hazard["deadline"])
+        fix = ctx.t("hazard.line.fix_now", deadline=deadline)
     else:
         fix = ctx.t(
             "hazard.line.plan",
-            deadline=hazard["deadline"],
+            deadline=deadline,
             person=hazard["responsible_name"] or "?",
         )
     flags = "".join(
@@ -249,4 +278,7 @@ def summary(ctx: Ctx, hazard: Row) -> str:
             ctx.t("hazard.line.major") if hazard["major"] else "",
         ]
     )
-    return ctx.t("hazard.line.text", description=hazard["description"] or "", fix=fix) + flags
+    description = hazard["description"] or ""
+    if listed:
+        description = clip(description, LIST_DESCRIPTION)
+    return ctx.t("hazard.line.text", description=description, fix=Html(fix)) + flags

@@ -7,16 +7,18 @@ stored after any restart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handlers import hazard as hazard_questions
-from handlers.base import Button, Ctx, entry, number, parts
+from handlers import when
+from handlers.base import Button, Ctx, entry, number, parts, plain
 from handlers.i18n import Html
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.roles import can_walk, require
 from ledger.walk import Choice, Where, can_take_over, coverage, progress_bar
 from storage import campus, people, walks
 from storage.db import Row
+from telegram_rules.fit import fit, room_for
 
 STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 
@@ -24,6 +26,11 @@ STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 @entry
 async def inspect_command(ctx: Ctx) -> None:
     """``/inspect``: the school's buildings, their states and the coverage."""
+    await _start(ctx)
+
+
+async def _start(ctx: Ctx) -> None:
+    """The buildings of one's school, or first which school (people in more than one)."""
     person = ctx.member()
     schools = person.school_ids
     if not schools:
@@ -33,6 +40,25 @@ async def inspect_command(ctx: Ctx) -> None:
         await ctx.reply("inspect.pick_school", [[(str(names[s]), f"s:{s}")] for s in schools])
         return
     await show_buildings(ctx, schools[0])
+
+
+@entry
+async def inspect_tap(ctx: Ctx) -> None:
+    """``in:0``: the button after joining, doing what ``/inspect`` does."""
+    await ctx.settle()
+    await _start(ctx)
+
+
+def walk_button(ctx: Ctx) -> list[list[Button]] | None:
+    """A button to start walking, for a member of a school (none for city roles)."""
+    if ctx.person is None or not ctx.person.school_ids:
+        return None  # no markup at all rather than an empty keyboard
+    return [[(ctx.t("friction.walk.start"), "in:0")]]
+
+
+def resume_button(ctx: Ctx, walk: Row) -> list[list[Button]]:
+    """A button to go on with a paused walk, where it stopped."""
+    return [[(ctx.t("inspect.resume", building=walk["building_name"]), f"b:{walk['building_id']}")]]
 
 
 @entry
@@ -57,7 +83,7 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
     buttons: list[list[Button]] = []
     mine = [r for r in rows if r["state"] == "in_progress" and r["walker_id"] == person.id]
     for r in mine:
-        buttons.append([(ctx.t("inspect.resume", building=r["name"]), f"b:{r['id']}")])
+        buttons.append([(plain(ctx.t("inspect.resume", building=r["name"])), f"b:{r['id']}")])
     for r in rows:
         label = ctx.t(
             f"inspect.state.{r['state']}",
@@ -65,7 +91,7 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
             done=r["answered"],
             total=await _item_count(ctx, r),
         )
-        buttons.append([(f"{STATE_ICON[r['state']]} {label}", f"b:{r['id']}")])
+        buttons.append([(f"{STATE_ICON[r['state']]} {plain(label)}", f"b:{r['id']}")])
     await ctx.reply(
         "inspect.list",
         buttons,
@@ -132,12 +158,21 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
     )
     if ctx.update.callback_query:
         await ctx.update.callback_query.answer()
+    last = when.local(locked.params["last"], ctx.services.clock.tz)
+    free_at = last + timedelta(minutes=ctx.services.takeover_after_minutes)
+    minutes = int(locked.params["minutes"])
     await ctx.reply(
-        f"walk.locked_{reason}",
+        f"friction.walk.locked_{reason}",
         keyboard,
         building=locked.params["building"],
         walker=walker.name if walker else "?",
-        minutes=locked.params["minutes"],
+        last=ctx.moment(last),
+        ago=ctx.t("friction.walk.just_now")
+        if minutes < 1
+        else ctx.t("friction.walk.ago", minutes=minutes),
+        free_at=ctx.moment(free_at)
+        if free_at.date() != last.date()
+        else when.time_text(free_at, ctx.services.clock.tz),
     )
 
 
@@ -145,7 +180,7 @@ def _check_walkable(ctx: Ctx, walk: Row) -> None:
     """Refuse a closed building, or one somebody else is walking (unless idle)."""
     person = ctx.member()
     if walk["closed_at"] is not None:
-        raise AlreadyClosed(building=walk["building_name"], date=walk["closed_at"][:10])
+        raise AlreadyClosed(building=walk["building_name"], date=ctx.moment(walk["closed_at"]))
     if walk["walker_id"] == person.id:
         return
     last = datetime.fromisoformat(walk["last_activity_at"])
@@ -159,6 +194,7 @@ def _check_walkable(ctx: Ctx, walk: Row) -> None:
         walk=walk["id"],
         walker=walk["walker_id"],
         minutes=minutes,
+        last=walk["last_activity_at"],
     )
 
 
@@ -170,16 +206,20 @@ async def take_over(ctx: Ctx) -> None:
     walk = await walks.inspection(ctx.db, number(raw))
     if walk is None or not can_walk(person, walk["school_id"]):
         raise NotAllowed()
-    async with ctx.write() as tx:
-        walk = await walks.inspection(tx, walk["id"])
-        assert walk is not None
-        try:
-            _check_walkable(ctx, walk)
-        except WalkLocked as locked:
-            if locked.params["reason"] != "idle":
-                raise
-            await walks.take_over(tx, walk["id"], walk["walker_id"], person.id)
-        await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
+    try:
+        async with ctx.write() as tx:
+            walk = await walks.inspection(tx, walk["id"])
+            assert walk is not None
+            try:
+                _check_walkable(ctx, walk)
+            except WalkLocked as locked:
+                if locked.params["reason"] != "idle":
+                    raise
+                await walks.take_over(tx, walk["id"], walk["walker_id"], person.id)
+            await people.set_pending(tx, ctx.user_id, "walk", {"inspection_id": walk["id"]})
+    except WalkLocked as locked:  # busy again since the button was shown: who, and until when
+        await _tell_locked(ctx, locked)
+        return
     await ctx.settle()
     await ask_current(ctx, walk["id"])
 
@@ -223,18 +263,32 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
 
 
 async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
+    """The building's summary with its close button: every hazard listed (clipped) as far as
+    one message holds, the rest counted, so that the close button is always sent."""
     given = list((await walks.answers(ctx.db, walk["id"])).values())
     found = await walks.hazards_of_inspection(ctx.db, walk["id"])
-    lines = [f"{n}. {hazard_questions.summary(ctx, h)}" for n, h in enumerate(found, start=1)]
-    await ctx.reply(
-        "walk.summary",
+    lines = [
+        f"{n}. {hazard_questions.summary(ctx, h, listed=True)}"
+        for n, h in enumerate(found, start=1)
+    ]
+
+    def text(listed: list[str]) -> str:
+        return ctx.t(
+            "walk.summary",
+            building=walk["building_name"],
+            total=total,
+            ok=given.count(Choice.OK.value),
+            na=given.count(Choice.NA.value),
+            hazards=len(found),
+            lines=Html("\n".join(listed) if listed else ctx.t("walk.no_hazards")),
+        )
+
+    def more(count: int) -> str:
+        return ctx.t("visible.more_hazards", count=count)
+
+    await ctx.say(
+        text(fit(lines, room_for(text([])), more)),
         [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
-        building=walk["building_name"],
-        total=total,
-        ok=given.count(Choice.OK.value),
-        na=given.count(Choice.NA.value),
-        hazards=len(found),
-        lines=Html("\n".join(lines) if lines else ctx.t("walk.no_hazards")),
     )
 
 
@@ -284,7 +338,7 @@ async def pause(ctx: Ctx) -> None:
     async with ctx.write() as tx:
         await people.clear_pending(tx, ctx.user_id)
     await ctx.settle(ctx.t("walk.pause"))
-    await ctx.reply("walk.paused", building=walk["building_name"])
+    await ctx.reply("walk.paused", resume_button(ctx, walk), building=walk["building_name"])
 
 
 @entry

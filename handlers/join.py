@@ -6,8 +6,8 @@ from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from handlers import walls
-from handlers.base import Ctx, entry
+from handlers import inspect, menu, walls
+from handlers.base import Ctx, entry, error_text
 from handlers.common import help_text
 from ledger.buildings import NAME_MAX, clean_text, parse_phone
 from ledger.errors import BadPhone, InvitationInvalid
@@ -29,7 +29,20 @@ async def start(ctx: Ctx) -> None:
     if walls.is_building_code(code):  # a QR code on a building's wall
         await walls.scanned(ctx, code)
         return
-    invitation = await people.usable_invitation(ctx.db, code, ctx.now())
+    await join_with(ctx, code)
+
+
+async def join_with(ctx: Ctx, code: str) -> None:
+    """Join with an invitation code (from ``/start``, or typed bare by someone not yet in)."""
+    try:
+        invitation = await people.usable_invitation(ctx.db, code, ctx.now())
+    except InvitationInvalid as refused:
+        stranger = ctx.person is None or not ctx.person.memberships
+        if stranger and refused.params.get("reason") == "unknown":
+            # The dead end of a mistyped code: say that typing the right one is enough.
+            await ctx.say(error_text(ctx, refused) + "\n" + ctx.t("friction.join.type_code"))
+            return
+        raise
     role = Role(invitation["role"])
     where = invitation["school_name"] or ctx.t("join.city")
     if ctx.person is not None:
@@ -48,11 +61,32 @@ async def start(ctx: Ctx) -> None:
                 invitation_id=used["id"],
             )
         await ctx.load_person()
-        await ctx.reply("join.added", role=ctx.t(f"role.{role}"), where=where)
+        await ctx.reply(
+            "join.added", inspect.walk_button(ctx), role=ctx.t(f"role.{role}"), where=where
+        )
+        await menu.refresh(ctx)  # a new role: new commands in the menu
         return
     async with ctx.write() as tx:
         await people.set_pending(tx, ctx.user_id, "join", {"code": code})
-    await ctx.reply("join.ask_name", role=ctx.t(f"role.{role}"), where=where)
+    given = _given_name(ctx)
+    if given is None:
+        await ctx.reply("join.ask_name", role=ctx.t(f"role.{role}"), where=where)
+        return
+    # The name the client already gave (the local chat's form, a Telegram profile),
+    # offered as a one-tap answer: a key of the reply keyboard sends it as typed.
+    offer = ReplyKeyboardMarkup(
+        [[KeyboardButton(given)]], resize_keyboard=True, one_time_keyboard=True
+    )
+    await ctx.reply(
+        "friction.join.ask_name", offer, role=ctx.t(f"role.{role}"), where=where, name=given
+    )
+
+
+def _given_name(ctx: Ctx) -> str | None:
+    """The client's first and last name, as a valid name answer, or None."""
+    user = ctx.update.effective_user
+    name = " ".join((user.full_name if user else "").split())
+    return name if 0 < len(name) <= NAME_MAX else None
 
 
 async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str | None) -> None:
@@ -108,4 +142,5 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         role=ctx.t(f"role.{invitation['role']}"),
         where=where,
     )
-    await ctx.say(help_text(ctx))
+    await ctx.say(help_text(ctx), inspect.walk_button(ctx))
+    await menu.refresh(ctx)  # after the welcome: the person is not kept waiting for it

@@ -12,13 +12,14 @@ person, the principal and the task force) are told through the outbox.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from telegram import Document, PhotoSize
 
 from handlers import evidence, named, notify
 from handlers.base import ALBUM_MAX, Ctx, Keyboard, entry, number
-from handlers.hazard import fetch_photo
+from handlers.hazard import camera_row, fetch_photo
 from handlers.i18n import DEFAULT, LANGUAGES, Html, t
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
@@ -39,6 +40,7 @@ from storage import people, walks
 from storage import rectify as store
 from storage.db import Row, Tx
 from storage.photos import StoredPhoto
+from telegram_rules.fit import clip
 
 # Pending inputs this module answers (see handlers.router).
 KINDS = frozenset({"fix", "return", "extend", "refuse", "unfixable"})
@@ -52,14 +54,18 @@ async def load(ctx: Ctx, hazard_id: int) -> tuple[Row, Facts]:
     return found
 
 
-def title(lang: str, hazard: Row) -> str:
-    """``#12【教学楼A】`` and the description, as every message names a hazard."""
+def title(lang: str, hazard: Row, description_units: int | None = None) -> str:
+    """``#12【教学楼A】`` and the description, as every message names a hazard; in a list
+    the description is clipped to ``description_units`` (UTF-16 units)."""
+    description = hazard["description"] or ""
+    if description_units is not None:
+        description = clip(description, description_units)
     return t(
         lang,
         "rectify.title",
         id=hazard["id"],
         building=hazard["building_name"] or "?",
-        description=hazard["description"] or "",
+        description=description,
     )
 
 
@@ -127,7 +133,10 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
             done = [[(ctx.t("fix.photos_done"), f"r:fd:{hazard['id']}:{data['fix_id']}")]]
             await ctx.say(head + ctx.t("fix.more_photos", count=count), done)
         else:
-            await ctx.say(head + ctx.t("fix.ask_photos"))
+            await ctx.say(
+                head + ctx.t("fix.ask_photos") + "\n" + ctx.t("friction.photo.why_fix"),
+                [camera_row(ctx, f"f:{hazard['id']}")],
+            )
     elif kind == "return":
         await ctx.say(head + ctx.t("fix.ask_reason"))
     elif kind == "refuse":
@@ -135,7 +144,9 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     elif "date" in data:  # extend, unfixable: the date is given, the reason is next
         await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_reason"))
     else:
-        await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=hazard["deadline"] or "-"))
+        deadline = ctx.day(hazard["deadline"]) if hazard["deadline"] else "-"
+        text = head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=deadline)
+        await ctx.ask_typed(f"{kind}:{hazard['id']}", text)
 
 
 _TOPIC = {"extend": "extension", "unfixable": "unfixable"}
@@ -460,6 +471,7 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     current = walks.draft_of(hazard).deadline
     if "date" not in data:
         wanted = check_extension(current, parse_date(text, ctx.today()))
+        await ctx.confirm_typed(f"extend:{hazard['id']}", ctx.day(wanted))
         await _wait_for(ctx, "extend", {**data, "date": wanted.isoformat()})
         return
     reason = clean_text(text, TEXT_MAX)
@@ -557,6 +569,7 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     transition(person, Action.UNFIXABLE, facts)
     if "date" not in data:
         due = parse_date(text, ctx.today())
+        await ctx.confirm_typed(f"unfixable:{hazard['id']}", ctx.day(due))
         await _wait_for(ctx, "unfixable", {**data, "date": due.isoformat()})
         return
     reason = clean_text(text, TEXT_MAX)
@@ -623,7 +636,7 @@ async def _reassign(ctx: Ctx, hazard: Row, facts: Facts, new_id: int | None) -> 
         )
         await named.warn_sole_manager(tx, hazard, new_id, facts.managers)
     ctx.services.wake_sender()
-    await ctx.settle(mates[new_id])
+    await ctx.settle(html.escape(mates[new_id], quote=False))
     await ctx.reply("reassign.done", id=hid, name=mates[new_id])
 
 

@@ -51,7 +51,7 @@ def _lines(ctx: Ctx, planned: list[Planned], names: dict[int, str]) -> str:
         lines.append(
             ctx.t(
                 "reminders.screen.line",
-                when=p.not_before.strftime("%m-%d %H:%M"),
+                when=ctx.moment(p.not_before),
                 name=names.get(p.person_id, ""),
                 kind=ctx.t(f"reminders.kind.{p.kind.removeprefix('remind.')}"),
                 subject=subject,
@@ -113,7 +113,7 @@ async def _recurring_screen(ctx: Ctx, school_id: int) -> None:
         "reminders.screen.recurring",
         buttons,
         every=ctx.t(f"reminders.every.{current['every']}"),
-        since=current["set_at"][:10],
+        since=ctx.day(current["set_at"], weekday=False),
     )
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import date
 
 from telegram import Document
+from telegram.constants import ParseMode
 
 from handlers.base import Button, Ctx, entry, number, parts
 from handlers.i18n import Html
 from ledger.errors import NotAllowed
+from ledger.ids import parse_id
 from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import CITY_ROLES, Person, can_manage_school, require
@@ -24,6 +26,8 @@ from storage import campus
 from storage import imports as importing
 from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
+from telegram_rules import MAX_TEXT
+from telegram_rules.fit import clip, html_units, pages, room_for
 
 MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -40,8 +44,10 @@ def _bot_username(ctx: Ctx) -> str | None:
 
 
 async def _send(ctx: Ctx, name: str, data: bytes, caption: str) -> None:
+    """A file with its caption (our HTML: a name in it is escaped, so it is sent as HTML;
+    a caption holds a template and a name or two, far below Telegram's 1024)."""
     await ctx.context.bot.send_document(
-        ctx.chat_id, document=data, filename=name, caption=caption[:1024]
+        ctx.chat_id, document=data, filename=name, caption=caption, parse_mode=ParseMode.HTML
     )
 
 
@@ -76,11 +82,15 @@ async def export_command(ctx: Ctx) -> None:
     args = ctx.context.args or []
     if person.is_taskforce:
         if args:
-            if not args[0].isdecimal() or await campus.school(ctx.db, int(args[0])) is None:
-                await ctx.reply("reports.no_school", id=args[0][:20])
+            school_id = parse_id(args[0])
+            if school_id is None:
+                await ctx.reply("visible.bad_school_id", value=clip(args[0], 24))
                 return
-            await _send_form(ctx, int(args[0]))
-            await _school_menu(ctx, int(args[0]))
+            if await campus.school(ctx.db, school_id) is None:
+                await ctx.reply("reports.no_school", id=school_id)
+                return
+            await _send_form(ctx, school_id)
+            await _school_menu(ctx, school_id)
             return
         await _city_menu(ctx)
         return
@@ -313,7 +323,7 @@ async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
             )
             for m in made
         ]
-        await ctx.reply("imports.schools_done", count=len(made), lines=Html("\n".join(lines)))
+        await _say_in_parts(ctx, ctx.t("imports.schools_done", count=len(made), lines=""), lines)
         return
     managed = [s for s in person.school_ids if can_manage_school(person, s)]
     if not managed:
@@ -328,9 +338,26 @@ async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
     if not names:
         await ctx.reply("imports.nothing_new")
         return
+    school = await _school_name(ctx, managed[0])
+    room = room_for(ctx.t("imports.buildings_done", school=school, count=len(names), names=""))
     await ctx.reply(
         "imports.buildings_done",
-        school=await _school_name(ctx, managed[0]),
+        school=school,
         count=len(names),
-        names="、".join(names),
+        names=clip("、".join(names), room),
     )
+
+
+async def _say_in_parts(ctx: Ctx, head: str, lines: list[str]) -> None:
+    """A list that must reach the reader whole (one invitation per school): the head and
+    as many lines as one message holds, then the rest in numbered messages that follow."""
+    part_head = ctx.t("visible.imports_part", part=len(lines), parts=len(lines)) + "\n"
+    room = MAX_TEXT - max(html_units(head), html_units(part_head))
+    parts = pages(lines, room, len(lines) or 1)
+    for number_, part in enumerate(parts, start=1):
+        top = (
+            head
+            if number_ == 1
+            else ctx.t("visible.imports_part", part=number_, parts=len(parts)) + "\n"
+        )
+        await ctx.say(top + "\n".join(lines[i] for i in part))

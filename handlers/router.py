@@ -7,6 +7,7 @@ answer and the question is asked again, with nothing stored changed.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from telegram import Document, PhotoSize
@@ -14,8 +15,10 @@ from telegram import Document, PhotoSize
 from handlers import admin, hazard, inspect, join, quick, rectify, reports
 from handlers.base import Ctx, entry, number, parts
 from handlers.common import help_text
+from handlers.i18n import Html
 from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import Step
+from ledger.invitations import code_in
 from ledger.roles import can_walk
 from storage import people, walks
 from storage.db import Row
@@ -40,7 +43,7 @@ async def continue_after(ctx: Ctx, kind: str, data: dict[str, Any], updated: Row
     await ctx.reply(
         "hazard.recorded",
         [[(ctx.t("card.open"), f"hc:{updated['id']}")]],
-        line=hazard.summary(ctx, updated),
+        line=Html(hazard.summary(ctx, updated)),
         id=updated["id"],
     )
     if kind == "walk":
@@ -60,7 +63,7 @@ async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     elif kind in rectify.KINDS:
         await rectify.ask_again(ctx, kind, data)
     elif kind == "scanned":
-        await ctx.reply("walls.send_photo")
+        await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
 
 
 @entry
@@ -73,6 +76,10 @@ async def on_text(ctx: Ctx) -> None:
         return
     waiting = await people.pending(ctx.db, ctx.user_id)
     if waiting is None:
+        code = code_in(text) if ctx.person is None or not ctx.person.memberships else None
+        if code is not None:  # someone not yet in, typing or pasting their code
+            await join.join_with(ctx, code)
+            return
         await ctx.say(ctx.t("common.not_understood") + "\n\n" + help_text(ctx))
         return
     kind, data = waiting
@@ -84,7 +91,7 @@ async def on_text(ctx: Ctx) -> None:
         await rectify.on_text(ctx, kind, data, text)
         return
     if kind == "scanned":
-        await ctx.reply("walls.send_photo")
+        await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
         return
     if kind.startswith("form:"):
         if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
@@ -196,16 +203,22 @@ async def on_hazard_button(ctx: Ctx) -> None:
 
 
 def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
-    """How a tapped answer is shown under its question."""
+    """How a tapped answer is shown under its question (HTML: names are escaped)."""
     if value in ("y", "n"):
         return ctx.t("button.yes" if value == "y" else "button.no")
     if step is Step.BUILDING:
-        return str(updated["building_name"])
+        return html.escape(str(updated["building_name"]), quote=False)
     if step is Step.RESPONSIBLE:
-        return str(updated["responsible_name"])
+        return html.escape(str(updated["responsible_name"]), quote=False)
     if step is Step.DEADLINE:
-        return str(updated["deadline"])
+        return ctx.day(updated["deadline"])
     return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
+
+
+@entry
+async def on_camera_tap(ctx: Ctx) -> None:
+    """``cam:…``: the photo button tapped where it cannot open the camera (Telegram's apps)."""
+    await ctx.toast("friction.photo.how")
 
 
 @entry

@@ -8,19 +8,29 @@ person may take on it now (``ledger.rectify.actions``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from handlers import evidence
-from handlers.base import MAX_TEXT, Ctx, Keyboard, entry, number, parts
+from handlers.base import Ctx, Keyboard, entry, number, parts
 from handlers.i18n import Html, has
 from handlers.rectify import load, title
+from handlers.when import local, time_text
+from ledger.ids import parse_id
 from ledger.rectify import Action, Facts, actions, days_left, task_order
 from ledger.roles import SCHOOL_MANAGERS
 from storage import rectify as store
 from storage.db import Row
+from telegram_rules import MAX_TEXT
+from telegram_rules.fit import clip, fit, html_units
+from telegram_rules.fit import pages as screens_of
 
-PAGE = 8  # tasks per screen
+PAGE = 8  # tasks per screen, at most (fewer when their texts are long)
+LIST_DESCRIPTION = 120  # UTF-16 units of a description in the list (the card has it whole)
 HISTORY = 12  # latest events on a card
+CARD_FIELD = 600  # UTF-16 units of the measures on a card (the description is whole)
+CARD_NOTE = 300  # ... of funding, the contingency plan, a fix's note or a return's reason
+CARD_REASON = 200  # ... of a deadline change's reason and its refusal
 CARD_COMMAND = re.compile(r"^/hazard_(\d+)(?:@\w+)?$")
 
 
@@ -55,13 +65,36 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
 def _due(ctx: Ctx, row: Row) -> str:
     deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
     left = days_left(deadline, ctx.today())
-    if left is None:
+    if left is None or deadline is None:
         return ctx.t("tasks.no_deadline")
+    day = ctx.day(deadline, weekday=False)
     if left < 0:
-        return ctx.t("tasks.overdue", days=-left, deadline=row["deadline"])
+        return ctx.t("tasks.overdue", days=-left, deadline=day)
     if left == 0:
-        return ctx.t("tasks.due_today", deadline=row["deadline"])
-    return ctx.t("tasks.left", days=left, deadline=row["deadline"])
+        return ctx.t("tasks.due_today", deadline=day)
+    return ctx.t("tasks.left", days=left, deadline=day)
+
+
+def _line(ctx: Ctx, row: Row) -> str:
+    """One hazard of the list: its title (description clipped), school and deadline."""
+    return ctx.t(
+        "tasks.line",
+        title=Html(title(ctx.lang, row, LIST_DESCRIPTION)),
+        school=row["school_name"],
+        due=Html(_due(ctx, row)),
+    )
+
+
+def _screens(ctx: Ctx, entries: list[tuple[str, Row]]) -> list[range]:
+    """The list cut into screens of at most ``PAGE`` hazards that fit one message, each
+    hazard measured as if it opened its section (a screen never holds more than that)."""
+    sections = {kind: sum(1 for k, _ in entries if k == kind) for kind, _ in entries}
+    blocks = [
+        "\n" + ctx.t(f"tasks.section.{kind}", count=sections[kind]) + "\n" + _line(ctx, row)
+        for kind, row in entries
+    ]
+    footer = "\n\n" + ctx.t("tasks.page", page=len(entries), pages=len(entries))
+    return screens_of(blocks, MAX_TEXT - html_units(footer), PAGE)
 
 
 async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
@@ -69,9 +102,10 @@ async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
     entries = await _entries(ctx)
     if not entries:
         return ctx.t("tasks.none"), []
-    pages = (len(entries) + PAGE - 1) // PAGE
+    screens = _screens(ctx, entries)
+    pages = len(screens)
     page = min(max(page, 1), pages)
-    shown = entries[(page - 1) * PAGE : page * PAGE]
+    shown = [entries[i] for i in screens[page - 1]]
     lines: list[str] = []
     section = None
     for kind, row in shown:
@@ -79,14 +113,7 @@ async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
             section = kind
             count = sum(1 for k, _ in entries if k == kind)
             lines.append(("\n" if lines else "") + ctx.t(f"tasks.section.{kind}", count=count))
-        lines.append(
-            ctx.t(
-                "tasks.line",
-                title=Html(title(ctx.lang, row)),
-                school=row["school_name"],
-                due=Html(_due(ctx, row)),
-            )
-        )
+        lines.append(_line(ctx, row))
     if pages > 1:
         lines.append("\n" + ctx.t("tasks.page", page=page, pages=pages))
     buttons = [
@@ -122,34 +149,46 @@ async def turn_page(ctx: Ctx) -> None:
 # --- the card -----------------------------------------------------------------
 
 
-def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]) -> str:
-    """Everything about one hazard, in the reader's language."""
+def _card_text(
+    ctx: Ctx,
+    hazard: Row,
+    facts: Facts,
+    detail: dict[str, list[Row]],
+    marks: Sequence[str] = (),
+) -> str:
+    """Everything about one hazard, in the reader's language, within one message: long
+    typed texts are clipped (the ledger keeps them whole) and the oldest of the rest give
+    way to a line that counts them. ``marks``: each photo's capture time and its flags
+    (handlers.evidence), right under the photo count."""
     lines = [ctx.t("card.head", title=Html(title(ctx.lang, hazard)), school=hazard["school_name"])]
     if hazard["item_code"]:
         item = hazard["item_en"] if ctx.lang == "en" else hazard["item_zh"]
         lines.append(ctx.t("card.item", code=hazard["item_code"], text=item))
     lines.append(ctx.t("card.state", state=ctx.t(f"state.{facts.state}")))
-    lines.append(ctx.t("card.found", name=hazard["reporter_name"], at=hazard["reported_at"][:16]))
+    lines.append(
+        ctx.t("card.found", name=hazard["reporter_name"], at=ctx.moment(hazard["reported_at"]))
+    )
     lines.append(ctx.t("card.fixable_now." + ("yes" if hazard["fixable_now"] else "no")))
     if hazard["deadline"]:
         lines.append(ctx.t("card.deadline", due=Html(_due(ctx, hazard))))
     lines.append(ctx.t("card.responsible", name=hazard["responsible_name"] or "-"))
     if hazard["measures"]:
-        lines.append(ctx.t("card.measures", measures=hazard["measures"]))
+        lines.append(ctx.t("card.measures", measures=clip(hazard["measures"], CARD_FIELD)))
     if hazard["takes_out_of_use"]:
         lines.append(ctx.t("card.out_of_use"))
     if hazard["major"]:
         lines.append(
             ctx.t(
                 "card.major",
-                funding=hazard["funding"] or "-",
-                plan=hazard["contingency_plan"] or "-",
+                funding=clip(hazard["funding"] or "-", CARD_NOTE),
+                plan=clip(hazard["contingency_plan"] or "-", CARD_NOTE),
             )
         )
     if hazard["demolition_due"]:
-        lines.append(ctx.t("card.demolition", date=hazard["demolition_due"]))
+        lines.append(ctx.t("card.demolition", date=ctx.day(hazard["demolition_due"])))
     before = sum(p["kind"] == "before" for p in detail["photos"])
     lines.append(ctx.t("card.photos", before=before, after=len(detail["photos"]) - before))
+    lines += marks
     if detail["fixes"]:
         lines.append("\n" + ctx.t("card.signatures"))
     for fix in detail["fixes"]:
@@ -157,21 +196,21 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
             ctx.t(
                 "card.fix",
                 name=fix["reporter_name"],
-                at=(fix["submitted_at"] or "")[:16],
-                note=fix["note"] or "",
+                at=ctx.moment(fix["submitted_at"]) if fix["submitted_at"] else "",
+                note=clip(fix["note"] or "", CARD_NOTE),
             )
         )
         if fix["state"] == "accepted":
             lines.append(
-                ctx.t("card.verified", name=fix["decider_name"], at=fix["decided_at"][:16])
+                ctx.t("card.verified", name=fix["decider_name"], at=ctx.moment(fix["decided_at"]))
             )
         elif fix["state"] == "returned":
             lines.append(
                 ctx.t(
                     "card.returned",
                     name=fix["decider_name"],
-                    at=fix["decided_at"][:16],
-                    reason=fix["reason"] or "",
+                    at=ctx.moment(fix["decided_at"]),
+                    reason=clip(fix["reason"] or "", CARD_NOTE),
                 )
             )
     if detail["changes"]:
@@ -180,8 +219,8 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
         outcome = ctx.t(
             f"card.change.{change['state']}",
             name=change["decider_name"] or "",
-            at=(change["decided_at"] or "")[:16],
-            refusal=change["refusal"] or "",
+            at=ctx.moment(change["decided_at"]) if change["decided_at"] else "",
+            refusal=clip(change["refusal"] or "", CARD_REASON),
         )
         lines.append(
             ctx.t(
@@ -189,25 +228,49 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
                 old=change["old_deadline"] or "-",
                 new=change["new_deadline"],
                 asker=change["asker_name"],
-                at=change["asked_at"][:16],
-                reason=change["reason"],
+                at=ctx.moment(change["asked_at"]),
+                reason=clip(change["reason"], CARD_REASON),
                 outcome=Html(outcome),
             )
         )
-    history = detail["history"][-HISTORY:]
-    lines.append("\n" + ctx.t("card.history", shown=len(history), total=len(detail["history"])))
+    groups = _grouped(detail["history"])
+    shown = groups[-HISTORY:]
+    lines.append("\n" + ctx.t("card.history", shown=len(shown), total=len(groups)))
+    lines += [_history_line(ctx, group) for group in shown]
+    return "\n".join(fit(lines, MAX_TEXT, lambda count: ctx.t("visible.card_more", count=count)))
+
+
+def _grouped(history: list[Row]) -> list[list[Row]]:
+    """Events in runs: one person doing the same thing several times in a row is one line."""
+    groups: list[list[Row]] = []
     for event in history:
-        action = f"history.{event['action']}"
-        lines.append(
-            ctx.t(
-                "card.event",
-                at=event["at"][5:16].replace("T", " "),
-                name=event["actor_name"] or ctx.t("card.system"),
-                action=ctx.t(action) if has(ctx.lang, action) else event["action"],
-            )
-        )
-    text = "\n".join(lines)
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+        last = groups[-1][-1] if groups else None
+        if last is not None and (last["actor_name"], last["action"]) == (
+            event["actor_name"],
+            event["action"],
+        ):
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+    return groups
+
+
+def _history_line(ctx: Ctx, group: list[Row]) -> str:
+    """A run of events: when (from–to), who, what, and how many times."""
+    first, last = group[0], group[-1]
+    action = f"history.{first['action']}"
+    name = first["actor_name"] or ctx.t("card.system")
+    what = ctx.t(action) if has(ctx.lang, action) else first["action"]
+    at = ctx.moment(first["at"])
+    if len(group) == 1:
+        return ctx.t("card.event", at=at, name=name, action=what)
+    start, end = local(first["at"], ctx.services.clock.tz), local(last["at"], ctx.services.clock.tz)
+    if start.replace(second=0) == end.replace(second=0):  # within one minute: one time
+        return ctx.t("friction.card.events_at", at=at, name=name, action=what, count=len(group))
+    until = time_text(end, ctx.services.clock.tz) if start.date() == end.date() else ctx.moment(end)
+    return ctx.t(
+        "friction.card.events", start=at, end=until, name=name, action=what, count=len(group)
+    )
 
 
 def _card_buttons(ctx: Ctx, hazard: Row, facts: Facts) -> Keyboard:
@@ -254,11 +317,7 @@ async def show_card(ctx: Ctx, hazard_id: int) -> None:
     marks += await evidence.flag_lines(
         ctx.db, ctx.lang, hazard, detail["photos"], ctx.services.evidence.after_photo_max_age_days
     )
-    text = _card_text(ctx, hazard, facts, detail)
-    if marks:
-        text = "\n".join([text, "", *marks])
-        text = text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
-    await ctx.say(text, _card_buttons(ctx, hazard, facts))
+    await ctx.say(_card_text(ctx, hazard, facts, detail, marks), _card_buttons(ctx, hazard, facts))
 
 
 @entry
@@ -268,10 +327,14 @@ async def hazard_command(ctx: Ctx) -> None:
     message = ctx.update.effective_message
     typed = CARD_COMMAND.match((message.text or "") if message else "")
     raw = typed[1] if typed else (args[0].lstrip("#") if args else "")
-    if not raw.isdigit():
+    if not raw:
         await ctx.reply("card.usage")
         return
-    await show_card(ctx, int(raw))
+    hazard_id = parse_id(raw)
+    if hazard_id is None:
+        await ctx.reply("visible.bad_hazard_id", value=clip(raw, 24))
+        return
+    await show_card(ctx, hazard_id)
 
 
 @entry

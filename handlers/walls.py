@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from handlers import inspect
 from handlers.base import Ctx
+from handlers.hazard import camera_row
 from ledger.errors import AlreadyClosed
 from ledger.roles import can_walk
 from reports.qr import PAYLOAD_PREFIX, parse_payload
@@ -39,4 +40,6 @@ async def scanned(ctx: Ctx, payload: str) -> None:
         async with ctx.write() as tx:
             await people.set_pending(tx, ctx.user_id, "scanned", {"building_id": building["id"]})
             await tx.event(person.id, "building.scanned", "building", building["id"])
-        await ctx.reply("walls.closed", building=building["name"])
+        await ctx.reply(
+            "walls.closed", [camera_row(ctx, f"w:{building['id']}")], building=building["name"]
+        )

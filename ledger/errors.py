@@ -130,3 +130,9 @@ class NotLater(XiaoanError):
     """A deadline extension must ask for a date after the current deadline."""
 
     code = "not_later"
+
+
+class BadId(XiaoanError):
+    """A number that cannot name anything: not ASCII digits, or past SQLite's integers."""
+
+    code = "bad_id"

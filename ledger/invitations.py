@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 
@@ -35,3 +36,25 @@ def deep_link(bot_username: str | None, code: str) -> str:
     if bot_username:
         return f"https://t.me/{bot_username}?start={code}"
     return f"/start {code}"
+
+
+# A typed or pasted code: letters and digits (a mistyped one may be a little
+# shorter or longer than ours), or a whole invitation link with ``start=``.
+_BARE_CODE = re.compile(r"[A-Za-z0-9]{8,16}")
+_LINK_CODE = re.compile(r"[?&]start=([A-Za-z0-9]{1,64})(?:[&#\s]|$)")
+
+
+def code_in(text: str) -> str | None:
+    """The invitation code a person who has not joined typed or pasted, if it looks like one.
+
+    A bare code, ``/start`` is not needed; a pasted invitation link (Telegram's
+    or the local chat's) gives its ``start=`` code. A building's QR payload
+    (``w_…``) is no invitation code.
+    """
+    text = text.strip()
+    if _BARE_CODE.fullmatch(text):
+        return text
+    found = _LINK_CODE.search(text)
+    if found and " " not in text:
+        return found.group(1)
+    return None

@@ -19,15 +19,17 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+import telegram_rules as rules
 from ledger.clock import Clock
 from localchat.limits import FloodLimits
 from localchat.store import Message, Store, StoredFile
-from localchat.telegram_html import check_html, safe_html, to_entities
+from localchat.telegram_html import safe_html
+from telegram_rules.commands import checked, language_key, private_chat_menu, scope_key
 
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-MAX_CALLBACK_DATA = 64
-MAX_ALERT = 200
+MAX_TEXT = rules.MAX_TEXT
+MAX_CAPTION = rules.MAX_CAPTION
+MAX_CALLBACK_DATA = rules.MAX_CALLBACK_DATA
+MAX_ALERT = rules.MAX_ALERT
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the largest file Telegram lets a bot download
 BOT_ID_DEFAULT = 1
 NOT_MODIFIED = (
@@ -110,7 +112,7 @@ def _json(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep: not a 500 either
             raise bad_request("can't parse JSON object") from None
     return value
 
@@ -121,66 +123,41 @@ def _int(params: Params, key: str) -> int:
     if value is None or value == "":
         raise bad_request(f"{key} is empty" if key != "chat_id" else "chat_id is empty")
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise bad_request(f"invalid {key} specified") from None
+    if not -(2**63) <= number < 2**63:  # past what Telegram (and SQLite) keep: no such thing
+        raise bad_request("chat not found" if key == "chat_id" else f"invalid {key} specified")
+    return number
 
 
-def formatted(params: Params, key: str, limit: int, required: bool) -> tuple[str, str | None]:
-    """A text or caption checked as Telegram does; returns it raw with its parse mode."""
-    raw = str(params.get(key) or "")
-    parse_mode = params.get("parse_mode") or None
-    if parse_mode not in (None, "HTML"):
-        raise bad_request(f"unsupported parse_mode {parse_mode}")
-    plain = raw
-    if parse_mode == "HTML":
-        plain, problems = check_html(raw)
-        if problems:
-            raise bad_request(f"can't parse entities: {problems[0]}")
-    if required and not plain.strip():
-        raise bad_request("message text is empty")
-    if len(plain) > limit:
-        raise bad_request("message is too long" if key == "text" else "message caption is too long")
-    return raw, parse_mode
-
-
-def inline_keyboard(markup: Any) -> list[list[dict[str, Any]]]:
-    """An inline keyboard's rows, each button checked (text, callback data ≤ 64 bytes)."""
-    rows = markup.get("inline_keyboard")
-    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
-    for row in rows:
-        for button in row:
-            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
-                raise bad_request("BUTTON_TEXT_INVALID")
-            if "callback_data" in button:
-                size = len(str(button["callback_data"]).encode())
-                if not 1 <= size <= MAX_CALLBACK_DATA:
-                    raise bad_request("BUTTON_DATA_INVALID")
-            elif "url" not in button:
-                raise bad_request("BUTTON_TYPE_INVALID")
-    return rows
+def formatted(params: Params, key: str) -> tuple[str, str | None]:
+    """A ``text`` or ``caption`` judged by Telegram's rules; returns it raw with its parse mode."""
+    try:
+        judged = rules.formatted(params.get(key), params.get("parse_mode"), caption=key != "text")
+    except rules.Refusal as refusal:
+        raise bad_request(refusal.description) from None
+    return judged.raw, judged.parse_mode
 
 
 def reply_markup(params: Params) -> dict[str, Any] | None:
-    """The reply_markup parameter, checked: inline keyboard, keyboard or its removal."""
-    raw = params.get("reply_markup")
-    if raw in (None, ""):
-        return None
-    markup = _json(raw)
-    if not isinstance(markup, dict):
-        raise bad_request("can't parse reply keyboard markup JSON object")
-    if "inline_keyboard" in markup:
-        return {"inline_keyboard": inline_keyboard(markup)}
-    if "keyboard" in markup:
-        rows = [
-            [b if isinstance(b, dict) else {"text": str(b)} for b in row]
-            for row in markup["keyboard"]
-        ]
-        return {**markup, "keyboard": rows}
-    if markup.get("remove_keyboard") or markup.get("force_reply"):
-        return markup
-    raise bad_request("can't parse reply keyboard markup JSON object")
+    """The reply_markup parameter as Telegram reads it: None when it shows no keyboard."""
+    try:
+        return rules.reply_markup(params.get("reply_markup"))
+    except rules.Refusal as refusal:
+        raise bad_request(refusal.description) from None
+
+
+def _shown(body: dict[str, Any]) -> tuple[Any, ...]:
+    """What Telegram compares when an edit comes: the text or caption as read, its
+    entities, the file and the keyboard."""
+    text = body.get("text") if body["kind"] == "text" else body.get("caption")
+    return (
+        body["kind"],
+        body.get("file_id"),
+        rules.as_shown(text or "", body.get("parse_mode")),
+        body.get("reply_markup"),
+    )
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -289,8 +266,8 @@ class Channel:
 
     @staticmethod
     def _plain(raw: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
-        """Text and entities from what the bot sent (HTML or plain)."""
-        return to_entities(raw) if parse_mode == "HTML" else (raw, [])
+        """Text and entities from what the bot sent, as Telegram keeps them."""
+        return rules.as_shown(raw, parse_mode)
 
     @staticmethod
     def file_object(kind: str, stored: StoredFile) -> dict[str, Any]:
@@ -354,26 +331,47 @@ class Channel:
             except TimeoutError:
                 return []
 
+    async def _menu_key(self, params: Params) -> tuple[str, str]:
+        """The scope and language a menu call names, checked as Telegram checks them."""
+        try:
+            scope = scope_key(_json(params.get("scope") or None))
+            language = language_key(params.get("language_code"))
+        except rules.Refusal as refusal:
+            raise bad_request(refusal.description) from None
+        if scope.startswith("chat") and await self.store.person(int(scope.split(":")[1])) is None:
+            raise bad_request("chat not found")
+        return scope, language
+
     async def api_setMyCommands(self, params: Params, uploads: Uploads) -> Any:
-        """The command menu, per language (checked as Telegram checks it)."""
-        commands = _json(params.get("commands") or "[]")
-        for command in commands:
-            name, text = str(command.get("command", "")), str(command.get("description", ""))
-            if not (1 <= len(name) <= 32 and name.replace("_", "").isalnum() and name.islower()):
-                raise bad_request("BOT_COMMAND_INVALID")
-            if not 1 <= len(text) <= 256:
-                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-        await self.store.set_commands(str(params.get("language_code") or ""), commands)
+        """The command menu of a scope and language (an empty list removes it)."""
+        scope, language = await self._menu_key(params)
+        try:
+            commands = checked(_json(params.get("commands") or "[]"))
+        except rules.Refusal as refusal:
+            raise bad_request(refusal.description) from None
+        if commands:
+            await self.store.set_commands(scope, language, commands)
+        else:
+            await self.store.delete_commands(scope, language)
         return True
 
     async def api_getMyCommands(self, params: Params, uploads: Uploads) -> Any:
-        """The command menu of a language."""
-        return await self.store.commands(str(params.get("language_code") or ""))
+        """The command menu set for exactly this scope and language."""
+        return await self.store.commands(*await self._menu_key(params))
+
+    async def api_deleteMyCommands(self, params: Params, uploads: Uploads) -> Any:
+        """Remove a scope's menu: people see the next one in Telegram's order."""
+        await self.store.delete_commands(*await self._menu_key(params))
+        return True
+
+    async def menu_of(self, user_id: int, language: str) -> list[dict[str, str]]:
+        """The menu a person sees in their chat, as Telegram picks it."""
+        return private_chat_menu(await self.store.menus_for_chat(user_id), user_id, language)
 
     async def api_sendMessage(self, params: Params, uploads: Uploads) -> Any:
         """A text with an optional keyboard; checked, counted against the flood limits."""
         chat_id = await self.chat(params)
-        text, parse_mode = formatted(params, "text", MAX_TEXT, required=True)
+        text, parse_mode = formatted(params, "text")
         markup = reply_markup(params)
         self.flood(chat_id)
         body = {"kind": "text", "text": text, "parse_mode": parse_mode, "reply_markup": markup}
@@ -384,16 +382,15 @@ class Channel:
         _, message = await self.own_message(params)
         if message.body["kind"] != "text":
             raise bad_request("there is no text in the message to edit")
-        text, parse_mode = formatted(params, "text", MAX_TEXT, required=True)
+        text, parse_mode = formatted(params, "text")
         markup = reply_markup(params)
         body = {**message.body, "text": text, "parse_mode": parse_mode, "reply_markup": markup}
         return await self._edit(message, body)
 
     async def _edit(self, message: Message, body: dict[str, Any]) -> Any:
-        """Refuse an edit that changes nothing, as Telegram does; else store it."""
-        if {k: v for k, v in body.items() if k != "edited"} == {
-            k: v for k, v in message.body.items() if k != "edited"
-        }:
+        """Refuse an edit that changes nothing the reader sees, as Telegram does (``<b>`` and
+        ``<strong>`` are the same bold); else store it."""
+        if _shown(body) == _shown(message.body):
             raise bad_request(NOT_MODIFIED)
         return await self.changed(message, {**body, "edited": self.now()})
 
@@ -407,7 +404,7 @@ class Channel:
         _, message = await self.own_message(params)
         if message.body["kind"] == "text":
             raise bad_request("there is no caption in the message to edit")
-        caption, parse_mode = formatted(params, "caption", MAX_CAPTION, required=False)
+        caption, parse_mode = formatted(params, "caption")
         body = {
             **message.body,
             "caption": caption,
@@ -433,9 +430,10 @@ class Channel:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
-        text = str(params.get("text") or "")
-        if len(text) > MAX_ALERT:
-            raise bad_request("MESSAGE_TOO_LONG")
+        try:
+            text = rules.alert_text(params.get("text"))
+        except rules.Refusal as refusal:
+            raise bad_request(refusal.description) from None
         if text:
             alert = str(params.get("show_alert", "")).lower() in ("true", "1")
             self.hub.publish(chat_id, {"type": "alert", "text": text, "show_alert": alert})
@@ -490,7 +488,7 @@ class Channel:
     async def _send_file(self, params: Params, uploads: Uploads, kind: str) -> Any:
         """sendPhoto and sendDocument: an upload or a known file id, with a caption."""
         chat_id = await self.chat(params)
-        caption, parse_mode = formatted(params, "caption", MAX_CAPTION, required=False)
+        caption, parse_mode = formatted(params, "caption")
         markup = reply_markup(params)
         value = uploads.get(kind) or params.get(kind)
         stored = await self.input_file(value, uploads, kind, chat_id)
@@ -498,6 +496,7 @@ class Channel:
         body = {
             "kind": kind,
             "file_id": stored.file_id,
+            "file_name": stored.name,  # the page shows a document by its name
             "caption": caption,
             "parse_mode": parse_mode,
             "reply_markup": markup,
@@ -524,7 +523,7 @@ class Channel:
             kind = item.get("type")
             if kind not in ("photo", "document"):
                 raise bad_request(f"unsupported media type {kind}")
-            caption, parse_mode = formatted(item, "caption", MAX_CAPTION, required=False)
+            caption, parse_mode = formatted(item, "caption")
             stored = await self.input_file(item.get("media"), uploads, kind, chat_id)
             items.append((kind, stored, caption, parse_mode))
         self.flood(chat_id)
@@ -533,6 +532,7 @@ class Channel:
             body = {
                 "kind": kind,
                 "file_id": stored.file_id,
+                "file_name": stored.name,
                 "caption": caption,
                 "parse_mode": parse_mode,
                 "media_group_id": group,
@@ -610,7 +610,7 @@ class Channel:
 
     async def may_see_file(self, user_id: int, file_id: str) -> bool:
         """Only files that appear in this person's own chat."""
-        return await self.store.mentions(user_id, json.dumps(file_id))
+        return await self.store.shows_file(user_id, file_id)
 
     async def page_messages(self, user_id: int, since: int, site: str) -> list[dict[str, Any]]:
         """The chat for the page, changed since a version: safe HTML, buttons, files."""
@@ -644,7 +644,7 @@ def page_message(message: Message, rewrite: dict[str, str]) -> dict[str, Any]:
     parse_mode = body.get("parse_mode")
     out["html"] = safe_html(body.get("text") or body.get("caption") or "", parse_mode, rewrite)
     if body["kind"] != "text":
-        out["file"] = _page_file(body["file_id"], body["kind"], None)
+        out["file"] = _page_file(body["file_id"], body["kind"], body.get("file_name"))
     markup = body.get("reply_markup") or {}
     out["buttons"] = [
         [{"text": b["text"], "data": b.get("callback_data"), "url": b.get("url")} for b in row]

@@ -65,3 +65,60 @@ class FloodLimits:
             chat.tokens += 1  # not sent after all: give the chat its token back
             return max(1, math.ceil(wait))
         return 0
+
+
+# A table of buckets is pruned of full ones (those equal to a new one) past this size.
+PRUNE_AT = 10_000
+
+
+@dataclass
+class KeyedLimit:
+    """A bucket per key (an address, a session); ``retry_after`` is 0 or whole seconds."""
+
+    now: Callable[[], float]
+    rate: float
+    burst: int
+    _buckets: dict[str, Bucket] = field(default_factory=dict)
+
+    def retry_after(self, key: str) -> int:
+        """Take one token for this key; 0 when allowed, else the seconds to wait (≥ 1)."""
+        now = self.now()
+        if len(self._buckets) >= PRUNE_AT:
+            self._prune(now)
+        wait = self._buckets.setdefault(key, Bucket(self.rate, self.burst)).take(now)
+        return max(1, math.ceil(wait)) if wait else 0
+
+    def _prune(self, now: float) -> None:
+        """Forget buckets that have refilled: a new one would be the same."""
+        for key, bucket in list(self._buckets.items()):
+            if bucket.tokens + (now - bucket.at) * bucket.rate >= bucket.burst:
+                del self._buckets[key]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+@dataclass
+class PageLimits:
+    """The page side's limits: requests per session and per address, joins per address."""
+
+    session: KeyedLimit
+    address: KeyedLimit
+    joins: KeyedLimit
+
+    @classmethod
+    def of(
+        cls,
+        now: Callable[[], float],
+        *,
+        session: tuple[float, int],
+        address: tuple[float, int],
+        joins_per_hour: tuple[float, int],
+    ) -> PageLimits:
+        """From (per second, burst) pairs; joins are counted per hour."""
+        joins_rate, joins_burst = joins_per_hour
+        return cls(
+            KeyedLimit(now, *session),
+            KeyedLimit(now, *address),
+            KeyedLimit(now, joins_rate / 3600.0, joins_burst),
+        )

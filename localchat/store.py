@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,37 @@ CREATE TABLE IF NOT EXISTS callbacks (
     chat_id     INTEGER NOT NULL,
     message_id  INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS commands (
-    language    TEXT PRIMARY KEY,
-    body        TEXT NOT NULL
+-- Command menus by scope (default, chat:<id>, ...) and language ('' for any).
+DROP TABLE IF EXISTS commands;
+CREATE TABLE IF NOT EXISTS command_menus (
+    scope       TEXT NOT NULL,
+    language    TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (scope, language)
 );
 """
+
+# Upgrades of a file made by an older version, in order; ``PRAGMA user_version``
+# counts those applied. SCHEMA above is the first version and stays as it was.
+UPGRADES: tuple[str, ...] = (
+    # 1: a message's file as a column (a file is served only where it appears),
+    # versions indexed (each write reads the highest), sessions that end.
+    """
+    ALTER TABLE messages ADD COLUMN file_id TEXT;
+    UPDATE messages SET file_id = CASE
+        WHEN from_bot = 1 THEN json_extract(body, '$.file_id')
+        ELSE COALESCE(json_extract(body, '$.tg.photo[#-1].file_id'),
+                      json_extract(body, '$.tg.document.file_id'))
+    END;
+    CREATE INDEX IF NOT EXISTS messages_by_file ON messages (chat_id, file_id);
+    CREATE INDEX IF NOT EXISTS messages_by_version ON messages (version);
+    ALTER TABLE sessions ADD COLUMN last_seen TEXT;
+    UPDATE sessions SET last_seen = created_at;
+    """,
+)
+
+# A session's last use is written at most this often.
+SEEN_EVERY = timedelta(hours=1)
 
 # Private chat ids of local people start here, far from small numbers people might guess.
 FIRST_USER_ID = 700_000_001
@@ -113,6 +140,23 @@ def _message(row: aiosqlite.Row) -> Message:
     )
 
 
+def _statements(script: str) -> list[str]:
+    """An upgrade script's statements (none of them holds a ';' inside)."""
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def file_of(from_bot: bool, body: dict[str, Any]) -> str | None:
+    """The file a message shows (the bot's photo or document, or a person's upload)."""
+    if from_bot:
+        return body.get("file_id") if body.get("kind") in ("photo", "document") else None
+    tg = body.get("tg") or {}
+    if tg.get("photo"):
+        return str(tg["photo"][-1]["file_id"])
+    if tg.get("document"):
+        return str(tg["document"]["file_id"])
+    return None
+
+
 def _hash(token: str) -> str:
     """Sessions are kept as hashes: a copied database file opens no chat."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -136,7 +180,24 @@ class Store:
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.executescript(SCHEMA)
         await self._db.commit()
+        await self._upgrade()
         return self
+
+    async def _upgrade(self) -> None:
+        """Bring a file of an older version up to date, each step whole or not at all."""
+        row = await self._one("PRAGMA user_version")
+        done = int(row[0]) if row else 0
+        for number, script in enumerate(UPGRADES[done:], start=done + 1):
+            # executescript would commit on its own; one transaction per step instead.
+            await self.db.execute("BEGIN")
+            try:
+                for statement in _statements(script):
+                    await self.db.execute(statement)
+                await self.db.execute(f"PRAGMA user_version = {number}")
+                await self.db.commit()
+            except BaseException:
+                await self.db.rollback()
+                raise
 
     async def close(self) -> None:
         """Close the connection (safe to call twice)."""
@@ -179,19 +240,42 @@ class Store:
                 (user_id, name, language, now),
             )
             await self.db.execute(
-                "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?, ?, ?)",
-                (_hash(token), user_id, now),
+                "INSERT INTO sessions (token_hash, user_id, created_at, last_seen)"
+                " VALUES (?, ?, ?, ?)",
+                (_hash(token), user_id, now, now),
             )
             await self.db.commit()
         return user_id, token
 
-    async def person_of_session(self, token: str) -> aiosqlite.Row | None:
-        """The person whose browser holds this session token, or None."""
-        return await self._one(
-            "SELECT p.* FROM sessions s JOIN people p ON p.user_id = s.user_id"
+    async def person_of_session(
+        self, token: str, now: datetime, lasts: timedelta
+    ) -> aiosqlite.Row | None:
+        """The person whose browser holds this session token, or None (unknown or expired).
+
+        A session lasts ``lasts`` after its last use; use is noted at most hourly,
+        so reading a chat does not write on every request.
+        """
+        row = await self._one(
+            "SELECT p.*, s.last_seen FROM sessions s JOIN people p ON p.user_id = s.user_id"
             " WHERE s.token_hash = ?",
             (_hash(token),),
         )
+        if row is None:
+            return None
+        seen = datetime.fromisoformat(row["last_seen"])
+        if now - seen >= lasts:
+            await self.end_session(token)
+            return None
+        if now - seen >= SEEN_EVERY:
+            await self._write(
+                "UPDATE sessions SET last_seen = ? WHERE token_hash = ?",
+                (now.isoformat(timespec="seconds"), _hash(token)),
+            )
+        return row
+
+    async def end_session(self, token: str) -> None:
+        """Logout (or expiry): the token opens nothing any more."""
+        await self._write("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
 
     async def person(self, user_id: int) -> aiosqlite.Row | None:
         """A local person by user id (= their chat id), or None."""
@@ -205,16 +289,23 @@ class Store:
         async with self._lock:
             version = await self._next_version()
             cursor = await self.db.execute(
-                "INSERT INTO messages (chat_id, from_bot, date, body, version)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (chat_id, int(from_bot), date, json.dumps(body, ensure_ascii=False), version),
+                "INSERT INTO messages (chat_id, from_bot, date, body, version, file_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    chat_id,
+                    int(from_bot),
+                    date,
+                    json.dumps(body, ensure_ascii=False),
+                    version,
+                    file_of(from_bot, body),
+                ),
             )
             await self.db.commit()
             message_id = cursor.lastrowid or 0
         return Message(message_id, chat_id, from_bot, date, body, version, False)
 
     async def _next_version(self) -> int:
-        """One more than any message's version (called under the write lock)."""
+        """One more than any message's version (called under the write lock; indexed)."""
         row = await self._one("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM messages")
         assert row is not None
         return int(row["v"])
@@ -240,11 +331,11 @@ class Store:
             message.id, message.chat_id, message.from_bot, message.date, body, version, False
         )
 
-    async def mentions(self, chat_id: int, needle: str) -> bool:
-        """Whether a visible message of this chat contains ``needle`` (a quoted file id)."""
+    async def shows_file(self, chat_id: int, file_id: str) -> bool:
+        """Whether a visible message of this chat carries this file (sent or uploaded)."""
         row = await self._one(
-            "SELECT 1 FROM messages WHERE chat_id = ? AND deleted = 0 AND instr(body, ?) > 0",
-            (chat_id, needle),
+            "SELECT 1 FROM messages WHERE chat_id = ? AND file_id = ? AND deleted = 0",
+            (chat_id, file_id),
         )
         return row is not None
 
@@ -267,18 +358,21 @@ class Store:
 
     # --- updates for the bot ----------------------------------------------------------
     async def add_update(self, content: dict[str, Any]) -> int:
-        """Queue an update; its id is given here, increasing across restarts."""
+        """Queue an update; its id is given here, increasing across restarts.
+
+        One statement writes the row with its ``update_id`` inside: getUpdates,
+        reading on the same connection, never sees an update without it.
+        """
         async with self._lock:
             cursor = await self.db.execute(
-                "INSERT INTO updates (body) VALUES (?)", (json.dumps(content, ensure_ascii=False),)
-            )
-            update_id = cursor.lastrowid or 0
-            await self.db.execute(
-                "UPDATE updates SET body = json_set(body, '$.update_id', ?) WHERE update_id = ?",
-                (update_id, update_id),
+                "INSERT INTO updates (update_id, body)"
+                " SELECT n, json_set(?, '$.update_id', n) FROM (SELECT 1 + MAX("
+                "  COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'updates'), 0),"
+                "  COALESCE((SELECT MAX(update_id) FROM updates), 0)) AS n)",
+                (json.dumps(content, ensure_ascii=False),),
             )
             await self.db.commit()
-        return update_id
+            return cursor.lastrowid or 0
 
     async def updates(self, offset: int, limit: int) -> list[dict[str, Any]]:
         """As getUpdates: an offset confirms (forgets) every update before it.
@@ -366,17 +460,32 @@ class Store:
         )
 
     # --- the command menu -------------------------------------------------------------
-    async def set_commands(self, language: str, commands: list[dict[str, str]]) -> None:
-        """The command menu for a language ('' for the default one)."""
+    async def set_commands(self, scope: str, language: str, commands: list[dict[str, str]]) -> None:
+        """The command menu of a scope and language ('' for every language)."""
         await self._write(
-            "INSERT INTO commands (language, body) VALUES (?, ?)"
-            " ON CONFLICT (language) DO UPDATE SET body = excluded.body",
-            (language, json.dumps(commands, ensure_ascii=False)),
+            "INSERT INTO command_menus (scope, language, body) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope, language) DO UPDATE SET body = excluded.body",
+            (scope, language, json.dumps(commands, ensure_ascii=False)),
         )
 
-    async def commands(self, language: str) -> list[dict[str, str]]:
-        """The menu for a language, or the default one ('' key) when it has none."""
-        row = await self._one("SELECT body FROM commands WHERE language = ?", (language,))
-        if row is None:
-            row = await self._one("SELECT body FROM commands WHERE language = ''")
+    async def delete_commands(self, scope: str, language: str) -> None:
+        """No menu of its own for this scope and language: the next one in order applies."""
+        await self._write(
+            "DELETE FROM command_menus WHERE scope = ? AND language = ?", (scope, language)
+        )
+
+    async def commands(self, scope: str, language: str) -> list[dict[str, str]]:
+        """The menu set for exactly this scope and language (none: [])."""
+        row = await self._one(
+            "SELECT body FROM command_menus WHERE scope = ? AND language = ?", (scope, language)
+        )
         return json.loads(row["body"]) if row else []
+
+    async def menus_for_chat(self, chat_id: int) -> dict[tuple[str, str], list[dict[str, str]]]:
+        """The menus that may apply in a private chat: its own scope's and the general ones."""
+        rows = await self._all(
+            "SELECT scope, language, body FROM command_menus"
+            " WHERE scope IN (?, 'all_private_chats', 'default')",
+            (f"chat:{chat_id}",),
+        )
+        return {(r["scope"], r["language"]): json.loads(r["body"]) for r in rows}

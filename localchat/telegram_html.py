@@ -1,19 +1,16 @@
-"""Telegram's HTML subset: check it as Telegram does, turn it into entities, show it safely.
+"""Telegram's HTML shown safely on the chat page.
 
-The bot formats its messages with ``parse_mode=HTML``. Telegram accepts a
-handful of tags, balanced, and four named entities; anything else is
-refused with "can't parse entities". The local channel refuses the same,
-keeps the text with its entities (as Telegram hands messages back to bots),
-and shows people a page where every other character is escaped.
+What Telegram accepts, and the text and entities it keeps, are judged by
+``telegram_rules`` (the one source of Telegram's rules); this module only
+turns an accepted message into page HTML where every character outside
+Telegram's tags is escaped.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
 
 ALLOWED_TAGS = frozenset(
     {
@@ -57,106 +54,6 @@ _ENTITY = {
 }
 SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
 _URL = re.compile(r"https?://[^\s<>\"']+")
-
-
-class _TelegramHTML(HTMLParser):
-    """Checks HTML the way Telegram parses it: known tags, balanced, entities."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.problems: list[str] = []
-        self.plain: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.problems.append(f"unsupported start tag '{tag}'")
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1] != tag:
-            self.problems.append(f"unexpected end tag '{tag}'")
-        else:
-            self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        self.plain.append(data)
-
-
-def check_html(text: str) -> tuple[str, list[str]]:
-    """The text as the user sees it, and what Telegram would refuse."""
-    problems = []
-    for entity in re.findall(r"&([^;\s]*);?", text):
-        if entity not in ("lt", "gt", "amp", "quot") and not re.fullmatch(
-            r"#x?[0-9a-fA-F]+", entity
-        ):
-            problems.append(f"unsupported entity '&{entity}'")
-    if re.search(r"<(?![a-zA-Z/])", text):
-        problems.append("a bare '<' (can't parse entities)")
-    parser = _TelegramHTML()
-    parser.feed(text)
-    parser.close()
-    problems += parser.problems
-    if parser.stack:
-        problems.append(f"unclosed tags {parser.stack}")
-    return html.unescape("".join(parser.plain)), problems
-
-
-def utf16_len(text: str) -> int:
-    """Telegram measures entity offsets in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-@dataclass
-class _Open:
-    tag: str
-    offset: int
-    attrs: dict[str, str | None] = field(default_factory=dict)
-
-
-class _Entities(HTMLParser):
-    """Plain text and Telegram ``MessageEntity`` dicts of (already checked) HTML."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.plain: list[str] = []
-        self.length = 0
-        self.open: list[_Open] = []
-        self.entities: list[dict[str, Any]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.open.append(_Open(tag, self.length, dict(attrs)))
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open:
-            return
-        started = self.open.pop()
-        kind = _ENTITY.get(started.tag, ("", ""))[0]
-        if started.tag == "span" and started.attrs.get("class") != "tg-spoiler":
-            kind = ""
-        length = self.length - started.offset
-        if not kind or length == 0:
-            return
-        entity: dict[str, Any] = {"type": kind, "offset": started.offset, "length": length}
-        if kind == "text_link":
-            entity["url"] = started.attrs.get("href") or ""
-        if kind == "pre" and started.attrs.get("language"):
-            entity["language"] = started.attrs["language"]
-        if kind == "custom_emoji":
-            entity["custom_emoji_id"] = started.attrs.get("emoji-id") or ""
-        self.entities.append(entity)
-
-    def handle_data(self, data: str) -> None:
-        self.plain.append(data)
-        self.length += utf16_len(data)
-
-
-def to_entities(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """The plain text and its entities, as Telegram stores a message sent with HTML."""
-    parser = _Entities()
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.plain), sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
 
 
 class _SafePage(HTMLParser):

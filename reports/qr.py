@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import segno
 
+from ledger.ids import parse_id
+
 PAGE_W, PAGE_H = 595.0, 842.0  # A4 in points
 COLUMNS, ROWS = 2, 3  # codes per page: six, big enough to scan from a step away
 MARGIN = 36.0
@@ -46,7 +48,7 @@ def parse_payload(text: str) -> int | None:
     if not text.startswith(PAYLOAD_PREFIX):
         return None
     rest = text.removeprefix(PAYLOAD_PREFIX)
-    return int(rest) if rest.isdecimal() and len(rest) < 12 else None
+    return parse_id(rest) if len(rest) < 12 else None
 
 
 def link_base(bot_username: str | None, local_page: str | None) -> str | None:

@@ -29,10 +29,13 @@ from scheduler.planner import (
 from scheduler.rules import ReminderRules
 from storage import outbox, schedule
 from storage.db import Database
+from telegram_rules import MAX_TEXT
+from telegram_rules.fit import clip, fit, html_units
 
 log = logging.getLogger(__name__)
 
 KIND_PREFIX = "remind."  # every planned reminder's kind starts so
+NAMES_MAX = 600  # UTF-16 units of the names a reminder says it was meant for
 STORED_LOOKBACK_DAYS = 31  # the oldest key a plan can still make (an escalation's, a week's)
 
 
@@ -188,13 +191,23 @@ class Reminders:
 
 
 def render(planned: Planned, lang: str) -> str:
-    """The message's text in ``lang``: the text, its list, for whom it was meant."""
-    lines = [t(lang, planned.text, **planned.values)]
-    for key, values in planned.items[:LIST_MAX]:
-        lines.append(t(lang, key, **values))
-    if len(planned.items) > LIST_MAX:
-        lines.append(t(lang, "reminders.more", count=len(planned.items) - LIST_MAX))
+    """The message's text in ``lang``: the text, its list, for whom it was meant; the list
+    holds at most ``LIST_MAX`` lines and what one message holds (counted in UTF-16 units),
+    the rest is counted."""
+    head = t(lang, planned.text, **planned.values)
+    tail: list[str] = []
     if planned.instead_of:
         names = t(lang, "reminders.separator").join(planned.instead_of)
-        lines.append(t(lang, "reminders.instead", name=names))
-    return "\n".join(lines)
+        tail.append(t(lang, "reminders.instead", name=clip(names, NAMES_MAX)))
+    items = [t(lang, key, **values) for key, values in planned.items[:LIST_MAX]]
+    left = len(planned.items) - len(items)  # past LIST_MAX: counted, never rendered
+
+    def more(count: int) -> str:
+        return t(lang, "reminders.more", count=count + left)
+
+    room = MAX_TEXT - html_units("\n".join([head, *tail])) - 1
+    reserve = html_units(more(0)) + 1 if left else 0
+    listed = fit(items, room - reserve, more)
+    if left and len(listed) == len(items):
+        listed.append(more(0))
+    return "\n".join([head, *listed, *tail])

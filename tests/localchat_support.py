@@ -84,7 +84,12 @@ class Browser:
             "/api/join", {"name": name, "code": code, "language": language}
         )
         assert status == 200, body
+        self.carry_csrf(body["csrf"])
         return int(body["user_id"])
+
+    def carry_csrf(self, token: str) -> None:
+        """Send the session's CSRF token with every request, as the page does."""
+        self.session.headers["X-CSRF-Token"] = token
 
     async def refresh(self) -> list[dict[str, Any]]:
         """Fetch what changed, as the page does after each event."""
@@ -116,7 +121,7 @@ class Browser:
             if loop.time() > deadline:
                 shown = json.dumps([m.get("html") for m in self.chat[-3:]], ensure_ascii=False)
                 raise AssertionError(f"the chat never got there; last: {shown}")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.15)  # within the page side's per-session rate
 
     async def wait_text(self, text: str, within: float = 20.0) -> dict[str, Any]:
         """Wait for a bot message (new or edited) whose HTML or buttons contain ``text``."""

@@ -1,10 +1,12 @@
 """The chat simulator: the real Application, Telegram played by a fake.
 
-``FakeBotAPI`` answers every Bot API call the way Telegram does and checks
-it against Telegram's limits (text length, caption length, callback data
-size, HTML that parses); a violation fails the test. ``Chat`` is one person
-on a phone: ``send`` text, ``tap`` a button by its label, send a ``photo``
-or a ``document`` or a ``contact``, and read what the bot said.
+``FakeBotAPI`` answers every Bot API call the way Telegram does, judging it
+by ``telegram_rules`` (the local chat's judge too); a refusal fails the test.
+It also holds the bot to its own budget, stricter than Telegram: a text or
+caption over 4096 (1024) UTF-16 units is accepted but fails the test.
+``Chat`` is one person on a phone: ``send`` text, ``tap`` a button by its
+label, send a ``photo`` or a ``document`` or a ``contact``, and read what the
+bot said.
 
 Updates go the way polling sends them: stored in the inbox first, then
 processed by the Application, so restarts and repeats behave as in real life.
@@ -15,11 +17,11 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image
 from telegram import Update
@@ -27,15 +29,17 @@ from telegram.error import NetworkError
 from telegram.ext import AIORateLimiter
 from telegram.request import BaseRequest, RequestData
 
+import telegram_rules as rules
 from bot.app import build_application
 from bot.config import Config, load_config
 from ledger.clock import FakeClock
-from localchat.telegram_html import check_html
 from storage import inbox
+from telegram_rules.commands import checked, language_key, private_chat_menu, scope_key
 
 TOKEN = "123456:TEST-TOKEN-never-real"
 BOT_ID = 123456
 BOT_USERNAME = "xiaoan_test_bot"
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Sent:
     caption: str = ""
     files: list[bytes] = field(default_factory=list)  # a photo's, an album's or a document's
     file_name: str = ""
+    entities: list[dict[str, Any]] = field(default_factory=list)  # as Telegram keeps them
 
 
 class FakeBotAPI(BaseRequest):
@@ -63,8 +68,13 @@ class FakeBotAPI(BaseRequest):
         self.messages: dict[tuple[int, int], Sent] = {}
         self.files: dict[str, bytes] = {}
         self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
-        self.commands: dict[str | None, list[dict[str, str]]] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, language)
+        self.chats: set[int] = set()  # the private chats of people who wrote to the bot
         self.failures: list[_Failure] = []
+        self.last_entities: list[dict[str, Any]] = []
+        # Texts over the bot's own budget (4096 UTF-16 units, 1024 for a caption):
+        # accepted, as Telegram accepts them, but a test that makes one fails.
+        self.overruns: list[str] = []
         self._ids = itertools.count(1000)
 
     def fail(
@@ -148,38 +158,36 @@ class FakeBotAPI(BaseRequest):
         return code, json.dumps(answer).encode()
 
     # --- checks ---------------------------------------------------------------
-    def _text(self, params: dict[str, Any], key: str, limit: int) -> tuple[str, str]:
-        raw = str(params.get(key, ""))
-        if params.get("parse_mode") == "HTML":
-            plain, problems = check_html(raw)
-            if problems:
-                raise _Refused(f"can't parse entities: {problems[0]}")
-        else:
-            plain = raw
-        if key == "text" and not plain.strip():
-            raise _Refused("message text is empty")
-        if len(plain) > limit:
-            raise _Refused(f"{key} is too long ({len(plain)} > {limit})")
-        return plain, raw
+    def _text(self, params: dict[str, Any], key: str) -> tuple[str, str]:
+        """A text or caption judged by Telegram's rules: (what the reader sees, as sent).
+
+        Its entities are kept in ``last_entities`` for the message being stored."""
+        try:
+            judged = rules.formatted(
+                params.get(key), params.get("parse_mode"), caption=key != "text"
+            )
+        except rules.Refusal as refusal:
+            raise _Refused(refusal.description) from None
+        self.last_entities = judged.entities
+        limit = rules.MAX_TEXT if key == "text" else rules.MAX_CAPTION
+        if rules.utf16_len(judged.text) > limit:
+            # Telegram takes it (it counts characters); our own rule is stricter.
+            self.overruns.append(f"{key} of {rules.utf16_len(judged.text)} UTF-16 units")
+        return judged.text, judged.raw
 
     def _buttons(self, params: dict[str, Any]) -> tuple[list[list[tuple[str, str]]], Any]:
-        markup = params.get("reply_markup")
-        if isinstance(markup, str):
-            markup = json.loads(markup)
-        if not markup:
+        """The inline keyboard's (label, data) rows, or a reply keyboard, as Telegram reads them."""
+        try:
+            markup = rules.reply_markup(params.get("reply_markup"))
+        except rules.Refusal as refusal:
+            raise _Refused(refusal.description) from None
+        if markup is None:
             return [], None
         if "inline_keyboard" in markup:
-            rows = []
-            for row in markup["inline_keyboard"]:
-                out = []
-                for button in row:
-                    data = button.get("callback_data", "")
-                    if not 1 <= len(data.encode()) <= 64:
-                        raise _Refused(f"BUTTON_DATA_INVALID ({len(data.encode())} bytes)")
-                    if not button.get("text"):
-                        raise _Refused("button text is empty")
-                    out.append((button["text"], data))
-                rows.append(out)
+            rows = [
+                [(b["text"], str(b.get("callback_data", ""))) for b in row]
+                for row in markup["inline_keyboard"]
+            ]
             return rows, None
         return [], markup.get("keyboard")
 
@@ -195,6 +203,7 @@ class FakeBotAPI(BaseRequest):
                 "username": BOT_USERNAME,
             },
             "text": (sent.raw and sent.text) or None,
+            "entities": sent.entities if sent.raw and sent.kind == "text" else None,
             **(
                 {
                     "reply_markup": {
@@ -222,31 +231,45 @@ class FakeBotAPI(BaseRequest):
         }
 
     def api_setMyCommands(self, params: dict[str, Any]) -> bool:
-        commands = params["commands"]
-        if isinstance(commands, str):
-            commands = json.loads(commands)
-        for c in commands:
-            if (
-                not re.fullmatch(r"[a-z0-9_]{1,32}", c["command"])
-                or not 1 <= len(c["description"]) <= 256
-            ):
-                raise _Refused(f"bad command {c}")
-        self.commands[params.get("language_code")] = commands
+        where = self._menu_key(params)
+        commands = _menu_rule(checked, _json(params["commands"]))
+        if commands:
+            self.commands[where] = commands
+        else:  # an empty list removes the menu, as deleteMyCommands does
+            self.commands.pop(where, None)
         return True
+
+    def api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, str]]:
+        return self.commands.get(self._menu_key(params), [])
+
+    def api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        self.commands.pop(self._menu_key(params), None)
+        return True
+
+    def _menu_key(self, params: dict[str, Any]) -> tuple[str, str]:
+        scope = _menu_rule(scope_key, _json(params.get("scope")))
+        if scope.startswith("chat") and int(scope.split(":")[1]) not in self.chats:
+            raise _Refused("chat not found")  # Telegram knows a private chat once it wrote
+        return scope, _menu_rule(language_key, params.get("language_code"))
+
+    def menu(self, chat_id: int, language: str | None) -> list[str]:
+        """The commands a person's menu shows, as Telegram picks it for their private chat."""
+        return [c["command"] for c in private_chat_menu(self.commands, chat_id, language)]
 
     def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         return True
 
     def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        plain, raw = self._text(params, "text", 4096)
+        plain, raw = self._text(params, "text")
         buttons, keyboard = self._buttons(params)
         chat_id = int(params["chat_id"])
         sent = Sent(chat_id, next(self._ids), plain, raw, buttons, keyboard)
+        sent.entities = self.last_entities
         self.messages[(chat_id, sent.message_id)] = sent
         return self._message(chat_id, sent)
 
     def _file_message(self, params: dict[str, Any], kind: str) -> Sent:
-        plain, raw = self._text(params, "caption", 1024)
+        plain, raw = self._text(params, "caption")
         buttons, keyboard = self._buttons(params)
         chat_id = int(params["chat_id"])
         files = params.get("_files", [])
@@ -279,6 +302,8 @@ class FakeBotAPI(BaseRequest):
             media = json.loads(media)
         if not 2 <= len(media) <= 10:
             raise _Refused("wrong number of media in an album")
+        for item in media:  # each picture's caption is judged as a caption
+            self._text(item, "caption")
         sent = self._file_message(params, "album")
         return [self._message(sent.chat_id, sent) for _ in media]
 
@@ -287,11 +312,12 @@ class FakeBotAPI(BaseRequest):
         old = self.messages.get((chat_id, message_id))
         if old is None:
             raise _Refused("message to edit not found")
-        plain, raw = self._text(params, "text", 4096)
+        plain, raw = self._text(params, "text")
         buttons, _ = self._buttons(params)
-        if raw == old.raw and buttons == old.buttons:
-            raise _Refused("message is not modified")
+        if (plain, self.last_entities, buttons) == (old.text, old.entities, old.buttons):
+            raise _Refused("message is not modified")  # compared as read, as Telegram does
         old.text, old.raw, old.buttons = plain, raw, buttons
+        old.entities = self.last_entities
         return self._message(chat_id, old)
 
     def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -299,13 +325,17 @@ class FakeBotAPI(BaseRequest):
         old = self.messages.get((chat_id, message_id))
         if old is None:
             raise _Refused("message to edit not found")
-        old.buttons, _ = self._buttons(params)
+        buttons, _ = self._buttons(params)
+        if buttons == old.buttons:
+            raise _Refused("message is not modified")
+        old.buttons = buttons
         return self._message(chat_id, old)
 
     def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
-        text = str(params.get("text", ""))
-        if len(text) > 200:
-            raise _Refused("callback answer text is too long")
+        try:
+            text = rules.alert_text(params.get("text"))
+        except rules.Refusal as refusal:
+            raise _Refused(refusal.description) from None
         self.alerts.append((str(params["callback_query_id"]), text))
         return True
 
@@ -323,6 +353,19 @@ class FakeBotAPI(BaseRequest):
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _json(value: Any) -> Any:
+    """A complex parameter, JSON-encoded in the request as PTB sends it."""
+    return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+def _menu_rule(rule: Callable[[Any], T], value: Any) -> T:
+    """A command-menu rule of Telegram's (shared with the local chat), as a refusal here."""
+    try:
+        return rule(value)
+    except rules.Refusal as refusal:
+        raise _Refused(refusal.description) from None
 
 
 @dataclass
@@ -422,6 +465,10 @@ class Simulator:
         What the update wrote to the outbox is then sent, as the woken sending
         job would (unless ``auto_send`` is off, to test the outbox itself).
         """
+        for content in raw.values():
+            chat = content.get("chat") if isinstance(content, dict) else None
+            if isinstance(chat, dict):
+                self.api.chats.add(int(chat["id"]))
         await inbox.receive(self.db, [raw])
         await self.app.process_update(Update.de_json(raw, self.app.bot))
         if self.auto_send:
@@ -448,6 +495,8 @@ class Simulator:
     def assert_clean(self) -> None:
         problems, self.api.violations = self.api.violations, []
         assert not problems, f"the bot broke Telegram's rules: {problems}"
+        overruns, self.api.overruns = self.api.overruns, []
+        assert not overruns, f"the bot built texts over its UTF-16 budget: {overruns}"
         errors, self.errors = self.errors, []
         assert not errors, f"a handler failed: {errors!r}"
 
@@ -480,6 +529,10 @@ class Chat:
         messages = self.messages
         fresh, self._seen = messages[self._seen :], len(messages)
         return fresh
+
+    def menu(self) -> list[str]:
+        """The commands this person's menu (the ☰ button) shows now."""
+        return self.sim.api.menu(self.user_id, self.user.get("language_code"))
 
     @property
     def alerts(self) -> list[str]:
@@ -540,6 +593,15 @@ class Chat:
                         return message, data
         raise AssertionError(f"no button {label!r} in the chat")
 
+    async def press(self, label: str) -> list[Sent]:
+        """Press a key of the newest reply keyboard: Telegram sends its text as typed."""
+        for message in reversed(self.messages):
+            if message.reply_keyboard is not None:
+                keys = [key.get("text") for row in message.reply_keyboard for key in row]
+                assert label in keys, f"no key {label!r} on the keyboard: {keys}"
+                return await self.send(label)
+        raise AssertionError("no reply keyboard in the chat")
+
     async def tap(self, label: str) -> list[Sent]:
         """Tap the newest button whose label contains ``label``."""
         message, data = self._button(label)
@@ -561,7 +623,7 @@ class Chat:
                     "chat": {"id": self.user_id, "type": "private"},
                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan"},
                     "text": message.text,
-                    **({"entities": []}),
+                    "entities": message.entities,
                     **(
                         {
                             "reply_markup": {

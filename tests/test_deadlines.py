@@ -18,18 +18,18 @@ async def test_an_extension_approved(sim: Simulator) -> None:
     s = await scene(sim)
     hazard_id = await report(s.staff, "外墙瓷砖松动")
     said = await s.staff.tap_data(f"r:ex:{hazard_id}")
-    assert "当前完成期限 2026-12-05" in said[-1].text
+    assert "当前完成期限 12月5日（周六）" in said[-1].text
     said = await s.staff.send("2027-01-15")
     assert "请说明延期原因" in said[-1].text
     said = await s.staff.send("需等寒假施工")
     assert "延期申请已提交（2026-12-05 → 2027-01-15）" in said[-1].text
     (notice,) = s.leader.new()
-    assert "实验小学王老师 申请将完成期限由 2026-12-05 延至 2027-01-15" in notice.text
+    assert "实验小学王老师申请将完成期限由 2026-12-05 延至 2027-01-15" in notice.text
     assert "原因：需等寒假施工" in notice.text
     said = await s.leader.tap("✅ 同意延期")
     assert "已同意延期：隐患 #1 完成期限改为 2027-01-15" in said[-1].text
     (told,) = s.staff.new()
-    assert "您的延期申请已获 实验小学刘主任 同意" in told.text
+    assert "您的延期申请已获实验小学刘主任同意" in told.text
     assert await sim.db.value("SELECT deadline FROM hazards") == "2027-01-15"
     change = await sim.db.one("SELECT * FROM deadline_changes")
     assert (change["old_deadline"], change["new_deadline"], change["state"]) == (

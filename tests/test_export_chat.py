@@ -60,7 +60,7 @@ async def test_principal_exports_the_school_files(sim: Simulator) -> None:
     assert ws["B5"].value == "教学楼A"
     assert ws["C6"].value == "=墙体开裂"  # text, not a formula
     assert ws["C6"].data_type == "s"
-    assert "实验小学 排查情况汇总表" in form.caption
+    assert "实验小学排查情况汇总表" in form.caption
 
     said = await school.principal.tap("台账")
     ledger = next(m for m in said if m.kind == "document")

@@ -26,12 +26,12 @@ async def test_the_responsible_persons_draft_is_dropped_and_they_are_told(sim: S
     first = await sim.db.value("SELECT id FROM fix_reports WHERE reported_by = ?", (staff_id,))
     # ... and the leader starts one too.
     said = await s.leader.tap_data(f"r:fx:{hazard_id}")
-    assert "实验小学王老师 尚未提交的整改上报已作废，改由您上报" in texts(said)
+    assert "实验小学王老师尚未提交的整改上报已作废，改由您上报" in texts(said)
     assert "请拍摄整改后的照片" in said[-1].text
 
     told = s.staff.new()
     assert len(told) == 1
-    assert "实验小学刘主任 已开始上报以下隐患的整改" in told[0].text
+    assert "实验小学刘主任已开始上报以下隐患的整改" in told[0].text
     assert f"#{hazard_id}【教学楼A】疏散通道堆放杂物" in told[0].text
     assert told[0].buttons == [[("查看详情", f"hc:{hazard_id}")]]
     row = await sim.db.one("SELECT * FROM outbox WHERE kind = 'fix_dropped'")
@@ -112,7 +112,7 @@ async def test_the_person_is_told_in_their_own_language(sim: Simulator) -> None:
     await english.tap_data(f"r:fx:{hazard_id}")  # a leader may report a fix too
     english.new()
     said = await s.leader.tap_data(f"r:fx:{hazard_id}")
-    assert "Li Lei 尚未提交的整改上报已作废" in texts(said)
+    assert "Li Lei尚未提交的整改上报已作废" in texts(said)
     (told,) = english.new()
     assert told.text.startswith("✋ 实验小学刘主任 has started reporting the fix of this hazard")
     assert told.buttons == [[("Details", f"hc:{hazard_id}")]]

@@ -224,16 +224,16 @@ async def test_chat_imports(sim: Simulator) -> None:
     text = said[-1].text
     assert "4 处问题" in text and "没有导入任何内容" in text
     for line in (
-        "第 3 行 建筑物名称：缺少名称",
-        "第 4 行 用途：不是可选的值",
-        "第 5 行 建筑物名称：与前面的行重复",
-        "第 6 行 建成年份：年份晚于今年",
+        "第 3 行建筑物名称：缺少名称",
+        "第 4 行用途：不是可选的值",
+        "第 5 行建筑物名称：与前面的行重复",
+        "第 6 行建成年份：年份晚于今年",
     ):
         assert line in text
     assert await sim.db.value("SELECT COUNT(*) FROM buildings") == 0
 
     said = await principal.document(xlsx(Kind.BUILDINGS, BUILDINGS), "楼.xlsx", XLSX_MIME)
-    assert "已为 实验小学 导入 3 栋建筑" in said[-1].text
+    assert "已为实验小学导入 3 栋建筑" in said[-1].text
     said = await principal.document(xlsx(Kind.BUILDINGS, BUILDINGS), "楼.xlsx", XLSX_MIME)
     assert "没有任何改动" in said[-1].text
     assert await sim.db.value("SELECT COUNT(*) FROM buildings") == 3

@@ -20,7 +20,8 @@ from tests.simulator import TOKEN, Simulator
 async def test_get_updates_answers_are_stored_before_they_are_handled(
     fresh_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    updates = [{"update_id": 41, "message": {"text": "a"}}, {"update_id": 42}]
+    message = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "a"}
+    updates = [{"update_id": 41, "message": message}, {"update_id": 42}]
     body = json.dumps({"ok": True, "result": updates}).encode()
 
     async def telegram(self, url, method, *args, **kwargs):

@@ -132,13 +132,11 @@ async def test_nobody_sees_anything_without_joining(sim: Simulator) -> None:
     assert "需要邀请码" in said[-1].text
 
 
-async def test_the_command_menu_is_set_per_language(sim: Simulator) -> None:
-    zh = [c["command"] for c in sim.api.commands[None]]
-    en = sim.api.commands["en"]
-    assert zh == [c["command"] for c in en]
-    assert "inspect" in zh
-    assert any(c["description"] == "Inspect buildings one by one" for c in en)
-    assert any(c["description"] == "逐栋排查建筑" for c in sim.api.commands[None])
+async def test_the_default_menu_is_a_strangers_in_both_languages(sim: Simulator) -> None:
+    zh = sim.api.commands[("default", "")]
+    en = sim.api.commands[("default", "en")]
+    assert [c["command"] for c in zh] == [c["command"] for c in en] == ["start", "help"]
+    assert any(c["description"] == "加入（使用邀请码）" for c in zh)
 
 
 async def test_help_depends_on_the_role(sim: Simulator) -> None:

@@ -1,8 +1,11 @@
 """A real browser on the local chat page: headless Chromium (Debian's) driven by Playwright.
 
 ``xiaoan run --demo`` without a token, as a newcomer starts it; the staff
-invitation link opened on a phone-sized page; join, two questions tapped, a
-photo taken, the next question seen. The screenshot is kept in
+invitation link opened on a phone-sized page; join (the name offered back as
+one tap), the labelled menu with a teacher's commands only, tappable commands,
+the button that starts the walk, two questions tapped, a photo taken with the
+photo step's big button, the next question seen; then a mistyped code and the
+bare right one typed after it. The screenshot is kept in
 ``test-artifacts/`` (gitignored).
 """
 
@@ -15,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,15 +107,26 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
 
         messages = page.locator("#messages")
         await expect(messages).to_contain_text("请发送您的姓名", timeout=15_000)
-        await page.fill("#text", "浏览器王老师")
-        await page.click("#send")
+        # The name typed in the form is offered back: one tap, not typed twice.
+        await page.locator("#keyboard button", has_text="浏览器王老师").click(timeout=15_000)
         await page.locator("button.share-phone").click(timeout=15_000)
         await page.fill("#phone", "13800138000")
         await page.click("#phone-form button[type=submit]")
-        await expect(messages).to_contain_text("您已以", timeout=15_000)
+        await expect(messages).to_contain_text("您已以教职工身份加入演示小学", timeout=15_000)
 
-        await page.click("#menu-button")
-        await page.locator("#menu button", has_text="/inspect").click()
+        # The menu is one labelled tap away and holds a teacher's commands only.
+        menu_button = page.locator("#menu-button")
+        await expect(menu_button).to_contain_text("菜单")
+        await menu_button.click()
+        await expect(page.locator("#menu button", has_text="/inspect")).to_be_visible()
+        await expect(page.locator("#menu button", has_text="/tasks")).to_be_visible()
+        await expect(page.locator("#menu button", has_text="/addschool")).to_have_count(0)
+        await expect(page.locator("#menu button", has_text="/export")).to_have_count(0)
+        await menu_button.click()
+        await expect(page.locator("#menu")).to_be_hidden()
+        # /help's commands are tappable in the text; a button starts the walk.
+        await expect(page.locator("#messages a.command", has_text="/inspect").last).to_be_visible()
+        await page.locator("#messages button", has_text="开始排查").last.click()
         await page.locator("#messages button", has_text="教学楼A").last.click(timeout=15_000)
         await expect(messages).to_contain_text("1/19 · F01", timeout=15_000)
         await page.locator("#messages button", has_text="无隐患").last.click()
@@ -121,7 +136,14 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
 
         await page.locator("#messages button", has_text="有隐患").last.click()
         await expect(messages).to_contain_text("请拍照发送隐患照片", timeout=15_000)
-        await page.set_input_files("#camera", str(photo))
+        await expect(messages).to_contain_text("凭据")
+        # The photo step's big button opens the phone's camera (a file chooser here).
+        camera = page.locator("#messages button.camera-button").last
+        await expect(camera).to_have_text("📷 拍照 / 选照片")
+        await page.screenshot(path=str(ARTIFACTS / "localchat-photo-step.png"))
+        async with page.expect_file_chooser() as chooser:
+            await camera.click()
+        await (await chooser.value).set_files(str(photo))
         await expect(messages).to_contain_text("已收到 1 张照片", timeout=15_000)
         await expect(page.locator("#messages li.me img")).to_have_count(1)
         await page.locator("#messages button", has_text="照片已发完").last.click()
@@ -135,6 +157,46 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
         await page.reload()
         await expect(messages).to_contain_text("4/19 · F04", timeout=15_000)
         await page.screenshot(path=str(shot), full_page=True)
+
+        # Who am I: the name at the top; tapped, the role and school the bot gave.
+        me = page.locator("#me-button")
+        await expect(me).to_have_text("浏览器王老师")
+        await me.click()
+        await expect(page.locator("#me-name")).to_have_text("浏览器王老师")
+        await expect(page.locator("#me-roles li")).to_have_text(["教职工 · 演示小学"])
+        await page.screenshot(path=str(ARTIFACTS / "localchat-me.png"))
+        # Logging out asks first; then the join form, saying nothing of the old chat.
+        asked: list[str] = []
+
+        async def accept(dialog: Any) -> None:
+            asked.append(dialog.message)
+            await dialog.accept()
+
+        page.on("dialog", accept)
+        await page.click("#logout")
+        await expect(page.locator("#join-button")).to_be_visible(timeout=15_000)
+        assert asked and "邀请链接" in asked[0]
+        await expect(page.locator("#messages li")).to_have_count(0)
+        await page.reload()  # the session is over on the server too
+        await expect(page.locator("#join-button")).to_be_visible(timeout=15_000)
+
+        # A mistyped code is no dead end: the right one, typed bare, joins.
+        code = demo.split("start=")[1]
+        second = await browser.new_context(
+            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        other = await second.new_page()
+        await other.goto(demo.split("?")[0])
+        await other.fill("#join-name", "另一位老师")
+        await other.fill("#join-code", code[:-1] + ("A" if code[-1] != "A" else "B"))
+        await other.click("#join-button")
+        chat = other.locator("#messages")
+        await expect(chat).to_contain_text("邀请码无效", timeout=15_000)
+        await expect(chat).to_contain_text("直接把正确的邀请码发给我")
+        await other.fill("#text", code)
+        await other.click("#send")
+        await expect(chat).to_contain_text("请发送您的姓名", timeout=15_000)
+        await expect(other.locator("#keyboard button", has_text="另一位老师")).to_be_visible()
 
         # An English browser gets the page in English.
         english = await browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})

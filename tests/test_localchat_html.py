@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from localchat.telegram_html import check_html, linkify, safe_html, to_entities
+from localchat.telegram_html import linkify, safe_html
+from telegram_rules import Refusal, as_shown, formatted
 
 
 @pytest.mark.parametrize(
@@ -34,22 +35,38 @@ from localchat.telegram_html import check_html, linkify, safe_html, to_entities
     ],
 )
 def test_entities_as_telegram_keeps_them(text: str, plain: str, entities: list) -> None:
-    assert check_html(text)[1] == []
-    assert to_entities(text) == (plain, entities)
+    assert formatted(text, "HTML").text == plain
+    assert as_shown(text, "HTML") == (plain, entities)
 
 
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("<b>x", "unclosed tags ['b']"),
-        ("<b>x</i>", "unexpected end tag 'i'"),
-        ("<div>x</div>", "unsupported start tag 'div'"),
-        ("a &copy; b", "unsupported entity '&copy'"),
-        ("a < b", "a bare '<' (can't parse entities)"),
+        ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        ("<div>x</div>", 'Unsupported start tag "div" at byte offset 0'),
+        ("a < b", 'Unsupported start tag "" at byte offset 2'),
+        ("小李<3", "Unclosed start tag at byte offset 6"),
+        ("<span>x</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
     ],
 )
 def test_what_telegram_refuses(text: str, problem: str) -> None:
-    assert problem in check_html(text)[1]
+    with pytest.raises(Refusal) as refused:
+        formatted(text, "HTML")
+    assert refused.value.description == f"can't parse entities: {problem}"
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("a &copy; b", "a &copy; b"),  # an unknown reference stays as typed
+        ("R&D ‹东> 楼", "R&D ‹东> 楼"),  # a bare & and > are text
+        ("&lt;&gt;&amp;&quot;&#33;&#x41;", '<>&"!A'),
+        ("&amp", "&"),  # the semicolon may be left out
+    ],
+)
+def test_what_telegram_accepts_as_text(text: str, plain: str) -> None:
+    assert formatted(text, "HTML").text == plain
 
 
 @pytest.mark.parametrize(

@@ -222,7 +222,7 @@ async def test_photo_and_file_uploads_reach_the_bot(
     async with browser.session.get(browser.base + shown[1]["url"]) as response:
         assert response.status == 200
         assert "attachment" in response.headers["Content-Disposition"]
-        assert response.content_type == "application/octet-stream"
+        assert response.content_type == "application/vnd.ms-excel"  # its own type, as a download
     # One copy on disk per content, named by its hash.
     assert len(list((server.settings.files).rglob("*"))) == 4  # two folders, two files
 

@@ -100,11 +100,12 @@ async def test_a_polled_update_is_stored_then_answered(
     await app.updater.start_polling(poll_interval=0.05, timeout=0)
     await app.start()
     try:
+        db = app.bot_data["services"].db
+        # The answer is sent before the update is marked done: wait for both.
         for _ in range(100):
-            if FakeTelegram.sent:
+            if FakeTelegram.sent and await inbox.is_done(db, 7):
                 break
             await asyncio.sleep(0.05)
-        db = app.bot_data["services"].db
         assert await inbox.is_done(db, 7)
     finally:
         await app.updater.stop()

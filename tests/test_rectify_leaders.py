@@ -27,7 +27,7 @@ async def test_a_hazard_that_cannot_be_fixed(sim: Simulator) -> None:
     (told,) = s.taskforce.new()
     assert "无法整改" in told.text and "实验小学" in told.text
     assert "C级危房，无加固价值" in told.text and "2027-08-31" in told.text
-    assert "实验小学刘主任 确认" in told.text
+    assert "实验小学刘主任确认" in told.text
     (told,) = s.staff.new()  # the responsible person
     assert "无法整改" in told.text
 
@@ -47,7 +47,10 @@ async def test_a_hazard_that_cannot_be_fixed(sim: Simulator) -> None:
     )
     # Nothing more to do on it, for anyone.
     said = await s.staff.send(f"/hazard {hazard_id}")
-    assert "无法整改（停用待拆除）" in said[-1].text and "拆除期限：2027-08-31" in said[-1].text
+    assert (
+        "无法整改（停用待拆除）" in said[-1].text
+        and "拆除期限：2027年8月31日（周二）" in said[-1].text
+    )
     assert said[-1].buttons == []
 
 
@@ -66,9 +69,9 @@ async def test_reassigning_tells_both_people(sim: Simulator) -> None:
     said = await s.principal.tap("👤 更换责任人")
     assert "请选择新的责任人" in said[-1].text
     said = await s.principal.tap("实验小学刘主任")
-    assert "责任人已改为 实验小学刘主任，已通知新旧责任人" in said[-1].text
-    assert "实验小学张校长 指定您为隐患责任人" in texts(s.leader.new())
-    assert "已将以下隐患的责任人改为 实验小学刘主任" in texts(s.staff.new())
+    assert "责任人已改为实验小学刘主任，已通知新旧责任人" in said[-1].text
+    assert "实验小学张校长指定您为隐患责任人" in texts(s.leader.new())
+    assert "已将以下隐患的责任人改为实验小学刘主任" in texts(s.staff.new())
     leader_id = await sim.db.value("SELECT id FROM people WHERE name = '实验小学刘主任'")
     hazard = await sim.db.one("SELECT * FROM hazards")
     assert (hazard["responsible_id"], hazard["responsible_name"]) == (leader_id, "实验小学刘主任")
@@ -77,7 +80,7 @@ async def test_reassigning_tells_both_people(sim: Simulator) -> None:
     assert "#1【教学楼A】应急照明损坏" in (await s.leader.send("/tasks"))[-1].text
     # Picking the same person again changes nothing.
     await s.principal.tap_data(f"r:ra:{hazard_id}:{leader_id}")
-    assert s.principal.alerts[-1] == "实验小学刘主任 已是该隐患的责任人。"
+    assert s.principal.alerts[-1] == "实验小学刘主任已是该隐患的责任人。"
     assert await sim.db.value("SELECT COUNT(*) FROM events WHERE action = 'hazard.reassigned'") == 1
 
 

@@ -24,7 +24,9 @@ async def test_a_fix_report_needs_a_photo(sim: Simulator) -> None:
     hazard_id = await report(s.staff, "灭火器过期")
     said = await s.staff.tap_data(f"r:fx:{hazard_id}")
     assert "请拍摄整改后的照片" in said[-1].text
-    assert said[-1].buttons == []  # no "all photos sent" before a photo
+    assert said[-1].buttons == [
+        [("📷 拍照 / 选照片", f"cam:f:{hazard_id}")]
+    ]  # no "all photos sent" yet
     said = await s.staff.send("已经换好了")
     assert "请先发送整改后的照片" in said[0].text
     fix_id = await sim.db.value("SELECT id FROM fix_reports")
@@ -85,7 +87,13 @@ async def test_crafted_nonsense_changes_nothing(sim: Simulator, data: str) -> No
     before = await snapshot(sim)
     await s.leader.send("/tasks")
     await s.leader.tap_data(data)
-    assert s.leader.alerts[-1] in ("您没有权限进行此操作。", "这个问题已经回答过了。")
+    assert s.leader.alerts[-1] in (
+        "您没有权限进行此操作。",
+        "这个问题已经回答过了。",
+        "这个按钮的编号（abc）无效，操作没有执行。请重新打开列表再点。",
+        "这个按钮的编号（x）无效，操作没有执行。请重新打开列表再点。",
+        "这个按钮的编号（-1）无效，操作没有执行。请重新打开列表再点。",
+    )
     assert await snapshot(sim) == before
 
 

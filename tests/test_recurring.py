@@ -53,7 +53,7 @@ async def test_a_weekly_inspection_reopens_the_buildings_with_its_reminders(
         ]
     ]
     said = await principal.tap("每周")
-    assert said[-1].text == "好的，实验小学 的定期检查：每周。下一轮从 2026-11-30 开始。"
+    assert said[-1].text == "好的，实验小学的定期检查：每周。下一轮从 2026-11-30 开始。"
     row = await sim.db.one("SELECT * FROM recurring_inspections")
     assert (row["every"], row["set_by"], row["stopped_at"]) == ("week", c.ids["principal"], None)
 
@@ -68,7 +68,7 @@ async def test_a_weekly_inspection_reopens_the_buildings_with_its_reminders(
     move_to(sim, at(date(2026, 11, 30)))
     await sim.plan()
     await send_all(sim)
-    opened = "🔁 实验小学 新一轮定期检查已开始，请在 2026-12-06 前把 1 栋建筑重新排查一遍：/inspect"
+    opened = "🔁 实验小学新一轮定期检查已开始，请在 2026-12-06 前把 1 栋建筑重新排查一遍：/inspect"
     assert rounds(principal) == [opened]
     assert rounds(leader) == [opened]
     assert rounds(staff) == []
@@ -79,7 +79,7 @@ async def test_a_weekly_inspection_reopens_the_buildings_with_its_reminders(
     move_to(sim, at(date(2026, 12, 3)))
     await sim.plan()
     await send_all(sim)
-    due = "🔁 实验小学 本轮定期检查 2026-12-06 截止，还剩 3 天，1 栋建筑尚未排查：/inspect"
+    due = "🔁 实验小学本轮定期检查 2026-12-06 截止，还剩 3 天，1 栋建筑尚未排查：/inspect"
     assert rounds(principal) == [due] and rounds(leader) == [due]
 
     # Walked: no more round reminders; both walks of the building are kept.
@@ -104,9 +104,9 @@ async def test_a_weekly_inspection_reopens_the_buildings_with_its_reminders(
     # Stopped: no more rounds.
     said = await principal.send("/reminders")
     setting = next(m for m in said if m.text.startswith("定期检查"))
-    assert setting.text.startswith("定期检查：每周（自 2026-11-28 起）")
+    assert setting.text.startswith("定期检查：每周（自 11月28日 起）")
     said = await principal.tap("停止")
-    assert said[-1].text == "好的，实验小学 的定期检查已停止。"
+    assert said[-1].text == "好的，实验小学的定期检查已停止。"
     move_to(sim, at(date(2026, 12, 14)))
     await sim.plan()
     await send_all(sim)
@@ -184,7 +184,7 @@ async def test_a_new_campaign_reuses_the_school_and_has_its_own_dates(sim: Simul
     principal = [m.text for m in c.school.principal.new() if m.text.startswith("📋")]
     assert principal == [
         "📋 2027年春季回头看：自查报告 2026-12-05 截止，还剩 7 天。"
-        "实验小学 还有 1 栋建筑未完成排查，/inspect 继续排查。"
+        "实验小学还有 1 栋建筑未完成排查，/inspect 继续排查。"
     ]
     move_to(sim, at(date(2026, 12, 17), 10))
     await sim.plan()
@@ -225,7 +225,7 @@ async def test_waiting_fixes_nudge_the_leaders(sim: Simulator) -> None:
         await send_all(sim)
         nudges = [m.text.splitlines() for m in c.leader.new() if m.text.startswith("🔍")]
         if expected:
-            assert nudges == [["🔍 实验小学 有 1 项整改等待验收已超时，请尽快验收：", *expected]]
+            assert nudges == [["🔍 实验小学有 1 项整改等待验收已超时，请尽快验收：", *expected]]
         else:
             assert nudges == []
 

@@ -171,7 +171,7 @@ async def test_texts_say_what_and_when(sim: Simulator) -> None:
     await send_all(sim)
     escalation = c.leader.last.text
     assert escalation == (
-        "🔺 督办：实验小学 隐患 /hazard_1（—·楼梯堆放杂物）已逾期 1 天（期限 2026-12-01），"
+        "🔺 督办：实验小学隐患 /hazard_1（—·楼梯堆放杂物）已逾期 1 天（期限 2026-12-01），"
         "责任人：实验小学王老师。"
     )
 
@@ -321,22 +321,22 @@ async def test_what_is_planned_next(sim: Simulator) -> None:
     said = await c.school.staff.send("/reminders")
     assert said[0].text.splitlines() == [
         "接下来给你的提醒（若情况不变）：",
-        "· 11-28 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
-        "· 11-30 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
-        "· 12-01 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
-        *[f"· 12-{d:02d} 09:00 → 实验小学王老师：逾期提醒 /hazard_1" for d in range(2, 11)],
+        "· 11月28日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
+        "· 11月30日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
+        "· 12月1日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1",
+        *[f"· 12月{d}日 09:00 → 实验小学王老师：逾期提醒 /hazard_1" for d in range(2, 11)],
         "……另有 2 项",  # 12-11 and 12-12: two weeks ahead
     ]
     said = await c.school.principal.send("/reminders")
     school = said[1].text.splitlines()
-    assert school[0] == "实验小学 接下来的提醒（若情况不变）："
-    assert "· 11-28 09:00 → 实验小学王老师：整改期限提醒 /hazard_1" in school
-    assert "· 12-02 09:00 → 刘主任：督办 /hazard_1" in school
+    assert school[0] == "实验小学接下来的提醒（若情况不变）："
+    assert "· 11月28日 09:00 → 实验小学王老师：整改期限提醒 /hazard_1" in school
+    assert "· 12月2日 09:00 → 刘主任：督办 /hazard_1" in school
     # Once sent, a reminder is no longer "next".
     await sim.plan()
     await send_all(sim)
     said = await c.school.staff.send("/reminders")
-    assert "11-28" not in said[0].text
+    assert "11月28日" not in said[0].text
 
 
 async def test_retry_after_and_network_errors_then_success(sim: Simulator) -> None:
@@ -381,7 +381,7 @@ async def test_a_blocked_person_s_reminder_goes_up_the_chain_at_once(sim: Simula
         ("principal", DUE, 2),
     }
     instead = [m for m in c.leader.messages if m.text.startswith("⚠️")][-1]
-    assert instead.text.endswith("（此消息原应发给 实验小学王老师，其已无法接收本机器人的消息。）")
+    assert instead.text.endswith("（此消息原应发给实验小学王老师，其已无法接收本机器人的消息。）")
     states = await sim.db.all(
         "SELECT key, state FROM outbox WHERE kind != 'remind.digest' ORDER BY id"
     )

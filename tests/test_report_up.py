@@ -41,7 +41,7 @@ async def test_each_building_then_the_school(sim: Simulator) -> None:
     for chat in (s.taskforce, s.principal):
         assert count(chat, "整改一栋") == 2
         assert count(chat, "销号清零") == 1
-        assert "实验小学 的隐患已全部整改销号（3 处，涉及 2 栋建筑）" in texts(chat.messages)
+        assert "实验小学的隐患已全部整改销号（3 处，涉及 2 栋建筑）" in texts(chat.messages)
     assert count(s.staff, "整改一栋") == 0 and count(s.leader, "销号清零") == 0
     kinds = [r["kind"] for r in await sim.db.all("SELECT kind FROM outbox WHERE kind LIKE '%done'")]
     assert sorted(kinds) == ["building_done"] * 4 + ["school_done"] * 2

@@ -8,30 +8,43 @@ const TEXTS = {
     title: "小安 · 校园消防安全", typing: "正在输入…", join_title: "加入小安",
     join_intro: "输入你的姓名和邀请码（邀请链接会自动填好邀请码）。", name: "姓名",
     code: "邀请码", join: "加入", ok: "好的", message: "消息", send: "发送",
-    menu: "命令菜单", camera: "拍照", attach: "发送文件", phone_placeholder: "手机号",
+    menu: "命令菜单", menu_label: "菜单", camera: "拍照", attach: "发送文件", phone_placeholder: "手机号",
     share_phone: "📱 分享我的手机号", share_phone_send: "发送手机号",
     name_needed: "请填写姓名。", too_large: "文件太大（最大 {mb} MB）。",
     failed: "发送失败，请重试。", offline: "连接中断，正在重连…", no_commands: "暂无命令",
     bad_phone: "请输入正确的手机号。", download: "下载", uploading: "正在上传…",
+    slow_down: "操作太频繁，请 {s} 秒后再试。", too_many_joins: "加入次数太多，请 {s} 秒后再试。",
+    cross_origin: "请在小安自己的页面上操作。", session_ended: "登录已过期或已退出，请用新的邀请链接重新加入。",
+    me: "我", logout: "退出登录", logout_confirm: "退出后，需要新的邀请链接才能再次进入这个对话。确定退出吗？",
+    close: "关闭",
   },
   en: {
     title: "Xiaoan · school safety", typing: "typing…", join_title: "Join Xiaoan",
     join_intro: "Enter your name and invitation code (an invitation link fills in the code).",
     name: "Name", code: "Invitation code", join: "Join", ok: "OK", message: "Message",
-    send: "Send", menu: "Commands", camera: "Take a photo", attach: "Send a file",
+    send: "Send", menu: "Commands", menu_label: "Menu", camera: "Take a photo", attach: "Send a file",
     phone_placeholder: "Phone number", share_phone: "📱 Share my phone number",
     share_phone_send: "Send phone number", name_needed: "Please enter your name.",
     too_large: "The file is too large (at most {mb} MB).", failed: "Could not send; try again.",
     offline: "Connection lost, reconnecting…", no_commands: "No commands yet",
     bad_phone: "Please enter a valid phone number.", download: "Download",
-    uploading: "Uploading…",
+    uploading: "Uploading…", slow_down: "Too many requests; try again in {s} s.",
+    too_many_joins: "Too many joins; try again in {s} s.",
+    cross_origin: "Please use Xiaoan's own page.",
+    session_ended: "Your session ended (expired or logged out); join again with a new invitation link.",
+    me: "Me", logout: "Log out",
+    logout_confirm: "After logging out you need a new invitation link to come back to this chat. Log out?",
+    close: "Close",
   },
 };
 const LANG = (navigator.language || "zh").toLowerCase().startsWith("en") ? "en" : "zh";
 const T = TEXTS[LANG];
 const $ = (id) => document.getElementById(id);
 
-const state = { version: 0, messages: new Map(), keyboard: null, events: null };
+const state = {
+  version: 0, messages: new Map(), keyboard: null, events: null, csrf: "",
+  refreshing: false, again: false, retry: 5000,
+};
 
 function t(key, values) {
   let text = T[key] || key;
@@ -49,12 +62,28 @@ function translatePage() {
 
 async function api(path, body) {
   const options = body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": state.csrf },
+    body: JSON.stringify(body),
   };
   const response = await fetch(path, { credentials: "same-origin", ...options });
   let data = {};
   try { data = await response.json(); } catch (e) { data = {}; }
   return { status: response.status, data };
+}
+
+// A refusal in words: the server's short reason, or "could not send".
+function refused(status, data) {
+  if (status === 429) return t(data.error === "too_many_joins" ? "too_many_joins" : "slow_down", { s: data.retry_after || 1 });
+  if (status === 403 && data.error === "cross_origin") return t("cross_origin");
+  return t("failed");
+}
+
+// The session ended while the page was open: show the join form again, saying why.
+function sessionEnded(status, data) {
+  if (status !== 401) return false;
+  location.replace(`${location.pathname}?ended=1`);
+  return true;
 }
 
 function toast(text, ms) {
@@ -81,17 +110,22 @@ function forgetStartCode() {
 }
 
 // --- joining -----------------------------------------------------------------------------
-function showJoin() {
+function showJoin(reason) {
   $("join").hidden = false;
   $("join-code").value = invitationCode();
+  if (reason === "session_ended" || new URLSearchParams(location.search).has("ended")) {
+    $("join-error").textContent = t("session_ended");
+  }
   $("join-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = $("join-name").value.trim();
     if (!name) { $("join-error").textContent = t("name_needed"); return; }
-    const { status } = await api("/api/join", {
+    const { status, data } = await api("/api/join", {
       name, code: $("join-code").value.trim(), language: navigator.language || "zh",
     });
-    if (status !== 200) { $("join-error").textContent = t("failed"); return; }
+    if (status !== 200) { $("join-error").textContent = refused(status, data); return; }
+    state.csrf = data.csrf;
+    showMe({ name: data.name, roles: [] });
     forgetStartCode();
     $("join").hidden = true;
     showChat();
@@ -106,8 +140,23 @@ async function showChat() {
   listen();
 }
 
+// One fetch at a time: events arriving meanwhile ask for one more after it.
 async function refresh() {
+  if (state.refreshing) { state.again = true; return; }
+  state.refreshing = true;
+  try {
+    do {
+      state.again = false;
+      await fetchChanges();
+    } while (state.again);
+  } finally {
+    state.refreshing = false;
+  }
+}
+
+async function fetchChanges() {
   const { status, data } = await api(`/api/messages?since=${state.version}`);
+  if (sessionEnded(status, data)) return;
   if (status !== 200) return;
   for (const message of data.messages) {
     state.messages.set(message.id, message);
@@ -133,7 +182,15 @@ function listen() {
     else if (data.type === "alert") showAlert(data.text, data.show_alert);
     else if (data.type === "action") showTyping();
   };
-  events.onerror = () => { toast(t("offline")); };
+  events.onopen = () => { state.retry = 5000; };
+  events.onerror = () => {
+    toast(t("offline"));
+    // Refused (too many open pages, say): the browser gives up; try again later ourselves.
+    if (events.readyState === EventSource.CLOSED && state.events === events) {
+      setTimeout(() => { if (state.events === events) { listen(); refresh(); } }, state.retry);
+      state.retry = Math.min(state.retry * 2, 60000);
+    }
+  };
 }
 
 function showAlert(text, modal) {
@@ -177,8 +234,43 @@ function draw(message) {
   if (message.buttons && message.buttons.length) item.appendChild(buttons(message));
   if (message.from_bot && message.html) {
     for (const link of item.querySelectorAll("a[href]")) link.target = "_blank";
+    tappableCommands(item.querySelector(".text"));
   }
   if (message.from_bot) $("typing").hidden = true;
+}
+
+// A /command in the bot's text is tappable and sends itself, as in Telegram's apps.
+const COMMAND = /(^|[^\w./:?=&-])(\/[a-z][a-z0-9_]{0,31})(?![\w@])/g;
+
+function tappableCommands(root) {
+  if (!root) return;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) => node.parentElement.closest("a, code, pre")
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    const text = node.nodeValue;
+    COMMAND.lastIndex = 0;
+    if (!COMMAND.test(text)) continue;
+    const parts = document.createDocumentFragment();
+    let at = 0;
+    COMMAND.lastIndex = 0;
+    for (const found of text.matchAll(COMMAND)) {
+      const start = found.index + found[1].length;
+      parts.appendChild(document.createTextNode(text.slice(at, start)));
+      const link = document.createElement("a");
+      link.href = "#";
+      link.className = "command";
+      link.textContent = found[2];
+      link.addEventListener("click", (event) => { event.preventDefault(); sendText(found[2]); });
+      parts.appendChild(link);
+      at = start + found[2].length;
+    }
+    parts.appendChild(document.createTextNode(text.slice(at)));
+    node.replaceWith(parts);
+  }
 }
 
 function fileView(file) {
@@ -211,6 +303,13 @@ function buttons(message) {
         el.href = button.url;
         el.rel = "noopener noreferrer";
         el.target = "_blank";
+      } else if (button.data && button.data.startsWith("cam:")) {
+        // The photo step's big button: this page opens the camera (Telegram's apps
+        // cannot, and the bot answers their tap with how to send a photo).
+        el = document.createElement("button");
+        el.type = "button";
+        el.className = "camera-button";
+        el.addEventListener("click", () => $("camera").click());
       } else {
         el = document.createElement("button");
         el.type = "button";
@@ -226,9 +325,10 @@ function buttons(message) {
 
 async function tap(messageId, data, el) {
   el.disabled = true;
-  const { status } = await api("/api/tap", { message_id: messageId, data });
+  const { status, data: answer } = await api("/api/tap", { message_id: messageId, data });
   el.disabled = false;
-  if (status !== 200) toast(t("failed"));
+  if (sessionEnded(status, answer)) return;
+  if (status !== 200) toast(refused(status, answer));
 }
 
 // --- the reply keyboard (the share-my-phone button) -----------------------------------------
@@ -271,8 +371,9 @@ function drawKeyboard() {
 async function sharePhone(event) {
   event.preventDefault();
   const phone = $("phone").value.trim();
-  const { status } = await api("/api/contact", { phone });
-  if (status !== 200) { toast(t("bad_phone")); return; }
+  const { status, data } = await api("/api/contact", { phone });
+  if (sessionEnded(status, data)) return;
+  if (status !== 200) { toast(status === 400 ? t("bad_phone") : refused(status, data)); return; }
   $("phone").value = "";
   $("phone-form").hidden = true;
   if (state.keyboard && state.keyboard.one_time) { state.keyboard = null; drawKeyboard(); }
@@ -281,8 +382,9 @@ async function sharePhone(event) {
 // --- sending -----------------------------------------------------------------------------------
 async function sendText(text) {
   if (!text) return;
-  const { status } = await api("/api/send", { text });
-  if (status !== 200) toast(t("failed"));
+  const { status, data } = await api("/api/send", { text });
+  if (sessionEnded(status, data)) return;
+  if (status !== 200) toast(refused(status, data));
 }
 
 async function upload(input) {
@@ -292,19 +394,23 @@ async function upload(input) {
   const form = new FormData();
   form.append("file", file, file.name || "photo.jpg");
   toast(t("uploading"));
-  const response = await fetch("/api/upload", { method: "POST", body: form, credentials: "same-origin" });
+  const response = await fetch("/api/upload", {
+    method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRF-Token": state.csrf },
+  });
+  let data = {};
+  try { data = await response.json(); } catch (e) { data = {}; }
+  if (sessionEnded(response.status, data)) return;
   if (response.status === 413) {
-    let data = {};
-    try { data = await response.json(); } catch (e) { data = {}; }
     toast(t("too_large", { mb: data.limit_mb || "?" }), 4000);
   } else if (response.status !== 200) {
-    toast(t("failed"));
+    toast(refused(response.status, data), 4000);
   }
 }
 
 async function toggleMenu() {
   const menu = $("menu");
-  if (!menu.hidden) { menu.hidden = true; return; }
+  if (!menu.hidden) { menu.hidden = true; $("menu-button").setAttribute("aria-expanded", "false"); return; }
+  $("menu-button").setAttribute("aria-expanded", "true");
   const { data } = await api("/api/commands");
   menu.replaceChildren();
   const commands = data.commands || [];
@@ -317,7 +423,11 @@ async function toggleMenu() {
     const el = document.createElement("button");
     el.type = "button";
     el.textContent = `/${command.command} — ${command.description}`;
-    el.addEventListener("click", () => { menu.hidden = true; sendText(`/${command.command}`); });
+    el.addEventListener("click", () => {
+      menu.hidden = true;
+      $("menu-button").setAttribute("aria-expanded", "false");
+      sendText(`/${command.command}`);
+    });
     menu.appendChild(el);
   }
   menu.hidden = false;
@@ -334,13 +444,46 @@ function wireComposer() {
   $("camera").addEventListener("change", () => upload($("camera")));
   $("attach").addEventListener("change", () => upload($("attach")));
   $("menu-button").addEventListener("click", toggleMenu);
+  $("me-button").addEventListener("click", async () => {
+    if (!$("me").hidden) { $("me").hidden = true; return; }
+    const { status, data } = await api("/api/me");  // roles may have come since the page loaded
+    if (status === 200) showMe(data);
+    $("me").hidden = false;
+  });
+  $("me-close").addEventListener("click", () => { $("me").hidden = true; });
+  $("logout").addEventListener("click", logout);
+}
+
+// --- who I am, and logging out ---------------------------------------------------------------
+function showMe(person) {
+  $("me-button").textContent = person.name;
+  $("me-button").hidden = false;
+  $("me-name").textContent = person.name;
+  const roles = $("me-roles");
+  roles.replaceChildren();
+  for (const line of person.roles || []) {
+    const item = document.createElement("li");
+    item.textContent = line;
+    roles.appendChild(item);
+  }
+}
+
+async function logout() {
+  if (!window.confirm(t("logout_confirm"))) return;
+  const { status, data } = await api("/api/logout", {});
+  if (status !== 200 && status !== 401) { toast(refused(status, data)); return; }
+  if (state.events) state.events.close();
+  state.events = null;
+  location.replace(location.pathname);
 }
 
 async function main() {
   translatePage();
   wireComposer();
-  const { status } = await api("/api/me");
-  if (status !== 200) { showJoin(); return; }
+  const { status, data } = await api("/api/me");
+  if (status !== 200) { showJoin(data.error); return; }
+  state.csrf = data.csrf;
+  showMe(data);
   const code = startCode();
   if (code) {  // an invitation link opened by someone who already has a chat
     forgetStartCode();
