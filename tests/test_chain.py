@@ -386,3 +386,20 @@ async def test_daily_job_records_the_heads_and_logs_their_hash(sim, tmp_path, ca
     assert f"all heads: {row['digest']}" in out  # nothing written since
     code, out = verify(config, capsys, "--since", row["digest"])
     assert code == 0
+
+
+async def test_photo_row_pointed_at_another_file_is_reported(sim, tmp_path, capsys):
+    """Swapping a hazard's photo for another one on disk: no event binds that pair."""
+    ids = await busy_school(sim)
+    config = copy_of(sim, tmp_path / "copy")
+    conn = sqlite3.connect(config.parent / "xiaoan.sqlite3")
+    photo_id, other = conn.execute(
+        "SELECT p.id, (SELECT sha256 FROM photos WHERE hazard_id = ?) FROM photos p"
+        " WHERE p.hazard_id = ? AND p.kind = 'after'",
+        (ids["b"], ids["a"]),
+    ).fetchone()
+    conn.close()
+    tamper(config, f"UPDATE photos SET sha256 = '{other}' WHERE id = {photo_id}")
+    code, out = verify(config, capsys)
+    assert code == 1
+    assert f"photo unbound: photo row {photo_id} (hazard #{ids['a']}) is named by no event" in out
