@@ -1,8 +1,11 @@
 """Building the python-telegram-bot Application: the one place handlers are wired.
 
 Updates pass three stages: ``InboxRequest`` stores every received update
-before polling confirms it; a guard at group -1 drops an update already
-applied; then exactly one handler of group 0 answers it.
+before polling confirms it; the guard at group -1 (``handlers.guard``) drops
+an update already applied, one from a group and one past its sender's pace;
+then exactly one handler of group 0 answers it. Updates of different people
+run concurrently, each person's in order (``bot.lanes``); a flood limit in
+one chat holds up only that chat (``bot.limiter``).
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
+    BaseRateLimiter,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -30,6 +33,8 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Config
+from bot.lanes import PersonLanes
+from bot.limiter import ChatRateLimiter
 from bot.local import local_page_of
 from bot.updates import rewrite, sort_batch
 from handlers import (
@@ -46,19 +51,24 @@ from handlers import (
 )
 from handlers import evidence as evidence_chat
 from handlers.base import Ctx, Services
+from handlers.guard import Guard, guard
+from handlers.resume import resume_job
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
-from scheduler.sender import Sender
-from storage import chain, evidence, inbox, outbox, schedule
+from scheduler.sender import IDEMPOTENCY_FEATURE, Sender
+from storage import chain, evidence, inbox, schedule
 from storage.campus import ensure_checklist
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
+from storage.workers import Workers
 
 log = logging.getLogger(__name__)
 
-# Applied updates are kept this long (to see what came in), then pruned.
+# Applied updates are kept this long (to see what came in), then pruned;
+# failures (``xiaoan errors``) longer.
 INBOX_KEEP = timedelta(days=7)
+ERRORS_KEEP = timedelta(days=90)
 # The outbox is looked at this often; a change that writes to it wakes it at once.
 OUTBOX_EVERY = timedelta(seconds=3)
 
@@ -142,40 +152,42 @@ async def open_services(config: Config, clock: Clock) -> Services:
         bot_username=config.username or None,
         takeover_after_minutes=config.takeover_after_minutes,
         fix_at_once_days=config.fix_at_once_days,
+        workers=Workers(config.workers),
         local_page=local_page_of(config),
         evidence=config.evidence,
     )
 
 
-async def skip_applied(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Group -1: an update already applied (delivered twice, or fed again) stops here.
-
-    A person who had blocked the bot and writes to it again can be reached
-    again: this is the one place that notices.
-    """
-    db = context.bot_data["services"].db
-    if await inbox.is_done(db, update.update_id):
-        raise ApplicationHandlerStop
-    user = update.effective_user
-    if user is not None and update.my_chat_member is None:  # that one says it itself
-        blocked = await db.value(
-            "SELECT id FROM people WHERE tg_user_id = ? AND blocked_at IS NOT NULL", (user.id,)
-        )
-        if blocked is not None:
-            async with db.write() as tx:
-                await outbox.unblock(tx, blocked)
-
-
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure, mark the update done (so it is not fed again), tell the user."""
+    """Log the failure and keep it for the operator (``xiaoan errors``), mark the
+    update done (so it is not fed again), and tell the person.
+
+    The failure is kept even when the update was applied before it (a reply
+    that failed after the commit): the operator sees every one.
+    """
     log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if not isinstance(update, Update):
         return
     services: Services = context.bot_data["services"]
-    await inbox.mark_done(services.db, update.update_id, error=repr(context.error)[:500])
-    if update.effective_chat is not None:
-        ctx = Ctx(update, context)
-        await ctx.reply("error.internal")
+    user = update.effective_user
+    kind = next((k for k in ALLOWED_UPDATES if getattr(update, k, None) is not None), "other")
+    await inbox.record_error(
+        services.db,
+        update.update_id,
+        tg_user_id=user.id if user else None,
+        kind=kind,
+        error=_scrub(repr(context.error), context.bot.token)[:500],
+    )
+    if update.effective_chat is not None and update.effective_chat.type == "private":
+        try:
+            await Ctx(update, context).reply("error.internal")
+        except Exception as error:  # Telegram may be what failed: it is logged
+            log.warning("could not tell of the failure: %s", type(error).__name__)
+
+
+def _scrub(text: str, token: str) -> str:
+    """The token never lands in the database (a network error may quote a URL)."""
+    return text.replace(token, "<token>") if token else text
 
 
 async def send_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -222,14 +234,18 @@ async def prune_inbox(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Daily: forget updates applied more than ``INBOX_KEEP`` ago; they are never fed again."""
     services: Services = context.bot_data["services"]
     cutoff = services.clock.now() - INBOX_KEEP
-    removed = await inbox.prune(services.db, cutoff.isoformat(timespec="seconds"))
+    removed = await inbox.prune(
+        services.db,
+        cutoff.isoformat(timespec="seconds"),
+        (services.clock.now() - ERRORS_KEEP).isoformat(timespec="seconds"),
+    )
     if removed:
         log.info("inbox: forgot %d applied update(s)", removed)
 
 
 def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Every handler, in one place."""
-    app.add_handler(TypeHandler(Update, skip_applied), group=-1)
+    app.add_handler(TypeHandler(Update, guard), group=-1)
     commands = {
         "start": join.start,
         "help": common.help_command,
@@ -288,9 +304,10 @@ def build_application(
     clock: Clock,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
-    rate_limiter: AIORateLimiter | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The Application; ``request`` objects (and the pace) are replaced by fakes in tests."""
+    """The Application; ``request`` objects, the pace and the lanes are replaced in tests."""
     if updates_request is None:
         updates_request = InboxRequest(read_timeout=40, connect_timeout=10)
 
@@ -311,16 +328,21 @@ def build_application(
             wake=lambda: services.wake_sender(),
         )
         app.bot_data["reminders"] = reminders
-        app.bot_data["sender"] = Sender(
+        sender = Sender(
             app.bot,
             services.db,
             clock,
             services.photos,
             after_blocked=reminders.run,
             quiet=reminders.holding,
+            # The local chat says in getMe that it deduplicates repeated sends.
+            idempotent=bool(app.bot.bot.api_kwargs.get(IDEMPOTENCY_FEATURE)),
         )
+        app.bot_data["sender"] = sender
+        await sender.recover()  # before the first pass: what a crash left in flight
         if app.job_queue is not None:
             jobs = app.job_queue
+            jobs.run_once(resume_job, when=0, name="resume")
             jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
             jobs.run_repeating(
                 record_heads, interval=timedelta(days=1), first=120, name="chain_heads"
@@ -338,7 +360,9 @@ def build_application(
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = app.bot_data.get("services")
         if services is not None:
+            await app.bot_data["guard"].flush(services.db)
             await services.db.close()
+            await asyncio.to_thread(services.workers.close)
 
     app = (
         ApplicationBuilder()
@@ -346,15 +370,18 @@ def build_application(
         .base_url(config.api_base_url)
         .base_file_url(config.api_file_url)
         # The limiter paces requests within Telegram's flood limits and waits out a
-        # RetryAfter (up to 3 times), so a person tapping fast through a walk loses
-        # no answer. The outbox's sender paces itself per chat; what still fails
-        # after these retries it keeps with its own retry time.
-        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
+        # RetryAfter (up to 3 times) in that chat alone, so a person tapping fast
+        # through a walk loses no answer and holds up nobody else. The outbox's
+        # sender paces itself per chat; what still fails after these retries it
+        # keeps with its own retry time.
+        .rate_limiter(rate_limiter or ChatRateLimiter(max_retries=3))
+        .concurrent_updates(update_processor or PersonLanes())
         .request(request or HTTPXRequest(connection_pool_size=8))
         .get_updates_request(updates_request)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
+    app.bot_data["guard"] = Guard()
     add_handlers(app)
     return app

@@ -7,7 +7,8 @@ import asyncio
 import logging
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -23,9 +24,10 @@ from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import Role
 from reports import files, imports, qr
-from storage import campus, outbox, people, schedule
+from storage import campus, inbox, outbox, people, schedule
 from storage import imports as importing
 from storage.db import Database
+from storage.workers import Workers
 
 DESCRIPTION = """\
 xiaoan: school fire and earthquake safety inspections, run from phones.
@@ -42,6 +44,7 @@ Commands:
   import      import schools or buildings from a spreadsheet; write the templates
   qr          write a school's printable sheet of building QR codes (PDF)
   outbox      list the messages the bot sends on its own, with attempts and errors
+  errors      list the updates whose handling failed (also after they were applied)
   campaign    start a new campaign (campaign new --name N ...) reusing schools,
               buildings and people; it is in force from the next start of the bot
   verify      walk every chain of the event log and the photo store; report the first
@@ -85,6 +88,8 @@ def parser() -> argparse.ArgumentParser:
     out = sub.add_parser("outbox", help="list outgoing messages, newest first")
     out.add_argument("--state", choices=OUTBOX_STATES, help="only messages in this state")
     out.add_argument("--limit", type=int, default=50, help="at most this many (50)")
+    err = sub.add_parser("errors", help="list failed updates, newest first")
+    err.add_argument("--limit", type=int, default=50, help="at most this many (50)")
     camp = sub.add_parser("campaign", help="campaigns")
     camp_sub = camp.add_subparsers(dest="action", required=True, metavar="ACTION")
     new = camp_sub.add_parser("new", help="start a new campaign, in force from now on")
@@ -187,11 +192,45 @@ async def cmd_outbox(config: Config, state: str | None, limit: int) -> str:
         await db.close()
     if not rows:
         return "no messages" + (f" in state {state}" if state else "")
-    lines = ["id  state    attempts  not before                 to  kind  key  last error"]
+    lines = ["id  state    attempts  not before                 to  kind  key  last error  note"]
     for r in rows:
         lines.append(
             f"{r['id']}  {r['state']:<7}  {r['attempts']:>8}  {r['not_before']}  "
-            f"{r['name']}  {r['kind']}  {r['key']}  {r['last_error'] or ''}"
+            f"{r['name']}  {r['kind']}  {r['key']}  {r['last_error'] or ''}  {_crash_note(r)}"
+        )
+    return "\n".join(lines)
+
+
+def _crash_note(row: sqlite3.Row) -> str:
+    """What a crash did to a message: possibly sent twice, or being sent right now."""
+    if row["possibly_twice"]:
+        return "possibly sent twice"
+    if row["in_flight_at"] is not None:
+        return f"in flight since {row['in_flight_at']}"
+    if row["interrupted"] and row["state"] == "sent":
+        return "sent again after a stop; delivered once (idempotency key)"
+    if row["interrupted"]:
+        return f"the bot stopped {row['interrupted']}x while sending it"
+    return ""
+
+
+async def cmd_errors(config: Config, limit: int) -> str:
+    """The updates whose handler failed, newest first: after its commit or before."""
+    if limit < 1:
+        raise ConfigError("errors: --limit must be at least 1")
+    db = await _open(config)
+    try:
+        rows = await inbox.errors(db, limit)
+    finally:
+        await db.close()
+    if not rows:
+        return "no errors"
+    lines = ["update  at                         from  kind  applied  error"]
+    for r in rows:
+        applied = "yes" if r["after_commit"] else "no"
+        lines.append(
+            f"{r['update_id']}  {r['at']}  {r['tg_user_id'] or '-'}  {r['kind']}  {applied}"
+            f"  {r['error']}"
         )
     return "\n".join(lines)
 
@@ -257,22 +296,26 @@ async def _school_or_fail(services: Services, school_id: int) -> None:
 
 
 async def cmd_export(config: Config, args: argparse.Namespace) -> tuple[str, bytes]:
-    """One report: its file name and bytes."""
+    """One report: its file name and bytes (the ledger with a progress bar on a terminal)."""
     services = await _services(config)
+    # The command line is a process of its own: the work is done here, in a thread.
+    workers = Workers(0)
     today = services.clock.now().date()
     try:
         if getattr(args, "school", None) is not None:
             await _school_or_fail(services, args.school)
         if args.what == "form":
             name, data = await files.form_file(
-                services.db, services.campaign_id, args.school, today
+                services.db, workers, services.campaign_id, args.school, today
             )
         elif args.what == "city":
-            name, data = await files.city_file(services.db, services.campaign_id, today)
+            name, data = await files.city_file(services.db, workers, services.campaign_id, today)
         else:
-            name, data = await files.ledger_file(
-                services.db, services.photos, services.campaign_id, args.school, today
-            )
+            with progress_bar("ledger") as on_progress:
+                name, data = await files.ledger_file(
+                    services.db, workers, services.photos, services.campaign_id,
+                    args.school, today, on_progress=on_progress,
+                )  # fmt: skip
     finally:
         await services.db.close()
     return name, data
@@ -291,6 +334,21 @@ def cmd_verify(config: Config, since: str | None) -> tuple[int, str]:
             f"storage.database {config.database}: {exc} (run xiaoan init to bring it up to date)"
         ) from None
     return (0 if report.intact else 1), format_report(report)
+
+
+@contextmanager
+def progress_bar(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on the terminal (stderr); nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    # Only when drawn: keeps `xiaoan --help` light.
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def write_out(args: argparse.Namespace, name: str, data: bytes) -> str:
@@ -378,7 +436,7 @@ async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes, 
     services = await _services(config)
     try:
         await _school_or_fail(services, args.school)
-        name, data = await files.qr_file(services.db, args.school, base)
+        name, data = await files.qr_file(services.db, Workers(0), args.school, base)
     finally:
         await services.db.close()
     return name, data, base
@@ -492,6 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
         elif args.command == "outbox":
             print(asyncio.run(cmd_outbox(config, args.state, args.limit)))
+        elif args.command == "errors":
+            print(asyncio.run(cmd_errors(config, args.limit)))
         elif args.command == "campaign":
             print(asyncio.run(cmd_campaign_new(config, args)))
         elif args.command == "verify":

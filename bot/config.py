@@ -73,6 +73,12 @@ SETTINGS = (
         "an after-photo taken more than this many days before the fix is reported is flagged",
     ),
     Setting(
+        "workers.processes",
+        2,
+        "worker processes for exports and photos, so that taps never wait behind them"
+        " (0: in a thread of the bot's own process)",
+    ),
+    Setting(
         "walk.takeover_after_minutes", 30, "a walk idle this long may be taken over by a colleague"
     ),
     Setting("walk.fix_at_once_days", 7, "deadline for a hazard fixed at once, in days"),
@@ -202,6 +208,7 @@ class Config:
     max_side: int
     takeover_after_minutes: int
     fix_at_once_days: int
+    workers: int = 2
     reminders: ReminderRules = field(default_factory=ReminderRules)
     evidence: EvidenceRules = field(default_factory=EvidenceRules)
     local_host: str = "127.0.0.1"
@@ -360,6 +367,7 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
             "walk.takeover_after_minutes", v["walk.takeover_after_minutes"]
         ),
         fix_at_once_days=_int("walk.fix_at_once_days", v["walk.fix_at_once_days"]),
+        workers=_int("workers.processes", v["workers.processes"], low=0),
         reminders=_reminders(v),
         evidence=_evidence(v),
         **_local(v),

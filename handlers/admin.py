@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.base import Button, Ctx, entry, number, parts
+from handlers.base import Button, Ctx, entry, number, parts, reading
 from handlers.i18n import Html
 from ledger.buildings import (
     NAME_MAX,
@@ -176,7 +176,7 @@ async def _ask(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
         values = list(field.choices(ctx, data))
         buttons = [(ctx.t(f"{field.label}.{v}"), f"f:{form.name}:{field.name}:{v}") for v in values]
         keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    await ctx.reply(f"form.{form.name}.{field.name}", keyboard)
+    await ctx.ask(ctx.t(f"form.{form.name}.{field.name}"), keyboard)
 
 
 async def _start(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
@@ -268,7 +268,7 @@ async def invite(ctx: Ctx) -> None:
     await _start(ctx, FORMS["invite"], {"school": school})
 
 
-@entry
+@reading
 async def list_invitations(ctx: Ctx) -> None:
     """``/invitations``: the usable invitations one may revoke."""
     person = ctx.member()

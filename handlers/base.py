@@ -2,9 +2,17 @@
 
 ``@entry`` wraps each python-telegram-bot callback: it builds a ``Ctx`` (who
 is asking, in which language), turns a refused action (``XiaoanError``) into
-a short answer in that language, and marks the update done in the inbox when
-the handler changed nothing (a handler that writes marks it done in its own
-transaction via ``ctx.write()``).
+a short answer in that language, and makes sure the update is marked done in
+the inbox. A handler that writes marks it done in its own transaction
+(``ctx.write()``); a read-only command (``@reading``) and a refused action
+are marked done before they answer, so a crash in between never makes the
+bot answer twice after a restart.
+
+Telegram refuses, and the handler goes on: an answer to a tap that is too old
+(it waited in Telegram while the bot was down) or answered already, and an
+edit that changes nothing (the same tap applied before a crash).
+A question sent with ``ctx.ask`` is recorded as shown once the handler is
+through (``storage.journeys``).
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
@@ -30,7 +41,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes
 
 from handlers import when
 from handlers.i18n import Html, language_of, t
@@ -39,15 +50,27 @@ from ledger.errors import BadId, Stale, XiaoanError
 from ledger.evidence import EvidenceRules
 from ledger.ids import parse_id
 from ledger.roles import Person, require_member
-from storage import inbox, questions
+from storage import inbox, journeys, questions
 from storage.db import Database, Tx
 from storage.evidence import PhashIndex
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
+from storage.workers import Workers
 from telegram_rules import MAX_TEXT, as_shown, parse_html, utf16_len
 from telegram_rules.fit import alert, clip, html_units
 
 log = logging.getLogger(__name__)
+
+# A fault point for the crash tests only (tests/test_crash_processes.py): the
+# process kills itself right after committing the update whose text is this,
+# before any reply. Read once at start; unset, it costs one comparison a write.
+KILL_AFTER_COMMIT = os.environ.get("XIAOAN_TEST_KILL_AFTER_COMMIT")
+
+# Telegram's refusals that say nothing is wrong with what the bot asked
+# (tdlib/telegram-bot-api, Client.cpp): a tap answered too late or twice,
+# and an edit to what the message already shows.
+QUERY_TOO_OLD = "query is too old and response timeout expired or query id is invalid"
+NOT_MODIFIED = "message is not modified"
 
 ALBUM_MAX = 10  # Telegram's limit for the pictures of one album
 Button = tuple[str, str]  # (label, callback data)
@@ -70,6 +93,11 @@ class Services:
     # Asks the sending job for a pass now (set by bot.app once the bot runs),
     # so a notice written to the outbox goes out at once, not at the next tick.
     wake_sender: Callable[[], None] = lambda: None
+    # Exports and photo normalisation run here, off the event loop's interpreter.
+    workers: Workers = field(default_factory=lambda: Workers(0))
+    # Exports being made, by what they make (``handlers.exports.Export``): a second
+    # request for the same file joins the first.
+    exports: dict[str, Any] = field(default_factory=dict)
     # The local chat's page when the bot runs on it (no Telegram): links that a
     # phone opens by itself, such as QR codes, point there and not at t.me.
     local_page: str | None = None
@@ -93,7 +121,21 @@ class Ctx:
         chat = update.effective_chat
         self.chat_id = chat.id if chat else self.user_id
         self.person: Person | None = None
-        self.wrote = False
+        self.wrote = False  # the update is marked done: by its write, or by a mark of its own
+        self.marked_first = False  # marked done before the handler ran (it only reads)
+        self.asked: int | None = None  # the message id of the question this update asked
+        self.writes = 0  # this update's transactions so far
+        self.writes_when_asked = 0
+
+    @classmethod
+    def detached(
+        cls, app: Application[Any, Any, Any, Any, Any, Any], tg_user_id: int, lang: str
+    ) -> Ctx:
+        """A context outside any update, to speak to one person (at start-up)."""
+        ctx = cls(Update(update_id=0), CallbackContext(app))
+        ctx.user_id = ctx.chat_id = tg_user_id  # a private chat's id is its person's
+        ctx.lang = language_of(lang)
+        return ctx
 
     @property
     def tap_data(self) -> str:
@@ -127,10 +169,26 @@ class Ctx:
     # --- storage ---------------------------------------------------------------
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
-        """A write transaction that also marks this update done."""
+        """A write transaction that also marks this update done (and moves the
+        person's journey: the question shown before may no longer be the one waiting)."""
+        if self.marked_first:
+            # A read-only handler answers before this commit: a crash in between loses it.
+            log.error("update %d writes after answering", self.update.update_id)
         async with self.db.write(self.update.update_id) as tx:
+            await journeys.moved(tx, self.user_id)
             yield tx
         self.wrote = True
+        self.writes += 1
+        if KILL_AFTER_COMMIT is not None:
+            message = self.update.effective_message
+            if message is not None and message.text == KILL_AFTER_COMMIT:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    async def mark_done(self) -> None:
+        """Mark the update done unless its own write did: it is never applied again."""
+        if not self.wrote:
+            await inbox.mark_done(self.db, self.update.update_id)
+            self.wrote = True
 
     # --- answering -------------------------------------------------------------
     def t(self, key: str, **values: Any) -> str:
@@ -151,7 +209,7 @@ class Ctx:
 
     async def ask_typed(self, topic: str, text: str, keyboard: Keyboard | Markup = None) -> None:
         """A question that may be answered by typing: remembered, to confirm the answer in it."""
-        message = await self.say(text, keyboard)
+        message = await self.ask(text, keyboard)
         async with self.db.write() as tx:
             await questions.set_open_question(tx, self.chat_id, topic, message.message_id, text)
 
@@ -180,12 +238,18 @@ class Ctx:
     async def reply(self, key: str, keyboard: Keyboard | Markup = None, **values: Any) -> Message:
         return await self.say(self.t(key, **values), keyboard)
 
+    async def ask(self, text: str, keyboard: Keyboard | Markup = None) -> Message:
+        """Send the journey's current question (recorded as shown once the handler is through)."""
+        message = await self.say(text, keyboard)
+        self.asked, self.writes_when_asked = message.message_id, self.writes
+        return message
+
     async def settle(self, note: str | None = None) -> None:
         """Close a tapped question: the spinner stops and its buttons go, with the answer shown."""
         query = self.update.callback_query
         if query is None:
             return
-        await query.answer()
+        await self.answer_tap()
         message = query.message
         if isinstance(message, Message) and note is None and message.reply_markup is None:
             return  # nothing to show and no buttons to take away: Telegram refuses such an edit
@@ -196,9 +260,17 @@ class Ctx:
                 # No room for the answer under the question: just take its buttons away
                 # (if it has none, an edit would change nothing, which Telegram refuses).
                 if message.reply_markup is not None:
-                    await query.edit_message_reply_markup(reply_markup=None)
+                    await unchanged_ok(query.edit_message_reply_markup(reply_markup=None))
                 return
-            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
+            await unchanged_ok(
+                query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
+            )
+
+    async def answer_tap(self, text: str | None = None, as_alert: bool = False) -> None:
+        """Stop the tapped button's spinner (with a notice); nothing when it was not a tap."""
+        query = self.update.callback_query
+        if query is not None:
+            await answer_query(query, text, as_alert)
 
     async def edit(self, text: str, keyboard: Keyboard | None = None) -> None:
         """Replace the tapped message (a list turning its page); a new one otherwise."""
@@ -206,17 +278,19 @@ class Ctx:
         if query is None or not isinstance(query.message, Message):
             await self.say(text, keyboard)
             return
-        await query.answer()
+        await self.answer_tap()
         markup = _markup(keyboard)
         assert markup is None or isinstance(markup, InlineKeyboardMarkup)
         same_text = as_shown(within_limit(text), ParseMode.HTML)[0] == (query.message.text or "")
         if same_text and markup == query.message.reply_markup:
             return  # the same page tapped again: Telegram refuses an edit that changes nothing
-        await query.edit_message_text(
-            within_limit(text),
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            disable_web_page_preview=True,
+        await unchanged_ok(
+            query.edit_message_text(
+                within_limit(text),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
         )
 
     async def show_photos(self, paths: Sequence[Path]) -> None:
@@ -231,11 +305,32 @@ class Ctx:
 
     async def toast(self, key: str, **values: Any) -> None:
         """A short notice on a tapped button (or a message when it was not a tap)."""
-        query = self.update.callback_query
-        if query is not None:
-            await query.answer(alert(self.t(key, **values)), show_alert=True)
+        if self.update.callback_query is not None:
+            await self.answer_tap(alert(self.t(key, **values)), as_alert=True)
         else:
             await self.reply(key, **values)
+
+
+async def answer_query(
+    query: CallbackQuery, text: str | None = None, as_alert: bool = True
+) -> None:
+    """Answer a tap; Telegram's "too old" (it waited while the bot was down, or was
+    answered already) is no failure: the spinner has stopped by then."""
+    try:
+        await query.answer(text, show_alert=as_alert if text else None)
+    except BadRequest as refusal:
+        if QUERY_TOO_OLD not in refusal.message.lower():
+            raise
+        log.info("tap %s answered too late: %s", query.id, refusal.message)
+
+
+async def unchanged_ok(edit: Awaitable[object]) -> None:
+    """Run an edit; "message is not modified" (it shows that already) is no failure."""
+    try:
+        await edit
+    except BadRequest as refusal:
+        if NOT_MODIFIED not in refusal.message.lower():
+            raise
 
 
 def within_limit(text: str) -> str:
@@ -284,21 +379,40 @@ def entry(
     handler: Handler,
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """Wrap a handler: context, refusals answered, update marked done."""
+    return _wrap(handler, reads_only=False)
 
+
+def reading(
+    handler: Handler,
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """``entry`` for a handler that only reads: its update is marked done before it
+    answers, so a crash in between never makes it answer twice after a restart."""
+    return _wrap(handler, reads_only=True)
+
+
+def _wrap(
+    handler: Handler, reads_only: bool
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     @functools.wraps(handler)
     async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ctx = Ctx(update, context)
         await ctx.load_person()
+        if reads_only:
+            await ctx.mark_done()
+            ctx.marked_first = True
         try:
             await handler(ctx)
+            # A write after the question may have moved it on: then it counts as not shown.
+            if ctx.asked is not None and ctx.writes == ctx.writes_when_asked:
+                await journeys.shown(ctx.db, ctx.user_id, ctx.asked, ctx.lang)
         except XiaoanError as error:
+            await ctx.mark_done()  # refused: nothing of it is stored, and it is said once
             text = error_text(ctx, error)
             if update.callback_query is not None:
-                await update.callback_query.answer(alert(text), show_alert=True)
+                await ctx.answer_tap(alert(text), as_alert=True)
             else:
                 await ctx.say(text)
-        if not ctx.wrote:
-            await inbox.mark_done(ctx.db, update.update_id)
+        await ctx.mark_done()
 
     return wrapped
 

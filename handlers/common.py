@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import ChatMember
 
 from handlers import inspect
-from handlers.base import Ctx, entry
+from handlers.base import Ctx, entry, reading
 from handlers.i18n import Html
 from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
 from storage import outbox, people, rectify, walks
@@ -43,13 +43,13 @@ def _once_each(text: str) -> str:
     return "\n".join(lines)
 
 
-@entry
+@reading
 async def help_command(ctx: Ctx) -> None:
     """``/help``: what this person can do."""
     await ctx.say(help_text(ctx))
 
 
-@entry
+@reading
 async def whoami(ctx: Ctx) -> None:
     """``/whoami``: name, phone and roles."""
     person = ctx.member()
@@ -87,7 +87,7 @@ async def cancel(ctx: Ctx) -> None:
     await ctx.reply(CANCELLED.get(kind, "cancel.done"), resume)
 
 
-@entry
+@reading
 async def unknown_command(ctx: Ctx) -> None:
     """A command the bot does not have."""
     await ctx.reply("common.unknown_command")

@@ -9,7 +9,6 @@ question is always ``ledger.hazards.next_step`` of what is stored.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from telegram import Document, PhotoSize
@@ -65,12 +64,12 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
     title = ctx.t("hazard.title", id=hazard["id"], building=hazard["building_name"] or "?")
     if step is Step.BUILDING:
         rows = await _building_choices(ctx, hazard)
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.building"), rows)
+        await ctx.ask(title + "\n" + ctx.t("hazard.ask.building"), rows)
     elif step is Step.PHOTOS:
         count = await walks.photo_count(ctx.db, hazard["id"])
         button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
         key = "hazard.ask.more_photos" if count else "friction.photo.ask"
-        await ctx.say(
+        await ctx.ask(
             title + "\n" + ctx.t(key, count=count),
             [
                 camera_row(ctx, f"h:{hazard['id']}"),
@@ -78,7 +77,7 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
             ],
         )
     elif step is Step.FIXABLE:
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
+        await ctx.ask(title + "\n" + ctx.t("hazard.ask.fixable"), _yes_no(ctx, hazard, step))
     elif step is Step.DEADLINE:
         choices = [(ctx.t("hazard.days", days=d), _data(hazard, step, d)) for d in DEADLINE_CHOICES]
         await ctx.ask_typed(
@@ -89,13 +88,13 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
     elif step is Step.RESPONSIBLE:
         mates = await people.colleagues(ctx.db, hazard["school_id"])
         rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
-        await ctx.say(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
+        await ctx.ask(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
     elif step in (Step.OUT_OF_USE, Step.MAJOR):
-        await ctx.say(
+        await ctx.ask(
             title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"), _yes_no(ctx, hazard, step)
         )
     elif step is not Step.DONE:  # a typed answer: description, measures, funding, plan
-        await ctx.say(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"))
+        await ctx.ask(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"))
 
 
 async def _building_choices(ctx: Ctx, hazard: Row) -> list[list[Button]]:
@@ -214,8 +213,8 @@ async def fetch_photo(ctx: Ctx, photo: PhotoSize | Document) -> StoredPhoto:
         raise PhotoRejected(reason="too_large", limit_mb=limit // (1024 * 1024))
     file = await photo.get_file()
     data = bytes(await file.download_as_bytearray())
-    # Pillow's work is CPU-bound: keep it off the event loop.
-    return await asyncio.to_thread(ctx.services.photos.save, data)
+    # Pillow takes ~300 ms of CPU for a 12-MP photo: a worker process does it.
+    return await ctx.services.workers.run(ctx.services.photos.save, data)
 
 
 async def on_photo(ctx: Ctx, hazard: Row, photo: PhotoSize | Document) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from handlers import hazard as hazard_questions
 from handlers import when
-from handlers.base import Button, Ctx, entry, number, parts, plain
+from handlers.base import Button, Ctx, entry, number, parts, plain, reading
 from handlers.i18n import Html
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.roles import can_walk, require
@@ -23,7 +23,7 @@ from telegram_rules.fit import fit, room_for
 STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 
 
-@entry
+@reading
 async def inspect_command(ctx: Ctx) -> None:
     """``/inspect``: the school's buildings, their states and the coverage."""
     await _start(ctx)
@@ -42,7 +42,7 @@ async def _start(ctx: Ctx) -> None:
     await show_buildings(ctx, schools[0])
 
 
-@entry
+@reading
 async def inspect_tap(ctx: Ctx) -> None:
     """``in:0``: the button after joining, doing what ``/inspect`` does."""
     await ctx.settle()
@@ -61,7 +61,7 @@ def resume_button(ctx: Ctx, walk: Row) -> list[list[Button]]:
     return [[(ctx.t("inspect.resume", building=walk["building_name"]), f"b:{walk['building_id']}")]]
 
 
-@entry
+@reading
 async def pick_school(ctx: Ctx) -> None:
     """A school chosen from the list (people in more than one school)."""
     _, school = parts(ctx.tap_data, 2)
@@ -145,7 +145,7 @@ async def open_walk(ctx: Ctx, building_id: int) -> None:
         await _tell_locked(ctx, locked)
         return
     if query:
-        await query.answer()
+        await ctx.answer_tap()
     await ask_current(ctx, walk_id)
 
 
@@ -157,7 +157,7 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
         [[(ctx.t("walk.take_over"), f"t:{locked.params['walk']}")]] if reason == "idle" else None
     )
     if ctx.update.callback_query:
-        await ctx.update.callback_query.answer()
+        await ctx.answer_tap()
     last = when.local(locked.params["last"], ctx.services.clock.tz)
     free_at = last + timedelta(minutes=ctx.services.takeover_after_minutes)
     minutes = int(locked.params["minutes"])
@@ -238,23 +238,24 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
     elif where.where is Where.ITEM:
         item = items[where.index]
         data = f"a:{walk_id}:{item['id']}"
-        await ctx.reply(
-            "walk.question",
+        await ctx.ask(
+            ctx.t(
+                "walk.question",
+                building=building,
+                n=where.index + 1,
+                total=len(items),
+                code=item["code"],
+                text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
+            ),
             [
                 [(ctx.t("walk.ok"), f"{data}:ok"), (ctx.t("walk.hazard"), f"{data}:hz")],
                 [(ctx.t("walk.na"), f"{data}:na"), (ctx.t("walk.pause"), f"p:{walk_id}")],
             ],
-            building=building,
-            n=where.index + 1,
-            total=len(items),
-            code=item["code"],
-            text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
         )
     elif where.where is Where.EXTRA:
-        await ctx.reply(
-            "walk.extra",
+        await ctx.ask(
+            ctx.t("walk.extra", building=building),
             [[(ctx.t("button.yes"), f"x:{walk_id}:y"), (ctx.t("button.no"), f"x:{walk_id}:n")]],
-            building=building,
         )
     elif where.where is Where.SUMMARY:
         await _summary(ctx, walk, len(items))
@@ -286,7 +287,7 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
     def more(count: int) -> str:
         return ctx.t("visible.more_hazards", count=count)
 
-    await ctx.say(
+    await ctx.ask(
         text(fit(lines, room_for(text([])), more)),
         [[(ctx.t("walk.close"), f"c:{walk['id']}")]],
     )

@@ -68,17 +68,22 @@ async def join_with(ctx: Ctx, code: str) -> None:
         return
     async with ctx.write() as tx:
         await people.set_pending(tx, ctx.user_id, "join", {"code": code})
+    await _ask_name(ctx, role, where)
+
+
+async def _ask_name(ctx: Ctx, role: Role, where: str) -> None:
+    """The name; the one the client already gave (the local chat's form, a Telegram
+    profile) offered as a one-tap answer: a key of the reply keyboard sends it as typed."""
     given = _given_name(ctx)
     if given is None:
-        await ctx.reply("join.ask_name", role=ctx.t(f"role.{role}"), where=where)
+        await ctx.ask(ctx.t("join.ask_name", role=ctx.t(f"role.{role}"), where=where))
         return
-    # The name the client already gave (the local chat's form, a Telegram profile),
-    # offered as a one-tap answer: a key of the reply keyboard sends it as typed.
     offer = ReplyKeyboardMarkup(
         [[KeyboardButton(given)]], resize_keyboard=True, one_time_keyboard=True
     )
-    await ctx.reply(
-        "friction.join.ask_name", offer, role=ctx.t(f"role.{role}"), where=where, name=given
+    await ctx.ask(
+        ctx.t("friction.join.ask_name", role=ctx.t(f"role.{role}"), where=where, name=given),
+        offer,
     )
 
 
@@ -87,6 +92,24 @@ def _given_name(ctx: Ctx) -> str | None:
     user = ctx.update.effective_user
     name = " ".join((user.full_name if user else "").split())
     return name if 0 < len(name) <= NAME_MAX else None
+
+
+async def ask_again(ctx: Ctx, data: dict[str, Any]) -> None:
+    """The joining question waiting: the name, or the phone once the name is given."""
+    if "name" in data:
+        await _ask_phone(ctx, data["name"])
+        return
+    invitation = await people.usable_invitation(ctx.db, data["code"], ctx.now())
+    await _ask_name(ctx, Role(invitation["role"]), invitation["school_name"] or ctx.t("join.city"))
+
+
+async def _ask_phone(ctx: Ctx, name: str) -> None:
+    share = ReplyKeyboardMarkup(
+        [[KeyboardButton(ctx.t("join.share_phone"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await ctx.ask(ctx.t("join.ask_phone", name=name), share)
 
 
 async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str | None) -> None:
@@ -98,12 +121,7 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         name = clean_text(text, NAME_MAX)
         async with ctx.write() as tx:
             await people.set_pending(tx, ctx.user_id, "join", {**data, "name": name})
-        share = ReplyKeyboardMarkup(
-            [[KeyboardButton(ctx.t("join.share_phone"), request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-        await ctx.reply("join.ask_phone", share, name=name)
+        await _ask_phone(ctx, name)
         return
     if phone is None and text is None:
         raise BadPhone()

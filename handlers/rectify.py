@@ -128,21 +128,21 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     if kind == "fix":
         count = len(await store.after_photos(ctx.db, data["fix_id"]))
         if data.get("stage") == "note":
-            await ctx.say(head + ctx.t("fix.ask_note"))
+            await ctx.ask(head + ctx.t("fix.ask_note"))
         elif count:
             done = [[(ctx.t("fix.photos_done"), f"r:fd:{hazard['id']}:{data['fix_id']}")]]
-            await ctx.say(head + ctx.t("fix.more_photos", count=count), done)
+            await ctx.ask(head + ctx.t("fix.more_photos", count=count), done)
         else:
-            await ctx.say(
+            await ctx.ask(
                 head + ctx.t("fix.ask_photos") + "\n" + ctx.t("friction.photo.why_fix"),
                 [camera_row(ctx, f"f:{hazard['id']}")],
             )
     elif kind == "return":
-        await ctx.say(head + ctx.t("fix.ask_reason"))
+        await ctx.ask(head + ctx.t("fix.ask_reason"))
     elif kind == "refuse":
-        await ctx.say(head + ctx.t("extension.ask_refusal"))
+        await ctx.ask(head + ctx.t("extension.ask_refusal"))
     elif "date" in data:  # extend, unfixable: the date is given, the reason is next
-        await ctx.say(head + ctx.t(f"{_TOPIC[kind]}.ask_reason"))
+        await ctx.ask(head + ctx.t(f"{_TOPIC[kind]}.ask_reason"))
     else:
         deadline = ctx.day(hazard["deadline"]) if hazard["deadline"] else "-"
         text = head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=deadline)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from handlers.base import Button, Ctx, entry, number, parts
+from handlers.base import Button, Ctx, entry, number, parts, reading
 from ledger.errors import NotAllowed, Stale
 from ledger.roles import SCHOOL_MANAGERS, Person, can_manage_school, require
 from scheduler.jobs import Reminders
@@ -62,7 +62,7 @@ def _lines(ctx: Ctx, planned: list[Planned], names: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
-@entry
+@reading
 async def reminders_command(ctx: Ctx) -> None:
     """``/reminders``: the person's next reminders, the school's for managers, the hour."""
     person = ctx.member()

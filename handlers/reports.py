@@ -7,13 +7,15 @@ school's and the city's. Nothing here changes the ledger except an import.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date
 
 from telegram import Document
 from telegram.constants import ParseMode
 
-from handlers.base import Button, Ctx, entry, number, parts
-from handlers.i18n import Html
+from handlers import exports
+from handlers.base import Button, Ctx, number, parts, reading
+from handlers.i18n import Html, t
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
 from ledger.imports import Problem
@@ -26,6 +28,7 @@ from storage import campus
 from storage import imports as importing
 from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
+from storage.workers import Progress
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, html_units, pages, room_for
 
@@ -65,7 +68,9 @@ def _school_buttons(ctx: Ctx, school_id: int) -> list[list[Button]]:
 
 
 async def _send_form(ctx: Ctx, school_id: int) -> None:
-    name, data = await files.form_file(ctx.db, ctx.services.campaign_id, school_id, ctx.today())
+    name, data = await files.form_file(
+        ctx.db, ctx.services.workers, ctx.services.campaign_id, school_id, ctx.today()
+    )
     school = await school_data(ctx.db, ctx.services.campaign_id, school_id)
     assert school is not None
     caption = ctx.t("reports.form_caption", school=school.name, date=ctx.today())
@@ -75,7 +80,7 @@ async def _send_form(ctx: Ctx, school_id: int) -> None:
     await _send(ctx, name, data, caption)
 
 
-@entry
+@reading
 async def export_command(ctx: Ctx) -> None:
     """``/export``: a manager gets the school's form and a menu; the task force a menu."""
     person = ctx.member()
@@ -124,7 +129,7 @@ async def _city_menu(ctx: Ctx) -> None:
     await ctx.say(text, buttons)
 
 
-@entry
+@reading
 async def on_export_tap(ctx: Ctx) -> None:
     """``e:<what>:<school>``: one file, or a school's menu."""
     _, what, raw = parts(ctx.tap_data, 3)
@@ -141,25 +146,18 @@ async def on_export_tap(ctx: Ctx) -> None:
         raise NotAllowed()
     query = ctx.update.callback_query
     if query is not None:
-        await query.answer()  # the menu keeps its buttons: one may want several files
+        await ctx.answer_tap()  # the menu keeps its buttons: one may want several files
     today = ctx.today()
     if what == "p":
         await _school_menu(ctx, school_id)
     elif what == "f":
         await _send_form(ctx, school_id)
     elif what in ("l", "L"):
-        await ctx.reply("reports.working")
-        scope = None if what == "L" else school_id
-        name, data = await files.ledger_file(
-            ctx.db, ctx.services.photos, ctx.services.campaign_id, scope, today
-        )
-        where = ctx.t("reports.city") if scope is None else await _school_name(ctx, school_id)
-        count = await _hazard_count(ctx, scope)
-        await _send(
-            ctx, name, data, ctx.t("reports.ledger_caption", where=where, count=count, date=today)
-        )
+        await _send_ledger(ctx, None if what == "L" else school_id)
     elif what == "c":
-        name, data = await files.city_file(ctx.db, ctx.services.campaign_id, today)
+        name, data = await files.city_file(
+            ctx.db, ctx.services.workers, ctx.services.campaign_id, today
+        )
         await _send(ctx, name, data, ctx.t("reports.city_caption", date=today))
     elif what == "q":
         await _send_qr(ctx, school_id)
@@ -167,6 +165,38 @@ async def on_export_tap(ctx: Ctx) -> None:
         kind = imports.Kind.SCHOOLS if what == "s" else imports.Kind.BUILDINGS
         name, data = files.template_file(kind)
         await _send(ctx, name, data, ctx.t("reports.template_caption"))
+
+
+async def _send_ledger(ctx: Ctx, school_id: int | None) -> None:
+    """A school's or the city's ledger, with its progress shown while it is written."""
+    today = ctx.today()
+    school = "" if school_id is None else await _school_name(ctx, school_id)
+    count = await _hazard_count(ctx, school_id)
+
+    def title(lang: str) -> str:
+        if school_id is None:
+            return t(lang, "exports.city_ledger")
+        return t(lang, "exports.school_ledger", school=school)
+
+    def caption(lang: str) -> str:
+        where = t(lang, "reports.city") if school_id is None else school
+        return t(lang, "reports.ledger_caption", where=where, count=count, date=today)
+
+    services = ctx.services
+
+    def make(progress: Progress) -> Awaitable[tuple[str, bytes]]:
+        return files.ledger_file(
+            services.db,
+            services.workers,
+            services.photos,
+            services.campaign_id,
+            school_id,
+            today,
+            on_progress=progress,
+        )
+
+    key = f"ledger:{school_id or 'city'}:{today}"
+    await exports.deliver(ctx, key, title(ctx.lang), make, caption)
 
 
 async def _school_name(ctx: Ctx, school_id: int) -> str:
@@ -195,7 +225,7 @@ async def _send_qr(ctx: Ctx, school_id: int) -> None:
     if not await ctx.db.value("SELECT COUNT(*) FROM buildings WHERE school_id = ?", (school_id,)):
         await ctx.reply("reports.qr_no_buildings", school=school)
         return
-    name, data = await files.qr_file(ctx.db, school_id, base)
+    name, data = await files.qr_file(ctx.db, ctx.services.workers, school_id, base)
     caption = ctx.t("reports.qr_caption", school=school)
     if qr.only_this_machine(base):
         caption += "\n" + ctx.t("papers.qr_loopback", page=base)
@@ -233,7 +263,7 @@ def _phase_dates(row: Row) -> tuple[date | None, date | None]:
     return day("self_inspection_due"), day("rectification_due")
 
 
-@entry
+@reading
 async def progress_command(ctx: Ctx) -> None:
     """``/progress``: the city's figures for city roles, else each of one's schools'."""
     person = ctx.member()

@@ -2,7 +2,10 @@
 
 Typed text, a photo or a shared contact is routed to the journey waiting for
 it (joining, a form, a walk, a quick report); anything unexpected gets a short
-answer and the question is asked again, with nothing stored changed.
+answer and the question is asked again, with nothing stored changed. A text
+counts as an answer only to the question the person was shown
+(``storage.journeys``): one typed for a question that never reached them is
+answered by showing it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import Step
 from ledger.invitations import code_in
 from ledger.roles import can_walk
-from storage import people, walks
+from storage import journeys, people, walks
 from storage.db import Row
 
 # Longest text accepted at all; longer is refused before anything else.
@@ -50,9 +53,11 @@ async def continue_after(ctx: Ctx, kind: str, data: dict[str, Any], updated: Row
         await inspect.ask_current(ctx, data["inspection_id"])
 
 
-async def _ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
+async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
     """Repeat what the person is being asked, after an unexpected message."""
-    if kind == "walk":
+    if kind == "join":
+        await join.ask_again(ctx, data)
+    elif kind == "walk":
         await inspect.ask_current(ctx, data["inspection_id"])
     elif kind == "quick":
         draft = await _draft_for(ctx, kind, data)
@@ -83,6 +88,14 @@ async def on_text(ctx: Ctx) -> None:
         await ctx.say(ctx.t("common.not_understood") + "\n\n" + help_text(ctx))
         return
     kind, data = waiting
+    if kind != "scanned" and not await journeys.answers_shown_question(
+        ctx.db, ctx.user_id, message.message_id if message else 0
+    ):
+        # Typed for a question that never reached them (its reply lost in a crash,
+        # or typed ahead of it): not an answer to the question now waiting.
+        await ctx.reply("journey.not_taken")
+        await ask_again(ctx, kind, data)
+        return
     if kind == "join":
         await join.on_input(ctx, data, text, None)
         return
@@ -96,7 +109,7 @@ async def on_text(ctx: Ctx) -> None:
     if kind.startswith("form:"):
         if not await admin.on_text(ctx, kind.removeprefix("form:"), data, text):
             await ctx.reply("common.use_buttons")
-            await _ask_again(ctx, kind, data)
+            await ask_again(ctx, kind, data)
         return
     draft = await _draft_for(ctx, kind, data)
     if draft is not None and draft["state"] == "draft":
@@ -105,7 +118,7 @@ async def on_text(ctx: Ctx) -> None:
             await continue_after(ctx, kind, data, updated)
             return
     await ctx.reply("common.use_buttons")
-    await _ask_again(ctx, kind, data)
+    await ask_again(ctx, kind, data)
 
 
 @entry
@@ -163,7 +176,7 @@ async def on_photo(ctx: Ctx) -> None:
             await hazard.ask(ctx, fresh)
             return
     await ctx.reply("common.photo_not_now")
-    await _ask_again(ctx, kind, data)
+    await ask_again(ctx, kind, data)
 
 
 @entry
@@ -176,7 +189,7 @@ async def on_document(ctx: Ctx) -> None:
     waiting = await people.pending(ctx.db, ctx.user_id)
     await ctx.reply("error.photo.not_image")
     if waiting is not None:
-        await _ask_again(ctx, *waiting)
+        await ask_again(ctx, *waiting)
 
 
 @entry
@@ -233,4 +246,4 @@ async def on_other(ctx: Ctx) -> None:
     await ctx.reply("common.not_understood")
     waiting = await people.pending(ctx.db, ctx.user_id)
     if waiting is not None:
-        await _ask_again(ctx, *waiting)
+        await ask_again(ctx, *waiting)

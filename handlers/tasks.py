@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from handlers import evidence
-from handlers.base import Ctx, Keyboard, entry, number, parts
+from handlers.base import Ctx, Keyboard, number, parts, reading
 from handlers.i18n import Html, has
 from handlers.rectify import load, title
 from handlers.when import local, time_text
@@ -131,14 +131,14 @@ async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
     return "\n".join(lines), rows
 
 
-@entry
+@reading
 async def tasks_command(ctx: Ctx) -> None:
     """``/tasks``: my hazards by deadline, overdue first; a leader's also wait for them."""
     text, rows = await _page(ctx, 1)
     await ctx.say(text, rows)
 
 
-@entry
+@reading
 async def turn_page(ctx: Ctx) -> None:
     """``tk:<page>``: another screen of the list, in place."""
     _, raw = parts(ctx.tap_data, 2)
@@ -307,7 +307,7 @@ async def show_card(ctx: Ctx, hazard_id: int) -> None:
     }
     query = ctx.update.callback_query
     if query is not None:
-        await query.answer()
+        await ctx.answer_tap()
     photos = ctx.services.photos
     # A flagged photo is shown beside the photo on record it copies.
     pairs = await evidence.side_by_side(ctx.db, detail["photos"])
@@ -320,7 +320,7 @@ async def show_card(ctx: Ctx, hazard_id: int) -> None:
     await ctx.say(_card_text(ctx, hazard, facts, detail, marks), _card_buttons(ctx, hazard, facts))
 
 
-@entry
+@reading
 async def hazard_command(ctx: Ctx) -> None:
     """``/hazard 12`` or ``/hazard_12``: the hazard's card."""
     args = ctx.context.args or []
@@ -337,7 +337,7 @@ async def hazard_command(ctx: Ctx) -> None:
     await show_card(ctx, hazard_id)
 
 
-@entry
+@reading
 async def card_tap(ctx: Ctx) -> None:
     """``hc:<hazard>``: the card, from a list or a notice."""
     _, raw = parts(ctx.tap_data, 2)

@@ -7,6 +7,7 @@ needs. The mapping lives in one place: ``handlers.base``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 
@@ -18,6 +19,11 @@ class XiaoanError(Exception):
     def __init__(self, **params: Any) -> None:
         super().__init__(self.code, params)
         self.params = params
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its values when it crosses a process boundary (a refusal
+        # raised in a worker process, such as a photo refused as a bomb).
+        return (functools.partial(type(self), **self.params), ())
 
 
 class NotAllowed(XiaoanError):

@@ -48,6 +48,24 @@ class ApiError(Exception):
         self.parameters = parameters
 
 
+# Our extension of the Bot API: a send carrying this parameter is made once per
+# key and chat (a repeat returns the first result); getMe says so with the field.
+IDEMPOTENCY_PARAMETER = "xiaoan_idempotency_key"
+IDEMPOTENCY_FEATURE = "xiaoan_idempotency_keys"
+IDEMPOTENCY_KEY_MAX = 128
+
+
+def idempotency_key(params: Params) -> str | None:
+    """The request's idempotency key, if it has one (a bad one is a 400)."""
+    value = params.get(IDEMPOTENCY_PARAMETER)
+    if value is None or value == "":
+        return None
+    key = str(value)
+    if len(key) > IDEMPOTENCY_KEY_MAX:
+        raise bad_request("idempotency key is too long")
+    return key
+
+
 def bad_request(what: str) -> ApiError:
     """Telegram's 400, its description starting with 'Bad Request: '."""
     return ApiError(400, f"Bad Request: {what}")
@@ -218,11 +236,35 @@ class Channel:
         if wait:
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
-    async def post(self, chat_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    async def post(self, chat_id: int, body: dict[str, Any], key: str | None = None) -> Any:
         """Store a message from the bot, tell the chat's pages, return it as Telegram does."""
+        if key is not None:
+            return (await self.post_once(chat_id, [body], key))[0]
         message = await self.store.add_message(chat_id, True, self.now(), body)
         self.hub.publish(chat_id, {"type": "changed"})
         return await self.telegram_message(message)
+
+    async def post_once(
+        self, chat_id: int, bodies: list[dict[str, Any]], key: str
+    ) -> list[dict[str, Any]]:
+        """Messages sent under an idempotency key: a repeated key gets the first ones back."""
+        made, new = await self.store.add_messages_once(chat_id, self.now(), bodies, key)
+        if new:
+            self.hub.publish(chat_id, {"type": "changed"})
+        return [await self.telegram_message(m) for m in made]
+
+    async def earlier(self, params: Params) -> list[dict[str, Any]] | None:
+        """What a send with this request's idempotency key already made, or None.
+
+        Our own extension of the Bot API (Telegram has no such thing): the bot
+        passes a key with each send from its outbox, and a send repeated after
+        a crash returns the first result and stores nothing new.
+        """
+        key = idempotency_key(params)
+        if key is None:
+            return None
+        found = await self.store.sent_under(await self.chat(params), key)
+        return None if found is None else [await self.telegram_message(m) for m in found]
 
     async def changed(self, message: Message, body: dict[str, Any]) -> dict[str, Any]:
         """Store an edit and tell the chat's pages; return the message as Telegram does."""
@@ -299,12 +341,13 @@ class Channel:
 
     # --- Bot API methods ----------------------------------------------------------------
     async def api_getMe(self, params: Params, uploads: Uploads) -> Any:
-        """The bot itself."""
+        """The bot itself; and that sends here honour idempotency keys."""
         return {
             **self.bot_user(),
             "can_join_groups": False,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
+            IDEMPOTENCY_FEATURE: True,
         }
 
     async def api_deleteWebhook(self, params: Params, uploads: Uploads) -> Any:
@@ -370,12 +413,14 @@ class Channel:
 
     async def api_sendMessage(self, params: Params, uploads: Uploads) -> Any:
         """A text with an optional keyboard; checked, counted against the flood limits."""
+        if (earlier := await self.earlier(params)) is not None:
+            return earlier[0] if earlier else True
         chat_id = await self.chat(params)
         text, parse_mode = formatted(params, "text")
         markup = reply_markup(params)
         self.flood(chat_id)
         body = {"kind": "text", "text": text, "parse_mode": parse_mode, "reply_markup": markup}
-        return await self.post(chat_id, body)
+        return await self.post(chat_id, body, idempotency_key(params))
 
     async def api_editMessageText(self, params: Params, uploads: Uploads) -> Any:
         """New text (and keyboard) for one of the bot's text messages."""
@@ -487,6 +532,8 @@ class Channel:
 
     async def _send_file(self, params: Params, uploads: Uploads, kind: str) -> Any:
         """sendPhoto and sendDocument: an upload or a known file id, with a caption."""
+        if (earlier := await self.earlier(params)) is not None:
+            return earlier[0] if earlier else True
         chat_id = await self.chat(params)
         caption, parse_mode = formatted(params, "caption")
         markup = reply_markup(params)
@@ -501,7 +548,7 @@ class Channel:
             "parse_mode": parse_mode,
             "reply_markup": markup,
         }
-        return await self.post(chat_id, body)
+        return await self.post(chat_id, body, idempotency_key(params))
 
     async def api_sendPhoto(self, params: Params, uploads: Uploads) -> Any:
         """A picture (checked to be one), with an optional caption and keyboard."""
@@ -513,6 +560,8 @@ class Channel:
 
     async def api_sendMediaGroup(self, params: Params, uploads: Uploads) -> Any:
         """2–10 photos or documents shown together; one message each, one group id."""
+        if (earlier := await self.earlier(params)) is not None:
+            return earlier
         chat_id = await self.chat(params)
         media = _json(params.get("media") or "[]")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
@@ -527,9 +576,8 @@ class Channel:
             stored = await self.input_file(item.get("media"), uploads, kind, chat_id)
             items.append((kind, stored, caption, parse_mode))
         self.flood(chat_id)
-        sent = []
-        for kind, stored, caption, parse_mode in items:
-            body = {
+        bodies = [
+            {
                 "kind": kind,
                 "file_id": stored.file_id,
                 "file_name": stored.name,
@@ -537,8 +585,12 @@ class Channel:
                 "parse_mode": parse_mode,
                 "media_group_id": group,
             }
-            sent.append(await self.post(chat_id, body))
-        return sent
+            for kind, stored, caption, parse_mode in items
+        ]
+        key = idempotency_key(params)
+        if key is not None:
+            return await self.post_once(chat_id, bodies, key)
+        return [await self.post(chat_id, body) for body in bodies]
 
     def method(self, name: str) -> Callable[[Params, Uploads], Awaitable[Any]] | None:
         """The Bot API method by its name, or None (Telegram answers 404)."""

@@ -86,6 +86,15 @@ UPGRADES: tuple[str, ...] = (
     ALTER TABLE sessions ADD COLUMN last_seen TEXT;
     UPDATE sessions SET last_seen = created_at;
     """,
+    # 2: the bot's sends under an idempotency key: the messages the first one made.
+    """
+    CREATE TABLE IF NOT EXISTS sent_keys (
+        chat_id     INTEGER NOT NULL,
+        key         TEXT NOT NULL,
+        message_ids TEXT NOT NULL,
+        PRIMARY KEY (chat_id, key)
+    );
+    """,
 )
 
 # A session's last use is written at most this often.
@@ -303,6 +312,58 @@ class Store:
             await self.db.commit()
             message_id = cursor.lastrowid or 0
         return Message(message_id, chat_id, from_bot, date, body, version, False)
+
+    async def add_messages_once(
+        self, chat_id: int, date: int, bodies: list[dict[str, Any]], key: str
+    ) -> tuple[list[Message], bool]:
+        """Store the bot's messages under an idempotency key, in one transaction.
+
+        A key already used in this chat stores nothing and gives back the
+        messages its first send made; the flag says whether they are new.
+        """
+        async with self._lock:
+            earlier = await self._sent_under(chat_id, key)
+            if earlier is not None:
+                return earlier, False
+            made = []
+            for body in bodies:
+                version = await self._next_version()
+                cursor = await self.db.execute(
+                    "INSERT INTO messages (chat_id, from_bot, date, body, version, file_id)"
+                    " VALUES (?, 1, ?, ?, ?, ?)",
+                    (
+                        chat_id,
+                        date,
+                        json.dumps(body, ensure_ascii=False),
+                        version,
+                        file_of(True, body),
+                    ),
+                )
+                message_id = cursor.lastrowid or 0
+                made.append(Message(message_id, chat_id, True, date, body, version, False))
+            await self.db.execute(
+                "INSERT INTO sent_keys (chat_id, key, message_ids) VALUES (?, ?, ?)",
+                (chat_id, key, json.dumps([m.id for m in made])),
+            )
+            await self.db.commit()
+        return made, True
+
+    async def sent_under(self, chat_id: int, key: str) -> list[Message] | None:
+        """The messages a send with this idempotency key made in this chat, or None."""
+        return await self._sent_under(chat_id, key)
+
+    async def _sent_under(self, chat_id: int, key: str) -> list[Message] | None:
+        row = await self._one(
+            "SELECT message_ids FROM sent_keys WHERE chat_id = ? AND key = ?", (chat_id, key)
+        )
+        if row is None:
+            return None
+        found = []
+        for message_id in json.loads(row["message_ids"]):
+            message = await self._one("SELECT * FROM messages WHERE id = ?", (message_id,))
+            if message is not None:
+                found.append(_message(message))
+        return found
 
     async def _next_version(self) -> int:
         """One more than any message's version (called under the write lock; indexed)."""

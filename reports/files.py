@@ -1,17 +1,21 @@
 """The files people ask for, built from the database: used by the chat and the command line.
 
-Each returns a file name and the bytes. The workbooks are built in a worker
-thread (openpyxl is CPU-bound); the ledger also reads there, streaming.
-Nothing here writes to the database.
+Each returns a file name and the bytes. The workbooks are built by the
+worker processes (``storage.workers``): spreadsheets are CPU work that would
+otherwise take the interpreter from the bot's event loop. The ledger also
+reads there, streaming, from a read-only connection of its own, and reports
+its progress. A file is written under a temporary name and renamed when
+whole, so a worker that dies leaves nothing half-written under the file's
+name. Nothing here writes to the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
+import os
+import tempfile
 from datetime import date
 from pathlib import Path
-from typing import IO
 
 from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
@@ -23,10 +27,12 @@ from storage.reporting import (
     campaign,
     city_data,
     ledger_buildings,
+    ledger_count,
     ledger_rows,
     read_only,
     school_data,
 )
+from storage.workers import Progress, Workers
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF_MIME = "application/pdf"
@@ -38,17 +44,19 @@ def _safe_name(text: str) -> str:
 
 
 async def form_file(
-    db: Database, campaign_id: int, school_id: int, today: date
+    db: Database, workers: Workers, campaign_id: int, school_id: int, today: date
 ) -> tuple[str, bytes]:
     school = await school_data(db, campaign_id, school_id)
     if school is None:
         raise NotAllowed()
     sealed = (await chain.seal(db, school_id)).text()
-    data = await asyncio.to_thread(form.form_bytes, school, today, sealed)
+    data = await workers.run(form.form_bytes, school, today, sealed)
     return f"汇总表-{_safe_name(school.name)}-{today.isoformat()}.xlsx", data
 
 
-async def city_file(db: Database, campaign_id: int, today: date) -> tuple[str, bytes]:
+async def city_file(
+    db: Database, workers: Workers, campaign_id: int, today: date
+) -> tuple[str, bytes]:
     row = await campaign(db, campaign_id)
     phases = city.Phases(
         date.fromisoformat(row["self_inspection_due"]) if row["self_inspection_due"] else None,
@@ -56,49 +64,84 @@ async def city_file(db: Database, campaign_id: int, today: date) -> tuple[str, b
     )
     schools = await city_data(db, campaign_id)
     sealed = (await chain.seal(db, None)).text()
-    data = await asyncio.to_thread(city.city_bytes, schools, today, phases, sealed)
+    data = await workers.run(city.city_bytes, schools, today, phases, sealed)
     return f"全市进度-{today.isoformat()}.xlsx", data
 
 
 def write_ledger_file(
-    db: Database,
+    db_path: Path,
     photos: PhotoStore,
     campaign_id: int,
     school_id: int | None,
-    target: Path | IO[bytes],
+    target: Path,
     seal: str | None = None,
+    progress: Progress = lambda done, total: None,
 ) -> int:
-    """Stream the ledger from its own read-only connection into ``target`` (a path or file)."""
-    conn = read_only(db.path)
+    """Stream the ledger from a read-only connection of its own into the file ``target``.
+
+    Written to ``<target>.part`` and renamed when whole. ``progress(done, total)``
+    counts hazards.
+    """
+    part = target.with_name(target.name + ".part")
+    conn = read_only(db_path)
     try:
-        return write_ledger(
-            target,
+        total = ledger_count(conn, campaign_id, school_id)
+        count = write_ledger(
+            part,
             ledger_rows(conn, campaign_id, school_id),
             ledger_buildings(conn, campaign_id, school_id),
             photos.path_of,
-            seal,
+            lambda done: progress(done, total),
+            seal=seal,
         )
+        os.replace(part, target)
+        return count
     finally:
         conn.close()
+        part.unlink(missing_ok=True)
+
+
+def ledger_name(school_name: str | None, today: date) -> str:
+    """The ledger's file name: a school's, or the city's (``school_name`` None)."""
+    if school_name is None:
+        return f"全市台账-{today.isoformat()}.xlsx"
+    return f"台账-{_safe_name(school_name)}-{today.isoformat()}.xlsx"
 
 
 async def ledger_file(
-    db: Database, photos: PhotoStore, campaign_id: int, school_id: int | None, today: date
+    db: Database,
+    workers: Workers,
+    photos: PhotoStore,
+    campaign_id: int,
+    school_id: int | None,
+    today: date,
+    on_progress: Progress | None = None,
 ) -> tuple[str, bytes]:
-    if school_id is None:
-        name = f"全市台账-{today.isoformat()}.xlsx"
-    else:
+    """The ledger of a school or of the city (``school_id`` None), written by a worker."""
+    school_name = None
+    if school_id is not None:
         school = await db.one("SELECT name FROM schools WHERE id = ?", (school_id,))
         if school is None:
             raise NotAllowed()
-        name = f"台账-{_safe_name(school['name'])}-{today.isoformat()}.xlsx"
-    buffer = io.BytesIO()
+        school_name = school["name"]
     sealed = (await chain.seal(db, school_id)).text()
-    await asyncio.to_thread(write_ledger_file, db, photos, campaign_id, school_id, buffer, sealed)
-    return name, buffer.getvalue()
+    with tempfile.TemporaryDirectory(prefix="xiaoan-export-") as folder:
+        target = Path(folder) / "ledger.xlsx"
+        await workers.run(
+            write_ledger_file,
+            db.path,
+            photos,
+            campaign_id,
+            school_id,
+            target,
+            sealed,
+            on_progress=on_progress,
+        )
+        data = await asyncio.to_thread(target.read_bytes)
+    return ledger_name(school_name, today), data
 
 
-async def qr_file(db: Database, school_id: int, base: str) -> tuple[str, bytes]:
+async def qr_file(db: Database, workers: Workers, school_id: int, base: str) -> tuple[str, bytes]:
     """The school's QR sheet; ``base`` from ``qr.link_base``."""
     school = await db.one("SELECT name FROM schools WHERE id = ?", (school_id,))
     if school is None:
@@ -108,7 +151,7 @@ async def qr_file(db: Database, school_id: int, base: str) -> tuple[str, bytes]:
         "SELECT id, name FROM buildings WHERE school_id = ? ORDER BY id", (school_id,)
     )
     labels = [qr.Label(r["id"], r["name"], school["name"]) for r in rows]
-    data = await asyncio.to_thread(qr.sheet_pdf, labels, base)
+    data = await workers.run(qr.sheet_pdf, labels, base)
     return f"二维码-{_safe_name(school['name'])}.pdf", data
 
 

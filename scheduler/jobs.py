@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -35,6 +36,9 @@ from telegram_rules.fit import clip, fit, html_units
 log = logging.getLogger(__name__)
 
 KIND_PREFIX = "remind."  # every planned reminder's kind starts so
+# Outbox rows per write transaction: a few ms of the writer each on a 2-core machine
+# (bench/bench_planner.py prints the longest hold).
+WRITE_CHUNK = 200
 NAMES_MAX = 600  # UTF-16 units of the names a reminder says it was meant for
 STORED_LOOKBACK_DAYS = 31  # the oldest key a plan can still make (an escalation's, a week's)
 
@@ -78,15 +82,20 @@ class Reminders:
             if self.rules.quiet(now):
                 return 0
             await self.open_rounds(now.date())
-            ledger = await schedule.load_ledger(self.db, self.campaign_id, now.date(), self.horizon)
-            # CPU work for a city's ledger: in a thread, so updates keep being answered.
-            planned = await asyncio.to_thread(plan, ledger, now, self.rules)
+            # Read and plan in one trip to a thread: a city's ledger is CPU work,
+            # and the event loop keeps answering taps meanwhile.
+            planned = await self.db.in_thread(self.read_and_plan, now)
             added = await self.store(planned)
             self.last_run = now
         if added:
             log.info("reminders: planned %d message(s)", added)
             self.wake()
         return added
+
+    def read_and_plan(self, conn: sqlite3.Connection, now: datetime) -> list[Planned]:
+        """The ledger as it is now, planned (in a worker thread)."""
+        ledger = schedule.read_ledger(conn, self.campaign_id, now.date(), self.horizon)
+        return plan(ledger, now, self.rules)
 
     async def open_rounds(self, today: date) -> int:
         """Open the current period's round of each recurring inspection due one."""
@@ -103,13 +112,25 @@ class Reminders:
         return opened
 
     async def store(self, planned: list[Planned]) -> int:
-        """Render each message in its person's language and write the new ones."""
+        """Render each message in its person's language and write the new ones.
+
+        Written in transactions of ``WRITE_CHUNK`` rows, not one: the single writer
+        is held a few milliseconds at a time, so answers given meanwhile do not wait
+        behind a city's pass. A pass cut short (a crash) leaves a prefix written;
+        the next pass plans the same keys and the outbox's unique keys write only
+        the rest.
+        """
         contacts = {
             r[0]: (r[1], r[2])
             for r in await self.db.all("SELECT id, chat_id, language FROM people")
         }
         keys = {p.key for p in planned}
-        fresh = [p for p in planned if p.key not in self._stored]
+        # After a start nothing is known of the last plan: the outbox tells which keys
+        # it holds already, so that they are neither rendered nor written again.
+        stored = self._stored or await outbox.stored_keys(
+            self.db, KIND_PREFIX, self.clock.now() - timedelta(days=STORED_LOOKBACK_DAYS)
+        )
+        fresh = [p for p in planned if p.key not in stored]
         rows = [
             outbox.Planned(
                 key=p.key,
@@ -121,10 +142,16 @@ class Reminders:
             )
             for p in fresh
         ]
-        async with self.db.write() as tx:
-            # After a start nothing is known of the last plan: every pending reminder is looked at.
-            await outbox.drop_superseded(tx, KIND_PREFIX, keys, self._stored or None)
-            added = await outbox.enqueue_many(tx, rows)
+        # After a start every pending reminder is looked at.
+        candidates = self._stored or await outbox.pending_keys(self.db, KIND_PREFIX)
+        gone = sorted(candidates - keys)
+        for start in range(0, len(gone), WRITE_CHUNK):
+            async with self.db.write() as tx:
+                await outbox.drop(tx, gone[start : start + WRITE_CHUNK])
+        added = 0
+        for start in range(0, len(rows), WRITE_CHUNK):
+            async with self.db.write() as tx:
+                added += await outbox.enqueue_many(tx, rows[start : start + WRITE_CHUNK])
         self._stored = keys
         return added
 

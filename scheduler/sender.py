@@ -7,6 +7,13 @@ means them: wait and retry (RetryAfter, network trouble, with back-off),
 give up (a request Telegram refuses), or stop writing to a person who
 blocked the bot (Forbidden).
 
+Crashes: each call is preceded by a committed "in flight" mark and followed
+by an urgent "sent" mark (``storage.outbox``). On a channel that honours an
+idempotency key (the local chat says so in getMe), every send carries one,
+so a send repeated after a crash returns the first result and the message
+is delivered exactly once; on Telegram a repeat is recorded as possibly
+sent twice.
+
 Pacing: the Application's rate limiter keeps all requests within Telegram's
 30 a second; the sender also waits so that one chat gets at most one message
 a second, and sends a small batch per pass (a pass every few seconds), so a
@@ -24,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -43,6 +51,10 @@ MAX_BACKOFF = timedelta(hours=1)
 ALBUM_MAX = 10  # Telegram's limit for one media group
 BATCH = 20  # messages per pass: a pass every few seconds spreads bulk sends
 PER_CHAT_GAP = 1.0  # seconds between two messages to one chat (Telegram: 1 a second)
+# The extra Bot API parameter the local chat deduplicates sends by, and the
+# field of its getMe answer that says it does (Telegram has neither).
+IDEMPOTENCY_PARAMETER = "xiaoan_idempotency_key"
+IDEMPOTENCY_FEATURE = "xiaoan_idempotency_keys"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -67,6 +79,8 @@ class Sender:
     # Real time for pacing (the clock may be a fake standing still); tests replace both.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic
+    # The channel deduplicates a send repeated with the same key (the local chat).
+    idempotent: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _last_to: dict[int, float] = field(default_factory=dict)
 
@@ -102,19 +116,35 @@ class Sender:
             cutoff = self.monotonic() - PER_CHAT_GAP
             self._last_to = {c: t for c, t in self._last_to.items() if t > cutoff}
 
+    async def recover(self) -> list[int]:
+        """At start-up: what the last run stopped in the middle of sending goes again."""
+        found = await outbox.recover_in_flight(self.db, self.idempotent)
+        if found:
+            log.warning("outbox: %d message(s) were in flight when the bot stopped", len(found))
+        return found
+
+    def _key(self, message: Outgoing, part: str) -> dict[str, str] | None:
+        """The idempotency key of one call, for a channel that honours it."""
+        if not self.idempotent:
+            return None
+        return {IDEMPOTENCY_PARAMETER: message.idempotency_key(part)}
+
     async def _send_one(self, message: Outgoing) -> bool | None:
         """Send one message; True when sent, None when its person blocked the bot."""
         try:
             if message.photos and not message.album_sent:
                 await self._pace(message.chat_id)
+                await outbox.mark_in_flight(self.db, message.id)
                 await self._album(message)
                 await outbox.mark_album_sent(self.db, message.id)
             await self._pace(message.chat_id)
+            await outbox.mark_in_flight(self.db, message.id)
             await self.bot.send_message(
                 message.chat_id,
                 message.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=_markup(message),
+                api_kwargs=self._key(message, "text"),
             )
         except Forbidden as exc:
             log.warning("outbox %s: person %s blocked the bot", message.id, message.person_id)
@@ -134,16 +164,17 @@ class Sender:
             return False
         except NetworkError as exc:
             error = f"{type(exc).__name__}: {exc}"
+            unknown = may_have_arrived(exc)
             if message.attempts + 1 >= MAX_ATTEMPTS:
-                await outbox.mark_failed(self.db, message.id, error)
+                await outbox.mark_failed(self.db, message.id, error, unknown)
             else:
                 later = self.clock.now() + backoff(message.attempts + 1)
-                await outbox.mark_retry(self.db, message.id, error, later)
+                await outbox.mark_retry(self.db, message.id, error, later, unknown)
             return False
         except TelegramError as exc:
             await outbox.mark_failed(self.db, message.id, f"{type(exc).__name__}: {exc}")
             return False
-        await outbox.mark_sent(self.db, message.id)
+        await outbox.mark_sent(self.db, message.id, self.idempotent)
         return True
 
     async def _album(self, message: Outgoing) -> None:
@@ -151,10 +182,19 @@ class Sender:
             InputMediaPhoto(self.photos.path_of(sha).read_bytes())
             for sha in message.photos[:ALBUM_MAX]
         ]
+        key = self._key(message, "album")
         if len(media) == 1:
-            await self.bot.send_photo(message.chat_id, media[0].media)
+            await self.bot.send_photo(message.chat_id, media[0].media, api_kwargs=key)
         else:
-            await self.bot.send_media_group(message.chat_id, media)
+            await self.bot.send_media_group(message.chat_id, media, api_kwargs=key)
+
+
+def may_have_arrived(error: NetworkError) -> bool:
+    """Whether Telegram may have the request despite the error: only a connection never
+    made (or never taken from the pool) proves that it did not leave."""
+    return not isinstance(
+        error.__cause__, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+    )
 
 
 def _markup(message: Outgoing) -> InlineKeyboardMarkup | None:

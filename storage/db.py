@@ -1,10 +1,11 @@
 """The database: one writer, reads separate, numbered migrations.
 
 Like datasette's ``database.py``: every write goes through one connection,
-one short ``BEGIN IMMEDIATE`` transaction at a time (queued behind an
-``asyncio.Lock``); reads use their own connection and never wait for a
-writer, which WAL allows. A transaction that applies a received update also
-marks it done in the inbox, so an update is applied exactly once.
+one short ``BEGIN IMMEDIATE`` transaction at a time (queued in turn, an
+urgent write before any waiting one); reads use their own connection and
+never wait for a writer, which WAL allows. A transaction that applies a
+received update also marks it done in the inbox, so an update is applied
+exactly once.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import aiosqlite
 
@@ -25,6 +27,8 @@ from ledger.clock import Clock
 
 BUSY_TIMEOUT_MS = 10_000
 Row = sqlite3.Row
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Which school an event's subject belongs to, hence which chain the event joins
 # (ledger.chain). A subject not named here, or of no school, joins the city chain.
@@ -71,14 +75,18 @@ class Reader:
 
     conn: aiosqlite.Connection
 
+    # Each query runs and is read whole in one trip to the connection's thread
+    # (aiosqlite's execute_fetchall): no statement stays open across an await. On the
+    # shared read connection, a statement left open by one coroutine would hold its
+    # read snapshot for every other coroutine's query, and a person could then fail
+    # to see the answer they have just committed.
+
     async def one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def value(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.one(sql, params)
@@ -174,6 +182,44 @@ async def append_event(
     )
 
 
+class WriteTurn:
+    """Whose turn it is to write: first come, first served, but an urgent write
+    (the outbox's "sent" mark, which closes the window in which a crash would
+    send a message twice) goes before every write still waiting."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
+            deque(),
+            deque(),
+        )
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self._busy:
+            self._busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._waiting[0 if urgent else 1]
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # the turn was handed over as the waiter was cancelled
+            else:
+                queue.remove(turn)
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # handed over: still busy
+                    return
+        self._busy = False
+
+
 class Database(Reader):
     """The SQLite file: ``read`` for queries, ``write()`` for transactions."""
 
@@ -182,9 +228,9 @@ class Database(Reader):
         self.clock = clock
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._turn = WriteTurn()
 
-    async def open(self) -> Database:
+    async def open(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await _open(self.path)
         try:
@@ -203,7 +249,7 @@ class Database(Reader):
                 await conn.close()
         self._reader = self._writer = None
 
-    async def __aenter__(self) -> Database:
+    async def __aenter__(self) -> Self:
         return await self.open()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -273,15 +319,46 @@ class Database(Reader):
             raise
         return len(backlog)
 
+    async def in_thread(
+        self,
+        work: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(conn, ...)`` in a worker thread, on a read-only connection of its own.
+
+        For reads of many rows followed by CPU work on them (a reminders pass over
+        a city): one trip to a thread instead of one per statement, and the event
+        loop stays free meanwhile. WAL lets it read beside the writer.
+        """
+
+        def run() -> T:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                return work(conn, *args, **kwargs)
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
+
     @asynccontextmanager
-    async def write(self, update_id: int | None = None) -> AsyncIterator[Tx]:
-        """One short write transaction, queued behind any other.
+    async def write(
+        self, update_id: int | None = None, urgent: bool = False, durable: bool = True
+    ) -> AsyncIterator[Tx]:
+        """One short write transaction, queued behind any other (``urgent``: before them).
 
         With ``update_id`` the received update is marked done in the same
         transaction, so its effects and its being done commit together.
+        ``durable=False``: the commit is not synced to disk (WAL keeps it
+        consistent; a power cut may lose it, a killed process does not), for
+        marks that are only a convenience when they survive.
         """
         assert self._writer is not None
-        async with self._lock:
+        await self._turn.acquire(urgent)
+        try:
+            if not durable:
+                await self._writer.execute("PRAGMA synchronous = NORMAL")
             await self._writer.execute("BEGIN IMMEDIATE")
             tx = Tx(self._writer, self.clock, update_id)
             try:
@@ -295,3 +372,7 @@ class Database(Reader):
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+        finally:
+            if not durable:
+                await self._writer.execute("PRAGMA synchronous = FULL")
+            self._turn.release()

@@ -41,15 +41,61 @@ async def mark_done(db: Database, update_id: int, error: str | None = None) -> N
         )
 
 
+async def mark_many_done(db: Database, update_ids: list[int]) -> None:
+    """Mark updates done in one transaction (those a flood guard dropped)."""
+    async with db.write() as tx:
+        for update_id in update_ids:
+            await tx.run(
+                "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
+                (tx.now(), update_id),
+            )
+
+
+async def record_error(
+    db: Database, update_id: int, *, tg_user_id: int | None, kind: str, error: str
+) -> bool:
+    """Keep a handler's failure for the operator, and mark its update done.
+
+    The update may already be done (it failed after its commit, e.g. while
+    replying): the failure is kept all the same. True when it came after the commit.
+    """
+    async with db.write() as tx:
+        after_commit = await tx.value(
+            "SELECT done_at IS NOT NULL FROM inbox WHERE update_id = ?", (update_id,)
+        )
+        await tx.run(
+            "UPDATE inbox SET done_at = COALESCE(done_at, ?), error = ? WHERE update_id = ?",
+            (tx.now(), error, update_id),
+        )
+        await tx.run(
+            "INSERT INTO update_errors (update_id, at, tg_user_id, kind, after_commit, error)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (update_id, tx.now(), tg_user_id, kind, int(bool(after_commit)), error),
+        )
+    return bool(after_commit)
+
+
+async def errors(db: Reader, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest failures, newest first (``xiaoan errors``)."""
+    rows = await db.all(
+        "SELECT update_id, at, tg_user_id, kind, after_commit, error FROM update_errors"
+        " ORDER BY id DESC LIMIT ?",
+        (limit,),
+    )
+    return [dict(r) for r in rows]
+
+
 async def undone(db: Reader) -> list[dict[str, Any]]:
     """Updates received but not applied (the bot stopped in between), oldest first."""
     rows = await db.all("SELECT payload FROM inbox WHERE done_at IS NULL ORDER BY update_id")
     return [json.loads(r["payload"]) for r in rows]
 
 
-async def prune(db: Database, before_iso: str) -> int:
-    """Forget applied updates received before a time; they are no longer needed."""
+async def prune(db: Database, before_iso: str, errors_before_iso: str | None = None) -> int:
+    """Forget applied updates received before a time, and failures before another."""
     async with db.write() as tx:
+        if errors_before_iso is not None:
+            await tx.run("DELETE FROM update_errors WHERE at < ?", (errors_before_iso,))
         return await tx.run(
             "DELETE FROM inbox WHERE done_at IS NOT NULL AND received_at < ?", (before_iso,)
         )

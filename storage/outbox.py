@@ -5,10 +5,19 @@ A message is written in the same transaction as the change that causes it
 writing it again changes nothing, so it is stored once and sent once. The
 sending job (``scheduler.sender``) takes due rows, sends them and records
 the outcome here.
+
+Telegram offers no way to make a send safe to repeat, so a message is marked
+in flight (committed) before each call and unmarked by its outcome; the
+"sent" mark jumps the writer's queue, so the window in which a crash leaves
+a delivered message unmarked is one short transaction. A message found in
+flight at start-up (``recover_in_flight``) is sent again once and recorded
+as possibly sent twice; where the channel honours an idempotency key (the
+local chat) the repeat returns the first result and nothing is sent twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +42,14 @@ class Outgoing:
     photos: list[str]
     attempts: int
     album_sent: bool
+    created_at: str = ""
+    interrupted: int = 0  # times the bot stopped while this message was in flight
+
+    def idempotency_key(self, part: str) -> str:
+        """The key the local chat dedups a send by: this row, whatever reset ids
+        (a new database counting from 1 again gives other keys)."""
+        seed = f"{self.id}|{self.key}|{self.created_at}|{part}"
+        return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 def outgoing(row: Row) -> Outgoing:
@@ -47,6 +64,8 @@ def outgoing(row: Row) -> Outgoing:
         photos=list(json.loads(row["photos"])),
         attempts=row["attempts"],
         album_sent=row["album_sent_at"] is not None,
+        created_at=row["created_at"],
+        interrupted=row["interrupted"],
     )
 
 
@@ -102,37 +121,86 @@ async def due(
     return [outgoing(r) for r in rows]
 
 
+# Given up on a message the bot stopped twice while sending: sending it a third
+# time could make three copies (and a message that kills the bot would loop).
+STOPPED_TWICE = "the bot stopped twice while sending it: possibly sent, not sent again"
+
+
+async def mark_in_flight(db: Database, message_id: int) -> None:
+    """Committed before the call to Telegram: a crash from here on is noticed at start-up."""
+    async with db.write() as tx:
+        await tx.run("UPDATE outbox SET in_flight_at = ? WHERE id = ?", (tx.now(), message_id))
+
+
+async def recover_in_flight(db: Database, idempotent: bool) -> list[int]:
+    """At start-up, before sending: messages the bot stopped in the middle of sending.
+
+    Each is sent again; where the channel cannot deduplicate (``idempotent``
+    False, i.e. Telegram) only once: one stopped a second time is given up
+    (``failed``, ``STOPPED_TWICE``). Returns the ids found in flight.
+    """
+    async with db.write() as tx:
+        rows = await tx.all("SELECT id, interrupted FROM outbox WHERE in_flight_at IS NOT NULL")
+        for row in rows:
+            give_up = not idempotent and row["interrupted"] >= 1
+            await tx.run(
+                "UPDATE outbox SET in_flight_at = NULL, interrupted = interrupted + 1,"
+                " possibly_twice = possibly_twice OR ?,"
+                " state = CASE WHEN ? AND state = 'pending' THEN 'failed' ELSE state END,"
+                " last_error = CASE WHEN ? AND state = 'pending' THEN ? ELSE last_error END"
+                " WHERE id = ?",
+                (give_up, give_up, give_up, STOPPED_TWICE, row["id"]),
+            )
+    return [row["id"] for row in rows]
+
+
 async def mark_album_sent(db: Database, message_id: int) -> None:
-    async with db.write() as tx:
-        await tx.run("UPDATE outbox SET album_sent_at = ? WHERE id = ?", (tx.now(), message_id))
-
-
-async def mark_sent(db: Database, message_id: int) -> None:
-    async with db.write() as tx:
+    async with db.write(urgent=True) as tx:
         await tx.run(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
-            " next_attempt_at = NULL WHERE id = ?",
+            "UPDATE outbox SET album_sent_at = ?, in_flight_at = NULL WHERE id = ?",
             (tx.now(), message_id),
         )
 
 
-async def mark_retry(db: Database, message_id: int, error: str, retry_at: datetime) -> None:
-    """A failed attempt that is worth another one at ``retry_at``."""
-    async with db.write() as tx:
+async def mark_sent(db: Database, message_id: int, idempotent: bool = False) -> None:
+    """Telegram accepted it: urgent, so no other writer holds the mark up.
+
+    A message sent again after a stop is recorded as possibly sent twice,
+    unless the channel deduplicated the repeat (``idempotent``).
+    """
+    async with db.write(urgent=True) as tx:
         await tx.run(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-            " WHERE id = ?",
-            (error[:500], retry_at.isoformat(timespec="seconds"), message_id),
+            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+            " next_attempt_at = NULL, in_flight_at = NULL,"
+            " possibly_twice = (interrupted > 0 AND NOT ?) WHERE id = ?",
+            (tx.now(), idempotent, message_id),
         )
 
 
-async def mark_failed(db: Database, message_id: int, error: str) -> None:
-    """A message given up on: kept with its last error, never sent."""
+async def mark_retry(
+    db: Database, message_id: int, error: str, retry_at: datetime, unknown: bool = False
+) -> None:
+    """A failed attempt that is worth another one at ``retry_at``.
+
+    ``unknown``: the request left and no answer came back (a timeout, a dropped
+    connection): Telegram may have it, so the next copy counts as a repeat.
+    """
+    async with db.write() as tx:
+        await tx.run(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+            " in_flight_at = NULL, interrupted = interrupted + ? WHERE id = ?",
+            (error[:500], retry_at.isoformat(timespec="seconds"), int(unknown), message_id),
+        )
+
+
+async def mark_failed(db: Database, message_id: int, error: str, unknown: bool = False) -> None:
+    """A message given up on: kept with its last error, never sent again."""
     async with db.write() as tx:
         await tx.run(
             "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?,"
-            " next_attempt_at = NULL WHERE id = ?",
-            (error[:500], message_id),
+            " next_attempt_at = NULL, in_flight_at = NULL, interrupted = interrupted + ?"
+            " WHERE id = ?",
+            (error[:500], int(unknown), message_id),
         )
 
 
@@ -151,8 +219,9 @@ async def block(tx: Tx, person_id: int, reason: str, message_id: int | None = No
     )
     await tx.run(
         "UPDATE outbox SET state = 'blocked', attempts = attempts + (id IS ?),"
-        " last_error = ? WHERE person_id = ? AND state = 'pending'",
-        (message_id, reason[:500], person_id),
+        " last_error = ?, in_flight_at = CASE WHEN id IS ? THEN NULL ELSE in_flight_at END"
+        " WHERE person_id = ? AND state = 'pending'",
+        (message_id, reason[:500], message_id, person_id),
     )
     if changed:
         await tx.event(None, "person.blocked_bot", "person", person_id)
@@ -205,29 +274,37 @@ async def enqueue_many(tx: Tx, messages: Sequence[Planned]) -> int:
     return int(await tx.value("SELECT total_changes()")) - int(before)
 
 
-async def drop_superseded(
-    tx: Tx, kind_prefix: str, keep: set[str], candidates: set[str] | None = None
-) -> int:
-    """Pending messages of these kinds that the latest plan no longer has: dropped.
+async def pending_keys(db: Reader, kind_prefix: str) -> set[str]:
+    """The keys of the messages of these kinds that wait to be sent."""
+    rows = await db.all(
+        "SELECT key FROM outbox WHERE state = 'pending' AND kind LIKE ?", (kind_prefix + "%",)
+    )
+    return {r[0] for r in rows}
+
+
+async def stored_keys(db: Reader, kind_prefix: str, since: datetime) -> set[str]:
+    """The keys of the messages of these kinds stored since ``since``, whatever their state."""
+    rows = await db.all(
+        "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?",
+        (kind_prefix + "%", since.isoformat(timespec="seconds")),
+    )
+    return {r[0] for r in rows}
+
+
+async def drop(tx: Tx, keys: Sequence[str]) -> int:
+    """Pending messages that the latest plan no longer has: dropped.
 
     A reminder not sent yet when a later stage or a new day replaces it (or
-    its hazard was fixed meanwhile) is never sent late. ``candidates`` are the
-    keys that may have gone (the previous plan's); None: look at every pending one.
+    its hazard was fixed meanwhile) is never sent late. One already sent (or
+    being sent) is left as it is.
     """
-    if candidates is None:
-        rows = await tx.all(
-            "SELECT key FROM outbox WHERE state = 'pending' AND kind LIKE ?",
-            (kind_prefix + "%",),
-        )
-        candidates = {r["key"] for r in rows}
-    gone = [(key,) for key in candidates - keep]
-    if not gone:
+    if not keys:
         return 0
     before = await tx.value("SELECT total_changes()")
     await tx.conn.executemany(
         "UPDATE outbox SET state = 'dropped', last_error = 'superseded'"
         " WHERE key = ? AND state = 'pending'",
-        gone,
+        [(key,) for key in keys],
     )
     return int(await tx.value("SELECT total_changes()")) - int(before)
 

@@ -325,6 +325,14 @@ def photo_flags(photos: list[tuple[Any, ...]]) -> tuple[str, str, int, str]:
     return "\n".join(reused), "\n".join(early), no_metadata, "\n".join(decisions)
 
 
+def ledger_count(conn: sqlite3.Connection, campaign_id: int, school_id: int | None = None) -> int:
+    """How many hazards ``ledger_rows`` yields (for an export's progress)."""
+    sql = f"SELECT COUNT(*) FROM hazards WHERE campaign_id = ? AND state IN ({_COUNTED})"  # noqa: S608
+    if school_id is None:
+        return int(conn.execute(sql, (campaign_id,)).fetchone()[0])
+    return int(conn.execute(sql + " AND school_id = ?", (campaign_id, school_id)).fetchone()[0])
+
+
 def ledger_rows(
     conn: sqlite3.Connection, campaign_id: int, school_id: int | None = None
 ) -> Iterator[LedgerRow]:

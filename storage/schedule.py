@@ -3,13 +3,14 @@ inspections and their rounds, preferred hours, and the planner's snapshot."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, timedelta
 
 from scheduler.planner import Campaign, Hazard, Ledger, Recipient, Round, School, WaitingFix
 from storage.campus import ensure_campaign
-from storage.db import Reader, Row, Tx
+from storage.db import Database, Reader, Row, Tx
 
 # --- the campaign in force -----------------------------------------------------------
 
@@ -163,35 +164,48 @@ async def open_round(
 
 
 async def load_ledger(
-    db: Reader,
+    db: Database,
     campaign_id: int,
     today: date,
     horizon_days: int,
     school_ids: Collection[int] | None = None,
 ) -> Ledger:
-    """What the planner needs, in a few grouped queries.
+    """What the planner needs (see ``read_ledger``), read in one trip to a thread."""
+    return await db.in_thread(read_ledger, campaign_id, today, horizon_days, school_ids)
+
+
+def read_ledger(
+    conn: sqlite3.Connection,
+    campaign_id: int,
+    today: date,
+    horizon_days: int,
+    school_ids: Collection[int] | None = None,
+) -> Ledger:
+    """What the planner needs, in a few grouped queries on a plain connection.
 
     Hazards are read only when their deadline is within ``horizon_days``
-    (the earliest reminder), so a city's ledger stays quick to read.
+    (the earliest reminder), so a city's ledger stays quick to read. Plain
+    ``sqlite3`` in one thread, not a trip per query: a city's pass reads tens
+    of thousands of rows, and the planner runs in the same thread right after.
     """
     where, params = _schools_filter(school_ids)
-    campaign_row = await db.one("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
+    campaign_row = conn.execute(
+        "SELECT id, name, self_inspection_due, rectification_due FROM campaigns WHERE id = ?",
+        (campaign_id,),
+    ).fetchone()
     assert campaign_row is not None
     campaign = Campaign(
-        campaign_id,
-        campaign_row["name"],
-        _date(campaign_row["self_inspection_due"]),
-        _date(campaign_row["rectification_due"]),
+        campaign_id, campaign_row[1], _date(campaign_row[2]), _date(campaign_row[3])
     )
     people = {
         r[0]: Recipient(r[0], r[1], bool(r[2]), r[3])
-        for r in await db.all("SELECT id, name, blocked_at IS NOT NULL, reminder_hour FROM people")
+        for r in conn.execute("SELECT id, name, blocked_at IS NOT NULL, reminder_hour FROM people")
     }
     roles: dict[tuple[int | None, str], list[int]] = defaultdict(list)
-    for r in await db.all("SELECT school_id, role, person_id FROM memberships ORDER BY person_id"):
+    for r in conn.execute("SELECT school_id, role, person_id FROM memberships ORDER BY person_id"):
         roles[(r[0], r[1])].append(r[2])
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for r in await db.all(
+    for r in conn.execute(
         "SELECT b.school_id, COUNT(*), SUM(i.closed_at IS NULL) FROM buildings b"
         " LEFT JOIN inspections i ON i.building_id = b.id AND i.campaign_id = ?"
         " AND i.round_id IS NULL WHERE b.out_of_use = 0 GROUP BY b.school_id",
@@ -200,7 +214,7 @@ async def load_ledger(
         counts[r[0]]["buildings"] = r[1]
         counts[r[0]]["left"] = r[2] or 0
     stamp = today.isoformat()
-    for r in await db.all(
+    for r in conn.execute(
         "SELECT school_id, state, COUNT(*), SUM(deadline < ?) FROM hazards"
         " WHERE state IN ('open', 'submitted', 'closed') GROUP BY school_id, state",
         (stamp,),
@@ -215,7 +229,7 @@ async def load_ledger(
         else:
             school_counts["overdue"] += r[3] or 0
     schools = {}
-    for r in await db.all(f"SELECT id, name FROM schools {where}", params):  # noqa: S608
+    for r in conn.execute(f"SELECT id, name FROM schools {where}", params):  # noqa: S608
         c = counts[r[0]]
         schools[r[0]] = School(
             r[0],
@@ -231,24 +245,34 @@ async def load_ledger(
         )
     until = (today + timedelta(days=horizon_days)).isoformat()
     hazard_where = where.replace("WHERE id", "AND h.school_id")
-    hazards = [
-        Hazard(r[0], r[1], date.fromisoformat(r[2]), r[3], r[4] or "", r[5] or "", r[6] or "", r[7])
-        for r in await db.all(
-            # An open hazard's deadline, or a hazard that cannot be fixed: its demolition's.
-            "SELECT h.id, h.school_id, COALESCE(h.demolition_due, h.deadline),"  # noqa: S608
-            " h.responsible_id, h.responsible_name,"
-            " COALESCE(substr(h.description, 1, 40), ci.code, ''), COALESCE(b.name, '—'),"
-            " h.state = 'unfixable'"
-            " FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
-            " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
-            " WHERE ((h.state = 'open' AND h.deadline <= ?)"
-            f" OR (h.state = 'unfixable' AND h.demolition_due <= ?)) {hazard_where}",
-            (until, until, *params),
+    # Two halves, not one OR: each has its own index (the open half a covering one,
+    # migration 0009), and a few thousand buildings are looked up by key.
+    columns = (
+        "SELECT h.id, h.school_id, {due}, h.responsible_id, h.responsible_name,"
+        " COALESCE(substr(h.description, 1, 40), ci.code, ''), COALESCE(b.name, '—'), {flag}"
+        " FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
+        " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
+    )
+    due_sql = (
+        columns.format(due="h.deadline", flag="0")
+        + f" WHERE h.state = 'open' AND h.deadline <= ? {hazard_where}"
+        # A hazard that cannot be fixed: its demolition's deadline.
+        + " UNION ALL "
+        + columns.format(due="h.demolition_due", flag="1")
+        + f" WHERE h.state = 'unfixable' AND h.demolition_due <= ? {hazard_where}"
+    )
+    days: dict[str, date] = {}  # a few hundred distinct days for tens of thousands of hazards
+    hazards = []
+    for r in conn.execute(due_sql, (until, *params, until, *params)):
+        day = days.get(r[2])
+        if day is None:
+            day = days[r[2]] = date.fromisoformat(r[2])
+        hazards.append(
+            Hazard(r[0], r[1], day, r[3], r[4] or "", r[5] or "", r[6] or "", bool(r[7]))
         )
-    ]
     waiting = [
         WaitingFix(r[0], r[1], date.fromisoformat(r[2][:10]), r[3])
-        for r in await db.all(
+        for r in conn.execute(
             "SELECT h.id, h.school_id, f.submitted_at, f.reported_by FROM fix_reports f"  # noqa: S608
             " JOIN hazards h ON h.id = f.hazard_id"
             f" WHERE f.state = 'submitted' AND h.state = 'submitted' {hazard_where}",
@@ -257,7 +281,7 @@ async def load_ledger(
     ]
     rounds = [
         Round(r[0], r[1], r[2], date.fromisoformat(r[3][:10]), date.fromisoformat(r[4]), r[5])
-        for r in await db.all(
+        for r in conn.execute(
             "SELECT r.id, r.school_id, ri.every, r.opened_at, r.due,"
             " (SELECT COUNT(*) FROM buildings b WHERE b.school_id = r.school_id"
             "  AND b.out_of_use = 0 AND NOT EXISTS (SELECT 1 FROM inspections i"

@@ -17,22 +17,29 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from PIL import Image
 from telegram import Update
 from telegram.error import NetworkError
-from telegram.ext import AIORateLimiter
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 from telegram.request import BaseRequest, RequestData
 
 import telegram_rules as rules
 from bot.app import build_application
 from bot.config import Config, load_config
+from bot.limiter import ChatRateLimiter
+from handlers.guard import Guard
+from handlers.resume import resume_journeys
 from ledger.clock import FakeClock
+from ledger.throttle import Lane, Throttle
+from localchat.limits import FloodLimits
 from storage import inbox
 from telegram_rules.commands import checked, language_key, private_chat_menu, scope_key
 
@@ -40,6 +47,17 @@ TOKEN = "123456:TEST-TOKEN-never-real"
 BOT_ID = 123456
 BOT_USERNAME = "xiaoan_test_bot"
 T = TypeVar("T")
+
+# Telegram's exact words (tdlib/telegram-bot-api, Client.cpp), after "Bad Request: ".
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly"
+    " the same as a current content and reply markup of the message"
+)
+# How long Telegram takes an answer to a tap: unpublished; seconds, not minutes.
+QUERY_TIMEOUT = timedelta(seconds=15)
+# What a chat's flood limit applies to: new messages (edits and tap answers are not counted).
+COUNTED = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup"}
 
 
 @dataclass
@@ -62,9 +80,19 @@ class Sent:
 class FakeBotAPI(BaseRequest):
     """Telegram's side: answers Bot API calls, keeps chats, checks limits."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self.now = now
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.violations: list[str] = []
+        # Refusals that are Telegram's doing, not the bot's fault (a tap gone stale,
+        # a flood limit): recorded apart, never violations.
+        self.refusals: list[str] = []
+        self.queries: dict[str, datetime | None] = {}  # tap id -> when tapped
+        self.expired: set[str] = set()
+        self.answered: set[str] = set()
+        self.chat_types: dict[int, str] = {}
+        # Telegram's flood limits per chat and overall; off unless a test sets them.
+        self.flood: FloodLimits | None = None
         self.messages: dict[tuple[int, int], Sent] = {}
         self.files: dict[str, bytes] = {}
         self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
@@ -129,6 +157,13 @@ class FakeBotAPI(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append((name, params))
         failure = self._failure(name, params)
+        if failure is None and self.flood is not None and name in COUNTED:
+            wait = self.flood.retry_after(int(params["chat_id"]))
+            if wait:
+                self.refusals.append(f"{name}: flood limit in chat {params['chat_id']}")
+                return self._error(
+                    429, f"Too Many Requests: retry after {wait}", {"retry_after": wait}
+                )
         if failure is not None:
             if failure.code is None:
                 raise NetworkError("connection reset by the fake network")
@@ -144,7 +179,10 @@ class FakeBotAPI(BaseRequest):
         try:
             result = handler(params)
         except _Refused as refusal:
-            self.violations.append(f"{name}: {refusal.description}")
+            if refusal.blameless:
+                self.refusals.append(f"{name}: {refusal.description}")
+            else:
+                self.violations.append(f"{name}: {refusal.description}")
             return self._error(400, f"Bad Request: {refusal.description}")
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
@@ -195,7 +233,7 @@ class FakeBotAPI(BaseRequest):
         return {
             "message_id": sent.message_id,
             "date": 0,
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": {"id": chat_id, "type": self.chat_types.get(chat_id, "private")},
             "from": {
                 "id": BOT_ID,
                 "is_bot": True,
@@ -315,10 +353,15 @@ class FakeBotAPI(BaseRequest):
         plain, raw = self._text(params, "text")
         buttons, _ = self._buttons(params)
         if (plain, self.last_entities, buttons) == (old.text, old.entities, old.buttons):
-            raise _Refused("message is not modified")  # compared as read, as Telegram does
+            raise _Refused(NOT_MODIFIED)  # compared as read, as Telegram does
         old.text, old.raw, old.buttons = plain, raw, buttons
         old.entities = self.last_entities
         return self._message(chat_id, old)
+
+    def api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        if self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None) is None:
+            raise _Refused("message to delete not found")
+        return True
 
     def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
@@ -331,12 +374,30 @@ class FakeBotAPI(BaseRequest):
         old.buttons = buttons
         return self._message(chat_id, old)
 
+    def tapped(self, query_id: str) -> None:
+        """A person tapped a button: Telegram takes one answer to it, for a short while."""
+        self.queries[query_id] = self.now() if self.now else None
+
+    def expire(self, query_id: str) -> None:
+        """The tap waited too long in Telegram (the bot was down): its answer is refused."""
+        self.expired.add(query_id)
+
     def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         try:
             text = rules.alert_text(params.get("text"))
         except rules.Refusal as refusal:
             raise _Refused(refusal.description) from None
-        self.alerts.append((str(params["callback_query_id"]), text))
+        query_id = str(params["callback_query_id"])
+        if query_id in self.answered:
+            raise _Refused(QUERY_TOO_OLD + " (answered twice)")
+        if query_id not in self.queries:
+            raise _Refused(QUERY_TOO_OLD, blameless=True)
+        tapped = self.queries[query_id]
+        late = tapped is not None and self.now is not None and self.now() - tapped > QUERY_TIMEOUT
+        if late or query_id in self.expired:
+            raise _Refused(QUERY_TOO_OLD, blameless=True)
+        self.answered.add(query_id)
+        self.alerts.append((query_id, text))
         return True
 
     def api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -349,6 +410,18 @@ class FakeBotAPI(BaseRequest):
             "file_size": len(self.files[file_id]),
             "file_path": file_id,
         }
+
+
+class _LateWrites(logging.Handler):
+    """Collects "writes after answering": such a write is lost by a crash before it."""
+
+    def __init__(self, found: list[str]) -> None:
+        super().__init__(logging.ERROR)
+        self.found = found
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "writes after answering" in record.getMessage():
+            self.found.append(record.getMessage())
 
 
 def _int(value: Any) -> int | None:
@@ -378,9 +451,10 @@ class _Failure:
 
 
 class _Refused(Exception):
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, blameless: bool = False) -> None:
         super().__init__(description)
         self.description = description
+        self.blameless = blameless  # Telegram's doing (time passed), not a wrong request
 
 
 class Simulator:
@@ -389,11 +463,14 @@ class Simulator:
     def __init__(self, folder: Path, clock: FakeClock, settings: str = "") -> None:
         self.folder = folder
         self.clock = clock
-        self.api = FakeBotAPI()
+        self.api = FakeBotAPI(clock.now)
         self.config_path = folder / "config.toml"
         self.config_path.write_text(
             f'[bot]\nusername = "{BOT_USERNAME}"\n'
             f'[storage]\ndatabase = "{folder / "xiaoan.sqlite3"}"\nphotos = "{folder / "photos"}"\n'
+            # Heavy work in a thread, unless a test asks for worker processes: a process
+            # pool per simulated bot would cost each test a second of start-up.
+            + ("" if "[workers]" in settings else "[workers]\nprocesses = 0\n")
             + settings,
             encoding="utf-8",
         )
@@ -406,6 +483,16 @@ class Simulator:
         # recorded (chat id, seconds) and pass at once.
         self.seconds = 0.0
         self.pauses: list[float] = []
+        # Each sender's pace (ledger.throttle) is off unless a test turns it on,
+        # on the same fake monotonic time: tests drive far faster than people.
+        self.throttled = False
+        # Live: updates go through the Application's update processor (per-person
+        # lanes) as its update fetcher hands them over; off: process_update alone.
+        self.live = True
+        self.rate_limiter: BaseRateLimiter[Any] = ChatRateLimiter(
+            overall_per_second=0, group_per_minute=0, max_retries=0
+        )
+        self.update_processor: BaseUpdateProcessor | None = None  # the Application's own
 
     async def start(self) -> Simulator:
         """Build and initialise the Application as ``xiaoan run`` would."""
@@ -416,19 +503,28 @@ class Simulator:
             updates_request=self.api,
             # The fake answers at once: pacing to Telegram's 30 a second would only slow
             # tests; and a refusal reaches the code under test, without the limiter's
-            # retries (which sleep for real).
-            rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=0),
+            # retries (which sleep for real), unless a test sets its own limiter.
+            rate_limiter=self.rate_limiter,
+            update_processor=self.update_processor,
         )
+        paces = None if self.throttled else dict.fromkeys(Lane)
+        self.guard = Guard(Throttle() if paces is None else Throttle(paces), lambda: self.seconds)
+        self.app.bot_data["guard"] = self.guard
         self.errors: list[BaseException] = []
 
         async def record(update: object, context: Any) -> None:
             self.errors.append(context.error)
 
         self.app.add_error_handler(record)
+        self.late_writes: list[str] = []
+        late = _LateWrites(self.late_writes)
+        logging.getLogger("handlers.base").addHandler(late)
+        self._late = late
         await self.app.initialize()
         await self.app.post_init(self.app)
         sender = self.app.bot_data["sender"]
         sender.sleep, sender.monotonic = self._pause, lambda: self.seconds
+        await resume_journeys(self.app)  # the start-up job, run at once
         await self.drain()
         return self
 
@@ -437,6 +533,7 @@ class Simulator:
         self.seconds += seconds
 
     async def stop(self) -> None:
+        logging.getLogger("handlers.base").removeHandler(self._late)
         await self.app.post_shutdown(self.app)
         await self.app.shutdown()
 
@@ -470,10 +567,19 @@ class Simulator:
             if isinstance(chat, dict):
                 self.api.chats.add(int(chat["id"]))
         await inbox.receive(self.db, [raw])
-        await self.app.process_update(Update.de_json(raw, self.app.bot))
+        await self.handle(raw)
         if self.auto_send:
             await self.send_outbox()
         self.assert_clean()
+
+    async def handle(self, raw: dict[str, Any]) -> None:
+        """The Application handles a stored update: one at a time, or, live, through
+        its update processor (each person's lane) as its update fetcher does."""
+        update = Update.de_json(raw, self.app.bot)
+        if self.live:
+            await self.app.update_processor.process_update(update, self.app.process_update(update))
+        else:
+            await self.app.process_update(update)
 
     async def send_outbox(self) -> int:
         """One pass of the sending job."""
@@ -499,6 +605,8 @@ class Simulator:
         assert not overruns, f"the bot built texts over its UTF-16 budget: {overruns}"
         errors, self.errors = self.errors, []
         assert not errors, f"a handler failed: {errors!r}"
+        late, self.late_writes[:] = list(self.late_writes), []
+        assert not late, f"a handler wrote after answering: {late}"
 
 
 class Chat:
@@ -525,9 +633,10 @@ class Chat:
         return self.messages[-1]
 
     def new(self) -> list[Sent]:
-        """Messages sent since the last time this was asked."""
-        messages = self.messages
-        fresh, self._seen = messages[self._seen :], len(messages)
+        """Messages sent since the last time this was asked (message ids only grow)."""
+        fresh = [m for m in self.messages if m.message_id > self._seen]
+        if fresh:
+            self._seen = fresh[-1].message_id
         return fresh
 
     def menu(self) -> list[str]:
@@ -539,23 +648,29 @@ class Chat:
         return [text for _, text in self.sim.api.alerts if text]
 
     # --- what the person does -------------------------------------------------------
-    def _message(self, **content: Any) -> dict[str, Any]:
+    def _message(self, group: Group | None = None, **content: Any) -> dict[str, Any]:
+        chat = group.chat if group else {"id": self.user_id, "type": "private"}
         return {
             "update_id": self.sim.next_update_id(),
             "message": {
                 "message_id": next(self.sim.api._ids),
                 "date": int(self.sim.clock.now().timestamp()),
-                "chat": {"id": self.user_id, "type": "private"},
+                "chat": chat,
                 "from": self.user,
                 **content,
             },
         }
 
-    async def send(self, text: str) -> list[Sent]:
+    def text_update(self, text: str, group: Group | None = None) -> dict[str, Any]:
+        """The update Telegram sends for this typed text (a command gets its entity)."""
         entities = []
         if text.startswith("/"):
             entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        await self.sim.deliver(self._message(text=text, entities=entities))
+        return self._message(group, text=text, entities=entities)
+
+    async def send(self, text: str, group: Group | None = None) -> list[Sent]:
+        """Type a text in the private chat, or in ``group``."""
+        await self.sim.deliver(self.text_update(text, group))
         return self.new()
 
     async def set_blocked(self, blocked: bool) -> list[Sent]:
@@ -609,18 +724,26 @@ class Chat:
 
     async def tap_data(self, data: str, message: Sent | None = None) -> list[Sent]:
         """Tap a button with this callback data (crafted, or on an old message)."""
+        await self.sim.deliver(self.tap_update(data, message))
+        return self.new()
+
+    def tap_update(self, data: str, message: Sent | None = None) -> dict[str, Any]:
+        """The update Telegram sends for a tap (not delivered: a test may hold it back)."""
         message = message or self.last
-        raw = {
+        query_id = str(next(self.sim.api._ids))
+        self.sim.api.tapped(query_id)
+        chat_type = self.sim.api.chat_types.get(message.chat_id, "private")
+        return {
             "update_id": self.sim.next_update_id(),
             "callback_query": {
-                "id": str(next(self.sim.api._ids)),
+                "id": query_id,
                 "from": self.user,
                 "chat_instance": "ci",
                 "data": data,
                 "message": {
                     "message_id": message.message_id,
                     "date": 0,
-                    "chat": {"id": self.user_id, "type": "private"},
+                    "chat": {"id": message.chat_id, "type": chat_type},
                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan"},
                     "text": message.text,
                     "entities": message.entities,
@@ -639,8 +762,6 @@ class Chat:
                 },
             },
         }
-        await self.sim.deliver(raw)
-        return self.new()
 
     async def photo(
         self,
@@ -728,6 +849,64 @@ def _as_telegram_photo(data: bytes) -> bytes:
                 return out.getvalue()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return data
+
+
+# What Telegram adds to a chat member of these statuses.
+RIGHTS: dict[str, dict[str, Any]] = {
+    "kicked": {"until_date": 0},
+    "administrator": {
+        "can_be_edited": False,
+        "is_anonymous": False,
+        **dict.fromkeys(
+            (
+                "can_manage_chat",
+                "can_delete_messages",
+                "can_manage_video_chats",
+                "can_restrict_members",
+                "can_promote_members",
+                "can_change_info",
+                "can_invite_users",
+                "can_post_stories",
+                "can_edit_stories",
+                "can_delete_stories",
+                "can_post_messages",
+            ),
+            True,
+        ),
+    },
+}
+
+
+class Group:
+    """A group (or supergroup, or channel) the bot was added to; people write in it."""
+
+    def __init__(self, sim: Simulator, chat_id: int, kind: str = "supergroup") -> None:
+        self.sim = sim
+        self.chat = {"id": chat_id, "type": kind, "title": "安全工作群"}
+        sim.api.chat_types[chat_id] = kind
+
+    @property
+    def messages(self) -> list[Sent]:
+        """What the bot said in the group."""
+        messages = sorted(self.sim.api.messages.items())
+        return [m for (chat, _), m in messages if chat == self.chat["id"]]
+
+    async def added_by(self, chat: Chat, status: str = "member") -> list[Sent]:
+        """``chat`` adds the bot to the group (Telegram sends my_chat_member)."""
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "xiaoan", "username": BOT_USERNAME}
+        await self.sim.deliver(
+            {
+                "update_id": self.sim.next_update_id(),
+                "my_chat_member": {
+                    "chat": self.chat,
+                    "from": chat.user,
+                    "date": 0,
+                    "old_chat_member": {"status": "left", "user": bot},
+                    "new_chat_member": {"status": status, "user": bot, **RIGHTS.get(status, {})},
+                },
+            }
+        )
+        return self.messages
 
 
 def texts(messages: list[Sent]) -> str:

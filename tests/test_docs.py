@@ -52,7 +52,7 @@ PACKAGES = (
     "bot", "handlers", "ledger", "storage", "scheduler", "reports", "localchat", "telegram_rules"
 )  # fmt: skip
 SKIPPED = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
-           "data", "test-artifacts", "build"}  # fmt: skip
+           "data", "test-artifacts", "build", ".hypothesis"}  # fmt: skip
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)|<(https?://[^>\s]+)>")
 LOOPBACK = re.compile(r"https?://(127\.0\.0\.1|localhost)(:\d+)?(/|$)")
 

@@ -248,7 +248,12 @@ async def test_ledger_and_city_report_show_flagged_photos(sim, clock):
     await s.leader.tap_data(f"r:vf:{b}:{await fix_id(sim, b)}")
     services = sim.services
     _, data = await files.ledger_file(
-        sim.db, services.photos, services.campaign_id, s.school.school_id, clock.today()
+        sim.db,
+        services.workers,
+        services.photos,
+        services.campaign_id,
+        s.school.school_id,
+        clock.today(),
     )
     ws = load_workbook(io.BytesIO(data))["台账"]
     header = [c.value for c in ws[1]]
@@ -260,7 +265,7 @@ async def test_ledger_and_city_report_show_flagged_photos(sim, clock):
     assert rows[b]["无拍摄信息照片数"] == 2  # the before-photo and the after-photo
     assert rows[a]["照片复用"] is None and rows[a]["存疑照片验收结果"] is None
 
-    _, data = await files.city_file(sim.db, services.campaign_id, clock.today())
+    _, data = await files.city_file(sim.db, services.workers, services.campaign_id, clock.today())
     city = load_workbook(io.BytesIO(data))["全市进度"]
     header = [c.value for c in city[3]]
     column = header.index("照片存疑的整改")
@@ -280,7 +285,12 @@ async def test_ledger_shows_a_photo_taken_before_the_hazard(sim, clock):
     await fix_with(s.staff, b, early, as_document=True)
     await finish_fix(s.staff, b)
     _, data = await files.ledger_file(
-        sim.db, sim.services.photos, sim.services.campaign_id, s.school.school_id, clock.today()
+        sim.db,
+        sim.services.workers,
+        sim.services.photos,
+        sim.services.campaign_id,
+        s.school.school_id,
+        clock.today(),
     )
     ws = load_workbook(io.BytesIO(data))["台账"]
     header = [c.value for c in ws[1]]

@@ -11,7 +11,8 @@ from tests.simulator import Simulator, texts
 async def test_after_a_wrong_code_the_bare_right_code_joins(sim: Simulator) -> None:
     code = await cli_invitation(sim, Role.TASKFORCE)
     chat = sim.chat("李四")
-    said = await chat.send("/start " + code[:-1] + "X")
+    wrong = code[:-1] + ("Y" if code.endswith("X") else "X")  # one character off
+    said = await chat.send("/start " + wrong)
     assert "邀请码无效" in texts(said)
     assert "直接把正确的邀请码发给我" in texts(said)
     assert await sim.db.value("SELECT COUNT(*) FROM pending_inputs") == 0

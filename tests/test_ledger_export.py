@@ -9,7 +9,13 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from ledger.roles import Role
-from reports.ledger import BEFORE_COLUMN, BUILDING_COLUMNS, HAZARD_COLUMNS, write_ledger
+from reports.ledger import (
+    BEFORE_COLUMN,
+    BUILDING_COLUMNS,
+    HAZARD_COLUMNS,
+    PHOTO_ROW_POINTS,
+    write_ledger,
+)
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
 from storage.reporting import ledger_buildings, ledger_rows, read_only
@@ -114,7 +120,7 @@ async def test_ledger_rows_pictures_and_buildings(fresh_db: Database, tmp_path: 
     assert anchors == [(row_of_closed, BEFORE_COLUMN), (row_of_closed, BEFORE_COLUMN + 1)]
     for img in ws._images:
         assert max(img.width, img.height) <= 80
-    assert ws.row_dimensions[row_of_closed].height == 64
+    assert ws.row_dimensions[row_of_closed].height == PHOTO_ROW_POINTS == 63.75
 
     buildings = wb["建筑物"]
     assert [c.value for c in buildings[1]] == [title for title, _ in BUILDING_COLUMNS]

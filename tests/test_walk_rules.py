@@ -92,7 +92,7 @@ async def test_the_same_update_twice_is_applied_once(sim: Simulator) -> None:
     raw = {
         "update_id": sim.next_update_id(),
         "message": {
-            "message_id": 1,
+            "message_id": next(sim.api._ids),  # after the question, as on Telegram
             "date": 0,
             "chat": {"id": school.staff.user_id, "type": "private"},
             "from": school.staff.user,

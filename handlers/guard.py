@@ -1,0 +1,160 @@
+"""The guard every update passes first (handler group -1).
+
+In this order: an update already applied stops here; an update from a group,
+supergroup or channel is answered once per group ("private chats only") and
+goes no further, so nothing of a group is ever stored or sent there; a sender
+past their allowance (``ledger.throttle``) is told once to slow down, or not
+at all, and their update goes no further; a person who had blocked the bot
+and writes again can be reached again.
+
+A stopped update is marked done before anything is said, so a crash never
+makes the bot say it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from telegram import Chat, ChatMember, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from handlers.base import Services, answer_query
+from handlers.i18n import language_of, t
+from ledger.throttle import Lane, Throttle, Verdict
+from storage import groups, inbox, outbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+# Dropped updates are marked done together, this long after the first of them:
+# a flood costs one write, not one per message. A crash in between feeds them
+# again at start-up, where they are dropped again (all but one, answered).
+DROPPED_MARK_AFTER = 0.5
+
+
+@dataclass
+class Guard:
+    """The guard's state: the senders' buckets, on a monotonic clock (replaced in tests),
+    and the dropped updates not yet marked done."""
+
+    throttle: Throttle = field(default_factory=Throttle)
+    monotonic: Callable[[], float] = time.monotonic
+    _dropped: list[int] = field(default_factory=list)
+    _marking: asyncio.Task[None] | None = None
+
+    def drop(self, db: Database, update_id: int) -> None:
+        """Mark a dropped update done soon, with the others dropped meanwhile."""
+        self._dropped.append(update_id)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_later(db))
+
+    async def _mark_later(self, db: Database) -> None:
+        await asyncio.sleep(DROPPED_MARK_AFTER)
+        await self._mark(db)
+
+    async def _mark(self, db: Database) -> None:
+        ids, self._dropped = self._dropped, []
+        if ids:
+            await inbox.mark_many_done(db, ids)
+
+    async def flush(self, db: Database) -> None:
+        """Mark the dropped updates done now (before the database closes)."""
+        if self._marking is not None and not self._marking.done():
+            self._marking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._marking
+        await self._mark(db)
+
+
+async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop what must not reach the handlers: applied, from a group, or past the pace."""
+    services: Services = context.bot_data["services"]
+    user = update.effective_user
+    # One trip to the database for all the guard needs to know (a flood is many trips).
+    known = await services.db.one(
+        "SELECT (SELECT done_at IS NOT NULL FROM inbox WHERE update_id = ?) AS done,"
+        " (SELECT id FROM people WHERE tg_user_id = ?) AS person,"
+        " (SELECT blocked_at FROM people WHERE tg_user_id = ?) AS blocked,"
+        " EXISTS (SELECT 1 FROM pending_inputs WHERE tg_user_id = ? AND kind = 'join')"
+        " AS joining",
+        (update.update_id, *[user.id if user else 0] * 3),
+    )
+    assert known is not None
+    if known["done"]:
+        raise ApplicationHandlerStop
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        await _in_group(update, context, services, chat)
+        raise ApplicationHandlerStop
+    if user is None or update.my_chat_member is not None:
+        return  # Telegram's own notices (blocked, unblocked) are never throttled
+    state: Guard = context.bot_data["guard"]
+    lane = _lane(update, member=known["person"] is not None or bool(known["joining"]))
+    verdict = state.throttle.verdict(lane, user.id, state.monotonic())
+    if verdict is Verdict.DROP:
+        state.drop(services.db, update.update_id)
+        raise ApplicationHandlerStop
+    if verdict is Verdict.WARN:
+        await inbox.mark_done(services.db, update.update_id)  # before it is said: said once
+        await _say(update, context, t(language_of(user.language_code), "guard.slow_down"))
+        raise ApplicationHandlerStop
+    if known["blocked"] is not None:
+        async with services.db.write() as tx:
+            await outbox.unblock(tx, known["person"])
+
+
+def _lane(update: Update, *, member: bool) -> Lane:
+    """A member, or someone joining with a valid code, works fast; a stranger does not."""
+    if member:
+        return Lane.MEMBER
+    message = update.message
+    if message is not None and (message.text or "").split("@")[0].split()[:1] == ["/start"]:
+        return Lane.JOIN
+    return Lane.STRANGER
+
+
+async def _in_group(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services, chat: Chat
+) -> None:
+    """Once per group: "private chats only"; a tap on a group's message gets it as a notice."""
+    user = update.effective_user
+    lang = language_of(user.language_code if user else None)
+    if update.callback_query is not None:
+        await inbox.mark_done(services.db, update.update_id)
+        await answer_query(update.callback_query, t(lang, "guard.private_only_tap"))
+        return
+    change = update.my_chat_member
+    # Being removed from a group is no reason to speak (nor could the bot).
+    present = change is None or change.new_chat_member.status in (
+        ChatMember.MEMBER,
+        ChatMember.ADMINISTRATOR,
+    )
+    kind = chat.type if chat.type in ("group", "supergroup", "channel") else "group"
+    async with services.db.write(update.update_id) as tx:
+        first = present and await groups.tell_once(tx, chat.id, kind)
+    if first:
+        bot = services.bot_username or context.bot.username
+        await _say(update, context, t(lang, "guard.private_only", bot=bot), chat.id)
+
+
+async def _say(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, chat_id: int | None = None
+) -> None:
+    """A notice as a tap's alert or a message; a refusal (a channel the bot may not
+    post in, a tap gone stale) is logged, never raised: the update is done already."""
+    if update.callback_query is not None and chat_id is None:
+        await answer_query(update.callback_query, text)
+        return
+    target = chat_id if chat_id is not None else update.effective_chat.id  # type: ignore[union-attr]
+    try:
+        await context.bot.send_message(target, text)
+    except TelegramError as error:
+        log.warning("could not tell chat %s: %s", target, error)

@@ -1,0 +1,91 @@
+"""A reminders pass over many hazards: written in small transactions, and a pass cut
+short (a crash half-way) then run again leaves every message in the outbox exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import pytest
+
+from ledger.clock import FakeClock
+from scheduler import jobs
+from scheduler.jobs import Reminders
+from scheduler.rules import ReminderRules
+from storage import outbox
+from storage.db import Database, Tx
+from tests.conftest import seed_campaign, seed_hazard, seed_school
+
+
+class Crash(Exception):
+    """The process dying in the middle of a pass."""
+
+
+async def city(db: Database, clock: FakeClock, hazards: int) -> int:
+    """A school with ``hazards`` overdue hazards; returns the campaign id."""
+    campaign_id = await seed_campaign(db)
+    school = await seed_school(db, "一中", ["教学楼"], campaign_id)
+    overdue = (clock.now().date() - timedelta(days=2)).isoformat()
+    for n in range(hazards):
+        await seed_hazard(db, school, school.building_ids[0], f"隐患{n}", deadline=overdue)
+    return campaign_id
+
+
+async def outbox_keys(db: Database) -> list[str]:
+    return [r[0] for r in await db.all("SELECT key FROM outbox ORDER BY id")]
+
+
+async def test_a_pass_writes_in_transactions_of_a_few_rows(
+    fresh_db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id = await city(fresh_db, clock, hazards=25)
+    monkeypatch.setattr(jobs, "WRITE_CHUNK", 10)
+    writes: list[int] = []
+    enqueue = outbox.enqueue_many
+
+    async def counting(tx: Tx, rows: Sequence[outbox.Planned]) -> int:
+        writes.append(len(rows))
+        return await enqueue(tx, rows)
+
+    monkeypatch.setattr(outbox, "enqueue_many", counting)
+    added = await Reminders(fresh_db, clock, ReminderRules(), campaign_id).run()
+
+    assert added == sum(writes) == len(await outbox_keys(fresh_db))
+    assert added >= 25  # each overdue hazard's reminder to its responsible person
+    assert max(writes) <= 10
+    assert len(writes) == -(-added // 10)
+
+
+async def test_a_pass_cut_short_and_run_again_stores_each_message_once(
+    fresh_db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id = await city(fresh_db, clock, hazards=25)
+    monkeypatch.setattr(jobs, "WRITE_CHUNK", 10)
+    enqueue = outbox.enqueue_many
+    calls = 0
+
+    async def dying(tx: Tx, rows: Sequence[outbox.Planned]) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Crash  # inside the second transaction: it is rolled back
+        return await enqueue(tx, rows)
+
+    monkeypatch.setattr(outbox, "enqueue_many", dying)
+    with pytest.raises(Crash):
+        await Reminders(fresh_db, clock, ReminderRules(), campaign_id).run()
+    written_before = await outbox_keys(fresh_db)
+    assert len(written_before) == 10  # the first transaction only
+
+    monkeypatch.setattr(outbox, "enqueue_many", enqueue)
+    # After a restart: a new Reminders knows nothing of the cut pass.
+    restarted = Reminders(fresh_db, clock, ReminderRules(), campaign_id)
+    added = await restarted.run()
+    keys = await outbox_keys(fresh_db)
+    planned = await fresh_db.in_thread(restarted.read_and_plan, clock.now())
+
+    assert len(keys) == len(set(keys))  # nothing twice
+    assert set(keys) == {p.key for p in planned}  # nothing lost
+    assert keys[:10] == written_before
+    assert added == len(keys) - 10
+    assert await Reminders(fresh_db, clock, ReminderRules(), campaign_id).run() == 0
