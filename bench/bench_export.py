@@ -10,6 +10,7 @@ same run, since the machines are shared and noisy.
 
     .venv/bin/python bench/bench_export.py              # full size
     .venv/bin/python bench/bench_export.py --scale 0.1  # a tenth, to try it
+    .venv/bin/python bench/bench_export.py --rounds 3   # each writer 3 times, best kept
 Target (issue 13): the product's writer under 10 s and under 200 MB.
 """
 
@@ -215,6 +216,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (1.0)")
     p.add_argument("--export-only", type=Path, metavar="DIR", help=argparse.SUPPRESS)
+    p.add_argument("--rounds", type=int, default=1, help="rounds of every writer; best kept (1)")
     p.add_argument("--writer", default=PRODUCT, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.export_only:
@@ -233,7 +235,14 @@ def main() -> None:
         from bench.ledger_candidates import WRITERS
 
         names = [PRODUCT, *WRITERS]
-        results = {name: measure(folder, name) for name in names}
+        # Round after round, each writer once a round, the best of the rounds kept: the
+        # machines are shared, and a burst of someone else's work lands on one run.
+        results: dict[str, tuple[float, float, int, int]] = {}
+        for _ in range(args.rounds):
+            for name in names:
+                run = measure(folder, name)
+                if name not in results or run[0] < results[name][0]:
+                    results[name] = run
         anchor = results["anchor: read rows, no writer"][0]
         print(f"{'writer':<40} {'seconds':>8} {'x anchor':>9} {'peak MB':>8} {'file MB':>8}")
         for name, (seconds, peak, size, rows) in results.items():

@@ -326,6 +326,7 @@ def build_application(
             config.reminders,
             services.campaign_id,
             wake=lambda: services.wake_sender(),
+            workers=services.workers,
         )
         app.bot_data["reminders"] = reminders
         sender = Sender(

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from handlers.i18n import t
 from ledger.clock import Clock
@@ -30,6 +31,7 @@ from scheduler.planner import (
 from scheduler.rules import ReminderRules
 from storage import outbox, schedule
 from storage.db import Database
+from storage.workers import Workers
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units
 
@@ -52,6 +54,8 @@ class Reminders:
     rules: ReminderRules
     campaign_id: int
     wake: Callable[[], None] = lambda: None
+    # Where the pass's CPU work runs (a process of the pool, or a thread with none).
+    workers: Workers = field(default_factory=lambda: Workers(0))
     last_run: datetime | None = None  # the last pass outside quiet hours
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Keys the last pass found or wrote in the outbox: not rendered nor written again.
@@ -82,10 +86,21 @@ class Reminders:
             if self.rules.quiet(now):
                 return 0
             await self.open_rounds(now.date())
-            # Read and plan in one trip to a thread: a city's ledger is CPU work,
-            # and the event loop keeps answering taps meanwhile.
-            planned = await self.db.in_thread(self.read_and_plan, now)
-            added = await self.store(planned)
+            # Read, plan and render in a worker process: for a city that is seconds of
+            # CPU, which in this process would hold up every tap meanwhile.
+            since = now - timedelta(days=STORED_LOOKBACK_DAYS)
+            known = frozenset(self._stored) if self._stored else None
+            keys, rows = await self.workers.run(
+                plan_pass,
+                self.db.path,
+                self.campaign_id,
+                self.rules,
+                self.horizon,
+                now,
+                known,
+                since,
+            )
+            added = await self.store(keys, rows)
             self.last_run = now
         if added:
             log.info("reminders: planned %d message(s)", added)
@@ -111,8 +126,8 @@ class Reminders:
                 opened += bool(await schedule.open_round(tx, row, self.campaign_id, start, due))
         return opened
 
-    async def store(self, planned: list[Planned]) -> int:
-        """Render each message in its person's language and write the new ones.
+    async def store(self, keys: set[str], rows: list[outbox.Planned]) -> int:
+        """Write the new messages (``rows``) and drop pending ones no longer planned.
 
         Written in transactions of ``WRITE_CHUNK`` rows, not one: the single writer
         is held a few milliseconds at a time, so answers given meanwhile do not wait
@@ -120,28 +135,6 @@ class Reminders:
         the next pass plans the same keys and the outbox's unique keys write only
         the rest.
         """
-        contacts = {
-            r[0]: (r[1], r[2])
-            for r in await self.db.all("SELECT id, chat_id, language FROM people")
-        }
-        keys = {p.key for p in planned}
-        # After a start nothing is known of the last plan: the outbox tells which keys
-        # it holds already, so that they are neither rendered nor written again.
-        stored = self._stored or await outbox.stored_keys(
-            self.db, KIND_PREFIX, self.clock.now() - timedelta(days=STORED_LOOKBACK_DAYS)
-        )
-        fresh = [p for p in planned if p.key not in stored]
-        rows = [
-            outbox.Planned(
-                key=p.key,
-                kind=p.kind,
-                person_id=p.person_id,
-                chat_id=contacts[p.person_id][0],
-                text=render(p, contacts[p.person_id][1]),
-                not_before=p.not_before,
-            )
-            for p in fresh
-        ]
         # After a start every pending reminder is looked at.
         candidates = self._stored or await outbox.pending_keys(self.db, KIND_PREFIX)
         gone = sorted(candidates - keys)
@@ -215,6 +208,54 @@ class Reminders:
                     continue
                 found[p.key] = p
         return sorted(found.values(), key=lambda p: (p.not_before, p.key))
+
+
+def plan_pass(
+    db_path: Path,
+    campaign_id: int,
+    rules: ReminderRules,
+    horizon: int,
+    now: datetime,
+    known: frozenset[str] | None,
+    since: datetime,
+) -> tuple[set[str], list[outbox.Planned]]:
+    """One pass's CPU work, in a worker: read the ledger, plan, render what is new.
+
+    Returns every key planned and the new messages, rendered in each person's
+    language. ``known``: the keys the last pass planned; None after a start, when
+    the outbox's keys since ``since`` are read instead (so that what it holds
+    already is neither rendered nor written again).
+    """
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        ledger = schedule.read_ledger(conn, campaign_id, now.date(), horizon)
+        planned = plan(ledger, now, rules)
+        if known is None:
+            known = frozenset(
+                r[0]
+                for r in conn.execute(
+                    "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?",
+                    (KIND_PREFIX + "%", since.isoformat(timespec="seconds")),
+                )
+            )
+        contacts = {
+            r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, chat_id, language FROM people")
+        }
+    finally:
+        conn.close()
+    rows = [
+        outbox.Planned(
+            key=p.key,
+            kind=p.kind,
+            person_id=p.person_id,
+            chat_id=contacts[p.person_id][0],
+            text=render(p, contacts[p.person_id][1]),
+            not_before=p.not_before,
+        )
+        for p in planned
+        if p.key not in known
+    ]
+    return {p.key for p in planned}, rows
 
 
 def render(planned: Planned, lang: str) -> str:

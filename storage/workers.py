@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY_SECONDS = 0.5  # a worker reports at most this often (the last report always)
+WORKER_NICENESS = 10  # how much lower than the bot's a worker's priority is
 FINISHED = -1  # a job's last word on the progress queue
 LAST_REPORT_WAIT_SECONDS = 5.0
 
@@ -48,9 +50,13 @@ _reports: Queue[tuple[int, int, int]] | None = None
 
 
 def _start_worker(reports: Queue[tuple[int, int, int]]) -> None:
-    """Each worker process keeps the queue its jobs report progress on."""
+    """Each worker process keeps the queue its jobs report progress on, and yields the
+    processor to the bot: on a machine with as many workers as cores, the event loop
+    answering taps must not wait for its turn behind a ledger being written."""
     global _reports
     _reports = reports
+    with contextlib.suppress(OSError):  # a platform without nice: same priority, still apart
+        os.nice(WORKER_NICENESS)
 
 
 def _run_job(job_id: int, work: Callable[..., T], args: tuple[Any, ...], watched: bool) -> T:

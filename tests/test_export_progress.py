@@ -221,3 +221,15 @@ async def test_the_command_line_draws_a_bar_on_a_terminal_only(sim: Simulator) -
     in_a_pipe = await asyncio.to_thread(export_ledger, config, False)
     assert in_a_pipe == ""
     assert (config.parent / "ledger.xlsx").stat().st_size > 0
+
+
+def own_niceness(*, progress: Any) -> int:
+    return os.nice(0)
+
+
+async def test_a_worker_yields_the_processor_to_the_bot() -> None:
+    workers = Workers(1)
+    try:
+        assert await workers.run(own_niceness, on_progress=lambda d, t: None) >= os.nice(0) + 10
+    finally:
+        workers.close()

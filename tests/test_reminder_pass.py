@@ -14,6 +14,7 @@ from scheduler.jobs import Reminders
 from scheduler.rules import ReminderRules
 from storage import outbox
 from storage.db import Database, Tx
+from storage.workers import Workers
 from tests.conftest import seed_campaign, seed_hazard, seed_school
 
 
@@ -89,3 +90,21 @@ async def test_a_pass_cut_short_and_run_again_stores_each_message_once(
     assert keys[:10] == written_before
     assert added == len(keys) - 10
     assert await Reminders(fresh_db, clock, ReminderRules(), campaign_id).run() == 0
+
+
+async def test_a_pass_in_a_worker_process_stores_what_it_plans(
+    fresh_db: Database, clock: FakeClock
+) -> None:
+    """The pass's CPU work (read, plan, render) runs in a process of the pool."""
+    campaign_id = await city(fresh_db, clock, hazards=5)
+    workers = Workers(1)
+    try:
+        reminders = Reminders(fresh_db, clock, ReminderRules(), campaign_id, workers=workers)
+        added = await reminders.run()
+    finally:
+        workers.close()
+    planned = await fresh_db.in_thread(reminders.read_and_plan, clock.now())
+    rows = await fresh_db.all("SELECT key, text FROM outbox ORDER BY id")
+    assert added == len(rows) == len(planned) >= 5
+    assert {r["key"] for r in rows} == {p.key for p in planned}
+    assert all("隐患" in r["text"] for r in rows)  # rendered, in the person's language
