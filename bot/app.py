@@ -39,7 +39,9 @@ from bot.local import local_page_of
 from bot.updates import rewrite, sort_batch
 from handlers import (
     admin,
+    buttons,
     common,
+    draw,
     inspect,
     join,
     menu,
@@ -47,6 +49,7 @@ from handlers import (
     reminders,
     reports,
     router,
+    supervise,
     tasks,
 )
 from handlers import evidence as evidence_chat
@@ -152,6 +155,7 @@ async def open_services(config: Config, clock: Clock) -> Services:
         bot_username=config.username or None,
         takeover_after_minutes=config.takeover_after_minutes,
         fix_at_once_days=config.fix_at_once_days,
+        ask_again=router.ask_current,
         workers=Workers(config.workers),
         local_page=local_page_of(config),
         evidence=config.evidence,
@@ -261,6 +265,9 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "export": reports.export_command,
         "progress": reports.progress_command,
         "reminders": reminders.reminders_command,
+        "supervise": supervise.supervise_command,
+        "visits": supervise.visits_command,
+        "draw": draw.draw_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
@@ -287,6 +294,8 @@ def add_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }
     for prefix, callback in taps.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))
+    # Typed buttons (handlers/buttons.py): one prefix for all of them, every version.
+    app.add_handler(CallbackQueryHandler(buttons.on_tap, pattern=buttons.PATTERN))
     app.add_handler(CallbackQueryHandler(router.on_unknown_tap))
     app.add_handler(ChatMemberHandler(common.chat_status, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.CONTACT, router.on_contact))

@@ -15,6 +15,7 @@ from pathlib import Path
 from telegram.error import InvalidToken
 
 from bot.config import Config, load_config
+from bot.draw import add_draw_command, cmd_draw
 from handlers.base import Services
 from handlers.i18n import t
 from ledger.checklist import DEFAULT_PATH, load_checklist
@@ -44,6 +45,8 @@ Commands:
   import      import schools or buildings from a spreadsheet; write the templates
   qr          write a school's printable sheet of building QR codes (PDF)
   outbox      list the messages the bot sends on its own, with attempts and errors
+  draw        draw schools and supervisors for unannounced visits (双随机); --verify ID
+              re-runs a stored draw from its seed and candidates
   errors      list the updates whose handling failed (also after they were applied)
   campaign    start a new campaign (campaign new --name N ...) reusing schools,
               buildings and people; it is in force from the next start of the bot
@@ -85,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("local", help="serve the local chat alone")
     add_report_commands(sub)
+    add_draw_command(sub)
     out = sub.add_parser("outbox", help="list outgoing messages, newest first")
     out.add_argument("--state", choices=OUTBOX_STATES, help="only messages in this state")
     out.add_argument("--limit", type=int, default=50, help="at most this many (50)")
@@ -115,7 +119,8 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:  # type: ignor
     ledger = what.add_parser("ledger", help="the ledger (台账) of one school, or the city")
     ledger.add_argument("--school", type=int, metavar="ID", help="one school (default: city)")
     what.add_parser("city", help="the city report for the task force")
-    for command in (form, ledger, what.choices["city"]):
+    what.add_parser("visits", help="the supervision visits with their findings")
+    for command in (form, ledger, what.choices["city"], what.choices["visits"]):
         command.add_argument("--out", type=Path, metavar="FILE", help="where to write it")
     imp = sub.add_parser("import", help="import schools or buildings from an .xlsx file")
     kind = imp.add_subparsers(dest="what", required=True, metavar="WHAT")
@@ -310,6 +315,8 @@ async def cmd_export(config: Config, args: argparse.Namespace) -> tuple[str, byt
             )
         elif args.what == "city":
             name, data = await files.city_file(services.db, workers, services.campaign_id, today)
+        elif args.what == "visits":
+            name, data = await files.visits_file(services.db, services.campaign_id, today)
         else:
             with progress_bar("ledger") as on_progress:
                 name, data = await files.ledger_file(
@@ -550,6 +557,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
         elif args.command == "outbox":
             print(asyncio.run(cmd_outbox(config, args.state, args.limit)))
+        elif args.command == "draw":
+            code, output = asyncio.run(cmd_draw(config, args))
+            print(output, file=sys.stderr if code else sys.stdout)
+            return code
         elif args.command == "errors":
             print(asyncio.run(cmd_errors(config, args.limit)))
         elif args.command == "campaign":

@@ -26,7 +26,7 @@ from ledger.buildings import (
 from ledger.errors import Duplicate, NotAllowed, Stale
 from ledger.invitations import EXPIRY_DAYS, deep_link
 from ledger.invitations import USES as INVITE_USES
-from ledger.roles import Role, can_manage_school, invitable_roles, require
+from ledger.roles import Role, can_manage_school, invitable_roles, may_revoke, require
 from storage import campus, people
 from storage.db import Tx
 from telegram_rules.fit import fit, room_for
@@ -185,23 +185,35 @@ async def _start(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
     await _ask(ctx, form, data)
 
 
-async def _store(ctx: Ctx, form: Form, data: dict[str, Any]) -> None:
-    """Keep the value; when the form is full, act on it in the same transaction."""
-    if form.next_field(data) is not None:
-        async with ctx.write() as tx:
-            await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
-        await _ask(ctx, form, data)
-        return
+async def _store(ctx: Ctx, form: Form, data: dict[str, Any], note: str | None = None) -> None:
+    """Keep the value; when the form is full, act on it in the same transaction.
+
+    Only once that is stored is the tapped question settled (with ``note``) and the
+    next one asked: a crash in between loses nothing, and the tap is not applied twice.
+    """
+    name = data.get("name")
+    result: dict[str, Any] | None = None
     try:
         async with ctx.write() as tx:
-            result = await form.finish(ctx, tx, data)
-            await people.clear_pending(tx, ctx.user_id)
+            if form.next_field(data) is None:
+                result = await form.finish(ctx, tx, data)
+                await people.clear_pending(tx, ctx.user_id)
+            else:
+                await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
     except Duplicate:
         # The name is taken: keep the rest of the form and ask for another name.
-        await ctx.reply("error.duplicate", name=data["name"])
-        await _store(ctx, form, {k: v for k, v in data.items() if k != "name"})
+        data = {k: v for k, v in data.items() if k != "name"}
+        async with ctx.write() as tx:
+            await people.set_pending(tx, ctx.user_id, f"form:{form.name}", data)
+        await ctx.settle(note)
+        await ctx.reply("error.duplicate", name=name)
+        await _ask(ctx, form, data)
         return
-    await ctx.reply(f"form.{form.name}.done", **result)
+    await ctx.settle(note)
+    if result is None:
+        await _ask(ctx, form, data)
+    else:
+        await ctx.reply(f"form.{form.name}.done", **result)
 
 
 async def on_text(ctx: Ctx, form_name: str, data: dict[str, Any], text: str) -> bool:
@@ -232,8 +244,7 @@ async def on_choice(ctx: Ctx) -> None:
         raise Stale()
     if value not in field.choices(ctx, data):
         raise NotAllowed()
-    await ctx.settle(ctx.t(f"{field.label}.{value}"))
-    await _store(ctx, form, {**data, field_name: value})
+    await _store(ctx, form, {**data, field_name: value}, ctx.t(f"{field.label}.{value}"))
 
 
 # --- commands ----------------------------------------------------------------
@@ -273,7 +284,11 @@ async def list_invitations(ctx: Ctx) -> None:
     """``/invitations``: the usable invitations one may revoke."""
     person = ctx.member()
     school = None if person.is_taskforce else _managed_school(ctx)
-    rows = await people.invitations_for(ctx.db, school, ctx.now())
+    rows = [
+        r
+        for r in await people.invitations_for(ctx.db, school, ctx.now())
+        if may_revoke(person, Role(r["role"]), school)
+    ]
     if not rows:
         await ctx.reply("invitations.none")
         return
@@ -305,11 +320,7 @@ async def revoke(ctx: Ctx) -> None:
     row = await people.invitation(ctx.db, number(raw))
     if row is None:
         raise NotAllowed()
-    school_id = row["school_id"]
-    allowed = person.is_taskforce or (
-        school_id is not None and can_manage_school(person, school_id)
-    )
-    require(allowed)
+    require(may_revoke(person, Role(row["role"]), row["school_id"]))
     async with ctx.write() as tx:
         if not await people.revoke_invitation(tx, row["id"], person.id):
             raise Stale()

@@ -17,6 +17,7 @@ through (``storage.journeys``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import logging
@@ -93,6 +94,9 @@ class Services:
     # Asks the sending job for a pass now (set by bot.app once the bot runs),
     # so a notice written to the outbox goes out at once, not at the next tick.
     wake_sender: Callable[[], None] = lambda: None
+    # Asks a person the question they are at now (set by bot.app to the router's):
+    # after a stale tap, so that one whose reply was lost in a crash can go on.
+    ask_again: Callable[[Ctx], Awaitable[None]] | None = None
     # Exports and photo normalisation run here, off the event loop's interpreter.
     workers: Workers = field(default_factory=lambda: Workers(0))
     # Exports being made, by what they make (``handlers.exports.Export``): a second
@@ -410,11 +414,22 @@ def _wrap(
             text = error_text(ctx, error)
             if update.callback_query is not None:
                 await ctx.answer_tap(alert(text), as_alert=True)
+                if isinstance(error, Stale):
+                    await _ask_again(ctx)
             else:
                 await ctx.say(text)
         await ctx.mark_done()
 
     return wrapped
+
+
+async def _ask_again(ctx: Ctx) -> None:
+    """After a stale tap's alert, the question the person is at now (if any)."""
+    ask_again = ctx.services.ask_again
+    if ask_again is None:
+        return
+    with contextlib.suppress(XiaoanError):  # nothing to ask any more: the alert said enough
+        await ask_again(ctx)
 
 
 def parts(data: str, count: int) -> list[str]:

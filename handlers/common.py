@@ -26,6 +26,8 @@ def help_text(ctx: Ctx) -> str:
         sections.append(ctx.t("help.manager"))
     if Role.TASKFORCE in roles:
         sections.append(ctx.t("help.taskforce"))
+    if roles & CITY_ROLES:
+        sections.append(ctx.t("help.supervision" if Role.SUPERVISOR in roles else "help.visits"))
     return _once_each("\n\n".join(sections))
 
 

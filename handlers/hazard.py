@@ -15,6 +15,7 @@ from telegram import Document, PhotoSize
 
 from handlers import evidence, named
 from handlers.base import Button, Ctx
+from handlers.download import download
 from handlers.i18n import Html
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
@@ -209,10 +210,9 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
 async def fetch_photo(ctx: Ctx, photo: PhotoSize | Document) -> StoredPhoto:
     """Download a photo, normalise it and keep it on disk (no database change yet)."""
     limit = ctx.services.photos.limits.max_bytes
-    if photo.file_size and photo.file_size > limit:
+    data = await download(photo, limit)
+    if data is None:
         raise PhotoRejected(reason="too_large", limit_mb=limit // (1024 * 1024))
-    file = await photo.get_file()
-    data = bytes(await file.download_as_bytearray())
     # Pillow takes ~300 ms of CPU for a 12-MP photo: a worker process does it.
     return await ctx.services.workers.run(ctx.services.photos.save, data)
 

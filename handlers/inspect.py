@@ -91,6 +91,8 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
             done=r["answered"],
             total=await _item_count(ctx, r),
         )
+        if r["missed_visit_id"] is not None:  # 遗漏建筑: added by a supervision visit
+            label = ctx.t("inspect.missed", label=label)
         buttons.append([(f"{STATE_ICON[r['state']]} {plain(label)}", f"b:{r['id']}")])
     await ctx.reply(
         "inspect.list",
@@ -294,15 +296,22 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
 
 
 async def _my_walk(ctx: Ctx, walk_id: int) -> Row:
-    """The walk a tap names, which must be this person's and still open."""
+    """The walk a tap names, which must be this person's and still open.
+
+    A colleague's walk is not theirs to answer (not allowed, even once closed); one
+    they held until someone took it over says so; their own closed walk is stale.
+    """
     person = ctx.member()
     walk = await walks.inspection(ctx.db, walk_id)
     if walk is None or not can_walk(person, walk["school_id"]):
         raise NotAllowed()
+    if walk["walker_id"] != person.id:
+        if not await walks.ever_walked_by(ctx.db, walk["id"], person.id):
+            raise NotAllowed()
+        if walk["closed_at"] is None:
+            raise WalkLocked(reason="taken", building=walk["building_name"])
     if walk["closed_at"] is not None:
         raise Stale()
-    if walk["walker_id"] != person.id:
-        raise WalkLocked(reason="taken", building=walk["building_name"])
     return walk
 
 

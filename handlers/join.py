@@ -12,6 +12,7 @@ from handlers.common import help_text
 from ledger.buildings import NAME_MAX, clean_text, parse_phone
 from ledger.errors import BadPhone, InvitationInvalid
 from ledger.roles import Role
+from ledger.text import normalise
 from storage import people
 
 
@@ -88,9 +89,10 @@ async def _ask_name(ctx: Ctx, role: Role, where: str) -> None:
 
 
 def _given_name(ctx: Ctx) -> str | None:
-    """The client's first and last name, as a valid name answer, or None."""
+    """The client's first and last name, as a valid name answer, or None (a profile
+    name is typed text too: normalised, and nothing offered when nothing visible is left)."""
     user = ctx.update.effective_user
-    name = " ".join((user.full_name if user else "").split())
+    name = normalise(user.full_name if user else "", multiline=False)
     return name if 0 < len(name) <= NAME_MAX else None
 
 

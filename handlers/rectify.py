@@ -29,6 +29,7 @@ from ledger.rectify import (
     Action,
     Facts,
     check_extension,
+    entitled,
     may_see,
     taskforce_verifies,
     transition,
@@ -91,6 +92,9 @@ async def on_tap(ctx: Ctx) -> None:
         raise Stale()
     action, hazard_id, more = fields[1], number(fields[2]), fields[3:]
     hazard, facts = await load(ctx, hazard_id)
+    # Someone else's action is refused as such, before any "already answered".
+    if action in {a.value for a in Action} and not entitled(ctx.member(), Action(action), facts):
+        raise NotAllowed()
     if action == Action.FIX and not more:
         await _start_fix(ctx, hazard, facts)
     elif action == "fd" and len(more) == 1:
@@ -265,6 +269,9 @@ async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
 
 async def _photos_done(ctx: Ctx, hazard: Row, fix_id: int) -> None:
     """``照片已发完``: at least one after-photo, then the note."""
+    fix = await store.fix_report(ctx.db, fix_id)
+    if fix is None or fix["hazard_id"] != hazard["id"] or fix["reported_by"] != ctx.member().id:
+        raise NotAllowed()
     waiting = await people.pending(ctx.db, ctx.user_id)
     if waiting is None or waiting[0] != "fix" or waiting[1]["fix_id"] != fix_id:
         raise Stale()
@@ -358,6 +365,9 @@ async def _second_signers(tx: Tx, author_id: int, facts: Facts) -> list[Row]:
 
 async def _decide_fix(ctx: Ctx, hazard: Row, facts: Facts, action: Action, fix_id: int) -> None:
     """Verify (销号) at once, or ask the reason for returning it."""
+    fix = await store.fix_report(ctx.db, fix_id)
+    if fix is None or fix["hazard_id"] != hazard["id"]:
+        raise NotAllowed()
     if facts.fix_id != fix_id:
         raise Stale()
     person = ctx.member()
@@ -514,6 +524,9 @@ async def _decide_extension(
     ctx: Ctx, hazard: Row, facts: Facts, change_id: int, approve: bool
 ) -> None:
     """Approve at once, or ask why not."""
+    asked = await store.deadline_change(ctx.db, change_id)
+    if asked is None or asked["hazard_id"] != hazard["id"]:
+        raise NotAllowed()
     change = await store.asked_extension(ctx.db, hazard["id"])
     if change is None or change["id"] != change_id:
         raise Stale()

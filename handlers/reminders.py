@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from handlers.base import Button, Ctx, entry, number, parts, reading
 from ledger.errors import NotAllowed, Stale
 from ledger.roles import SCHOOL_MANAGERS, Person, can_manage_school, require
+from ledger.supervision import is_supervisor
 from scheduler.jobs import Reminders
 from scheduler.planner import Planned, period_of
 from storage import schedule
@@ -70,8 +71,10 @@ async def reminders_command(ctx: Ctx) -> None:
     rules = planner.rules
     names = {r[0]: r[1] for r in await ctx.db.all("SELECT id, name FROM people")}
     mine = []
-    if person.school_ids or person.is_taskforce:  # a supervisor gets no reminders
+    if person.school_ids or person.is_taskforce:
         mine = await planner.preview(person.id, person.school_ids or None)
+    elif is_supervisor(person):  # only their drawn visits
+        mine = await planner.preview(person.id, None, visits_only=True)
     if mine:
         await ctx.say(ctx.t("reminders.screen.mine") + "\n" + _lines(ctx, mine, names))
     else:

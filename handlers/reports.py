@@ -15,16 +15,19 @@ from telegram.constants import ParseMode
 
 from handlers import exports
 from handlers.base import Button, Ctx, number, parts, reading
+from handlers.download import download
 from handlers.i18n import Html, t
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
 from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import CITY_ROLES, Person, can_manage_school, require
+from ledger.supervision import FindingKind
+from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports, qr
-from storage import campus
+from storage import campus, supervision
 from storage import imports as importing
 from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
@@ -89,7 +92,7 @@ async def export_command(ctx: Ctx) -> None:
         if args:
             school_id = parse_id(args[0])
             if school_id is None:
-                await ctx.reply("visible.bad_school_id", value=clip(args[0], 24))
+                await ctx.reply("visible.bad_school_id", value=clip(shown(args[0], 64), 24))
                 return
             if await campus.school(ctx.db, school_id) is None:
                 await ctx.reply("reports.no_school", id=school_id)
@@ -282,6 +285,7 @@ async def progress_command(ctx: Ctx) -> None:
                 not_started=sum(not p.started for p in all_progress),
                 late=sum(phase_missed(p, today, *due) for p in all_progress if p.started),
             )
+            + await supervision_line(ctx)
         )
         return
     lines = []
@@ -293,6 +297,22 @@ async def progress_command(ctx: Ctx) -> None:
     if not lines:
         raise NotAllowed()
     await ctx.say("\n\n".join(lines))
+
+
+async def supervision_line(ctx: Ctx) -> str:
+    """The city's supervision so far, under its figures (city roles only)."""
+    summaries = (await supervision.school_summaries(ctx.db, ctx.services.campaign_id)).values()
+    if not summaries:
+        return ""
+    states = [s.visit_state for s in summaries]
+    found = {k: sum(s.findings.get(k, 0) for s in summaries) for k in FindingKind}
+    return "\n" + ctx.t(
+        "progress.supervision",
+        ended=states.count("ended"),
+        started=states.count("started"),
+        planned=states.count("planned"),
+        **{k.value: n for k, n in found.items()},
+    )
 
 
 # --- imports by spreadsheet --------------------------------------------------------------
@@ -321,54 +341,71 @@ def _problems_text(ctx: Ctx, problems: list[Problem]) -> str:
 
 
 async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
-    """An .xlsx sent to the bot: a roster of schools (task force) or of buildings (managers)."""
+    """An .xlsx sent to the bot: a roster of schools (task force) or of buildings (managers).
+
+    Who may import is asked before the file is even downloaded; it is read off the
+    event loop (a worker), and an archive that would inflate too far is refused unread.
+    """
     person = ctx.member()
-    if document.file_size and document.file_size > MAX_IMPORT_BYTES:
+    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    if not person.is_taskforce and not managed:
+        await ctx.reply("imports.need_role")
+        return
+    data = await download(document, MAX_IMPORT_BYTES)
+    if data is None:
         await ctx.reply("imports.too_large", limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
         return
-    file = await document.get_file()
-    data = bytes(await file.download_as_bytearray())
-    kind, rows = imports.read_rows(data)
+    # Reading is CPU-bound: a worker process does it (a thread with workers.processes = 0).
+    kind, rows = await ctx.services.workers.run(imports.read_rows, data)
     if kind is imports.Kind.SCHOOLS:
         if not person.is_taskforce:
             await ctx.reply("imports.schools_need_taskforce")
             return
-        schools, problems = imports.parse_schools(rows)
-        if problems:
-            await ctx.say(_problems_text(ctx, problems))
-            return
-        async with ctx.write() as tx:
-            made = await importing.import_schools(tx, schools, person.id)
-        if not made:
-            await ctx.reply("imports.nothing_new")
-            return
-        username = _bot_username(ctx)
-        lines = [
-            ctx.t(
-                "imports.school_line",
-                school=m.name,
-                principal=m.principal,
-                phone=m.phone,
-                link=deep_link(username, m.code),
-            )
-            for m in made
-        ]
-        await _say_in_parts(ctx, ctx.t("imports.schools_done", count=len(made), lines=""), lines)
+        await _import_schools(ctx, person, rows)
         return
-    managed = [s for s in person.school_ids if can_manage_school(person, s)]
     if not managed:
         await ctx.reply("imports.buildings_need_manager")
         return
+    await _import_buildings(ctx, person, managed[0], rows)
+
+
+async def _import_schools(ctx: Ctx, person: Person, rows: list[tuple[int, list[str]]]) -> None:
+    schools, problems = imports.parse_schools(rows)
+    if problems:
+        await ctx.say(_problems_text(ctx, problems))
+        return
+    async with ctx.write() as tx:
+        made = await importing.import_schools(tx, schools, person.id)
+    if not made:
+        await ctx.reply("imports.nothing_new")
+        return
+    username = _bot_username(ctx)
+    lines = [
+        ctx.t(
+            "imports.school_line",
+            school=m.name,
+            principal=m.principal,
+            phone=m.phone,
+            link=deep_link(username, m.code),
+        )
+        for m in made
+    ]
+    await _say_in_parts(ctx, ctx.t("imports.schools_done", count=len(made), lines=""), lines)
+
+
+async def _import_buildings(
+    ctx: Ctx, person: Person, school_id: int, rows: list[tuple[int, list[str]]]
+) -> None:
     buildings, problems = imports.parse_buildings(rows, ctx.today().year)
     if problems:
         await ctx.say(_problems_text(ctx, problems))
         return
     async with ctx.write() as tx:
-        names = await importing.import_buildings(tx, managed[0], buildings, person.id)
+        names = await importing.import_buildings(tx, school_id, buildings, person.id)
     if not names:
         await ctx.reply("imports.nothing_new")
         return
-    school = await _school_name(ctx, managed[0])
+    school = await _school_name(ctx, school_id)
     room = room_for(ctx.t("imports.buildings_done", school=school, count=len(names), names=""))
     await ctx.reply(
         "imports.buildings_done",

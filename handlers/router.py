@@ -16,6 +16,7 @@ from typing import Any
 from telegram import Document, PhotoSize
 
 from handlers import admin, hazard, inspect, join, quick, rectify, reports
+from handlers import journeys as journey_states
 from handlers.base import Ctx, entry, number, parts
 from handlers.common import help_text
 from handlers.i18n import Html
@@ -69,6 +70,24 @@ async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
         await rectify.ask_again(ctx, kind, data)
     elif kind == "scanned":
         await ctx.reply("walls.send_photo", [hazard.camera_row(ctx, f"w:{data['building_id']}")])
+    elif kind == journey_states.KIND:
+        await journey_states.again(ctx, data)
+
+
+async def ask_current(ctx: Ctx) -> None:
+    """The question this person is at now, asked again (after a stale tap)."""
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if waiting is None:
+        return
+    kind, data = waiting
+    if kind == "walk":  # not a walk someone else took over, or one closed meanwhile
+        walk = await walks.inspection(ctx.db, data["inspection_id"])
+        person = ctx.person
+        if walk is None or person is None or walk["walker_id"] != person.id:
+            return
+        if walk["closed_at"] is not None:
+            return
+    await ask_again(ctx, kind, data)
 
 
 @entry
@@ -100,6 +119,9 @@ async def on_text(ctx: Ctx) -> None:
         await join.on_input(ctx, data, text, None)
         return
     ctx.member()
+    if kind == journey_states.KIND:
+        await journey_states.on_text(ctx, data, text)
+        return
     if kind in rectify.KINDS:
         await rectify.on_text(ctx, kind, data, text)
         return
@@ -161,6 +183,9 @@ async def on_photo(ctx: Ctx) -> None:
         await quick.start(ctx, picture)
         return
     kind, data = waiting
+    if kind == journey_states.KIND:
+        await journey_states.on_photo(ctx, data, picture)
+        return
     if kind == "fix":
         await rectify.on_photo(ctx, data, picture)
         return

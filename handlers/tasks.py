@@ -42,9 +42,10 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
     person = ctx.member()
     today = ctx.today()
 
-    def by_deadline(row: Row) -> tuple[tuple[int, str], int]:
+    def by_deadline(row: Row) -> tuple[bool, tuple[int, str], int]:
+        # An accident-grade hazard (按事故对待) heads the list until it is closed.
         deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
-        return task_order(deadline, today), row["id"]
+        return not row["accident_grade"], task_order(deadline, today), row["id"]
 
     entries = [
         ("mine", r) for r in sorted(await store.tasks_of(ctx.db, person.id), key=by_deadline)
@@ -168,6 +169,8 @@ def _card_text(
     lines.append(
         ctx.t("card.found", name=hazard["reporter_name"], at=ctx.moment(hazard["reported_at"]))
     )
+    if hazard["visit_id"] is not None:  # found off the school's list by a supervision visit
+        lines.append(ctx.t("card.accident" if hazard["accident_grade"] else "card.off_list"))
     lines.append(ctx.t("card.fixable_now." + ("yes" if hazard["fixable_now"] else "no")))
     if hazard["deadline"]:
         lines.append(ctx.t("card.deadline", due=Html(_due(ctx, hazard))))

@@ -1,18 +1,19 @@
 """On the walls: a building's QR code, scanned, opens that building's walk.
 
 The code is a deep link ``/start w_<building>``; only a member of the
-building's school gets anything: anyone else a short refusal. When the
+building's school gets anything: to anyone else the code is unknown. When the
 building's walk is already closed, the next photo is a quick report for that
 building (the scan is recorded: the person stood there).
 """
 
 from __future__ import annotations
 
-from handlers import inspect
+from handlers import inspect, supervise
 from handlers.base import Ctx
 from handlers.hazard import camera_row
 from ledger.errors import AlreadyClosed
 from ledger.roles import can_walk
+from ledger.supervision import is_supervisor
 from reports.qr import PAYLOAD_PREFIX, parse_payload
 from storage import campus, people
 
@@ -27,11 +28,15 @@ async def scanned(ctx: Ctx, payload: str) -> None:
     person = ctx.member()
     building_id = parse_payload(payload)
     building = None if building_id is None else await campus.building(ctx.db, building_id)
-    if building is None:
-        await ctx.reply("walls.unknown")
+    supervising = building is not None and not can_walk(person, building["school_id"])
+    if supervising and is_supervisor(person):  # on site for a visit: its supervision walk
+        assert building is not None
+        await supervise.scanned(ctx, building)
         return
-    if not can_walk(person, building["school_id"]):
-        await ctx.reply("walls.not_yours")
+    if building is None or not can_walk(person, building["school_id"]):
+        # Another school's building is answered as an unknown one: a stranger must not
+        # learn which ids exist.
+        await ctx.reply("walls.unknown")
         return
     try:
         await inspect.open_walk(ctx, building["id"])

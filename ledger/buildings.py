@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ledger.errors import BadNumber, BadPhone, EmptyText, TooLong
+from ledger.errors import BadNumber, BadPhone, EmptyText, InvisibleText, TooLong
+from ledger.text import normalise
 
 USES = ("teaching", "dormitory", "canteen", "laboratory", "library", "gym", "office", "other")
 SCHOOL_KINDS = (
@@ -25,10 +26,11 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－（）　", "01
 
 
 def clean_text(text: str, limit: int = TEXT_MAX) -> str:
-    """Strip a typed answer; refuse blank text and text over ``limit`` characters."""
-    value = " ".join(text.split()) if limit <= NAME_MAX else text.strip()
+    """A typed answer as stored (``ledger.text.normalise``: names on one line, longer
+    texts keep their line breaks); blank, invisible or over ``limit`` characters: refused."""
+    value = normalise(text, multiline=limit > NAME_MAX)
     if not value:
-        raise EmptyText()
+        raise InvisibleText() if text.strip() else EmptyText()
     if len(value) > limit:
         raise TooLong(limit=limit, length=len(value))
     return value

@@ -12,6 +12,9 @@ import re
 from datetime import date
 
 from ledger.errors import BadDate, PastDate
+from ledger.text import normalise
+
+ECHO_MAX = 40  # characters of a date that does not parse, quoted back to the person
 
 _FULL = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?\s*$")
 _SHORT = re.compile(r"^\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?\s*$")
@@ -32,11 +35,17 @@ def _next_occurrence(month: int, dom: int, today: date, text: str) -> date:
             continue
         if day >= today:
             return day
-    raise BadDate(text=text)
+    raise _bad(text)
+
+
+def _bad(text: str) -> BadDate:
+    """The refusal quotes what was typed: invisible and bidi characters gone, short."""
+    return BadDate(text=text if len(text) <= ECHO_MAX else text[: ECHO_MAX - 1] + "…")
 
 
 def parse_date(text: str, today: date) -> date:
     """Parse a typed date; raise ``BadDate`` or ``PastDate``."""
+    text = normalise(text, multiline=False)
     raw = _normalise(text)
     full = _FULL.match(raw)
     try:
@@ -45,10 +54,10 @@ def parse_date(text: str, today: date) -> date:
         else:
             short = _SHORT.match(raw)
             if not short:
-                raise BadDate(text=text)
+                raise _bad(text)
             day = _next_occurrence(int(short[1]), int(short[2]), today, text)
     except ValueError as exc:  # 2月30日
-        raise BadDate(text=text) from exc
+        raise _bad(text) from exc
     if day < today:
         raise PastDate(date=day.isoformat())
     return day

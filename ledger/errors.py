@@ -74,6 +74,12 @@ class EmptyText(XiaoanError):
     code = "empty_text"
 
 
+class InvisibleText(EmptyText):
+    """Text with nothing visible once invisible and control characters are removed."""
+
+    code = "invisible_text"
+
+
 class BadPhone(XiaoanError):
     """A phone number that does not look like one."""
 

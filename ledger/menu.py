@@ -22,6 +22,9 @@ ORDER = (
     "invite",
     "invitations",
     "addschool",
+    "supervise",
+    "draw",
+    "visits",
     "whoami",
     "cancel",
     "help",
@@ -30,7 +33,8 @@ STRANGER = frozenset({"start", "help"})
 EVERYONE = frozenset({"progress", "reminders", "whoami", "cancel", "help"})
 SCHOOL = frozenset({"inspect", "tasks"})
 MANAGER = frozenset({"addbuilding", "invite", "invitations", "export"})
-TASKFORCE = frozenset({"export", "addschool", "invite", "invitations"})
+TASKFORCE = frozenset({"export", "addschool", "invite", "invitations", "draw", "visits"})
+SUPERVISOR = frozenset({"supervise", "draw", "visits"})
 
 
 def menu_for(roles: Collection[Role]) -> tuple[str, ...]:
@@ -46,4 +50,6 @@ def menu_for(roles: Collection[Role]) -> tuple[str, ...]:
             shown |= MANAGER
         if Role.TASKFORCE in present:
             shown |= TASKFORCE
+        if Role.SUPERVISOR in present:
+            shown |= SUPERVISOR
     return tuple(name for name in ORDER if name in shown)

@@ -115,6 +115,17 @@ def may(person: Person, action: Action, h: Facts) -> bool:
     return manager  # UNFIXABLE, REASSIGN
 
 
+def entitled(person: Person, action: Action, h: Facts) -> bool:
+    """Whether ``action`` on this hazard is this person's at all, whatever its state
+    and the requests pending: a tap that fails this is not theirs (not allowed); one
+    that passes it and fails ``transition`` only came late (already answered)."""
+    if action in (Action.VERIFY, Action.RETURN, Action.DECIDE):
+        # The task force stands in at a school with one manager or none, whoever asked.
+        stands_in = person.is_taskforce and len(h.managers) <= 1
+        return can_manage_school(person, h.school_id) or stands_in
+    return may(person, action, h)
+
+
 def transition(person: Person, action: Action, h: Facts) -> State:
     """The state after ``action``; refused (``NotAllowed``, ``OwnFix``, ``WrongState``)."""
     if not may(person, action, h):

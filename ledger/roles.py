@@ -86,15 +86,23 @@ def require(allowed: bool) -> None:
 def invitable_roles(person: Person, school_id: int | None) -> list[Role]:
     """Which roles this person may hand out in an invitation.
 
-    The task force invites its own colleagues and supervisors (no school)
-    and principals (with a school); a principal or leader invites leaders and
-    staff of their own school.
+    The task force invites its own colleagues and supervisors (no school), and
+    a school's principal, leaders and staff; a principal invites the school's
+    leaders and staff; a leader invites staff only (with a second account a
+    leader could otherwise verify their own fixes).
     """
     if school_id is None:
         return [Role.TASKFORCE, Role.SUPERVISOR] if person.is_taskforce else []
-    roles: list[Role] = []
     if person.is_taskforce:
-        roles.append(Role.PRINCIPAL)
-    if can_manage_school(person, school_id) or person.is_taskforce:
-        roles += [Role.LEADER, Role.STAFF]
-    return roles
+        return [Role.PRINCIPAL, Role.LEADER, Role.STAFF]
+    roles = person.roles_in(school_id)
+    if Role.PRINCIPAL in roles:
+        return [Role.LEADER, Role.STAFF]
+    if Role.LEADER in roles:
+        return [Role.STAFF]
+    return []
+
+
+def may_revoke(person: Person, role: Role, school_id: int | None) -> bool:
+    """An invitation may be revoked by whoever may hand out its role there."""
+    return role in invitable_roles(person, school_id)

@@ -7,6 +7,7 @@ school's share of work done.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,7 +21,9 @@ from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from reports.cells import text_cell
 from reports.labels import short_time
 from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, seal_footer, to_bytes
+from reports.supervision import SCHOOL_COLUMNS, add_findings_sheet, add_school_columns
 from storage.reporting import SchoolData
+from storage.supervision import FindingRow, SchoolSupervision
 
 TITLE_TEXT = '校园消防安全专项整治"回头看"全市进度'
 NOT_STARTED = PatternFill("solid", fgColor="FFC7CE")  # red: not started
@@ -86,10 +89,16 @@ def figures(p: SchoolProgress) -> list[int]:
 
 
 def build_city(
-    schools: list[SchoolData], today: date, phases: Phases, seal: str | None = None
+    schools: list[SchoolData],
+    today: date,
+    phases: Phases,
+    supervised: Mapping[int, SchoolSupervision] | None = None,
+    findings: Sequence[FindingRow] = (),
+    seal: str | None = None,
 ) -> Workbook:
-    """The city report workbook; ``seal`` (the hash over every chain's head) is printed
-    under the totals and at the foot of every page."""
+    """The city report workbook; with supervision's columns and sheet when given.
+    ``seal`` (the hash over every chain's head) is printed under the totals and at the
+    foot of every page."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -134,6 +143,11 @@ def build_city(
                 styled.fill = fill
         row += 1
     last_school_row = row - 1
+    if supervised is not None:
+        rows = [(HEADER_ROW + n, supervised.get(s.id, SchoolSupervision(None)))
+                for n, s in enumerate(schools, 1)]  # fmt: skip
+        add_school_columns(ws, len(COLUMNS) + 1, HEADER_ROW, rows)
+        last = get_column_letter(len(COLUMNS) + len(SCHOOL_COLUMNS))
 
     city = add_up(all_progress)
     ws.cell(row=row, column=2, value="全市合计")
@@ -155,6 +169,8 @@ def build_city(
 
     if schools:
         _chart(wb, ws, last_school_row, len(schools))
+    if supervised is not None:
+        add_findings_sheet(wb, findings)
     return wb
 
 
@@ -178,6 +194,11 @@ def _chart(wb: Workbook, ws: Worksheet, last_row: int, count: int) -> None:
 
 
 def city_bytes(
-    schools: list[SchoolData], today: date, phases: Phases, seal: str | None = None
+    schools: list[SchoolData],
+    today: date,
+    phases: Phases,
+    supervised: Mapping[int, SchoolSupervision] | None = None,
+    findings: Sequence[FindingRow] = (),
+    seal: str | None = None,
 ) -> bytes:
-    return to_bytes(build_city(schools, today, phases, seal))
+    return to_bytes(build_city(schools, today, phases, supervised, findings, seal))

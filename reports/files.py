@@ -19,8 +19,9 @@ from pathlib import Path
 
 from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
+from reports import supervision as supervision_report
 from reports.ledger import write_ledger
-from storage import chain
+from storage import chain, supervision
 from storage.db import Database
 from storage.photos import PhotoStore
 from storage.reporting import (
@@ -63,9 +64,22 @@ async def city_file(
         date.fromisoformat(row["rectification_due"]) if row["rectification_due"] else None,
     )
     schools = await city_data(db, campaign_id)
+    supervised = await supervision.school_summaries(db, campaign_id)
+    findings = await supervision.finding_rows(db, campaign_id)
     sealed = (await chain.seal(db, None)).text()
-    data = await workers.run(city.city_bytes, schools, today, phases, sealed)
+    data = await workers.run(city.city_bytes, schools, today, phases, supervised, findings, sealed)
     return f"全市进度-{today.isoformat()}.xlsx", data
+
+
+async def visits_file(db: Database, campaign_id: int, today: date) -> tuple[str, bytes]:
+    """The supervision visits with their findings (``xiaoan export visits``)."""
+    visits = await supervision.visit_export_rows(db, campaign_id)
+    findings = await supervision.finding_rows(db, campaign_id)
+    contradictions = await supervision.contradiction_rows(db, campaign_id)
+    data = await asyncio.to_thread(
+        supervision_report.visits_bytes, visits, findings, today.isoformat(), contradictions
+    )
+    return f"督查记录-{today.isoformat()}.xlsx", data
 
 
 def write_ledger_file(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from enum import StrEnum
 from typing import Any
 
@@ -25,12 +26,20 @@ from ledger.buildings import (
     parse_phone,
     parse_year_built,
 )
-from ledger.errors import XiaoanError
+from ledger.errors import InvisibleText, XiaoanError
 from ledger.imports import BuildingRow, Problem, SchoolRow
+from ledger.text import normalise
 from reports.labels import KIND, OWNERSHIP, USE
 from reports.layout import BOLD, to_bytes
 
 MAX_ROWS = 5_000  # more is not a school's roster: refused
+# An .xlsx is a zip archive; its parts are inflated before openpyxl reads them. A
+# roster of 5,000 rows inflates to under 2 MB, each part at most ~20 times its
+# packed size; a zip bomb (a 2 MB file inflating to 2 GB) is far past both limits.
+MAX_UNPACKED = 20 * 1024 * 1024  # all parts together, inflated
+MAX_RATIO = 200  # one part's inflated size over its packed size...
+RATIO_FLOOR = 1024 * 1024  # ...judged for parts inflating past this
+MAX_PARTS = 1_000
 
 
 class Kind(StrEnum):
@@ -89,12 +98,50 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def read_rows(data: bytes) -> tuple[Kind, list[tuple[int, list[str]]]]:
-    """Which template the file follows and its non-empty rows, numbered."""
+def check_archive(
+    data: bytes, max_unpacked: int = MAX_UNPACKED, max_ratio: int = MAX_RATIO
+) -> None:
+    """Refuse a workbook whose parts would inflate past the limits, before inflating any.
+
+    The sizes are the archive's own; a part that claims fewer bytes than it holds is
+    cut there by ``zipfile``, whose check of the part's CRC then fails (unreadable).
+    """
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise BadSpreadsheet(reason="unreadable") from exc
+    limit_mb = max_unpacked // (1024 * 1024)
+    if len(parts) > MAX_PARTS:
+        raise BadSpreadsheet(reason="unpacked", limit_mb=limit_mb)
+    for part in parts:
+        if part.file_size > RATIO_FLOOR and part.file_size > max_ratio * max(part.compress_size, 1):
+            raise BadSpreadsheet(reason="unpacked", limit_mb=limit_mb)
+    if sum(part.file_size for part in parts) > max_unpacked:
+        raise BadSpreadsheet(reason="unpacked", limit_mb=limit_mb)
+
+
+def read_rows(data: bytes) -> tuple[Kind, list[tuple[int, list[str]]]]:
+    """Which template the file follows and its non-empty rows, numbered.
+
+    CPU-bound (call it off the event loop); an archive that would inflate too far
+    is refused first (``check_archive``).
+    """
+    check_archive(data)
+    try:
+        return _read(data)
+    except BadSpreadsheet:
+        raise
+    # Read-only mode inflates and parses as it goes: a broken part (a bad CRC, a
+    # size that lies, XML that does not parse or declares entities) fails mid-way.
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error) as exc:
+        raise BadSpreadsheet(reason="unreadable") from exc
+    except SyntaxError as exc:  # xml.etree's ParseError
+        raise BadSpreadsheet(reason="unreadable") from exc
+
+
+def _read(data: bytes) -> tuple[Kind, list[tuple[int, list[str]]]]:
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
@@ -138,8 +185,11 @@ def _unique_name(
     number: int, raw: str, seen: set[str], column: str
 ) -> tuple[str | None, list[Problem]]:
     """A row's name, cleaned, and its problems: missing, too long, or met before in the file."""
-    name = _name(raw)
-    if name is None:
+    try:
+        name = clean_text(raw, NAME_MAX)
+    except InvisibleText:
+        return None, [Problem(number, "invisible_name", column)]
+    except XiaoanError:
         return None, [Problem(number, "missing_name" if not raw else "bad_name", column)]
     if name in seen:
         return name, [Problem(number, "duplicate", column)]
@@ -178,7 +228,7 @@ def parse_schools(rows: list[tuple[int, list[str]]]) -> tuple[list[SchoolRow], l
                 clean_name,
                 kind_code,
                 owner,
-                district[:NAME_MAX],
+                normalise(district, multiline=False)[:NAME_MAX],
                 principal_name,
                 phone_number,
             )

@@ -30,6 +30,14 @@ HAZARD_STATE = {
 }
 WALK = {"not_started": "未排查", "in_progress": "排查中", "closed": "已排查销号"}
 SOURCE = {"walk": "逐栋排查", "quick": "随手拍"}
+ORIGIN = {"self_inspection": "逐栋排查", "quick": "随手拍", "supervision": "督查发现（清单外）"}
+FINDING = {
+    "listed": "清单内",
+    "off_list": "清单外",
+    "accident": "按事故对待",
+    "rectified_badly": "整改不到位",
+    "missed_building": "遗漏建筑",
+}
 CHANGE_STATE = {"asked": "待审批", "approved": "已批准", "refused": "未批准"}
 YES, NO = "是", "否"
 

@@ -7,7 +7,9 @@ writers side by side). Before and after photos are embedded as small
 thumbnails (the first of each kind; the cell says how many there are). Both
 sheets print landscape on A3, one page wide, with the header row on every
 page. Imports still read with openpyxl.
-Supervision (督查) columns come with the supervision issue: not built yet.
+Each hazard says where it came from (self-inspection, quick report, or off the
+list at a supervision visit), whether it is accident-grade (按事故对待: it heads
+the sheet until closed), and every reopening as rectified badly (整改不到位).
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ from reports.cells import clean, is_risky
 from reports.labels import (
     CHANGE_STATE,
     HAZARD_STATE,
-    SOURCE,
+    ORIGIN,
     USE,
     WALK,
     short_time,
     yes_no,
 )
 from reports.layout import FONT_NAME
-from storage.reporting import DeadlineChange, LedgerBuilding, LedgerRow
+from storage.reporting import DeadlineChange, LedgerBuilding, LedgerRow, Reopening
 
 HEADER_ROW_POINTS = 32  # narrow columns (能否立即整改 in 8) wrap their title onto a second line
 THUMB_SIDE = 80  # pixels: the longer side of an embedded thumbnail
@@ -46,7 +48,7 @@ HAZARD_COLUMNS = (
     ("建筑物", 14),
     ("检查项", 30),
     ("隐患描述", 36),
-    ("来源", 9),
+    ("来源", 12),
     ("发现人", 10),
     ("发现时间", 17),
     ("能否立即整改", 8),
@@ -65,6 +67,8 @@ HAZARD_COLUMNS = (
     ("验收时间", 17),
     ("销号时间", 17),
     ("拆除期限", 12),
+    ("按事故对待", 8),
+    ("整改不到位（重新打开）", 36),
     ("照片复用", 18),
     ("拍摄时间存疑", 22),
     ("无拍摄信息照片数", 9),
@@ -101,6 +105,12 @@ def change_text(change: DeadlineChange) -> str:
     )
 
 
+def reopening_text(r: Reopening) -> str:
+    """A reopening on one line: when, by whom, why, and who had closed it."""
+    closed = f"；原验收人{r.verifier}" if r.verifier else ""
+    return f"{short_time(r.at)} {r.by}：{r.reason}{closed}"
+
+
 def _photo_note(hashes: list[str]) -> str:
     return f"{len(hashes)}张" if hashes else ""
 
@@ -114,7 +124,7 @@ def hazard_values(row: LedgerRow) -> list[Any]:
         row.building,
         item,
         row.description,
-        SOURCE.get(row.source, row.source),
+        ORIGIN.get(row.origin, row.origin),
         row.found_by,
         short_time(row.found_at),
         yes_no(row.fixable_now),
@@ -133,6 +143,8 @@ def hazard_values(row: LedgerRow) -> list[Any]:
         short_time(row.verified_at),
         short_time(row.closed_at),
         row.demolition_due or "",
+        yes_no(row.accident_grade) if row.accident_grade else "",
+        "\n".join(reopening_text(r) for r in row.reopenings),
         row.reused,
         row.taken_early,
         row.no_metadata,

@@ -149,14 +149,21 @@ class Reminders:
         return added
 
     async def preview(
-        self, person_id: int | None, school_ids: Collection[int] | None, days: int = 14
+        self,
+        person_id: int | None,
+        school_ids: Collection[int] | None,
+        days: int = 14,
+        visits_only: bool = False,
     ) -> list[Planned]:
         """What is planned next, supposing the ledger stays as it is: for a person
-        (``person_id``) or for schools (``school_ids``), over the coming days."""
+        (``person_id``) or for schools (``school_ids``), over the coming days.
+        ``visits_only``: a supervisor's, who hears only of their supervision visits."""
         now = self.clock.now()
         ledger = await schedule.load_ledger(
             self.db, self.campaign_id, now.date(), self.horizon + days, school_ids
         )
+        if visits_only:
+            ledger = replace(ledger, schools={}, hazards=(), waiting=(), rounds=())
         # Keys sent lately (a key planned again is at most weeks old), the reader's own
         # when the preview is theirs.
         since = (now - timedelta(days=STORED_LOOKBACK_DAYS)).isoformat(timespec="seconds")

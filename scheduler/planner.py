@@ -89,6 +89,17 @@ class Campaign:
     name: str
     self_inspection_due: date | None = None
     rectification_due: date | None = None
+    supervision_due: date | None = None
+
+
+@dataclass(frozen=True)
+class DrawnVisit:
+    """A drawn supervision visit not yet done; told to its supervisors and the task
+    force only, never to the school (四不两直)."""
+
+    id: int
+    school: str
+    supervisors: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,7 @@ class Ledger:
     hazards: Sequence[Hazard] = ()
     waiting: Sequence[WaitingFix] = ()
     rounds: Sequence[Round] = ()
+    visits: Sequence[DrawnVisit] = ()
 
 
 @dataclass(slots=True)  # not frozen: a city's pass makes tens of thousands, quicker so
@@ -130,6 +142,7 @@ def plan(ledger: Ledger, now: datetime, rules: ReminderRules) -> list[Planned]:
         *planner.phases(),
         *planner.digests(),
         *planner.rounds(),
+        *planner.supervision(),
     ]
     return [p for p in found if p.not_before <= now]
 
@@ -612,3 +625,50 @@ class _Planner:
                 yield self.message(
                     "remind.round", key, person_id, text, school, days=days_left, **values
                 )
+
+    # --- supervision: drawn visits not yet done -------------------------------------
+    def supervision(self) -> Iterator[Planned]:
+        """Supervisors before ``campaign.supervision_due``; the task force the day after.
+
+        The messages name no school as their subject, so nothing reaches a school's
+        own reminders or their preview.
+        """
+        campaign = self.ledger.campaign
+        due = campaign.supervision_due
+        if due is None or not self.ledger.visits:
+            return
+        days_left = (due - self.today).days
+        if days_left >= 0:
+            stage = latest_stage(days_left, self.rules.phase_days_before)
+            if stage is None:
+                return
+            for visit in self.ledger.visits:
+                key = f"supervision.visit:v{visit.id}:{due - timedelta(days=stage)}"
+                known = [p for p in visit.supervisors if p in self.ledger.people]
+                for person_id in self.reachable(known):
+                    yield self.message(
+                        "remind.supervision",
+                        key,
+                        person_id,
+                        "reminders.supervision.visit",
+                        None,
+                        school=visit.school,
+                        due=due.isoformat(),
+                        days=days_left,
+                    )
+            return
+        schools = sorted(visit.school for visit in self.ledger.visits)
+        items = tuple(("reminders.supervision.missed_item", {"school": s}) for s in schools)
+        key = f"missed.supervision:c{campaign.id}:{due + timedelta(days=1)}"
+        for person_id in self.reachable(self.ledger.taskforce):
+            yield self.message(
+                "remind.missed",
+                key,
+                person_id,
+                "reminders.supervision.missed",
+                None,
+                items=items,
+                campaign=campaign.name,
+                due=due.isoformat(),
+                count=len(schools),
+            )

@@ -321,6 +321,7 @@ async def reassign(tx: Tx, hazard: Row, person_id: int, new_id: int, new_name: s
 
 _LIST = (
     "SELECT h.id, h.state, h.deadline, h.description, h.school_id, h.responsible_name,"
+    " h.accident_grade,"
     " b.name AS building_name, s.name AS school_name FROM hazards h"
     " JOIN schools s ON s.id = h.school_id LEFT JOIN buildings b ON b.id = h.building_id"
 )

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ledger.supervision import origin_of
 from ledger.totals import COUNTED_STATES, BuildingFacts, HazardFacts
 from storage.db import Reader, Row
 
@@ -198,6 +199,14 @@ class DeadlineChange:
 
 
 @dataclass(frozen=True)
+class Reopening:
+    at: str
+    by: str
+    reason: str
+    verifier: str | None  # who had closed it: their signature stays on record
+
+
+@dataclass(frozen=True)
 class LedgerRow:
     """One hazard with every field the ledger shows."""
 
@@ -228,6 +237,11 @@ class LedgerRow:
     demolition_due: str | None
     photos_before: list[str]
     photos_after: list[str]
+    # Supervision (督查): where the hazard came from, accident-grade (按事故对待),
+    # and every reopening as rectified badly (整改不到位).
+    origin: str = "self_inspection"
+    accident_grade: bool = False
+    reopenings: list[Reopening] = field(default_factory=list)
     # Evidence (issue 15): which photos copy one on record, which were taken too early,
     # how many carry no metadata, and what the verifier decided on a flagged photo.
     reused: str = ""
@@ -276,7 +290,12 @@ SELECT h.*, s.name AS school_name, b.name AS building_name,
                                            ap.name, d.asked_at, dd.name, d.decided_at))
           FROM deadline_changes d JOIN people ap ON ap.id = d.asked_by
           LEFT JOIN people dd ON dd.id = d.decided_by
-          WHERE d.hazard_id = h.id) AS changes
+          WHERE d.hazard_id = h.id) AS changes,
+       (SELECT json_group_array(json_array(sf.recorded_at, sp.name, sf.description, sv.name))
+          FROM supervision_findings sf JOIN people sp ON sp.id = sf.found_by
+          LEFT JOIN people sv ON sv.id = sf.verifier_id
+          WHERE sf.hazard_id = h.id AND sf.kind = 'rectified_badly'
+          AND sf.state = 'recorded') AS reopenings
 FROM hazards h
 JOIN schools s ON s.id = h.school_id
 LEFT JOIN buildings b ON b.id = h.building_id
@@ -289,7 +308,7 @@ LEFT JOIN fix_reports f ON f.id = (
 LEFT JOIN people fp ON fp.id = f.reported_by
 LEFT JOIN people dp ON dp.id = f.decided_by
 WHERE h.campaign_id = ? AND h.state IN ({counted}) {school}
-ORDER BY s.name, b.name, h.id
+ORDER BY (h.accident_grade = 1 AND h.state != 'closed') DESC, s.name, b.name, h.id
 """
 
 
@@ -379,6 +398,9 @@ def ledger_rows(
                 taken_early=flags[1],
                 no_metadata=flags[2],
                 flag_decision=flags[3],
+                origin=origin_of(r["source"], r["visit_id"]).value,
+                accident_grade=bool(r["accident_grade"]),
+                reopenings=[Reopening(*x) for x in json.loads(r["reopenings"])],
             )
 
 

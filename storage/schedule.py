@@ -3,12 +3,22 @@ inspections and their rounds, preferred hours, and the planner's snapshot."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, timedelta
 
-from scheduler.planner import Campaign, Hazard, Ledger, Recipient, Round, School, WaitingFix
+from scheduler.planner import (
+    Campaign,
+    DrawnVisit,
+    Hazard,
+    Ledger,
+    Recipient,
+    Round,
+    School,
+    WaitingFix,
+)
 from storage.campus import ensure_campaign
 from storage.db import Database, Reader, Row, Tx
 
@@ -190,12 +200,17 @@ def read_ledger(
     """
     where, params = _schools_filter(school_ids)
     campaign_row = conn.execute(
-        "SELECT id, name, self_inspection_due, rectification_due FROM campaigns WHERE id = ?",
+        "SELECT id, name, self_inspection_due, rectification_due, supervision_due"
+        " FROM campaigns WHERE id = ?",
         (campaign_id,),
     ).fetchone()
     assert campaign_row is not None
     campaign = Campaign(
-        campaign_id, campaign_row[1], _date(campaign_row[2]), _date(campaign_row[3])
+        campaign_id,
+        campaign_row[1],
+        _date(campaign_row[2]),
+        _date(campaign_row[3]),
+        _date(campaign_row[4]),
     )
     people = {
         r[0]: Recipient(r[0], r[1], bool(r[2]), r[3])
@@ -294,6 +309,22 @@ def read_ledger(
         )
         if r[1] in schools
     ]
+    # Drawn visits not yet done: only in the city's plan, never in a school's preview.
+    visits = (
+        []
+        if school_ids is not None
+        else [
+            DrawnVisit(r[0], r[1], tuple(json.loads(r[2])))
+            for r in conn.execute(
+                "SELECT v.id, s.name, (SELECT json_group_array(person_id) FROM visit_supervisors"
+                " WHERE visit_id = v.id) FROM supervision_visits v"
+                " JOIN schools s ON s.id = v.school_id"
+                " WHERE v.campaign_id = ? AND v.state != 'ended' AND v.chosen_by = 'drawn'"
+                " ORDER BY v.id",
+                (campaign_id,),
+            )
+        ]
+    )
     return Ledger(
         campaign=campaign,
         people=people,
@@ -302,6 +333,7 @@ def read_ledger(
         hazards=hazards,
         waiting=waiting,
         rounds=rounds,
+        visits=visits,
     )
 
 

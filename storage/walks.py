@@ -92,6 +92,18 @@ async def take_over(tx: Tx, inspection_id: int, old_walker: int, new_walker: int
     )
 
 
+async def ever_walked_by(db: Reader, inspection_id: int, person_id: int) -> bool:
+    """Whether this person started the walk or held it before someone took it over."""
+    found = await db.value(
+        "SELECT 1 FROM inspections WHERE id = ? AND started_by = ?"
+        " UNION ALL SELECT 1 FROM events WHERE subject = 'inspection' AND subject_id = ?"
+        " AND action = 'inspection.taken_over'"
+        " AND (actor_id = ? OR json_extract(before, '$.walker_id') = ?) LIMIT 1",
+        (inspection_id, person_id, inspection_id, person_id, person_id),
+    )
+    return found is not None
+
+
 async def touch(tx: Tx, inspection_id: int) -> None:
     await tx.run(
         "UPDATE inspections SET last_activity_at = ? WHERE id = ?", (tx.now(), inspection_id)

@@ -44,6 +44,8 @@ from storage import inbox
 from telegram_rules.commands import checked, language_key, private_chat_menu, scope_key
 
 TOKEN = "123456:TEST-TOKEN-never-real"
+# The largest file a bot may download (telegram-bot-api's MAX_DOWNLOAD_FILE_SIZE, 20 << 20).
+DOWNLOAD_LIMIT = 20 << 20
 BOT_ID = 123456
 BOT_USERNAME = "xiaoan_test_bot"
 T = TypeVar("T")
@@ -95,6 +97,9 @@ class FakeBotAPI(BaseRequest):
         self.flood: FloodLimits | None = None
         self.messages: dict[tuple[int, int], Sent] = {}
         self.files: dict[str, bytes] = {}
+        # A file's size as Telegram knows it, where a test says it differs from the bytes
+        # kept here (a 30 MB photo need not be 30 MB in memory).
+        self.sizes: dict[str, int] = {}
         self.alerts: list[tuple[str, str]] = []  # (callback id, text) of answerCallbackQuery
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, language)
         self.chats: set[int] = set()  # the private chats of people who wrote to the bot
@@ -178,6 +183,8 @@ class FakeBotAPI(BaseRequest):
             ]
         try:
             result = handler(params)
+        except _Declined as declined:  # refused by Telegram, through no fault of the bot
+            return self._error(400, f"Bad Request: {declined.description}")
         except _Refused as refusal:
             if refusal.blameless:
                 self.refusals.append(f"{name}: {refusal.description}")
@@ -404,10 +411,13 @@ class FakeBotAPI(BaseRequest):
         file_id = str(params["file_id"])
         if file_id not in self.files:
             raise _Refused("wrong file_id or the file is temporarily unavailable")
+        size = self.sizes.get(file_id, len(self.files[file_id]))
+        if size > DOWNLOAD_LIMIT:
+            raise _Declined("file is too big")
         return {
             "file_id": file_id,
             "file_unique_id": f"u{file_id}",
-            "file_size": len(self.files[file_id]),
+            "file_size": size,
             "file_path": file_id,
         }
 
@@ -448,6 +458,14 @@ class _Failure:
     code: int | None
     description: str
     retry_after: int | None
+
+
+class _Declined(Exception):
+    """Telegram's refusal of a request the bot could not know to be refused."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
 
 
 class _Refused(Exception):
@@ -770,12 +788,18 @@ class Chat:
         as_document: bool = False,
         mime: str = "image/jpeg",
         file_size: int | None = None,
+        real_size: int | None = None,
+        size_sent: bool = True,
     ) -> list[Sent]:
+        """``file_size`` is what the message says; ``real_size`` what Telegram holds
+        (getFile refuses past 20 MB); ``size_sent=False``: the message says no size."""
         file_id = f"f{next(self.sim.api._ids)}"
         if not as_document:
             data = _as_telegram_photo(data)
         self.sim.api.files[file_id] = data
-        size = len(data) if file_size is None else file_size
+        if real_size is not None:
+            self.sim.api.sizes[file_id] = real_size
+        size = (len(data) if real_size is None else real_size) if file_size is None else file_size
         if as_document:
             content: dict[str, Any] = {
                 "document": {
@@ -783,7 +807,7 @@ class Chat:
                     "file_unique_id": f"u{file_id}",
                     "file_name": "photo.jpg",
                     "mime_type": mime,
-                    "file_size": size,
+                    **({"file_size": size} if size_sent else {}),
                 }
             }
         else:
@@ -803,23 +827,31 @@ class Chat:
                         "file_unique_id": f"u{file_id}",
                         "width": 1280,
                         "height": 960,
-                        "file_size": size,
+                        **({"file_size": size} if size_sent else {}),
                     },
                 ]
             }
         await self.sim.deliver(self._message(**content))
         return self.new()
 
-    async def document(self, data: bytes, name: str, mime: str) -> list[Sent]:
-        return (
-            await self.photo(data, as_document=True, mime=mime)
-            if mime.startswith("image/")
-            else await self._document(data, name, mime)
-        )
-
-    async def _document(self, data: bytes, name: str, mime: str) -> list[Sent]:
+    async def document(
+        self,
+        data: bytes,
+        name: str,
+        mime: str,
+        *,
+        real_size: int | None = None,
+        size_sent: bool = True,
+    ) -> list[Sent]:
+        if mime.startswith("image/"):
+            return await self.photo(
+                data, as_document=True, mime=mime, real_size=real_size, size_sent=size_sent
+            )
         file_id = f"f{next(self.sim.api._ids)}"
         self.sim.api.files[file_id] = data
+        if real_size is not None:
+            self.sim.api.sizes[file_id] = real_size
+        size = len(data) if real_size is None else real_size
         await self.sim.deliver(
             self._message(
                 document={
@@ -827,7 +859,7 @@ class Chat:
                     "file_unique_id": f"u{file_id}",
                     "file_name": name,
                     "mime_type": mime,
-                    "file_size": len(data),
+                    **({"file_size": size} if size_sent else {}),
                 }
             )
         )

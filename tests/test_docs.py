@@ -220,4 +220,6 @@ async def test_what_is_not_built_yet_is_said_and_only_that(sim: Simulator) -> No
     not_built = PRODUCT.split("## Not built yet", 1)[1]
     supervision = any("supervis" in command for command in chat_commands(sim))
     assert ("**Supervision (督查).**" in not_built) != supervision
+    if supervision:  # built: the product says what a supervisor does
+        assert "`/supervise`" in PRODUCT and "`xiaoan draw`" in PRODUCT
     assert ("**Evidence checks.**" in not_built) != ("verify" in cli_commands())

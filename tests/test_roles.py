@@ -144,7 +144,7 @@ def test_school_ids_in_join_order_without_repeats_or_city_roles():
         ("principal", OWN, [Role.LEADER, Role.STAFF]),
         ("principal", OTHER, []),
         ("leader", None, []),
-        ("leader", OWN, [Role.LEADER, Role.STAFF]),
+        ("leader", OWN, [Role.STAFF]),
         ("leader", OTHER, []),
         ("staff", None, []),
         ("staff", OWN, []),
@@ -154,7 +154,8 @@ def test_school_ids_in_join_order_without_repeats_or_city_roles():
     ],
 )
 def test_invitable_roles(who, school, expected):
-    """Task force invites city colleagues and principals; school managers their staff."""
+    """Task force invites city colleagues and any school role; a principal leaders and staff;
+    a leader staff only."""
     assert invitable_roles(PEOPLE[who], school) == expected
 
 

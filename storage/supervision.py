@@ -1,0 +1,918 @@
+"""Supervision's storage: draws, visits, supervision walks, findings, reopenings.
+
+Every change writes the event log. The rules (who may, what a draw gives) are
+in ``ledger.supervision``; this module reads and writes what they decide.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from ledger.supervision import (
+    ChosenBy,
+    Draw,
+    DrawnVisit,
+    FindingKind,
+    SchoolCandidate,
+    SupervisorCandidate,
+    VisitRefused,
+    VisitState,
+    draw,
+    school_candidates,
+)
+from ledger.walk import Choice
+from storage.campus import create_building
+from storage.db import Reader, Row, Tx
+from storage.photos import StoredPhoto
+
+# --- what the papers read (built into workbooks by reports/supervision.py) -------
+
+
+@dataclass(frozen=True)
+class SchoolSupervision:
+    """One school's supervision in the campaign."""
+
+    visit_state: str | None  # None: no visit drawn or made
+    findings: dict[FindingKind, int] = field(default_factory=dict)
+
+    @property
+    def visited(self) -> bool:
+        return self.visit_state == "ended"
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    school: str
+    building: str
+    item_code: str | None
+    kind: str
+    description: str
+    hazard_id: int | None
+    hazard_state: str | None
+    verifier: str | None
+    finder: str
+    recorded_at: str
+    accident_open: bool  # heads the sheet until its hazard is closed
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    id: int
+    school: str
+    district: str
+    chosen_by: str
+    draw_id: int | None
+    supervisors: str
+    state: str
+    started_at: str | None
+    ended_at: str | None
+    walks: int
+    walks_unfinished: int
+    items_checked: int
+    findings: dict[FindingKind, int]
+
+
+# --- the draw ---------------------------------------------------------------------
+
+
+async def visited_schools(db: Reader, campaign_id: int) -> set[int]:
+    """Schools with a visit in the campaign: drawn, under way or done."""
+    rows = await db.all(
+        "SELECT DISTINCT school_id FROM supervision_visits WHERE campaign_id = ?", (campaign_id,)
+    )
+    return {r["school_id"] for r in rows}
+
+
+async def schools(db: Reader) -> list[SchoolCandidate]:
+    rows = await db.all("SELECT id, name, district, kind FROM schools ORDER BY id")
+    return [SchoolCandidate(r["id"], r["name"], r["district"], r["kind"]) for r in rows]
+
+
+async def supervisor_pool(db: Reader) -> list[SupervisorCandidate]:
+    """Everyone with the supervisor role, with the schools they are members of."""
+    rows = await db.all(
+        "SELECT p.id, p.name, (SELECT json_group_array(m2.school_id) FROM memberships m2"
+        " WHERE m2.person_id = p.id AND m2.school_id IS NOT NULL) AS schools"
+        " FROM people p WHERE EXISTS (SELECT 1 FROM memberships m"
+        " WHERE m.person_id = p.id AND m.role = 'supervisor') ORDER BY p.id"
+    )
+    return [
+        SupervisorCandidate(r["id"], r["name"], frozenset(json.loads(r["schools"]))) for r in rows
+    ]
+
+
+def _draw_of(row: Row) -> Draw:
+    return Draw(
+        seed=row["seed"],
+        schools_asked=row["schools_asked"],
+        supervisors_per_visit=row["supervisors_per_visit"],
+        school_candidates=tuple(SchoolCandidate(**s) for s in json.loads(row["school_candidates"])),
+        supervisor_pool=tuple(
+            SupervisorCandidate(s["id"], s["name"], frozenset(s["school_ids"]))
+            for s in json.loads(row["supervisor_pool"])
+        ),
+        visits=tuple(
+            DrawnVisit(v["school_id"], tuple(v["supervisor_ids"]))
+            for v in json.loads(row["result"])
+        ),
+    )
+
+
+async def store_draw(
+    tx: Tx,
+    campaign_id: int,
+    made: Draw,
+    districts: list[str],
+    kinds: list[str],
+    actor_id: int | None,
+) -> int:
+    """Store the draw and plan its visits (nothing is said to any school)."""
+    pool = [
+        {"id": s.id, "name": s.name, "school_ids": sorted(s.school_ids)}
+        for s in made.supervisor_pool
+    ]
+    result = [
+        {"school_id": v.school_id, "supervisor_ids": list(v.supervisor_ids)} for v in made.visits
+    ]
+    draw_id = await tx.run(
+        "INSERT INTO supervision_draws (campaign_id, seed, schools_asked, supervisors_per_visit,"
+        " districts, kinds, school_candidates, supervisor_pool, result, drawn_by, drawn_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            campaign_id,
+            made.seed,
+            made.schools_asked,
+            made.supervisors_per_visit,
+            json.dumps(districts, ensure_ascii=False),
+            json.dumps(kinds, ensure_ascii=False),
+            json.dumps([asdict(s) for s in made.school_candidates], ensure_ascii=False),
+            json.dumps(pool, ensure_ascii=False),
+            json.dumps(result),
+            actor_id,
+            tx.now(),
+        ),
+    )
+    await tx.event(
+        actor_id,
+        "draw.made",
+        "draw",
+        draw_id,
+        after={"seed": made.seed, "result": result, "districts": districts, "kinds": kinds},
+    )
+    for visit in made.visits:
+        await _create_visit(
+            tx,
+            campaign_id,
+            visit.school_id,
+            draw_id,
+            ChosenBy.DRAWN,
+            visit.supervisor_ids,
+            actor_id,
+        )
+    return draw_id
+
+
+async def draw_of(db: Reader, draw_id: int) -> Draw | None:
+    row = await db.one("SELECT * FROM supervision_draws WHERE id = ?", (draw_id,))
+    return None if row is None else _draw_of(row)
+
+
+async def draw_row(db: Reader, draw_id: int) -> Row | None:
+    return await db.one("SELECT * FROM supervision_draws WHERE id = ?", (draw_id,))
+
+
+# --- visits -------------------------------------------------------------------------
+
+
+async def _create_visit(
+    tx: Tx,
+    campaign_id: int,
+    school_id: int,
+    draw_id: int | None,
+    chosen_by: ChosenBy,
+    supervisor_ids: tuple[int, ...],
+    actor_id: int | None,
+) -> int:
+    visit_id = await tx.run(
+        "INSERT INTO supervision_visits (campaign_id, school_id, draw_id, chosen_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (campaign_id, school_id, draw_id, chosen_by.value, tx.now()),
+    )
+    for person_id in supervisor_ids:
+        await tx.run(
+            "INSERT INTO visit_supervisors (visit_id, person_id) VALUES (?, ?)",
+            (visit_id, person_id),
+        )
+    await tx.event(
+        actor_id,
+        "visit.planned",
+        "visit",
+        visit_id,
+        after={
+            "school_id": school_id,
+            "draw_id": draw_id,
+            "chosen_by": chosen_by.value,
+            "supervisors": list(supervisor_ids),
+        },
+    )
+    return visit_id
+
+
+VISIT = (
+    "SELECT v.*, s.name AS school_name, s.district, s.kind AS school_kind,"
+    " (SELECT json_group_array(vs.person_id) FROM visit_supervisors vs"
+    " WHERE vs.visit_id = v.id) AS supervisors"
+    " FROM supervision_visits v JOIN schools s ON s.id = v.school_id"
+)
+
+
+async def visit(db: Reader, visit_id: int) -> Row | None:
+    return await db.one(f"{VISIT} WHERE v.id = ?", (visit_id,))
+
+
+def supervisors_of(row: Row) -> tuple[int, ...]:
+    return tuple(json.loads(row["supervisors"]))
+
+
+def state_of(row: Row) -> VisitState:
+    return VisitState(row["state"])
+
+
+async def live_visit(db: Reader, campaign_id: int, school_id: int) -> Row | None:
+    """The school's planned or started visit in the campaign, if any."""
+    return await db.one(
+        f"{VISIT} WHERE v.campaign_id = ? AND v.school_id = ? AND v.state != 'ended'",
+        (campaign_id, school_id),
+    )
+
+
+async def visits(db: Reader, campaign_id: int) -> list[Row]:
+    return await db.all(
+        f"{VISIT} WHERE v.campaign_id = ? ORDER BY v.id",
+        (campaign_id,),
+    )
+
+
+async def started_visit_of(db: Reader, person_id: int, campaign_id: int) -> Row | None:
+    """The visit this supervisor is on now (the latest started one)."""
+    return await db.one(
+        f"{VISIT} WHERE v.campaign_id = ? AND v.state = 'started' AND EXISTS"  # noqa: S608
+        " (SELECT 1 FROM visit_supervisors vs WHERE vs.visit_id = v.id AND vs.person_id = ?)"
+        " ORDER BY v.started_at DESC LIMIT 1",
+        (campaign_id, person_id),
+    )
+
+
+async def start_visit(tx: Tx, visit_id: int, person_id: int) -> None:
+    """The supervisor is on site: the visit starts (once), and they are on it."""
+    changed = await tx.run(
+        "UPDATE supervision_visits SET state = 'started', started_at = ?, started_by = ?"
+        " WHERE id = ? AND state = 'planned'",
+        (tx.now(), person_id, visit_id),
+    )
+    if not changed:
+        raise VisitRefused(reason="started")
+    await tx.run(
+        "INSERT INTO visit_supervisors (visit_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (visit_id, person_id),
+    )
+    await tx.event(
+        person_id,
+        "visit.started",
+        "visit",
+        visit_id,
+        before={"state": "planned"},
+        after={"state": "started"},
+    )
+
+
+async def visit_by_hand(tx: Tx, campaign_id: int, school_id: int, person_id: int) -> int:
+    """A school the supervisor chose on the spot: the visit is made and started."""
+    if await live_visit(tx, campaign_id, school_id) is not None:
+        raise VisitRefused(reason="started")
+    visit_id = await _create_visit(
+        tx, campaign_id, school_id, None, ChosenBy.BY_HAND, (person_id,), person_id
+    )
+    await start_visit(tx, visit_id, person_id)
+    return visit_id
+
+
+async def end_visit(tx: Tx, visit_id: int, person_id: int) -> None:
+    changed = await tx.run(
+        "UPDATE supervision_visits SET state = 'ended', ended_at = ?, ended_by = ?"
+        " WHERE id = ? AND state = 'started'",
+        (tx.now(), person_id, visit_id),
+    )
+    if not changed:
+        raise VisitRefused(reason="ended")
+    # Findings still being given are withdrawn (kept, never counted).
+    for row in await tx.all(
+        "SELECT id FROM supervision_findings WHERE visit_id = ? AND state = 'draft'", (visit_id,)
+    ):
+        await tx.run("UPDATE supervision_findings SET state = 'withdrawn' WHERE id = ?", (row[0],))
+        await tx.event(
+            person_id, "finding.withdrawn", "finding", row[0],
+            before={"state": "draft"}, after={"state": "withdrawn"},
+        )  # fmt: skip
+    await tx.event(
+        person_id,
+        "visit.ended",
+        "visit",
+        visit_id,
+        before={"state": "started"},
+        after={"state": "ended"},
+    )
+
+
+async def end_journeys_of_visit(tx: Tx, visit_id: int) -> None:
+    """What the visit's supervisors were typing or sending for it is over."""
+    await tx.run(
+        "DELETE FROM pending_inputs WHERE kind = 'journey' AND ("
+        " json_extract(data, '$.visit_id') = ? OR json_extract(data, '$.walk_id') IN"
+        " (SELECT id FROM supervision_walks WHERE visit_id = ?))",
+        (visit_id, visit_id),
+    )
+
+
+# --- supervision walks ------------------------------------------------------------
+
+
+async def walk(db: Reader, walk_id: int) -> Row | None:
+    return await db.one(
+        "SELECT w.*, b.name AS building_name, b.school_id, b.use, b.year_built, v.campaign_id"
+        " FROM supervision_walks w JOIN buildings b ON b.id = w.building_id"
+        " JOIN supervision_visits v ON v.id = w.visit_id WHERE w.id = ?",
+        (walk_id,),
+    )
+
+
+async def walk_of(db: Reader, visit_id: int, building_id: int) -> Row | None:
+    walk_id = await db.value(
+        "SELECT id FROM supervision_walks WHERE visit_id = ? AND building_id = ?",
+        (visit_id, building_id),
+    )
+    return None if walk_id is None else await walk(db, walk_id)
+
+
+async def walks_of_visit(db: Reader, visit_id: int) -> list[Row]:
+    return await db.all(
+        "SELECT w.*, b.name AS building_name, b.use, b.year_built,"
+        " (SELECT COUNT(*) FROM supervision_answers a WHERE a.walk_id = w.id) AS answered"
+        " FROM supervision_walks w JOIN buildings b ON b.id = w.building_id"
+        " WHERE w.visit_id = ? ORDER BY w.id",
+        (visit_id,),
+    )
+
+
+async def start_walk(
+    tx: Tx, visit_id: int, building_id: int, version_id: int, person_id: int
+) -> int:
+    walk_id = await tx.run(
+        "INSERT INTO supervision_walks (visit_id, building_id, checklist_version_id, walker_id,"
+        " started_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (visit_id, building_id, version_id, person_id, tx.now(), tx.now()),
+    )
+    await tx.event(
+        person_id,
+        "supervision_walk.started",
+        "visit",
+        visit_id,
+        after={"walk_id": walk_id, "building_id": building_id},
+    )
+    return walk_id
+
+
+async def take_walk(tx: Tx, walk_id: int, old: int, new: int) -> None:
+    await tx.run(
+        "UPDATE supervision_walks SET walker_id = ?, last_activity_at = ? WHERE id = ?",
+        (new, tx.now(), walk_id),
+    )
+    await tx.event(
+        new, "supervision_walk.taken_over", "supervision_walk", walk_id,
+        before={"walker_id": old}, after={"walker_id": new},
+    )  # fmt: skip
+
+
+async def answers(db: Reader, walk_id: int) -> dict[int, Row]:
+    rows = await db.all("SELECT * FROM supervision_answers WHERE walk_id = ?", (walk_id,))
+    return {r["item_id"]: r for r in rows}
+
+
+async def school_answer(db: Reader, campaign_id: int, building_id: int, item_id: int) -> str | None:
+    """The school's own answer on this item in its campaign walk of the building."""
+    value = await db.value(
+        "SELECT a.choice FROM answers a JOIN inspections i ON i.id = a.inspection_id"
+        " WHERE i.campaign_id = ? AND i.building_id = ? AND a.item_id = ?"
+        " ORDER BY i.id DESC LIMIT 1",
+        (campaign_id, building_id, item_id),
+    )
+    return None if value is None else str(value)
+
+
+async def record_answer(
+    tx: Tx, walk_row: Row, item_id: int, choice: Choice, school_choice: str | None, person_id: int
+) -> bool:
+    """Store the supervisor's blind answer; False when the item was answered already."""
+    answer_id = await tx.run(
+        "INSERT INTO supervision_answers (walk_id, item_id, choice, school_choice, answered_by,"
+        " answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (walk_id, item_id) DO NOTHING",
+        (walk_row["id"], item_id, choice.value, school_choice, person_id, tx.now()),
+    )
+    if not answer_id:
+        return False
+    await tx.run(
+        "UPDATE supervision_walks SET last_activity_at = ? WHERE id = ?", (tx.now(), walk_row["id"])
+    )
+    await tx.event(
+        person_id,
+        "supervision_answer.given",
+        "supervision_walk",
+        walk_row["id"],
+        after={"item_id": item_id, "choice": choice.value, "school_choice": school_choice},
+    )
+    return True
+
+
+async def finish_walk(tx: Tx, walk_id: int, person_id: int) -> bool:
+    changed = await tx.run(
+        "UPDATE supervision_walks SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+        (tx.now(), walk_id),
+    )
+    if changed:
+        await tx.event(person_id, "supervision_walk.finished", "supervision_walk", walk_id)
+    return bool(changed)
+
+
+# --- findings -------------------------------------------------------------------------
+
+FINDING_FIELDS = frozenset({"photos_done", "description", "major"})
+
+
+async def create_finding(
+    tx: Tx, visit_id: int, walk_id: int | None, building_id: int | None, item_id: int | None,
+    person_id: int,
+) -> int:  # fmt: skip
+    finding_id = await tx.run(
+        "INSERT INTO supervision_findings (visit_id, walk_id, building_id, item_id, found_by,"
+        " found_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (visit_id, walk_id, building_id, item_id, person_id, tx.now()),
+    )
+    await tx.event(
+        person_id,
+        "finding.started",
+        "finding",
+        finding_id,
+        after={"visit_id": visit_id, "building_id": building_id, "item_id": item_id},
+    )
+    return finding_id
+
+
+async def finding(db: Reader, finding_id: int) -> Row | None:
+    return await db.one(
+        "SELECT f.*, b.name AS building_name, ci.code AS item_code, ci.text_zh AS item_zh,"
+        " ci.text_en AS item_en, v.school_id, v.campaign_id, v.state AS visit_state"
+        " FROM supervision_findings f JOIN supervision_visits v ON v.id = f.visit_id"
+        " LEFT JOIN buildings b ON b.id = f.building_id"
+        " LEFT JOIN checklist_items ci ON ci.id = f.item_id WHERE f.id = ?",
+        (finding_id,),
+    )
+
+
+async def draft_of_walk(db: Reader, walk_id: int) -> Row | None:
+    finding_id = await db.value(
+        "SELECT id FROM supervision_findings WHERE walk_id = ? AND state = 'draft'"
+        " ORDER BY id LIMIT 1",
+        (walk_id,),
+    )
+    return None if finding_id is None else await finding(db, finding_id)
+
+
+async def update_finding(tx: Tx, finding_id: int, person_id: int, **fields: Any) -> None:
+    unknown = set(fields) - FINDING_FIELDS
+    if unknown:
+        raise ValueError(f"not finding fields: {unknown}")
+    old = await tx.one(
+        f"SELECT {', '.join(fields)} FROM supervision_findings WHERE id = ?",  # noqa: S608
+        (finding_id,),
+    )
+    assert old is not None
+    await tx.run(
+        f"UPDATE supervision_findings SET {', '.join(f'{k} = ?' for k in fields)}"  # noqa: S608
+        " WHERE id = ? AND state = 'draft'",
+        (*fields.values(), finding_id),
+    )
+    await tx.event(person_id, "finding.updated", "finding", finding_id, dict(old), fields)
+
+
+async def add_finding_photo(
+    tx: Tx, finding_id: int, photo: StoredPhoto, person_id: int, file_unique_id: str | None
+) -> bool:
+    photo_id = await tx.run(
+        "INSERT INTO finding_photos (finding_id, sha256, width, height, bytes, tg_file_unique_id,"
+        " uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (finding_id, sha256) DO NOTHING",
+        (
+            finding_id,
+            photo.sha256,
+            photo.width,
+            photo.height,
+            photo.size,
+            file_unique_id,
+            person_id,
+            tx.now(),
+        ),
+    )
+    if photo_id:
+        await tx.event(
+            person_id, "photo.added", "finding", finding_id, after={"sha256": photo.sha256}
+        )
+    return bool(photo_id)
+
+
+async def finding_photos(db: Reader, finding_id: int) -> list[Row]:
+    return await db.all(
+        "SELECT * FROM finding_photos WHERE finding_id = ? ORDER BY id", (finding_id,)
+    )
+
+
+async def _recorded(
+    tx: Tx, finding_id: int, kind: FindingKind, hazard_id: int | None, person_id: int,
+    **extra: int | None,
+) -> None:  # fmt: skip
+    sets = "".join(f", {k} = ?" for k in extra)
+    changed = await tx.run(
+        f"UPDATE supervision_findings SET state = 'recorded', kind = ?, hazard_id = ?,"  # noqa: S608
+        f" recorded_at = ?{sets} WHERE id = ? AND state = 'draft'",
+        (kind.value, hazard_id, tx.now(), *extra.values(), finding_id),
+    )
+    if not changed:
+        raise VisitRefused(reason="recorded")
+    await tx.event(
+        person_id,
+        "finding.recorded",
+        "finding",
+        finding_id,
+        before={"state": "draft"},
+        after={"state": "recorded", "kind": kind.value, "hazard_id": hazard_id, **extra},
+    )
+
+
+async def record_listed(tx: Tx, finding_id: int, hazard_id: int, person_id: int) -> None:
+    await _recorded(tx, finding_id, FindingKind.LISTED, hazard_id, person_id)
+
+
+async def record_off_list(
+    tx: Tx, found: Row, person_id: int, responsible: Row | None, deadline: date
+) -> int:
+    """Put the finding on the school's ledger as a hazard found by supervision.
+
+    It is open at once, named to the school's principal (who may hand it on),
+    with its photos; a major one is accident-grade (按事故对待).
+    """
+    kind = FindingKind.ACCIDENT if found["major"] else FindingKind.OFF_LIST
+    hazard_id = await tx.run(
+        "INSERT INTO hazards (school_id, building_id, campaign_id, inspection_id, item_id, source,"
+        " reported_by, reported_at, photos_done, description, fixable_now, deadline,"
+        " responsible_id, responsible_name, major, state, completed_at, visit_id, accident_grade)"
+        " VALUES (?, ?, ?, NULL, ?, 'walk', ?, ?, 1, ?, 1, ?, ?, ?, ?, 'open', ?, ?, ?)",
+        (
+            found["school_id"],
+            found["building_id"],
+            found["campaign_id"],
+            found["item_id"],
+            person_id,
+            tx.now(),
+            found["description"],
+            deadline.isoformat(),
+            None if responsible is None else responsible["id"],
+            None if responsible is None else responsible["name"],
+            int(bool(found["major"])),
+            tx.now(),
+            found["visit_id"],
+            int(kind is FindingKind.ACCIDENT),
+        ),
+    )
+    for photo in await finding_photos(tx, found["id"]):
+        await tx.run(
+            "INSERT INTO photos (hazard_id, kind, sha256, width, height, bytes, tg_file_unique_id,"
+            " uploaded_by, uploaded_at) VALUES (?, 'before', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                hazard_id,
+                photo["sha256"],
+                photo["width"],
+                photo["height"],
+                photo["bytes"],
+                photo["tg_file_unique_id"],
+                photo["uploaded_by"],
+                photo["uploaded_at"],
+            ),
+        )
+        await tx.event(person_id, "photo.added", "hazard", hazard_id,
+                       after={"sha256": photo["sha256"], "kind": "before"})  # fmt: skip
+    await tx.event(
+        person_id,
+        "hazard.reported",
+        "hazard",
+        hazard_id,
+        after={
+            "building_id": found["building_id"],
+            "item_id": found["item_id"],
+            "source": "supervision",
+            "visit_id": found["visit_id"],
+            "finding_id": found["id"],
+            "accident_grade": kind is FindingKind.ACCIDENT,
+            "responsible_id": None if responsible is None else responsible["id"],
+        },
+    )
+    await _recorded(tx, found["id"], kind, hazard_id, person_id)
+    return hazard_id
+
+
+async def accepted_fix(db: Reader, hazard_id: int) -> Row | None:
+    """The fix that closed the hazard: its reporter's and its verifier's signatures."""
+    return await db.one(
+        "SELECT f.*, r.name AS reporter_name, d.name AS verifier_name FROM fix_reports f"
+        " JOIN people r ON r.id = f.reported_by LEFT JOIN people d ON d.id = f.decided_by"
+        " WHERE f.hazard_id = ? AND f.state = 'accepted' ORDER BY f.id DESC LIMIT 1",
+        (hazard_id,),
+    )
+
+
+async def reopen(tx: Tx, found: Row, hazard_id: int, person_id: int) -> Row | None:
+    """整改不到位: the closed hazard is open again with its responsible person.
+
+    The fix that closed it stays accepted, with both its signatures; the
+    finding names it and its verifier. Returns that fix.
+    """
+    fix = await accepted_fix(tx, hazard_id)
+    changed = await tx.run(
+        "UPDATE hazards SET state = 'open', closed_at = NULL WHERE id = ? AND state = 'closed'",
+        (hazard_id,),
+    )
+    if not changed:
+        raise VisitRefused(reason="not_closed")
+    await tx.event(
+        person_id,
+        "hazard.reopened",
+        "hazard",
+        hazard_id,
+        before={"state": "closed"},
+        after={
+            "state": "open",
+            "reason": found["description"],
+            "finding_id": found["id"],
+            "visit_id": found["visit_id"],
+            "closed_by_fix": None if fix is None else fix["id"],
+        },
+    )
+    await _recorded(
+        tx,
+        found["id"],
+        FindingKind.RECTIFIED_BADLY,
+        hazard_id,
+        person_id,
+        closed_fix_id=None if fix is None else fix["id"],
+        verifier_id=None if fix is None else fix["decided_by"],
+    )
+    return fix
+
+
+async def add_missed_building(
+    tx: Tx, visit_row: Row, person_id: int, name: str, use: str, floors: int, year: int | None
+) -> int:
+    """遗漏建筑: a building the school never registered, flagged with the visit."""
+    building_id = await create_building(
+        tx,
+        school_id=visit_row["school_id"],
+        name=name,
+        use=use,
+        floors=floors,
+        year_built=year,
+        actor_id=person_id,
+    )
+    await tx.run(
+        "UPDATE buildings SET missed_visit_id = ? WHERE id = ?", (visit_row["id"], building_id)
+    )
+    finding_id = await create_finding(tx, visit_row["id"], None, building_id, None, person_id)
+    await _recorded(tx, finding_id, FindingKind.MISSED_BUILDING, None, person_id)
+    await tx.event(
+        person_id,
+        "building.missed",
+        "building",
+        building_id,
+        after={"visit_id": visit_row["id"], "finding_id": finding_id},
+    )
+    return building_id
+
+
+async def findings_of_visit(db: Reader, visit_id: int) -> list[Row]:
+    return await db.all(
+        "SELECT f.*, b.name AS building_name, ci.code AS item_code, h.description AS hazard_text,"
+        " p.name AS finder_name, d.name AS verifier_name FROM supervision_findings f"
+        " LEFT JOIN buildings b ON b.id = f.building_id"
+        " LEFT JOIN checklist_items ci ON ci.id = f.item_id"
+        " LEFT JOIN hazards h ON h.id = f.hazard_id"
+        " JOIN people p ON p.id = f.found_by LEFT JOIN people d ON d.id = f.verifier_id"
+        " WHERE f.visit_id = ? AND f.state = 'recorded' ORDER BY f.id",
+        (visit_id,),
+    )
+
+
+async def contradicted(db: Reader, visit_id: int) -> list[Row]:
+    """The school's own answers the supervisors found otherwise."""
+    return await db.all(
+        "SELECT a.*, b.name AS building_name, ci.code AS item_code FROM supervision_answers a"
+        " JOIN supervision_walks w ON w.id = a.walk_id JOIN buildings b ON b.id = w.building_id"
+        " JOIN checklist_items ci ON ci.id = a.item_id"
+        " WHERE w.visit_id = ? AND a.school_choice IS NOT NULL AND a.school_choice != a.choice"
+        " ORDER BY w.id, ci.position",
+        (visit_id,),
+    )
+
+
+async def all_findings(db: Reader, campaign_id: int) -> list[Row]:
+    """Every recorded finding of the campaign, for the city report and the export."""
+    return await db.all(
+        "SELECT f.*, v.school_id, s.name AS school_name, b.name AS building_name,"
+        " ci.code AS item_code, p.name AS finder_name, d.name AS verifier_name,"
+        " h.state AS hazard_state FROM supervision_findings f"
+        " JOIN supervision_visits v ON v.id = f.visit_id JOIN schools s ON s.id = v.school_id"
+        " LEFT JOIN buildings b ON b.id = f.building_id"
+        " LEFT JOIN checklist_items ci ON ci.id = f.item_id"
+        " LEFT JOIN hazards h ON h.id = f.hazard_id JOIN people p ON p.id = f.found_by"
+        " LEFT JOIN people d ON d.id = f.verifier_id"
+        " WHERE v.campaign_id = ? AND f.state = 'recorded' ORDER BY f.id",
+        (campaign_id,),
+    )
+
+
+async def reopenings(db: Reader, hazard_id: int) -> list[Row]:
+    return await db.all(
+        "SELECT f.*, p.name AS finder_name, d.name AS verifier_name FROM supervision_findings f"
+        " JOIN people p ON p.id = f.found_by LEFT JOIN people d ON d.id = f.verifier_id"
+        " WHERE f.hazard_id = ? AND f.kind = 'rectified_badly' AND f.state = 'recorded'"
+        " ORDER BY f.id",
+        (hazard_id,),
+    )
+
+
+async def hazards_of_building(db: Reader, building_id: int) -> list[Row]:
+    """The ledger's hazards of a building (found ones), accident-grade first."""
+    return await db.all(
+        "SELECT h.*, ci.code AS item_code FROM hazards h"
+        " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
+        " WHERE h.building_id = ? AND h.state IN ('open', 'submitted', 'closed', 'unfixable')"
+        " ORDER BY h.accident_grade DESC, h.id",
+        (building_id,),
+    )
+
+
+async def principal_of(db: Reader, school_id: int) -> Row | None:
+    return await db.one(
+        "SELECT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
+        " WHERE m.school_id = ? AND m.role = 'principal' ORDER BY m.id LIMIT 1",
+        (school_id,),
+    )
+
+
+async def make_draw(
+    tx: Tx,
+    campaign_id: int,
+    seed: str,
+    n_schools: int,
+    per_visit: int,
+    districts: list[str],
+    kinds: list[str],
+    actor_id: int | None,
+) -> tuple[int, Draw]:
+    """Draw among the campaign's unvisited schools and the supervisor pool, and store it."""
+    candidates = school_candidates(
+        await schools(tx), await visited_schools(tx, campaign_id), districts, kinds
+    )
+    made = draw(seed, candidates, await supervisor_pool(tx), n_schools, per_visit)
+    return await store_draw(tx, campaign_id, made, districts, kinds, actor_id), made
+
+
+async def visit_rows_for_export(db: Reader, campaign_id: int) -> list[Row]:
+    """Every visit with its supervisors' names and its counts, for ``xiaoan export visits``."""
+    return await db.all(
+        "SELECT v.*, s.name AS school_name, s.district,"
+        " (SELECT group_concat(name, '、') FROM (SELECT p.name FROM visit_supervisors vs"
+        "  JOIN people p ON p.id = vs.person_id WHERE vs.visit_id = v.id ORDER BY p.id))"
+        " AS supervisor_names,"
+        " (SELECT name FROM people WHERE id = v.started_by) AS starter_name,"
+        " (SELECT COUNT(*) FROM supervision_walks w WHERE w.visit_id = v.id) AS walks,"
+        " (SELECT COUNT(*) FROM supervision_walks w WHERE w.visit_id = v.id"
+        "  AND w.finished_at IS NULL) AS walks_unfinished,"
+        " (SELECT COUNT(*) FROM supervision_answers a JOIN supervision_walks w ON w.id = a.walk_id"
+        "  WHERE w.visit_id = v.id) AS items_checked"
+        " FROM supervision_visits v JOIN schools s ON s.id = v.school_id"
+        " WHERE v.campaign_id = ? ORDER BY v.id",
+        (campaign_id,),
+    )
+
+
+# --- the papers ---------------------------------------------------------------------
+
+
+async def school_summaries(db: Reader, campaign_id: int) -> dict[int, Any]:
+    """Each school's latest visit state and its findings by kind (for the city report)."""
+    states = {
+        r["school_id"]: r["state"]
+        for r in await db.all(
+            "SELECT school_id, state FROM supervision_visits WHERE campaign_id = ? ORDER BY id",
+            (campaign_id,),
+        )
+    }
+    counts: dict[int, dict[FindingKind, int]] = {}
+    for r in await db.all(
+        "SELECT v.school_id, f.kind, COUNT(*) AS n FROM supervision_findings f"
+        " JOIN supervision_visits v ON v.id = f.visit_id"
+        " WHERE v.campaign_id = ? AND f.state = 'recorded' GROUP BY v.school_id, f.kind",
+        (campaign_id,),
+    ):
+        counts.setdefault(r["school_id"], {})[FindingKind(r["kind"])] = r["n"]
+    return {
+        school: SchoolSupervision(states.get(school), counts.get(school, {}))
+        for school in states.keys() | counts.keys()
+    }
+
+
+async def finding_rows(db: Reader, campaign_id: int) -> list[Any]:
+    return [
+        FindingRow(
+            school=r["school_name"],
+            building=r["building_name"] or "",
+            item_code=r["item_code"],
+            kind=r["kind"],
+            description=r["description"] or "",
+            hazard_id=r["hazard_id"],
+            hazard_state=r["hazard_state"],
+            verifier=r["verifier_name"],
+            finder=r["finder_name"],
+            recorded_at=r["recorded_at"],
+            accident_open=r["kind"] == "accident" and r["hazard_state"] != "closed",
+        )
+        for r in await all_findings(db, campaign_id)
+    ]
+
+
+@dataclass(frozen=True)
+class ContradictionRow:
+    """A school's own answer a supervisor found otherwise."""
+
+    visit_id: int
+    school: str
+    building: str
+    item_code: str
+    school_choice: str
+    choice: str
+    supervisor: str
+    answered_at: str
+
+
+async def contradiction_rows(db: Reader, campaign_id: int) -> list[ContradictionRow]:
+    rows = await db.all(
+        "SELECT w.visit_id, s.name AS school, b.name AS building, ci.code, a.school_choice,"
+        " a.choice, p.name AS supervisor, a.answered_at FROM supervision_answers a"
+        " JOIN supervision_walks w ON w.id = a.walk_id"
+        " JOIN supervision_visits v ON v.id = w.visit_id JOIN schools s ON s.id = v.school_id"
+        " JOIN buildings b ON b.id = w.building_id JOIN checklist_items ci ON ci.id = a.item_id"
+        " JOIN people p ON p.id = a.answered_by"
+        " WHERE v.campaign_id = ? AND a.school_choice IS NOT NULL AND a.school_choice != a.choice"
+        " ORDER BY a.id",
+        (campaign_id,),
+    )
+    return [ContradictionRow(*r) for r in rows]
+
+
+async def visit_export_rows(db: Reader, campaign_id: int) -> list[Any]:
+    counts: dict[int, dict[FindingKind, int]] = {}
+    for r in await db.all(
+        "SELECT f.visit_id, f.kind, COUNT(*) AS n FROM supervision_findings f"
+        " JOIN supervision_visits v ON v.id = f.visit_id"
+        " WHERE v.campaign_id = ? AND f.state = 'recorded' GROUP BY f.visit_id, f.kind",
+        (campaign_id,),
+    ):
+        counts.setdefault(r["visit_id"], {})[FindingKind(r["kind"])] = r["n"]
+    return [
+        VisitRow(
+            id=r["id"],
+            school=r["school_name"],
+            district=r["district"],
+            chosen_by=r["chosen_by"],
+            draw_id=r["draw_id"],
+            supervisors=r["supervisor_names"] or "",
+            state=r["state"],
+            started_at=r["started_at"],
+            ended_at=r["ended_at"],
+            walks=r["walks"],
+            walks_unfinished=r["walks_unfinished"],
+            items_checked=r["items_checked"],
+            findings=counts.get(r["id"], {}),
+        )
+        for r in await visit_rows_for_export(db, campaign_id)
+    ]

@@ -1,0 +1,100 @@
+"""The scene for supervision tests: a school that inspected and fixed, supervisors, a draw."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from openpyxl import load_workbook
+
+from handlers.supervise import tell_drawn
+from ledger.roles import Role
+from storage import supervision
+from tests.conftest import School, cli_invitation, join, jpeg, make_school
+from tests.rectify_helpers import Scene, report, report_fix, scene
+from tests.simulator import Chat, Sent, Simulator
+
+BUILDINGS = (("教学楼A", "教学楼", "4", "2005"), ("食堂", "食堂", "1", "2010"))
+
+
+@dataclass
+class World:
+    s: Scene
+    other: School  # 第二中学: another school
+    sup1: Chat
+    sup2: Chat
+    sup3: Chat  # a supervisor who is also a staff member of 实验小学
+    listed: int  # an open hazard on 教学楼A
+    closed: int  # a closed hazard on 教学楼A (fixed by staff, verified by the leader)
+
+    @property
+    def school_id(self) -> int:
+        return self.s.school.school_id
+
+
+async def walk_all_ok(chat: Chat, building: str) -> None:
+    """Walk a building answering "no hazard" to every item, and close it."""
+    await chat.send("/inspect")
+    said = await chat.tap(building)
+    while "还有其他隐患吗" not in said[-1].text:
+        said = await chat.tap("无隐患")
+    await chat.tap("否")
+    await chat.tap("销号")
+    chat.new()
+
+
+async def world(sim: Simulator) -> World:
+    s = await scene(sim, BUILDINGS)
+    await walk_all_ok(s.staff, "食堂")
+    listed = await report(s.staff, "楼梯间堆放杂物", building="教学楼A")
+    closed = await report(s.staff, "灭火器过期", building="教学楼A", color="blue")
+    await report_fix(s.staff, closed)
+    await s.leader.tap("✅ 验收销号")
+    assert await sim.db.value("SELECT state FROM hazards WHERE id = ?", (closed,)) == "closed"
+    other = await make_school(sim, name="第二中学", taskforce=s.taskforce)
+    sups = []
+    for name in ("督导甲", "督导乙", "督导丙"):
+        sups.append(await join(sim, await cli_invitation(sim, Role.SUPERVISOR), name))
+    staff_code = await cli_invitation(sim, Role.STAFF, s.school.school_id)
+    await sups[2].send(f"/start {staff_code}")
+    for chat in (s.taskforce, s.principal, s.staff, s.leader, other.principal, *sups):
+        chat.new()
+    return World(s, other, sups[0], sups[1], sups[2], listed, closed)
+
+
+async def draw(sim: Simulator, schools: int = 2, per_visit: int = 2, seed: str = "t") -> int:
+    """What ``xiaoan draw`` does."""
+    async with sim.db.write() as tx:
+        draw_id, _ = await supervision.make_draw(
+            tx, sim.services.campaign_id, seed, schools, per_visit, [], [], None
+        )
+        await tell_drawn(tx, draw_id)
+    await sim.send_outbox()
+    return draw_id
+
+
+async def start_visit(sim: Simulator, w: World) -> list[Sent]:
+    """Both schools drawn; 督导甲 starts the visit at 实验小学 (what he sees)."""
+    await draw(sim)
+    for chat in (w.sup1, w.sup2, w.sup3):
+        chat.new()  # told of the draw
+    await w.sup1.send("/supervise")
+    return await w.sup1.tap("开始督查：实验小学")
+
+
+def workbook_values(data: bytes) -> dict[str, list[list[object]]]:
+    wb = load_workbook(io.BytesIO(data))
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def seen(messages: list[Sent]) -> list[object]:
+    """What a person can read of messages: texts, buttons, files (workbooks by their cells)."""
+    found: list[object] = []
+    for m in messages:
+        found.append((m.kind, m.text, m.caption, m.buttons))
+        for data in m.files:
+            found.append(workbook_values(data) if data[:2] == b"PK" else data)
+    return found
+
+
+__all__ = ["jpeg"]

@@ -1,0 +1,103 @@
+"""Typed buttons and journey states: packed and read back, old or crafted data refused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from handlers import supervise  # noqa: F401 - registers the supervision buttons and journeys
+from handlers.buttons import _REGISTRY, DATA_MAX, PREFIX, Tap, button, unpack
+from handlers.journeys import VERSION, Journey, load
+from handlers.supervise import Answer, MissedBuilding, PickSchool, Walking
+from ledger.errors import NotAllowed, Stale
+
+BIG = 10**12 - 1  # the largest id a field takes (12 digits)
+
+
+def example(cls: type[Tap]) -> Tap:
+    values = {
+        f.name: BIG if f.type in (int, "int") else "rectified_badly"[:16]
+        for f in dataclasses.fields(cls)
+    }
+    return cls(**values)
+
+
+@pytest.mark.parametrize("code", sorted(_REGISTRY))
+def test_every_button_packs_within_telegrams_limit_and_reads_back(code: str) -> None:
+    tap = example(_REGISTRY[code])
+    data = tap.pack()
+    assert data.startswith(f"{PREFIX}:{code}:") or data == f"{PREFIX}:{code}"
+    assert len(data.encode()) <= DATA_MAX
+    assert unpack(data) == tap
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ("j0:sv_pick:1", Stale),  # another version
+        ("j2:sv_pick:1", Stale),
+        ("j1:unknown:1", Stale),
+        ("j1:sv_pick", Stale),  # fields missing
+        ("j1:sv_pick:1:2", Stale),  # too many
+        ("j1:sv_pick:-1", NotAllowed),
+        ("j1:sv_pick:1e3", NotAllowed),
+        ("j1:sv_pick:" + "9" * 13, NotAllowed),
+        ("j1:sv_a:1:2:OK", NotAllowed),  # a str field outside its alphabet
+        ("j1:sv_a:1:2:" + "a" * 17, NotAllowed),
+        ("x:1", Stale),
+    ],
+)
+def test_old_or_crafted_data_is_refused(data: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        unpack(data)
+
+
+def test_a_code_is_registered_once() -> None:
+    with pytest.raises(ValueError, match="taken"):
+
+        @button("sv_pick")
+        @dataclasses.dataclass(frozen=True)
+        class Again(Tap):
+            school_id: int
+
+
+def test_a_button_over_64_bytes_cannot_be_made() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Long(Tap):
+        a: int
+        b: int
+        c: int
+        d: int
+        e: int
+
+    Long.code = "long_for_test"
+    with pytest.raises(ValueError, match="64"):
+        Long(BIG, BIG, BIG, BIG, BIG).pack()
+
+
+def test_labels_travel_with_the_data() -> None:
+    assert PickSchool(3).as_button("一小") == ("一小", "j1:sv_pick:3")
+    assert Answer(1, 2, "hz").pack() == "j1:sv_a:1:2:hz"
+
+
+@pytest.mark.parametrize(
+    "state", [Walking(4), MissedBuilding(2), MissedBuilding(2, "配电房", "other", 3)]
+)
+def test_journey_states_are_stored_and_read_back(state: Journey) -> None:
+    data = state.data()
+    assert data["v"] == VERSION and data["journey"] == state.name
+    assert load(data) == state
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"journey": "supervision_walk", "v": VERSION + 1, "walk_id": 4},
+        {"journey": "nope", "v": VERSION},
+        {"journey": "supervision_walk", "v": VERSION},  # a field missing
+        {},
+    ],
+)
+def test_a_state_of_another_version_or_kind_is_forgotten(data: dict[str, object]) -> None:
+    assert load(data) is None
