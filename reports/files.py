@@ -76,8 +76,14 @@ async def visits_file(db: Database, campaign_id: int, today: date) -> tuple[str,
     visits = await supervision.visit_export_rows(db, campaign_id)
     findings = await supervision.finding_rows(db, campaign_id)
     contradictions = await supervision.contradiction_rows(db, campaign_id)
+    sealed = (await chain.seal(db, None)).text()
     data = await asyncio.to_thread(
-        supervision_report.visits_bytes, visits, findings, today.isoformat(), contradictions
+        supervision_report.visits_bytes,
+        visits,
+        findings,
+        today.isoformat(),
+        contradictions,
+        sealed,
     )
     return f"督查记录-{today.isoformat()}.xlsx", data
 

@@ -403,3 +403,18 @@ async def test_photo_row_pointed_at_another_file_is_reported(sim, tmp_path, caps
     code, out = verify(config, capsys)
     assert code == 1
     assert f"photo unbound: photo row {photo_id} (hazard #{ids['a']}) is named by no event" in out
+
+
+async def test_visit_records_print_the_hash_over_all_heads(sim, clock, tmp_path, capsys):
+    import io
+
+    from openpyxl import load_workbook
+
+    from reports import files
+
+    await busy_school(sim)
+    _, data = await files.visits_file(sim.db, sim.services.campaign_id, clock.today())
+    footer = str(load_workbook(io.BytesIO(data)).active.oddFooter.center.text)
+    code, out = verify(sim.config_path, capsys)
+    all_heads = re.search(r"all heads: ([0-9a-f]{64})", out)[1]
+    assert code == 0 and all_heads in footer
