@@ -11,24 +11,23 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from telegram.error import InvalidToken
-
+# Only what parsing the command line needs is imported here: `xiaoan --help`
+# (and a mistyped command) must not wait for Telegram, spreadsheet or image
+# code to load. Each command imports what it uses (tests/test_cli_imports.py).
 from bot.config import Config, load_config
 from bot.draw import add_draw_command, cmd_draw
-from handlers.base import Services
-from handlers.i18n import t
 from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import SystemClock
 from ledger.errors import ConfigError
-from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.roles import Role
-from reports import files, imports, qr
-from storage import campus, inbox, outbox, people, schedule
-from storage import imports as importing
-from storage.db import Database
-from storage.workers import Workers
+
+if TYPE_CHECKING:
+    from handlers.base import Services
+    from ledger.imports import Problem
+    from storage.db import Database
 
 DESCRIPTION = """\
 xiaoan: school fire and earthquake safety inspections, run from phones.
@@ -156,6 +155,8 @@ async def cmd_init(config: Config) -> str:
 
 
 async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
+    from storage import campus, people
+
     role = Role(args.role)
     city_role = role in (Role.TASKFORCE, Role.SUPERVISOR)
     if city_role == (args.school is not None):
@@ -188,6 +189,8 @@ async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
 
 
 async def cmd_outbox(config: Config, state: str | None, limit: int) -> str:
+    from storage import outbox
+
     if limit < 1:
         raise ConfigError("outbox: --limit must be at least 1")
     db = await _open(config)
@@ -221,6 +224,8 @@ def _crash_note(row: sqlite3.Row) -> str:
 
 async def cmd_errors(config: Config, limit: int) -> str:
     """The updates whose handler failed, newest first: after its commit or before."""
+    from storage import inbox
+
     if limit < 1:
         raise ConfigError("errors: --limit must be at least 1")
     db = await _open(config)
@@ -252,6 +257,8 @@ def _due(name: str, value: str | None) -> date | None:
 
 
 async def cmd_campaign_new(config: Config, args: argparse.Namespace) -> str:
+    from storage import schedule
+
     name = args.name.strip()
     if not name:
         raise ConfigError("campaign new: --name must not be empty")
@@ -296,12 +303,17 @@ async def _services(config: Config) -> Services:
 
 
 async def _school_or_fail(services: Services, school_id: int) -> None:
+    from storage import campus
+
     if await campus.school(services.db, school_id) is None:
         raise ConfigError(f"no school with id {school_id}")
 
 
 async def cmd_export(config: Config, args: argparse.Namespace) -> tuple[str, bytes]:
     """One report: its file name and bytes (the ledger with a progress bar on a terminal)."""
+    from reports import files
+    from storage.workers import Workers
+
     services = await _services(config)
     # The command line is a process of its own: the work is done here, in a thread.
     workers = Workers(0)
@@ -369,6 +381,8 @@ def write_out(args: argparse.Namespace, name: str, data: bytes) -> str:
 
 
 def _problem_lines(problems: list[Problem]) -> str:
+    from handlers.i18n import t
+
     return "\n".join(
         t("en", "imports.problem_line", row=p.row, column=p.column,
           reason=t("en", f"imports.reason.{p.code}")).lstrip("• ")
@@ -383,6 +397,10 @@ def _refused(path: Path, problems: list[Problem]) -> str:
 
 async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str]:
     """Import a file in one transaction, or nothing and the bad rows; (exit code, output)."""
+    from handlers.i18n import t
+    from reports import files, imports
+    from storage import imports as importing
+
     if args.what == "template":
         args.out.mkdir(parents=True, exist_ok=True)
         written = []
@@ -435,6 +453,8 @@ async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes, 
     so they do when the bot is pointed at ``xiaoan local``.
     """
     from bot.local import local_page_of, page_url
+    from reports import files, qr
+    from storage.workers import Workers
 
     local = page_url(config) if not config.token else local_page_of(config)
     base = qr.link_base(config.username, local)
@@ -450,6 +470,8 @@ async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes, 
 
 
 def cmd_run(config: Config, demo: bool = False) -> None:
+    from telegram.error import InvalidToken
+
     from bot.app import ALLOWED_UPDATES, build_application
     from bot.local import LocalChatThread, demo_links, local_page_of
 
@@ -548,7 +570,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(write_out(args, name, data))
             # Said aloud: a shell without the token makes local-chat codes, not Telegram's.
             print(f"each code opens {base}?start=w_<building id>")
-            if qr.only_this_machine(base):
+            from reports.qr import only_this_machine
+
+            if only_this_machine(base):
                 print("note: only this machine can open that address; set local.public_url"
                       " to one that phones reach", file=sys.stderr)  # fmt: skip
         elif args.command == "import":

@@ -181,6 +181,11 @@ SETTINGS = (
         "local chat: joins one address may make at once",
     ),
     Setting(
+        "local.flood_limits",
+        False,
+        "local chat: answer the bot 429 past Telegram's flood limits, as Telegram would (tests)",
+    ),
+    Setting(
         "local.client_ip_header",
         "",
         "local chat: behind a proxy on loopback, the header with the client's address (X-Real-IP)",
@@ -229,6 +234,7 @@ class Config:
     local_joins_per_hour: int = 30
     local_joins_burst: int = 10
     local_client_ip_header: str = ""
+    local_flood_limits: bool = False
 
 
 def _flatten(table: dict[str, Any]) -> dict[str, Any]:
@@ -244,6 +250,12 @@ def _flatten(table: dict[str, Any]) -> dict[str, Any]:
 def _int(name: str, value: Any, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigError(f"config: '{name}' must be a whole number ≥ {low}, not {value!r}")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"config: '{name}' must be true or false")
     return value
 
 
@@ -426,4 +438,5 @@ def _local(v: dict[str, Any]) -> dict[str, Any]:
         "local_joins_per_hour": _int("local.joins_per_hour", v["local.joins_per_hour"]),
         "local_joins_burst": _int("local.joins_burst", v["local.joins_burst"]),
         "local_client_ip_header": _str("local.client_ip_header", v["local.client_ip_header"]),
+        "local_flood_limits": _bool("local.flood_limits", v["local.flood_limits"]),
     }

@@ -10,11 +10,11 @@ import argparse
 import secrets
 
 from bot.config import Config
-from handlers.i18n import t
-from handlers.supervise import tell_drawn
 from ledger.errors import ConfigError
 from ledger.supervision import Draw, DrawRefused, verify_draw
-from storage import supervision
+
+# The bot's and the database's code is imported where a draw is made, not here:
+# `xiaoan --help` builds this command's parser and must stay light.
 
 
 def add_draw_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,6 +51,8 @@ def describe(draw_id: int, made: Draw) -> str:
 async def cmd_draw(config: Config, args: argparse.Namespace) -> tuple[int, str]:
     """Make a draw, or verify one; (exit code, output)."""
     from bot.cli import _services
+    from handlers.supervise import tell_drawn
+    from storage import supervision
 
     services = await _services(config)
     try:
@@ -79,4 +81,6 @@ async def cmd_draw(config: Config, args: argparse.Namespace) -> tuple[int, str]:
 
 
 def refusal(refused: DrawRefused) -> str:
+    from handlers.i18n import t
+
     return t("en", f"error.draw.{refused.params['reason']}", **refused.params)

@@ -1,13 +1,28 @@
-"""The pace of requests to Telegram: a flood limit in one chat holds only that chat.
+"""The pace of requests to Telegram, as Telegram limits them.
 
-python-telegram-bot's ``AIORateLimiter`` answers a ``RetryAfter`` by halting
-every request of the bot until it has passed: one person flooding their own
-chat would hold up everyone's answers. This limiter keeps the overall pace
-of new messages (Telegram's 30 a second, and 20 a minute in a group; edits
-and answers to taps are not messages) with the same maintained limiter
-(aiolimiter), but a ``RetryAfter`` holds only the chat it
-came for: that chat's requests wait it out, and are retried, while other
-chats go on.
+python-telegram-bot's ``AIORateLimiter`` puts every request, replies and
+edits included, under one 30-a-second bucket, and answers a ``RetryAfter`` by
+halting every request of the bot until it has passed. Telegram's limits are
+not like that (core.telegram.org/bots/faq): 30 messages a second is a limit on
+bulk notifications (what the sender broadcasts from the outbox), one chat
+should not get more than about one message a second after a short burst, a
+group 20 a minute, and answering a tap (``answerCallbackQuery``) has no limit.
+
+So this limiter keeps, with the maintained aiolimiter:
+
+- buckets per chat for what lands in it: one for new messages, one for edits
+  (each ``CHAT_BURST`` at once, then ``CHAT_PER_SECOND``), so that a flood in
+  one chat is slowed in that chat before Telegram answers 429, and nobody else
+  waits. Telegram publishes no figure for edits; they are paced like messages
+  but apart from them, so that a walk's step (an edit and a new question) goes
+  at a person's fastest pace, one step a second, for ever;
+- 20 a minute for a group's new messages;
+- the overall 30 a second only for broadcasts: requests whose
+  ``rate_limit_args`` is ``BROADCAST`` (``scheduler.sender``);
+- a ``RetryAfter`` holds only the chat it came for: that chat's requests wait it
+  out, and are retried, while other chats go on.
+
+Everything else (answers to taps, "typing…", getFile, menus) is never held back.
 """
 
 from __future__ import annotations
@@ -26,16 +41,25 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from telegram_rules.limits import (
+    BROADCAST,
+    CHAT_BURST,
+    CHAT_PER_SECOND,
+    GROUP_PER_MINUTE,
+    OVERALL_PER_SECOND,
+    Pace,
+)
+
+__all__ = ["BROADCAST", "ChatRateLimiter", "Pace", "retry_seconds"]
+
 log = logging.getLogger(__name__)
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 
-# Telegram's published limits (core.telegram.org/bots/faq): 30 messages a
-# second overall, 20 a minute in one group.
-OVERALL_PER_SECOND = 30
-GROUP_PER_MINUTE = 20
 # A little over what Telegram asks, so the retry is not refused again.
 MARGIN = 0.1
+# Buckets of chats kept before those at rest (full again) are forgotten.
+KEEP_CHATS = 4096
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -46,8 +70,11 @@ def retry_seconds(error: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
-class ChatRateLimiter(BaseRateLimiter[int]):
-    """Overall and per-group pace; a ``RetryAfter`` holds its own chat only."""
+class ChatRateLimiter(BaseRateLimiter[Pace]):
+    """A bucket per chat; the overall pace for broadcasts; a ``RetryAfter`` holds its chat.
+
+    A rate of 0 turns that limit off (the tests' fake answers at once).
+    """
 
     def __init__(
         self,
@@ -56,10 +83,16 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         max_retries: int = 3,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        chat_per_second: float = CHAT_PER_SECOND,
+        chat_burst: int = CHAT_BURST,
     ) -> None:
         self._overall = AsyncLimiter(overall_per_second, 1) if overall_per_second else None
         self._group_rate = group_per_minute
-        self._groups: dict[int | str, AsyncLimiter] = {}
+        self._chat_rate = chat_per_second
+        self._groups = Buckets(group_per_minute, 60)
+        period = chat_burst / chat_per_second if chat_per_second else 0.0
+        self._chats = Buckets(chat_burst, period)
+        self._edits = Buckets(chat_burst, period)
         self._max_retries = max_retries
         self._held_until: dict[int | str, float] = {}
         self.sleep = sleep
@@ -84,12 +117,20 @@ class ChatRateLimiter(BaseRateLimiter[int]):
 
     def _group(self, chat: int | str) -> AsyncLimiter | None:
         if not self._group_rate or (isinstance(chat, int) and chat > 0):
-            return None  # private chats: Telegram publishes no pace, only RetryAfter
-        if len(self._groups) > 512:  # forget the groups at rest
-            for key, limiter in list(self._groups.items()):
-                if limiter.has_capacity(limiter.max_rate):
-                    del self._groups[key]
-        return self._groups.setdefault(chat, AsyncLimiter(self._group_rate, 60))
+            return None  # private chats: the chat's own bucket
+        return self._groups.of(chat)
+
+    def _chat(self, chat: int | str, endpoint: str) -> AsyncLimiter | None:
+        """The chat's bucket for this request: new messages, edits, or none."""
+        if not self._chat_rate:
+            return None
+        if _is_message(endpoint):
+            buckets = self._chats
+        elif endpoint.startswith("editMessage"):
+            buckets = self._edits
+        else:
+            return None
+        return buckets.of(chat)
 
     async def process_request(
         self,
@@ -98,11 +139,13 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: Pace | None,
     ) -> JSON:
-        """Send within the pace; on ``RetryAfter`` hold this chat, wait, retry."""
+        """Send within the chat's pace (and the overall one for a broadcast); on
+        ``RetryAfter`` hold this chat, wait, retry."""
+        pace = rate_limit_args or Pace()
         chat = _chat_of(data)
-        retries = rate_limit_args if rate_limit_args is not None else self._max_retries
+        retries = self._max_retries if pace.retries is None else pace.retries
         attempt = 0
         while True:
             if chat is not None:
@@ -111,11 +154,11 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                     await self.sleep(wait)
             try:
                 async with AsyncExitStack() as stack:
-                    if chat is not None and _is_message(endpoint):
-                        group = self._group(chat)
-                        if group is not None:
-                            await stack.enter_async_context(group)
-                        if self._overall is not None:
+                    if chat is not None:
+                        for limiter in (self._chat(chat, endpoint), self._group_of(chat, endpoint)):
+                            if limiter is not None:
+                                await stack.enter_async_context(limiter)
+                        if pace.broadcast and self._overall is not None:
                             await stack.enter_async_context(self._overall)
                     return await callback(*args, **kwargs)
             except RetryAfter as error:
@@ -132,10 +175,41 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                         self._held_until = {c: u for c, u in self._held_until.items() if u > now}
                     self._held_until[chat] = max(self._held_until.get(chat, 0.0), now + seconds)
 
+    def _group_of(self, chat: int | str, endpoint: str) -> AsyncLimiter | None:
+        """A group's 20 a minute counts new messages only."""
+        return self._group(chat) if _is_message(endpoint) else None
+
+
+class Buckets:
+    """A bucket per chat. Past ``KEEP_CHATS`` (and then each time their number has
+    doubled) those at rest, full again, are forgotten: a new one would be the same.
+    So memory stays bounded however many people write, at a cost spread thin."""
+
+    def __init__(self, burst: float, period: float) -> None:
+        self.burst, self.period = burst, period
+        self._chats: dict[int | str, AsyncLimiter] = {}
+        self._prune_at = KEEP_CHATS
+
+    def of(self, chat: int | str) -> AsyncLimiter:
+        found = self._chats.get(chat)
+        if found is None:
+            if len(self._chats) >= self._prune_at:
+                self._chats = {
+                    key: limiter
+                    for key, limiter in self._chats.items()
+                    if not limiter.has_capacity(limiter.max_rate)
+                }
+                self._prune_at = max(KEEP_CHATS, 2 * len(self._chats))
+            found = self._chats[chat] = AsyncLimiter(self.burst, self.period)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._chats)
+
 
 def _is_message(endpoint: str) -> bool:
-    """A new message: what Telegram's limits count (an edit, a tap's answer or
-    "typing…" is not one), so only these wait for the overall pace."""
+    """A new message: what Telegram's message limits count (an edit, a tap's answer or
+    "typing…" is not one)."""
     return endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction"
 
 

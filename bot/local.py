@@ -100,7 +100,7 @@ def new_server(config: Config, token: str) -> LocalServer:
     return LocalServer(
         local_settings(config, token),
         SystemClock(config.timezone),
-        FloodLimits(time.monotonic),
+        FloodLimits(time.monotonic) if config.local_flood_limits else None,
         directory=BotDirectory(config.database),
     )
 

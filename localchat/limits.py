@@ -41,7 +41,12 @@ class Bucket:
 
 @dataclass
 class FloodLimits:
-    """Per chat and overall; ``retry_after`` is what a 429 tells the bot to wait."""
+    """Per chat and overall; ``retry_after`` is what a 429 tells the bot to wait.
+
+    ``all_rate`` 0 leaves out the overall limit: Telegram's 30 a second is for
+    bulk notifications, and a fake that counts replies against it is stricter
+    than Telegram (``bench/bench_limits.py`` uses it so).
+    """
 
     now: Callable[[], float]
     chat_rate: float = CHAT_PER_SECOND
@@ -54,12 +59,14 @@ class FloodLimits:
     def retry_after(self, chat_id: int) -> int:
         """0 when a message to this chat may go now, else whole seconds to wait (≥ 1)."""
         now = self.now()
-        if self._all is None:
+        if self._all is None and self.all_rate > 0:
             self._all = Bucket(self.all_rate, self.all_burst)
         chat = self._chats.setdefault(chat_id, Bucket(self.chat_rate, self.chat_burst))
         wait = chat.take(now)
         if wait:
             return max(1, math.ceil(wait))
+        if self._all is None:
+            return 0
         wait = self._all.take(now)
         if wait:
             chat.tokens += 1  # not sent after all: give the chat its token back

@@ -772,7 +772,7 @@ class LocalServer:
             clock,
             settings.token,
             settings.username,
-            limits or FloodLimits(time.monotonic),
+            limits,
         )
         self._runners: list[web.AppRunner] = []
         self.people_port = settings.port

@@ -14,8 +14,10 @@ so a send repeated after a crash returns the first result and the message
 is delivered exactly once; on Telegram a repeat is recorded as possibly
 sent twice.
 
-Pacing: the Application's rate limiter keeps all requests within Telegram's
-30 a second; the sender also waits so that one chat gets at most one message
+Pacing: every message is sent as a broadcast (``telegram_rules.limits.BROADCAST``), so
+the Application's rate limiter keeps what the sender sends within Telegram's
+30 a second for bulk notifications (interactive replies are not counted
+against it); the sender also waits so that one chat gets at most one message
 a second, and sends a small batch per pass (a pass every few seconds), so a
 digest to every principal is spread out and interactive answers, which do
 not go through the outbox, are never queued behind it.
@@ -30,11 +32,13 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from ledger.clock import Clock
@@ -42,6 +46,7 @@ from storage import outbox
 from storage.db import Database
 from storage.outbox import Outgoing
 from storage.photos import PhotoStore
+from telegram_rules.limits import BROADCAST
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +72,7 @@ def backoff(attempts: int) -> timedelta:
 class Sender:
     """Sends the outbox; one pass at a time, however often the job fires."""
 
-    bot: Bot
+    bot: ExtBot[Any]  # the Application's: its rate limiter takes ``rate_limit_args``
     db: Database
     clock: Clock
     photos: PhotoStore
@@ -145,6 +150,7 @@ class Sender:
                 parse_mode=ParseMode.HTML,
                 reply_markup=_markup(message),
                 api_kwargs=self._key(message, "text"),
+                rate_limit_args=BROADCAST,
             )
         except Forbidden as exc:
             log.warning("outbox %s: person %s blocked the bot", message.id, message.person_id)
@@ -184,9 +190,13 @@ class Sender:
         ]
         key = self._key(message, "album")
         if len(media) == 1:
-            await self.bot.send_photo(message.chat_id, media[0].media, api_kwargs=key)
+            await self.bot.send_photo(
+                message.chat_id, media[0].media, api_kwargs=key, rate_limit_args=BROADCAST
+            )
         else:
-            await self.bot.send_media_group(message.chat_id, media, api_kwargs=key)
+            await self.bot.send_media_group(
+                message.chat_id, media, api_kwargs=key, rate_limit_args=BROADCAST
+            )
 
 
 def may_have_arrived(error: NetworkError) -> bool:

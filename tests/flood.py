@@ -3,9 +3,10 @@
 Shared by ``tests/test_flood.py`` (which asserts) and ``bench/bench_flood.py``
 (which prints). The fake Bot API imposes Telegram's flood limits per chat
 (20 at once, then one a second; ``localchat.limits``) on real time, the
-Application runs with its real limiter (which waits a ``RetryAfter`` out)
-and its real update processor, and updates arrive as polling hands them over:
-a batch stored in the inbox, then one task per update.
+Application runs with its real limiter (which paces each chat within those
+limits, and waits a ``RetryAfter`` out in that chat) and its real update
+processor, and updates arrive as polling hands them over: a batch stored in
+the inbox, then one task per update.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Figures:
     flooded: list[float] = field(default_factory=list)
     flood_left: int = 0  # flood updates still waiting when the walk under flood ended
     stranger_answers: int = 0
+    flooder_answers: int = 0
     retry_afters: int = 0
 
 
@@ -58,14 +60,18 @@ async def run(
 ) -> Figures:
     """The colleague's answers alone, then while a stranger and a member flood."""
     sim = Simulator(folder, clock)
-    sim.rate_limiter = rate_limiter or ChatRateLimiter(max_retries=3)
-    if update_processor is not None:
-        sim.update_processor = update_processor
     await sim.start()
     try:
         school = await make_school(sim)
+        # Started again with the real limiter: its buckets begin with the fake's limits.
+        await sim.stop()
+        sim.rate_limiter = rate_limiter or ChatRateLimiter(max_retries=3)
+        if update_processor is not None:
+            sim.update_processor = update_processor
+        await sim.start()
         colleague, flooder = school.staff, school.principal
         stranger = sim.chat("路人")
+        flooder.new()  # what came before the flood
         await colleague.send("/inspect")
         await colleague.tap("教学楼A")
         sim.guard.throttle = Throttle()
@@ -86,6 +92,7 @@ async def run(
         await asyncio.gather(*flood)
         sim.assert_clean()
         figures.stranger_answers = len(stranger.messages)
+        figures.flooder_answers = len(flooder.new())
         figures.retry_afters = sum("flood limit" in r for r in sim.api.refusals)
         return figures
     finally:

@@ -508,7 +508,7 @@ class Simulator:
         # lanes) as its update fetcher hands them over; off: process_update alone.
         self.live = True
         self.rate_limiter: BaseRateLimiter[Any] = ChatRateLimiter(
-            overall_per_second=0, group_per_minute=0, max_retries=0
+            overall_per_second=0, group_per_minute=0, max_retries=0, chat_per_second=0
         )
         self.update_processor: BaseUpdateProcessor | None = None  # the Application's own
 

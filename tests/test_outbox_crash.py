@@ -18,8 +18,10 @@ import httpx
 import pytest
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
+from telegram.ext import ExtBot
 
 from bot.cli import cmd_outbox
+from bot.limiter import ChatRateLimiter
 from ledger.clock import FakeClock
 from ledger.roles import Role
 from localchat.channel import IDEMPOTENCY_FEATURE as LOCAL_FEATURE
@@ -30,7 +32,7 @@ from storage import outbox, people
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
 from tests.conftest import cli_invitation, join, jpeg
-from tests.localchat_support import bot_for, start_server
+from tests.localchat_support import TOKEN, start_server
 from tests.simulator import Simulator
 
 
@@ -225,7 +227,14 @@ async def server(tmp_path: Path, clock: FakeClock) -> AsyncIterator[LocalServer]
 
 @pytest.fixture
 async def bot(server: LocalServer) -> AsyncIterator[Bot]:
-    async with bot_for(server) as connected:
+    """An ``ExtBot``, as the Application's: the sender passes its limiter ``rate_limit_args``."""
+    api = server.api_url
+    unpaced = ChatRateLimiter(
+        overall_per_second=0, group_per_minute=0, chat_per_second=0, max_retries=0
+    )
+    async with ExtBot(
+        TOKEN, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot", rate_limiter=unpaced
+    ) as connected:
         yield connected
 
 

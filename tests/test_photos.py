@@ -103,17 +103,23 @@ def test_orientation_1_is_left_as_is():
 
 
 @pytest.mark.parametrize(
-    ("size", "expected"),
+    ("size", "fmt", "expected"),
     [
-        ((4000, 3000), (2048, 1536)),
-        ((3000, 4000), (1536, 2048)),
-        ((2048, 100), (2048, 100)),  # exactly the limit: unchanged
-        ((640, 480), (640, 480)),  # small photos are never enlarged
+        ((4000, 3000), "PNG", (2048, 1536)),
+        ((3000, 4000), "PNG", (1536, 2048)),
+        # A JPEG decoded at half scale: within 5 % under the limit, not resampled.
+        ((4000, 3000), "JPEG", (2000, 1500)),
+        ((3000, 4000), "JPEG", (1500, 2000)),
+        ((4096, 3072), "JPEG", (2048, 1536)),
+        ((3000, 2000), "JPEG", (2048, 1365)),  # half would be too small: resampled
+        ((16000, 1000), "JPEG", (2000, 125)),  # an eighth
+        ((2048, 100), "JPEG", (2048, 100)),  # exactly the limit: unchanged
+        ((640, 480), "JPEG", (640, 480)),  # small photos are never enlarged
     ],
 )
-def test_scaled_to_long_side(size, expected):
+def test_scaled_to_long_side(size, fmt, expected):
     """The long side is at most max_side (2048), keeping the aspect ratio."""
-    jpeg, width, height = normalise(encode(Image.new("RGB", size, "green")), LIMITS)
+    jpeg, width, height = normalise(encode(Image.new("RGB", size, "green"), fmt), LIMITS)
     assert (width, height) == expected
     assert opened(jpeg).size == expected
 
@@ -185,8 +191,8 @@ def test_store_saves_by_hash(store, tmp_path):
     content = path.read_bytes()
     assert hashlib.sha256(content).hexdigest() == stored.sha256
     assert stored.size == len(content)
-    assert (stored.width, stored.height) == (2048, 1536)
-    assert opened(content).size == (2048, 1536)
+    assert (stored.width, stored.height) == (2000, 1500)  # a half-scale decode
+    assert opened(content).size == (2000, 1500)
 
 
 def test_same_photo_twice_is_one_file(store, tmp_path):
@@ -309,7 +315,7 @@ def test_a_store_with_a_low_limit_does_not_affect_another(tmp_path):
     normal = PhotoStore(tmp_path / "normal", LIMITS)
     strict = PhotoStore(tmp_path / "strict", SMALL_PIXELS)
     data = encode(Image.new("RGB", (4000, 3000), "green"))  # 12 MP: fine for `normal`
-    assert (normal.save(data).width, normal.save(data).height) == (2048, 1536)
+    assert (normal.save(data).width, normal.save(data).height) == (2000, 1500)
     with pytest.raises(PhotoRejected):
         strict.save(data)
 
