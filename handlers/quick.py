@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telegram import Document, PhotoSize
 
+from handlers import evidence
 from handlers import hazard as hazard_questions
 from handlers.base import Ctx
 from ledger.errors import NotAllowed
@@ -42,12 +43,16 @@ async def start(ctx: Ctx, photo: PhotoSize | Document, building: Row | None = No
             source="quick",
             person_id=person.id,
         )
-        await walks.add_photo(tx, hazard_id, stored, person.id, photo.file_unique_id)
         await people.set_pending(tx, ctx.user_id, "quick", {"hazard_id": hazard_id})
     hazard = await walks.hazard(ctx.db, hazard_id)
     assert hazard is not None
     await ctx.reply("quick.started")
-    await hazard_questions.ask(ctx, hazard)
+    # A photo matching another school's waits for its sender's choice (handlers.evidence).
+    if await evidence.screen(ctx, hazard, stored, photo.file_unique_id, "before"):
+        await hazard_questions.store_before(ctx, hazard, stored, photo.file_unique_id, None)
+    fresh = await walks.hazard(ctx.db, hazard_id)
+    assert fresh is not None
+    await hazard_questions.ask(ctx, fresh)
 
 
 async def start_scanned(ctx: Ctx, photo: PhotoSize | Document, building_id: int) -> None:
