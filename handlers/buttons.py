@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -29,13 +30,14 @@ DATA_MAX = 64  # Telegram's limit on callback data, in bytes
 WORD = re.compile(r"^[a-z0-9_]{1,16}$")  # what a str field may hold
 
 
-class Tap:
+class Tap(ABC):
     """A tapped button: the base of every button record."""
 
     code: ClassVar[str]
 
+    @abstractmethod
     async def tap(self, ctx: Ctx) -> None:
-        raise NotImplementedError
+        """Each kind says what it does."""
 
     def pack(self) -> str:
         """The callback data: version, code, fields."""

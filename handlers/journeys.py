@@ -11,6 +11,7 @@ is a journey; everything else about it lives with the journey itself.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -24,7 +25,7 @@ KIND = "journey"
 VERSION = 1
 
 
-class Journey:
+class Journey(ABC):
     """The base of every journey state."""
 
     name: ClassVar[str]
@@ -37,8 +38,9 @@ class Journey:
         await ctx.reply("common.photo_not_now")
         await self.again(ctx)
 
+    @abstractmethod
     async def again(self, ctx: Ctx) -> None:
-        raise NotImplementedError
+        """Each kind says what it does."""
 
     def data(self) -> dict[str, Any]:
         fields = dataclasses.asdict(self)  # type: ignore[call-overload]
