@@ -58,7 +58,7 @@ from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
 from scheduler.sender import IDEMPOTENCY_FEATURE, Sender
-from storage import inbox, schedule
+from storage import chain, evidence, inbox, schedule
 from storage.campus import ensure_checklist
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
@@ -139,12 +139,15 @@ async def open_services(config: Config, clock: Clock) -> Services:
             config.supervision_due,
         )
         version_id = await ensure_checklist(tx, checklist)
+    photos = PhotoStore(
+        config.photos, PhotoLimits(config.max_bytes, config.max_pixels, config.max_side)
+    )
+    # Photos stored before fingerprints existed get theirs (where the file is present).
+    await evidence.backfill(db, db.write, photos)
     return Services(
         db=db,
         clock=clock,
-        photos=PhotoStore(
-            config.photos, PhotoLimits(config.max_bytes, config.max_pixels, config.max_side)
-        ),
+        photos=photos,
         campaign_id=campaign_id,
         checklist_version_id=version_id,
         bot_username=config.username or None,
@@ -153,6 +156,7 @@ async def open_services(config: Config, clock: Clock) -> Services:
         ask_again=router.ask_current,
         workers=Workers(config.workers),
         local_page=local_page_of(config),
+        evidence=config.evidence,
     )
 
 
@@ -198,6 +202,15 @@ async def send_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def plan_reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Job: plan the reminders due now into the outbox."""
     await context.bot_data["reminders"].run()
+
+
+async def record_heads(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily: record every chain's head, so that ``xiaoan verify --since`` can prove
+    nothing before it changed; the log keeps the digest outside the database too."""
+    services: Services = context.bot_data["services"]
+    async with services.db.write() as tx:
+        digest = await chain.record_anchor(tx)
+    log.info("chain heads recorded: %s", digest)
 
 
 async def sync_menus(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -316,6 +329,9 @@ def build_application(
             jobs = app.job_queue
             jobs.run_once(resume_job, when=0, name="resume")
             jobs.run_repeating(prune_inbox, interval=timedelta(days=1), first=60)
+            jobs.run_repeating(
+                record_heads, interval=timedelta(days=1), first=120, name="chain_heads"
+            )
             jobs.run_once(sync_menus, when=2, name="menus")
             jobs.run_repeating(send_outbox, interval=OUTBOX_EVERY, first=1, name="outbox")
             jobs.run_repeating(

@@ -49,6 +49,9 @@ Commands:
   errors      list the updates whose handling failed (also after they were applied)
   campaign    start a new campaign (campaign new --name N ...) reusing schools,
               buildings and people; it is in force from the next start of the bot
+  verify      walk every chain of the event log and the photo store; report the first
+              break of each, or "intact" with the head hashes (--since HASH: prove that
+              nothing before a recorded head changed)
 """
 
 OUTBOX_STATES = ("pending", "sent", "failed", "blocked", "dropped")
@@ -96,6 +99,13 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--name", required=True, help="the campaign's name (unique)")
     for phase in ("self-inspection", "rectification", "supervision"):
         new.add_argument(f"--{phase}-due", metavar="YYYY-MM-DD", help=f"{phase} due date")
+    ver = sub.add_parser("verify", help="check the hash-chained event log and the photo store")
+    ver.add_argument(
+        "--since",
+        metavar="HASH",
+        help="a head printed on an export or recorded by the daily job: prove nothing"
+        " before it changed",
+    )
     return p
 
 
@@ -328,6 +338,21 @@ async def cmd_export(config: Config, args: argparse.Namespace) -> tuple[str, byt
     finally:
         await services.db.close()
     return name, data
+
+
+def cmd_verify(config: Config, since: str | None) -> tuple[int, str]:
+    """``xiaoan verify``: read-only; 0 when everything holds, 1 at any break."""
+    from storage.chain import format_report, verify
+
+    if not config.database.exists():
+        raise ConfigError(f"storage.database {config.database}: no such file")
+    try:
+        report = verify(config.database, config.photos, since.strip().lower() if since else None)
+    except sqlite3.Error as exc:
+        raise ConfigError(
+            f"storage.database {config.database}: {exc} (run xiaoan init to bring it up to date)"
+        ) from None
+    return (0 if report.intact else 1), format_report(report)
 
 
 @contextmanager
@@ -564,6 +589,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(asyncio.run(cmd_errors(config, args.limit)))
         elif args.command == "campaign":
             print(asyncio.run(cmd_campaign_new(config, args)))
+        elif args.command == "verify":
+            code, output = cmd_verify(config, args.since)
+            print(output)
+            return code
         elif args.command == "local":
             from bot.local import cmd_local
 

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import ConfigError
+from ledger.evidence import EvidenceRules
 from scheduler.rules import ReminderRules
 
 TOKEN_ENV = "XIAOAN_TELEGRAM_TOKEN"  # noqa: S105 - the name of a variable, not a secret
@@ -56,6 +57,21 @@ SETTINGS = (
         "largest photo in pixels (width × height); larger is refused as a bomb",
     ),
     Setting("photos.max_side", 2048, "stored photos are scaled so the long side is at most this"),
+    Setting(
+        "evidence.match_distance",
+        24,
+        "perceptual-hash bits (of 64) within which a photo on record is compared to a new one",
+    ),
+    Setting(
+        "evidence.match_similarity_percent",
+        90,
+        "a compared photo whose detail correlates this much (1..100) is a reused photo",
+    ),
+    Setting(
+        "evidence.after_photo_max_age_days",
+        3,
+        "an after-photo taken more than this many days before the fix is reported is flagged",
+    ),
     Setting(
         "workers.processes",
         2,
@@ -199,6 +215,7 @@ class Config:
     fix_at_once_days: int
     workers: int = 2
     reminders: ReminderRules = field(default_factory=ReminderRules)
+    evidence: EvidenceRules = field(default_factory=EvidenceRules)
     local_host: str = "127.0.0.1"
     local_port: int = 8080
     local_api_host: str = "127.0.0.1"
@@ -364,7 +381,26 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         fix_at_once_days=_int("walk.fix_at_once_days", v["walk.fix_at_once_days"]),
         workers=_int("workers.processes", v["workers.processes"], low=0),
         reminders=_reminders(v),
+        evidence=_evidence(v),
         **_local(v),
+    )
+
+
+def _evidence(v: dict[str, Any]) -> EvidenceRules:
+    similarity = _int("evidence.match_similarity_percent", v["evidence.match_similarity_percent"])
+    if similarity > 100:
+        raise ConfigError(
+            f"config: 'evidence.match_similarity_percent' must be 1..100, not {similarity!r}"
+        )
+    distance = _int("evidence.match_distance", v["evidence.match_distance"], low=0)
+    if distance > 64:
+        raise ConfigError(f"config: 'evidence.match_distance' must be 0..64, not {distance!r}")
+    return EvidenceRules(
+        match_distance=distance,
+        match_similarity_percent=similarity,
+        after_photo_max_age_days=_int(
+            "evidence.after_photo_max_age_days", v["evidence.after_photo_max_age_days"], low=0
+        ),
     )
 
 

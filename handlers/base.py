@@ -48,9 +48,11 @@ from handlers import when
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
 from ledger.errors import Stale, XiaoanError
+from ledger.evidence import EvidenceRules
 from ledger.roles import Person, require_member
 from storage import inbox, journeys, questions
 from storage.db import Database, Tx
+from storage.evidence import PhashIndex
 from storage.people import person_by_tg
 from storage.photos import PhotoStore
 from storage.workers import Workers
@@ -103,6 +105,10 @@ class Services:
     # The local chat's page when the bot runs on it (no Telegram): links that a
     # phone opens by itself, such as QR codes, point there and not at t.me.
     local_page: str | None = None
+    # When a photo is flagged as evidence (ledger.evidence); the zone reads capture times.
+    evidence: EvidenceRules = field(default_factory=EvidenceRules)
+    # The perceptual hashes of the photos on record, caught up before each look-up.
+    fingerprints: PhashIndex = field(default_factory=PhashIndex)
 
 
 class Ctx:

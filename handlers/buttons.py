@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
@@ -41,7 +42,7 @@ VERSIONED = re.compile(r"^j\d+:")
 YES, NO = "y", "n"  # a bool field, as it always travelled
 
 
-class Tap:
+class Tap(ABC):
     """A tapped button: the base of every button kind."""
 
     code: ClassVar[str]
@@ -50,8 +51,9 @@ class Tap:
     # A tap that only reads is marked done before it answers (``handlers.base.reading``).
     reads_only: ClassVar[bool] = False
 
+    @abstractmethod
     async def tap(self, ctx: Ctx) -> None:
-        raise NotImplementedError
+        """Each kind says what it does."""
 
     def pack(self) -> str:
         """The callback data: version, code, fields."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
-from handlers import named
+from handlers import evidence, named
 from handlers.base import Button, Ctx
 from handlers.buttons import Tap, button
 from handlers.download import download
@@ -25,6 +25,7 @@ from ledger.errors import NotAllowed, PhotoRejected, Stale
 from ledger.hazards import DEADLINE_CHOICES, Step, next_step, quick_fix_deadline
 from ledger.ids import parse_id
 from storage import campus, people, walks
+from storage import evidence as evidence_store
 from storage.db import Row
 from storage.photos import StoredPhoto
 from telegram_rules.fit import clip
@@ -244,14 +245,42 @@ async def fetch_photo(ctx: Ctx, photo: PhotoSize | Document) -> StoredPhoto:
 
 
 async def on_photo(ctx: Ctx, hazard: Row, photo: PhotoSize | Document) -> None:
-    """A photo for a hazard waiting for photos."""
+    """A photo for a hazard waiting for photos; one that copies another school's waits."""
     if step_of(hazard) is not Step.PHOTOS:
         raise Stale()
     stored = await fetch_photo(ctx, photo)
+    if await evidence.screen(ctx, hazard, stored, photo.file_unique_id, "before"):
+        await store_before(ctx, hazard, stored, photo.file_unique_id, None)
+
+
+async def store_before(
+    ctx: Ctx, hazard: Row, stored: StoredPhoto, file_unique_id: str | None, reused_of: int | None
+) -> None:
     async with ctx.write() as tx:
-        await walks.add_photo(tx, hazard["id"], stored, ctx.member().id, photo.file_unique_id)
+        await walks.add_photo(
+            tx, hazard["id"], stored, ctx.member().id, file_unique_id, reused_of=reused_of
+        )
+        await evidence_store.release(tx, ctx.user_id)
         if hazard["inspection_id"]:
             await walks.touch(tx, hazard["inspection_id"])
+
+
+async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
+    """The reporter keeps a before-photo that matches another school's: stored flagged."""
+    hazard = await walks.hazard(ctx.db, held.hazard_id)
+    if (
+        hazard is None
+        or hazard["reported_by"] != ctx.member().id
+        or hazard["state"] != "draft"
+        or step_of(hazard) not in (Step.BUILDING, Step.PHOTOS)  # a quick report: building first
+    ):
+        raise Stale()
+    await ctx.settle(ctx.t("evidence.keep"))
+    await store_before(ctx, hazard, held.photo, held.file_unique_id, held.matches)
+    await ctx.reply("evidence.kept")
+    fresh = await walks.hazard(ctx.db, hazard["id"])
+    assert fresh is not None
+    await ask(ctx, fresh)
 
 
 LIST_DESCRIPTION = 120  # UTF-16 units of a description in a list (the card has it whole)

@@ -17,6 +17,7 @@ fields no longer fit) is forgotten and the person told, never an error.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -27,7 +28,7 @@ from storage import people
 from storage.db import Reader, Tx
 
 
-class Journey:
+class Journey(ABC):
     """The base of every journey's pending state."""
 
     kind: ClassVar[str]  # the name it is stored under (``pending_inputs.kind``)
@@ -75,9 +76,9 @@ class Journey:
         await ctx.reply("common.not_understood")
         await self.again(ctx)
 
+    @abstractmethod
     async def again(self, ctx: Ctx) -> None:
         """Ask again what the journey waits for."""
-        raise NotImplementedError
 
     async def still_theirs(self, ctx: Ctx) -> bool:
         """Whether asking again unasked (after a stale tap) still makes sense."""
@@ -86,6 +87,7 @@ class Journey:
     # --- /cancel ------------------------------------------------------------------------
     async def cancel(self, ctx: Ctx, tx: Tx) -> None:
         """Undo, in the transaction that ends the journey, what it left half done."""
+        return None  # most journeys leave nothing half done
 
     async def after_cancel(self, ctx: Ctx) -> Keyboard | None:
         """The buttons shown with the "cancelled" answer (e.g. to resume a walk)."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from telegram import Document, PhotoSize
 
+from handlers import evidence, inspect
 from handlers import hazard as hazard_questions
-from handlers import inspect
 from handlers.base import Ctx
 from handlers.journeys import Journey, begin, journey
 from ledger.errors import NotAllowed
@@ -46,12 +46,16 @@ async def start(ctx: Ctx, photo: PhotoSize | Document, building: Row | None = No
             source="quick",
             person_id=person.id,
         )
-        await walks.add_photo(tx, hazard_id, stored, person.id, photo.file_unique_id)
         await begin(tx, ctx.user_id, QuickReport(hazard_id))
     hazard = await walks.hazard(ctx.db, hazard_id)
     assert hazard is not None
     await ctx.reply("quick.started")
-    await hazard_questions.ask(ctx, hazard)
+    # A photo matching another school's waits for its sender's choice (handlers.evidence).
+    if await evidence.screen(ctx, hazard, stored, photo.file_unique_id, "before"):
+        await hazard_questions.store_before(ctx, hazard, stored, photo.file_unique_id, None)
+    fresh = await walks.hazard(ctx.db, hazard_id)
+    assert fresh is not None
+    await hazard_questions.ask(ctx, fresh)
 
 
 async def start_scanned(ctx: Ctx, photo: PhotoSize | Document, building_id: int) -> None:

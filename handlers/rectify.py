@@ -19,16 +19,17 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
-from handlers import named, notify
-from handlers.base import Button, Ctx, Keyboard
+from handlers import evidence, named, notify
+from handlers.base import ALBUM_MAX, Button, Ctx, Keyboard
 from handlers.buttons import Tap, button
 from handlers.hazard import Camera, camera_row, fetch_photo
-from handlers.i18n import Html, t
+from handlers.i18n import DEFAULT, LANGUAGES, Html, t
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NeedPhoto, NotAllowed, Stale
+from ledger.evidence import after_photo_flag
 from ledger.rectify import (
     Action,
     Facts,
@@ -40,9 +41,11 @@ from ledger.rectify import (
     verifiers,
 )
 from ledger.roles import Role
+from storage import evidence as evidence_store
 from storage import people, walks
 from storage import rectify as store
 from storage.db import Row, Tx
+from storage.photos import StoredPhoto
 from telegram_rules.fit import clip
 
 
@@ -324,26 +327,70 @@ async def _draft_gone(ctx: Ctx, data: dict[str, Any]) -> bool:
 
 
 async def on_photo(ctx: Ctx, data: dict[str, Any], picture: PhotoSize | Document) -> None:
-    """An after-photo for the fix being reported."""
+    """An after-photo for the fix being reported; one that copies a photo on record waits."""
     if await _draft_gone(ctx, data):
         return
     person = ctx.member()
-    _, facts = await load(ctx, data["hazard_id"])
+    hazard, facts = await load(ctx, data["hazard_id"])
     transition(person, Action.FIX, facts)
     stored = await fetch_photo(ctx, picture)
+    if await evidence.screen(
+        ctx, hazard, stored, picture.file_unique_id, "after", fix_report_id=data["fix_id"]
+    ):
+        await _store_after(ctx, hazard, data["fix_id"], stored, picture.file_unique_id, None)
+    await ask_again(ctx, "fix", data)
+
+
+async def _store_after(
+    ctx: Ctx,
+    hazard: Row,
+    fix_id: int,
+    stored: StoredPhoto,
+    file_unique_id: str | None,
+    reused_of: int | None,
+) -> None:
+    """Attach an after-photo, flagged by what its capture time says (ledger.evidence)."""
+    clock = ctx.services.clock
+    flag = after_photo_flag(
+        stored.taken_at, hazard["reported_at"], clock.now(), ctx.services.evidence, clock.tz
+    )
     async with ctx.write() as tx:
         added = await walks.add_photo(
             tx,
-            data["hazard_id"],
+            hazard["id"],
             stored,
-            person.id,
-            picture.file_unique_id,
+            ctx.member().id,
+            file_unique_id,
             kind="after",
-            fix_report_id=data["fix_id"],
+            fix_report_id=fix_id,
+            reused_of=reused_of,
+            time_flag=flag,
         )
+        await evidence_store.release(tx, ctx.user_id)
     if not added:
         await ctx.reply("fix.same_photo")
-    await ask_again(ctx, "fix", data)
+    elif reused_of:
+        await ctx.reply("evidence.kept")
+
+
+async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
+    """The sender keeps an after-photo that matches one on record: stored flagged."""
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    if (
+        waiting is None
+        or waiting[0] != "fix"
+        or waiting[1]["fix_id"] != held.fix_report_id
+        or waiting[1].get("stage") == "note"
+    ):
+        raise Stale()
+    hazard, facts = await load(ctx, held.hazard_id)
+    transition(ctx.member(), Action.FIX, facts)
+    assert held.fix_report_id is not None  # an after-photo is held with its fix report
+    await ctx.settle(ctx.t("evidence.keep"))
+    await _store_after(
+        ctx, hazard, held.fix_report_id, held.photo, held.file_unique_id, held.matches
+    )
+    await ask_again(ctx, "fix", waiting[1])
 
 
 async def _photos_done(ctx: Ctx, hazard: Row, fix_id: int) -> None:
@@ -369,11 +416,19 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     if not after:
         raise NeedPhoto()
     before = [p for p in await store.photos_of(ctx.db, hazard["id"]) if p["kind"] == "before"]
-    # The album: before and after side by side, at most five of each.
-    album = [p["sha256"] for p in before[:5]] + [p["sha256"] for p in after[:5]]
+    # The album: a flagged photo beside the one on record it copies, then before and
+    # after side by side, at most five of each; ten in all (Telegram's limit).
+    pairs = await evidence.side_by_side(ctx.db, after)
+    plain = [p["sha256"] for p in before[:5]] + [p["sha256"] for p in after[:5]]
+    album = list(dict.fromkeys(pairs + plain))[:ALBUM_MAX]
     hid, fid = hazard["id"], data["fix_id"]
-
-    render = about(
+    flags = {
+        lang: await evidence.flag_lines(
+            ctx.db, lang, hazard, after, ctx.services.evidence.after_photo_max_age_days
+        )
+        for lang in LANGUAGES
+    }
+    base = about(
         hazard,
         "fix.to_verifier",
         [
@@ -388,6 +443,13 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
         before=len(before),
         after=len(after),
     )
+
+    def flagged(lang: str) -> tuple[str, Keyboard]:
+        text, buttons = base(lang)
+        lines = flags.get(lang, flags[DEFAULT])
+        return ("\n".join([text, *lines]) if lines else text), buttons
+
+    render: notify.Render = flagged
     by_taskforce = taskforce_verifies(person.id, facts.managers)
     if by_taskforce:  # nobody at the school may verify: the task force is asked, and says so
         render = _to_taskforce(hazard, render, "verify_by_taskforce.to_taskforce")

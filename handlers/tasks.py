@@ -8,9 +8,11 @@ person may take on it now (``ledger.rectify.actions``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from handlers import evidence
 from handlers.base import Ctx, Keyboard, reading
 from handlers.buttons import Tap, button
 from handlers.i18n import Html, has
@@ -156,10 +158,17 @@ class TasksPage(Tap):
 # --- the card -----------------------------------------------------------------
 
 
-def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]) -> str:
+def _card_text(
+    ctx: Ctx,
+    hazard: Row,
+    facts: Facts,
+    detail: dict[str, list[Row]],
+    marks: Sequence[str] = (),
+) -> str:
     """Everything about one hazard, in the reader's language, within one message: long
     typed texts are clipped (the ledger keeps them whole) and the oldest of the rest give
-    way to a line that counts them."""
+    way to a line that counts them. ``marks``: each photo's capture time and its flags
+    (handlers.evidence), right under the photo count."""
     lines = [ctx.t("card.head", title=Html(title(ctx.lang, hazard)), school=hazard["school_name"])]
     if hazard["item_code"]:
         item = hazard["item_en"] if ctx.lang == "en" else hazard["item_zh"]
@@ -190,6 +199,7 @@ def _card_text(ctx: Ctx, hazard: Row, facts: Facts, detail: dict[str, list[Row]]
         lines.append(ctx.t("card.demolition", date=ctx.day(hazard["demolition_due"])))
     before = sum(p["kind"] == "before" for p in detail["photos"])
     lines.append(ctx.t("card.photos", before=before, after=len(detail["photos"]) - before))
+    lines += marks
     if detail["fixes"]:
         lines.append("\n" + ctx.t("card.signatures"))
     for fix in detail["fixes"]:
@@ -294,8 +304,15 @@ async def show_card(ctx: Ctx, hazard_id: int) -> None:
     if query is not None:
         await ctx.answer_tap()
     photos = ctx.services.photos
-    await ctx.show_photos([photos.path_of(p["sha256"]) for p in detail["photos"]])
-    await ctx.say(_card_text(ctx, hazard, facts, detail), _card_buttons(ctx, hazard, facts))
+    # A flagged photo is shown beside the photo on record it copies.
+    pairs = await evidence.side_by_side(ctx.db, detail["photos"])
+    shown = list(dict.fromkeys([p["sha256"] for p in detail["photos"]] + pairs))
+    await ctx.show_photos([photos.path_of(sha) for sha in shown])
+    marks = evidence.card_lines(ctx.lang, detail["photos"]) if detail["photos"] else []
+    marks += await evidence.flag_lines(
+        ctx.db, ctx.lang, hazard, detail["photos"], ctx.services.evidence.after_photo_max_age_days
+    )
+    await ctx.say(_card_text(ctx, hazard, facts, detail, marks), _card_buttons(ctx, hazard, facts))
 
 
 @reading

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from reports.cells import text_cell
 from reports.labels import short_time
-from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, to_bytes
+from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, seal_footer, to_bytes
 from reports.supervision import SCHOOL_COLUMNS, add_findings_sheet, add_school_columns
 from storage.reporting import SchoolData
 from storage.supervision import FindingRow, SchoolSupervision
@@ -47,6 +47,7 @@ COLUMNS = (
     ("完成率(%)", 8),
     ("最近活动", 17),
     ("状态", 8),
+    ("照片存疑的整改", 9),
 )
 HEADER_ROW = 3
 PERCENT_COLUMN = 14
@@ -93,8 +94,11 @@ def build_city(
     phases: Phases,
     supervised: Mapping[int, SchoolSupervision] | None = None,
     findings: Sequence[FindingRow] = (),
+    seal: str | None = None,
 ) -> Workbook:
-    """The city report workbook; with supervision's columns and sheet when given."""
+    """The city report workbook; with supervision's columns and sheet when given.
+    ``seal`` (the hash over every chain's head) is printed under the totals and at the
+    foot of every page."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -128,6 +132,7 @@ def build_city(
             ws.cell(row=row, column=4 + offset, value=value)
         ws.cell(row=row, column=15, value=short_time(school.last_activity))
         ws.cell(row=row, column=16, value=state)
+        ws.cell(row=row, column=17, value=school.flagged_fixes)
         fill = {STATUS_NOT_STARTED: NOT_STARTED, STATUS_LATE: LATE}.get(state)
         for column in range(1, len(COLUMNS) + 1):
             styled = ws.cell(row=row, column=column)
@@ -148,6 +153,7 @@ def build_city(
     ws.cell(row=row, column=2, value="全市合计")
     for offset, value in enumerate(figures(city)):
         ws.cell(row=row, column=4 + offset, value=value)
+    ws.cell(row=row, column=17, value=sum(s.flagged_fixes for s in schools))
     for column in range(1, len(COLUMNS) + 1):
         total = ws.cell(row=row, column=column)
         total.font = BOLD
@@ -157,6 +163,9 @@ def build_city(
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    if seal is not None:
+        ws.cell(row=row + 2, column=1, value=seal).font = FONT
+        seal_footer(ws, seal)
 
     if schools:
         _chart(wb, ws, last_school_row, len(schools))
@@ -190,5 +199,6 @@ def city_bytes(
     phases: Phases,
     supervised: Mapping[int, SchoolSupervision] | None = None,
     findings: Sequence[FindingRow] = (),
+    seal: str | None = None,
 ) -> bytes:
-    return to_bytes(build_city(schools, today, phases, supervised, findings))
+    return to_bytes(build_city(schools, today, phases, supervised, findings, seal))

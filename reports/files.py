@@ -21,7 +21,7 @@ from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
 from reports import supervision as supervision_report
 from reports.ledger import write_ledger
-from storage import supervision
+from storage import chain, supervision
 from storage.db import Database
 from storage.photos import PhotoStore
 from storage.reporting import (
@@ -50,7 +50,8 @@ async def form_file(
     school = await school_data(db, campaign_id, school_id)
     if school is None:
         raise NotAllowed()
-    data = await workers.run(form.form_bytes, school, today)
+    sealed = (await chain.seal(db, school_id)).text()
+    data = await workers.run(form.form_bytes, school, today, sealed)
     return f"汇总表-{_safe_name(school.name)}-{today.isoformat()}.xlsx", data
 
 
@@ -65,7 +66,8 @@ async def city_file(
     schools = await city_data(db, campaign_id)
     supervised = await supervision.school_summaries(db, campaign_id)
     findings = await supervision.finding_rows(db, campaign_id)
-    data = await workers.run(city.city_bytes, schools, today, phases, supervised, findings)
+    sealed = (await chain.seal(db, None)).text()
+    data = await workers.run(city.city_bytes, schools, today, phases, supervised, findings, sealed)
     return f"全市进度-{today.isoformat()}.xlsx", data
 
 
@@ -74,8 +76,14 @@ async def visits_file(db: Database, campaign_id: int, today: date) -> tuple[str,
     visits = await supervision.visit_export_rows(db, campaign_id)
     findings = await supervision.finding_rows(db, campaign_id)
     contradictions = await supervision.contradiction_rows(db, campaign_id)
+    sealed = (await chain.seal(db, None)).text()
     data = await asyncio.to_thread(
-        supervision_report.visits_bytes, visits, findings, today.isoformat(), contradictions
+        supervision_report.visits_bytes,
+        visits,
+        findings,
+        today.isoformat(),
+        contradictions,
+        sealed,
     )
     return f"督查记录-{today.isoformat()}.xlsx", data
 
@@ -86,6 +94,7 @@ def write_ledger_file(
     campaign_id: int,
     school_id: int | None,
     target: Path,
+    seal: str | None = None,
     progress: Progress = lambda done, total: None,
 ) -> int:
     """Stream the ledger from a read-only connection of its own into the file ``target``.
@@ -103,6 +112,7 @@ def write_ledger_file(
             ledger_buildings(conn, campaign_id, school_id),
             photos.path_of,
             lambda done: progress(done, total),
+            seal=seal,
         )
         os.replace(part, target)
         return count
@@ -134,6 +144,7 @@ async def ledger_file(
         if school is None:
             raise NotAllowed()
         school_name = school["name"]
+    sealed = (await chain.seal(db, school_id)).text()
     with tempfile.TemporaryDirectory(prefix="xiaoan-export-") as folder:
         target = Path(folder) / "ledger.xlsx"
         await workers.run(
@@ -143,6 +154,7 @@ async def ledger_file(
             campaign_id,
             school_id,
             target,
+            sealed,
             on_progress=on_progress,
         )
         data = await asyncio.to_thread(target.read_bytes)

@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.totals import FormTotals, form_totals
 from reports.cells import text_cell
-from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, fit_row, to_bytes
+from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, fit_row, seal_footer, to_bytes
 from storage.reporting import FormBuilding, SchoolData
 
 # The notice's own typography: curly quotes (“回头看”, “无”).
@@ -119,8 +119,9 @@ def _style_row(ws: Worksheet, row: int, align: Alignment = CENTER) -> None:
         cell.alignment = align
 
 
-def build_form(school: SchoolData, today: date) -> Workbook:
-    """The filled-in form for one school, as a workbook."""
+def build_form(school: SchoolData, today: date, seal: str | None = None) -> Workbook:
+    """The filled-in form for one school, as a workbook; ``seal`` (the school's chain head)
+    is printed at the foot of the page."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -185,6 +186,7 @@ def build_form(school: SchoolData, today: date) -> Workbook:
     ws.row_dimensions[row].height = 40
 
     _print_setup(ws, row)
+    seal_footer(ws, seal)
     return wb
 
 
@@ -202,5 +204,5 @@ def _print_setup(ws: Worksheet, last_row: int) -> None:
     ws.page_margins.top = ws.page_margins.bottom = 0.6
 
 
-def form_bytes(school: SchoolData, today: date) -> bytes:
-    return to_bytes(build_form(school, today))
+def form_bytes(school: SchoolData, today: date, seal: str | None = None) -> bytes:
+    return to_bytes(build_form(school, today, seal))

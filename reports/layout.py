@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import unicodedata
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -45,3 +46,13 @@ def to_bytes(wb: Workbook) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def seal_footer(ws: Any, seal: str | None) -> None:
+    """The chain head (storage.chain.Seal) at the foot of every printed page, so that
+    a paper copy can later be checked against the database with ``xiaoan verify``."""
+    footer = ws.oddFooter
+    if seal is None or footer is None:
+        return
+    footer.center.text = seal
+    footer.center.size = 7

@@ -69,6 +69,10 @@ HAZARD_COLUMNS = (
     ("拆除期限", 12),
     ("按事故对待", 8),
     ("整改不到位（重新打开）", 36),
+    ("照片复用", 18),
+    ("拍摄时间存疑", 22),
+    ("无拍摄信息照片数", 9),
+    ("存疑照片验收结果", 20),
     ("整改前照片", 14),
     ("整改后照片", 14),
 )
@@ -85,6 +89,7 @@ BUILDING_COLUMNS = (
     ("隐患数", 8),
     ("是否停用", 8),
 )
+SEAL_SHEET = "数据校验"
 PROGRESS_ROWS = 1000  # hazards between two progress reports
 BEFORE_COLUMN = len(HAZARD_COLUMNS) - 1  # 1-based column of the before thumbnail
 AFTER_COLUMN = len(HAZARD_COLUMNS)
@@ -140,6 +145,10 @@ def hazard_values(row: LedgerRow) -> list[Any]:
         row.demolition_due or "",
         yes_no(row.accident_grade) if row.accident_grade else "",
         "\n".join(reopening_text(r) for r in row.reopenings),
+        row.reused,
+        row.taken_early,
+        row.no_metadata,
+        row.flag_decision,
         _photo_note(row.photos_before),
         _photo_note(row.photos_after),
     ]
@@ -209,6 +218,11 @@ class _Sheet:
         self.ws.repeat_rows(0)
         self.ws.set_margins(left=0.4, right=0.4)
 
+    def footer(self, seal: str | None) -> None:
+        """The chain head at the foot of every printed page (``&`` is a code there)."""
+        if seal is not None:
+            self.ws.set_footer("&C&7" + seal.replace("&", "&&"))
+
     def append(self, values: list[Any], height: float | None = None) -> int:
         """Write the next row; returns its 0-based index."""
         row = self.rows
@@ -239,10 +253,13 @@ def write_ledger(
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """Write the ledger workbook to ``target``; return the number of hazards written.
 
     ``progress`` is told how many hazards are written, every ``PROGRESS_ROWS``.
+    ``seal`` (storage.chain.Seal) names the chain head the ledger was made from: it is
+    printed at the foot of every page and kept on a sheet of its own.
     """
     wb = xlsxwriter.Workbook(
         target,
@@ -255,6 +272,7 @@ def write_ledger(
         },
     )
     hazards = _Sheet(wb, "台账", HAZARD_COLUMNS)
+    hazards.footer(seal)
     count = 0
     for row in rows:
         firsts = ((BEFORE_COLUMN, row.photos_before), (AFTER_COLUMN, row.photos_after))
@@ -275,6 +293,9 @@ def write_ledger(
     sheet = _Sheet(wb, "建筑物", BUILDING_COLUMNS)
     for building in buildings:
         sheet.append(building_values(building))
+    sheet.footer(seal)
     sheet.finish()
+    if seal is not None:
+        wb.add_worksheet(SEAL_SHEET).write_string(0, 0, seal)
     wb.close()
     return count

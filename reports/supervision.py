@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ledger.supervision import FindingKind
 from reports.cells import text_cell
 from reports.labels import FINDING, HAZARD_STATE, short_time
-from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, to_bytes
+from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, seal_footer, to_bytes
 from storage.supervision import ContradictionRow, FindingRow, SchoolSupervision, VisitRow
 
 VISITED, NOT_VISITED = "已督查", "未督查"
@@ -159,8 +159,10 @@ def visits_bytes(
     findings: Sequence[FindingRow],
     today: str,
     contradictions: Sequence[ContradictionRow] = (),
+    seal: str | None = None,
 ) -> bytes:
-    """The visits, one row each, a sheet of their findings, one of contradicted answers."""
+    """The visits, one row each, a sheet of their findings, one of contradicted answers;
+    ``seal`` (the hash over every chain's head) at the foot of the visits' pages."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -186,4 +188,5 @@ def visits_bytes(
             cell.font, cell.border, cell.alignment = FONT, BOX, CENTER
     add_findings_sheet(wb, findings)
     add_contradictions_sheet(wb, contradictions)
+    seal_footer(ws, seal)
     return to_bytes(wb)

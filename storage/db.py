@@ -22,12 +22,25 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import aiosqlite
 
+from ledger.chain import GENESIS, event_hash, school_chain
 from ledger.clock import Clock
 
 BUSY_TIMEOUT_MS = 10_000
 Row = sqlite3.Row
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# Which school an event's subject belongs to, hence which chain the event joins
+# (ledger.chain). A subject not named here, or of no school, joins the city chain.
+SUBJECT_SCHOOL = {
+    "school": "SELECT ?",
+    "hazard": "SELECT school_id FROM hazards WHERE id = ?",
+    "building": "SELECT school_id FROM buildings WHERE id = ?",
+    "inspection": "SELECT b.school_id FROM inspections i"
+    " JOIN buildings b ON b.id = i.building_id WHERE i.id = ?",
+    "membership": "SELECT school_id FROM memberships WHERE id = ?",
+    "invitation": "SELECT school_id FROM invitations WHERE id = ?",
+}
 
 
 async def _open(path: Path) -> aiosqlite.Connection:
@@ -114,19 +127,62 @@ class Tx(Reader):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        await self.run(
-            "INSERT INTO events (at, actor_id, action, subject, subject_id, before, after)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                self.now(),
-                actor_id,
-                action,
-                subject,
-                subject_id,
-                None if before is None else json.dumps(before, ensure_ascii=False, default=str),
-                None if after is None else json.dumps(after, ensure_ascii=False, default=str),
-            ),
+        """Append an event to its school's chain (or the city's), linked to the chain's head."""
+        await append_event(
+            self.conn,
+            self.now(),
+            actor_id,
+            action,
+            subject,
+            subject_id,
+            None if before is None else json.dumps(before, ensure_ascii=False, default=str),
+            None if after is None else json.dumps(after, ensure_ascii=False, default=str),
         )
+
+
+async def chain_of(conn: aiosqlite.Connection, subject: str, subject_id: int) -> str:
+    """The chain an event about this subject joins."""
+    sql = SUBJECT_SCHOOL.get(subject)
+    if sql is None:
+        return school_chain(None)
+    async with conn.execute(sql, (subject_id,)) as cur:
+        row = await cur.fetchone()
+    return school_chain(None if row is None or row[0] is None else int(row[0]))
+
+
+async def append_event(
+    conn: aiosqlite.Connection,
+    at: str,
+    actor_id: int | None,
+    action: str,
+    subject: str,
+    subject_id: int,
+    before: str | None,
+    after: str | None,
+    event_id: int | None = None,
+) -> None:
+    """Chain an event: a new one (inserted), or an old unchained one (``event_id``)."""
+    chain = await chain_of(conn, subject, subject_id)
+    async with conn.execute("SELECT seq, hash FROM chain_heads WHERE chain = ?", (chain,)) as cur:
+        head = await cur.fetchone()
+    seq, prev = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
+    digest = event_hash(chain, seq, prev, at, actor_id, action, subject, subject_id, before, after)
+    if event_id is None:
+        await conn.execute(
+            "INSERT INTO events (at, actor_id, action, subject, subject_id, before, after,"
+            " chain, seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (at, actor_id, action, subject, subject_id, before, after, chain, seq, prev, digest),
+        )
+    else:
+        await conn.execute(
+            "UPDATE events SET chain = ?, seq = ?, prev_hash = ?, hash = ? WHERE id = ?",
+            (chain, seq, prev, digest, event_id),
+        )
+    await conn.execute(
+        "INSERT INTO chain_heads (chain, seq, hash) VALUES (?, ?, ?)"
+        " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        (chain, seq, digest),
+    )
 
 
 class WriteTurn:
@@ -243,7 +299,31 @@ class Database(Reader):
             finally:
                 await w.execute("PRAGMA foreign_keys = ON")
             applied.append(name)
+        await self._chain_backlog()
         return applied
+
+    async def _chain_backlog(self) -> int:
+        """Chain the events written before the chain existed, in the order they were written."""
+        assert self._writer is not None
+        w = self._writer
+        async with w.execute("SELECT COUNT(*) FROM events WHERE hash IS NULL") as cur:
+            row = await cur.fetchone()
+        if not row or not row[0]:
+            return 0
+        await w.execute("BEGIN IMMEDIATE")
+        try:
+            async with w.execute(
+                "SELECT id, at, actor_id, action, subject, subject_id, before, after"
+                " FROM events WHERE hash IS NULL ORDER BY id"
+            ) as cur:
+                backlog = list(await cur.fetchall())
+            for e in backlog:
+                await append_event(w, e[1], e[2], e[3], e[4], e[5], e[6], e[7], event_id=e[0])
+            await w.execute("COMMIT")
+        except BaseException:
+            await w.execute("ROLLBACK")
+            raise
+        return len(backlog)
 
     async def in_thread(
         self,

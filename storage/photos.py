@@ -11,6 +11,11 @@ within ``REDUCED_DECODE_MIN`` of ``max_side``: a 12-MP phone photo, 4032 by
 3024, decodes straight to 2016 by 1512, a quarter of the pixels, with no
 resampling. It is turned upright after it is small, and encoded without
 Pillow's ``optimize`` pass (a second pass over the data for about 2 % size).
+
+What evidence needs is read before the metadata goes: the capture time and
+GPS position (``storage.fingerprint.read_exif``), and a perceptual hash of
+the picture, all returned on ``StoredPhoto`` so that ``save`` stays one call
+that a worker process can make.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ledger.errors import PhotoRejected
+from storage.fingerprint import Exif, crop_hashes, perceptual_hash, read_exif
 
 JPEG_QUALITY = 85
 # A reduced decode may leave the long side this much under max_side: 4032 / 2 =
@@ -40,6 +46,15 @@ class StoredPhoto:
     width: int
     height: int
     size: int  # bytes on disk
+    # Perceptual hash (signed 64 bits, as SQLite keeps it); None for a picture
+    # without detail (a flat colour), which no perceptual hash can tell apart.
+    phash: int | None = None
+    crop_hashes: tuple[int, ...] = ()  # of a few crops of it (storage.fingerprint)
+    # From the original's EXIF, before it was stripped: capture time as written
+    # ("2026-03-02T10:15:00", with "+08:00" when the camera said), GPS in degrees.
+    taken_at: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,14 @@ class PhotoLimits:
 
 def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
     """Return upright, downscaled JPEG bytes with their size, or ``PhotoRejected``."""
+    jpeg, width, height, _, _ = _normalise(data, limits)
+    return jpeg, width, height
+
+
+def _normalise(
+    data: bytes, limits: PhotoLimits
+) -> tuple[bytes, int, int, tuple[int | None, tuple[int, ...]], Exif]:
+    """``normalise``, plus the perceptual hash and what the EXIF said."""
     if len(data) > limits.max_bytes:
         raise PhotoRejected(reason="too_large", limit_mb=limits.max_bytes // (1024 * 1024))
     try:
@@ -63,6 +86,8 @@ def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
                     raise PhotoRejected(
                         reason="too_many_pixels", megapixels=limits.max_pixels // 1_000_000
                     )
+                # Read before shrinking: the capture time and position are the original's.
+                exif = read_exif(im)
                 small = shrink(im, limits.max_side)
                 upright = ImageOps.exif_transpose(small)
                 rgb = upright.convert("RGB")
@@ -81,7 +106,8 @@ def normalise(data: bytes, limits: PhotoLimits) -> tuple[bytes, int, int]:
     rgb.info.clear()
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=JPEG_QUALITY)
-    return out.getvalue(), rgb.width, rgb.height
+    hashes = (perceptual_hash(rgb), crop_hashes(rgb))
+    return out.getvalue(), rgb.width, rgb.height, hashes, exif
 
 
 def shrink(im: Image.Image, max_side: int) -> Image.Image:
@@ -120,7 +146,7 @@ class PhotoStore:
         return self.root / sha256[:2] / f"{sha256}.jpg"
 
     def save(self, data: bytes) -> StoredPhoto:
-        jpeg, width, height = normalise(data, self.limits)
+        jpeg, width, height, (phash, crops), exif = _normalise(data, self.limits)
         digest = hashlib.sha256(jpeg).hexdigest()
         path = self.path_of(digest)
         if not path.exists():
@@ -132,4 +158,14 @@ class PhotoStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
-        return StoredPhoto(digest, width, height, len(jpeg))
+        return StoredPhoto(
+            digest,
+            width,
+            height,
+            len(jpeg),
+            phash=phash,
+            crop_hashes=crops,
+            taken_at=exif.taken_at,
+            latitude=exif.latitude,
+            longitude=exif.longitude,
+        )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from ledger.supervision import origin_of
 from ledger.totals import COUNTED_STATES, BuildingFacts, HazardFacts
@@ -72,6 +73,8 @@ class SchoolData:
     district: str
     buildings: list[FormBuilding]
     last_activity: str | None = None
+    # Fixes reported with a flagged after-photo (reused, or taken too early).
+    flagged_fixes: int = 0
 
     def facts(self) -> list[BuildingFacts]:
         return [b.facts() for b in self.buildings]
@@ -159,8 +162,12 @@ async def city_data(db: Reader, campaign_id: int) -> list[SchoolData]:
         " COALESCE((SELECT MAX(COALESCE(f.decided_at, f.submitted_at, f.started_at))"
         "  FROM fix_reports f JOIN hazards h ON h.id = f.hazard_id"
         "  WHERE h.school_id = s.id AND h.campaign_id = ?), '')"
-        " ) AS last_activity FROM schools s ORDER BY s.name",
-        (campaign_id, campaign_id, campaign_id),
+        " ) AS last_activity, (SELECT COUNT(DISTINCT f.id) FROM fix_reports f"
+        "  JOIN hazards h ON h.id = f.hazard_id JOIN photos p ON p.fix_report_id = f.id"
+        "  WHERE h.school_id = s.id AND h.campaign_id = ? AND f.state NOT IN ('draft', 'dropped')"
+        "  AND (p.reused_of IS NOT NULL OR p.time_flag IS NOT NULL)) AS flagged_fixes"
+        " FROM schools s ORDER BY s.name",
+        (campaign_id, campaign_id, campaign_id, campaign_id),
     )
     buildings = await buildings_by_school(db, campaign_id)
     return [
@@ -170,6 +177,7 @@ async def city_data(db: Reader, campaign_id: int) -> list[SchoolData]:
             s["district"],
             buildings.get(s["id"], []),
             s["last_activity"] or None,
+            s["flagged_fixes"],
         )
         for s in schools
     ]
@@ -234,6 +242,12 @@ class LedgerRow:
     origin: str = "self_inspection"
     accident_grade: bool = False
     reopenings: list[Reopening] = field(default_factory=list)
+    # Evidence (issue 15): which photos copy one on record, which were taken too early,
+    # how many carry no metadata, and what the verifier decided on a flagged photo.
+    reused: str = ""
+    taken_early: str = ""
+    no_metadata: int = 0
+    flag_decision: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,8 +278,14 @@ SELECT h.*, s.name AS school_name, b.name AS building_name,
        rp.name AS reporter_name, resp.name AS responsible_person,
        f.submitted_at AS fix_at, fp.name AS fix_by, f.decided_at AS verified_at,
        dp.name AS verified_by,
-       (SELECT json_group_array(json_array(p.kind, p.sha256)) FROM
-           (SELECT kind, sha256 FROM photos WHERE hazard_id = h.id ORDER BY id) p) AS photos,
+       (SELECT json_group_array(json_array(p.kind, p.sha256, p.other_hazard, p.time_flag,
+                                           p.taken_at, p.decision, p.decider, p.decided_at))
+          FROM (SELECT ph.kind, ph.sha256, o.hazard_id AS other_hazard, ph.time_flag,
+                       ph.taken_at, fr.state AS decision, fd.name AS decider, fr.decided_at
+                  FROM photos ph LEFT JOIN photos o ON o.id = ph.reused_of
+                  LEFT JOIN fix_reports fr ON fr.id = ph.fix_report_id
+                  LEFT JOIN people fd ON fd.id = fr.decided_by
+                 WHERE ph.hazard_id = h.id ORDER BY ph.id) p) AS photos,
        (SELECT json_group_array(json_array(d.old_deadline, d.new_deadline, d.reason, d.state,
                                            ap.name, d.asked_at, dd.name, d.decided_at))
           FROM deadline_changes d JOIN people ap ON ap.id = d.asked_by
@@ -296,6 +316,34 @@ def _flag(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
+_KIND = {"before": "整改前照片", "after": "整改后照片"}
+_EARLY = {"before_hazard": "早于隐患登记", "stale": "早于上报整改多日"}
+_DECISION = {"accepted": "验收通过", "returned": "退回", "submitted": "待验收"}
+
+
+def photo_flags(photos: list[tuple[Any, ...]]) -> tuple[str, str, int, str]:
+    """The ledger's evidence cells from a hazard's photos (kind, sha256, the hazard its
+    copy comes from, time flag, capture time, the fix's decision, decider, decided at)."""
+    reused, early, decisions = [], [], []
+    counters = {"before": 0, "after": 0}
+    no_metadata = 0
+    for kind, _, other, time_flag, taken_at, decision, decider, decided_at in photos:
+        counters[kind] += 1
+        name = f"{_KIND[kind]}{counters[kind]}"
+        if other is not None:
+            reused.append(f"{name}与#{other}的照片相同")
+        if time_flag:
+            early.append(
+                f"{name}拍摄于{str(taken_at)[:16].replace('T', ' ')}（{_EARLY[time_flag]}）"
+            )
+        if not taken_at:
+            no_metadata += 1
+        if (other is not None or time_flag) and decision in _DECISION:
+            who = f"，{decider} {str(decided_at)[:16].replace('T', ' ')}" if decider else ""
+            decisions.append(f"{name}：{_DECISION[decision]}{who}")
+    return "\n".join(reused), "\n".join(early), no_metadata, "\n".join(decisions)
+
+
 def ledger_count(conn: sqlite3.Connection, campaign_id: int, school_id: int | None = None) -> int:
     """How many hazards ``ledger_rows`` yields (for an export's progress)."""
     sql = f"SELECT COUNT(*) FROM hazards WHERE campaign_id = ? AND state IN ({_COUNTED})"  # noqa: S608
@@ -317,6 +365,7 @@ def ledger_rows(
     while chunk := cursor.fetchmany():
         for r in chunk:
             photos = [tuple(p) for p in json.loads(r["photos"])]
+            flags = photo_flags(photos)
             yield LedgerRow(
                 id=r["id"],
                 school=r["school_name"],
@@ -343,8 +392,12 @@ def ledger_rows(
                 verified_at=r["verified_at"],
                 closed_at=r["closed_at"],
                 demolition_due=r["demolition_due"],
-                photos_before=[sha for kind, sha in photos if kind == "before"],
-                photos_after=[sha for kind, sha in photos if kind == "after"],
+                photos_before=[p[1] for p in photos if p[0] == "before"],
+                photos_after=[p[1] for p in photos if p[0] == "after"],
+                reused=flags[0],
+                taken_early=flags[1],
+                no_metadata=flags[2],
+                flag_decision=flags[3],
                 origin=origin_of(r["source"], r["visit_id"]).value,
                 accident_grade=bool(r["accident_grade"]),
                 reopenings=[Reopening(*x) for x in json.loads(r["reopenings"])],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -351,14 +352,20 @@ async def add_photo(
     file_unique_id: str | None,
     kind: str = "before",
     fix_report_id: int | None = None,
+    reused_of: int | None = None,
+    time_flag: str | None = None,
 ) -> bool:
     """Attach a stored photo; False when the same picture was attached already.
 
     After-photos (``kind`` "after") belong to the fix report that brought them.
+    A photo kept although it matches one on record names it (``reused_of``);
+    ``time_flag`` says why its capture time is suspect (ledger.evidence).
     """
     photo_id = await tx.run(
         "INSERT INTO photos (hazard_id, kind, fix_report_id, sha256, width, height, bytes,"
-        " tg_file_unique_id, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " tg_file_unique_id, uploaded_by, uploaded_at, phash, crop_hashes, taken_at, latitude,"
+        " longitude, reused_of, time_flag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?)"
         " ON CONFLICT (hazard_id, sha256) DO NOTHING",
         (
             hazard_id,
@@ -371,16 +378,25 @@ async def add_photo(
             file_unique_id,
             person_id,
             tx.now(),
+            photo.phash,
+            json.dumps(list(photo.crop_hashes)) if photo.crop_hashes else None,
+            photo.taken_at,
+            photo.latitude,
+            photo.longitude,
+            reused_of,
+            time_flag,
         ),
     )
     if photo_id:
-        await tx.event(
-            person_id,
-            "photo.added",
-            "hazard",
-            hazard_id,
-            after={"sha256": photo.sha256, "kind": kind},
-        )
+        # The chain binds the photo by its SHA-256, with what was found about it.
+        after: dict[str, object] = {"sha256": photo.sha256, "kind": kind}
+        if photo.taken_at:
+            after["taken_at"] = photo.taken_at
+        if reused_of:
+            after["reused_of"] = reused_of
+        if time_flag:
+            after["time_flag"] = time_flag
+        await tx.event(person_id, "photo.added", "hazard", hazard_id, after=after)
     return bool(photo_id)
 
 

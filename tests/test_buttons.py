@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,9 @@ def test_a_button_over_64_bytes_cannot_be_made() -> None:
         c: int
         d: int
         e: int
+
+        async def tap(self, ctx: Any) -> None:
+            """Never tapped: it cannot even be made."""
 
     Long.code = "long_for_test"
     with pytest.raises(ValueError, match="64"):

@@ -6,6 +6,7 @@ import io
 
 from openpyxl import Workbook, load_workbook
 
+from reports.ledger import BEFORE_COLUMN
 from tests.conftest import Seeded, jpeg, make_school, seed_hazard
 from tests.simulator import Sent, Simulator, texts
 
@@ -196,5 +197,5 @@ async def test_a_walk_in_chat_lands_on_the_form_and_in_the_ledger(sim: Simulator
     assert [r[4] for r in rows] == ["二楼楼梯口堆放杂物", "配电箱线路老化"]
     assert rows[0][3].startswith("F01 ")  # the checklist item, code and question
     assert rows[1][6] == "实验小学王老师"  # found by
-    assert rows[1][26] == "1张"  # 整改前照片, after the supervision columns
+    assert rows[1][BEFORE_COLUMN - 1] == "1张"
     assert len(ledger._images) == 1  # type: ignore[attr-defined]

@@ -6,9 +6,16 @@ import io
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from ledger.roles import Role
-from reports.ledger import BUILDING_COLUMNS, HAZARD_COLUMNS, PHOTO_ROW_POINTS, write_ledger
+from reports.ledger import (
+    BEFORE_COLUMN,
+    BUILDING_COLUMNS,
+    HAZARD_COLUMNS,
+    PHOTO_ROW_POINTS,
+    write_ledger,
+)
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
 from storage.reporting import ledger_buildings, ledger_rows, read_only
@@ -69,7 +76,7 @@ async def test_ledger_rows_pictures_and_buildings(fresh_db: Database, tmp_path: 
     ws = wb["台账"]
     assert [c.value for c in ws[1]] == [title for title, _ in HAZARD_COLUMNS]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:AB{count + 1}"
+    assert ws.auto_filter.ref == f"A1:{get_column_letter(len(HAZARD_COLUMNS))}{count + 1}"
     assert ws.max_row == 3
 
     rows = {by_header(ws, r)["编号"]: by_header(ws, r) for r in (2, 3)}
@@ -110,7 +117,7 @@ async def test_ledger_rows_pictures_and_buildings(fresh_db: Database, tmp_path: 
 
     # One thumbnail per kind, anchored in the hazard's own row, in the photo columns.
     anchors = sorted((img.anchor._from.row + 1, img.anchor._from.col + 1) for img in ws._images)
-    assert anchors == [(row_of_closed, 27), (row_of_closed, 28)]
+    assert anchors == [(row_of_closed, BEFORE_COLUMN), (row_of_closed, BEFORE_COLUMN + 1)]
     for img in ws._images:
         assert max(img.width, img.height) <= 80
     assert ws.row_dimensions[row_of_closed].height == PHOTO_ROW_POINTS == 63.75
@@ -147,4 +154,4 @@ async def test_missing_photo_file_leaves_the_row(fresh_db: Database, tmp_path: P
     count, wb = export(fresh_db, s.campaign_id, store)
     assert count == 1
     assert wb["台账"]._images == []
-    assert wb["台账"]["AA2"].value == "1张"
+    assert wb["台账"][f"{get_column_letter(BEFORE_COLUMN)}2"].value == "1张"

@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +21,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import jpeg
+from tests import scenes
 from tests.localchat_support import TOKEN, Browser, free_port
 
 ITEMS = 19  # 教学楼A, built 2005: every item but those for other uses or older buildings
@@ -141,9 +142,10 @@ async def test_a_walk_over_http_survives_killing_the_bot(
     await browser.wait_text("教学楼A · 未开始")
     await answer(browser, "教学楼A", f"1/{ITEMS} · F01")
 
-    # F01: a hazard with a photo taken on the phone.
+    # F01: a hazard with a photo taken on the phone (its capture time in its EXIF).
     await answer(browser, "有隐患", "请拍照发送隐患照片")
-    status, _ = await browser.upload(jpeg(color="red"), "IMG_0001.JPG", "image/jpeg")
+    taken = scenes.with_capture_time(scenes.stairwell(3, 800, 600), "2026:03:02 10:15:00")
+    status, _ = await browser.upload(taken, "IMG_0001.JPG", "image/jpeg")
     assert status == 200
     await browser.wait_text("已收到 1 张照片")
     await answer(browser, "照片已发完", "请简要描述隐患")
@@ -173,8 +175,12 @@ async def test_a_walk_over_http_survives_killing_the_bot(
     assert f"共 {ITEMS} 项：无隐患 {ITEMS - 1} 项，不适用 0 项，发现隐患 1 处" in summary
     await answer(browser, "销号", "全校已销号 1/3 栋")
 
-    # The photo went through getFile and the file path into the bot's photo store.
+    # The photo went through getFile and the file path into the bot's photo store;
+    # the local chat keeps an upload's bytes, so its capture time was read.
     assert len(list((setup.folder / "photos").rglob("*.jpg"))) == 1
+    conn = sqlite3.connect(setup.folder / "xiaoan.sqlite3")
+    assert conn.execute("SELECT taken_at FROM photos").fetchall() == [("2026-03-02T10:15:00",)]
+    conn.close()
     stop(processes.pop())
     stop(processes.pop())
     logs = read(setup, "bot.log") + read(setup, "local.log")

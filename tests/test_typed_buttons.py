@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import bot.app  # noqa: F401 - imports every handler module, which registers its buttons
+from handlers.base import Ctx
 from handlers.buttons import _LEGACY, DATA_MAX, KINDS, PREFIX, Tap, button, unpack
 from handlers.inspect import Answer, OpenBuilding
 from handlers.named import Card
@@ -114,6 +115,9 @@ def test_a_code_is_registered_once_and_a_button_cannot_pass_64_bytes() -> None:
         b: int
         c: int
         d: int
+
+        async def tap(self, ctx: Ctx) -> None:
+            """Never tapped: only packed."""
 
     Long.code = "long_for_test"
     with pytest.raises(ValueError, match="64"):
