@@ -14,7 +14,7 @@ morning's pass plans what applies then.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -55,9 +55,19 @@ class Planned:
 
 def plan(ledger: Ledger, now: datetime, rules: ReminderRules) -> list[Planned]:
     """Every message due at ``now``; nothing in quiet hours."""
+    return plan_new(ledger, now, rules, frozenset())[1]
+
+
+def plan_new(
+    ledger: Ledger, now: datetime, rules: ReminderRules, known: Container[str]
+) -> tuple[set[str], list[Planned]]:
+    """The key of every message due at ``now``, and those of the messages whose key is not
+    in ``known`` (stored already). A hazard's messages with known keys are never made:
+    a city's pass plans tens of thousands of keys, and most were stored by an earlier pass.
+    """
     if rules.quiet(now):
-        return []
-    planner = _Planner(ledger, now, rules)
+        return set(), []
+    planner = _Planner(ledger, now, rules, known)
     found = [
         *planner.hazards(),
         *planner.verification(),
@@ -66,7 +76,14 @@ def plan(ledger: Ledger, now: datetime, rules: ReminderRules) -> list[Planned]:
         *planner.rounds(),
         *planner.supervision(),
     ]
-    return [p for p in found if p.not_before <= now]
+    keys = planner.keys
+    new = []
+    for p in found:
+        if p.not_before <= now:
+            keys.add(p.key)
+            if p.key not in known:
+                new.append(p)
+    return keys, new
 
 
 def term_start(day: date) -> date:
@@ -122,8 +139,15 @@ def _open_hazards(school: School) -> int:
 
 
 class _Planner:
-    def __init__(self, ledger: Ledger, now: datetime, rules: ReminderRules) -> None:
+    def __init__(
+        self, ledger: Ledger, now: datetime, rules: ReminderRules, known: Container[str]
+    ) -> None:
         self.ledger = ledger
+        self.known = known
+        # Keys of hazard messages due now (those in ``known`` are not made at all).
+        self.keys: set[str] = set()
+        self._sends: dict[tuple[int, int, int | None], list[tuple[int, tuple[str, ...], datetime]]]
+        self._sends = {}
         self.now = now
         self.today = now.date()
         self.rules = rules
@@ -208,30 +232,28 @@ class _Planner:
             items=items,
         )
 
-    def about_hazard(
-        self,
-        kind: str,
-        key: str,
-        person_id: int,
-        text: str,
-        school: School,
-        instead: tuple[str, ...],
-        values: dict[str, Any],
-    ) -> Planned:
-        """``message`` for the many hazard reminders: the values shared, not copied."""
-        return Planned(
-            f"{key}:p{person_id}",
-            kind,
-            person_id,
-            text,
-            values,
-            self.at(person_id),
-            school.id,
-            instead,
-        )
+    def sends(
+        self, level: int, school: School, responsible: int | None
+    ) -> list[tuple[int, tuple[str, ...], datetime]]:
+        """``chain`` with each person's time today, for the many hazard reminders; only
+        those due by now (a person whose hour is later is planned by a later pass)."""
+        cache_key = (level, school.id, responsible)
+        found = self._sends.get(cache_key)
+        if found is None:
+            found = self._sends[cache_key] = [
+                (person_id, instead, at)
+                for person_id, instead in self.chain(level, school, responsible)
+                if (at := self.at(person_id)) <= self.now
+            ]
+        return found
 
     # --- hazards: before the deadline, overdue, escalated ------------------------
     def hazards(self) -> Iterator[Planned]:
+        """Each hazard's reminder at its latest stage, and its escalation.
+
+        The loop of a city's pass (tens of thousands of hazards): whatever does not
+        depend on the hazard is worked out before it, and a message whose key is
+        known is counted by its key, never made."""
         rules = self.rules
         # Escalation levels in order, each applicable until the next one is reached
         # (the last for ESCALATION_LAST_DAYS): only the latest level is planned.
@@ -245,59 +267,61 @@ class _Planner:
         ends = [after for after, _ in levels[1:]] + [levels[-1][0] + ESCALATION_LAST_DAYS]
         windows = [(after, end, level) for (after, level), end in zip(levels, ends, strict=True)]
         stages = rules.before_deadline_days
+        # The stage reached with so many days left, for each count up to the first stage.
+        stage_at = [latest_stage(d, stages) for d in range(max(stages) + 1)]
         every = rules.overdue_every_days
         today = self.today.toordinal()
         day = self.day
+        schools = self.ledger.schools
+        known = self.known
+        keys = self.keys
+        sends = self.sends
         # The task force gets one list per day on which hazards reached its level,
         # not a message per hazard: a city has hundreds of schools.
         city: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         for hazard in self.ledger.hazards:
-            school = self.ledger.schools.get(hazard.school_id)
+            school = schools.get(hazard.school_id)
             if school is None:
                 continue
             deadline = hazard.deadline.toordinal()
             days_left = deadline - today
             # A demolition deadline is the leaders' to keep: they are its first level.
             first, prefix = (LEADER, "demolish.") if hazard.demolition else (RESPONSIBLE, "")
+            about: dict[str, Any] | None = None
             if days_left >= 0:
-                stage = latest_stage(days_left, stages)
+                stage = stage_at[days_left] if days_left < len(stage_at) else None
                 if stage is None:
                     continue
                 key = f"{prefix}due:h{hazard.id}:{day(deadline - stage)}"
+                kind, days = "remind.due", days_left
                 text = f"reminders.{prefix}{'due' if days_left else 'due_today'}"
-                about = self.about(hazard, school, days_left)
-                for person_id, instead in self.chain(first, school, hazard.responsible_id):
-                    yield self.about_hazard(
-                        "remind.due", key, person_id, text, school, instead, about
-                    )
-                continue
-            overdue = -days_left
-            about = self.about(hazard, school, overdue)
-            key = (
-                f"{prefix}overdue:h{hazard.id}:{day(deadline + 1 + (overdue - 1) // every * every)}"
-            )
-            text = f"reminders.{prefix}overdue"
-            for person_id, instead in self.chain(first, school, hazard.responsible_id):
-                yield self.about_hazard(
-                    "remind.overdue", key, person_id, text, school, instead, about
-                )
-            for after, end, level in windows:
-                if level <= first:
-                    continue  # already the ones reminded
-                if after <= overdue < end and level == TASKFORCE:
-                    city.setdefault(deadline + after, []).append((school.name, about))
-                elif after <= overdue < end:
-                    key = f"escalate{level}:h{hazard.id}:{day(deadline + after)}"
-                    for person_id, instead in self.chain(level, school, hazard.responsible_id):
-                        yield self.about_hazard(
-                            "remind.escalate",
-                            key,
-                            person_id,
-                            "reminders.escalate",
-                            school,
-                            instead,
-                            about,
-                        )
+                targets = [(key, sends(first, school, hazard.responsible_id))]
+            else:
+                days = -days_left
+                nudged = deadline + 1 + (days - 1) // every * every
+                key = f"{prefix}overdue:h{hazard.id}:{day(nudged)}"
+                kind, text = "remind.overdue", f"reminders.{prefix}overdue"
+                targets = [(key, sends(first, school, hazard.responsible_id))]
+                for after, end, level in windows:
+                    if level <= first or not after <= days < end:
+                        continue  # already the ones reminded, or not this level's days
+                    if level == TASKFORCE:
+                        about = self.about(hazard, school, days)
+                        city.setdefault(deadline + after, []).append((school.name, about))
+                    else:
+                        escalated = f"escalate{level}:h{hazard.id}:{day(deadline + after)}"
+                        targets.append((escalated, sends(level, school, hazard.responsible_id)))
+            for n, (key, people) in enumerate(targets):
+                for person_id, instead, at in people:
+                    mine = f"{key}:p{person_id}"
+                    keys.add(mine)
+                    if mine in known:
+                        continue
+                    if about is None:
+                        about = self.about(hazard, school, days)
+                    if n:  # an escalation
+                        kind, text = "remind.escalate", "reminders.escalate"
+                    yield Planned(mine, kind, person_id, text, about, at, school.id, instead)
 
         yield from self.city_escalations(city)
 

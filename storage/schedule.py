@@ -263,7 +263,7 @@ def read_ledger(
     # Two halves, not one OR: each has its own index (the open half a covering one,
     # migration 0009), and a few thousand buildings are looked up by key.
     columns = (
-        "SELECT h.id, h.school_id, {due}, h.responsible_id, h.responsible_name,"
+        "SELECT h.id, h.school_id, {due}, h.responsible_id, COALESCE(h.responsible_name, ''),"
         " COALESCE(substr(h.description, 1, 40), ci.code, ''), COALESCE(b.name, '—'), {flag}"
         " FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
         " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
@@ -276,24 +276,19 @@ def read_ledger(
         + columns.format(due="h.demolition_due", flag="1")
         + f" WHERE h.state = 'unfixable' AND h.demolition_due <= ? {hazard_where}"
     )
-    days: dict[str, date] = {}  # a few hundred distinct days for tens of thousands of hazards
-    hazards = []
-    for r in conn.execute(due_sql, (until, *params, until, *params)):
-        day = days.get(r[2])
-        if day is None:
-            day = days[r[2]] = date.fromisoformat(r[2])
-        hazards.append(
-            Hazard(r[0], r[1], day, r[3], r[4] or "", r[5] or "", r[6] or "", bool(r[7]))
-        )
-    waiting = [
-        WaitingFix(r[0], r[1], date.fromisoformat(r[2][:10]), r[3])
-        for r in conn.execute(
-            "SELECT h.id, h.school_id, f.submitted_at, f.reported_by FROM fix_reports f"  # noqa: S608
-            " JOIN hazards h ON h.id = f.hazard_id"
-            f" WHERE f.state = 'submitted' AND h.state = 'submitted' {hazard_where}",
-            params,
-        )
-    ]
+    # Fetched whole and made into tuples in one comprehension: tens of thousands of rows,
+    # a few hundred distinct days (each parsed once).
+    rows = conn.execute(due_sql, (until, *params, until, *params)).fetchall()
+    days = {d: date.fromisoformat(d) for d in {r[2] for r in rows}}
+    hazards = [Hazard(i, s, days[d], r, n, w, b, f == 1) for i, s, d, r, n, w, b, f in rows]
+    rows = conn.execute(
+        "SELECT h.id, h.school_id, substr(f.submitted_at, 1, 10), f.reported_by"  # noqa: S608
+        " FROM fix_reports f JOIN hazards h ON h.id = f.hazard_id"
+        f" WHERE f.state = 'submitted' AND h.state = 'submitted' {hazard_where}",
+        params,
+    ).fetchall()
+    days = {d: date.fromisoformat(d) for d in {r[2] for r in rows}}
+    waiting = [WaitingFix(i, s, days[d], r) for i, s, d, r in rows]
     rounds = [
         Round(r[0], r[1], r[2], date.fromisoformat(r[3][:10]), date.fromisoformat(r[4]), r[5])
         for r in conn.execute(
