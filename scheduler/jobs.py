@@ -10,9 +10,12 @@ the rest is the pure planner's.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import pickle
 import sqlite3
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -26,11 +29,12 @@ from scheduler.planner import (
     Planned,
     period_of,
     plan,
+    plan_new,
     round_to_open,
 )
 from scheduler.rules import ReminderRules
 from storage import outbox, schedule
-from storage.db import Database
+from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.workers import Workers
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units
@@ -39,8 +43,8 @@ log = logging.getLogger(__name__)
 
 KIND_PREFIX = "remind."  # every planned reminder's kind starts so
 # Outbox rows per write transaction: a few ms of the writer each on a 2-core machine
-# (bench/bench_planner.py prints the longest hold).
-WRITE_CHUNK = 200
+# (bench/bench_planner.py prints the longest hold; the target is 50 ms at most).
+WRITE_CHUNK = 100
 NAMES_MAX = 600  # UTF-16 units of the names a reminder says it was meant for
 STORED_LOOKBACK_DAYS = 31  # the oldest key a plan can still make (an escalation's, a week's)
 
@@ -90,7 +94,7 @@ class Reminders:
             # CPU, which in this process would hold up every tap meanwhile.
             since = now - timedelta(days=STORED_LOOKBACK_DAYS)
             known = frozenset(self._stored) if self._stored else None
-            keys, rows = await self.workers.run(
+            work = await self.workers.run(
                 plan_pass,
                 self.db.path,
                 self.campaign_id,
@@ -99,8 +103,9 @@ class Reminders:
                 now,
                 known,
                 since,
+                WRITE_CHUNK,
             )
-            added = await self.store(keys, rows)
+            added = await self.store(work)
             self.last_run = now
         if added:
             log.info("reminders: planned %d message(s)", added)
@@ -108,9 +113,10 @@ class Reminders:
         return added
 
     def read_and_plan(self, conn: sqlite3.Connection, now: datetime) -> list[Planned]:
-        """The ledger as it is now, planned (in a worker thread)."""
-        ledger = schedule.read_ledger(conn, self.campaign_id, now.date(), self.horizon)
-        return plan(ledger, now, self.rules)
+        """The ledger as it is now, planned: every message due made (in a worker thread)."""
+        with collector_paused():
+            ledger = schedule.read_ledger(conn, self.campaign_id, now.date(), self.horizon)
+            return plan(ledger, now, self.rules)
 
     async def open_rounds(self, today: date) -> int:
         """Open the current period's round of each recurring inspection due one."""
@@ -126,15 +132,22 @@ class Reminders:
                 opened += bool(await schedule.open_round(tx, row, self.campaign_id, start, due))
         return opened
 
-    async def store(self, keys: set[str], rows: list[outbox.Planned]) -> int:
-        """Write the new messages (``rows``) and drop pending ones no longer planned.
+    async def store(self, work: PassWork) -> int:
+        """Write the new messages and drop pending ones no longer planned.
 
         Written in transactions of ``WRITE_CHUNK`` rows, not one: the single writer
-        is held a few milliseconds at a time, so answers given meanwhile do not wait
-        behind a city's pass. A pass cut short (a crash) leaves a prefix written;
-        the next pass plans the same keys and the outbox's unique keys write only
-        the rest.
+        is held a few milliseconds at a time, and a tap's write waiting meanwhile
+        goes before the next chunk (the writer's turns are first come, first
+        served). A pass cut short (a crash) leaves a prefix written; the next pass
+        plans the same keys and the outbox's unique keys write only the rest.
+
+        The new rows are committed without waiting for the disk (``durable=False``):
+        a power cut may lose the last of them, never half of one, and a lost row was
+        never sent (marking a message in flight is synced, and syncs every row
+        written before it); the next pass, knowing nothing after the restart, plans
+        its key again.
         """
+        keys: set[str] = pickle.loads(work.keys)  # noqa: S301 (our own worker's)
         # After a start every pending reminder is looked at.
         candidates = self._stored or await outbox.pending_keys(self.db, KIND_PREFIX)
         gone = sorted(candidates - keys)
@@ -142,9 +155,10 @@ class Reminders:
             async with self.db.write() as tx:
                 await outbox.drop(tx, gone[start : start + WRITE_CHUNK])
         added = 0
-        for start in range(0, len(rows), WRITE_CHUNK):
-            async with self.db.write() as tx:
-                added += await outbox.enqueue_many(tx, rows[start : start + WRITE_CHUNK])
+        for chunk in work.chunks:
+            rows: list[outbox.Planned] = pickle.loads(chunk)  # noqa: S301
+            async with self.db.write(durable=False) as tx:
+                added += await outbox.enqueue_many(tx, rows)
         self._stored = keys
         return added
 
@@ -217,6 +231,30 @@ class Reminders:
         return sorted(found.values(), key=lambda p: (p.not_before, p.key))
 
 
+@dataclass(frozen=True)
+class PassWork:
+    """A pass's work as it comes back from the worker: pickles, each unpickled only when
+    it is written. A city's pass makes tens of thousands of rows; unpickled at once in
+    the bot's process they would hold the interpreter from the event loop for as long."""
+
+    keys: bytes  # every key planned (a pickled set)
+    chunks: tuple[bytes, ...]  # the new messages, a pickled list of outbox.Planned each
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a pass makes its objects: tens of thousands of
+    tuples, none of them in a cycle, would otherwise set off full collections that scan
+    every object of the process, again and again (a third of the pass's time)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def plan_pass(
     db_path: Path,
     campaign_id: int,
@@ -225,44 +263,53 @@ def plan_pass(
     now: datetime,
     known: frozenset[str] | None,
     since: datetime,
-) -> tuple[set[str], list[outbox.Planned]]:
+    chunk: int = WRITE_CHUNK,
+) -> PassWork:
     """One pass's CPU work, in a worker: read the ledger, plan, render what is new.
 
     Returns every key planned and the new messages, rendered in each person's
-    language. ``known``: the keys the last pass planned; None after a start, when
-    the outbox's keys since ``since`` are read instead (so that what it holds
-    already is neither rendered nor written again).
+    language, in pickles of ``chunk`` rows. ``known``: the keys the last pass
+    planned; None after a start, when the outbox's keys since ``since`` are read
+    instead (so that what it holds already is neither made, rendered nor written
+    again).
     """
     conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        ledger = schedule.read_ledger(conn, campaign_id, now.date(), horizon)
-        planned = plan(ledger, now, rules)
-        if known is None:
-            known = frozenset(
-                r[0]
-                for r in conn.execute(
-                    "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?",
-                    (KIND_PREFIX + "%", since.isoformat(timespec="seconds")),
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        with collector_paused():
+            if known is None:
+                known = frozenset(
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?",
+                        (KIND_PREFIX + "%", since.isoformat(timespec="seconds")),
+                    )
                 )
+            ledger = schedule.read_ledger(conn, campaign_id, now.date(), horizon)
+            keys, new = plan_new(ledger, now, rules, known)
+            contacts = {
+                r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, chat_id, language FROM people")
+            }
+            rows = [
+                outbox.Planned(
+                    p.key,
+                    p.kind,
+                    p.person_id,
+                    contacts[p.person_id][0],
+                    render(p, contacts[p.person_id][1]),
+                    p.not_before,
+                )
+                for p in new
+            ]
+            return PassWork(
+                pickle.dumps(keys, pickle.HIGHEST_PROTOCOL),
+                tuple(
+                    pickle.dumps(rows[start : start + chunk], pickle.HIGHEST_PROTOCOL)
+                    for start in range(0, len(rows), chunk)
+                ),
             )
-        contacts = {
-            r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, chat_id, language FROM people")
-        }
     finally:
         conn.close()
-    rows = [
-        outbox.Planned(
-            key=p.key,
-            kind=p.kind,
-            person_id=p.person_id,
-            chat_id=contacts[p.person_id][0],
-            text=render(p, contacts[p.person_id][1]),
-            not_before=p.not_before,
-        )
-        for p in planned
-        if p.key not in known
-    ]
-    return {p.key for p in planned}, rows
 
 
 def render(planned: Planned, lang: str) -> str:
