@@ -39,6 +39,7 @@ async def screen(
         ctx.services.evidence,
         skip_fix_id=fix_report_id,
         only_other_than_school=hazard["school_id"] if kind == "before" else None,
+        workers=ctx.services.workers,
     )
     if not matches:
         return True

@@ -28,6 +28,7 @@ from storage import campus, people, walks
 from storage import evidence as evidence_store
 from storage.db import Row
 from storage.photos import StoredPhoto
+from storage.workers import PHOTOS
 from telegram_rules.fit import clip
 
 YES_NO = ("y", "n")
@@ -240,8 +241,9 @@ async def fetch_photo(ctx: Ctx, photo: PhotoSize | Document) -> StoredPhoto:
     data = await download(photo, limit)
     if data is None:
         raise PhotoRejected(reason="too_large", limit_mb=limit // (1024 * 1024))
-    # Pillow takes ~300 ms of CPU for a 12-MP photo: a worker process does it.
-    return await ctx.services.workers.run(ctx.services.photos.save, data)
+    # Pillow takes ~300 ms of CPU for a 12-MP photo: the photos' own worker process does
+    # it (never queued behind an export).
+    return await ctx.services.workers.run(ctx.services.photos.save, data, lane=PHOTOS)
 
 
 async def on_photo(ctx: Ctx, hazard: Row, photo: PhotoSize | Document) -> None:

@@ -20,6 +20,7 @@ from ledger.evidence import EvidenceRules
 from storage import fingerprint
 from storage.db import Reader, Row, Tx
 from storage.photos import PhotoStore, StoredPhoto
+from storage.workers import PHOTOS, Workers
 
 # Candidates compared on their pixels, nearest hash first: a near-copy is among the
 # nearest; a city of similar stairwells must not make a look-up read hundreds of files.
@@ -91,11 +92,14 @@ async def find_matches(
     *,
     skip_fix_id: int | None = None,
     only_other_than_school: int | None = None,
+    workers: Workers | None = None,
 ) -> list[Match]:
     """Photos on record that ``new`` is the same picture as (best first).
 
     ``skip_fix_id``: the fix report being made (its own photos are no match);
     ``only_other_than_school``: before-photos are checked against other schools only.
+    The pixels are compared in ``workers``' photo process (decoding a few photos is
+    CPU work the event loop must not wait behind); without, in a thread.
     """
     if new.phash is None:
         return []
@@ -124,9 +128,11 @@ async def find_matches(
             break
     if not candidates:
         return []
-    scores = await asyncio.to_thread(
-        _similarities, photos, new.sha256, [r["sha256"] for r in candidates]
-    )
+    others = [r["sha256"] for r in candidates]
+    if workers is None:
+        scores = await asyncio.to_thread(_similarities, photos, new.sha256, others)
+    else:
+        scores = await workers.run(_similarities, photos, new.sha256, others, lane=PHOTOS)
     threshold = rules.match_similarity_percent / 100
     found = [
         Match(r["id"], r["hazard_id"], r["kind"], r["sha256"], r["school_id"], r["building"], s)

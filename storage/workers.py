@@ -6,6 +6,11 @@ interpreter from the event loop, and every tap would wait. Here they run in a
 pool of worker processes (``workers.processes``; 0 runs them in a thread, for
 a machine that cannot spare a process).
 
+Two lanes: the pool for long jobs (exports, reminders passes, imports), and a
+process of its own for photos (``PHOTOS``: normalised and compared while their
+sender waits), so that a photo never queues behind a city's ledger; it runs at
+a priority between the bot's and the long jobs'.
+
 A job may report its progress: given an ``on_progress``, the function is
 called with a ``progress`` keyword, a callable ``(done, total)``; what it
 reports reaches ``on_progress`` on the event loop. A worker that dies (killed, out of memory)
@@ -36,6 +41,8 @@ T = TypeVar("T")
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY_SECONDS = 0.5  # a worker reports at most this often (the last report always)
 WORKER_NICENESS = 10  # how much lower than the bot's a worker's priority is
+PHOTO_NICENESS = 5  # a photo's sender waits for it: above the long jobs, below the bot
+HEAVY, PHOTOS = "heavy", "photos"  # the lanes
 FINISHED = -1  # a job's last word on the progress queue
 LAST_REPORT_WAIT_SECONDS = 5.0
 
@@ -49,14 +56,14 @@ class WorkerCrashed(Exception):
 _reports: Queue[tuple[int, int, int]] | None = None
 
 
-def _start_worker(reports: Queue[tuple[int, int, int]]) -> None:
+def _start_worker(reports: Queue[tuple[int, int, int]], niceness: int = WORKER_NICENESS) -> None:
     """Each worker process keeps the queue its jobs report progress on, and yields the
     processor to the bot: on a machine with as many workers as cores, the event loop
     answering taps must not wait for its turn behind a ledger being written."""
     global _reports
     _reports = reports
     with contextlib.suppress(OSError):  # a platform without nice: same priority, still apart
-        os.nice(WORKER_NICENESS)
+        os.nice(niceness)
 
 
 def _run_job(job_id: int, work: Callable[..., T], args: tuple[Any, ...], watched: bool) -> T:
@@ -94,32 +101,47 @@ class _Watcher:
     finished: asyncio.Event
 
 
+@dataclass
+class _Lane:
+    """A lane's pool of processes and the queue its jobs report progress on."""
+
+    pool: Executor
+    reports: Queue[tuple[int, int, int]]
+
+    def stop_listener(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.reports.put((0, 0, 0))
+
+
 class Workers:
-    """A pool of worker processes, started at the first job."""
+    """A pool of worker processes and the photos' own process, each started at its first job."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self._pool: Executor | None = None
+        self._pools: dict[str, _Lane] = {}
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-        self._reports: Queue[tuple[int, int, int]] | None = None
-        self._listener: threading.Thread | None = None
         self._ids = itertools.count(1)
         self._watchers: dict[int, _Watcher] = {}
 
-    def _started(self) -> Executor:
-        if self._pool is None:
-            self._reports = self._context.Queue()
-            self._pool = ProcessPoolExecutor(
-                self.processes,
+    def _started(self, lane: str) -> Executor:
+        started = self._pools.get(lane)
+        if started is None:
+            # A queue per lane: a worker killed while reporting may leave its queue
+            # unusable, and only its own lane starts afresh.
+            reports: Queue[tuple[int, int, int]] = self._context.Queue()
+            photos = lane == PHOTOS
+            pool = ProcessPoolExecutor(
+                1 if photos else self.processes,
                 mp_context=self._context,
                 initializer=_start_worker,
-                initargs=(self._reports,),
+                initargs=(reports, PHOTO_NICENESS if photos else WORKER_NICENESS),
             )
-            self._listener = threading.Thread(
-                target=self._listen, args=(self._reports,), name="worker-progress", daemon=True
+            listener = threading.Thread(
+                target=self._listen, args=(reports,), name=f"worker-progress-{lane}", daemon=True
             )
-            self._listener.start()
-        return self._pool
+            listener.start()
+            started = self._pools[lane] = _Lane(pool, reports)
+        return started.pool
 
     def _listen(self, reports: Queue[tuple[int, int, int]]) -> None:
         """Hand each progress report to its job's watcher, on the watcher's loop."""
@@ -143,9 +165,10 @@ class Workers:
         work: Callable[..., T],
         *args: Any,
         on_progress: Progress | None = None,
+        lane: str = HEAVY,
     ) -> T:
-        """``work(*args)`` in a worker (with ``on_progress``: ``work(*args, progress=...)``);
-        its result, or the error it raised."""
+        """``work(*args)`` in a worker of ``lane`` (with ``on_progress``:
+        ``work(*args, progress=...)``); its result, or the error it raised."""
         loop = asyncio.get_running_loop()
         if self.processes <= 0:
             if on_progress is None:
@@ -160,7 +183,7 @@ class Workers:
         watcher = None
         if on_progress is not None:
             watcher = self._watchers[job_id] = _Watcher(loop, on_progress, asyncio.Event())
-        pool = self._started()
+        pool = self._started(lane)
         try:
             result = await loop.run_in_executor(
                 pool, _run_job, job_id, work, args, watcher is not None
@@ -172,27 +195,22 @@ class Workers:
             return result
         except BrokenProcessPool as exc:
             log.error("a worker process died during %s", getattr(work, "__name__", work))
-            self._discard(pool)
+            self._discard(lane, pool)
             raise WorkerCrashed() from exc
         finally:
             self._watchers.pop(job_id, None)
 
-    def _discard(self, pool: Executor) -> None:
-        """Forget a broken pool; the next job starts a new one."""
-        if self._pool is pool:
-            self._stop_listener()
-            self._pool = None
+    def _discard(self, lane: str, pool: Executor) -> None:
+        """Forget a broken pool; the next job of its lane starts a new one."""
+        started = self._pools.get(lane)
+        if started is not None and started.pool is pool:
+            del self._pools[lane]
+            started.stop_listener()
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _stop_listener(self) -> None:
-        if self._reports is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self._reports.put((0, 0, 0))
-            self._reports = None
-
     def close(self) -> None:
-        """Stop the pool (its running jobs finish first)."""
-        pool, self._pool = self._pool, None
-        self._stop_listener()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the pools (their running jobs finish first)."""
+        lanes, self._pools = list(self._pools.values()), {}
+        for started in lanes:
+            started.stop_listener()
+            started.pool.shutdown(wait=True, cancel_futures=True)
