@@ -171,64 +171,96 @@ class Reminders:
     ) -> list[Planned]:
         """What is planned next, supposing the ledger stays as it is: for a person
         (``person_id``) or for schools (``school_ids``), over the coming days.
-        ``visits_only``: a supervisor's, who hears only of their supervision visits."""
-        now = self.clock.now()
-        ledger = await schedule.load_ledger(
-            self.db, self.campaign_id, now.date(), self.horizon + days, school_ids
-        )
-        if visits_only:
-            ledger = replace(ledger, schools={}, hazards=(), waiting=(), rounds=())
-        # Keys sent lately (a key planned again is at most weeks old), the reader's own
-        # when the preview is theirs.
-        since = (now - timedelta(days=STORED_LOOKBACK_DAYS)).isoformat(timespec="seconds")
-        mine = "AND person_id = ?" if person_id is not None else ""
-        stored = {
-            r[0]
-            for r in await self.db.all(
-                "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?"  # noqa: S608
-                f" AND state IN ('sent', 'failed', 'blocked') {mine}",
-                (KIND_PREFIX + "%", since, *([person_id] if person_id is not None else [])),
-            )
-        }
-        if school_ids is None and person_id in ledger.taskforce:
-            ledger = self._taskforce_part(ledger, now.date(), days)
-        return await asyncio.to_thread(
-            self._project, ledger, now, days, stored, person_id, school_ids
+        ``visits_only``: a supervisor's, who hears only of their supervision visits.
+
+        Read and planned in a worker process, as a pass is: the task force's preview
+        plans the city's ledger once for each coming day (seconds of CPU)."""
+        return await self.workers.run(
+            preview_pass,
+            self.db.path,
+            self.campaign_id,
+            self.rules,
+            self.horizon,
+            self.clock.now(),
+            days,
+            person_id,
+            None if school_ids is None else tuple(school_ids),
+            visits_only,
         )
 
-    def _taskforce_part(self, ledger: Ledger, today: date, days: int) -> Ledger:
-        """For the task force's own preview, only hazards that may reach them: those
-        whose task-force escalation falls in the coming days (a city has many)."""
-        first = self.rules.escalate_taskforce_days
-        last = first + ESCALATION_LAST_DAYS - 1
-        earliest, latest = today - timedelta(days=last), today + timedelta(days=days - first)
-        hazards = [h for h in ledger.hazards if earliest <= h.deadline <= latest]
-        return replace(ledger, hazards=hazards)
 
-    def _project(
-        self,
-        ledger: Ledger,
-        now: datetime,
-        days: int,
-        stored: set[str],
-        person_id: int | None,
-        school_ids: Collection[int] | None,
-    ) -> list[Planned]:
-        """Plan each coming day at its last allowed minute; keep what is new for the reader."""
-        last_hour = max(self.rules.allowed_hours())
-        found: dict[str, Planned] = {}
-        for offset in range(days + 1):
-            day = now.date() + timedelta(days=offset)
-            moment = datetime.combine(day, time(last_hour, 59), now.tzinfo)
-            for p in plan(ledger, moment, self.rules):
-                if p.key in stored or p.key in found:
-                    continue
-                if person_id is not None and p.person_id != person_id:
-                    continue
-                if school_ids is not None and p.school_id not in school_ids:
-                    continue
-                found[p.key] = p
-        return sorted(found.values(), key=lambda p: (p.not_before, p.key))
+def preview_pass(
+    db_path: Path,
+    campaign_id: int,
+    rules: ReminderRules,
+    horizon: int,
+    now: datetime,
+    days: int,
+    person_id: int | None,
+    school_ids: tuple[int, ...] | None,
+    visits_only: bool,
+) -> list[Planned]:
+    """``Reminders.preview``'s work, in a worker."""
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        with collector_paused():
+            ledger = schedule.read_ledger(conn, campaign_id, now.date(), horizon + days, school_ids)
+            if visits_only:
+                ledger = replace(ledger, schools={}, hazards=(), waiting=(), rounds=())
+            # Keys sent lately (a key planned again is at most weeks old), the reader's
+            # own when the preview is theirs.
+            since = (now - timedelta(days=STORED_LOOKBACK_DAYS)).isoformat(timespec="seconds")
+            mine = "AND person_id = ?" if person_id is not None else ""
+            stored = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?"  # noqa: S608
+                    f" AND state IN ('sent', 'failed', 'blocked') {mine}",
+                    (KIND_PREFIX + "%", since, *([person_id] if person_id is not None else [])),
+                )
+            }
+            if school_ids is None and person_id in ledger.taskforce:
+                ledger = _taskforce_part(ledger, rules, now.date(), days)
+            return _project(ledger, rules, now, days, stored, person_id, school_ids)
+    finally:
+        conn.close()
+
+
+def _taskforce_part(ledger: Ledger, rules: ReminderRules, today: date, days: int) -> Ledger:
+    """For the task force's own preview, only hazards that may reach them: those
+    whose task-force escalation falls in the coming days (a city has many)."""
+    first = rules.escalate_taskforce_days
+    last = first + ESCALATION_LAST_DAYS - 1
+    earliest, latest = today - timedelta(days=last), today + timedelta(days=days - first)
+    hazards = [h for h in ledger.hazards if earliest <= h.deadline <= latest]
+    return replace(ledger, hazards=hazards)
+
+
+def _project(
+    ledger: Ledger,
+    rules: ReminderRules,
+    now: datetime,
+    days: int,
+    stored: set[str],
+    person_id: int | None,
+    school_ids: Collection[int] | None,
+) -> list[Planned]:
+    """Plan each coming day at its last allowed minute; keep what is new for the reader."""
+    last_hour = max(rules.allowed_hours())
+    found: dict[str, Planned] = {}
+    for offset in range(days + 1):
+        day = now.date() + timedelta(days=offset)
+        moment = datetime.combine(day, time(last_hour, 59), now.tzinfo)
+        for p in plan(ledger, moment, rules):
+            if p.key in stored or p.key in found:
+                continue
+            if person_id is not None and p.person_id != person_id:
+                continue
+            if school_ids is not None and p.school_id not in school_ids:
+                continue
+            found[p.key] = p
+    return sorted(found.values(), key=lambda p: (p.not_before, p.key))
 
 
 @dataclass(frozen=True)

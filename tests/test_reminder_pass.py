@@ -108,3 +108,23 @@ async def test_a_pass_in_a_worker_process_stores_what_it_plans(
     assert added == len(rows) == len(planned) >= 5
     assert {r["key"] for r in rows} == {p.key for p in planned}
     assert all("隐患" in r["text"] for r in rows)  # rendered, in the person's language
+
+
+async def test_a_preview_in_a_worker_process_is_the_same_as_in_a_thread(
+    fresh_db: Database, clock: FakeClock
+) -> None:
+    """/reminders' preview is planned in a worker process (the task force's plans the
+    city once a day ahead): what it shows is what the planner plans."""
+    campaign_id = await city(fresh_db, clock, hazards=5)
+    school_id = await fresh_db.value("SELECT id FROM schools")
+    responsible = await fresh_db.value("SELECT responsible_id FROM hazards LIMIT 1")
+    in_thread = Reminders(fresh_db, clock, ReminderRules(), campaign_id)
+    workers = Workers(1)
+    try:
+        in_process = Reminders(fresh_db, clock, ReminderRules(), campaign_id, workers=workers)
+        for person, schools in ((None, [school_id]), (responsible, None)):
+            shown = await in_process.preview(person, schools)
+            assert shown == await in_thread.preview(person, schools)
+            assert any(p.key.startswith("overdue:h") for p in shown)
+    finally:
+        workers.close()
