@@ -148,9 +148,7 @@ class Reminders:
         its key again.
         """
         keys: set[str] = pickle.loads(work.keys)  # noqa: S301 (our own worker's)
-        # After a start every pending reminder is looked at.
-        candidates = self._stored or await outbox.pending_keys(self.db, KIND_PREFIX)
-        gone = sorted(candidates - keys)
+        gone = work.gone
         for start in range(0, len(gone), WRITE_CHUNK):
             async with self.db.write() as tx:
                 await outbox.drop(tx, gone[start : start + WRITE_CHUNK])
@@ -271,6 +269,7 @@ class PassWork:
 
     keys: bytes  # every key planned (a pickled set)
     chunks: tuple[bytes, ...]  # the new messages, a pickled list of outbox.Planned each
+    gone: tuple[str, ...] = ()  # keys planned before, no longer: dropped if still pending
 
 
 @contextmanager
@@ -299,22 +298,32 @@ def plan_pass(
 ) -> PassWork:
     """One pass's CPU work, in a worker: read the ledger, plan, render what is new.
 
-    Returns every key planned and the new messages, rendered in each person's
-    language, in pickles of ``chunk`` rows. ``known``: the keys the last pass
-    planned; None after a start, when the outbox's keys since ``since`` are read
-    instead (so that what it holds already is neither made, rendered nor written
-    again).
+    Returns every key planned, the new messages, rendered in each person's
+    language, in pickles of ``chunk`` rows, and the keys no longer planned.
+    ``known``: the keys the last pass planned; None after a start, when the
+    outbox's keys since ``since`` are read instead (so that what it holds already
+    is neither made, rendered nor written again), and every pending reminder is
+    looked at to see whether it is still planned.
     """
     conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         with collector_paused():
-            if known is None:
+            if known is not None:
+                candidates = known
+            else:
                 known = frozenset(
                     r[0]
                     for r in conn.execute(
                         "SELECT key FROM outbox WHERE kind LIKE ? AND created_at >= ?",
                         (KIND_PREFIX + "%", since.isoformat(timespec="seconds")),
+                    )
+                )
+                candidates = frozenset(
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT key FROM outbox WHERE state = 'pending' AND kind LIKE ?",
+                        (KIND_PREFIX + "%",),
                     )
                 )
             ledger = schedule.read_ledger(conn, campaign_id, now.date(), horizon)
@@ -339,6 +348,7 @@ def plan_pass(
                     pickle.dumps(rows[start : start + chunk], pickle.HIGHEST_PROTOCOL)
                     for start in range(0, len(rows), chunk)
                 ),
+                tuple(sorted(candidates - keys)),
             )
     finally:
         conn.close()

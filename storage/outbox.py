@@ -278,14 +278,6 @@ async def enqueue_many(tx: Tx, messages: Sequence[Planned]) -> int:
     return cursor.rowcount
 
 
-async def pending_keys(db: Reader, kind_prefix: str) -> set[str]:
-    """The keys of the messages of these kinds that wait to be sent."""
-    rows = await db.all(
-        "SELECT key FROM outbox WHERE state = 'pending' AND kind LIKE ?", (kind_prefix + "%",)
-    )
-    return {r[0] for r in rows}
-
-
 async def stored_keys(db: Reader, kind_prefix: str, since: datetime) -> set[str]:
     """The keys of the messages of these kinds stored since ``since``, whatever their state."""
     rows = await db.all(
