@@ -79,6 +79,9 @@ async def test_a_pass_cut_short_and_run_again_stores_each_message_once(
     assert len(written_before) == 10  # the first transaction only
 
     monkeypatch.setattr(outbox, "enqueue_many", enqueue)
+    # The writer's own checkpoints, off while the pass wrote, are back on.
+    async with fresh_db.write() as tx:
+        assert await tx.value("PRAGMA wal_autocheckpoint") == 1000
     # After a restart: a new Reminders knows nothing of the cut pass.
     restarted = Reminders(fresh_db, clock, ReminderRules(), campaign_id)
     added = await restarted.run()
@@ -128,3 +131,31 @@ async def test_a_preview_in_a_worker_process_is_the_same_as_in_a_thread(
             assert any(p.key.startswith("overdue:h") for p in shown)
     finally:
         workers.close()
+
+
+async def test_a_pass_checkpoints_beside_the_writer_not_in_its_commits(
+    fresh_db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's automatic checkpoint runs in the committing connection (the one writer):
+    while a pass writes it is off, and the pass checkpoints on a connection of its own."""
+    campaign_id = await city(fresh_db, clock, hazards=25)
+    monkeypatch.setattr(jobs, "WRITE_CHUNK", 5)
+    monkeypatch.setattr(jobs, "CHECKPOINT_EVERY", 2)
+    settings: list[int] = []
+    enqueue = outbox.enqueue_many
+
+    async def noting(tx: Tx, rows: Sequence[outbox.Planned]) -> int:
+        settings.append(int(await tx.value("PRAGMA wal_autocheckpoint")))
+        return await enqueue(tx, rows)
+
+    checkpoints: list[object] = []
+    checkpoint = jobs.checkpoint
+    monkeypatch.setattr(outbox, "enqueue_many", noting)
+    monkeypatch.setattr(jobs, "checkpoint", lambda path: checkpoints.append(checkpoint(path)))
+    added = await Reminders(fresh_db, clock, ReminderRules(), campaign_id).run()
+
+    chunks = -(-added // 5)
+    assert settings == [0] * chunks >= [0] * 5
+    assert len(checkpoints) == chunks // 2 + 1  # every second chunk, and at the end
+    async with fresh_db.write() as tx:
+        assert await tx.value("PRAGMA wal_autocheckpoint") == 1000
