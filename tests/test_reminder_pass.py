@@ -11,8 +11,9 @@ import pytest
 from ledger.clock import FakeClock
 from scheduler import jobs
 from scheduler.jobs import Reminders
+from scheduler.planner import plan, plan_new
 from scheduler.rules import ReminderRules
-from storage import outbox
+from storage import outbox, schedule
 from storage.db import Database, Tx
 from storage.workers import Workers
 from tests.conftest import seed_campaign, seed_hazard, seed_school
@@ -159,3 +160,22 @@ async def test_a_pass_checkpoints_beside_the_writer_not_in_its_commits(
     assert len(checkpoints) == chunks // 2 + 1  # every second chunk, and at the end
     async with fresh_db.write() as tx:
         assert await tx.value("PRAGMA wal_autocheckpoint") == 1000
+
+
+async def test_a_plan_with_known_keys_makes_only_the_new_messages(
+    fresh_db: Database, clock: FakeClock
+) -> None:
+    """A later pass counts what an earlier one stored by its key and makes only the rest:
+    the same keys, the same new messages, as planning everything and filtering."""
+    campaign_id = await city(fresh_db, clock, hazards=12)
+    rules = ReminderRules()
+    ledger = await schedule.load_ledger(fresh_db, campaign_id, clock.now().date(), 3)
+    everything = plan(ledger, clock.now(), rules)
+    assert len({p.kind for p in everything}) >= 2  # overdue reminders and escalations
+    known = {p.key for p in everything[::2]} | {"overdue:h999:2020-01-01:p1"}
+
+    keys, new = plan_new(ledger, clock.now(), rules, known)
+
+    assert keys == {p.key for p in everything}
+    assert new == [p for p in everything if p.key not in known]
+    assert plan_new(ledger, clock.now(), rules, keys) == (keys, [])
