@@ -218,6 +218,7 @@ async def measure(
     print its best and median time, as ms and as a ratio to that anchor; with ``db`` the
     writer's holds (longest, and the 99th percentile) and the event loop's longest stall."""
     ratios: list[tuple[float, float]] = []
+    cpu: list[float] = []  # of this process (the bot's), every thread; not the workers'
     holds: list[float] = []
     stall = 0.0
     result = None
@@ -228,9 +229,10 @@ async def measure(
         if db is not None:
             db.holds = []
         with LoopWatch() as watch:
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             result = await work()
             elapsed = time.perf_counter() - started
+        cpu.append(time.process_time() - used)
         ratios.append((elapsed / anchor, elapsed))
         if db is not None:
             holds += db.holds
@@ -241,13 +243,15 @@ async def measure(
         f"{name:<44} best {best[1] * 1000:6.0f} ms {best[0]:5.1f}x anchor,"
         f" median {median[1] * 1000:6.0f} ms {median[0]:5.1f}x"
     )
-    if holds:
+    if db is not None:
         holds.sort()
-        p99 = holds[min(len(holds) - 1, int(len(holds) * 0.99))]
+        line += f"\n{'':<44} writer: {len(holds) // repeat} transactions a pass"
+        if holds:
+            p99 = holds[min(len(holds) - 1, int(len(holds) * 0.99))]
+            line += f", longest {holds[-1] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
         line += (
-            f"\n{'':<44} writer: {len(holds) // repeat} transactions a pass, longest"
-            f" {holds[-1] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms; event loop held up"
-            f" {stall * 1000:.1f} ms at most"
+            f"; event loop held up {stall * 1000:.1f} ms at most;"
+            f" CPU in the bot's process {min(cpu) * 1000:.0f} ms"
         )
     print(line, flush=True)
     return result
