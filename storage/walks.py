@@ -7,8 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.hazards import HazardDraft
-from ledger.walk import Choice, Position, Walk, position
-from storage.campus import items_applying, items_for_building, version_items
+from ledger.walk import Choice, Walk
+from storage.campus import items_applying, version_items
 from storage.db import Query, Reader, Row, Tx
 from storage.photos import StoredPhoto
 
@@ -163,13 +163,6 @@ async def touch(tx: Tx, inspection_id: int) -> None:
     )
 
 
-async def answers(db: Reader, inspection_id: int) -> dict[int, str]:
-    rows = await db.all(
-        "SELECT item_id, choice FROM answers WHERE inspection_id = ?", (inspection_id,)
-    )
-    return {r["item_id"]: r["choice"] for r in rows}
-
-
 async def record_answer(
     tx: Tx, inspection_id: int, item_id: int, choice: Choice, person_id: int
 ) -> bool:
@@ -229,23 +222,6 @@ async def walk_draft(db: Reader, inspection_id: int) -> int | None:
         (inspection_id,),
     )
     return None if hazard_id is None else int(hazard_id)
-
-
-async def walk_position(db: Reader, walk: Row) -> tuple[Position, list[Row]]:
-    """Where the walk stands, and the building's items in order."""
-    building = await db.one("SELECT * FROM buildings WHERE id = ?", (walk["building_id"],))
-    assert building is not None
-    items = await items_for_building(db, walk["checklist_version_id"], building)
-    answered = set(await answers(db, walk["id"]))
-    draft = await walk_draft(db, walk["id"])
-    where = position(
-        [i["id"] for i in items],
-        answered,
-        draft,
-        bool(walk["extra_done"]),
-        walk["closed_at"] is not None,
-    )
-    return where, items
 
 
 # --- hazards -----------------------------------------------------------------
