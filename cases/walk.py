@@ -47,7 +47,7 @@ async def answer_item(
 async def report_other(
     tx: Tx, walk: Walk, item_ids: Sequence[int], yes: bool, person_id: int
 ) -> Position:
-    """"Any other hazard?" answered: yes opens a free-form hazard (its questions come
+    """ "Any other hazard?" answered: yes opens a free-form hazard (its questions come
     next), no leaves the walk at its summary. Stale unless the walk asks it now."""
     if walk.position(item_ids).where is not Where.EXTRA:
         raise Stale()

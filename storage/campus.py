@@ -96,9 +96,7 @@ def item_of(row: Row) -> ChecklistItem:
 # file: item ids belong to their file). A version is content-addressed (its digest) and
 # its items are written once with it and never changed: an edited checklist is a new
 # version, so a version's items can be kept for the life of the connection.
-_ITEMS: weakref.WeakKeyDictionary[object, dict[int, tuple[Row, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
+_ITEMS: weakref.WeakKeyDictionary[object, dict[int, tuple[Row, ...]]] = weakref.WeakKeyDictionary()
 
 
 async def version_items(db: Reader, version_id: int) -> tuple[Row, ...]:

@@ -154,7 +154,7 @@ async def test_an_edit_that_changes_nothing_does_not_stop_the_walk(sim: Simulato
 
 
 async def test_a_step_whose_edit_changes_nothing_is_taken_as_shown(sim: Simulator) -> None:
-    """"No hazard": the question turned into the next one is refused as "not modified"
+    """ "No hazard": the question turned into the next one is refused as "not modified"
     (it shows it already: the same tap applied before a crash). The answer stands, once,
     nothing is logged as failed, and the next question is answered as usual."""
     staff = await _first_question(sim)
