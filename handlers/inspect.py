@@ -332,7 +332,9 @@ def _question(
 
 
 RECENT = 2  # answers shown above the question that replaced theirs
-LINE_TEXT = 24  # UTF-16 units of an item's text in a line of answers
+# UTF-16 units of an item's text in a line of answers: a phone's line, about (a Chinese
+# character is twice as wide as a Latin letter).
+LINE_TEXT = {"zh": 24, "en": 40}
 
 
 def _item_text(ctx: Ctx, item: Row) -> str:
@@ -355,7 +357,7 @@ def _answer_lines(
             "step.line",
             mark=ctx.t(f"step.mark.{answers[i].value}"),
             n=number[i][0],
-            text=clip(_item_text(ctx, number[i][1]), LINE_TEXT),
+            text=clip(_item_text(ctx, number[i][1]), LINE_TEXT.get(ctx.lang, 24)),
             answer=ctx.t(f"step.answer.{answers[i].value}"),
         )
         for i in given
