@@ -31,7 +31,8 @@ from ledger.roles import can_walk, require
 from ledger.walk import Choice, Position, Walk, Where, can_take_over, coverage, progress_bar
 from storage import campus, journeys, people, walks
 from storage.db import Query, Row
-from telegram_rules.fit import clip, fit, room_for
+from telegram_rules import MAX_TEXT
+from telegram_rules.fit import clip, fit, html_units, room_for
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +329,8 @@ def _question(
             ],
         ]
     text = "\n".join(lines) + "\n\n" + question if lines else question
+    if html_units(text) > MAX_TEXT:  # a long item: the question whole, without the lines
+        text = question
     return text, keyboard
 
 

@@ -154,6 +154,23 @@ async def test_a_long_item_text_is_clipped_in_the_answer_lines(sim):
     assert line == "✓ 5. 火灾自动报警、自动喷水灭火等设施运行正常（如设… — 无隐患"
 
 
+async def test_a_question_too_long_for_its_answers_above_is_shown_whole_without_them(sim):
+    """Telegram takes 4096 UTF-16 units: an item whose question nearly fills them is shown
+    whole, without the answer lines, rather than cut."""
+    school = await make_school(sim)
+    long_text = "楼" * 4060  # with its head, 4080 units: the question alone fits
+    async with sim.db.write() as tx:
+        await tx.run("UPDATE checklist_items SET text_zh = ? WHERE code = 'F02'", (long_text,))
+    staff = school.staff
+    await staff.send("/inspect")
+    await staff.tap("教学楼A")
+    said = await staff.tap("无隐患")
+    assert said[0].text == f"【教学楼A】2/19 · F02\n{long_text}"
+    assert sim.api.overruns == []
+    said = await staff.tap("无隐患")  # the next one has room for its lines again
+    assert said[0].text.startswith("✓ 1. ") and "3/19 · F03" in said[0].text
+
+
 async def test_after_the_last_item_the_other_hazard_question_is_the_same_message(sim):
     staff, question = await first_question(sim)
     for _ in range(18):
