@@ -1,1 +1,1 @@
-"""Use cases: one function per action a person takes, shared by chat and command line."""
+"""Use cases: one function per action, its rule, writes and notices in one transaction."""

@@ -50,7 +50,7 @@ PRODUCT = (ROOT / "docs" / "product.md").read_text(encoding="utf-8")
 ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 PACKAGES = (
     "bot", "cases", "handlers", "ledger", "storage", "scheduler", "reports", "localchat",
-    "telegram_rules"
+    "telegram_rules",
 )  # fmt: skip
 SKIPPED = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
            "data", "test-artifacts", "build", ".hypothesis"}  # fmt: skip
