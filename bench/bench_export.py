@@ -11,6 +11,7 @@ same run, since the machines are shared and noisy.
     .venv/bin/python bench/bench_export.py              # full size
     .venv/bin/python bench/bench_export.py --scale 0.1  # a tenth, to try it
     .venv/bin/python bench/bench_export.py --rounds 3   # each writer 3 times, best kept
+    .venv/bin/python bench/bench_export.py --data /tmp/city  # seed once, reuse next time
 Target (issue 13): the product's writer under 10 s and under 200 MB.
 """
 
@@ -21,6 +22,7 @@ import asyncio
 import io
 import random
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -218,6 +220,9 @@ def main() -> None:
     p.add_argument("--export-only", type=Path, metavar="DIR", help=argparse.SUPPRESS)
     p.add_argument("--rounds", type=int, default=1, help="rounds of every writer; best kept (1)")
     p.add_argument("--writer", default=PRODUCT, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--data", type=Path, metavar="DIR", help="seed into DIR once and reuse it (a temp dir)"
+    )
     args = p.parse_args()
     if args.export_only:
         export(args.export_only, args.writer)
@@ -225,12 +230,19 @@ def main() -> None:
     schools = max(1, round(300 * args.scale))
     sizes = (schools, schools * 20, max(1, round(100_000 * args.scale)), round(1_000 * args.scale))
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        started = time.perf_counter()
-        seed(folder, *sizes)
+        # One folder per size under --data: seeding 100,000 hazards takes a minute.
+        folder = args.data / "-".join(map(str, sizes)) if args.data else Path(tmp)
+        marker = folder / "seeded"
+        if not marker.exists():
+            started = time.perf_counter()
+            if args.data:
+                shutil.rmtree(folder, ignore_errors=True)  # a seeding cut short
+            folder.mkdir(parents=True, exist_ok=True)
+            seed(folder, *sizes)
+            marker.touch()
+            print(f"seeded in {time.perf_counter() - started:.1f} s")
         print(
-            f"seeded {sizes[0]} schools, {sizes[1]} buildings, {sizes[2]} hazards,"
-            f" {sizes[3]} photos in {time.perf_counter() - started:.1f} s"
+            f"{sizes[0]} schools, {sizes[1]} buildings, {sizes[2]} hazards, {sizes[3]} photos"
         )
         from bench.ledger_candidates import WRITERS
 

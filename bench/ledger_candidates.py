@@ -87,6 +87,7 @@ def write_openpyxl(
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """Write the ledger workbook to ``target``; return the number of hazards written."""
     wb = Workbook(write_only=True)
@@ -124,6 +125,7 @@ def write_pyexcelerate(
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """Cells only (pyexcelerate embeds no pictures): every row is held in memory first."""
     from pyexcelerate import Workbook as FastWorkbook  # type: ignore[import-untyped]
@@ -148,6 +150,7 @@ def write_rustpy(
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """rustpy-xlsxwriter (Rust's rust_xlsxwriter): rows as dicts, thumbnails as images.
 
@@ -193,6 +196,7 @@ def read_only(
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """The anchor: read every row and compute its cells, thumbnails included; write nothing
     (an empty file, so that the export's rename finds one)."""
