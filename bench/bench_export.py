@@ -221,6 +221,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=1, help="rounds of every writer; best kept (1)")
     p.add_argument("--writer", default=PRODUCT, help=argparse.SUPPRESS)
     p.add_argument(
+        "--only", default="", help="measure the writers whose names contain one of these (a,b)"
+    )
+    p.add_argument(
         "--data", type=Path, metavar="DIR", help="seed into DIR once and reuse it (a temp dir)"
     )
     args = p.parse_args()
@@ -241,12 +244,14 @@ def main() -> None:
             seed(folder, *sizes)
             marker.touch()
             print(f"seeded in {time.perf_counter() - started:.1f} s")
-        print(
-            f"{sizes[0]} schools, {sizes[1]} buildings, {sizes[2]} hazards, {sizes[3]} photos"
-        )
+        print(f"{sizes[0]} schools, {sizes[1]} buildings, {sizes[2]} hazards, {sizes[3]} photos")
         from bench.ledger_candidates import WRITERS
 
         names = [PRODUCT, *WRITERS]
+        wanted = [w for w in args.only.split(",") if w]
+        names = [
+            n for n in names if not wanted or n.startswith("anchor") or any(w in n for w in wanted)
+        ]
         # Round after round, each writer once a round, the best of the rounds kept: the
         # machines are shared, and a burst of someone else's work lands on one run.
         results: dict[str, tuple[float, float, int, int]] = {}

@@ -36,8 +36,8 @@ from reports.ledger import (
     PHOTO_ROW_POINTS,
     building_values,
     hazard_values,
-    thumbnail,
 )
+from reports.thumbs import make_thumbnail as thumbnail
 from storage.reporting import LedgerBuilding, LedgerRow
 
 HEADER_FONT = Font(name=FONT_NAME, bold=True)

@@ -25,6 +25,11 @@ def clean(text: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", text)[:CELL_MAX]
 
 
+def needs_cleaning(text: str) -> bool:
+    """Whether ``clean`` would take a character out (the length aside)."""
+    return ILLEGAL_CHARACTERS_RE.search(text) is not None
+
+
 def is_risky(text: str) -> bool:
     return text.startswith(RISKY_START)
 

@@ -26,10 +26,14 @@ OPTIONS = {
 awkward = st.sampled_from(
     ["&", "<", ">", '"', "_x0041_", "_X00a1_", "\r", "\t", "\n", " ", "\u3000", "😀", "=", "\ufffe"]
 )
-text = st.lists(st.one_of(st.text(max_size=6), awkward), max_size=6).map("".join).filter(
-    lambda t: not (t.startswith("<r>") and t.endswith("</r>"))
+text = (
+    st.lists(st.one_of(st.text(max_size=6), awkward), max_size=6)
+    .map("".join)
+    .filter(lambda t: not (t.startswith("<r>") and t.endswith("</r>")))
 )
-value = st.one_of(st.none(), st.just(""), text, st.integers(-(10**12), 10**12), st.floats(-1e9, 1e9))
+value = st.one_of(
+    st.none(), st.just(""), text, st.integers(-(10**12), 10**12), st.floats(-1e9, 1e9)
+)
 row = st.lists(value, min_size=1, max_size=8)
 
 
