@@ -23,7 +23,7 @@ from typing import IO, Any
 import xlsxwriter
 from xlsxwriter.format import Format
 
-from reports.cells import CELL_MAX, clean, is_risky, needs_cleaning
+from reports.cells import CELL_MAX, clean, is_risky, may_be_risky, needs_cleaning
 from reports.labels import (
     CHANGE_STATE,
     HAZARD_STATE,
@@ -217,11 +217,13 @@ class _Sheet:
         row = self.rows
         if height is not None:
             self.ws.set_row(row, height)  # constant-memory mode: before the row's cells
-        texts = [v for v in values if isinstance(v, str)]
-        # One look at the row's text for characters a workbook cannot hold, not one a cell.
-        if needs_cleaning("".join(texts)) or any(len(t) > CELL_MAX for t in texts):
+        # One look at all the row's text, not one a cell: most rows need nothing done.
+        texts = "\n".join(v for v in values if isinstance(v, str))
+        if len(texts) > CELL_MAX or needs_cleaning(texts):
             values = [clean(v) if isinstance(v, str) else v for v in values]
-        quoted = [col for col, v in enumerate(values) if isinstance(v, str) and is_risky(v)]
+        quoted: list[int] = []
+        if may_be_risky(texts):
+            quoted = [col for col, v in enumerate(values) if isinstance(v, str) and is_risky(v)]
         self.ws.write_cells(row, values, quoted, self.quoted)
         self.rows += 1
         return row

@@ -32,8 +32,8 @@ from xlsxwriter.worksheet import Worksheet
 
 # What XlsxWriter's inline strings escape: a control character, or a literal
 # "_xHHHH_" that Excel would otherwise read as one, or a Unicode non-character.
-_NEEDS_CONTROL_ESCAPE = re.compile("_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-_NEEDS_XML_ESCAPE = re.compile("[&<>]")
+_NEEDS_ESCAPE = re.compile("_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]")
+_PRESERVE = ' xml:space="preserve"'  # leading or trailing white space kept
 _STRING_MAX = 32_767  # UTF-16 units, Excel's limit for one cell
 
 
@@ -42,21 +42,21 @@ def _column_name(col: int) -> str:
     return xl_col_to_name(col)
 
 
-def _inline(text: str, control: bool, xml: bool) -> str:
-    """The ``<is>`` part of an inline string cell, escaped as XlsxWriter escapes it."""
-    if control:
-        text = Worksheet._escape_control_characters(text)
-    if xml:
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if text and (text[0].isspace() or text[-1].isspace()):
-        return f'<is><t xml:space="preserve">{text}</t></is></c>'
-    return f"<is><t>{text}</t></is></c>"
+def _escape(text: str) -> str:
+    """A text escaped as XlsxWriter escapes an inline string (a no-op on plain text)."""
+    text = Worksheet._escape_control_characters(text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _style(fmt: Format | None) -> str:
+    return f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
 
 
 class RowSheet(Worksheet):
     """A worksheet whose data rows can be written whole (constant-memory mode only)."""
 
     _whole_row = -1  # the row write_cells wrote last, while it is the row held
+    _styles_of_columns: dict[int, str] | None = None
 
     def write_cells(
         self,
@@ -74,45 +74,65 @@ class RowSheet(Worksheet):
         """
         if not self.constant_memory:
             raise ValueError("RowSheet writes rows straight to the file: constant_memory only")
-        columns = [col for col, value in enumerate(values) if value is not None and value != ""]
-        if not columns:
-            return  # as with no cell call at all
         if row < self.previous_row or row == self._whole_row or self.table.get(row):
             raise ValueError(f"row {row} was already written or started")
-        # The dimensions of the sheet, and a check of the bounds, as for any cell.
-        if self._check_dimensions(row, columns[0]) or self._check_dimensions(row, columns[-1]):
-            raise ValueError(f"row {row} is outside the worksheet")
-        if row > self.previous_row:
-            self._write_single_row(row)  # a row still held (the header) goes out first
-        texts = "\n".join(v for v in values if isinstance(v, str))
-        control = _NEEDS_CONTROL_ESCAPE.search(texts) is not None
-        xml = _NEEDS_XML_ESCAPE.search(texts) is not None
+        # Most rows need no escaping at all: one look at all their text says so.
+        plain = _NEEDS_ESCAPE.search("\n".join(v for v in values if isinstance(v, str))) is None
         info = self.row_info.get(row)
-        row_format = info.row_format if info is not None else None
+        row_style = _style(info.row_format if info is not None else None)
+        column_styles = self._column_styles()
         ref = str(row + 1)
+        first = last = -1
         parts = []
-        for col in columns:
-            value = values[col]
-            fmt = cell_format if col in formatted else None
-            if fmt is None:
-                # XlsxWriter's fallback for a cell without a format of its own.
-                if row_format is not None:
-                    fmt = row_format
-                elif col in self.col_info:
-                    fmt = self.col_info[col].column_format
-            style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
-            cell = f'<c r="{_column_name(col)}{ref}"{style}'
+        for col, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            if first < 0:
+                first = col
+            last = col
+            # A cell's own format, else its row's, else its column's: as XlsxWriter falls back.
+            if col in formatted:
+                style = _style(cell_format)
+            else:
+                style = row_style or column_styles.get(col, "")
+            name = _column_name(col)
             if isinstance(value, str):
                 if len(value) > _STRING_MAX // 2 and _utf16_len(value) > _STRING_MAX:
                     value = _utf16_truncate(value, _STRING_MAX)
-                parts.append(f'{cell} t="inlineStr">{_inline(value, control, xml)}')
+                if not plain:
+                    value = _escape(value)
+                space = _PRESERVE if value and (value[0].isspace() or value[-1].isspace()) else ""
+                parts.append(
+                    f'<c r="{name}{ref}"{style} t="inlineStr"><is><t{space}>{value}</t></is></c>'
+                )
             else:
-                parts.append(f"{cell}><v>{value:.16G}</v></c>")
+                parts.append(f'<c r="{name}{ref}"{style}><v>{value:.16G}</v></c>')
+        if first < 0:
+            return  # as with no cell call at all
+        # The dimensions of the sheet, and a check of the bounds, as for any cell.
+        if self._check_dimensions(row, first) or self._check_dimensions(row, last):
+            raise ValueError(f"row {row} is outside the worksheet")
+        if row > self.previous_row:
+            self._write_single_row(row)  # a row still held (the header) goes out first
         self._write_row(row, None, info)
         self.fh.write("".join(parts))
         self._xml_end_tag("row")
         # As after a cell call, this is the row held, but it is out already.
         self.previous_row = self._whole_row = row
+
+    def set_column(self, *args: Any, **kwargs: Any) -> Any:
+        """XlsxWriter's, and the columns' formats are looked at again."""
+        self._styles_of_columns = None
+        return super().set_column(*args, **kwargs)
+
+    def _column_styles(self) -> dict[int, str]:
+        if self._styles_of_columns is None:
+            self._styles_of_columns = {
+                col: _style(info.column_format)
+                for col, info in self.col_info.items()
+                if info.column_format is not None
+            }
+        return self._styles_of_columns
 
     def _write_single_row(self, current_row_num: int = 0) -> None:
         """XlsxWriter's flush of the row held, unless ``write_cells`` wrote it."""

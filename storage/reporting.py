@@ -352,6 +352,11 @@ def ledger_count(conn: sqlite3.Connection, campaign_id: int, school_id: int | No
     return int(conn.execute(sql + " AND school_id = ?", (campaign_id, school_id)).fetchone()[0])
 
 
+def _json_list(text: str) -> list[Any]:
+    """A JSON array from SQLite; most hazards have none of a kind, and "[]" costs nothing."""
+    return [] if text == "[]" else list(json.loads(text))
+
+
 def ledger_rows(
     conn: sqlite3.Connection, campaign_id: int, school_id: int | None = None
 ) -> Iterator[LedgerRow]:
@@ -364,7 +369,7 @@ def ledger_rows(
     cursor.arraysize = 500
     while chunk := cursor.fetchmany():
         for r in chunk:
-            photos = [tuple(p) for p in json.loads(r["photos"])]
+            photos = [tuple(p) for p in _json_list(r["photos"])]
             flags = photo_flags(photos)
             yield LedgerRow(
                 id=r["id"],
@@ -382,7 +387,7 @@ def ledger_rows(
                 funding=r["funding"],
                 contingency_plan=r["contingency_plan"],
                 deadline=r["deadline"],
-                deadline_changes=[DeadlineChange(*c) for c in json.loads(r["changes"])],
+                deadline_changes=[DeadlineChange(*c) for c in _json_list(r["changes"])],
                 responsible=r["responsible_person"] or r["responsible_name"],
                 takes_out_of_use=_flag(r["takes_out_of_use"]),
                 state=r["state"],
@@ -400,7 +405,7 @@ def ledger_rows(
                 flag_decision=flags[3],
                 origin=origin_of(r["source"], r["visit_id"]).value,
                 accident_grade=bool(r["accident_grade"]),
-                reopenings=[Reopening(*x) for x in json.loads(r["reopenings"])],
+                reopenings=[Reopening(*x) for x in _json_list(r["reopenings"])],
             )
 
 

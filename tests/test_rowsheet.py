@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from reports.cells import CELL_MAX, clean, is_risky, may_be_risky, needs_cleaning
 from reports.rowsheet import RowSheet
 
 OPTIONS = {
@@ -105,3 +106,12 @@ def test_rows_go_forward_only() -> None:
     with pytest.raises(ValueError, match="already written"):
         ws.write_cells(2, ["b"])
     wb.close()
+
+
+@given(st.lists(st.one_of(text, st.sampled_from(["=1", "+", "-", "@a", "\tx", "\rx", "a\n=b"]))))
+def test_one_look_at_a_row_misses_no_risky_or_unclean_text(texts: list[str]) -> None:
+    joined = "\n".join(texts)
+    if any(is_risky(t) for t in texts):
+        assert may_be_risky(joined)
+    if any(clean(t) != t for t in texts):
+        assert needs_cleaning(joined) or len(joined) > CELL_MAX
