@@ -214,22 +214,46 @@ class _Sheet:
 
     def append(self, values: list[Any], height: float | None = None) -> int:
         """Write the next row; returns its 0-based index."""
+        return self.append_safe(*safe_cells(values), height)
+
+    def append_safe(self, values: list[Any], quoted: list[int], height: float | None) -> int:
+        """Write the next row of ``safe_cells``; returns its 0-based index."""
         row = self.rows
         if height is not None:
             self.ws.set_row(row, height)  # constant-memory mode: before the row's cells
-        # One look at all the row's text, not one a cell: most rows need nothing done.
-        texts = "\n".join(v for v in values if isinstance(v, str))
-        if len(texts) > CELL_MAX or needs_cleaning(texts):
-            values = [clean(v) if isinstance(v, str) else v for v in values]
-        quoted: list[int] = []
-        if may_be_risky(texts):
-            quoted = [col for col, v in enumerate(values) if isinstance(v, str) and is_risky(v)]
         self.ws.write_cells(row, values, quoted, self.quoted)
         self.rows += 1
         return row
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, self.rows - 1, len(self.columns) - 1)
+
+
+def safe_cells(values: list[Any]) -> tuple[list[Any], list[int]]:
+    """The cells of a row as a workbook can hold them (``reports.cells.clean``), and the
+    columns whose text a spreadsheet could take for a formula (they get the quote prefix)."""
+    # One look at all the row's text, not one a cell: most rows need nothing done.
+    texts = "\n".join(v for v in values if isinstance(v, str))
+    if len(texts) > CELL_MAX or needs_cleaning(texts):
+        values = [clean(v) if isinstance(v, str) else v for v in values]
+    quoted: list[int] = []
+    if may_be_risky(texts):
+        quoted = [col for col, v in enumerate(values) if isinstance(v, str) and is_risky(v)]
+    return values, quoted
+
+
+# A hazard ready to be written: its id, safe cells, quoted columns, and the thumbnail of
+# the first photo of each kind it has (column, JPEG; None when the photo is unreadable).
+Prepared = tuple[int, list[Any], list[int], list[tuple[int, bytes | None]]]
+
+
+def prepare(row: LedgerRow, thumbnails: Thumbnails) -> Prepared:
+    """Everything about one hazard that is work before the writer: the part that
+    ``reports.ledger_feed`` does in a second process."""
+    values, quoted = safe_cells(hazard_values(row))
+    firsts = ((BEFORE_COLUMN, row.photos_before), (AFTER_COLUMN, row.photos_after))
+    thumbs = [(column, thumbnails.jpeg(shas[0])) for column, shas in firsts if shas]
+    return row.id, values, quoted, thumbs
 
 
 def write_ledger(
@@ -246,6 +270,19 @@ def write_ledger(
     ``seal`` (storage.chain.Seal) names the chain head the ledger was made from: it is
     printed at the foot of every page and kept on a sheet of its own.
     """
+    thumbnails = Thumbnails(photo_path)
+    prepared = (prepare(row, thumbnails) for row in rows)
+    return write_prepared(target, prepared, buildings, progress, seal)
+
+
+def write_prepared(
+    target: Path | IO[bytes],
+    hazards_ready: Iterable[Prepared],
+    buildings: Iterable[LedgerBuilding],
+    progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
+) -> int:
+    """``write_ledger`` from hazards already ``prepare``d (here or in another process)."""
     wb = xlsxwriter.Workbook(
         target,
         {
@@ -258,16 +295,13 @@ def write_ledger(
     )
     hazards = _Sheet(wb, "台账", HAZARD_COLUMNS)
     hazards.footer(seal)
-    thumbnails = Thumbnails(photo_path)
     count = 0
-    for row in rows:
-        firsts = ((BEFORE_COLUMN, row.photos_before), (AFTER_COLUMN, row.photos_after))
-        thumbs = [(column, thumbnails.jpeg(shas[0])) for column, shas in firsts if shas]
-        index = hazards.append(hazard_values(row), PHOTO_ROW_POINTS if thumbs else None)
+    for hazard_id, values, quoted, thumbs in hazards_ready:
+        index = hazards.append_safe(values, quoted, PHOTO_ROW_POINTS if thumbs else None)
         for column, jpeg in thumbs:
             if jpeg is not None:
                 hazards.ws.insert_image(
-                    index, column - 1, f"photo-{row.id}-{column}.jpg",
+                    index, column - 1, f"photo-{hazard_id}-{column}.jpg",
                     {"image_data": io.BytesIO(jpeg), "object_position": 1},
                 )  # fmt: skip
         count += 1

@@ -44,12 +44,12 @@ def _column_name(col: int) -> str:
 
 def _escape(text: str) -> str:
     """A text escaped as XlsxWriter escapes an inline string (a no-op on plain text)."""
-    text = Worksheet._escape_control_characters(text)
+    text = Worksheet._escape_control_characters(text)  # type: ignore[no-untyped-call]
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _style(fmt: Format | None) -> str:
-    return f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
+    return f' s="{fmt._get_xf_index()}"' if fmt is not None else ""  # type: ignore[no-untyped-call]
 
 
 class RowSheet(Worksheet):
@@ -115,6 +115,7 @@ class RowSheet(Worksheet):
         if row > self.previous_row:
             self._write_single_row(row)  # a row still held (the header) goes out first
         self._write_row(row, None, info)
+        assert self.fh is not None  # the row data file, in constant-memory mode
         self.fh.write("".join(parts))
         self._xml_end_tag("row")
         # As after a cell call, this is the row held, but it is out already.

@@ -9,8 +9,8 @@ there means a new ``THUMB_VERSION``, so a new folder). A photo whose file is
 newer than its thumbnail (put back from a backup, say) gets a new one; a
 photo that is gone shows none, and its thumbnail is removed. Thumbnails are
 written under a temporary name and renamed, so a worker killed half-way
-leaves no half a picture. Where the store cannot be written, they are made
-afresh each time.
+leaves no half a picture, and one that is not a whole JPEG is made again.
+Where the store cannot be written, they are made afresh each time.
 """
 
 from __future__ import annotations
@@ -68,15 +68,20 @@ class Thumbnails:
         with contextlib.suppress(OSError):
             if kept.stat().st_mtime_ns >= photo_time:
                 data = kept.read_bytes()
-                if data:
+                if _whole_jpeg(data):
                     return data
-        data = make_thumbnail(photo)
-        if data is None:
+        made = make_thumbnail(photo)
+        if made is None:
             return None
         self.made += 1
         with contextlib.suppress(OSError):  # a store we cannot write to: made afresh next time
-            _write_whole(kept, data)
-        return data
+            _write_whole(kept, made)
+        return made
+
+
+def _whole_jpeg(data: bytes) -> bool:
+    """Whether ``data`` runs from a JPEG's first marker to its last (not cut short)."""
+    return data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
 
 
 def _write_whole(target: Path, data: bytes) -> None:
