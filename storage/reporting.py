@@ -370,10 +370,16 @@ def ledger_rows(
         "{school}", "AND h.school_id = ?" if school_id is not None else ""
     )
     params = (campaign_id, school_id) if school_id is not None else (campaign_id,)
-    cursor = conn.execute(sql, params)
+    # Plain tuples made dicts: sqlite3.Row finds a name by scanning every column's, and
+    # a ledger row has fifty columns and is read 35 times (a second at 100,000 hazards).
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(sql, params)
     cursor.arraysize = 500
+    names = [column[0] for column in cursor.description]
     while chunk := cursor.fetchmany():
-        for r in chunk:
+        for values in chunk:
+            r = dict(zip(names, values, strict=True))
             photos = [tuple(p) for p in _json_list(r["photos"])]
             flags = photo_flags(photos)
             yield LedgerRow(
