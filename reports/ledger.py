@@ -1,9 +1,9 @@
 """The ledger (台账): one row per hazard with every field, and a sheet of buildings.
 
 Written with XlsxWriter in its constant-memory mode: a city of 100,000
-hazards streams through row by row in bounded memory, about three times as
-fast as openpyxl's write-only mode (``bench/bench_export.py`` measures the
-writers side by side). Before and after photos are embedded as small
+hazards streams through row by row in bounded memory, each row written whole
+(``reports.rowsheet``); ``bench/bench_export.py`` measures the writers side by
+side. Before and after photos are embedded as small
 thumbnails (the first of each kind; the cell says how many there are), made
 once per photo and kept (``reports.thumbs``). Both
 sheets print landscape on A3, one page wide, with the header row on every
