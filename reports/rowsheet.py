@@ -21,7 +21,6 @@ back as typed.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Container, Sequence
 from typing import Any
@@ -33,13 +32,10 @@ from xlsxwriter.worksheet import Worksheet
 # What XlsxWriter's inline strings escape: a control character, or a literal
 # "_xHHHH_" that Excel would otherwise read as one, or a Unicode non-character.
 _NEEDS_ESCAPE = re.compile("_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]")
-_PRESERVE = ' xml:space="preserve"'  # leading or trailing white space kept
+_PRESERVED = '<t xml:space="preserve">'  # a text with white space first or last
+# What str.isspace() (and so XlsxWriter's regular expression \s) takes for white space.
+_WHITESPACE = frozenset(chr(c) for c in range(0x3001) if chr(c).isspace())  # U+3000 is the last
 _STRING_MAX = 32_767  # UTF-16 units, Excel's limit for one cell
-
-
-@functools.cache
-def _column_name(col: int) -> str:
-    return xl_col_to_name(col)
 
 
 def _escape(text: str) -> str:
@@ -57,6 +53,7 @@ class RowSheet(Worksheet):
 
     _whole_row = -1  # the row write_cells wrote last, while it is the row held
     _styles_of_columns: dict[int, str] | None = None
+    _starts: list[str] = []  # noqa: RUF012 (replaced, never changed in place)
 
     def write_cells(
         self,
@@ -77,13 +74,15 @@ class RowSheet(Worksheet):
         if row < self.previous_row or row == self._whole_row or self.table.get(row):
             raise ValueError(f"row {row} was already written or started")
         # Most rows need no escaping at all: one look at all their text says so.
-        plain = _NEEDS_ESCAPE.search("\n".join(v for v in values if isinstance(v, str))) is None
+        plain = _NEEDS_ESCAPE.search("\n".join([v for v in values if isinstance(v, str)])) is None
         info = self.row_info.get(row)
         row_style = _style(info.row_format if info is not None else None)
         column_styles = self._column_styles()
+        starts = self._cell_starts(len(values))
         ref = str(row + 1)
         first = last = -1
         parts = []
+        append = parts.append
         for col, value in enumerate(values):
             if value is None or value == "":
                 continue
@@ -93,20 +92,22 @@ class RowSheet(Worksheet):
             # A cell's own format, else its row's, else its column's: as XlsxWriter falls back.
             if col in formatted:
                 style = _style(cell_format)
+            elif row_style or not column_styles:
+                style = row_style
             else:
-                style = row_style or column_styles.get(col, "")
-            name = _column_name(col)
+                style = column_styles.get(col, "")
             if isinstance(value, str):
                 if len(value) > _STRING_MAX // 2 and _utf16_len(value) > _STRING_MAX:
                     value = _utf16_truncate(value, _STRING_MAX)
                 if not plain:
                     value = _escape(value)
-                space = _PRESERVE if value and (value[0].isspace() or value[-1].isspace()) else ""
-                parts.append(
-                    f'<c r="{name}{ref}"{style} t="inlineStr"><is><t{space}>{value}</t></is></c>'
-                )
+                if value[0] in _WHITESPACE or value[-1] in _WHITESPACE:
+                    append(f'{starts[col]}{ref}"{style} t="inlineStr"><is>{_PRESERVED}{value}')
+                else:
+                    append(f'{starts[col]}{ref}"{style} t="inlineStr"><is><t>{value}')
+                append("</t></is></c>")
             else:
-                parts.append(f'<c r="{name}{ref}"{style}><v>{value:.16G}</v></c>')
+                append(f'{starts[col]}{ref}"{style}><v>{value:.16G}</v></c>')
         if first < 0:
             return  # as with no cell call at all
         # The dimensions of the sheet, and a check of the bounds, as for any cell.
@@ -120,6 +121,12 @@ class RowSheet(Worksheet):
         self._xml_end_tag("row")
         # As after a cell call, this is the row held, but it is out already.
         self.previous_row = self._whole_row = row
+
+    def _cell_starts(self, columns: int) -> list[str]:
+        """``<c r="A``, ``<c r="B``, …: the start of a cell in each column."""
+        if len(self._starts) < columns:
+            self._starts = [f'<c r="{xl_col_to_name(col)}' for col in range(columns)]
+        return self._starts
 
     def set_column(self, *args: Any, **kwargs: Any) -> Any:
         """XlsxWriter's, and the columns' formats are looked at again."""

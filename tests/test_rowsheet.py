@@ -4,6 +4,7 @@ own cell-by-cell calls, for any text people can type."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from reports.cells import CELL_MAX, clean, is_risky, may_be_risky, needs_cleaning
-from reports.rowsheet import RowSheet
+from reports.rowsheet import _WHITESPACE, RowSheet
 
 OPTIONS = {
     "constant_memory": True,
@@ -115,3 +116,8 @@ def test_one_look_at_a_row_misses_no_risky_or_unclean_text(texts: list[str]) -> 
         assert may_be_risky(joined)
     if any(clean(t) != t for t in texts):
         assert needs_cleaning(joined) or len(joined) > CELL_MAX
+
+
+def test_white_space_is_what_xlsxwriter_takes_for_it() -> None:
+    every = {chr(c) for c in range(0x110000)}
+    assert {c for c in every if re.match(r"\s", c)} == _WHITESPACE
