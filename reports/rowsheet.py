@@ -81,7 +81,7 @@ class RowSheet(Worksheet):
         starts = self._cell_starts(len(values))
         ref = str(row + 1)
         first = last = -1
-        parts = []
+        parts: list[str] = []
         append = parts.append
         for col, value in enumerate(values):
             if value is None or value == "":
