@@ -30,7 +30,7 @@ from storage.photos import PhotoStore
 from storage.reporting import ledger_rows, read_only
 from storage.workers import WorkerCrashed
 
-PARALLEL_FROM = 5_000  # hazards; a process takes about half a second to start
+PARALLEL_FROM = 50_000  # hazards; below, starting a process and pickling cost more (bench)
 BATCH_ROWS = 500  # hazards a send: few enough sends, and little held at once
 _DONE = "done"
 _FAILED = "failed"
