@@ -3,15 +3,21 @@ written by each candidate spreadsheet writer side by side, in one run.
 
 1,000 of the hazards have a before photo (a thumbnail is embedded for each).
 The data is written first (not timed); each writer then runs in a fresh
-process, so its peak memory is its own. For each: seconds, peak resident
-memory, file size, and the time as a ratio to the anchor (reading the same
-rows and making their cells and thumbnails, with no writer) measured in the
-same run, since the machines are shared and noisy.
+process, so its peak memory is its own (the product's adds its helper
+process's peak). For each: seconds, peak resident memory, file size, and the
+time as a ratio to the anchor (reading the same rows and making their cells
+and every thumbnail anew, with no writer) measured in the same run, since the
+machines are shared and noisy. The candidates (``bench/ledger_candidates.py``)
+include the product's writer as it was before issue 13, so that before and
+after are measured in the same run too. The product keeps its thumbnails
+(``reports/thumbs.py``): from the second run on they are found, not made;
+``--cold`` deletes them before each of its runs.
 
     .venv/bin/python bench/bench_export.py              # full size
     .venv/bin/python bench/bench_export.py --scale 0.1  # a tenth, to try it
     .venv/bin/python bench/bench_export.py --rounds 3   # each writer 3 times, best kept
     .venv/bin/python bench/bench_export.py --data /tmp/city  # seed once, reuse next time
+    .venv/bin/python bench/bench_export.py --only product,before  # some writers (+ anchor)
 Target (issue 13): the product's writer under 10 s and under 200 MB.
 """
 
@@ -226,6 +232,7 @@ def main() -> None:
     p.add_argument("--export-only", type=Path, metavar="DIR", help=argparse.SUPPRESS)
     p.add_argument("--rounds", type=int, default=1, help="rounds of every writer; best kept (1)")
     p.add_argument("--writer", default=PRODUCT, help=argparse.SUPPRESS)
+    p.add_argument("--cold", action="store_true", help="no kept thumbnails: made in each run")
     p.add_argument(
         "--only", default="", help="measure the writers whose names contain one of these (a,b)"
     )
@@ -263,7 +270,10 @@ def main() -> None:
         results: dict[str, tuple[float, float, int, int]] = {}
         for _ in range(args.rounds):
             for name in names:
+                if args.cold:
+                    shutil.rmtree(folder / "photos" / "thumbs", ignore_errors=True)
                 run = measure(folder, name)
+                print(f"  {name}: {run[0]:.1f} s, {run[1]:.0f} MB", file=sys.stderr, flush=True)
                 if name not in results or run[0] < results[name][0]:
                     results[name] = run
         anchor = results["anchor: read rows, no writer"][0]
