@@ -21,7 +21,7 @@ from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
 from reports import supervision as supervision_report
 from reports.ledger import write_ledger, write_prepared
-from reports.ledger_feed import PARALLEL_FROM, prepared_in_helper
+from reports.ledger_feed import PARALLEL_FROM, core_to_spare, prepared_in_helper
 from storage import chain, supervision
 from storage.db import Database
 from storage.photos import PhotoStore
@@ -103,14 +103,14 @@ def write_ledger_file(
 
     Written to ``<target>.part`` and renamed when whole. ``progress(done, total)``
     counts hazards. With ``helper``, a large ledger is read and prepared in a second
-    process while this one writes (``reports.ledger_feed``).
+    process while this one writes, when a processor is free (``reports.ledger_feed``).
     """
     part = target.with_name(target.name + ".part")
     conn = read_only(db_path)
     try:
         total = ledger_count(conn, campaign_id, school_id)
         buildings = ledger_buildings(conn, campaign_id, school_id)
-        if helper and total >= PARALLEL_FROM:
+        if helper and total >= PARALLEL_FROM and core_to_spare():
             count = write_prepared(
                 part,
                 prepared_in_helper(db_path, photos, campaign_id, school_id),

@@ -6,7 +6,8 @@ prepare``); the other half is writing the sheet. With two processes the two
 halves overlap (``bench/bench_export.py``): a helper process reads and
 prepares, and sends the hazards over a pipe in batches, in order, while the
 worker writes them. Below ``PARALLEL_FROM`` hazards starting a process costs
-more than it saves, and the worker does both.
+more than it saves, and on a machine with no processor to spare the two would
+only take turns: then the worker does both.
 
 The helper is the worker's child and stops with it: it is killed when the
 writing stops for any reason, and it stops by itself when the worker dies
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
@@ -34,6 +36,17 @@ PARALLEL_FROM = 50_000  # hazards; below, starting a process and pickling cost m
 BATCH_ROWS = 500  # hazards a send: few enough sends, and little held at once
 _DONE = "done"
 _FAILED = "failed"
+
+
+def core_to_spare() -> bool:
+    """Whether a processor is idle enough for the helper: on a machine already busy (the
+    load average at or above the processors less one) two processes only take turns,
+    and the pickling between them is work added (bench/bench_export.py measured it)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return False
+    return load < (os.cpu_count() or 1) - 1
 
 
 def _feed(

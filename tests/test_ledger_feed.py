@@ -43,6 +43,7 @@ async def test_a_ledger_read_by_a_helper_is_the_same_workbook(
     store = PhotoStore(tmp_path / "photos", PhotoLimits())
     campaign_id = await seeded(fresh_db, store)
     monkeypatch.setattr(files, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(files, "core_to_spare", lambda: True)
     started: list[int] = []
     real = ledger_feed.prepared_in_helper
 
@@ -74,6 +75,7 @@ async def test_a_helper_that_dies_fails_the_export_and_leaves_no_file(
     store = PhotoStore(tmp_path / "photos", PhotoLimits())
     campaign_id = await seeded(fresh_db, store)
     monkeypatch.setattr(files, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(files, "core_to_spare", lambda: True)
     real = ledger_feed.prepared_in_helper
 
     def killed(
@@ -87,3 +89,23 @@ async def test_a_helper_that_dies_fails_the_export_and_leaves_no_file(
     with pytest.raises(WorkerCrashed):
         files.write_ledger_file(fresh_db.path, store, campaign_id, None, target, "seal", True)
     assert list(target.parent.iterdir()) == []  # neither the file nor a part of it
+
+
+async def test_a_busy_machine_reads_and_writes_in_one_process(
+    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PhotoStore(tmp_path / "photos", PhotoLimits())
+    campaign_id = await seeded(fresh_db, store)
+    monkeypatch.setattr(files, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (4.5, 4.0, 4.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    def no_helper(*args: object, **kwargs: object) -> Iterator[Prepared]:
+        raise AssertionError("no helper on a busy machine")
+
+    monkeypatch.setattr(files, "prepared_in_helper", no_helper)
+    target = tmp_path / "ledger.xlsx"
+    assert files.write_ledger_file(fresh_db.path, store, campaign_id, None, target, None, True)
+    assert target.is_file()
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.3, 0.3))
+    assert ledger_feed.core_to_spare()
