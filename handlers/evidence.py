@@ -17,6 +17,7 @@ from handlers.base import Ctx
 from handlers.buttons import Tap, button
 from handlers.i18n import t
 from ledger.errors import Stale
+from ledger.hazards import Hazard
 from storage import evidence
 from storage.db import Reader, Row
 from storage.photos import StoredPhoto
@@ -24,7 +25,7 @@ from storage.photos import StoredPhoto
 
 async def screen(
     ctx: Ctx,
-    hazard: Row,
+    hazard: Hazard,
     stored: StoredPhoto,
     file_unique_id: str | None,
     kind: str,
@@ -38,7 +39,7 @@ async def screen(
         stored,
         ctx.services.evidence,
         skip_fix_id=fix_report_id,
-        only_other_than_school=hazard["school_id"] if kind == "before" else None,
+        only_other_than_school=hazard.school_id if kind == "before" else None,
     )
     if not matches:
         return True
@@ -47,15 +48,15 @@ async def screen(
         await evidence.hold(
             tx,
             ctx.user_id,
-            hazard["id"],
+            hazard.id,
             fix_report_id,
             kind,
             stored,
             file_unique_id,
             best.photo_id,
         )
-    keep = [[KeepPhoto(hazard["id"]).labelled(ctx.t("evidence.keep"))]]
-    if best.school_id == hazard["school_id"]:
+    keep = [[KeepPhoto(hazard.id).labelled(ctx.t("evidence.keep"))]]
+    if best.school_id == hazard.school_id:
         text = ctx.t(
             "evidence.matches",
             id=best.hazard_id,
@@ -98,7 +99,7 @@ def time_of(taken_at: str) -> str:
 
 
 async def flag_lines(
-    db: Reader, lang: str, hazard: Row, photos: list[Row], stale_days: int
+    db: Reader, lang: str, hazard: Hazard, photos: list[Row], stale_days: int
 ) -> list[str]:
     """One line per flag on these photos, numbered as the card numbers them."""
     lines: list[str] = []
@@ -110,7 +111,7 @@ async def flag_lines(
         kind = t(lang, f"evidence.kind.{p['kind']}")
         if p["reused_of"]:
             other = await evidence.photo(db, p["reused_of"])
-            if other is not None and other["school_id"] == hazard["school_id"]:
+            if other is not None and other["school_id"] == hazard.school_id:
                 lines.append(
                     t(
                         lang,
@@ -132,7 +133,7 @@ async def flag_lines(
                     kind=kind,
                     n=n,
                     taken=time_of(p["taken_at"]),
-                    reported=time_of(hazard["reported_at"]),
+                    reported=time_of(hazard.reported_at.isoformat()),
                 )
             )
         elif p["time_flag"] == "stale":

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers import notify
+from cases import notify
+from cases.rectify import day, title, warn_sole_manager
 from handlers.base import Ctx, Keyboard
 from handlers.buttons import Tap, button
 from handlers.i18n import Html, t
+from ledger.hazards import Hazard
 from ledger.rectify import sole_manager
 from ledger.roles import Role
 from storage import people
 from storage import rectify as store
-from storage.db import Row, Tx
+from storage.db import Tx
 
 
 @button("card", legacy="hc")
@@ -37,17 +39,7 @@ class Card(Tap):
         await show_card(ctx, self.hazard_id)
 
 
-def _title(lang: str, hazard: Row) -> str:
-    return t(
-        lang,
-        "rectify.title",
-        id=hazard["id"],
-        building=hazard["building_name"] or "?",
-        description=hazard["description"] or "",
-    )
-
-
-def _render(hazard: Row, reporter: str, key: str, warn: bool) -> notify.Render:
+def _render(hazard: Hazard, reporter: str, key: str, warn: bool) -> notify.Render:
     """The notice ``key`` about the hazard, with the warning for an only manager if ``warn``."""
 
     def render(lang: str) -> tuple[str, Keyboard]:
@@ -55,30 +47,30 @@ def _render(hazard: Row, reporter: str, key: str, warn: bool) -> notify.Render:
             t(
                 lang,
                 key,
-                title=Html(_title(lang, hazard)),
-                school=hazard["school_name"],
+                title=Html(title(lang, hazard)),
+                school=hazard.school_name,
                 reporter=reporter,
-                responsible=hazard["responsible_name"] or "-",
-                deadline=hazard["deadline"] or "-",
+                responsible=hazard.responsible_name or "-",
+                deadline=day(hazard.deadline),
             )
         ]
-        if hazard["major"] and key == "named.to_responsible":
+        if hazard.major and key == "named.to_responsible":
             lines.append(t(lang, "named.major_line"))
-        if hazard["takes_out_of_use"]:
+        if hazard.takes_out_of_use:
             lines.append(t(lang, "named.out_of_use_line"))
         if warn:
             lines.append(t(lang, "verify_by_taskforce.warning"))
-        return "\n".join(lines), [[(t(lang, "card.open"), Card(hazard["id"]).pack())]]
+        return "\n".join(lines), [[(t(lang, "card.open"), Card(hazard.id).pack())]]
 
     return render
 
 
-async def tell_new_hazard(tx: Tx, hazard: Row, reporter_id: int, reporter: str) -> None:
+async def tell_new_hazard(tx: Tx, hazard: Hazard, reporter_id: int, reporter: str) -> None:
     """A hazard just opened: its responsible person (unless the reporter) and, when it
     is major, the school's principal are told, each in their own language."""
-    hid = hazard["id"]
-    managers = await store.managers(tx, hazard["school_id"])
-    responsible = hazard["responsible_id"]
+    hid = hazard.id
+    managers = await store.managers(tx, hazard.school_id)
+    responsible = hazard.responsible_id
     if responsible is not None and responsible != reporter_id:
         await notify.tell(
             tx,
@@ -90,9 +82,9 @@ async def tell_new_hazard(tx: Tx, hazard: Row, reporter_id: int, reporter: str) 
             ),
         )
     elif responsible is not None:
-        await warn_sole_manager(tx, hazard, responsible, managers)
-    if hazard["major"]:
-        principals = await store.people_with_role(tx, Role.PRINCIPAL, hazard["school_id"])
+        await warn_sole_manager(tx, hazard, responsible, Card(hid).pack(), managers)
+    if hazard.major:
+        principals = await store.people_with_role(tx, Role.PRINCIPAL, hazard.school_id)
         await notify.tell(
             tx,
             # The responsible person's own notice says it is major already.
@@ -102,27 +94,3 @@ async def tell_new_hazard(tx: Tx, hazard: Row, reporter_id: int, reporter: str) 
             render=_render(hazard, reporter, "named.major_to_principal", False),
             skip=reporter_id,
         )
-
-
-async def warn_sole_manager(
-    tx: Tx, hazard: Row, person_id: int, managers: frozenset[int] | None = None
-) -> bool:
-    """Tell a school's only principal or leader, now responsible for this hazard, that
-    the task force will verify the fix they report; False when they are not alone."""
-    if managers is None:
-        managers = await store.managers(tx, hazard["school_id"])
-    if not sole_manager(person_id, managers):
-        return False
-    stored = await notify.tell(
-        tx,
-        await people.by_ids(tx, person_id),
-        key=f"sole_manager:{hazard['id']}",
-        kind="sole_manager",
-        render=lambda lang: (
-            t(lang, "verify_by_taskforce.assigned", title=Html(_title(lang, hazard)))
-            + "\n"
-            + t(lang, "verify_by_taskforce.warning"),
-            [[(t(lang, "card.open"), Card(hazard["id"]).pack())]],
-        ),
-    )
-    return stored > 0

@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from cases.rectify import heading, title
 from handlers import evidence
 from handlers.base import Ctx, Keyboard, reading
 from handlers.buttons import Tap, button
 from handlers.i18n import Html, has
 from handlers.named import Card
-from handlers.rectify import action_buttons, load, title
+from handlers.rectify import action_buttons, load
 from handlers.when import local, time_text
+from ledger.hazards import Hazard
 from ledger.ids import parse_id
 from ledger.rectify import Facts, actions, days_left, task_order
 from ledger.roles import SCHOOL_MANAGERS
+from storage import hazards
 from storage import rectify as store
 from storage.db import Row
 from telegram_rules import MAX_TEXT
@@ -66,8 +69,8 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
     return entries
 
 
-def _due(ctx: Ctx, row: Row) -> str:
-    deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
+def _due(ctx: Ctx, deadline: date | None) -> str:
+    """How long is left until the deadline, as this person reads it."""
     left = days_left(deadline, ctx.today())
     if left is None or deadline is None:
         return ctx.t("tasks.no_deadline")
@@ -83,9 +86,16 @@ def _line(ctx: Ctx, row: Row) -> str:
     """One hazard of the list: its title (description clipped), school and deadline."""
     return ctx.t(
         "tasks.line",
-        title=Html(title(ctx.lang, row, LIST_DESCRIPTION)),
+        title=Html(
+            heading(
+                ctx.lang,
+                row["id"],
+                row["building_name"],
+                clip(row["description"] or "", LIST_DESCRIPTION),
+            )
+        ),
         school=row["school_name"],
-        due=Html(_due(ctx, row)),
+        due=Html(_due(ctx, date.fromisoformat(row["deadline"]) if row["deadline"] else None)),
     )
 
 
@@ -160,7 +170,7 @@ class TasksPage(Tap):
 
 def _card_text(
     ctx: Ctx,
-    hazard: Row,
+    hazard: Hazard,
     facts: Facts,
     detail: dict[str, list[Row]],
     marks: Sequence[str] = (),
@@ -169,34 +179,32 @@ def _card_text(
     typed texts are clipped (the ledger keeps them whole) and the oldest of the rest give
     way to a line that counts them. ``marks``: each photo's capture time and its flags
     (handlers.evidence), right under the photo count."""
-    lines = [ctx.t("card.head", title=Html(title(ctx.lang, hazard)), school=hazard["school_name"])]
-    if hazard["item_code"]:
-        item = hazard["item_en"] if ctx.lang == "en" else hazard["item_zh"]
-        lines.append(ctx.t("card.item", code=hazard["item_code"], text=item))
+    lines = [ctx.t("card.head", title=Html(title(ctx.lang, hazard)), school=hazard.school_name)]
+    if hazard.item_code:
+        item = hazard.item_en if ctx.lang == "en" else hazard.item_zh
+        lines.append(ctx.t("card.item", code=hazard.item_code, text=item))
     lines.append(ctx.t("card.state", state=ctx.t(f"state.{facts.state}")))
-    lines.append(
-        ctx.t("card.found", name=hazard["reporter_name"], at=ctx.moment(hazard["reported_at"]))
-    )
-    if hazard["visit_id"] is not None:  # found off the school's list by a supervision visit
-        lines.append(ctx.t("card.accident" if hazard["accident_grade"] else "card.off_list"))
-    lines.append(ctx.t("card.fixable_now." + ("yes" if hazard["fixable_now"] else "no")))
-    if hazard["deadline"]:
-        lines.append(ctx.t("card.deadline", due=Html(_due(ctx, hazard))))
-    lines.append(ctx.t("card.responsible", name=hazard["responsible_name"] or "-"))
-    if hazard["measures"]:
-        lines.append(ctx.t("card.measures", measures=clip(hazard["measures"], CARD_FIELD)))
-    if hazard["takes_out_of_use"]:
+    lines.append(ctx.t("card.found", name=hazard.reporter_name, at=ctx.moment(hazard.reported_at)))
+    if hazard.visit_id is not None:  # found off the school's list by a supervision visit
+        lines.append(ctx.t("card.accident" if hazard.accident_grade else "card.off_list"))
+    lines.append(ctx.t("card.fixable_now." + ("yes" if hazard.fixable_now else "no")))
+    if hazard.deadline:
+        lines.append(ctx.t("card.deadline", due=Html(_due(ctx, hazard.deadline))))
+    lines.append(ctx.t("card.responsible", name=hazard.responsible_name or "-"))
+    if hazard.measures:
+        lines.append(ctx.t("card.measures", measures=clip(hazard.measures, CARD_FIELD)))
+    if hazard.takes_out_of_use:
         lines.append(ctx.t("card.out_of_use"))
-    if hazard["major"]:
+    if hazard.major:
         lines.append(
             ctx.t(
                 "card.major",
-                funding=clip(hazard["funding"] or "-", CARD_NOTE),
-                plan=clip(hazard["contingency_plan"] or "-", CARD_NOTE),
+                funding=clip(hazard.funding or "-", CARD_NOTE),
+                plan=clip(hazard.contingency_plan or "-", CARD_NOTE),
             )
         )
-    if hazard["demolition_due"]:
-        lines.append(ctx.t("card.demolition", date=ctx.day(hazard["demolition_due"])))
+    if hazard.demolition_due:
+        lines.append(ctx.t("card.demolition", date=ctx.day(hazard.demolition_due)))
     before = sum(p["kind"] == "before" for p in detail["photos"])
     lines.append(ctx.t("card.photos", before=before, after=len(detail["photos"]) - before))
     lines += marks
@@ -284,10 +292,10 @@ def _history_line(ctx: Ctx, group: list[Row]) -> str:
     )
 
 
-def _card_buttons(ctx: Ctx, hazard: Row, facts: Facts) -> Keyboard:
+def _card_buttons(ctx: Ctx, hazard: Hazard, facts: Facts) -> Keyboard:
     """The actions this person may take now."""
     return [
-        action_buttons(ctx, action, hazard["id"], facts) for action in actions(ctx.member(), facts)
+        action_buttons(ctx, action, hazard.id, facts) for action in actions(ctx.member(), facts)
     ]
 
 
@@ -295,7 +303,7 @@ async def show_card(ctx: Ctx, hazard_id: int) -> None:
     """The photos (before, then after), then the card with its buttons."""
     hazard, facts = await load(ctx, hazard_id)
     detail = {
-        "photos": await store.photos_of(ctx.db, hazard_id),
+        "photos": await hazards.photos_of(ctx.db, hazard_id),
         "fixes": await store.fix_reports_of(ctx.db, hazard_id),
         "changes": await store.deadline_changes_of(ctx.db, hazard_id),
         "history": await store.history(ctx.db, hazard_id),

@@ -9,8 +9,10 @@ stale and changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from ledger.rectify import State
 
 
 class Step(StrEnum):
@@ -57,6 +59,62 @@ class HazardDraft:
     major: bool | None
     funding: str | None
     contingency_plan: str | None
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """A hazard as stored, with the names it is shown with (its school, building,
+    checklist item and reporter); moments and days parsed, never sliced by hand."""
+
+    id: int
+    school_id: int
+    school_name: str
+    building_id: int | None
+    building_name: str | None
+    campaign_id: int
+    inspection_id: int | None
+    item_id: int | None
+    item_code: str | None
+    item_zh: str | None
+    item_en: str | None
+    source: str  # "walk" or "quick"
+    reported_by: int
+    reporter_name: str
+    reported_at: datetime
+    state: State
+    photos_done: bool
+    description: str | None
+    fixable_now: bool | None
+    deadline: date | None
+    responsible_id: int | None
+    responsible_name: str | None
+    measures: str | None
+    takes_out_of_use: bool | None
+    major: bool | None
+    funding: str | None
+    contingency_plan: str | None
+    completed_at: datetime | None
+    closed_at: datetime | None
+    demolition_due: date | None
+    visit_id: int | None  # found by a supervision visit, off the school's own list
+    accident_grade: bool  # treated as an accident (按事故对待)
+
+    @property
+    def draft(self) -> HazardDraft:
+        """What is filled in so far, for the next question (``next_step``)."""
+        return HazardDraft(
+            building_id=self.building_id,
+            photos_done=self.photos_done,
+            description=self.description,
+            fixable_now=self.fixable_now,
+            deadline=self.deadline,
+            responsible_name=self.responsible_name,
+            measures=self.measures,
+            takes_out_of_use=self.takes_out_of_use,
+            major=self.major,
+            funding=self.funding,
+            contingency_plan=self.contingency_plan,
+        )
 
 
 def next_step(h: HazardDraft) -> Step:

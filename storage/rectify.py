@@ -1,4 +1,4 @@
-"""Rectification in the database: fix reports, verification, deadlines, reassigning.
+"""Rectification in the database: fix reports, verification, deadlines, lists of work.
 
 Each change is guarded by the state it expects (``... WHERE state = 'open'``):
 the rules in ``ledger.rectify`` decide before the transaction, and a change
@@ -11,28 +11,29 @@ from __future__ import annotations
 from datetime import date
 
 from ledger.errors import Stale
+from ledger.hazards import Hazard
 from ledger.rectify import Facts, State, taskforce_verifies
-from storage import campus, walks
+from storage import hazards
 from storage.db import Reader, Row, Tx
 
 
-async def facts(db: Reader, hazard_id: int) -> tuple[Row, Facts] | None:
-    """A hazard with its building and item, and what the rules need to know of it."""
-    row = await walks.hazard(db, hazard_id)
-    if row is None or row["state"] in (State.DRAFT, State.WITHDRAWN):
+async def facts(db: Reader, hazard_id: int) -> tuple[Hazard, Facts] | None:
+    """A hazard reported in full, and what the rules need to know of it."""
+    found = await hazards.hazard(db, hazard_id)
+    if found is None or found.state in (State.DRAFT, State.WITHDRAWN):
         return None
     live = await live_fix(db, hazard_id)
     waiting = live if live is not None and live["state"] == "submitted" else None
     asked = await asked_extension(db, hazard_id)
-    return row, Facts(
-        state=State(row["state"]),
-        school_id=row["school_id"],
-        responsible_id=row["responsible_id"],
+    return found, Facts(
+        state=found.state,
+        school_id=found.school_id,
+        responsible_id=found.responsible_id,
         fix_reporter_id=waiting["reported_by"] if waiting else None,
         extension_asked_by=asked["asked_by"] if asked else None,
         fix_id=waiting["id"] if waiting else None,
         extension_id=asked["id"] if asked else None,
-        managers=await managers(db, row["school_id"]),
+        managers=await managers(db, found.school_id),
     )
 
 
@@ -198,8 +199,10 @@ async def deadline_change(db: Reader, change_id: int) -> Row | None:
 
 
 async def ask_extension(
-    tx: Tx, hazard_id: int, person_id: int, old: str | None, new: date, reason: str
+    tx: Tx, hazard_id: int, person_id: int, current: date | None, new: date, reason: str
 ) -> int:
+    """A later deadline asked for; refused as stale when another request is waiting."""
+    old = current.isoformat() if current is not None else None
     change_id = await tx.run(
         "INSERT INTO deadline_changes (hazard_id, old_deadline, new_deadline, reason, asked_by,"
         " asked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -253,67 +256,6 @@ async def deadline_changes_of(db: Reader, hazard_id: int) -> list[Row]:
         " JOIN people a ON a.id = c.asked_by LEFT JOIN people d ON d.id = c.decided_by"
         " WHERE c.hazard_id = ? ORDER BY c.id",
         (hazard_id,),
-    )
-
-
-# --- cannot be fixed, reassigning ------------------------------------------------
-
-
-async def mark_unfixable(
-    tx: Tx, hazard: Row, person_id: int, demolition_due: date, reason: str
-) -> None:
-    """Cannot be fixed: the building goes out of use until demolished by ``demolition_due``."""
-    await _guarded(
-        tx,
-        "UPDATE hazards SET state = 'unfixable', demolition_due = ?"
-        " WHERE id = ? AND state = 'open'",
-        (demolition_due.isoformat(), hazard["id"]),
-    )
-    # The demolition deadline is a change of deadline like any other: kept with who and why.
-    await tx.run(
-        "INSERT INTO deadline_changes (hazard_id, old_deadline, new_deadline, reason, asked_by,"
-        " asked_at, state, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, 'approved', ?, ?)",
-        (
-            hazard["id"],
-            hazard["deadline"],
-            demolition_due.isoformat(),
-            reason,
-            person_id,
-            tx.now(),
-            person_id,
-            tx.now(),
-        ),
-    )
-    await tx.event(
-        person_id,
-        "hazard.unfixable",
-        "hazard",
-        hazard["id"],
-        before={"state": "open"},
-        after={
-            "state": "unfixable",
-            "demolition_due": demolition_due.isoformat(),
-            "reason": reason,
-        },
-    )
-    if hazard["building_id"] is not None:
-        await campus.set_out_of_use(tx, hazard["building_id"], person_id, hazard["id"])
-
-
-async def reassign(tx: Tx, hazard: Row, person_id: int, new_id: int, new_name: str) -> None:
-    await _guarded(
-        tx,
-        "UPDATE hazards SET responsible_id = ?, responsible_name = ?"
-        " WHERE id = ? AND state = 'open'",
-        (new_id, new_name, hazard["id"]),
-    )
-    await tx.event(
-        person_id,
-        "hazard.reassigned",
-        "hazard",
-        hazard["id"],
-        before={"responsible_id": hazard["responsible_id"], "name": hazard["responsible_name"]},
-        after={"responsible_id": new_id, "name": new_name},
     )
 
 
@@ -374,54 +316,6 @@ async def extensions_waiting(
         f"{_LIST} JOIN deadline_changes c ON c.hazard_id = h.id AND c.state = 'asked'"
         f" WHERE h.school_id IN ({marks}) AND c.asked_by IS NOT ? ORDER BY c.asked_at",
         [*school_ids, viewer_id],
-    )
-
-
-async def pending_in_building(db: Reader, building_id: int) -> int:
-    """Hazards of the building that still need work (open or waiting for verification)."""
-    return int(
-        await db.value(
-            "SELECT COUNT(*) FROM hazards WHERE building_id = ? AND state IN ('open', 'submitted')",
-            (building_id,),
-        )
-    )
-
-
-async def pending_in_school(db: Reader, school_id: int) -> int:
-    return int(
-        await db.value(
-            "SELECT COUNT(*) FROM hazards WHERE school_id = ? AND state IN ('open', 'submitted')",
-            (school_id,),
-        )
-    )
-
-
-async def settled_in_building(db: Reader, building_id: int) -> Row:
-    """How many of the building's hazards are closed, and how many cannot be fixed."""
-    row = await db.one(
-        "SELECT SUM(state = 'closed') AS closed, SUM(state = 'unfixable') AS unfixable"
-        " FROM hazards WHERE building_id = ?",
-        (building_id,),
-    )
-    assert row is not None
-    return row
-
-
-async def closed_in_school(db: Reader, school_id: int) -> Row:
-    """The school's closed hazards and the buildings they were in."""
-    row = await db.one(
-        "SELECT COUNT(*) AS closed, COUNT(DISTINCT building_id) AS buildings"
-        " FROM hazards WHERE school_id = ? AND state = 'closed'",
-        (school_id,),
-    )
-    assert row is not None
-    return row
-
-
-async def photos_of(db: Reader, hazard_id: int) -> list[Row]:
-    """Before-photos first, then after-photos, each in the order they came."""
-    return await db.all(
-        "SELECT * FROM photos WHERE hazard_id = ? ORDER BY kind = 'after', id", (hazard_id,)
     )
 
 

@@ -3,14 +3,15 @@
 A notice is rendered for each recipient in their own language and stored in
 the same transaction as the change that causes it, under a key made of what
 happened and to whom, so it is sent once even when the change is replayed.
-The sending job delivers it (``scheduler.sender``); the handler only wakes it.
+The sending job delivers it (``scheduler.sender``), woken by the database after the
+commit (``Database.on_outbox``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from handlers.i18n import t
+from ledger.texts import t
 from storage import outbox
 from storage.db import Row, Tx
 
