@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 import aiosqlite
 
@@ -185,6 +185,14 @@ async def append_event(
     )
 
 
+class Tracing(Protocol):
+    """What ``storage.trace`` counts with while a count runs (see there)."""
+
+    def trip(self) -> None: ...
+
+    def watch(self, conn: sqlite3.Connection) -> None: ...
+
+
 class WriteTurn:
     """Whose turn it is to write: first come, first served, but an urgent write
     (the outbox's "sent" mark, which closes the window in which a crash would
@@ -235,6 +243,8 @@ class Database(Reader):
         # Called after each commit that queued a notice in the outbox (the bot sets it
         # to a pass of the sender); the command line leaves it be.
         self.on_outbox: Callable[[], None] = lambda: None
+        # Set by ``storage.trace.counting`` while it counts; None (no cost) otherwise.
+        self.tracing: Tracing | None = None
 
     async def open(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -254,6 +264,10 @@ class Database(Reader):
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+
+    def connections(self) -> tuple[aiosqlite.Connection, ...]:
+        """The open connections: the read one and the write one."""
+        return tuple(c for c in (self._reader, self._writer) if c is not None)
 
     async def __aenter__(self) -> Self:
         return await self.open()
@@ -338,10 +352,16 @@ class Database(Reader):
         loop stays free meanwhile. WAL lets it read beside the writer.
         """
 
+        tracing = self.tracing
+        if tracing is not None:
+            tracing.trip()
+
         def run() -> T:
             conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                if tracing is not None:
+                    tracing.watch(conn)
                 return work(conn, *args, **kwargs)
             finally:
                 conn.close()
