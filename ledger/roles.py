@@ -78,6 +78,11 @@ def can_manage_school(person: Person, school_id: int) -> bool:
     return bool(person.roles_in(school_id) & SCHOOL_MANAGERS)
 
 
+def managed_schools(person: Person) -> list[int]:
+    """The schools this person runs (principal or leader), in the order they joined."""
+    return [s for s in person.school_ids if can_manage_school(person, s)]
+
+
 def require(allowed: bool) -> None:
     if not allowed:
         raise NotAllowed()
