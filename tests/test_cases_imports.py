@@ -155,6 +155,6 @@ async def test_a_bad_row_imports_nothing(fresh_db: Database, clock: FakeClock) -
     )
     assert refused == case.Refused([problem])
     assert await fresh_db.value("SELECT COUNT(*) FROM buildings") == 0
-    refused = await case.import_schools(fresh_db.write, None, [ROW], [problem])
-    assert isinstance(refused, case.Refused)
+    not_made = await case.import_schools(fresh_db.write, None, [ROW], [problem])
+    assert isinstance(not_made, case.Refused)
     assert await fresh_db.value("SELECT COUNT(*) FROM schools") == 1
