@@ -28,7 +28,14 @@ from ledger.buildings import (
 from ledger.errors import Duplicate, NotAllowed, Stale
 from ledger.invitations import EXPIRY_DAYS, deep_link
 from ledger.invitations import USES as INVITE_USES
-from ledger.roles import Role, can_manage_school, invitable_roles, may_revoke, require
+from ledger.roles import (
+    Role,
+    can_manage_school,
+    invitable_roles,
+    managed_schools,
+    may_revoke,
+    require,
+)
 from storage import campus, people
 from storage.db import Tx
 from telegram_rules.fit import fit, room_for
@@ -317,7 +324,7 @@ async def on_choice(ctx: Ctx, form_name: str, field_name: str, value: str) -> No
 
 def _managed_school(ctx: Ctx) -> int:
     person = ctx.member()
-    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    managed = managed_schools(person)
     if not managed:
         raise NotAllowed()
     return managed[0]

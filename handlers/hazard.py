@@ -22,7 +22,14 @@ from handlers.i18n import Html
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NotAllowed, PhotoRejected, Stale
-from ledger.hazards import DEADLINE_CHOICES, Hazard, Step, next_step, quick_fix_deadline
+from ledger.hazards import (
+    DEADLINE_CHOICES,
+    Hazard,
+    Step,
+    fixed_at_once,
+    next_step,
+    quick_fix_deadline,
+)
 from ledger.ids import parse_id
 from storage import campus, hazards, people, walks
 from storage import evidence as evidence_store
@@ -220,14 +227,14 @@ async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
     if step is Step.FIXABLE:
         if not yes:
             return await save(ctx, hazard, fixable_now=0)
-        # Fixed at once: the reporter answers for it, with a short deadline.
+        at_once = fixed_at_once(person.id, person.name, ctx.today(), ctx.services.fix_at_once_days)
         return await save(
             ctx,
             hazard,
             fixable_now=1,
-            responsible_id=person.id,
-            responsible_name=person.name,
-            deadline=quick_fix_deadline(ctx.today(), ctx.services.fix_at_once_days),
+            responsible_id=at_once.responsible_id,
+            responsible_name=at_once.responsible_name,
+            deadline=at_once.deadline,
         )
     field = {Step.OUT_OF_USE: "takes_out_of_use", Step.MAJOR: "major"}.get(step)
     if field is None:

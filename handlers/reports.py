@@ -24,7 +24,8 @@ from ledger.errors import NotAllowed
 from ledger.ids import parse_id
 from ledger.imports import Problem, buildings_school, may_import, may_import_schools
 from ledger.invitations import deep_link
-from ledger.roles import CITY_ROLES, Person, can_manage_school, require
+from ledger.papers import CITY_PAPERS, may_export, paper_of
+from ledger.roles import CITY_ROLES, Person, managed_schools, require
 from ledger.supervision import FindingKind
 from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
@@ -40,11 +41,6 @@ from telegram_rules.fit import clip, html_units, pages, room_for
 MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 PROBLEMS_SHOWN = 20
-
-
-def can_export(person: Person, school_id: int) -> bool:
-    """A school's files: its principal or leader, or the task force."""
-    return person.is_taskforce or can_manage_school(person, school_id)
 
 
 def _bot_username(ctx: Ctx) -> str | None:
@@ -104,7 +100,7 @@ async def export_command(ctx: Ctx) -> None:
             return
         await _city_menu(ctx)
         return
-    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    managed = managed_schools(person)
     if not managed:
         raise NotAllowed()
     for school_id in managed:
@@ -151,14 +147,11 @@ class Export(Tap):
 
 async def on_export_tap(ctx: Ctx, what: str, school_id: int) -> None:
     person = ctx.member()
-    city_file = what in ("c", "L", "s")
-    if city_file:
-        require(person.is_taskforce)
-    elif what in ("f", "l", "q", "b", "p"):
-        require(can_export(person, school_id))
-        if await campus.school(ctx.db, school_id) is None:
-            raise NotAllowed()
-    else:
+    paper = paper_of(what)
+    if paper is None:
+        raise NotAllowed()
+    require(may_export(person, paper, school_id))
+    if paper not in CITY_PAPERS and await campus.school(ctx.db, school_id) is None:
         raise NotAllowed()
     query = ctx.update.callback_query
     if query is not None:

@@ -23,7 +23,7 @@ from handlers.when import local, time_text
 from ledger.hazards import Hazard
 from ledger.ids import parse_id
 from ledger.rectify import Facts, actions, days_left, task_order
-from ledger.roles import SCHOOL_MANAGERS
+from ledger.roles import managed_schools
 from storage import hazards
 from storage import rectify as store
 from storage.db import Row
@@ -56,7 +56,7 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
     entries = [
         ("mine", r) for r in sorted(await store.tasks_of(ctx.db, person.id), key=by_deadline)
     ]
-    managed = [m.school_id for m in person.memberships if m.role in SCHOOL_MANAGERS and m.school_id]
+    managed = managed_schools(person)
     if managed:
         # Not what this person signed: whoever confirmed a fix cannot verify it.
         waiting = await store.waiting_for_verification(ctx.db, managed, person.id)

@@ -149,3 +149,18 @@ def next_step(h: HazardDraft) -> Step:
 def quick_fix_deadline(today: date, days: int) -> date:
     """A hazard fixable at once gets a short deadline (configurable, 7 days)."""
     return today + timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class FixedAtOnce:
+    """Who answers for a hazard fixable at once, and by when."""
+
+    responsible_id: int
+    responsible_name: str
+    deadline: date
+
+
+def fixed_at_once(reporter_id: int, reporter_name: str, today: date, days: int) -> FixedAtOnce:
+    """A hazard its reporter says can be fixed at once: the reporter answers for it, with
+    the short deadline (``quick_fix_deadline``); no other question is asked."""
+    return FixedAtOnce(reporter_id, reporter_name, quick_fix_deadline(today, days))
