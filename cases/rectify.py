@@ -28,7 +28,9 @@ from ledger.evidence import EvidenceRules, after_photo_flag
 from ledger.hazards import Hazard
 from ledger.rectify import (
     Action,
+    DeadlineChange,
     Facts,
+    FixState,
     check_extension,
     entitled,
     may_see,
@@ -170,14 +172,14 @@ async def start_fix(
         fix_id, dropped = await store.start_fix(tx, hazard.id, person.id)
         await waiting(tx, fix_id)
         if dropped is not None:
-            other = await people.by_ids(tx, dropped["reported_by"])
+            other = await people.by_ids(tx, dropped.reported_by)
             replaced = other[0]["name"] if other else "?"
             # Their draft is gone: their next message must not feed it, and they are told.
-            await people.drop_pending(tx, dropped["reported_by"], "fix", "fix_id", dropped["id"])
+            await people.drop_pending(tx, dropped.reported_by, "fix", "fix_id", dropped.id)
             await notify.tell(
                 tx,
                 other,
-                key=f"fix_dropped:{dropped['id']}",
+                key=f"fix_dropped:{dropped.id}",
                 kind="fix_dropped",
                 render=about(
                     hazard,
@@ -192,7 +194,7 @@ async def start_fix(
 async def fix_in_making(db: Reader, fix_id: int) -> bool:
     """Whether this fix report is still being made (not replaced by someone else's)."""
     report = await store.fix_report(db, fix_id)
-    return report is not None and report["state"] == "draft"
+    return report is not None and report.state is FixState.DRAFT
 
 
 async def add_after_photo(
@@ -230,7 +232,7 @@ async def fix_photos_done(actor: Actor, hazard_id: int, fix_id: int, waiting: Wa
     """``照片已发完``: at least one after-photo, then the note is asked (``waiting``)."""
     hazard, _ = await load(actor.db, actor.person, hazard_id)
     fix = await store.fix_report(actor.db, fix_id)
-    if fix is None or fix["hazard_id"] != hazard.id or fix["reported_by"] != actor.person.id:
+    if fix is None or fix.hazard_id != hazard.id or fix.reported_by != actor.person.id:
         raise NotAllowed()
     if not await store.after_photos(actor.db, fix_id):
         raise NeedPhoto()
@@ -316,7 +318,7 @@ async def deciding_fix(
     """The fix a verify or return button names, which this person may decide now."""
     hazard, facts = await entitled_to(actor.db, actor.person, hazard_id, action)
     fix = await store.fix_report(actor.db, fix_id)
-    if fix is None or fix["hazard_id"] != hazard.id:
+    if fix is None or fix.hazard_id != hazard.id:
         raise NotAllowed()
     if facts.fix_id != fix_id:
         raise Stale()
@@ -487,17 +489,17 @@ async def deciding_extension(actor: Actor, hazard_id: int, change_id: int) -> Ha
     """The request an approve or refuse button names, which this person may decide now."""
     hazard, facts = await entitled_to(actor.db, actor.person, hazard_id, Action.DECIDE)
     asked = await store.deadline_change(actor.db, change_id)
-    if asked is None or asked["hazard_id"] != hazard.id:
+    if asked is None or asked.hazard_id != hazard.id:
         raise NotAllowed()
     await _waiting_change(actor.db, hazard, change_id)
     transition(actor.person, Action.DECIDE, facts)
     return hazard
 
 
-async def _waiting_change(db: Reader, hazard: Hazard, change_id: int) -> Row:
+async def _waiting_change(db: Reader, hazard: Hazard, change_id: int) -> DeadlineChange:
     """The request still waiting for a decision; another one (or none) is stale."""
     change = await store.asked_extension(db, hazard.id)
-    if change is None or change["id"] != change_id:
+    if change is None or change.id != change_id:
         raise Stale()
     return change
 
@@ -521,8 +523,8 @@ async def decide_extension(
     key = "extension.approved" if reason is None else "extension.refused"
     values: dict[str, Any] = {
         "id": hazard.id,
-        "old": change["old_deadline"] or "-",
-        "new": change["new_deadline"],
+        "old": day(change.old_deadline),
+        "new": change.new_deadline.isoformat(),
         "decider": person.name,
         "refusal": reason or "",
     }
@@ -531,8 +533,8 @@ async def decide_extension(
         await _end_waiting(tx, actor)
         await notify.tell(
             tx,
-            await people.by_ids(tx, change["asked_by"]),
-            key=f"extension_decided:{change['id']}",
+            await people.by_ids(tx, change.asked_by),
+            key=f"extension_decided:{change.id}",
             kind="extension_decided",
             render=notify.text_only(f"{key}_notice", **values),
         )

@@ -105,8 +105,8 @@ class FixPhotosDone(Tap):
         waiting = await people.pending(ctx.db, ctx.user_id)
         if (
             fix is not None
-            and fix["hazard_id"] == self.hazard_id
-            and fix["reported_by"] == ctx.member().id
+            and fix.hazard_id == self.hazard_id
+            and fix.reported_by == ctx.member().id
             and (waiting is None or waiting[0] != "fix" or waiting[1]["fix_id"] != self.fix_id)
         ):
             raise Stale()  # their own report, but not the one they are sending photos for

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from cases.rectify import heading, title
+from cases.rectify import day, heading, title
 from handlers import evidence
 from handlers.base import Ctx, Keyboard, reading
 from handlers.buttons import Tap, button
@@ -22,7 +22,15 @@ from handlers.rectify import action_buttons, load
 from handlers.when import local, time_text
 from ledger.hazards import Hazard
 from ledger.ids import parse_id
-from ledger.rectify import Facts, actions, days_left, task_order
+from ledger.rectify import (
+    DeadlineChange,
+    Facts,
+    FixReport,
+    FixState,
+    actions,
+    days_left,
+    task_order,
+)
 from ledger.roles import managed_schools
 from storage import hazards
 from storage import rectify as store
@@ -168,11 +176,21 @@ class TasksPage(Tap):
 # --- the card -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CardDetail:
+    """What a card shows besides the hazard: photos, fix reports, deadline changes, history."""
+
+    photos: list[Row]
+    fixes: list[FixReport]
+    changes: list[DeadlineChange]
+    history: list[Row]
+
+
 def _card_text(
     ctx: Ctx,
     hazard: Hazard,
     facts: Facts,
-    detail: dict[str, list[Row]],
+    detail: CardDetail,
     marks: Sequence[str] = (),
 ) -> str:
     """Everything about one hazard, in the reader's language, within one message: long
@@ -205,54 +223,58 @@ def _card_text(
         )
     if hazard.demolition_due:
         lines.append(ctx.t("card.demolition", date=ctx.day(hazard.demolition_due)))
-    before = sum(p["kind"] == "before" for p in detail["photos"])
-    lines.append(ctx.t("card.photos", before=before, after=len(detail["photos"]) - before))
+    before = sum(p["kind"] == "before" for p in detail.photos)
+    lines.append(ctx.t("card.photos", before=before, after=len(detail.photos) - before))
     lines += marks
-    if detail["fixes"]:
+    if detail.fixes:
         lines.append("\n" + ctx.t("card.signatures"))
-    for fix in detail["fixes"]:
+    for fix in detail.fixes:
         lines.append(
             ctx.t(
                 "card.fix",
-                name=fix["reporter_name"],
-                at=ctx.moment(fix["submitted_at"]) if fix["submitted_at"] else "",
-                note=clip(fix["note"] or "", CARD_NOTE),
+                name=fix.reporter_name,
+                at=ctx.moment(fix.submitted_at) if fix.submitted_at else "",
+                note=clip(fix.note or "", CARD_NOTE),
             )
         )
-        if fix["state"] == "accepted":
+        if fix.state is FixState.ACCEPTED:
             lines.append(
-                ctx.t("card.verified", name=fix["decider_name"], at=ctx.moment(fix["decided_at"]))
+                ctx.t(
+                    "card.verified",
+                    name=fix.decider_name,
+                    at=ctx.moment(fix.decided_at) if fix.decided_at else "",
+                )
             )
-        elif fix["state"] == "returned":
+        elif fix.state is FixState.RETURNED:
             lines.append(
                 ctx.t(
                     "card.returned",
-                    name=fix["decider_name"],
-                    at=ctx.moment(fix["decided_at"]),
-                    reason=clip(fix["reason"] or "", CARD_NOTE),
+                    name=fix.decider_name,
+                    at=ctx.moment(fix.decided_at) if fix.decided_at else "",
+                    reason=clip(fix.reason or "", CARD_NOTE),
                 )
             )
-    if detail["changes"]:
+    if detail.changes:
         lines.append("\n" + ctx.t("card.deadline_changes"))
-    for change in detail["changes"][-5:]:
+    for change in detail.changes[-5:]:
         outcome = ctx.t(
-            f"card.change.{change['state']}",
-            name=change["decider_name"] or "",
-            at=ctx.moment(change["decided_at"]) if change["decided_at"] else "",
-            refusal=clip(change["refusal"] or "", CARD_REASON),
+            f"card.change.{change.state}",
+            name=change.decider_name or "",
+            at=ctx.moment(change.decided_at) if change.decided_at else "",
+            refusal=clip(change.refusal or "", CARD_REASON),
         )
         lines.append(
             ctx.t(
                 "card.change.line",
-                old=change["old_deadline"] or "-",
-                new=change["new_deadline"],
-                asker=change["asker_name"],
-                at=ctx.moment(change["asked_at"]),
-                reason=clip(change["reason"], CARD_REASON),
+                old=day(change.old_deadline),
+                new=change.new_deadline.isoformat(),
+                asker=change.asker_name,
+                at=ctx.moment(change.asked_at),
+                reason=clip(change.reason, CARD_REASON),
                 outcome=Html(outcome),
             )
         )
-    groups = _grouped(detail["history"])
+    groups = _grouped(detail.history)
     shown = groups[-HISTORY:]
     lines.append("\n" + ctx.t("card.history", shown=len(shown), total=len(groups)))
     lines += [_history_line(ctx, group) for group in shown]
@@ -302,23 +324,23 @@ def _card_buttons(ctx: Ctx, hazard: Hazard, facts: Facts) -> Keyboard:
 async def show_card(ctx: Ctx, hazard_id: int) -> None:
     """The photos (before, then after), then the card with its buttons."""
     hazard, facts = await load(ctx, hazard_id)
-    detail = {
-        "photos": await hazards.photos_of(ctx.db, hazard_id),
-        "fixes": await store.fix_reports_of(ctx.db, hazard_id),
-        "changes": await store.deadline_changes_of(ctx.db, hazard_id),
-        "history": await store.history(ctx.db, hazard_id),
-    }
+    detail = CardDetail(
+        photos=await hazards.photos_of(ctx.db, hazard_id),
+        fixes=await store.fix_reports_of(ctx.db, hazard_id),
+        changes=await store.deadline_changes_of(ctx.db, hazard_id),
+        history=await store.history(ctx.db, hazard_id),
+    )
     query = ctx.update.callback_query
     if query is not None:
         await ctx.answer_tap()
     photos = ctx.services.photos
     # A flagged photo is shown beside the photo on record it copies.
-    pairs = await evidence.side_by_side(ctx.db, detail["photos"])
-    shown = list(dict.fromkeys([p["sha256"] for p in detail["photos"]] + pairs))
+    pairs = await evidence.side_by_side(ctx.db, detail.photos)
+    shown = list(dict.fromkeys([p["sha256"] for p in detail.photos] + pairs))
     await ctx.show_photos([photos.path_of(sha) for sha in shown])
-    marks = evidence.card_lines(ctx.lang, detail["photos"]) if detail["photos"] else []
+    marks = evidence.card_lines(ctx.lang, detail.photos) if detail.photos else []
     marks += await evidence.flag_lines(
-        ctx.db, ctx.lang, hazard, detail["photos"], ctx.services.evidence.after_photo_max_age_days
+        ctx.db, ctx.lang, hazard, detail.photos, ctx.services.evidence.after_photo_max_age_days
     )
     await ctx.say(_card_text(ctx, hazard, facts, detail, marks), _card_buttons(ctx, hazard, facts))
 

@@ -8,11 +8,19 @@ Every change appends to the event log.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from ledger.errors import Stale
 from ledger.hazards import Hazard
-from ledger.rectify import Facts, State, taskforce_verifies
+from ledger.rectify import (
+    ChangeState,
+    DeadlineChange,
+    Facts,
+    FixReport,
+    FixState,
+    State,
+    taskforce_verifies,
+)
 from storage import hazards
 from storage.db import Reader, Row, Tx
 
@@ -23,16 +31,16 @@ async def facts(db: Reader, hazard_id: int) -> tuple[Hazard, Facts] | None:
     if found is None or found.state in (State.DRAFT, State.WITHDRAWN):
         return None
     live = await live_fix(db, hazard_id)
-    waiting = live if live is not None and live["state"] == "submitted" else None
+    waiting = live if live is not None and live.state is FixState.SUBMITTED else None
     asked = await asked_extension(db, hazard_id)
     return found, Facts(
         state=found.state,
         school_id=found.school_id,
         responsible_id=found.responsible_id,
-        fix_reporter_id=waiting["reported_by"] if waiting else None,
-        extension_asked_by=asked["asked_by"] if asked else None,
-        fix_id=waiting["id"] if waiting else None,
-        extension_id=asked["id"] if asked else None,
+        fix_reporter_id=waiting.reported_by if waiting else None,
+        extension_asked_by=asked.asked_by if asked else None,
+        fix_id=waiting.id if waiting else None,
+        extension_id=asked.id if asked else None,
         managers=await managers(db, found.school_id),
     )
 
@@ -55,30 +63,54 @@ async def _guarded(tx: Tx, sql: str, params: tuple[object, ...]) -> None:
 # --- fix reports ---------------------------------------------------------------
 
 
-async def live_fix(db: Reader, hazard_id: int) -> Row | None:
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _fix(row: Row) -> FixReport:
+    names = row.keys()
+    return FixReport(
+        id=row["id"],
+        hazard_id=row["hazard_id"],
+        reported_by=row["reported_by"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        state=FixState(row["state"]),
+        note=row["note"],
+        submitted_at=_moment(row["submitted_at"]),
+        decided_by=row["decided_by"],
+        decided_at=_moment(row["decided_at"]),
+        reason=row["reason"],
+        reporter_name=row["reporter_name"] if "reporter_name" in names else None,
+        decider_name=row["decider_name"] if "decider_name" in names else None,
+    )
+
+
+async def live_fix(db: Reader, hazard_id: int) -> FixReport | None:
     """The fix being reported (draft) or waiting for verification (submitted)."""
-    return await db.one(
+    row = await db.one(
         "SELECT * FROM fix_reports WHERE hazard_id = ? AND state IN ('draft', 'submitted')",
         (hazard_id,),
     )
+    return None if row is None else _fix(row)
 
 
-async def fix_report(db: Reader, fix_id: int) -> Row | None:
-    return await db.one("SELECT * FROM fix_reports WHERE id = ?", (fix_id,))
+async def fix_report(db: Reader, fix_id: int) -> FixReport | None:
+    row = await db.one("SELECT * FROM fix_reports WHERE id = ?", (fix_id,))
+    return None if row is None else _fix(row)
 
 
-async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> tuple[int, Row | None]:
+async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> tuple[int, FixReport | None]:
     """A fix report in the making for this hazard (the one already started, if any),
     and somebody else's unfinished report that this one replaced (dropped, logged)."""
-    draft = await tx.one(
-        "SELECT id, reported_by FROM fix_reports WHERE hazard_id = ? AND state = 'draft'",
-        (hazard_id,),
+    row = await tx.one(
+        "SELECT * FROM fix_reports WHERE hazard_id = ? AND state = 'draft'", (hazard_id,)
     )
+    draft = None if row is None else _fix(row)
     if draft is not None:
-        if draft["reported_by"] == person_id:
-            return int(draft["id"]), None
+        if draft.reported_by == person_id:
+            return draft.id, None
         # Somebody else's unfinished report: theirs is dropped, this one counts.
-        await tx.run("UPDATE fix_reports SET state = 'dropped' WHERE id = ?", (draft["id"],))
+        await tx.run("UPDATE fix_reports SET state = 'dropped' WHERE id = ?", (draft.id,))
     fix_id = await tx.run(
         "INSERT INTO fix_reports (hazard_id, reported_by, started_at) VALUES (?, ?, ?)",
         (hazard_id, person_id, tx.now()),
@@ -89,7 +121,7 @@ async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> tuple[int, Row | 
             "fix.dropped",
             "hazard",
             hazard_id,
-            before={"fix_id": draft["id"], "reported_by": draft["reported_by"]},
+            before={"fix_id": draft.id, "reported_by": draft.reported_by},
             after={"replaced_by": fix_id},
         )
     await tx.event(person_id, "fix.started", "hazard", hazard_id, after={"fix_id": fix_id})
@@ -175,27 +207,52 @@ async def _decide(tx: Tx, fix_id: int, person_id: int, state: str, reason: str |
     )
 
 
-async def fix_reports_of(db: Reader, hazard_id: int) -> list[Row]:
+async def fix_reports_of(db: Reader, hazard_id: int) -> list[FixReport]:
     """Every fix report of a hazard that was sent, with who signed, oldest first."""
-    return await db.all(
+    rows = await db.all(
         "SELECT f.*, r.name AS reporter_name, d.name AS decider_name FROM fix_reports f"
         " JOIN people r ON r.id = f.reported_by LEFT JOIN people d ON d.id = f.decided_by"
         " WHERE f.hazard_id = ? AND f.state NOT IN ('draft', 'dropped') ORDER BY f.id",
         (hazard_id,),
     )
+    return [_fix(row) for row in rows]
 
 
 # --- deadlines -------------------------------------------------------------------
 
 
-async def asked_extension(db: Reader, hazard_id: int) -> Row | None:
-    return await db.one(
-        "SELECT * FROM deadline_changes WHERE hazard_id = ? AND state = 'asked'", (hazard_id,)
+def _change(row: Row) -> DeadlineChange:
+    names = row.keys()
+    return DeadlineChange(
+        id=row["id"],
+        hazard_id=row["hazard_id"],
+        old_deadline=None
+        if row["old_deadline"] is None
+        else date.fromisoformat(row["old_deadline"]),
+        new_deadline=date.fromisoformat(row["new_deadline"]),
+        reason=row["reason"],
+        asked_by=row["asked_by"],
+        asked_at=datetime.fromisoformat(row["asked_at"]),
+        state=ChangeState(row["state"]),
+        decided_by=row["decided_by"],
+        decided_at=_moment(row["decided_at"]),
+        refusal=row["refusal"],
+        asker_name=row["asker_name"] if "asker_name" in names else None,
+        decider_name=row["decider_name"] if "decider_name" in names else None,
     )
 
 
-async def deadline_change(db: Reader, change_id: int) -> Row | None:
-    return await db.one("SELECT * FROM deadline_changes WHERE id = ?", (change_id,))
+async def asked_extension(db: Reader, hazard_id: int) -> DeadlineChange | None:
+    """The request for a later deadline waiting for a decision, if any."""
+    row = await db.one(
+        "SELECT * FROM deadline_changes WHERE hazard_id = ? AND state = 'asked'", (hazard_id,)
+    )
+    return None if row is None else _change(row)
+
+
+async def deadline_change(db: Reader, change_id: int) -> DeadlineChange | None:
+    row = await db.one("SELECT * FROM deadline_changes WHERE id = ?", (change_id,))
+    return None if row is None else _change(row)
 
 
 async def ask_extension(
@@ -222,41 +279,38 @@ async def ask_extension(
 
 
 async def decide_extension(
-    tx: Tx, change: Row, person_id: int, approve: bool, refusal: str | None = None
+    tx: Tx, change: DeadlineChange, person_id: int, approve: bool, refusal: str | None = None
 ) -> None:
     """A leader's answer; an approved date becomes the deadline."""
     await _guarded(
         tx,
         "UPDATE deadline_changes SET state = ?, decided_by = ?, decided_at = ?, refusal = ?"
         " WHERE id = ? AND state = 'asked'",
-        ("approved" if approve else "refused", person_id, tx.now(), refusal, change["id"]),
+        ("approved" if approve else "refused", person_id, tx.now(), refusal, change.id),
     )
+    new = change.new_deadline.isoformat()
+    old = change.old_deadline.isoformat() if change.old_deadline else None
     if approve:
-        await tx.run(
-            "UPDATE hazards SET deadline = ? WHERE id = ?",
-            (change["new_deadline"], change["hazard_id"]),
-        )
+        await tx.run("UPDATE hazards SET deadline = ? WHERE id = ?", (new, change.hazard_id))
     await tx.event(
         person_id,
         "deadline.approved" if approve else "deadline.refused",
         "hazard",
-        change["hazard_id"],
-        before={"deadline": change["old_deadline"]},
-        after={
-            "deadline": change["new_deadline"] if approve else change["old_deadline"],
-            "change_id": change["id"],
-            "refusal": refusal,
-        },
+        change.hazard_id,
+        before={"deadline": old},
+        after={"deadline": new if approve else old, "change_id": change.id, "refusal": refusal},
     )
 
 
-async def deadline_changes_of(db: Reader, hazard_id: int) -> list[Row]:
-    return await db.all(
+async def deadline_changes_of(db: Reader, hazard_id: int) -> list[DeadlineChange]:
+    """Every change of the hazard's deadline (asked, decided), with who, oldest first."""
+    rows = await db.all(
         "SELECT c.*, a.name AS asker_name, d.name AS decider_name FROM deadline_changes c"
         " JOIN people a ON a.id = c.asked_by LEFT JOIN people d ON d.id = c.decided_by"
         " WHERE c.hazard_id = ? ORDER BY c.id",
         (hazard_id,),
     )
+    return [_change(row) for row in rows]
 
 
 # --- lists -----------------------------------------------------------------------------
@@ -301,7 +355,7 @@ async def waiting_for_taskforce(db: Reader) -> list[Row]:
     found = []
     for row in rows:
         fix = await live_fix(db, row["id"])
-        reporter = fix["reported_by"] if fix is not None else None
+        reporter = fix.reported_by if fix is not None else None
         if taskforce_verifies(reporter, await managers(db, row["school_id"])):
             found.append(row)
     return found

@@ -1,0 +1,65 @@
+"""Storage hands typed records to the layers above: a hazard, a fix report, a change of
+deadline, with moments and days parsed (never strings sliced by hand)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ledger.rectify import ChangeState, FixState, State
+from ledger.roles import Role
+from storage import hazards
+from storage import rectify as store
+from storage.db import Database
+from tests.conftest import (
+    seed_deadline_change,
+    seed_fix,
+    seed_hazard,
+    seed_person,
+    seed_school,
+)
+
+
+async def test_a_hazard_is_a_typed_record_with_its_names(fresh_db: Database) -> None:
+    s = await seed_school(fresh_db, "实验小学", ["教学楼A"])
+    hazard_id = await seed_hazard(
+        fresh_db, s, s.building_ids[0], "电线裸露", fixable_now=False, major=True
+    )
+    hazard = await hazards.hazard(fresh_db, hazard_id)
+    assert hazard is not None
+    assert (hazard.school_name, hazard.building_name, hazard.reporter_name) == (
+        "实验小学",
+        "教学楼A",
+        "实验小学校长",
+    )
+    assert hazard.state is State.OPEN and hazard.deadline == date(2026, 12, 5)
+    assert isinstance(hazard.reported_at, datetime) and hazard.reported_at.tzinfo is not None
+    assert hazard.fixable_now is False and hazard.major is True
+    assert hazard.draft.deadline == date(2026, 12, 5)
+    assert await hazards.hazard(fresh_db, hazard_id + 1) is None
+
+
+async def test_fix_reports_and_deadline_changes_are_typed_records(fresh_db: Database) -> None:
+    s = await seed_school(fresh_db, "实验小学", ["教学楼A"])
+    leader = await seed_person(fresh_db, "刘主任", s.school_id, Role.LEADER)
+    hazard_id = await seed_hazard(fresh_db, s, s.building_ids[0], "灭火器过期")
+    await seed_deadline_change(fresh_db, hazard_id, s.person_id, "2026-12-20", leader)
+    fix_id = await seed_fix(fresh_db, hazard_id, s.person_id, leader)
+    [fix] = await store.fix_reports_of(fresh_db, hazard_id)
+    assert (fix.id, fix.state, fix.reporter_name, fix.decider_name) == (
+        fix_id,
+        FixState.ACCEPTED,
+        "实验小学校长",
+        "刘主任",
+    )
+    assert isinstance(fix.decided_at, datetime)
+    [change] = await store.deadline_changes_of(fresh_db, hazard_id)
+    assert (change.old_deadline, change.new_deadline, change.state) == (
+        date(2026, 12, 5),
+        date(2026, 12, 20),
+        ChangeState.APPROVED,
+    )
+    assert (change.asker_name, change.decider_name) == ("实验小学校长", "刘主任")
+    assert await store.asked_extension(fresh_db, hazard_id) is None
+    assert await store.live_fix(fresh_db, hazard_id) is None
+    found = await store.fix_report(fresh_db, fix_id)
+    assert found is not None and found.reporter_name is None  # names only where listed
