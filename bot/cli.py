@@ -155,7 +155,8 @@ async def cmd_init(config: Config) -> str:
 
 
 async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
-    from storage import campus, people
+    from cases import invitations
+    from storage import campus
 
     role = Role(args.role)
     city_role = role in (Role.TASKFORCE, Role.SUPERVISOR)
@@ -170,14 +171,7 @@ async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
         if args.school is not None and await campus.school(db, args.school) is None:
             raise ConfigError(f"invite: no school with id {args.school}")
         async with db.write() as tx:
-            code = await people.create_invitation(
-                tx,
-                role=role,
-                school_id=args.school,
-                created_by=None,
-                days=args.days,
-                max_uses=args.uses,
-            )
+            code = await invitations.invite(tx, None, role, args.school, args.days, args.uses)
     finally:
         await db.close()
     lines = [f"code: {code}", f"link: {deep_link(config.username or None, code)}"]

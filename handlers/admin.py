@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from cases import invitations
 from handlers.base import Button, Ctx, entry, reading
 from handlers.buttons import Tap, button
 from handlers.i18n import Html
@@ -111,16 +112,9 @@ async def _finish_building(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, 
 
 
 async def _finish_invite(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    school_id = data["school"]
     role = Role(data["role"])
-    require(role in invitable_roles(ctx.member(), school_id))
-    code = await people.create_invitation(
-        tx,
-        role=role,
-        school_id=school_id,
-        created_by=ctx.member().id,
-        days=int(data["days"]),
-        max_uses=int(data["uses"]),
+    code = await invitations.invite(
+        tx, ctx.member(), role, data["school"], int(data["days"]), int(data["uses"])
     )
     return {
         "role": ctx.t(f"role.{role}"),
@@ -396,12 +390,5 @@ class Revoke(Tap):
 
 
 async def revoke(ctx: Ctx, invitation_id: int) -> None:
-    person = ctx.member()
-    row = await people.invitation(ctx.db, invitation_id)
-    if row is None:
-        raise NotAllowed()
-    require(may_revoke(person, Role(row["role"]), row["school_id"]))
-    async with ctx.write() as tx:
-        if not await people.revoke_invitation(tx, row["id"], person.id):
-            raise Stale()
-    await ctx.settle(ctx.t("invitations.revoked", code=row["code"]))
+    code = await invitations.revoke(ctx.write, ctx.member(), invitation_id)
+    await ctx.settle(ctx.t("invitations.revoked", code=code))

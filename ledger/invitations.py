@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 from ledger.errors import InvitationInvalid
+from ledger.roles import CITY_ROLES, Person, Role, invitable_roles
 
 # Choices offered in chat when inviting.
 EXPIRY_DAYS = (1, 7, 30)
@@ -29,6 +30,19 @@ def check_usable(
         raise InvitationInvalid(reason="expired")
     if uses >= max_uses:
         raise InvitationInvalid(reason="used_up")
+
+
+def fits(role: Role, school_id: int | None) -> bool:
+    """A city role is invited to no school; a school's role to one."""
+    return (role in CITY_ROLES) == (school_id is None)
+
+
+def may_invite(person: Person | None, role: Role, school_id: int | None) -> bool:
+    """Whether this invitation may be made: by a person who may hand out the role there
+    (``ledger.roles.invitable_roles``), or by the command line's operator (None)."""
+    if not fits(role, school_id):
+        return False
+    return person is None or role in invitable_roles(person, school_id)
 
 
 def deep_link(bot_username: str | None, code: str) -> str:
