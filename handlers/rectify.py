@@ -19,7 +19,6 @@ from typing import Any
 from telegram import Document, PhotoSize
 
 from cases import rectify as case
-from cases.actor import Actor
 from handlers import evidence
 from handlers.base import Button, Ctx
 from handlers.buttons import Tap, button
@@ -36,11 +35,6 @@ from storage import rectify as store
 from storage.db import Row, Tx
 
 title = case.title
-
-
-def actor(ctx: Ctx) -> Actor:
-    """The person of this update, acting through its transaction (which marks it done)."""
-    return Actor(ctx.db, ctx.member(), ctx.services.clock, ctx.write, ctx.user_id)
 
 
 async def load(ctx: Ctx, hazard_id: int) -> tuple[Hazard, Facts]:
@@ -84,7 +78,7 @@ class ReportFix(Tap):
         def waiting(tx: Tx, fix_id: int) -> Any:
             return begin(tx, ctx.user_id, FixReport(self.hazard_id, fix_id, "photos"))
 
-        started = await case.start_fix(actor(ctx), self.hazard_id, LINKS, waiting)
+        started = await case.start_fix(ctx.actor(), self.hazard_id, LINKS, waiting)
         await ctx.settle()
         if started.replaced is not None:
             await ctx.reply("fix_dropped.replaced", name=started.replaced)
@@ -126,7 +120,7 @@ class VerifyFix(Tap):
     fix_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard = await case.verify(actor(ctx), self.hazard_id, self.fix_id)
+        hazard = await case.verify(ctx.actor(), self.hazard_id, self.fix_id)
         await ctx.settle(ctx.t("fix.verified_label"))
         await ctx.reply("fix.verified", title=Html(title(ctx.lang, hazard)))
 
@@ -140,7 +134,7 @@ class ReturnFix(Tap):
     fix_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        await case.deciding_fix(actor(ctx), self.hazard_id, self.fix_id, Action.RETURN)
+        await case.deciding_fix(ctx.actor(), self.hazard_id, self.fix_id, Action.RETURN)
         await _wait_for(ctx, ReturnReason(self.hazard_id, self.fix_id))
 
 
@@ -166,7 +160,7 @@ class DecideExtension(Tap):
     approve: bool
 
     async def tap(self, ctx: Ctx) -> None:
-        acting = actor(ctx)
+        acting = ctx.actor()
         await case.deciding_extension(acting, self.hazard_id, self.change_id)
         if not self.approve:
             await _wait_for(ctx, ExtensionRefusal(self.hazard_id, self.change_id))
@@ -196,7 +190,7 @@ class Reassign(Tap):
     hazard_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard, mates = await case.reassign_choices(actor(ctx), self.hazard_id)
+        hazard, mates = await case.reassign_choices(ctx.actor(), self.hazard_id)
         rows = [
             [ReassignTo(hazard.id, mid).labelled(name)] for mid, name in list(mates.items())[:12]
         ]
@@ -213,7 +207,7 @@ class ReassignTo(Tap):
     person_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        done = await case.reassign(actor(ctx), self.hazard_id, self.person_id, LINKS)
+        done = await case.reassign(ctx.actor(), self.hazard_id, self.person_id, LINKS)
         if not done.changed:
             await ctx.toast("reassign.same", name=done.name)
             return
@@ -253,7 +247,7 @@ async def _wait_for(ctx: Ctx, state: Journey, check: Any = None) -> None:
         async with ctx.write() as tx:
             await waiting(tx)
     else:
-        await check(actor(ctx), waiting)
+        await check(ctx.actor(), waiting)
     await ctx.settle()
     await state.again(ctx)
 
@@ -328,7 +322,7 @@ async def _store_after(
 ) -> None:
     """Attach an after-photo (``cases.rectify.add_after_photo``) and say so."""
     added = await case.add_after_photo(
-        actor(ctx), hazard.id, fix_id, stored, file_unique_id, ctx.services.evidence, reused_of
+        ctx.actor(), hazard.id, fix_id, stored, file_unique_id, ctx.services.evidence, reused_of
     )
     if not added:
         await ctx.reply("fix.same_photo")
@@ -370,7 +364,7 @@ async def _evidence(
 async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     """The note: the fix is reported (the responsible person's signature)."""
     submitted = await case.submit_fix(
-        actor(ctx),
+        ctx.actor(),
         data["hazard_id"],
         data["fix_id"],
         text,
@@ -383,7 +377,7 @@ async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
 
 async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     """The reason: the fix goes back to the responsible person as a task again."""
-    returned = await case.return_fix(actor(ctx), data["hazard_id"], data["fix_id"], text, LINKS)
+    returned = await case.return_fix(ctx.actor(), data["hazard_id"], data["fix_id"], text, LINKS)
     await ctx.reply("fix.returned", id=returned.hazard.id, fixer=returned.fixer)
 
 
@@ -394,19 +388,19 @@ async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     """A date, then a reason: the request goes to the leaders."""
     hid = data["hazard_id"]
     if "date" not in data:
-        wanted = await case.extension_date(actor(ctx), hid, text)
+        wanted = await case.extension_date(ctx.actor(), hid, text)
         await ctx.confirm_typed(f"extend:{hid}", ctx.day(wanted))
         await _wait_for(ctx, ExtensionRequest(hid, wanted.isoformat()))
         return
     old = await hazards.hazard(ctx.db, hid)
-    asked = await case.ask_extension(actor(ctx), hid, data["date"], text, LINKS)
+    asked = await case.ask_extension(ctx.actor(), hid, data["date"], text, LINKS)
     key = "verify_by_taskforce.extension_asked" if asked.by_taskforce else "extension.asked"
     await ctx.reply(key, old=case.day(old.deadline if old else None), new=asked.new.isoformat())
 
 
 async def _refuse_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     """The reason a later deadline is refused; the asker is told."""
-    decided = await case.decide_extension(actor(ctx), data["hazard_id"], data["change_id"], text)
+    decided = await case.decide_extension(ctx.actor(), data["hazard_id"], data["change_id"], text)
     await ctx.reply("extension.refused", **decided.values)
 
 
@@ -414,11 +408,11 @@ async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
     """A demolition date, then the reason: out of use, the task force is told."""
     hid = data["hazard_id"]
     if "date" not in data:
-        due = await case.demolition_date(actor(ctx), hid, text)
+        due = await case.demolition_date(ctx.actor(), hid, text)
         await ctx.confirm_typed(f"unfixable:{hid}", ctx.day(due))
         await _wait_for(ctx, UnfixableReport(hid, due.isoformat()))
         return
-    marked = await case.mark_unfixable(actor(ctx), hid, data["date"], text)
+    marked = await case.mark_unfixable(ctx.actor(), hid, data["date"], text)
     await ctx.reply("unfixable.done", title=Html(title(ctx.lang, marked.hazard)), **marked.values)
 
 
