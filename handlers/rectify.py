@@ -25,6 +25,7 @@ from handlers.buttons import Tap, button
 from handlers.hazard import Camera, camera_row, fetch_photo
 from handlers.i18n import LANGUAGES, Html
 from handlers.journeys import Journey, begin, journey
+from handlers.journeys import load as load_journey
 from handlers.named import Card
 from ledger.errors import Stale
 from ledger.hazards import Hazard
@@ -33,6 +34,7 @@ from storage import evidence as evidence_store
 from storage import hazards, people
 from storage import rectify as store
 from storage.db import Row, Tx
+from storage.photos import StoredPhoto
 
 title = case.title
 
@@ -96,12 +98,12 @@ class FixPhotosDone(Tap):
     async def tap(self, ctx: Ctx) -> None:
         await case.load(ctx.db, ctx.member(), self.hazard_id)
         fix = await store.fix_report(ctx.db, self.fix_id)
-        waiting = await people.pending(ctx.db, ctx.user_id)
+        waiting = await _waiting_fix(ctx)
         if (
             fix is not None
             and fix.hazard_id == self.hazard_id
             and fix.reported_by == ctx.member().id
-            and (waiting is None or waiting[0] != "fix" or waiting[1]["fix_id"] != self.fix_id)
+            and (waiting is None or waiting.fix_id != self.fix_id)
         ):
             raise Stale()  # their own report, but not the one they are sending photos for
         await _wait_for(
@@ -252,71 +254,29 @@ async def _wait_for(ctx: Ctx, state: Journey, check: Any = None) -> None:
     await state.again(ctx)
 
 
-async def ask_again(ctx: Ctx, kind: str, data: dict[str, Any]) -> None:
-    """The question for a pending input of this module (after a restart, or bad input)."""
-    hazard = await hazards.hazard(ctx.db, data["hazard_id"])
+async def _head(ctx: Ctx, hazard_id: int) -> Hazard:
+    """The hazard a pending question names (gone: the question is stale)."""
+    hazard = await hazards.hazard(ctx.db, hazard_id)
     if hazard is None:
         raise Stale()
-    head = title(ctx.lang, hazard) + "\n"
-    if kind == "fix":
-        count = len(await store.after_photos(ctx.db, data["fix_id"]))
-        if data.get("stage") == "note":
-            await ctx.ask(head + ctx.t("fix.ask_note"))
-        elif count:
-            done = [[FixPhotosDone(hazard.id, data["fix_id"]).labelled(ctx.t("fix.photos_done"))]]
-            await ctx.ask(head + ctx.t("fix.more_photos", count=count), done)
-        else:
-            await ctx.ask(
-                head + ctx.t("fix.ask_photos") + "\n" + ctx.t("friction.photo.why_fix"),
-                [camera_row(ctx, Camera("f", hazard.id))],
-            )
-    elif kind == "return":
-        await ctx.ask(head + ctx.t("fix.ask_reason"))
-    elif kind == "refuse":
-        await ctx.ask(head + ctx.t("extension.ask_refusal"))
-    elif "date" in data:  # extend, unfixable: the date is given, the reason is next
-        await ctx.ask(head + ctx.t(f"{_TOPIC[kind]}.ask_reason"))
-    else:
-        deadline = ctx.day(hazard.deadline) if hazard.deadline else "-"
-        text = head + ctx.t(f"{_TOPIC[kind]}.ask_date", deadline=deadline)
-        await ctx.ask_typed(f"{kind}:{hazard.id}", text)
+    return hazard
 
 
-_TOPIC = {"extend": "extension", "unfixable": "unfixable"}
+async def _waiting_fix(ctx: Ctx) -> FixReport | None:
+    """The fix report this person is sending photos or a note for, if any."""
+    waiting = await people.pending(ctx.db, ctx.user_id)
+    state = None if waiting is None else load_journey(*waiting)
+    return state if isinstance(state, FixReport) else None
 
 
 # --- reporting a fix ----------------------------------------------------------
-
-
-async def _draft_gone(ctx: Ctx, data: dict[str, Any]) -> bool:
-    """Whether the person's fix report was dropped meanwhile (another one replaced it):
-    then their pending input ends here, they are told, and nothing else happens."""
-    if await case.fix_in_making(ctx.db, data["fix_id"]):
-        return False
-    async with ctx.write() as tx:
-        await people.drop_pending(tx, ctx.member().id, "fix", "fix_id", data["fix_id"])
-    await ctx.reply("fix_dropped.gone", id=data["hazard_id"])
-    return True
-
-
-async def on_photo(ctx: Ctx, data: dict[str, Any], picture: PhotoSize | Document) -> None:
-    """An after-photo for the fix being reported; one that copies a photo on record waits."""
-    if await _draft_gone(ctx, data):
-        return
-    hazard, _ = await case.acting(ctx.db, ctx.member(), data["hazard_id"], Action.FIX)
-    stored = await fetch_photo(ctx, picture)
-    if await evidence.screen(
-        ctx, hazard, stored, picture.file_unique_id, "after", fix_report_id=data["fix_id"]
-    ):
-        await _store_after(ctx, hazard, data["fix_id"], stored, picture.file_unique_id, None)
-    await ask_again(ctx, "fix", data)
 
 
 async def _store_after(
     ctx: Ctx,
     hazard: Hazard,
     fix_id: int,
-    stored: Any,
+    stored: StoredPhoto,
     file_unique_id: str | None,
     reused_of: int | None,
 ) -> None:
@@ -332,13 +292,8 @@ async def _store_after(
 
 async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
     """The sender keeps an after-photo that matches one on record: stored flagged."""
-    waiting = await people.pending(ctx.db, ctx.user_id)
-    if (
-        waiting is None
-        or waiting[0] != "fix"
-        or waiting[1]["fix_id"] != held.fix_report_id
-        or waiting[1].get("stage") == "note"
-    ):
+    waiting = await _waiting_fix(ctx)
+    if waiting is None or waiting.fix_id != held.fix_report_id or waiting.stage == "note":
         raise Stale()
     hazard, _ = await case.acting(ctx.db, ctx.member(), held.hazard_id, Action.FIX)
     assert held.fix_report_id is not None  # an after-photo is held with its fix report
@@ -346,7 +301,7 @@ async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
     await _store_after(
         ctx, hazard, held.fix_report_id, held.photo, held.file_unique_id, held.matches
     )
-    await ask_again(ctx, "fix", waiting[1])
+    await waiting.again(ctx)
 
 
 async def _evidence(
@@ -359,61 +314,6 @@ async def _evidence(
         lang: await evidence.flag_lines(ctx.db, lang, hazard, after, days) for lang in LANGUAGES
     }
     return pairs, flags
-
-
-async def _submit_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
-    """The note: the fix is reported (the responsible person's signature)."""
-    submitted = await case.submit_fix(
-        ctx.actor(),
-        data["hazard_id"],
-        data["fix_id"],
-        text,
-        LINKS,
-        lambda hazard, after: _evidence(ctx, hazard, after),
-    )
-    key = "verify_by_taskforce.submitted" if submitted.by_taskforce else "fix.submitted"
-    await ctx.reply(key, title=Html(title(ctx.lang, submitted.hazard)))
-
-
-async def _return_fix(ctx: Ctx, data: dict[str, Any], text: str) -> None:
-    """The reason: the fix goes back to the responsible person as a task again."""
-    returned = await case.return_fix(ctx.actor(), data["hazard_id"], data["fix_id"], text, LINKS)
-    await ctx.reply("fix.returned", id=returned.hazard.id, fixer=returned.fixer)
-
-
-# --- deadlines, cannot be fixed -----------------------------------------------------
-
-
-async def _ask_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
-    """A date, then a reason: the request goes to the leaders."""
-    hid = data["hazard_id"]
-    if "date" not in data:
-        wanted = await case.extension_date(ctx.actor(), hid, text)
-        await ctx.confirm_typed(f"extend:{hid}", ctx.day(wanted))
-        await _wait_for(ctx, ExtensionRequest(hid, wanted.isoformat()))
-        return
-    old = await hazards.hazard(ctx.db, hid)
-    asked = await case.ask_extension(ctx.actor(), hid, data["date"], text, LINKS)
-    key = "verify_by_taskforce.extension_asked" if asked.by_taskforce else "extension.asked"
-    await ctx.reply(key, old=case.day(old.deadline if old else None), new=asked.new.isoformat())
-
-
-async def _refuse_extension(ctx: Ctx, data: dict[str, Any], text: str) -> None:
-    """The reason a later deadline is refused; the asker is told."""
-    decided = await case.decide_extension(ctx.actor(), data["hazard_id"], data["change_id"], text)
-    await ctx.reply("extension.refused", **decided.values)
-
-
-async def _mark_unfixable(ctx: Ctx, data: dict[str, Any], text: str) -> None:
-    """A demolition date, then the reason: out of use, the task force is told."""
-    hid = data["hazard_id"]
-    if "date" not in data:
-        due = await case.demolition_date(ctx.actor(), hid, text)
-        await ctx.confirm_typed(f"unfixable:{hid}", ctx.day(due))
-        await _wait_for(ctx, UnfixableReport(hid, due.isoformat()))
-        return
-    marked = await case.mark_unfixable(ctx.actor(), hid, data["date"], text)
-    await ctx.reply("unfixable.done", title=Html(title(ctx.lang, marked.hazard)), **marked.values)
 
 
 # --- journeys: what the person is typing or sending for ----------------------------
@@ -429,21 +329,61 @@ class FixReport(Journey):
     fix_id: int
     stage: str | None = None
 
+    async def _gone(self, ctx: Ctx) -> bool:
+        """Whether the report was dropped meanwhile (another one replaced it): then this
+        journey ends here, the person is told, and nothing else happens."""
+        if await case.fix_in_making(ctx.db, self.fix_id):
+            return False
+        async with ctx.write() as tx:
+            await people.drop_pending(tx, ctx.member().id, "fix", "fix_id", self.fix_id)
+        await ctx.reply("fix_dropped.gone", id=self.hazard_id)
+        return True
+
     async def text(self, ctx: Ctx, text: str) -> None:
-        data = self.stored()
-        if await _draft_gone(ctx, data):
+        """The note, once the photos are done; before that, photos are asked for."""
+        if await self._gone(ctx):
             return
         if self.stage != "note":
             await ctx.reply("fix.photos_first")
             await self.again(ctx)
             return
-        await _submit_fix(ctx, data, text)
+        submitted = await case.submit_fix(
+            ctx.actor(),
+            self.hazard_id,
+            self.fix_id,
+            text,
+            LINKS,
+            lambda hazard, after: _evidence(ctx, hazard, after),
+        )
+        key = "verify_by_taskforce.submitted" if submitted.by_taskforce else "fix.submitted"
+        await ctx.reply(key, title=Html(title(ctx.lang, submitted.hazard)))
 
     async def photo(self, ctx: Ctx, picture: PhotoSize | Document) -> None:
-        await on_photo(ctx, self.stored(), picture)
+        """An after-photo; one that copies a photo on record waits (``handlers.evidence``)."""
+        if await self._gone(ctx):
+            return
+        hazard, _ = await case.acting(ctx.db, ctx.member(), self.hazard_id, Action.FIX)
+        stored = await fetch_photo(ctx, picture)
+        if await evidence.screen(
+            ctx, hazard, stored, picture.file_unique_id, "after", fix_report_id=self.fix_id
+        ):
+            await _store_after(ctx, hazard, self.fix_id, stored, picture.file_unique_id, None)
+        await self.again(ctx)
 
     async def again(self, ctx: Ctx) -> None:
-        await ask_again(ctx, self.kind, self.stored())
+        hazard = await _head(ctx, self.hazard_id)
+        head = title(ctx.lang, hazard) + "\n"
+        count = len(await store.after_photos(ctx.db, self.fix_id))
+        if self.stage == "note":
+            await ctx.ask(head + ctx.t("fix.ask_note"))
+        elif count:
+            done = [[FixPhotosDone(hazard.id, self.fix_id).labelled(ctx.t("fix.photos_done"))]]
+            await ctx.ask(head + ctx.t("fix.more_photos", count=count), done)
+        else:
+            await ctx.ask(
+                head + ctx.t("fix.ask_photos") + "\n" + ctx.t("friction.photo.why_fix"),
+                [camera_row(ctx, Camera("f", hazard.id))],
+            )
 
     async def cancel(self, ctx: Ctx, tx: Tx) -> None:
         await case.drop_fix(tx, self.fix_id, ctx.member())
@@ -458,10 +398,13 @@ class ReturnReason(Journey):
     fix_id: int
 
     async def text(self, ctx: Ctx, text: str) -> None:
-        await _return_fix(ctx, self.stored(), text)
+        """The reason: the fix goes back to the responsible person as a task again."""
+        returned = await case.return_fix(ctx.actor(), self.hazard_id, self.fix_id, text, LINKS)
+        await ctx.reply("fix.returned", id=returned.hazard.id, fixer=returned.fixer)
 
     async def again(self, ctx: Ctx) -> None:
-        await ask_again(ctx, self.kind, self.stored())
+        hazard = await _head(ctx, self.hazard_id)
+        await ctx.ask(title(ctx.lang, hazard) + "\n" + ctx.t("fix.ask_reason"))
 
 
 @journey("extend")
@@ -473,10 +416,20 @@ class ExtensionRequest(Journey):
     date: str | None = None
 
     async def text(self, ctx: Ctx, text: str) -> None:
-        await _ask_extension(ctx, self.stored(), text)
+        """The date (later than the deadline), then the reason: the request goes out."""
+        hid = self.hazard_id
+        if self.date is None:
+            wanted = await case.extension_date(ctx.actor(), hid, text)
+            await ctx.confirm_typed(f"extend:{hid}", ctx.day(wanted))
+            await _wait_for(ctx, ExtensionRequest(hid, wanted.isoformat()))
+            return
+        old = await hazards.hazard(ctx.db, hid)
+        asked = await case.ask_extension(ctx.actor(), hid, self.date, text, LINKS)
+        key = "verify_by_taskforce.extension_asked" if asked.by_taskforce else "extension.asked"
+        await ctx.reply(key, old=case.day(old.deadline if old else None), new=asked.new.isoformat())
 
     async def again(self, ctx: Ctx) -> None:
-        await ask_again(ctx, self.kind, self.stored())
+        await _ask_date_or_reason(ctx, self.kind, self.hazard_id, self.date, "extension")
 
 
 @journey("refuse")
@@ -488,10 +441,13 @@ class ExtensionRefusal(Journey):
     change_id: int
 
     async def text(self, ctx: Ctx, text: str) -> None:
-        await _refuse_extension(ctx, self.stored(), text)
+        """The reason a later deadline is refused; the asker is told."""
+        decided = await case.decide_extension(ctx.actor(), self.hazard_id, self.change_id, text)
+        await ctx.reply("extension.refused", **decided.values)
 
     async def again(self, ctx: Ctx) -> None:
-        await ask_again(ctx, self.kind, self.stored())
+        hazard = await _head(ctx, self.hazard_id)
+        await ctx.ask(title(ctx.lang, hazard) + "\n" + ctx.t("extension.ask_refusal"))
 
 
 @journey("unfixable")
@@ -503,7 +459,31 @@ class UnfixableReport(Journey):
     date: str | None = None
 
     async def text(self, ctx: Ctx, text: str) -> None:
-        await _mark_unfixable(ctx, self.stored(), text)
+        """A demolition date, then the reason: out of use, the task force is told."""
+        hid = self.hazard_id
+        if self.date is None:
+            due = await case.demolition_date(ctx.actor(), hid, text)
+            await ctx.confirm_typed(f"unfixable:{hid}", ctx.day(due))
+            await _wait_for(ctx, UnfixableReport(hid, due.isoformat()))
+            return
+        marked = await case.mark_unfixable(ctx.actor(), hid, self.date, text)
+        await ctx.reply(
+            "unfixable.done", title=Html(title(ctx.lang, marked.hazard)), **marked.values
+        )
 
     async def again(self, ctx: Ctx) -> None:
-        await ask_again(ctx, self.kind, self.stored())
+        await _ask_date_or_reason(ctx, self.kind, self.hazard_id, self.date, "unfixable")
+
+
+async def _ask_date_or_reason(
+    ctx: Ctx, kind: str, hazard_id: int, date: str | None, topic: str
+) -> None:
+    """A later deadline's or a demolition's date (typed, confirmed under the question),
+    then its reason."""
+    hazard = await _head(ctx, hazard_id)
+    head = title(ctx.lang, hazard) + "\n"
+    if date is not None:
+        await ctx.ask(head + ctx.t(f"{topic}.ask_reason"))
+        return
+    deadline = ctx.day(hazard.deadline) if hazard.deadline else "-"
+    await ctx.ask_typed(f"{kind}:{hazard.id}", head + ctx.t(f"{topic}.ask_date", deadline=deadline))
