@@ -27,9 +27,10 @@ from ledger.rectify import (
     Facts,
     FixReport,
     FixState,
+    Listed,
     actions,
     days_left,
-    task_order,
+    my_tasks_order,
 )
 from ledger.roles import managed_schools
 from storage import hazards
@@ -51,19 +52,13 @@ CARD_COMMAND = re.compile(r"^/hazard_(\d+)(?:@\w+)?$")
 # --- /tasks -------------------------------------------------------------------
 
 
-async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
+async def _entries(ctx: Ctx) -> list[tuple[str, Listed]]:
     """Everything on this person's list, by section, in order."""
     person = ctx.member()
     today = ctx.today()
 
-    def by_deadline(row: Row) -> tuple[bool, tuple[int, str], int]:
-        # An accident-grade hazard (按事故对待) heads the list until it is closed.
-        deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
-        return not row["accident_grade"], task_order(deadline, today), row["id"]
-
-    entries = [
-        ("mine", r) for r in sorted(await store.tasks_of(ctx.db, person.id), key=by_deadline)
-    ]
+    mine = await store.tasks_of(ctx.db, person.id)
+    entries = [("mine", r) for r in sorted(mine, key=lambda h: my_tasks_order(h, today))]
     managed = managed_schools(person)
     if managed:
         # Not what this person signed: whoever confirmed a fix cannot verify it.
@@ -90,24 +85,24 @@ def _due(ctx: Ctx, deadline: date | None) -> str:
     return ctx.t("tasks.left", days=left, deadline=day)
 
 
-def _line(ctx: Ctx, row: Row) -> str:
+def _line(ctx: Ctx, row: Listed) -> str:
     """One hazard of the list: its title (description clipped), school and deadline."""
     return ctx.t(
         "tasks.line",
         title=Html(
             heading(
                 ctx.lang,
-                row["id"],
-                row["building_name"],
-                clip(row["description"] or "", LIST_DESCRIPTION),
+                row.id,
+                row.building_name,
+                clip(row.description or "", LIST_DESCRIPTION),
             )
         ),
-        school=row["school_name"],
-        due=Html(_due(ctx, date.fromisoformat(row["deadline"]) if row["deadline"] else None)),
+        school=row.school_name,
+        due=Html(_due(ctx, row.deadline)),
     )
 
 
-def _screens(ctx: Ctx, entries: list[tuple[str, Row]]) -> list[range]:
+def _screens(ctx: Ctx, entries: list[tuple[str, Listed]]) -> list[range]:
     """The list cut into screens of at most ``PAGE`` hazards that fit one message, each
     hazard measured as if it opened its section (a screen never holds more than that)."""
     sections = {kind: sum(1 for k, _ in entries if k == kind) for kind, _ in entries}
@@ -139,8 +134,7 @@ async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
     if pages > 1:
         lines.append("\n" + ctx.t("tasks.page", page=page, pages=pages))
     buttons = [
-        Card(row["id"]).labelled(f"#{row['id']} {row['building_name'] or ''}".strip())
-        for _, row in shown
+        Card(row.id).labelled(f"#{row.id} {row.building_name or ''}".strip()) for _, row in shown
     ]
     rows: list[list[tuple[str, str]]] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     turns = []

@@ -113,6 +113,21 @@ class DeadlineChange:
     decider_name: str | None = None
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A hazard as a list of work shows it (``/tasks``)."""
+
+    id: int
+    state: State
+    deadline: date | None
+    description: str | None
+    school_id: int
+    school_name: str
+    building_name: str | None
+    responsible_name: str | None
+    accident_grade: bool  # treated as an accident (按事故对待): heads the list
+
+
 # States in which a hazard still needs work; the others are settled.
 PENDING = frozenset({State.OPEN, State.SUBMITTED})
 # States that count as found (a draft or a withdrawn report does not).
@@ -229,3 +244,8 @@ def task_order(deadline: date | None, today: date) -> tuple[int, str]:
     if deadline is None:
         return (2, "")
     return (0 if deadline < today else 1, deadline.isoformat())
+
+
+def my_tasks_order(hazard: Listed, today: date) -> tuple[bool, tuple[int, str], int]:
+    """A person's own hazards: accident-grade ones first until closed, then ``task_order``."""
+    return not hazard.accident_grade, task_order(hazard.deadline, today), hazard.id

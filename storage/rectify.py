@@ -8,6 +8,7 @@ Every change appends to the event log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from ledger.errors import Stale
@@ -18,6 +19,7 @@ from ledger.rectify import (
     Facts,
     FixReport,
     FixState,
+    Listed,
     State,
     taskforce_verifies,
 )
@@ -323,18 +325,37 @@ _LIST = (
 )
 
 
-async def tasks_of(db: Reader, person_id: int) -> list[Row]:
+def _listed(row: Row) -> Listed:
+    return Listed(
+        id=row["id"],
+        state=State(row["state"]),
+        deadline=None if row["deadline"] is None else date.fromisoformat(row["deadline"]),
+        description=row["description"],
+        school_id=row["school_id"],
+        school_name=row["school_name"],
+        building_name=row["building_name"],
+        responsible_name=row["responsible_name"],
+        accident_grade=bool(row["accident_grade"]),
+    )
+
+
+async def _list(db: Reader, sql: str, params: Sequence[object] = ()) -> list[Listed]:
+    return [_listed(row) for row in await db.all(sql, params)]
+
+
+async def tasks_of(db: Reader, person_id: int) -> list[Listed]:
     """Open hazards this person answers for."""
-    return await db.all(f"{_LIST} WHERE h.responsible_id = ? AND h.state = 'open'", (person_id,))
+    return await _list(db, f"{_LIST} WHERE h.responsible_id = ? AND h.state = 'open'", (person_id,))
 
 
 async def waiting_for_verification(
     db: Reader, school_ids: list[int], viewer_id: int | None = None
-) -> list[Row]:
+) -> list[Listed]:
     """The schools' fixes waiting for a verifier, oldest first; not those ``viewer_id``
     reported (theirs to wait for, not to verify)."""
     marks = ",".join("?" * len(school_ids))
-    return await db.all(
+    return await _list(
+        db,
         f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"
         f" WHERE h.school_id IN ({marks}) AND h.state = 'submitted' AND f.reported_by IS NOT ?"
         " ORDER BY f.submitted_at",
@@ -342,31 +363,33 @@ async def waiting_for_verification(
     )
 
 
-async def waiting_for_taskforce(db: Reader) -> list[Row]:
+async def waiting_for_taskforce(db: Reader) -> list[Listed]:
     """Fixes waiting in schools where nobody but their reporter may verify them, which the
     task force verifies (``ledger.rectify.taskforce_verifies``), oldest first."""
-    rows = await db.all(
+    rows = await _list(
+        db,
         f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"  # noqa: S608 - no user text
         " WHERE h.state = 'submitted'"
         # Only schools with at most one manager can be in this case: the rule decides below.
         " AND (SELECT COUNT(DISTINCT m.person_id) FROM memberships m WHERE m.school_id ="
-        " h.school_id AND m.role IN ('principal', 'leader')) <= 1 ORDER BY f.submitted_at"
+        " h.school_id AND m.role IN ('principal', 'leader')) <= 1 ORDER BY f.submitted_at",
     )
     found = []
     for row in rows:
-        fix = await live_fix(db, row["id"])
+        fix = await live_fix(db, row.id)
         reporter = fix.reported_by if fix is not None else None
-        if taskforce_verifies(reporter, await managers(db, row["school_id"])):
+        if taskforce_verifies(reporter, await managers(db, row.school_id)):
             found.append(row)
     return found
 
 
 async def extensions_waiting(
     db: Reader, school_ids: list[int], viewer_id: int | None = None
-) -> list[Row]:
+) -> list[Listed]:
     """The schools' requests for a later deadline, oldest first; not ``viewer_id``'s own."""
     marks = ",".join("?" * len(school_ids))
-    return await db.all(
+    return await _list(
+        db,
         f"{_LIST} JOIN deadline_changes c ON c.hazard_id = h.id AND c.state = 'asked'"
         f" WHERE h.school_id IN ({marks}) AND c.asked_by IS NOT ? ORDER BY c.asked_at",
         [*school_ids, viewer_id],
@@ -394,10 +417,11 @@ async def people_with_role(db: Reader, role: str, school_id: int | None = None) 
     )
 
 
-async def unassigned(db: Reader, school_ids: list[int]) -> list[Row]:
+async def unassigned(db: Reader, school_ids: list[int]) -> list[Listed]:
     """Open hazards whose responsible person is only a typed name, not a member."""
     marks = ",".join("?" * len(school_ids))
-    return await db.all(
+    return await _list(
+        db,
         f"{_LIST} WHERE h.school_id IN ({marks}) AND h.state = 'open'"
         " AND h.responsible_id IS NULL ORDER BY h.deadline, h.id",
         school_ids,

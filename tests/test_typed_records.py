@@ -63,3 +63,22 @@ async def test_fix_reports_and_deadline_changes_are_typed_records(fresh_db: Data
     assert await store.live_fix(fresh_db, hazard_id) is None
     found = await store.fix_report(fresh_db, fix_id)
     assert found is not None and found.reporter_name is None  # names only where listed
+
+
+async def test_lists_of_work_are_typed_and_accident_grade_heads_ones_own(
+    fresh_db: Database,
+) -> None:
+    from ledger.rectify import Listed, my_tasks_order
+
+    s = await seed_school(fresh_db, "实验小学", ["教学楼A"])
+    later = await seed_hazard(fresh_db, s, s.building_ids[0], "晚", deadline="2026-12-30")
+    sooner = await seed_hazard(fresh_db, s, s.building_ids[0], "早", deadline="2026-12-01")
+    accident = await seed_hazard(fresh_db, s, s.building_ids[0], "事故", deadline="2027-01-30")
+    async with fresh_db.write() as tx:
+        await tx.run("UPDATE hazards SET accident_grade = 1 WHERE id = ?", (accident,))
+    mine = await store.tasks_of(fresh_db, s.person_id)
+    assert all(isinstance(h, Listed) for h in mine)
+    today = date(2026, 11, 28)
+    ordered = sorted(mine, key=lambda h: my_tasks_order(h, today))
+    assert [h.id for h in ordered] == [accident, sooner, later]
+    assert ordered[1].deadline == date(2026, 12, 1) and ordered[1].school_name == "实验小学"
