@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from cases import campus as registering
 from cases import invitations
 from handlers.base import Button, Ctx, entry, reading
 from handlers.buttons import Tap, button
@@ -31,13 +32,12 @@ from ledger.invitations import EXPIRY_DAYS, deep_link
 from ledger.invitations import USES as INVITE_USES
 from ledger.roles import (
     Role,
-    can_manage_school,
     invitable_roles,
     managed_schools,
     may_revoke,
     require,
 )
-from storage import campus, people
+from storage import people
 from storage.db import Tx
 from telegram_rules.fit import fit, room_for
 
@@ -72,36 +72,30 @@ def _name(ctx: Ctx, text: str) -> str:
 
 
 async def _finish_school(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    person = ctx.member()
-    school_id = await campus.create_school(
+    new = await registering.add_school(
         tx,
+        ctx.member(),
         name=data["name"],
         kind=data["kind"],
         ownership=data["ownership"],
         district=data["district"],
-        actor_id=person.id,
-    )
-    code = await people.create_invitation(
-        tx, role=Role.PRINCIPAL, school_id=school_id, created_by=person.id, days=30, max_uses=1
     )
     return {
         "school": data["name"],
-        "link": deep_link(ctx.services.bot_username, code),
-        "code": code,
+        "link": deep_link(ctx.services.bot_username, new.code),
+        "code": new.code,
     }
 
 
 async def _finish_building(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    person = ctx.member()
-    require(can_manage_school(person, data["school"]))
-    await campus.create_building(
+    await registering.add_building(
         tx,
-        school_id=data["school"],
+        ctx.member(),
+        data["school"],
         name=data["name"],
         use=data["use"],
         floors=data["floors"],
         year_built=data["year"],
-        actor_id=person.id,
     )
     return {
         "name": data["name"],

@@ -158,3 +158,45 @@ async def test_a_bad_row_imports_nothing(fresh_db: Database, clock: FakeClock) -
     not_made = await case.import_schools(fresh_db.write, None, [ROW], [problem])
     assert isinstance(not_made, case.Refused)
     assert await fresh_db.value("SELECT COUNT(*) FROM schools") == 1
+
+
+async def test_a_school_added_in_chat_and_one_imported_are_registered_alike(
+    fresh_db: Database, clock: FakeClock
+) -> None:
+    from cases import campus
+
+    taskforce = await people.person_by_id(
+        fresh_db, await seed_person(fresh_db, "专班", None, Role.TASKFORCE)
+    )
+    async with fresh_db.write() as tx:
+        added = await campus.add_school(
+            tx, taskforce, name="一中", kind="middle", ownership="public", district="城关镇"
+        )
+    made = await case.import_schools(fresh_db.write, taskforce, [ROW], [])
+    assert not isinstance(made, case.Refused)
+    sql = (
+        "SELECT i.role, i.max_uses, i.created_by,"
+        " julianday(i.expires_at) - julianday(i.created_at) AS days"
+        " FROM invitations i WHERE i.school_id = ?"
+    )
+    by_form = tuple(await fresh_db.one(sql, (added.school_id,)))
+    by_import = tuple(await fresh_db.one(sql, (made[0].school_id,)))
+    assert by_form == by_import == ("principal", 1, taskforce.id, 30.0)
+    principal = await people.person_by_id(
+        fresh_db, await seed_person(fresh_db, "校长", added.school_id, Role.PRINCIPAL)
+    )
+    async with fresh_db.write() as tx:
+        with pytest.raises(NotAllowed):  # a principal registers no school
+            await campus.add_school(
+                tx, principal, name="二小", kind="primary", ownership="public", district=""
+            )
+        with pytest.raises(NotAllowed):  # nor a building of another school
+            await campus.add_building(
+                tx,
+                principal,
+                made[0].school_id,
+                name="楼",
+                use="teaching",
+                floors=2,
+                year_built=2000,
+            )
