@@ -25,7 +25,7 @@ from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NeedPhoto, NotAllowed, Stale
 from ledger.evidence import EvidenceRules, after_photo_flag
-from ledger.hazards import Hazard
+from ledger.hazards import Hazard, Photo
 from ledger.rectify import (
     Action,
     DeadlineChange,
@@ -63,7 +63,7 @@ class Links(Protocol):
 
 # The flags a verifier sees on after-photos, by language, and the pictures paired with
 # the ones on record they copy (``handlers.evidence``): read for a fix being submitted.
-Evidence = Callable[[Hazard, list[Row]], Awaitable[tuple[list[str], dict[str, list[str]]]]]
+Evidence = Callable[[Hazard, list[Photo]], Awaitable[tuple[list[str], dict[str, list[str]]]]]
 
 
 def day(value: date | None) -> str:
@@ -258,11 +258,11 @@ async def submit_fix(
     after = await store.after_photos(actor.db, fix_id)
     if not after:
         raise NeedPhoto()
-    before = [p for p in await hazards.photos_of(actor.db, hazard.id) if p["kind"] == "before"]
+    before = [p for p in await hazards.photos_of(actor.db, hazard.id) if p.kind == "before"]
     # The album: a flagged photo beside the one on record it copies, then before and
     # after side by side, at most five of each; ten in all (Telegram's limit).
     pairs, flags = await evidence(hazard, after)
-    plain = [p["sha256"] for p in before[:5]] + [p["sha256"] for p in after[:5]]
+    plain = [p.sha256 for p in before[:5]] + [p.sha256 for p in after[:5]]
     album = list(dict.fromkeys(pairs + plain))[:ALBUM_MAX]
     base = about(
         hazard,

@@ -28,12 +28,12 @@ from handlers.journeys import Journey, begin, journey
 from handlers.journeys import load as load_journey
 from handlers.named import Card
 from ledger.errors import Stale
-from ledger.hazards import Hazard
+from ledger.hazards import Hazard, Photo
 from ledger.rectify import Action, Facts
 from storage import evidence as evidence_store
 from storage import hazards, people
 from storage import rectify as store
-from storage.db import Row, Tx
+from storage.db import Tx
 from storage.photos import StoredPhoto
 
 title = case.title
@@ -305,7 +305,7 @@ async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
 
 
 async def _evidence(
-    ctx: Ctx, hazard: Hazard, after: list[Row]
+    ctx: Ctx, hazard: Hazard, after: list[Photo]
 ) -> tuple[list[str], dict[str, list[str]]]:
     """What the verifiers see of the after-photos: pairs with photos on record, flags."""
     pairs = await evidence.side_by_side(ctx.db, after)

@@ -20,7 +20,7 @@ from handlers.i18n import Html, has
 from handlers.named import Card
 from handlers.rectify import action_buttons, load
 from handlers.when import local, time_text
-from ledger.hazards import Hazard
+from ledger.hazards import Hazard, Photo
 from ledger.ids import parse_id
 from ledger.rectify import (
     DeadlineChange,
@@ -174,7 +174,7 @@ class TasksPage(Tap):
 class CardDetail:
     """What a card shows besides the hazard: photos, fix reports, deadline changes, history."""
 
-    photos: list[Row]
+    photos: list[Photo]
     fixes: list[FixReport]
     changes: list[DeadlineChange]
     history: list[Row]
@@ -217,7 +217,7 @@ def _card_text(
         )
     if hazard.demolition_due:
         lines.append(ctx.t("card.demolition", date=ctx.day(hazard.demolition_due)))
-    before = sum(p["kind"] == "before" for p in detail.photos)
+    before = sum(p.kind == "before" for p in detail.photos)
     lines.append(ctx.t("card.photos", before=before, after=len(detail.photos) - before))
     lines += marks
     if detail.fixes:
@@ -330,7 +330,7 @@ async def show_card(ctx: Ctx, hazard_id: int) -> None:
     photos = ctx.services.photos
     # A flagged photo is shown beside the photo on record it copies.
     pairs = await evidence.side_by_side(ctx.db, detail.photos)
-    shown = list(dict.fromkeys([p["sha256"] for p in detail.photos] + pairs))
+    shown = list(dict.fromkeys([p.sha256 for p in detail.photos] + pairs))
     await ctx.show_photos([photos.path_of(sha) for sha in shown])
     marks = evidence.card_lines(ctx.lang, detail.photos) if detail.photos else []
     marks += await evidence.flag_lines(

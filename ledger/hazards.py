@@ -117,6 +117,26 @@ class Hazard:
         )
 
 
+@dataclass(frozen=True)
+class Photo:
+    """A photo of a hazard: before (the hazard) or after (a fix report's)."""
+
+    id: int
+    hazard_id: int
+    kind: str  # "before" or "after"
+    fix_report_id: int | None
+    sha256: str
+    uploaded_by: int
+    uploaded_at: datetime
+    # Capture time as the camera wrote it (an offset only when the camera gave one:
+    # ``ledger.evidence.parse_taken`` reads it), and where, from its EXIF.
+    taken_at: str | None
+    latitude: float | None
+    longitude: float | None
+    reused_of: int | None  # kept although it copies this photo on record
+    time_flag: str | None  # why its capture time is suspect (``ledger.evidence.TimeFlag``)
+
+
 def next_step(h: HazardDraft) -> Step:
     """The question to ask next, from the fields filled in so far."""
     if h.building_id is None:

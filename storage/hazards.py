@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.errors import Stale
-from ledger.hazards import Hazard
+from ledger.hazards import Hazard, Photo
 from ledger.rectify import State
 from storage import campus
 from storage.db import Reader, Row, Tx
@@ -129,11 +129,30 @@ async def photo_count(db: Reader, hazard_id: int) -> int:
     return int(await db.value("SELECT COUNT(*) FROM photos WHERE hazard_id = ?", (hazard_id,)))
 
 
-async def photos_of(db: Reader, hazard_id: int) -> list[Row]:
+def photo_record(row: Row) -> Photo:
+    """A row of ``photos`` as the typed photo."""
+    return Photo(
+        id=row["id"],
+        hazard_id=row["hazard_id"],
+        kind=row["kind"],
+        fix_report_id=row["fix_report_id"],
+        sha256=row["sha256"],
+        uploaded_by=row["uploaded_by"],
+        uploaded_at=datetime.fromisoformat(row["uploaded_at"]),
+        taken_at=row["taken_at"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        reused_of=row["reused_of"],
+        time_flag=row["time_flag"],
+    )
+
+
+async def photos_of(db: Reader, hazard_id: int) -> list[Photo]:
     """Before-photos first, then after-photos, each in the order they came."""
-    return await db.all(
+    rows = await db.all(
         "SELECT * FROM photos WHERE hazard_id = ? ORDER BY kind = 'after', id", (hazard_id,)
     )
+    return [photo_record(row) for row in rows]
 
 
 async def pending_in_building(db: Reader, building_id: int) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from ledger.errors import Stale
-from ledger.hazards import Hazard
+from ledger.hazards import Hazard, Photo
 from ledger.rectify import (
     ChangeState,
     DeadlineChange,
@@ -139,10 +139,12 @@ async def drop_fix(tx: Tx, fix_id: int, person_id: int) -> None:
         await tx.event(person_id, "fix.dropped", "hazard", hazard_id, after={"fix_id": fix_id})
 
 
-async def after_photos(db: Reader, fix_id: int) -> list[Row]:
-    return await db.all(
+async def after_photos(db: Reader, fix_id: int) -> list[Photo]:
+    """The after-photos a fix report brought, in the order they came."""
+    rows = await db.all(
         "SELECT * FROM photos WHERE fix_report_id = ? AND kind = 'after' ORDER BY id", (fix_id,)
     )
+    return [hazards.photo_record(row) for row in rows]
 
 
 async def submit_fix(tx: Tx, hazard_id: int, fix_id: int, person_id: int, note: str) -> None:

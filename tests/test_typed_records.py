@@ -82,3 +82,22 @@ async def test_lists_of_work_are_typed_and_accident_grade_heads_ones_own(
     ordered = sorted(mine, key=lambda h: my_tasks_order(h, today))
     assert [h.id for h in ordered] == [accident, sooner, later]
     assert ordered[1].deadline == date(2026, 12, 1) and ordered[1].school_name == "实验小学"
+
+
+async def test_photos_are_typed_records_before_first(fresh_db: Database, tmp_path) -> None:
+    from ledger.hazards import Photo
+    from storage.photos import PhotoLimits, PhotoStore
+    from tests.conftest import seed_photo
+
+    s = await seed_school(fresh_db, "实验小学", ["教学楼A"])
+    hazard_id = await seed_hazard(fresh_db, s, s.building_ids[0], "灭火器过期")
+    store_ = PhotoStore(tmp_path / "photos", PhotoLimits())
+    fix_id = await seed_fix(fresh_db, hazard_id, s.person_id, None)
+    after = await seed_photo(fresh_db, store_, hazard_id, s.person_id, "after", "blue", fix_id)
+    before = await seed_photo(fresh_db, store_, hazard_id, s.person_id, "before", "red")
+    photos = await hazards.photos_of(fresh_db, hazard_id)
+    assert all(isinstance(p, Photo) for p in photos)
+    assert [(p.kind, p.sha256) for p in photos] == [("before", before), ("after", after)]
+    assert isinstance(photos[0].uploaded_at, datetime)
+    [only] = await store.after_photos(fresh_db, fix_id)
+    assert (only.sha256, only.fix_report_id) == (after, fix_id)
