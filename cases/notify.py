@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from ledger.roles import Contact
 from ledger.texts import t
 from storage import outbox
-from storage.db import Row, Tx
+from storage.db import Tx
 
 Keyboard = Sequence[Sequence[tuple[str, str]]]
 # Renders one notice in a language: its text and its buttons.
@@ -27,7 +28,7 @@ def text_only(key: str, **values: object) -> Render:
 
 async def tell(
     tx: Tx,
-    recipients: Iterable[Row],
+    recipients: Iterable[Contact],
     *,
     key: str,
     kind: str,
@@ -39,15 +40,15 @@ async def tell(
     stored = 0
     seen: set[int] = set()
     for person in recipients:
-        if person["id"] == skip or person["id"] in seen:
+        if person.id == skip or person.id in seen:
             continue
-        seen.add(person["id"])
-        text, buttons = render(person["language"])
+        seen.add(person.id)
+        text, buttons = render(person.language)
         stored += await outbox.enqueue(
             tx,
-            key=f"{key}:{person['id']}",
+            key=f"{key}:{person.id}",
             kind=kind,
-            person_id=person["id"],
+            person_id=person.id,
             text=text,
             buttons=buttons,
             photos=photos,

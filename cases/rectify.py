@@ -39,12 +39,12 @@ from ledger.rectify import (
     transition,
     verifiers,
 )
-from ledger.roles import Person, Role
+from ledger.roles import Contact, Person, Role
 from ledger.texts import DEFAULT, Html, t
 from storage import evidence as evidence_store
 from storage import hazards, people
 from storage import rectify as store
-from storage.db import Reader, Row, Tx
+from storage.db import Reader, Tx
 from storage.photos import StoredPhoto
 
 ALBUM_MAX = 10  # Telegram's limit for the pictures of one album
@@ -131,7 +131,7 @@ async def _end_waiting(tx: Tx, actor: Actor) -> None:
         await people.clear_pending(tx, actor.user_id)
 
 
-async def second_signers(tx: Tx, author_id: int, facts: Facts) -> list[Row]:
+async def second_signers(tx: Tx, author_id: int, facts: Facts) -> list[Contact]:
     """Who verifies a fix, or decides a request, by ``author_id``: the school's principal
     and leaders but the author (``ledger.rectify.verifiers``); the task force when none."""
     if taskforce_verifies(author_id, facts.managers):
@@ -173,7 +173,7 @@ async def start_fix(
         await waiting(tx, fix_id)
         if dropped is not None:
             other = await people.by_ids(tx, dropped.reported_by)
-            replaced = other[0]["name"] if other else "?"
+            replaced = other[0].name if other else "?"
             # Their draft is gone: their next message must not feed it, and they are told.
             await people.drop_pending(tx, dropped.reported_by, "fix", "fix_id", dropped.id)
             await notify.tell(
@@ -381,7 +381,7 @@ async def return_fix(
             skip=person.id,
         )
         fixer = await people.by_ids(tx, fixer_id)
-    return FixReturned(hazard, fixer[0]["name"] if fixer else "?")
+    return FixReturned(hazard, fixer[0].name if fixer else "?")
 
 
 async def _report_up(tx: Tx, hazard: Hazard) -> None:

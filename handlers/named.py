@@ -88,7 +88,7 @@ async def tell_new_hazard(tx: Tx, hazard: Hazard, reporter_id: int, reporter: st
         await notify.tell(
             tx,
             # The responsible person's own notice says it is major already.
-            [p for p in principals if p["id"] != responsible],
+            [p for p in principals if p.id != responsible],
             key=f"major:{hid}",
             kind="hazard_major",
             render=_render(hazard, reporter, "named.major_to_principal", False),

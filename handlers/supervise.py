@@ -658,11 +658,11 @@ async def _off_list(ctx: Ctx, person: Person, found: Row) -> None:
         for member in taskforce:
             await outbox.enqueue(
                 tx,
-                key=f"supervision.off_list:f{found['id']}:p{member['id']}",
+                key=f"supervision.off_list:f{found['id']}:p{member.id}",
                 kind="notice.supervision",
-                person_id=member["id"],
+                person_id=member.id,
                 text=t(
-                    member["language"],
+                    member.language,
                     key,
                     id=hazard_id,
                     school=school["name"],
@@ -817,10 +817,10 @@ class EndVisit(Tap):
             for principal in principals:
                 await outbox.enqueue(
                     tx,
-                    key=f"supervision.record:v{visit['id']}:p{principal['id']}",
+                    key=f"supervision.record:v{visit['id']}:p{principal.id}",
                     kind="notice.supervision",
-                    person_id=principal["id"],
-                    text=await record_text(tx, ended, principal["language"]),
+                    person_id=principal.id,
+                    text=await record_text(tx, ended, principal.language),
                 )
             await people.clear_pending(tx, ctx.user_id)
         await ctx.settle(ctx.t("supervise.end"))

@@ -57,6 +57,15 @@ class Person:
         return seen
 
 
+@dataclass(frozen=True)
+class Contact:
+    """Someone the bot tells something: who, their name, the language they read."""
+
+    id: int
+    name: str
+    language: str
+
+
 def require_member(person: Person | None) -> Person:
     """Nobody without a membership sees anything."""
     if person is None or not person.memberships:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.errors import InvitationInvalid
 from ledger.invitations import check_usable, new_code
-from ledger.roles import Membership, Person, Role
+from ledger.roles import Contact, Membership, Person, Role
 from storage.db import Reader, Row, Tx
 
 
@@ -43,16 +43,22 @@ async def chat_of(db: Reader, person_id: int) -> int | None:
     return None if value is None else int(value)
 
 
-async def by_ids(db: Reader, *ids: int | None) -> list[Row]:
-    """People to tell something (id, name, language); None and repeats left out."""
+async def by_ids(db: Reader, *ids: int | None) -> list[Contact]:
+    """People to tell something; None and repeats left out."""
     wanted = list(dict.fromkeys(i for i in ids if i is not None))
     if not wanted:
         return []
     marks = ",".join("?" * len(wanted))
-    return await db.all(
+    rows = await db.all(
         f"SELECT id, name, language FROM people WHERE id IN ({marks})",  # noqa: S608
         wanted,
     )
+    return [contact(row) for row in rows]
+
+
+def contact(row: Row) -> Contact:
+    """A row with a person's id, name and language as the typed contact."""
+    return Contact(row["id"], row["name"], row["language"])
 
 
 async def colleagues(db: Reader, school_id: int) -> list[Row]:

@@ -23,7 +23,8 @@ from ledger.rectify import (
     State,
     taskforce_verifies,
 )
-from storage import hazards
+from ledger.roles import Contact
+from storage import hazards, people
 from storage.db import Reader, Row, Tx
 
 
@@ -407,16 +408,17 @@ async def history(db: Reader, hazard_id: int) -> list[Row]:
     )
 
 
-async def people_with_role(db: Reader, role: str, school_id: int | None = None) -> list[Row]:
+async def people_with_role(db: Reader, role: str, school_id: int | None = None) -> list[Contact]:
     """Members with this role (in this school; the task force has none), to notify."""
     where = "m.school_id IS NULL" if school_id is None else "m.school_id = ?"
     params: tuple[object, ...] = (role,) if school_id is None else (role, school_id)
-    return await db.all(
+    rows = await db.all(
         "SELECT DISTINCT p.id, p.name, p.language FROM people p"  # noqa: S608 - no user text
         f" JOIN memberships m ON m.person_id = p.id WHERE m.role = ? AND {where}"
         " ORDER BY p.id",
         params,
     )
+    return [people.contact(row) for row in rows]
 
 
 async def unassigned(db: Reader, school_ids: list[int]) -> list[Listed]:

@@ -101,3 +101,16 @@ async def test_photos_are_typed_records_before_first(fresh_db: Database, tmp_pat
     assert isinstance(photos[0].uploaded_at, datetime)
     [only] = await store.after_photos(fresh_db, fix_id)
     assert (only.sha256, only.fix_report_id) == (after, fix_id)
+
+
+async def test_people_to_tell_are_typed_contacts(fresh_db: Database) -> None:
+    from ledger.roles import Contact
+    from storage import people
+
+    s = await seed_school(fresh_db, "实验小学", [])
+    leader = await seed_person(fresh_db, "刘主任", s.school_id, Role.LEADER)
+    told = await people.by_ids(fresh_db, leader, None, s.person_id, leader)
+    assert told == [Contact(s.person_id, "实验小学校长", "zh"), Contact(leader, "刘主任", "zh")]
+    assert await store.people_with_role(fresh_db, Role.LEADER, s.school_id) == [
+        Contact(leader, "刘主任", "zh")
+    ]
