@@ -475,3 +475,44 @@ async def test_reassigning_tells_the_new_and_the_old_responsible_person(school: 
     assert (hazard.responsible_id, hazard.responsible_name) == (colleague, "李老师")
     told = {(n["person_id"], n["kind"]) for n in await school.outbox()}
     assert told == {(colleague, "reassigned"), (school.staff, "reassigned")}
+
+
+async def test_a_leader_who_asked_for_a_later_deadline_does_not_decide_it(
+    school: School,
+) -> None:
+    async with school.db.write() as tx:
+        await tx.run(
+            "UPDATE hazards SET responsible_id = ? WHERE id = ?", (school.leader, school.hazard_id)
+        )
+    leader = await school.actor(school.leader)
+    await case.ask_extension(leader, school.hazard_id, "2026-12-20", "材料未到", LINKS)
+    change_id = int(await school.db.value("SELECT id FROM deadline_changes"))
+    with pytest.raises(OwnFix):
+        await case.deciding_extension(leader, school.hazard_id, change_id)
+    with pytest.raises(OwnFix):
+        await case.decide_extension(leader, school.hazard_id, change_id, None)
+    assert await school.db.value("SELECT state FROM deadline_changes") == "asked"
+    assert (await school.hazard()).deadline == date(2026, 12, 5)
+
+
+async def test_staff_return_nothing_and_add_no_photo_to_anothers_fix(school: School) -> None:
+    fix_id = await submitted_fix(school)
+    with pytest.raises(NotAllowed):
+        await case.return_fix(
+            await school.actor(school.staff), school.hazard_id, fix_id, "x", LINKS
+        )
+    other = await seed_person(school.db, "李老师", school.seeded.school_id, Role.STAFF)
+    with pytest.raises(NotAllowed):
+        await case.add_after_photo(
+            await school.actor(other), school.hazard_id, fix_id, photo(9), None, EvidenceRules()
+        )
+    assert await school.count("photos") == 1
+    assert await school.db.value("SELECT state FROM fix_reports") == "submitted"
+
+
+async def test_a_stranger_sees_no_hazard_of_another_school(school: School) -> None:
+    stranger = await school.actor(school.stranger)
+    with pytest.raises(NotAllowed):
+        await case.load(stranger.db, stranger.person, school.hazard_id)
+    with pytest.raises(NotAllowed):
+        await case.reassign_choices(stranger, school.hazard_id)
