@@ -43,9 +43,9 @@ async def revoke(
     (``NotAllowed``) unless this person may hand out its role there; ``Stale`` when it
     was revoked already."""
     async with write() as tx:
-        row = await people.invitation(tx, invitation_id)
-        if row is None or not may_revoke(person, Role(row["role"]), row["school_id"]):
+        found = await people.invitation(tx, invitation_id)
+        if found is None or not may_revoke(person, found.role, found.school_id):
             raise NotAllowed()
-        if not await people.revoke_invitation(tx, row["id"], person.id):
+        if not await people.revoke_invitation(tx, found.id, person.id):
             raise Stale()
-    return str(row["code"])
+    return found.code

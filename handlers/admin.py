@@ -347,7 +347,7 @@ async def list_invitations(ctx: Ctx) -> None:
     rows = [
         r
         for r in await people.invitations_for(ctx.db, school, ctx.now())
-        if may_revoke(person, Role(r["role"]), school)
+        if may_revoke(person, r.role, school)
     ]
     if not rows:
         await ctx.reply("invitations.none")
@@ -358,14 +358,14 @@ async def list_invitations(ctx: Ctx) -> None:
         lines.append(
             ctx.t(
                 "invitations.line",
-                code=r["code"],
-                role=ctx.t(f"role.{r['role']}"),
-                uses=r["uses"],
-                max_uses=r["max_uses"],
-                expires=ctx.moment(r["expires_at"]),
+                code=r.code,
+                role=ctx.t(f"role.{r.role}"),
+                uses=r.uses,
+                max_uses=r.max_uses,
+                expires=ctx.moment(r.expires_at),
             )
         )
-        buttons.append([Revoke(r["id"]).labelled(ctx.t("invitations.revoke", code=r["code"]))])
+        buttons.append([Revoke(r.id).labelled(ctx.t("invitations.revoke", code=r.code))])
     room = room_for(ctx.t("invitations.list", lines=""))
     shown = fit(lines, room, lambda count: ctx.t("visible.more", count=count))
     kept = len(shown) if len(shown) == len(lines) else len(shown) - 1

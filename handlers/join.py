@@ -46,12 +46,10 @@ async def join_with(ctx: Ctx, code: str) -> None:
             await ctx.say(error_text(ctx, refused) + "\n" + ctx.t("friction.join.type_code"))
             return
         raise
-    role = Role(invitation["role"])
-    where = invitation["school_name"] or ctx.t("join.city")
+    role = invitation.role
+    where = invitation.school_name or ctx.t("join.city")
     if ctx.person is not None:
-        if role in {
-            m.role for m in ctx.person.memberships if m.school_id == invitation["school_id"]
-        }:
+        if role in {m.role for m in ctx.person.memberships if m.school_id == invitation.school_id}:
             await ctx.reply("join.already", role=ctx.t(f"role.{role}"), where=where)
             return
         async with ctx.write() as tx:
@@ -59,9 +57,9 @@ async def join_with(ctx: Ctx, code: str) -> None:
             await people.add_membership(
                 tx,
                 person_id=ctx.person.id,
-                school_id=used["school_id"],
+                school_id=used.school_id,
                 role=role,
-                invitation_id=used["id"],
+                invitation_id=used.id,
             )
         await ctx.load_person()
         await ctx.reply(
@@ -104,7 +102,7 @@ async def ask_again(ctx: Ctx, data: dict[str, Any]) -> None:
         await _ask_phone(ctx, data["name"])
         return
     invitation = await people.usable_invitation(ctx.db, data["code"], ctx.now())
-    await _ask_name(ctx, Role(invitation["role"]), invitation["school_name"] or ctx.t("join.city"))
+    await _ask_name(ctx, invitation.role, invitation.school_name or ctx.t("join.city"))
 
 
 async def _ask_phone(ctx: Ctx, name: str) -> None:
@@ -150,18 +148,18 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         await people.add_membership(
             tx,
             person_id=person_id,
-            school_id=invitation["school_id"],
-            role=Role(invitation["role"]),
-            invitation_id=invitation["id"],
+            school_id=invitation.school_id,
+            role=invitation.role,
+            invitation_id=invitation.id,
         )
         await people.clear_pending(tx, ctx.user_id)
     await ctx.load_person()
-    where = invitation["school_name"] or ctx.t("join.city")
+    where = invitation.school_name or ctx.t("join.city")
     await ctx.reply(
         "join.done",
         ReplyKeyboardRemove(),
         name=data["name"],
-        role=ctx.t(f"role.{invitation['role']}"),
+        role=ctx.t(f"role.{invitation.role}"),
         where=where,
     )
     await ctx.say(help_text(ctx), inspect.walk_button(ctx))

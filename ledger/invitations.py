@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.errors import InvitationInvalid
@@ -12,6 +13,22 @@ from ledger.roles import CITY_ROLES, Person, Role, invitable_roles
 # Choices offered in chat when inviting.
 EXPIRY_DAYS = (1, 7, 30)
 USES = (1, 10, 50)
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """One code: whom it makes what (a role, at a school or the city), until when, how often."""
+
+    id: int
+    code: str
+    role: Role
+    school_id: int | None  # None: a city role
+    school_name: str | None
+    created_by: int | None  # None: the command line
+    expires_at: datetime
+    uses: int
+    max_uses: int
+    revoked: bool
 
 
 def new_code() -> str:
