@@ -1,4 +1,5 @@
-"""Invitations as actions: make one (chat's ``/invite`` form, ``xiaoan invite``), revoke one.
+"""Invitations as actions: make one (chat's ``/invite`` form, ``xiaoan invite``), revoke
+one, join with one (somebody new) or take its role (a member).
 
 ``invite`` runs inside the caller's transaction, since the chat makes an
 invitation as the last step of a form whose state ends in the same commit;
@@ -12,10 +13,12 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from ledger.errors import NotAllowed, Stale
-from ledger.invitations import may_invite
+from ledger.invitations import Invitation, holds, may_invite
 from ledger.roles import Person, Role, may_revoke
 from storage import campus, people
 from storage.db import Tx
+
+Write = Callable[[], AbstractAsyncContextManager[Tx]]
 
 
 async def invite(
@@ -36,9 +39,7 @@ async def invite(
     )
 
 
-async def revoke(
-    write: Callable[[], AbstractAsyncContextManager[Tx]], person: Person, invitation_id: int
-) -> str:
+async def revoke(write: Write, person: Person, invitation_id: int) -> str:
     """Revoke an invitation (its code stops working at once); the code revoked. Refused
     (``NotAllowed``) unless this person may hand out its role there; ``Stale`` when it
     was revoked already."""
@@ -49,3 +50,34 @@ async def revoke(
         if not await people.revoke_invitation(tx, found.id, person.id):
             raise Stale()
     return found.code
+
+
+async def take_role(write: Write, person: Person, invitation: Invitation) -> bool:
+    """A member who uses another invitation gets its role too; False (nothing stored)
+    when they have it there already. The code is checked again as it is used."""
+    if holds(person, invitation):
+        return False
+    async with write() as tx:
+        used = await people.use_invitation(tx, invitation.code, person.id)
+        await people.add_membership(
+            tx, person_id=person.id, school_id=used.school_id, role=used.role, invitation_id=used.id
+        )
+    return True
+
+
+async def join(
+    write: Write, *, tg_user_id: int, chat_id: int, language: str, code: str, name: str, phone: str
+) -> Invitation:
+    """Somebody new joins with a code, their name and phone: a person with the code's role,
+    and what they were typing for ends. An unusable code (``InvitationInvalid``) stores
+    nothing."""
+    async with write() as tx:
+        person_id = await people.create_person(
+            tx, tg_user_id=tg_user_id, chat_id=chat_id, name=name, phone=phone, language=language
+        )
+        used = await people.use_invitation(tx, code, person_id)
+        await people.add_membership(
+            tx, person_id=person_id, school_id=used.school_id, role=used.role, invitation_id=used.id
+        )
+        await people.clear_pending(tx, tg_user_id)
+    return used

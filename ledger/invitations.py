@@ -31,6 +31,13 @@ class Invitation:
     revoked: bool
 
 
+def holds(person: Person, invitation: Invitation) -> bool:
+    """Whether the person has the invitation's role where it invites to already."""
+    return invitation.role in {
+        m.role for m in person.memberships if m.school_id == invitation.school_id
+    }
+
+
 def new_code() -> str:
     """A code for a deep link: letters and digits only, unguessable (~62 bits)."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"

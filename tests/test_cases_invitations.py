@@ -67,3 +67,58 @@ async def test_revoking(fresh_db: Database) -> None:
     assert await fresh_db.value("SELECT revoked_by FROM invitations") == principal.id
     with pytest.raises(Stale):
         await case.revoke(fresh_db.write, principal, invitation_id)
+
+
+async def test_joining_with_a_code_makes_a_member_and_uses_the_code_once(
+    fresh_db: Database,
+) -> None:
+    from ledger.errors import InvitationInvalid
+
+    s = await seed_school(fresh_db, "实验小学", [])
+    principal = await person(fresh_db, s.person_id)
+    async with fresh_db.write() as tx:
+        code = await case.invite(tx, principal, Role.STAFF, s.school_id, 7, 1)
+        await people.set_pending(tx, 4242, "journey", {"kind": "join"})
+    used = await case.join(
+        fresh_db.write,
+        tg_user_id=4242,
+        chat_id=4242,
+        language="en",
+        code=code,
+        name="Wang",
+        phone="13800138000",
+    )
+    assert (used.role, used.school_name) == (Role.STAFF, "实验小学")
+    joined = await people.person_by_tg(fresh_db, 4242)
+    assert joined is not None and [m.role for m in joined.memberships] == [Role.STAFF]
+    assert await people.pending(fresh_db, 4242) is None
+    assert await fresh_db.value("SELECT uses FROM invitations") == 1
+    with pytest.raises(InvitationInvalid):  # used up: the second person is not stored
+        await case.join(
+            fresh_db.write,
+            tg_user_id=4343,
+            chat_id=4343,
+            language="zh",
+            code=code,
+            name="李",
+            phone="13800138001",
+        )
+    assert await people.person_by_tg(fresh_db, 4343) is None
+
+
+async def test_a_member_takes_a_new_role_once(fresh_db: Database) -> None:
+    s = await seed_school(fresh_db, "实验小学", [])
+    principal = await person(fresh_db, s.person_id)
+    staff_id = await seed_person(fresh_db, "王老师", s.school_id, Role.STAFF)
+    async with fresh_db.write() as tx:
+        again = await case.invite(tx, principal, Role.STAFF, s.school_id, 7, 5)
+        leader = await case.invite(tx, principal, Role.LEADER, s.school_id, 7, 5)
+    staff = await person(fresh_db, staff_id)
+    now = fresh_db.clock.now()
+    same = await people.usable_invitation(fresh_db, again, now)
+    assert not await case.take_role(fresh_db.write, staff, same)  # staff already
+    assert await fresh_db.value("SELECT SUM(uses) FROM invitations") == 0
+    new = await people.usable_invitation(fresh_db, leader, now)
+    assert await case.take_role(fresh_db.write, staff, new)
+    after = await person(fresh_db, staff_id)
+    assert {m.role for m in after.memberships} == {Role.STAFF, Role.LEADER}
