@@ -225,20 +225,6 @@ async def create_hazard(
     return hazard_id
 
 
-async def create_walk_hazard(tx: Tx, walk: Row, item_id: int | None, person_id: int) -> int:
-    """A hazard found during a walk, on a checklist item (or free-form when None)."""
-    return await create_hazard(
-        tx,
-        school_id=walk["school_id"],
-        building_id=walk["building_id"],
-        campaign_id=walk["campaign_id"],
-        inspection_id=walk["id"],
-        item_id=item_id,
-        source="walk",
-        person_id=person_id,
-    )
-
-
 async def update_hazard(tx: Tx, hazard_id: int, person_id: int, **fields: Any) -> None:
     """Set some fields of a hazard and log them with their old values."""
     unknown = set(fields) - HAZARD_FIELDS
