@@ -14,6 +14,7 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
+from cases import hazards as reported
 from handlers import evidence, named
 from handlers.base import Button, Ctx
 from handlers.buttons import Tap, button
@@ -154,10 +155,7 @@ async def save(ctx: Ctx, hazard: Hazard, **fields: Any) -> Hazard:
         updated = await hazards.hazard(tx, hazard.id)
         assert updated is not None
         if step_of(updated) is Step.DONE:
-            await hazards.complete_hazard(tx, hazard.id, person.id)
-            await named.tell_new_hazard(tx, updated, person.id, person.name)
-            if updated.takes_out_of_use and updated.building_id is not None:
-                await campus.set_out_of_use(tx, updated.building_id, person.id, hazard.id)
+            await reported.open_hazard(tx, updated, person, named.Card(hazard.id).pack())
             if updated.source == "quick":
                 await people.clear_pending(tx, ctx.user_id)
         elif hazard.inspection_id:
