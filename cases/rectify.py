@@ -598,7 +598,7 @@ async def reassign_choices(actor: Actor, hazard_id: int) -> tuple[Hazard, dict[i
 async def _reassigning(actor: Actor, hazard_id: int) -> tuple[Hazard, Facts, dict[int, str]]:
     hazard, facts = await entitled_to(actor.db, actor.person, hazard_id, Action.REASSIGN)
     transition(actor.person, Action.REASSIGN, facts)
-    mates = {m["id"]: m["name"] for m in await people.colleagues(actor.db, hazard.school_id)}
+    mates = {m.id: m.name for m in await people.colleagues(actor.db, hazard.school_id)}
     return hazard, facts, mates
 
 

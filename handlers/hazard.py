@@ -126,7 +126,7 @@ async def ask(ctx: Ctx, hazard: Hazard) -> None:
         )
     elif step is Step.RESPONSIBLE:
         mates = await people.colleagues(ctx.db, hazard.school_id)
-        rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
+        rows = [[(m.name, _data(hazard, step, m.id))] for m in mates[:12]]
         await ctx.ask(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
     elif step in (Step.OUT_OF_USE, Step.MAJOR):
         await ctx.ask(
@@ -179,7 +179,7 @@ async def on_text(ctx: Ctx, hazard: Hazard, text: str) -> Hazard | None:
     if step is Step.RESPONSIBLE:
         name = clean_text(text, 60)
         mates = await people.colleagues(ctx.db, hazard.school_id)
-        match = next((m["id"] for m in mates if m["name"] == name), None)
+        match = next((m.id for m in mates if m.name == name), None)
         return await save(ctx, hazard, responsible_id=match, responsible_name=name)
     field = {
         Step.MEASURES: "measures",
@@ -214,7 +214,7 @@ async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
             raise NotAllowed()
         return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), days))
     if step is Step.RESPONSIBLE:
-        mates = {m["id"]: m["name"] for m in await people.colleagues(ctx.db, hazard.school_id)}
+        mates = {m.id: m.name for m in await people.colleagues(ctx.db, hazard.school_id)}
         mate = parse_id(value)
         if mate is None or mate not in mates:
             raise NotAllowed()

@@ -83,14 +83,16 @@ def contact(row: Row) -> Contact:
     return Contact(row["id"], row["name"], row["language"])
 
 
-async def colleagues(db: Reader, school_id: int) -> list[Row]:
+async def colleagues(db: Reader, school_id: int) -> list[Contact]:
     """The school's members, principal first, for picking a responsible person."""
-    return await db.all(
-        "SELECT DISTINCT p.id, p.name FROM people p JOIN memberships m ON m.person_id = p.id"
+    rows = await db.all(
+        "SELECT DISTINCT p.id, p.name, p.language FROM people p"
+        " JOIN memberships m ON m.person_id = p.id"
         " WHERE m.school_id = ? ORDER BY CASE m.role WHEN 'principal' THEN 0"
         " WHEN 'leader' THEN 1 ELSE 2 END, p.name",
         (school_id,),
     )
+    return [contact(row) for row in rows]
 
 
 async def create_person(
