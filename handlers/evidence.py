@@ -117,16 +117,16 @@ async def flag_lines(
         kind = t(lang, f"evidence.kind.{p.kind}")
         if p.reused_of:
             other = await evidence.photo(db, p.reused_of)
-            if other is not None and other["school_id"] == hazard.school_id:
+            if other is not None and other.school_id == hazard.school_id:
                 lines.append(
                     t(
                         lang,
                         "evidence.flag.reused",
                         kind=kind,
                         n=n,
-                        id=other["hazard_id"],
-                        building=other["building"] or "?",
-                        other=t(lang, f"evidence.kind.{other['kind']}"),
+                        id=other.photo.hazard_id,
+                        building=other.building or "?",
+                        other=t(lang, f"evidence.kind.{other.photo.kind}"),
                     )
                 )
             else:
@@ -167,7 +167,7 @@ async def side_by_side(db: Reader, photos: list[Photo]) -> list[str]:
         if p.reused_of:
             other = await evidence.photo(db, p.reused_of)
             if other is not None:
-                pairs += [p.sha256, other["sha256"]]
+                pairs += [p.sha256, other.photo.sha256]
     return pairs
 
 
