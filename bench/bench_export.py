@@ -10,7 +10,7 @@ and every thumbnail anew, with no writer) measured in the same run, since the
 machines are shared and noisy. The candidates (``bench/ledger_candidates.py``)
 include the product's writer as it was before issue 13, so that before and
 after are measured in the same run too. The product keeps its thumbnails
-(``reports/thumbs.py``): from the second run on they are found, not made;
+(``storage/thumbs.py``): from the second run on they are found, not made;
 ``--cold`` deletes them before each of its runs.
 
     .venv/bin/python bench/bench_export.py              # full size

@@ -40,9 +40,9 @@ from reports.ledger import (
     hazard_values,
     safe_cells,
 )
-from reports.thumbs import Thumbnails, cache_path
-from reports.thumbs import make_thumbnail as thumbnail
 from storage.reporting import LedgerBuilding, LedgerRow
+from storage.thumbs import Thumbnails, cache_path
+from storage.thumbs import make_thumbnail as thumbnail
 
 HEADER_FONT = Font(name=FONT_NAME, bold=True)
 HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)

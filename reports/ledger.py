@@ -5,7 +5,7 @@ hazards streams through row by row in bounded memory, each row written whole
 (``reports.rowsheet``); ``bench/bench_export.py`` measures the writers side by
 side. Before and after photos are embedded as small
 thumbnails (the first of each kind; the cell says how many there are), made
-once per photo and kept (``reports.thumbs``). Both
+once per photo and kept (``storage.thumbs``). Both
 sheets print landscape on A3, one page wide, with the header row on every
 page. Imports still read with openpyxl.
 Each hazard says where it came from (self-inspection, quick report, or off the
@@ -35,8 +35,8 @@ from reports.labels import (
 )
 from reports.layout import FONT_NAME
 from reports.rowsheet import RowSheet
-from reports.thumbs import Thumbnails
 from storage.reporting import DeadlineChange, LedgerBuilding, LedgerRow, Reopening
+from storage.thumbs import Thumbnails
 
 HEADER_ROW_POINTS = 32  # narrow columns (能否立即整改 in 8) wrap their title onto a second line
 PHOTO_ROW_POINTS = 63.75  # a row with a thumbnail: 85 px (Excel keeps heights in whole pixels)

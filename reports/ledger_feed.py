@@ -27,9 +27,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from reports.ledger import Prepared, prepare
-from reports.thumbs import Thumbnails
 from storage.photos import PhotoStore
 from storage.reporting import ledger_rows, read_only
+from storage.thumbs import Thumbnails
 from storage.workers import WorkerCrashed
 
 PARALLEL_FROM = 50_000  # hazards; below, starting a process and pickling cost more (bench)

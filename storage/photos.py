@@ -31,6 +31,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ledger.errors import PhotoRejected
+from storage import thumbs
 from storage.fingerprint import Exif, crop_hashes, perceptual_hash, read_exif
 
 JPEG_QUALITY = 85
@@ -158,6 +159,7 @@ class PhotoStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+            thumbs.keep(path)  # here, in the photos' worker, not in the city export
         return StoredPhoto(
             digest,
             width,

@@ -1,4 +1,4 @@
-"""The ledger's thumbnails (reports.thumbs): made once per photo, kept, never stale, and
+"""The ledger's thumbnails (storage.thumbs): made once per photo, kept, never stale, and
 the picture in the sheet is the very thumbnail of the photo on record."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from reports import thumbs
 from reports.ledger import BEFORE_COLUMN
+from storage import thumbs
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
 from tests.conftest import jpeg, seed_hazard, seed_photo, seed_school
@@ -59,9 +59,10 @@ async def test_a_thumbnail_is_made_once_and_the_sheet_shows_its_very_bytes(
     hazard = await seed_hazard(fresh_db, s, s.building_ids[0], "灭火器过期")
     sha = await seed_photo(fresh_db, store, hazard, s.person_id)
     photo = store.path_of(sha)
+    assert made == [photo]  # made when the photo was stored (in the photos' worker)
 
     first = pictures(fresh_db, s.campaign_id, store)
-    assert made == [photo]
+    assert made == [photo]  # found by the export, not made again
     kept = thumbs.cache_path(photo)
     assert kept.is_file()
     assert first == [kept.read_bytes()] == [thumbs.make_thumbnail(photo)]

@@ -1,13 +1,16 @@
 """The ledger's thumbnails, made once per photo and kept on disk.
 
 Making one means decoding the stored photo: about 5 ms, so 1,000 photos took
-seconds of every city export. A thumbnail is kept under the photo store's
-root, in ``thumbs/<side>px-v<version>/ab/<sha256>.jpg`` beside the photo it
-was made from. It can never show another picture: a stored photo's name is
-the hash of its bytes, and the folder names how thumbnails are made (a change
-there means a new ``THUMB_VERSION``, so a new folder). A photo whose file is
-newer than its thumbnail (put back from a backup, say) gets a new one; a
-photo that is gone shows none, and its thumbnail is removed. Thumbnails are
+seconds of every city export. The photo store makes it when it keeps a new
+photo (in the photos' worker, ``PhotoStore.save``); an export makes the ones
+still missing (photos kept before this, or a thumbnail folder deleted).
+A thumbnail is kept under the photo store's root, in
+``thumbs/<side>px-v<version>/ab/<sha256>.jpg`` beside the photo it was made
+from. It can never show another picture: a stored photo's name is the hash of
+its bytes, and the folder names how thumbnails are made (a change there means
+a new ``THUMB_VERSION``, so a new folder). A photo whose file is newer than
+its thumbnail (put back from a backup, say) gets a new one; a photo that is
+gone or no picture shows none, and its thumbnail is removed. Thumbnails are
 written under a temporary name and renamed, so a worker killed half-way
 leaves no half a picture, and one that is not a whole JPEG is made again.
 Where the store cannot be written, they are made afresh each time.
@@ -48,6 +51,14 @@ def cache_path(photo: Path) -> Path:
     return photo.parent.parent / "thumbs" / folder / photo.parent.name / photo.name
 
 
+def keep(photo: Path) -> None:
+    """Make and keep the thumbnail of a photo just stored (nothing when it cannot be)."""
+    made = make_thumbnail(photo)
+    if made is not None:
+        with contextlib.suppress(OSError):  # a store we cannot write to: the export makes it
+            _write_whole(cache_path(photo), made)
+
+
 class Thumbnails:
     """Thumbnails of the photos of a store, by their SHA-256."""
 
@@ -72,6 +83,8 @@ class Thumbnails:
                     return data
         made = make_thumbnail(photo)
         if made is None:
+            with contextlib.suppress(OSError):
+                kept.unlink()  # the photo is no picture now: it shows none
             return None
         self.made += 1
         with contextlib.suppress(OSError):  # a store we cannot write to: made afresh next time
