@@ -1,11 +1,17 @@
 """The database: one writer, reads separate, numbered migrations.
 
 Like datasette's ``database.py``: every write goes through one connection,
-one short ``BEGIN IMMEDIATE`` transaction at a time (queued in turn, an
-urgent write before any waiting one); reads use their own connection and
-never wait for a writer, which WAL allows. A transaction that applies a
-received update also marks it done in the inbox, so an update is applied
-exactly once.
+one writer's body at a time (queued in turn, an urgent write before any
+waiting one); reads use their own connection and never wait for a writer,
+which WAL allows. A transaction that applies a received update also marks it
+done in the inbox, so an update is applied exactly once.
+
+Group commit: writers that queue behind each other share one ``BEGIN
+IMMEDIATE`` … ``COMMIT`` (one fsync). The first writer of a batch opens the
+transaction; each one after it runs in its own ``SAVEPOINT``, so that its
+failure is rolled back alone; the writer that finds nobody waiting behind it
+commits, and every writer of the batch returns only once that commit is on
+disk. A writer alone commits at once: no window, no sleep.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -26,6 +33,10 @@ from ledger.chain import GENESIS, event_hash, school_chain
 from ledger.clock import Clock
 
 BUSY_TIMEOUT_MS = 10_000
+# A batch stops taking writers after this many, or this long after it began, so
+# that a steady stream of writers does not hold the first one's answer back.
+BATCH_MAX_WRITERS = 64
+BATCH_MAX_SECONDS = 0.05
 Row = sqlite3.Row
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -198,7 +209,9 @@ class WriteTurn:
     (the outbox's "sent" mark, which closes the window in which a crash would
     send a message twice) goes before every write still waiting."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_idle: Callable[[], None] = lambda: None) -> None:
+        # Called when the turn falls free with nobody waiting (``Database`` closes its batch).
+        self.on_idle = on_idle
         self._busy = False
         self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
             deque(),
@@ -221,6 +234,10 @@ class WriteTurn:
                 queue.remove(turn)
             raise
 
+    def waiting(self) -> bool:
+        """Whether a writer is queued for the next turn."""
+        return any(not turn.done() for queue in self._waiting for turn in queue)
+
     def release(self) -> None:
         for queue in self._waiting:
             while queue:
@@ -229,6 +246,28 @@ class WriteTurn:
                     turn.set_result(None)  # handed over: still busy
                     return
         self._busy = False
+        self.on_idle()
+
+
+class _Batch:
+    """Writers sharing one transaction, hence one COMMIT."""
+
+    def __init__(self, durable: bool) -> None:
+        self.began = time.monotonic()
+        # Synced at commit (synchronous = FULL), or not (NORMAL: only writers that
+        # need no sync are let in).
+        self.durable = durable
+        self.writers = 0  # bodies kept in the transaction
+        self.queued_notice = False
+        # Resolved by the COMMIT: every writer of the batch waits for it.
+        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # A writer cancelled while waiting never reads the outcome; nobody must warn of it.
+        self.committed.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def full(self) -> bool:
+        return (
+            self.writers >= BATCH_MAX_WRITERS or time.monotonic() - self.began >= BATCH_MAX_SECONDS
+        )
 
 
 class Database(Reader):
@@ -239,7 +278,9 @@ class Database(Reader):
         self.clock = clock
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._turn = WriteTurn()
+        self._turn = WriteTurn(on_idle=self._idle)
+        self._batch: _Batch | None = None
+        self._closing_batch: asyncio.Task[None] | None = None
         # Called after each commit that queued a notice in the outbox (the bot sets it
         # to a pass of the sender); the command line leaves it be.
         self.on_outbox: Callable[[], None] = lambda: None
@@ -372,35 +413,164 @@ class Database(Reader):
     async def write(
         self, update_id: int | None = None, urgent: bool = False, durable: bool = True
     ) -> AsyncIterator[Tx]:
-        """One short write transaction, queued behind any other (``urgent``: before them).
+        """One write transaction, queued behind any other (``urgent``: before them).
 
-        With ``update_id`` the received update is marked done in the same
-        transaction, so its effects and its being done commit together.
-        ``durable=False``: the commit is not synced to disk (WAL keeps it
-        consistent; a power cut may lose it, a killed process does not), for
-        marks that are only a convenience when they survive.
+        Returns once the writes are committed, in a COMMIT that writers queued at
+        the same moment share (see the module's docstring); an error in the body
+        undoes this body only and is raised here, and a failed COMMIT is raised to
+        every writer of the batch. With ``update_id`` the received update is
+        marked done in the same transaction as the body's writes, so its effects
+        and its being done commit together. ``durable=False``: the commit need not
+        be synced to disk (WAL keeps it consistent; a power cut may lose it, a
+        killed process does not), for marks that are only a convenience when they
+        survive; such a write alone commits without a sync, and one that joins a
+        batch is synced with it.
         """
         assert self._writer is not None
+        w = self._writer
         await self._turn.acquire(urgent)
         try:
-            if not durable:
-                await self._writer.execute("PRAGMA synchronous = NORMAL")
-            await self._writer.execute("BEGIN IMMEDIATE")
-            tx = Tx(self._writer, self.clock, update_id)
-            try:
-                yield tx
-                if update_id is not None:
-                    await tx.run(
-                        "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
-                        (tx.now(), update_id),
-                    )
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
-        finally:
-            if not durable:
-                await self._writer.execute("PRAGMA synchronous = FULL")
+            batch = await self._join(durable)
+        except BaseException:
             self._turn.release()
-        if tx.queued_notice:  # committed: the notice may leave now, not at the next tick
+            raise
+        own_savepoint = batch.writers > 0
+        tx = Tx(w, self.clock, update_id)
+        try:
+            yield tx
+            if update_id is not None:
+                await tx.run(
+                    "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
+                    (tx.now(), update_id),
+                )
+            if own_savepoint:
+                await w.execute("RELEASE grouped")
+        except BaseException:
+            try:
+                await self._undo(batch, own_savepoint)
+            finally:
+                await self._end_turn(batch)
+            raise
+        batch.writers += 1
+        batch.queued_notice = batch.queued_notice or tx.queued_notice
+        await self._end_turn(batch)
+        if not batch.committed.done():
+            # Shielded: a writer cancelled here leaves the batch to commit for the others.
+            await asyncio.shield(batch.committed)
+        batch.committed.result()  # the COMMIT's error, if it failed
+
+    async def _join(self, durable: bool) -> _Batch:
+        """With the turn held: the open batch to write in (opening one if none)."""
+        assert self._writer is not None
+        w = self._writer
+        batch = self._batch
+        if batch is not None and durable and not batch.durable:
+            # The open batch commits unsynced (its PRAGMA cannot change inside a
+            # transaction): it ends here, cheaply, and a synced one begins.
+            await self._commit(batch)
+            batch = None
+        if batch is not None:
+            await w.execute("SAVEPOINT grouped")
+            return batch
+        # A writer that needs no sync, alone, commits unsynced; with others
+        # waiting, the batch will carry them, so it syncs.
+        synced = durable or self._turn.waiting()
+        if not synced:
+            await w.execute("PRAGMA synchronous = NORMAL")
+        try:
+            await w.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if not synced:
+                await w.execute("PRAGMA synchronous = FULL")
+            raise
+        self._batch = _Batch(synced)
+        return self._batch
+
+    async def _undo(self, batch: _Batch, own_savepoint: bool) -> None:
+        """A body failed: undo it alone, or fail the batch if SQLite undid more."""
+        assert self._writer is not None
+        w = self._writer
+        try:
+            if own_savepoint and w.in_transaction:
+                await w.execute("ROLLBACK TO grouped")
+                await w.execute("RELEASE grouped")
+        except sqlite3.Error as error:
+            await self._abandon(batch, error)
+            return
+        if not w.in_transaction:
+            # Some errors (a full disk, an I/O error) roll the whole transaction
+            # back: the writers before this one lost their writes too.
+            await self._abandon(
+                batch, sqlite3.OperationalError("the shared transaction was rolled back")
+            )
+        elif batch.writers == 0:
+            await self._abandon(batch, None)  # the batch's first writer: nothing to keep
+
+    async def _abandon(self, batch: _Batch, error: BaseException | None) -> None:
+        """End the batch without committing; its writers (if any) get ``error``."""
+        assert self._writer is not None
+        self._batch = None
+        try:
+            if self._writer.in_transaction:
+                await self._writer.execute("ROLLBACK")
+        finally:
+            if not batch.durable:
+                await self._writer.execute("PRAGMA synchronous = FULL")
+            if error is None:
+                batch.committed.set_result(None)  # nobody kept anything in it
+            else:
+                batch.committed.set_exception(error)
+
+    async def _end_turn(self, batch: _Batch) -> None:
+        """Commit the batch unless another writer waits to join it; pass the turn on."""
+        try:
+            if self._batch is batch and (not self._turn.waiting() or batch.full()):
+                commit = asyncio.ensure_future(self._commit(batch))
+                try:
+                    await asyncio.shield(commit)
+                except asyncio.CancelledError:
+                    # The others' writes commit even if this writer is cancelled, and
+                    # the turn stays held until the COMMIT is over.
+                    await commit
+                    raise
+        finally:
+            self._turn.release()
+
+    async def _commit(self, batch: _Batch) -> None:
+        """COMMIT the batch (the turn held) and release its writers."""
+        assert self._writer is not None
+        w = self._writer
+        self._batch = None
+        try:
+            await w.execute("COMMIT")
+        except BaseException as error:
+            try:
+                if w.in_transaction:
+                    await w.execute("ROLLBACK")
+            finally:
+                batch.committed.set_exception(error)
+        else:
+            batch.committed.set_result(None)
+        finally:
+            if not batch.durable:
+                await w.execute("PRAGMA synchronous = FULL")
+        if batch.queued_notice:  # committed: the notices may leave now, not at the next tick
             self.on_outbox()
+
+    def _idle(self) -> None:
+        # The turn fell free with a batch still open: its last writer handed the
+        # turn to one that was cancelled before taking it. Someone must commit it.
+        if self._batch is not None and self._closing_batch is None:
+            self._closing_batch = asyncio.get_running_loop().create_task(self._close_batch())
+
+    async def _close_batch(self) -> None:
+        try:
+            await self._turn.acquire(urgent=True)
+            batch = self._batch
+            try:
+                if batch is not None:
+                    await self._commit(batch)
+            finally:
+                self._turn.release()
+        finally:
+            self._closing_batch = None
