@@ -94,6 +94,10 @@ def test_packing_is_what_travels() -> None:
         ("j1:card:-1", BadId),
         ("j1:card:²", BadId),
         ("j1:card:" + "9" * 20, BadId),
+        ("j1:sv_pick:1e3", BadId),
+        ("j1:sv_pick:" + str(MAX_ID + 1), BadId),  # past SQLite's largest INTEGER
+        ("j1:sv_a:1:2:好", NotAllowed),  # a str field outside its alphabet
+        ("x:1", Stale),
     ],
 )
 def test_old_or_crafted_data_is_refused(data: str, error: type[Exception]) -> None:
