@@ -449,11 +449,11 @@ class Database(Reader):
             try:
                 await self._undo(batch, own_savepoint)
             finally:
-                await self._end_turn(batch)
+                await self._end_turn(batch, urgent)
             raise
         batch.writers += 1
         batch.queued_notice = batch.queued_notice or tx.queued_notice
-        await self._end_turn(batch)
+        await self._end_turn(batch, urgent)
         if not batch.committed.done():
             # Shielded: a writer cancelled here leaves the batch to commit for the others.
             await asyncio.shield(batch.committed)
@@ -521,10 +521,14 @@ class Database(Reader):
             else:
                 batch.committed.set_exception(error)
 
-    async def _end_turn(self, batch: _Batch) -> None:
-        """Commit the batch unless another writer waits to join it; pass the turn on."""
+    async def _end_turn(self, batch: _Batch, urgent: bool) -> None:
+        """Commit the batch unless another writer waits to join it; pass the turn on.
+
+        An urgent write (the outbox's "sent" mark) commits at once all the same: it
+        went before the waiting writers to be durable soon, not after them.
+        """
         try:
-            if self._batch is batch and (not self._turn.waiting() or batch.full()):
+            if self._batch is batch and (urgent or not self._turn.waiting() or batch.full()):
                 commit = asyncio.ensure_future(self._commit(batch))
                 try:
                     await asyncio.shield(commit)

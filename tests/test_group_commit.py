@@ -299,3 +299,44 @@ async def test_the_sender_is_woken_once_per_batch_after_its_commit(fresh_db: Dat
 
     await asyncio.gather(*(notify(n) for n in range(3)))
     assert seen == [3]  # one wake, after all three were committed
+
+
+async def test_an_urgent_write_commits_at_once_before_the_writers_behind_it(
+    fresh_db: Database,
+) -> None:
+    """The outbox's "sent" mark (urgent) takes the next turn and commits right after
+    its body, with what went before it, not after the writers still waiting."""
+    for u in range(3):
+        await receive(fresh_db, u)
+    holding, go = asyncio.Event(), asyncio.Event()
+    seen_when_marked: dict[int, object] = {}
+
+    async def long_writer() -> None:
+        async with fresh_db.write(update_id=0) as tx:
+            await apply(tx, 0)
+            holding.set()
+            await go.wait()
+
+    async def waiting_writer() -> None:
+        async with fresh_db.write(update_id=1) as tx:
+            await apply(tx, 1)
+
+    async def mark() -> None:
+        async with fresh_db.write(update_id=2, urgent=True) as tx:
+            await apply(tx, 2)
+        seen_when_marked.update({u: stored(fresh_db, u) for u in range(3)})
+
+    async with counting(fresh_db) as tally:
+        first = asyncio.create_task(long_writer())
+        await holding.wait()
+        behind = asyncio.create_task(waiting_writer())
+        await asyncio.sleep(0)
+        urgent = asyncio.create_task(mark())
+        await asyncio.sleep(0)
+        go.set()
+        await asyncio.gather(first, behind, urgent)
+    assert seen_when_marked[2] is not None and seen_when_marked[2][0] == "applied"
+    assert seen_when_marked[0] is not None and seen_when_marked[0][0] == "applied"
+    assert seen_when_marked[1] == ("in", None)  # the writer behind had not even begun
+    assert stored(fresh_db, 1)[0] == "applied"
+    assert tally.commits == 2
