@@ -41,7 +41,7 @@ NO_HAZARD = "无隐患"
 class Walker:
     browser: Browser
     building: str
-    taps: int = 0  # taps made
+    taps: int = 0  # taps made (or on their way)
     seen: int = 0  # the highest question number seen (the next question after the taps)
     log: list[str] = field(default_factory=list)
 
@@ -102,8 +102,8 @@ async def walk(walker: Walker) -> None:
     await browser.wait_for(lambda _: walker.progress() >= 1, within=60)
     walker.seen = walker.progress()
     while walker.taps < STEPS:
+        walker.taps += 1  # counted before it leaves: the bot may store it before we hear back
         await browser.tap(NO_HAZARD)
-        walker.taps += 1
         # A restart may take a while on a loaded machine; the tap waits in the local chat.
         await browser.wait_for(lambda _: walker.progress() > walker.seen, within=120)
         walker.seen = walker.progress()
