@@ -20,7 +20,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -43,7 +43,6 @@ class Walker:
     building: str
     taps: int = 0  # taps made (or on their way)
     seen: int = 0  # the highest question number seen (the next question after the taps)
-    log: list[str] = field(default_factory=list)
 
     def progress(self) -> int:
         """The highest question number of this building the chat shows."""
