@@ -259,15 +259,32 @@ class _Batch:
         self.durable = durable
         self.writers = 0  # bodies kept in the transaction
         self.queued_notice = False
-        # Resolved by the COMMIT: every writer of the batch waits for it.
-        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        # A writer cancelled while waiting never reads the outcome; nobody must warn of it.
-        self.committed.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.over = False
+        self.error: BaseException | None = None  # why the batch's writes are not kept
+        # Made only when a writer has to wait for the batch's end: a writer alone
+        # commits and returns without one.
+        self._ended: asyncio.Future[None] | None = None
 
     def full(self) -> bool:
         return (
             self.writers >= BATCH_MAX_WRITERS or time.monotonic() - self.began >= BATCH_MAX_SECONDS
         )
+
+    def end(self, error: BaseException | None) -> None:
+        """Committed (``error`` None) or not: every writer waiting is released."""
+        self.over, self.error = True, error
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+
+    async def outcome(self) -> None:
+        """Wait for the batch's end; raise why its writes were not kept, if they were not."""
+        if not self.over:
+            if self._ended is None:
+                self._ended = asyncio.get_running_loop().create_future()
+            # Shielded: a writer cancelled here leaves the batch to end for the others.
+            await asyncio.shield(self._ended)
+        if self.error is not None:
+            raise self.error
 
 
 class Database(Reader):
@@ -454,10 +471,8 @@ class Database(Reader):
         batch.writers += 1
         batch.queued_notice = batch.queued_notice or tx.queued_notice
         await self._end_turn(batch, urgent)
-        if not batch.committed.done():
-            # Shielded: a writer cancelled here leaves the batch to commit for the others.
-            await asyncio.shield(batch.committed)
-        batch.committed.result()  # the COMMIT's error, if it failed
+        if not batch.over or batch.error is not None:
+            await batch.outcome()
 
     async def _join(self, durable: bool) -> _Batch:
         """With the turn held: the open batch to write in (opening one if none)."""
@@ -516,10 +531,7 @@ class Database(Reader):
         finally:
             if not batch.durable:
                 await self._writer.execute("PRAGMA synchronous = FULL")
-            if error is None:
-                batch.committed.set_result(None)  # nobody kept anything in it
-            else:
-                batch.committed.set_exception(error)
+            batch.end(error)  # None: nobody kept anything in it
 
     async def _end_turn(self, batch: _Batch, urgent: bool) -> None:
         """Commit the batch unless another writer waits to join it; pass the turn on.
@@ -529,14 +541,7 @@ class Database(Reader):
         """
         try:
             if self._batch is batch and (urgent or not self._turn.waiting() or batch.full()):
-                commit = asyncio.ensure_future(self._commit(batch))
-                try:
-                    await asyncio.shield(commit)
-                except asyncio.CancelledError:
-                    # The others' writes commit even if this writer is cancelled, and
-                    # the turn stays held until the COMMIT is over.
-                    await commit
-                    raise
+                await self._commit(batch)
         finally:
             self._turn.release()
 
@@ -546,20 +551,39 @@ class Database(Reader):
         w = self._writer
         self._batch = None
         try:
-            await w.execute("COMMIT")
-        except BaseException as error:
+            try:
+                await w.execute("COMMIT")
+            except asyncio.CancelledError:
+                # This writer was cancelled, not the COMMIT: it runs on in aiosqlite's
+                # thread, for the others too. The turn is kept until it is over.
+                await asyncio.shield(self._after_cancelled_commit(batch))
+                raise
+        except Exception as error:
             try:
                 if w.in_transaction:
                     await w.execute("ROLLBACK")
             finally:
-                batch.committed.set_exception(error)
+                batch.end(error)
         else:
-            batch.committed.set_result(None)
+            batch.end(None)
         finally:
-            if not batch.durable:
-                await w.execute("PRAGMA synchronous = FULL")
-        if batch.queued_notice:  # committed: the notices may leave now, not at the next tick
-            self.on_outbox()
+            try:
+                if not batch.durable:
+                    await w.execute("PRAGMA synchronous = FULL")
+            finally:
+                if batch.queued_notice and batch.over and batch.error is None:
+                    self.on_outbox()  # committed: the notices may leave now, not at the next tick
+
+    async def _after_cancelled_commit(self, batch: _Batch) -> None:
+        """The COMMIT's outcome, read once it is over (a trip queued behind it)."""
+        assert self._writer is not None
+        w = self._writer
+        await w.execute("SELECT 1")
+        if w.in_transaction:  # the COMMIT failed (e.g. a deferred foreign key)
+            await w.execute("ROLLBACK")
+            batch.end(sqlite3.OperationalError("the shared COMMIT failed"))
+        else:
+            batch.end(None)
 
     def _idle(self) -> None:
         # The turn fell free with a batch still open: its last writer handed the

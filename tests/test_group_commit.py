@@ -340,3 +340,40 @@ async def test_an_urgent_write_commits_at_once_before_the_writers_behind_it(
     assert seen_when_marked[1] == ("in", None)  # the writer behind had not even begun
     assert stored(fresh_db, 1)[0] == "applied"
     assert tally.commits == 2
+
+
+async def test_a_committer_cancelled_during_the_commit_leaves_the_others_committed(
+    fresh_db: Database,
+) -> None:
+    """The writer running the shared COMMIT is cancelled while it runs: the COMMIT
+    goes on in the database's thread, the other writer returns committed, and the
+    next write finds the writer whole."""
+    for u in range(3):
+        await receive(fresh_db, u)
+    loop = asyncio.get_running_loop()
+    writer_conn = fresh_db.connections()[1]
+    committer: list[asyncio.Task[None]] = []
+
+    def on_statement(sql: str) -> None:  # in the database's thread
+        if sql == "COMMIT" and committer:
+            loop.call_soon_threadsafe(committer.pop().cancel)
+
+    async def writer(u: int) -> None:
+        async with fresh_db.write(update_id=u) as tx:
+            await apply(tx, u)
+
+    first = asyncio.create_task(writer(0))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(writer(1))  # queued: it will run the shared COMMIT
+    committer.append(second)
+    await writer_conn.set_trace_callback(on_statement)
+    try:
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await second
+    finally:
+        await writer_conn.set_trace_callback(None)
+    assert stored(fresh_db, 0)[0] == stored(fresh_db, 1)[0] == "applied"
+    async with asyncio.timeout(5):
+        await writer(2)
+    assert stored(fresh_db, 2)[0] == "applied"
