@@ -509,7 +509,7 @@ class Database(Reader):
             if own_savepoint and w.in_transaction:
                 await w.execute("ROLLBACK TO grouped")
                 await w.execute("RELEASE grouped")
-        except sqlite3.Error as error:
+        except Exception as error:  # the savepoint could not be undone: nor the batch kept
             await self._abandon(batch, error)
             return
         if not w.in_transaction:
