@@ -377,3 +377,64 @@ async def test_a_committer_cancelled_during_the_commit_leaves_the_others_committ
     async with asyncio.timeout(5):
         await writer(2)
     assert stored(fresh_db, 2)[0] == "applied"
+
+
+async def synchronous(db: Database) -> int:
+    rows = await db.connections()[1].execute_fetchall("PRAGMA synchronous")
+    return int(next(iter(rows))[0])
+
+
+async def test_a_mark_alone_commits_unsynced_and_one_with_company_syncs(
+    fresh_db: Database,
+) -> None:
+    """``durable=False`` alone: synchronous = NORMAL for its commit, FULL again after.
+    Opening a batch that others wait to join: synced, and they share its commit."""
+    await receive(fresh_db, 0)
+    statements: list[str] = []
+    writer = fresh_db.connections()[1]
+    await writer.set_trace_callback(statements.append)
+    async with fresh_db.write(durable=False) as tx:
+        await tx.run("UPDATE inbox SET error = 'alone' WHERE update_id = 0")
+    assert statements[0] == "PRAGMA synchronous = NORMAL"
+    assert statements[-1] == "PRAGMA synchronous = FULL"
+    statements.clear()
+
+    async def mark(n: int) -> None:
+        async with fresh_db.write(durable=False) as tx:
+            await tx.run("UPDATE inbox SET error = ? WHERE update_id = 0", (f"mark {n}",))
+
+    async def durable() -> None:
+        async with fresh_db.write(update_id=0) as tx:
+            await apply(tx, 0)
+
+    holding, go = asyncio.Event(), asyncio.Event()
+
+    async def urgent() -> None:  # commits right after its body, whoever waits
+        async with fresh_db.write(urgent=True) as tx:
+            holding.set()
+            await go.wait()
+            await tx.run("UPDATE inbox SET error = 'urgent' WHERE update_id = 0")
+
+    first = asyncio.create_task(urgent())
+    await holding.wait()
+    # The first mark opens the next batch with the durable write and a mark waiting.
+    behind = [asyncio.create_task(w) for w in (mark(1), durable(), mark(2))]
+    await asyncio.sleep(0)
+    go.set()
+    await asyncio.gather(first, *behind)
+    await writer.set_trace_callback(None)
+    assert "PRAGMA synchronous = NORMAL" not in statements  # others waited: synced
+    assert statements.count("COMMIT") == 2  # the urgent write's, then the three's
+    assert await synchronous(fresh_db) == 2
+    assert stored(fresh_db, 0)[0] == "applied"
+    assert await fresh_db.value("SELECT error FROM inbox WHERE update_id = 0") == "mark 2"
+
+
+async def test_a_failed_mark_alone_leaves_the_writer_synced(fresh_db: Database) -> None:
+    with pytest.raises(ValueError):
+        async with fresh_db.write(durable=False) as tx:
+            await tx.run("UPDATE inbox SET error = 'x'")
+            raise ValueError("refused")
+    assert await synchronous(fresh_db) == 2
+    await receive(fresh_db, 1)
+    assert stored(fresh_db, 1) == ("in", None)
