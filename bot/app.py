@@ -58,7 +58,7 @@ from ledger.checklist import DEFAULT_PATH, load_checklist
 from ledger.clock import Clock
 from scheduler.jobs import Reminders
 from scheduler.sender import IDEMPOTENCY_FEATURE, Sender
-from storage import chain, evidence, inbox, schedule
+from storage import chain, evidence, inbox, journeys, schedule
 from storage.campus import ensure_checklist
 from storage.db import Database
 from storage.photos import PhotoLimits, PhotoStore
@@ -348,6 +348,7 @@ def build_application(
         services = app.bot_data.get("services")
         if services is not None:
             await app.bot_data["guard"].flush(services.db)
+            await journeys.write_shown(services.db)  # questions shown, not yet written down
             await services.db.close()
             await asyncio.to_thread(services.workers.close)
 

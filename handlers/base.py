@@ -51,9 +51,9 @@ from ledger.errors import Stale, XiaoanError
 from ledger.evidence import EvidenceRules
 from ledger.roles import Person, require_member
 from storage import inbox, journeys, questions
-from storage.db import Database, Tx
+from storage.db import Database, Query, Row, Tx
 from storage.evidence import PhashIndex
-from storage.people import person_by_tg
+from storage.people import person_from, person_query
 from storage.photos import PhotoStore
 from storage.workers import Workers
 from telegram_rules import MAX_TEXT, as_shown, parse_html, utf16_len
@@ -125,6 +125,8 @@ class Ctx:
         chat = update.effective_chat
         self.chat_id = chat.id if chat else self.user_id
         self.person: Person | None = None
+        # What ``load_person`` read with the person, in the order asked.
+        self.first_reads: list[list[Row]] = []
         self.wrote = False  # the update is marked done: by its write, or by a mark of its own
         self.marked_first = False  # marked done before the handler ran (it only reads)
         self.asked: int | None = None  # the message id of the question this update asked
@@ -148,8 +150,16 @@ class Ctx:
         return (query.data or "") if query is not None else ""
 
     # --- who -----------------------------------------------------------------
-    async def load_person(self) -> None:
-        self.person = await person_by_tg(self.db, self.user_id)
+    async def load_person(self, also: Sequence[Query] = ()) -> None:
+        """The person, read once for the whole update; ``also``: other reads the update
+        needs, known before it runs (a tapped button's), read in the same trip and kept
+        in ``first_reads``. Read already when the guard read them with its own
+        (``read_ahead``): taken from there, once."""
+        found = take_read_ahead(self.context, self.update.update_id)
+        if found is None:
+            found = await self.db.read_many(read_ahead_queries(self.user_id, also))
+        self.person = person_from(found[0])
+        self.first_reads = found[1:]
 
     def member(self) -> Person:
         """The person, who must have joined; otherwise ``NotMember``."""
@@ -178,9 +188,15 @@ class Ctx:
         if self.marked_first:
             # A read-only handler answers before this commit: a crash in between loses it.
             log.error("update %d writes after answering", self.update.update_id)
-        async with self.db.write(self.update.update_id) as tx:
-            await journeys.moved(tx, self.user_id)
-            yield tx
+        shown = journeys.take_shown(self.db, self.user_id)
+        try:
+            async with self.db.write(self.update.update_id) as tx:
+                await journeys.moved(tx, self.user_id, shown)
+                yield tx
+        except BaseException:
+            if shown is not None:
+                journeys.keep_shown(self.db, self.user_id, shown)
+            raise
         self.wrote = True
         self.writes += 1
         if KILL_AFTER_COMMIT is not None:
@@ -369,6 +385,34 @@ def _markup(keyboard: Keyboard | Markup) -> Markup:
     )
 
 
+# Reads made for an update by the guard (handler group -1) in its own trip, by update id,
+# for the update's handler to take: the person and a tapped button's first reads.
+READ_AHEAD = "read_ahead"
+READ_AHEAD_MAX = 512  # updates in flight at once; past that, the oldest handler reads again
+
+
+def read_ahead_queries(user_id: int, also: Sequence[Query]) -> list[Query]:
+    """What an update's handler reads first (``Ctx.load_person``), to read ahead."""
+    return [person_query(user_id), *also]
+
+
+def keep_read_ahead(
+    context: ContextTypes.DEFAULT_TYPE, update_id: int, found: list[list[Row]]
+) -> None:
+    """Keep what was read ahead for the update's handler (taken once, by ``Ctx``)."""
+    kept: dict[int, list[list[Row]]] = context.bot_data.setdefault(READ_AHEAD, {})
+    if len(kept) >= READ_AHEAD_MAX:
+        kept.pop(next(iter(kept)))  # a handler that never came for it
+    kept[update_id] = found
+
+
+def take_read_ahead(context: ContextTypes.DEFAULT_TYPE, update_id: int) -> list[list[Row]] | None:
+    if not update_id:
+        return None
+    kept: dict[int, list[list[Row]]] = context.bot_data.get(READ_AHEAD, {})
+    return kept.pop(update_id, None)
+
+
 def error_text(ctx: Ctx, error: XiaoanError) -> str:
     """The one place where refusals become words."""
     reason = error.params.get("reason")
@@ -379,11 +423,16 @@ def error_text(ctx: Ctx, error: XiaoanError) -> str:
 Handler = Callable[[Ctx], Awaitable[None]]
 
 
+# The reads an update needs besides the person, known from the update alone.
+FirstReads = Callable[[Update], Sequence[Query]]
+
+
 def entry(
-    handler: Handler,
+    handler: Handler, first_reads: FirstReads | None = None
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
-    """Wrap a handler: context, refusals answered, update marked done."""
-    return _wrap(handler, reads_only=False)
+    """Wrap a handler: context, refusals answered, update marked done; ``first_reads``
+    are read with the person, in one trip (``Ctx.first_reads``)."""
+    return _wrap(handler, reads_only=False, first_reads=first_reads)
 
 
 def reading(
@@ -395,12 +444,12 @@ def reading(
 
 
 def _wrap(
-    handler: Handler, reads_only: bool
+    handler: Handler, reads_only: bool, first_reads: FirstReads | None = None
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     @functools.wraps(handler)
     async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ctx = Ctx(update, context)
-        await ctx.load_person()
+        await ctx.load_person(first_reads(update) if first_reads else ())
         if reads_only:
             await ctx.mark_done()
             ctx.marked_first = True

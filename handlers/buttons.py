@@ -22,7 +22,7 @@ import dataclasses
 import re
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
@@ -30,8 +30,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from handlers.base import Button, Ctx, entry, plain, reading
-from ledger.errors import BadId, NotAllowed, Stale
+from ledger.errors import BadId, NotAllowed, Stale, XiaoanError
 from ledger.ids import parse_id
+from storage.db import Query
 from telegram_rules.fit import clip
 
 VERSION = 1
@@ -54,6 +55,11 @@ class Tap(ABC):
     @abstractmethod
     async def tap(self, ctx: Ctx) -> None:
         """Each kind says what it does."""
+
+    def first_reads(self) -> Sequence[Query]:
+        """Reads this tap needs, known from its data alone: read with the person in one
+        trip, before ``tap`` runs (``Ctx.first_reads``). None by default."""
+        return ()
 
     def pack(self) -> str:
         """The callback data: version, code, fields."""
@@ -159,9 +165,23 @@ def unpack(data: str) -> Tap:
     return _build(cls, raw)
 
 
-@entry
-async def _tap(ctx: Ctx) -> None:
+def first_reads(update: Update) -> Sequence[Query]:
+    """A tapped button's own first reads; none for another update, or when its data is
+    stale or refused (``_tap`` answers that)."""
+    query = update.callback_query
+    if query is None:
+        return ()
+    try:
+        return unpack(query.data or "").first_reads()
+    except XiaoanError:
+        return ()
+
+
+async def _tap_handler(ctx: Ctx) -> None:
     await unpack(ctx.tap_data).tap(ctx)
+
+
+_tap = entry(_tap_handler, first_reads=first_reads)
 
 
 @reading

@@ -25,7 +25,8 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from handlers.base import Services, answer_query
+from handlers.base import Services, answer_query, keep_read_ahead, read_ahead_queries
+from handlers.buttons import first_reads
 from handlers.i18n import language_of, t
 from ledger.throttle import Lane, Throttle, Verdict
 from storage import groups, inbox, outbox
@@ -78,16 +79,23 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop what must not reach the handlers: applied, from a group, or past the pace."""
     services: Services = context.bot_data["services"]
     user = update.effective_user
-    # One trip to the database for all the guard needs to know (a flood is many trips).
-    known = await services.db.one(
-        "SELECT (SELECT done_at IS NOT NULL FROM inbox WHERE update_id = ?) AS done,"
-        " (SELECT id FROM people WHERE tg_user_id = ?) AS person,"
-        " (SELECT blocked_at FROM people WHERE tg_user_id = ?) AS blocked,"
-        " EXISTS (SELECT 1 FROM pending_inputs WHERE tg_user_id = ? AND kind = 'join')"
-        " AS joining",
-        (update.update_id, *[user.id if user else 0] * 3),
+    user_id = user.id if user else 0
+    # One trip to the database for all the guard needs to know (a flood is many trips),
+    # and for what the handler reads first: the person, a tapped button's own reads.
+    found = await services.db.read_many(
+        [
+            (
+                "SELECT (SELECT done_at IS NOT NULL FROM inbox WHERE update_id = ?) AS done,"
+                " (SELECT id FROM people WHERE tg_user_id = ?) AS person,"
+                " (SELECT blocked_at FROM people WHERE tg_user_id = ?) AS blocked,"
+                " EXISTS (SELECT 1 FROM pending_inputs WHERE tg_user_id = ? AND kind = 'join')"
+                " AS joining",
+                (update.update_id, *[user_id] * 3),
+            ),
+            *read_ahead_queries(user_id, first_reads(update)),
+        ]
     )
-    assert known is not None
+    known = found[0][0]
     if known["done"]:
         raise ApplicationHandlerStop
     chat = update.effective_chat
@@ -109,6 +117,8 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if known["blocked"] is not None:
         async with services.db.write() as tx:
             await outbox.unblock(tx, known["person"])
+    # Kept only for an update that goes on to its handler (a stopped one leaves nothing).
+    keep_read_ahead(context, update.update_id, found[1:])
 
 
 def _lane(update: Update, *, member: bool) -> Lane:

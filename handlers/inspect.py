@@ -7,12 +7,17 @@ stored after any restart.
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telegram import Document, PhotoSize
+from telegram import Document, Message, PhotoSize
+from telegram.error import BadRequest
 
+from cases.walk import answer_item, report_other
 from handlers import hazard as hazard_questions
 from handlers import when
 from handlers.base import Button, Ctx, Keyboard, plain, reading
@@ -23,10 +28,13 @@ from handlers.named import Card
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.hazards import Step
 from ledger.roles import can_walk, require
-from ledger.walk import Choice, Where, can_take_over, coverage, progress_bar
-from storage import campus, people, walks
-from storage.db import Row
-from telegram_rules.fit import fit, room_for
+from ledger.walk import Choice, Position, Walk, Where, can_take_over, coverage, progress_bar
+from storage import campus, journeys, people, walks
+from storage.db import Query, Row
+from telegram_rules import MAX_TEXT
+from telegram_rules.fit import clip, fit, html_units, room_for
+
+log = logging.getLogger(__name__)
 
 STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 
@@ -72,10 +80,10 @@ def walk_button(ctx: Ctx) -> list[list[Button]] | None:
     return [[StartInspecting().labelled(ctx.t("friction.walk.start"))]]
 
 
-def resume_button(ctx: Ctx, walk: Row) -> list[list[Button]]:
+def resume_button(ctx: Ctx, building_id: int, building_name: str) -> list[list[Button]]:
     """A button to go on with a paused walk, where it stopped."""
-    label = ctx.t("inspect.resume", building=walk["building_name"])
-    return [[OpenBuilding(walk["building_id"]).labelled(label)]]
+    label = ctx.t("inspect.resume", building=building_name)
+    return [[OpenBuilding(building_id).labelled(label)]]
 
 
 @button("school", legacy="s")
@@ -264,60 +272,108 @@ async def take_over(ctx: Ctx, walk_id: int) -> None:
 
 
 async def ask_current(ctx: Ctx, walk_id: int) -> None:
-    """Ask whatever the walk waits for now."""
-    walk = await walks.inspection(ctx.db, walk_id)
+    """Ask whatever the walk waits for now, as a new message."""
+    walk = await walks.walk(ctx.db, walk_id)
     assert walk is not None
-    where, items = await walks.walk_position(ctx.db, walk)
-    building = walk["building_name"]
+    items = await walks.walk_items(ctx.db, walk)
+    await _ask(ctx, walk, items, walk.position([i["id"] for i in items]))
+
+
+async def _ask(ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position) -> None:
+    """Ask what the walk waits for at ``where`` (as stored in ``walk``), as a new message."""
     if where.where is Where.HAZARD:
         assert where.hazard_id is not None
         hazard = await walks.hazard(ctx.db, where.hazard_id)
         assert hazard is not None
         await hazard_questions.ask(ctx, hazard)
-    elif where.where is Where.ITEM:
-        item = items[where.index]
-        item_id = item["id"]
-        await ctx.ask(
-            ctx.t(
-                "walk.question",
-                building=building,
-                n=where.index + 1,
-                total=len(items),
-                code=item["code"],
-                text=item["text_en"] if ctx.lang == "en" else item["text_zh"],
-            ),
-            [
-                [
-                    Answer(walk_id, item_id, Choice.OK).labelled(ctx.t("walk.ok")),
-                    Answer(walk_id, item_id, Choice.HAZARD).labelled(ctx.t("walk.hazard")),
-                ],
-                [
-                    Answer(walk_id, item_id, Choice.NA).labelled(ctx.t("walk.na")),
-                    Pause(walk_id).labelled(ctx.t("walk.pause")),
-                ],
-            ],
-        )
-    elif where.where is Where.EXTRA:
-        await ctx.ask(
-            ctx.t("walk.extra", building=building),
-            [
-                [
-                    OtherHazard(walk_id, True).labelled(ctx.t("button.yes")),
-                    OtherHazard(walk_id, False).labelled(ctx.t("button.no")),
-                ]
-            ],
-        )
+    elif where.where in (Where.ITEM, Where.EXTRA):
+        await ctx.ask(*_question(ctx, walk, items, where, recent=False))
     elif where.where is Where.SUMMARY:
-        await _summary(ctx, walk, len(items))
+        await _summary(ctx, walk, items)
     else:
-        await ctx.reply("walk.closed", building=building)
+        await ctx.reply("walk.closed", building=walk.building_name)
 
 
-async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
-    """The building's summary with its close button: every hazard listed (clipped) as far as
-    one message holds, the rest counted, so that the close button is always sent."""
-    given = list((await walks.answers(ctx.db, walk["id"])).values())
-    found = await walks.hazards_of_inspection(ctx.db, walk["id"])
+def _question(
+    ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position, recent: bool
+) -> tuple[str, Keyboard]:
+    """An item's question (or "any other hazard?") with its buttons; ``recent``: with the
+    last answers above it, for a question that replaces the one just answered."""
+    lines = _answer_lines(ctx, items, walk.answers, RECENT) if recent else []
+    if where.where is Where.EXTRA:
+        question = ctx.t("walk.extra", building=walk.building_name)
+        keyboard: Keyboard = [
+            [
+                OtherHazard(walk.id, True).labelled(ctx.t("button.yes")),
+                OtherHazard(walk.id, False).labelled(ctx.t("button.no")),
+            ]
+        ]
+    else:
+        item = items[where.index]
+        question = ctx.t(
+            "walk.question",
+            building=walk.building_name,
+            n=where.index + 1,
+            total=len(items),
+            code=item["code"],
+            text=_item_text(ctx, item),
+        )
+        keyboard = [
+            [
+                Answer(walk.id, item["id"], Choice.OK).labelled(ctx.t("walk.ok")),
+                Answer(walk.id, item["id"], Choice.HAZARD).labelled(ctx.t("walk.hazard")),
+            ],
+            [
+                Answer(walk.id, item["id"], Choice.NA).labelled(ctx.t("walk.na")),
+                Pause(walk.id).labelled(ctx.t("walk.pause")),
+            ],
+        ]
+    text = "\n".join(lines) + "\n\n" + question if lines else question
+    if html_units(text) > MAX_TEXT:  # a long item: the question whole, without the lines
+        text = question
+    return text, keyboard
+
+
+RECENT = 2  # answers shown above the question that replaced theirs
+# UTF-16 units of an item's text in a line of answers: a phone's line, about (a Chinese
+# character is twice as wide as a Latin letter).
+LINE_TEXT = {"zh": 24, "en": 40}
+
+
+def _item_text(ctx: Ctx, item: Row) -> str:
+    return str(item["text_en"] if ctx.lang == "en" else item["text_zh"])
+
+
+def _answer_lines(
+    ctx: Ctx, items: Sequence[Row], answers: Mapping[int, Choice], last: int | None = None
+) -> list[str]:
+    """One line per answered item ("✓ 1. 疏散通道… — 无隐患"): the ``last`` ones given,
+    or all in the checklist's order."""
+    number = {item["id"]: (n, item) for n, item in enumerate(items, start=1)}
+    given = [i for i in answers if i in number]
+    if last is None:
+        given.sort(key=lambda i: number[i][0])
+    else:
+        given = given[-last:] if last else []
+    return [
+        ctx.t(
+            "step.line",
+            mark=ctx.t(f"step.mark.{answers[i].value}"),
+            n=number[i][0],
+            text=clip(_item_text(ctx, number[i][1]), LINE_TEXT.get(ctx.lang, 24)),
+            answer=ctx.t(f"step.answer.{answers[i].value}"),
+        )
+        for i in given
+    ]
+
+
+async def _summary(ctx: Ctx, walk: Walk, items: Sequence[Row]) -> None:
+    """The building's summary with its close button: every answer and every hazard (each
+    clipped), as far as one message holds, the rest counted, so that the close button is
+    always sent."""
+    given = list(walk.answers.values())
+    found = await walks.hazards_of_inspection(ctx.db, walk.id)
+    answered = "\n".join(_answer_lines(ctx, items, walk.answers))
     lines = [
         f"{n}. {hazard_questions.summary(ctx, h, listed=True)}"
         for n, h in enumerate(found, start=1)
@@ -326,12 +382,18 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
     def text(listed: list[str]) -> str:
         return ctx.t(
             "walk.summary",
-            building=walk["building_name"],
-            total=total,
-            ok=given.count(Choice.OK.value),
-            na=given.count(Choice.NA.value),
+            building=walk.building_name,
+            total=len(items),
+            ok=given.count(Choice.OK),
+            na=given.count(Choice.NA),
             hazards=len(found),
-            lines=Html("\n".join(listed) if listed else ctx.t("walk.no_hazards")),
+            lines=Html(
+                ctx.t(
+                    "step.summary",
+                    answers=Html(answered),
+                    hazards=Html("\n".join(listed) if listed else ctx.t("walk.no_hazards")),
+                )
+            ),
         )
 
     def more(count: int) -> str:
@@ -339,28 +401,38 @@ async def _summary(ctx: Ctx, walk: Row, total: int) -> None:
 
     await ctx.ask(
         text(fit(lines, room_for(text([])), more)),
-        [[CloseBuilding(walk["id"]).labelled(ctx.t("walk.close"))]],
+        [[CloseBuilding(walk.id).labelled(ctx.t("walk.close"))]],
     )
 
 
-async def _my_walk(ctx: Ctx, walk_id: int) -> Row:
-    """The walk a tap names, which must be this person's and still open.
+async def _my_walk(ctx: Ctx, walk_id: int, read: list[Row] | None = None) -> Walk:
+    """The walk a tap names, which must be this person's and still open (``read``: the
+    walk's row, read with the person when the tap was received).
 
     A colleague's walk is not theirs to answer (not allowed, even once closed); one
     they held until someone took it over says so; their own closed walk is stale.
     """
     person = ctx.member()
-    walk = await walks.inspection(ctx.db, walk_id)
-    if walk is None or not can_walk(person, walk["school_id"]):
+    walk = walks.walk_from(read) if read is not None else await walks.walk(ctx.db, walk_id)
+    if walk is None or walk.id != walk_id or not can_walk(person, walk.school_id):
         raise NotAllowed()
-    if walk["walker_id"] != person.id:
-        if not await walks.ever_walked_by(ctx.db, walk["id"], person.id):
+    if walk.walker_id != person.id:
+        if not await walks.ever_walked_by(ctx.db, walk.id, person.id):
             raise NotAllowed()
-        if walk["closed_at"] is None:
-            raise WalkLocked(reason="taken", building=walk["building_name"])
-    if walk["closed_at"] is not None:
+        if walk.closed_at is None:
+            raise WalkLocked(reason="taken", building=walk.building_name)
+    if walk.closed_at is not None:
         raise Stale()
     return walk
+
+
+def _walk_read(walk_id: int) -> list[Query]:
+    """A walk's tap reads its walk with the person, in one trip."""
+    return [walks.walk_query(walk_id)]
+
+
+def _first(ctx: Ctx) -> list[Row] | None:
+    return ctx.first_reads[0] if ctx.first_reads else None
 
 
 @button("answer", legacy="a")
@@ -372,26 +444,51 @@ class Answer(Tap):
     item_id: int
     choice: Choice
 
+    def first_reads(self) -> list[Query]:
+        return _walk_read(self.walk_id)
+
     async def tap(self, ctx: Ctx) -> None:
         await answer(ctx, self.walk_id, self.item_id, self.choice)
 
 
 async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
-    walk = await _my_walk(ctx, walk_id)
-    where, items = await walks.walk_position(ctx.db, walk)
-    if item_id not in {i["id"] for i in items}:
-        raise NotAllowed()
-    if where.where is not Where.ITEM or items[where.index]["id"] != item_id:
-        raise Stale()  # one question at a time: only the current one is answered
-    person = ctx.member()
+    """An item answered: one transaction, then the next question. "No hazard" and "not
+    applicable" turn the tapped question into the next one (one edit, the last answers
+    shown above it); a hazard found asks its own questions in new messages."""
+    walk = await _my_walk(ctx, walk_id, _first(ctx))
+    items = await walks.walk_items(ctx.db, walk)  # the checklist is read once per process
     async with ctx.write() as tx:
-        if not await walks.record_answer(tx, walk["id"], item_id, choice, person.id):
-            raise Stale()
-        if choice is Choice.HAZARD:
-            await walks.create_walk_hazard(tx, walk, item_id, person.id)
-        await begin(tx, ctx.user_id, Walking(walk["id"]))
+        where = await answer_item(
+            tx, walk, [i["id"] for i in items], item_id, choice, ctx.member().id
+        )
+        await begin(tx, ctx.user_id, Walking(walk.id))
+    now = dataclasses.replace(
+        walk, answers={**walk.answers, item_id: choice}, draft_id=where.hazard_id
+    )
+    if where.where in (Where.ITEM, Where.EXTRA) and await _step(ctx, now, items, where):
+        return
     await ctx.settle(ctx.t(f"walk.{choice.name.lower()}"))
-    await ask_current(ctx, walk["id"])
+    await _ask(ctx, now, items, where)
+
+
+async def _step(ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position) -> bool:
+    """Edit the tapped question into the next one: the one call a step costs besides the
+    tap's answer. False when the tapped message is not a question to edit (too old for
+    Telegram to show it to the bot): the caller settles it and asks anew."""
+    query = ctx.update.callback_query
+    message = query.message if query else None
+    if not isinstance(message, Message) or message.text is None:
+        return False
+    text, keyboard = _question(ctx, walk, items, where, recent=True)
+    try:
+        await ctx.edit(text, keyboard)  # "not modified" (a replay after a crash) is fine
+    except BadRequest as refused:  # deleted, or too old to edit: the question anew
+        log.info("step not shown in place: %s", refused.message)
+        await ctx.ask(text, keyboard)
+        return True
+    # Shown: recorded with this person's next transaction, not in one of its own.
+    journeys.shown_later(ctx.db, ctx.user_id, message.message_id, ctx.lang)
+    return True
 
 
 @button("pause", legacy="p")
@@ -401,16 +498,23 @@ class Pause(Tap):
 
     walk_id: int
 
+    def first_reads(self) -> list[Query]:
+        return _walk_read(self.walk_id)
+
     async def tap(self, ctx: Ctx) -> None:
         await pause(ctx, self.walk_id)
 
 
 async def pause(ctx: Ctx, walk_id: int) -> None:
-    walk = await _my_walk(ctx, walk_id)
+    walk = await _my_walk(ctx, walk_id, _first(ctx))
     async with ctx.write() as tx:
         await people.clear_pending(tx, ctx.user_id)
     await ctx.settle(ctx.t("walk.pause"))
-    await ctx.reply("walk.paused", resume_button(ctx, walk), building=walk["building_name"])
+    await ctx.reply(
+        "walk.paused",
+        resume_button(ctx, walk.building_id, walk.building_name),
+        building=walk.building_name,
+    )
 
 
 @button("other", legacy="x")
@@ -421,24 +525,23 @@ class OtherHazard(Tap):
     walk_id: int
     yes: bool
 
+    def first_reads(self) -> list[Query]:
+        return _walk_read(self.walk_id)
+
     async def tap(self, ctx: Ctx) -> None:
         await other_hazard(ctx, self.walk_id, self.yes)
 
 
 async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
-    walk = await _my_walk(ctx, walk_id)
-    where, _ = await walks.walk_position(ctx.db, walk)
-    if where.where is not Where.EXTRA:
-        raise Stale()
-    person = ctx.member()
+    walk = await _my_walk(ctx, walk_id, _first(ctx))
+    items = await walks.walk_items(ctx.db, walk)
     async with ctx.write() as tx:
-        if yes:
-            await walks.create_walk_hazard(tx, walk, None, person.id)
-        else:
-            await walks.set_extra_done(tx, walk["id"], person.id)
-        await begin(tx, ctx.user_id, Walking(walk["id"]))
+        where = await report_other(tx, walk, [i["id"] for i in items], yes, ctx.member().id)
+        await begin(tx, ctx.user_id, Walking(walk.id))
     await ctx.settle(ctx.t("button.yes" if yes else "button.no"))
-    await ask_current(ctx, walk["id"])
+    await _ask(
+        ctx, dataclasses.replace(walk, extra_done=not yes, draft_id=where.hazard_id), items, where
+    )
 
 
 @button("close", legacy="c")
@@ -448,26 +551,29 @@ class CloseBuilding(Tap):
 
     walk_id: int
 
+    def first_reads(self) -> list[Query]:
+        return _walk_read(self.walk_id)
+
     async def tap(self, ctx: Ctx) -> None:
         await close_building(ctx, self.walk_id)
 
 
 async def close_building(ctx: Ctx, walk_id: int) -> None:
-    walk = await _my_walk(ctx, walk_id)
-    where, _ = await walks.walk_position(ctx.db, walk)
-    if where.where is not Where.SUMMARY:
+    walk = await _my_walk(ctx, walk_id, _first(ctx))
+    items = await walks.walk_items(ctx.db, walk)
+    if walk.position([i["id"] for i in items]).where is not Where.SUMMARY:
         raise Stale()
     person = ctx.member()
     async with ctx.write() as tx:
-        if not await walks.close_inspection(tx, walk["id"], person.id):
+        if not await walks.close_inspection(tx, walk.id, person.id):
             raise Stale()
         await people.clear_pending(tx, ctx.user_id)
     await ctx.settle(ctx.t("walk.close"))
-    rows = await campus.buildings_with_state(ctx.db, walk["school_id"], walk["campaign_id"])
+    rows = await campus.buildings_with_state(ctx.db, walk.school_id, walk.campaign_id)
     cov = coverage([campus.state_of(r) for r in rows])
     await ctx.reply(
         "walk.closed_now",
-        building=walk["building_name"],
+        building=walk.building_name,
         closed=cov.closed,
         total=cov.total,
         bar=progress_bar(cov.closed, cov.total),
@@ -577,15 +683,15 @@ class Walking(Journey):
 
     async def still_theirs(self, ctx: Ctx) -> bool:
         """Not a walk someone else took over, or one closed meanwhile."""
-        walk = await walks.inspection(ctx.db, self.inspection_id)
+        walk = await walks.walk(ctx.db, self.inspection_id)
         person = ctx.person
         return (
             walk is not None
             and person is not None
-            and walk["walker_id"] == person.id
-            and walk["closed_at"] is None
+            and walk.walker_id == person.id
+            and walk.closed_at is None
         )
 
     async def after_cancel(self, ctx: Ctx) -> Keyboard | None:
-        walk = await walks.inspection(ctx.db, self.inspection_id)
-        return None if walk is None else resume_button(ctx, walk)
+        walk = await walks.walk(ctx.db, self.inspection_id)
+        return None if walk is None else resume_button(ctx, walk.building_id, walk.building_name)

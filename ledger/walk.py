@@ -7,9 +7,12 @@ then asks for other hazards, then shows a summary to close the building
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from ledger.errors import NotAllowed, Stale
 
 
 class Choice(StrEnum):
@@ -55,6 +58,55 @@ def position(
         if item_id not in answered:
             return Position(Where.ITEM, index=index)
     return Position(Where.SUMMARY if extra_done else Where.EXTRA)
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A walk as stored: its building, who walks it, and what is answered so far."""
+
+    id: int
+    campaign_id: int
+    building_id: int
+    building_name: str
+    school_id: int
+    use: str
+    year_built: int | None
+    checklist_version_id: int
+    walker_id: int
+    started_by: int
+    last_activity_at: datetime
+    extra_done: bool
+    closed_at: datetime | None
+    answers: Mapping[int, Choice]  # item id -> choice, in the order given
+    draft_id: int | None  # the hazard being reported in it, if one is
+
+    def position(self, item_ids: Sequence[int]) -> Position:
+        """Where it stands, given the ids of its building's items in order."""
+        return position(
+            list(item_ids),
+            set(self.answers),
+            self.draft_id,
+            self.extra_done,
+            self.closed_at is not None,
+        )
+
+
+def after_answer(walk: Walk, item_ids: Sequence[int], item_id: int, choice: Choice) -> Position:
+    """Where the walk stands once ``item_id`` is answered with ``choice``.
+
+    Only the question asked now is answered (one at a time): an item of another
+    building is refused, an item of this one that is not the current question is
+    stale (answered already, or a tap on an old message). A hazard found leaves the
+    walk at that hazard's questions, which the caller opens (``Where.HAZARD``).
+    """
+    if item_id not in item_ids:
+        raise NotAllowed()
+    now = walk.position(item_ids)
+    if now.where is not Where.ITEM or item_ids[now.index] != item_id:
+        raise Stale()
+    if choice is Choice.HAZARD:
+        return Position(Where.HAZARD)
+    return position(list(item_ids), {*walk.answers, item_id}, None, walk.extra_done, False)
 
 
 def can_take_over(last_activity: datetime, now: datetime, idle_minutes: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import date
 
 from ledger.checklist import Checklist, ChecklistItem
@@ -91,12 +92,41 @@ def item_of(row: Row) -> ChecklistItem:
     )
 
 
+# The items of each checklist version read so far, per connection (hence per database
+# file: item ids belong to their file). A version is content-addressed (its digest) and
+# its items are written once with it and never changed: an edited checklist is a new
+# version, so a version's items can be kept for the life of the connection.
+_ITEMS: weakref.WeakKeyDictionary[object, dict[int, tuple[Row, ...]]] = weakref.WeakKeyDictionary()
+
+
+async def version_items(db: Reader, version_id: int) -> tuple[Row, ...]:
+    """All items of a checklist version, in order: read once per connection."""
+    known = _ITEMS.setdefault(db.conn, {})
+    items = known.get(version_id)
+    if items is None:
+        items = tuple(
+            await db.all(
+                "SELECT * FROM checklist_items WHERE version_id = ? ORDER BY position",
+                (version_id,),
+            )
+        )
+        # Not a version not written yet (asked again, not remembered empty), nor one
+        # read inside a transaction that may still roll back.
+        if items and not db.conn.in_transaction:
+            known[version_id] = items
+    return items
+
+
+def items_applying(items: tuple[Row, ...], use: str, year_built: int | None) -> list[Row]:
+    """The items that apply to a building of this use and age (read fresh each time:
+    an edited building is seen at once)."""
+    return [r for r in items if item_of(r).applies_to(use, year_built)]
+
+
 async def items_for_building(db: Reader, version_id: int, building: Row) -> list[Row]:
     """The checklist items of a version that apply to this building, in order."""
-    rows = await db.all(
-        "SELECT * FROM checklist_items WHERE version_id = ? ORDER BY position", (version_id,)
-    )
-    return [r for r in rows if item_of(r).applies_to(building["use"], building["year_built"])]
+    items = await version_items(db, version_id)
+    return items_applying(items, building["use"], building["year_built"])
 
 
 # --- schools and buildings ---------------------------------------------------

@@ -13,6 +13,7 @@ private chat's message ids grow with every message, the bot's and theirs).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from storage.db import Database, Reader, Tx
@@ -29,12 +30,64 @@ class Unshown:
     language: str
 
 
-async def moved(tx: Tx, tg_user_id: int) -> None:
-    """In every transaction of a person's update: what they are asked may have changed."""
+@dataclass(frozen=True)
+class Shown:
+    """A question shown to a person and not yet written down (``shown_later``)."""
+
+    message_id: int
+    language: str
+
+
+# Per database: questions shown (a walk's step, edited in place) whose mark waits for the
+# person's next transaction. The mark is worth no transaction of its own: it stands for
+# the version the person's journey is at now, and only their own transaction moves that.
+_LATER: weakref.WeakKeyDictionary[Database, dict[int, Shown]] = weakref.WeakKeyDictionary()
+
+
+def shown_later(db: Database, tg_user_id: int, message_id: int, language: str) -> None:
+    """The current question reached the person as ``message_id``: written with their next
+    transaction (``moved``), or at shutdown (``write_shown``). Lost only if the process
+    dies first, and then the question is merely asked again at start-up."""
+    _LATER.setdefault(db, {})[tg_user_id] = Shown(message_id, language)
+
+
+def take_shown(db: Database, tg_user_id: int) -> Shown | None:
+    """The person's question shown and not written down yet (taken: ``moved`` writes it)."""
+    return _LATER.get(db, {}).pop(tg_user_id, None)
+
+
+def keep_shown(db: Database, tg_user_id: int, shown: Shown) -> None:
+    """A taken mark back, its transaction rolled back (unless a newer one came meanwhile)."""
+    _LATER.setdefault(db, {}).setdefault(tg_user_id, shown)
+
+
+async def write_shown(db: Database) -> int:
+    """Write every mark still waiting (at shutdown); how many."""
+    waiting = _LATER.pop(db, {})
+    if waiting:
+        async with db.write(durable=False) as tx:
+            for tg_user_id, shown in waiting.items():
+                await _mark(tx, tg_user_id, shown.message_id, shown.language, None)
+    return len(waiting)
+
+
+async def moved(tx: Tx, tg_user_id: int, shown: Shown | None = None) -> None:
+    """In every transaction of a person's update: what they are asked may have changed.
+
+    ``shown``: the question they were shown last, not written down yet (``take_shown``),
+    marked as shown at the version it was asked at, in the same statement.
+    """
     await tx.run(
         "INSERT INTO journey_marks (tg_user_id, version) VALUES (?, 1)"
-        " ON CONFLICT (tg_user_id) DO UPDATE SET version = version + 1",
-        (tg_user_id,),
+        " ON CONFLICT (tg_user_id) DO UPDATE SET version = version + 1,"
+        " shown_version = CASE WHEN ? THEN version ELSE shown_version END,"
+        " shown_message_id = COALESCE(?, shown_message_id), language = COALESCE(?, language)",
+        (
+            tg_user_id,
+            shown is not None,
+            None if shown is None else shown.message_id,
+            None if shown is None else shown.language,
+        ),
     )
 
 
@@ -47,18 +100,28 @@ async def shown(
     outside the person's updates, at start-up). Not made durable at once: if
     a power cut loses it, the question is merely asked again.
     """
+    _LATER.get(db, {}).pop(tg_user_id, None)  # this one is newer
     async with db.write(durable=False) as tx:
-        await tx.run(
-            "INSERT INTO journey_marks (tg_user_id, version, shown_version, shown_message_id,"
-            " language) VALUES (?, 0, 0, ?, ?) ON CONFLICT (tg_user_id) DO UPDATE SET"
-            " shown_version = version, shown_message_id = excluded.shown_message_id,"
-            " language = excluded.language WHERE ? IS NULL OR version = ?",
-            (tg_user_id, message_id, language, version, version),
-        )
+        await _mark(tx, tg_user_id, message_id, language, version)
 
 
-async def answers_shown_question(db: Reader, tg_user_id: int, message_id: int) -> bool:
+async def _mark(
+    tx: Tx, tg_user_id: int, message_id: int, language: str, version: int | None
+) -> None:
+    await tx.run(
+        "INSERT INTO journey_marks (tg_user_id, version, shown_version, shown_message_id,"
+        " language) VALUES (?, 0, 0, ?, ?) ON CONFLICT (tg_user_id) DO UPDATE SET"
+        " shown_version = version, shown_message_id = excluded.shown_message_id,"
+        " language = excluded.language WHERE ? IS NULL OR version = ?",
+        (tg_user_id, message_id, language, version, version),
+    )
+
+
+async def answers_shown_question(db: Database, tg_user_id: int, message_id: int) -> bool:
     """Whether a text (``message_id``) came after the question now waiting was shown."""
+    waiting = _LATER.get(db, {}).get(tg_user_id)
+    if waiting is not None:  # shown at the version they are at now
+        return message_id > waiting.message_id
     row = await db.one(
         "SELECT version, shown_version, shown_message_id FROM journey_marks WHERE tg_user_id = ?",
         (tg_user_id,),

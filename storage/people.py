@@ -9,12 +9,30 @@ from typing import Any
 from ledger.errors import InvitationInvalid
 from ledger.invitations import check_usable, new_code
 from ledger.roles import Membership, Person, Role
-from storage.db import Reader, Row, Tx
+from storage.db import Query, Reader, Row, Tx
 
 
 async def person_by_tg(db: Reader, tg_user_id: int) -> Person | None:
-    row = await db.one("SELECT * FROM people WHERE tg_user_id = ?", (tg_user_id,))
-    return None if row is None else await _with_memberships(db, row)
+    sql, params = person_query(tg_user_id)
+    return person_from(await db.all(sql, params))
+
+
+def person_query(tg_user_id: int) -> Query:
+    """The one read of a person with their memberships (a row per membership, or one
+    with none), to batch with an update's other reads; ``person_from`` makes the person."""
+    return (
+        "SELECT p.id, p.name, p.phone, m.role, m.school_id, s.name AS school_name"
+        " FROM people p LEFT JOIN memberships m ON m.person_id = p.id"
+        " LEFT JOIN schools s ON s.id = m.school_id WHERE p.tg_user_id = ? ORDER BY m.id",
+        (tg_user_id,),
+    )
+
+
+def person_from(rows: list[Row]) -> Person | None:
+    """The person read by ``person_query``."""
+    if not rows:
+        return None
+    return _person(rows[0], [r for r in rows if r["role"] is not None])
 
 
 async def person_by_id(db: Reader, person_id: int) -> Person | None:
@@ -28,6 +46,10 @@ async def _with_memberships(db: Reader, row: Row) -> Person:
         " LEFT JOIN schools s ON s.id = m.school_id WHERE m.person_id = ? ORDER BY m.id",
         (row["id"],),
     )
+    return _person(row, rows)
+
+
+def _person(row: Row, rows: list[Row]) -> Person:
     return Person(
         id=row["id"],
         name=row["name"],

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from ledger.hazards import HazardDraft
-from ledger.walk import Choice, Position, position
-from storage.campus import items_for_building
-from storage.db import Reader, Row, Tx
+from ledger.walk import Choice, Walk
+from storage.campus import items_applying, version_items
+from storage.db import Query, Reader, Row, Tx
 from storage.photos import StoredPhoto
 
 
@@ -19,6 +19,59 @@ async def inspection(db: Reader, inspection_id: int) -> Row | None:
         " FROM inspections i JOIN buildings b ON b.id = i.building_id WHERE i.id = ?",
         (inspection_id,),
     )
+
+
+def walk_query(inspection_id: int) -> Query:
+    """The one statement that reads a walk whole (``walk_from``): its building, its
+    answers and its draft hazard, in one snapshot."""
+    return (
+        "SELECT i.id, i.campaign_id, i.building_id, b.name AS building_name, b.school_id,"
+        " b.use, b.year_built, i.checklist_version_id, i.walker_id, i.started_by,"
+        " i.last_activity_at, i.extra_done, i.closed_at,"
+        " (SELECT json_group_array(json_array(a.item_id, a.choice)) FROM"
+        "  (SELECT item_id, choice FROM answers WHERE inspection_id = i.id ORDER BY id) a)"
+        " AS answered,"
+        " (SELECT h.id FROM hazards h WHERE h.inspection_id = i.id AND h.state = 'draft'"
+        "  ORDER BY h.id LIMIT 1) AS draft_id"
+        " FROM inspections i JOIN buildings b ON b.id = i.building_id WHERE i.id = ?",
+        (inspection_id,),
+    )
+
+
+def walk_from(rows: list[Row]) -> Walk | None:
+    """The walk read by ``walk_query``."""
+    if not rows:
+        return None
+    r = rows[0]
+    return Walk(
+        id=r["id"],
+        campaign_id=r["campaign_id"],
+        building_id=r["building_id"],
+        building_name=r["building_name"],
+        school_id=r["school_id"],
+        use=r["use"],
+        year_built=r["year_built"],
+        checklist_version_id=r["checklist_version_id"],
+        walker_id=r["walker_id"],
+        started_by=r["started_by"],
+        last_activity_at=datetime.fromisoformat(r["last_activity_at"]),
+        extra_done=bool(r["extra_done"]),
+        closed_at=None if r["closed_at"] is None else datetime.fromisoformat(r["closed_at"]),
+        answers={int(item): Choice(choice) for item, choice in json.loads(r["answered"])},
+        draft_id=r["draft_id"],
+    )
+
+
+async def walk(db: Reader, inspection_id: int) -> Walk | None:
+    """A walk whole, in one read."""
+    return walk_from(await db.all(*walk_query(inspection_id)))
+
+
+async def walk_items(db: Reader, walk: Walk) -> list[Row]:
+    """The walk's items in order: its checklist version's (read once per connection)
+    that apply to its building as the building stands now."""
+    items = await version_items(db, walk.checklist_version_id)
+    return items_applying(items, walk.use, walk.year_built)
 
 
 # The round a building is walked in now: the school's latest recurring round in
@@ -110,21 +163,17 @@ async def touch(tx: Tx, inspection_id: int) -> None:
     )
 
 
-async def answers(db: Reader, inspection_id: int) -> dict[int, str]:
-    rows = await db.all(
-        "SELECT item_id, choice FROM answers WHERE inspection_id = ?", (inspection_id,)
-    )
-    return {r["item_id"]: r["choice"] for r in rows}
-
-
 async def record_answer(
     tx: Tx, inspection_id: int, item_id: int, choice: Choice, person_id: int
 ) -> bool:
-    """Store an answer; False if the item was answered already (a stale tap)."""
+    """Store an answer; False if the item was answered already (a stale tap), or the
+    walk is no longer this person's to answer (closed, or taken over since it was read)."""
     answer_id = await tx.run(
         "INSERT INTO answers (inspection_id, item_id, choice, answered_by, answered_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (inspection_id, item_id) DO NOTHING",
-        (inspection_id, item_id, choice.value, person_id, tx.now()),
+        " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM inspections WHERE id = ?"
+        " AND walker_id = ? AND closed_at IS NULL)"
+        " ON CONFLICT (inspection_id, item_id) DO NOTHING",
+        (inspection_id, item_id, choice.value, person_id, tx.now(), inspection_id, person_id),
     )
     if not answer_id:
         return False
@@ -173,23 +222,6 @@ async def walk_draft(db: Reader, inspection_id: int) -> int | None:
         (inspection_id,),
     )
     return None if hazard_id is None else int(hazard_id)
-
-
-async def walk_position(db: Reader, walk: Row) -> tuple[Position, list[Row]]:
-    """Where the walk stands, and the building's items in order."""
-    building = await db.one("SELECT * FROM buildings WHERE id = ?", (walk["building_id"],))
-    assert building is not None
-    items = await items_for_building(db, walk["checklist_version_id"], building)
-    answered = set(await answers(db, walk["id"]))
-    draft = await walk_draft(db, walk["id"])
-    where = position(
-        [i["id"] for i in items],
-        answered,
-        draft,
-        bool(walk["extra_done"]),
-        walk["closed_at"] is not None,
-    )
-    return where, items
 
 
 # --- hazards -----------------------------------------------------------------

@@ -77,6 +77,7 @@ class Sent:
     files: list[bytes] = field(default_factory=list)  # a photo's, an album's or a document's
     file_name: str = ""
     entities: list[dict[str, Any]] = field(default_factory=list)  # as Telegram keeps them
+    edits: int = 0  # how many times the bot edited it
 
 
 class FakeBotAPI(BaseRequest):
@@ -362,6 +363,7 @@ class FakeBotAPI(BaseRequest):
         if (plain, self.last_entities, buttons) == (old.text, old.entities, old.buttons):
             raise _Refused(NOT_MODIFIED)  # compared as read, as Telegram does
         old.text, old.raw, old.buttons = plain, raw, buttons
+        old.edits += 1
         old.entities = self.last_entities
         return self._message(chat_id, old)
 
@@ -379,6 +381,7 @@ class FakeBotAPI(BaseRequest):
         if buttons == old.buttons:
             raise _Refused("message is not modified")
         old.buttons = buttons
+        old.edits += 1
         return self._message(chat_id, old)
 
     def tapped(self, query_id: str) -> None:
@@ -640,6 +643,7 @@ class Chat:
             "language_code": language,
         }
         self._seen = 0
+        self._edits: dict[int, int] = {}  # message id -> edits seen by ``new``
 
     # --- what the bot said --------------------------------------------------------
     @property
@@ -651,10 +655,18 @@ class Chat:
         return self.messages[-1]
 
     def new(self) -> list[Sent]:
-        """Messages sent since the last time this was asked (message ids only grow)."""
-        fresh = [m for m in self.messages if m.message_id > self._seen]
+        """Messages sent since the last time this was asked (message ids only grow), and
+        older ones edited into a new question since (a walk's step turns the question
+        tapped into the next one): in the chat's order."""
+        fresh = [
+            m
+            for m in self.messages
+            if m.message_id > self._seen
+            or (m.edits > self._edits.get(m.message_id, 0) and m.buttons)
+        ]
         if fresh:
-            self._seen = fresh[-1].message_id
+            self._seen = max(self._seen, fresh[-1].message_id)
+        self._edits = {m.message_id: m.edits for m in self.messages if m.edits}
         return fresh
 
     def menu(self) -> list[str]:

@@ -49,7 +49,8 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 PRODUCT = (ROOT / "docs" / "product.md").read_text(encoding="utf-8")
 ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 PACKAGES = (
-    "bot", "handlers", "ledger", "storage", "scheduler", "reports", "localchat", "telegram_rules"
+    "bot", "cases", "handlers", "ledger", "storage", "scheduler", "reports", "localchat",
+    "telegram_rules",
 )  # fmt: skip
 SKIPPED = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
            "data", "test-artifacts", "build", ".hypothesis"}  # fmt: skip

@@ -145,10 +145,29 @@ async def test_an_expired_tap_on_a_refusal_still_ends_quietly(sim: Simulator) ->
 
 
 async def test_an_edit_that_changes_nothing_does_not_stop_the_walk(sim: Simulator) -> None:
+    """A hazard's tap: its question's edit refused as "not modified", the next one comes."""
     staff = await _first_question(sim)
     sim.api.fail("editMessageText", 400, f"Bad Request: {NOT_MODIFIED}")
-    said = await staff.tap("无隐患")
+    said = await staff.tap("有隐患")
+    assert "请拍照发送隐患照片" in said[-1].text
+    assert await sim.db.value("SELECT choice FROM answers") == "hz"
+
+
+async def test_a_step_whose_edit_changes_nothing_is_taken_as_shown(sim: Simulator) -> None:
+    """ "No hazard": the question turned into the next one is refused as "not modified"
+    (it shows it already: the same tap applied before a crash). The answer stands, once,
+    nothing is logged as failed, and the next question is answered as usual."""
+    staff = await _first_question(sim)
+    question, data = staff._button("无隐患")
+    sim.api.fail("editMessageText", 400, f"Bad Request: {NOT_MODIFIED}")
+    await staff.tap_data(data, question)
+    assert sim.errors == []
+    assert await sim.db.value("SELECT COUNT(*) FROM answers WHERE choice = 'ok'") == 1
+    said = await staff.tap_data(data, question)  # the old button again: stale, asked anew
     assert "2/19 · F02" in said[-1].text
+    said = await staff.tap("无隐患")
+    assert "3/19 · F03" in said[-1].text
+    assert await sim.db.value("SELECT COUNT(*) FROM answers WHERE choice = 'ok'") == 2
 
 
 async def test_the_fake_refuses_a_tap_answered_twice(sim: Simulator) -> None:
@@ -178,6 +197,8 @@ async def test_a_failure_after_the_commit_is_kept_for_the_operator(
     staff = await _first_question(sim)
     question, data = staff._button("无隐患")
     raw = staff.tap_update(data, question)
+    # The chat is gone: neither the question turned into the next one nor a new one goes.
+    sim.api.fail("editMessageText", 400, "Bad Request: chat not found", chat_id=staff.user_id)
     sim.api.fail("sendMessage", 400, "Bad Request: chat not found", chat_id=staff.user_id)
     errors = await _deliver_failing(sim, raw)
     assert errors, "the next question could not be sent"
