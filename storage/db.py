@@ -1,11 +1,17 @@
 """The database: one writer, reads separate, numbered migrations.
 
 Like datasette's ``database.py``: every write goes through one connection,
-one short ``BEGIN IMMEDIATE`` transaction at a time (queued in turn, an
-urgent write before any waiting one); reads use their own connection and
-never wait for a writer, which WAL allows. A transaction that applies a
-received update also marks it done in the inbox, so an update is applied
-exactly once.
+one writer's body at a time (queued in turn, an urgent write before any
+waiting one); reads use their own connection and never wait for a writer,
+which WAL allows. A transaction that applies a received update also marks it
+done in the inbox, so an update is applied exactly once.
+
+Group commit: writers that queue behind each other share one ``BEGIN
+IMMEDIATE`` … ``COMMIT`` (one fsync). The first writer of a batch opens the
+transaction; each one after it runs in its own ``SAVEPOINT``, so that its
+failure is rolled back alone; the writer that finds nobody waiting behind it
+commits, and every writer of the batch returns only once that commit is on
+disk. A writer alone commits at once: no window, no sleep.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -26,6 +33,10 @@ from ledger.chain import GENESIS, event_hash, school_chain
 from ledger.clock import Clock
 
 BUSY_TIMEOUT_MS = 10_000
+# A batch stops taking writers after this many, or this long after it began, so
+# that a steady stream of writers does not hold the first one's answer back.
+BATCH_MAX_WRITERS = 64
+BATCH_MAX_SECONDS = 0.05
 Row = sqlite3.Row
 Query = tuple[str, tuple[Any, ...]]  # a statement and its parameters, to read in a batch
 P = ParamSpec("P")
@@ -216,7 +227,9 @@ class WriteTurn:
     (the outbox's "sent" mark, which closes the window in which a crash would
     send a message twice) goes before every write still waiting."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_idle: Callable[[], None] = lambda: None) -> None:
+        # Called when the turn falls free with nobody waiting (``Database`` closes its batch).
+        self.on_idle = on_idle
         self._busy = False
         self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
             deque(),
@@ -239,6 +252,10 @@ class WriteTurn:
                 queue.remove(turn)
             raise
 
+    def waiting(self) -> bool:
+        """Whether a writer is queued for the next turn."""
+        return any(not turn.done() for queue in self._waiting for turn in queue)
+
     def release(self) -> None:
         for queue in self._waiting:
             while queue:
@@ -247,6 +264,45 @@ class WriteTurn:
                     turn.set_result(None)  # handed over: still busy
                     return
         self._busy = False
+        self.on_idle()
+
+
+class _Batch:
+    """Writers sharing one transaction, hence one COMMIT."""
+
+    def __init__(self, durable: bool) -> None:
+        self.began = time.monotonic()
+        # Synced at commit (synchronous = FULL), or not (NORMAL: only writers that
+        # need no sync are let in).
+        self.durable = durable
+        self.writers = 0  # bodies kept in the transaction
+        self.queued_notice = False
+        self.over = False
+        self.error: BaseException | None = None  # why the batch's writes are not kept
+        # Made only when a writer has to wait for the batch's end: a writer alone
+        # commits and returns without one.
+        self._ended: asyncio.Future[None] | None = None
+
+    def full(self) -> bool:
+        return (
+            self.writers >= BATCH_MAX_WRITERS or time.monotonic() - self.began >= BATCH_MAX_SECONDS
+        )
+
+    def end(self, error: BaseException | None) -> None:
+        """Committed (``error`` None) or not: every writer waiting is released."""
+        self.over, self.error = True, error
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+
+    async def outcome(self) -> None:
+        """Wait for the batch's end; raise why its writes were not kept, if they were not."""
+        if not self.over:
+            if self._ended is None:
+                self._ended = asyncio.get_running_loop().create_future()
+            # Shielded: a writer cancelled here leaves the batch to end for the others.
+            await asyncio.shield(self._ended)
+        if self.error is not None:
+            raise self.error
 
 
 class Database(Reader):
@@ -257,7 +313,9 @@ class Database(Reader):
         self.clock = clock
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._turn = WriteTurn()
+        self._turn = WriteTurn(on_idle=self._idle)
+        self._batch: _Batch | None = None
+        self._closing_batch: asyncio.Task[None] | None = None
         # Called after each commit that queued a notice in the outbox (the bot sets it
         # to a pass of the sender); the command line leaves it be.
         self.on_outbox: Callable[[], None] = lambda: None
@@ -390,35 +448,175 @@ class Database(Reader):
     async def write(
         self, update_id: int | None = None, urgent: bool = False, durable: bool = True
     ) -> AsyncIterator[Tx]:
-        """One short write transaction, queued behind any other (``urgent``: before them).
+        """One write transaction, queued behind any other (``urgent``: before them).
 
-        With ``update_id`` the received update is marked done in the same
-        transaction, so its effects and its being done commit together.
-        ``durable=False``: the commit is not synced to disk (WAL keeps it
-        consistent; a power cut may lose it, a killed process does not), for
-        marks that are only a convenience when they survive.
+        Returns once the writes are committed, in a COMMIT that writers queued at
+        the same moment share (see the module's docstring); an error in the body
+        undoes this body only and is raised here, and a failed COMMIT is raised to
+        every writer of the batch. With ``update_id`` the received update is
+        marked done in the same transaction as the body's writes, so its effects
+        and its being done commit together. ``durable=False``: the commit need not
+        be synced to disk (WAL keeps it consistent; a power cut may lose it, a
+        killed process does not), for marks that are only a convenience when they
+        survive; such a write alone commits without a sync, and one that joins a
+        batch is synced with it.
         """
         assert self._writer is not None
+        w = self._writer
         await self._turn.acquire(urgent)
         try:
-            if not durable:
-                await self._writer.execute("PRAGMA synchronous = NORMAL")
-            await self._writer.execute("BEGIN IMMEDIATE")
-            tx = Tx(self._writer, self.clock, update_id)
-            try:
-                yield tx
-                if update_id is not None:
-                    await tx.run(
-                        "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
-                        (tx.now(), update_id),
-                    )
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
-        finally:
-            if not durable:
-                await self._writer.execute("PRAGMA synchronous = FULL")
+            batch = await self._join(durable)
+        except BaseException:
             self._turn.release()
-        if tx.queued_notice:  # committed: the notice may leave now, not at the next tick
-            self.on_outbox()
+            raise
+        own_savepoint = batch.writers > 0
+        tx = Tx(w, self.clock, update_id)
+        try:
+            yield tx
+            if update_id is not None:
+                await tx.run(
+                    "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
+                    (tx.now(), update_id),
+                )
+            if own_savepoint:
+                await w.execute("RELEASE grouped")
+        except BaseException:
+            try:
+                await self._undo(batch, own_savepoint)
+            finally:
+                await self._end_turn(batch, urgent)
+            raise
+        batch.writers += 1
+        batch.queued_notice = batch.queued_notice or tx.queued_notice
+        await self._end_turn(batch, urgent)
+        if not batch.over or batch.error is not None:
+            await batch.outcome()
+
+    async def _join(self, durable: bool) -> _Batch:
+        """With the turn held: the open batch to write in (opening one if none)."""
+        assert self._writer is not None
+        w = self._writer
+        batch = self._batch
+        if batch is not None and durable and not batch.durable:
+            # The open batch commits unsynced (its PRAGMA cannot change inside a
+            # transaction): it ends here, cheaply, and a synced one begins.
+            await self._commit(batch)
+            batch = None
+        if batch is not None:
+            await w.execute("SAVEPOINT grouped")
+            return batch
+        # A writer that needs no sync, alone, commits unsynced; with others
+        # waiting, the batch will carry them, so it syncs.
+        synced = durable or self._turn.waiting()
+        if not synced:
+            await w.execute("PRAGMA synchronous = NORMAL")
+        try:
+            await w.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if not synced:
+                await w.execute("PRAGMA synchronous = FULL")
+            raise
+        self._batch = _Batch(synced)
+        return self._batch
+
+    async def _undo(self, batch: _Batch, own_savepoint: bool) -> None:
+        """A body failed: undo it alone, or fail the batch if SQLite undid more."""
+        assert self._writer is not None
+        w = self._writer
+        try:
+            if own_savepoint and w.in_transaction:
+                await w.execute("ROLLBACK TO grouped")
+                await w.execute("RELEASE grouped")
+        except Exception as error:  # the savepoint could not be undone: nor the batch kept
+            await self._abandon(batch, error)
+            return
+        if not w.in_transaction:
+            # Some errors (a full disk, an I/O error) roll the whole transaction
+            # back: the writers before this one lost their writes too.
+            await self._abandon(
+                batch, sqlite3.OperationalError("the shared transaction was rolled back")
+            )
+        elif batch.writers == 0:
+            await self._abandon(batch, None)  # the batch's first writer: nothing to keep
+
+    async def _abandon(self, batch: _Batch, error: BaseException | None) -> None:
+        """End the batch without committing; its writers (if any) get ``error``."""
+        assert self._writer is not None
+        self._batch = None
+        try:
+            if self._writer.in_transaction:
+                await self._writer.execute("ROLLBACK")
+        finally:
+            if not batch.durable:
+                await self._writer.execute("PRAGMA synchronous = FULL")
+            batch.end(error)  # None: nobody kept anything in it
+
+    async def _end_turn(self, batch: _Batch, urgent: bool) -> None:
+        """Commit the batch unless another writer waits to join it; pass the turn on.
+
+        An urgent write (the outbox's "sent" mark) commits at once all the same: it
+        went before the waiting writers to be durable soon, not after them.
+        """
+        try:
+            if self._batch is batch and (urgent or not self._turn.waiting() or batch.full()):
+                await self._commit(batch)
+        finally:
+            self._turn.release()
+
+    async def _commit(self, batch: _Batch) -> None:
+        """COMMIT the batch (the turn held) and release its writers."""
+        assert self._writer is not None
+        w = self._writer
+        self._batch = None
+        try:
+            try:
+                await w.execute("COMMIT")
+            except asyncio.CancelledError:
+                # This writer was cancelled, not the COMMIT: it runs on in aiosqlite's
+                # thread, for the others too. The turn is kept until it is over.
+                await asyncio.shield(self._after_cancelled_commit(batch))
+                raise
+        except Exception as error:
+            try:
+                if w.in_transaction:
+                    await w.execute("ROLLBACK")
+            finally:
+                batch.end(error)
+        else:
+            batch.end(None)
+        finally:
+            try:
+                if not batch.durable:
+                    await w.execute("PRAGMA synchronous = FULL")
+            finally:
+                if batch.queued_notice and batch.over and batch.error is None:
+                    self.on_outbox()  # committed: the notices may leave now, not at the next tick
+
+    async def _after_cancelled_commit(self, batch: _Batch) -> None:
+        """The COMMIT's outcome, read once it is over (a trip queued behind it)."""
+        assert self._writer is not None
+        w = self._writer
+        await w.execute("SELECT 1")
+        if w.in_transaction:  # the COMMIT failed (e.g. a deferred foreign key)
+            await w.execute("ROLLBACK")
+            batch.end(sqlite3.OperationalError("the shared COMMIT failed"))
+        else:
+            batch.end(None)
+
+    def _idle(self) -> None:
+        # The turn fell free with a batch still open: its last writer handed the
+        # turn to one that was cancelled before taking it. Someone must commit it.
+        if self._batch is not None and self._closing_batch is None:
+            self._closing_batch = asyncio.get_running_loop().create_task(self._close_batch())
+
+    async def _close_batch(self) -> None:
+        try:
+            await self._turn.acquire(urgent=True)
+            batch = self._batch
+            try:
+                if batch is not None:
+                    await self._commit(batch)
+            finally:
+                self._turn.release()
+        finally:
+            self._closing_batch = None
