@@ -456,7 +456,7 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
     applicable" turn the tapped question into the next one (one edit, the last answers
     shown above it); a hazard found asks its own questions in new messages."""
     walk = await _my_walk(ctx, walk_id, _first(ctx))
-    items = await walks.walk_items(ctx.db, walk)  # the checklist is read once per process
+    items = await walks.walk_items(ctx.db, walk)  # the checklist: read once per connection
     async with ctx.write() as tx:
         where = await answer_item(
             tx, walk, [i["id"] for i in items], item_id, choice, ctx.member().id
