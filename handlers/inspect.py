@@ -137,11 +137,8 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
 
 
 async def _item_count(ctx: Ctx, building: Row) -> int:
-    version = ctx.services.checklist_version_id
-    if building["inspection_id"] is not None:
-        walk = await walks.inspection(ctx.db, building["inspection_id"])
-        assert walk is not None
-        version = walk["checklist_version_id"]
+    """Its walk's items (the checklist in force for a building not started)."""
+    version = building["checklist_version_id"] or ctx.services.checklist_version_id
     return len(await campus.items_for_building(ctx.db, version, building))
 
 
