@@ -155,7 +155,8 @@ async def cmd_init(config: Config) -> str:
 
 
 async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
-    from storage import campus, people
+    from cases import invitations
+    from storage import campus
 
     role = Role(args.role)
     city_role = role in (Role.TASKFORCE, Role.SUPERVISOR)
@@ -170,14 +171,7 @@ async def cmd_invite(config: Config, args: argparse.Namespace) -> str:
         if args.school is not None and await campus.school(db, args.school) is None:
             raise ConfigError(f"invite: no school with id {args.school}")
         async with db.write() as tx:
-            code = await people.create_invitation(
-                tx,
-                role=role,
-                school_id=args.school,
-                created_by=None,
-                days=args.days,
-                max_uses=args.uses,
-            )
+            code = await invitations.invite(tx, None, role, args.school, args.days, args.uses)
     finally:
         await db.close()
     lines = [f"code: {code}", f"link: {deep_link(config.username or None, code)}"]
@@ -380,7 +374,7 @@ def write_out(args: argparse.Namespace, name: str, data: bytes) -> str:
     return f"written: {out}"
 
 
-def _problem_lines(problems: list[Problem]) -> str:
+def _problem_lines(problems: Sequence[Problem]) -> str:
     from handlers.i18n import t
 
     return "\n".join(
@@ -390,16 +384,16 @@ def _problem_lines(problems: list[Problem]) -> str:
     )  # fmt: skip
 
 
-def _refused(path: Path, problems: list[Problem]) -> str:
+def _refused(path: Path, problems: Sequence[Problem]) -> str:
     head = f"{path}: nothing imported; {len(problems)} problem(s):"
     return head + "\n" + _problem_lines(problems)
 
 
 async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str]:
     """Import a file in one transaction, or nothing and the bad rows; (exit code, output)."""
+    from cases import imports as importing
     from handlers.i18n import t
     from reports import files, imports
-    from storage import imports as importing
 
     if args.what == "template":
         args.out.mkdir(parents=True, exist_ok=True)
@@ -422,12 +416,11 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str
         raise ConfigError(f"import: {args.file} is a {kind.value} file, not {args.what}")
     services = await _services(config)
     try:
+        write = services.db.write
         if args.what == "schools":
-            schools, problems = imports.parse_schools(rows)
-            if problems:
-                return 1, _refused(args.file, problems)
-            async with services.db.write() as tx:
-                made = await importing.import_schools(tx, schools, None)
+            made = await importing.import_schools(write, None, *imports.parse_schools(rows))
+            if isinstance(made, importing.Refused):
+                return 1, _refused(args.file, made.problems)
             lines = [
                 f"school {m.school_id} {m.name}: principal {m.principal} {m.phone}: "
                 f"{deep_link(config.username or None, m.code)}"
@@ -436,10 +429,9 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str
             return 0, "\n".join([f"imported {len(made)} new school(s)", *lines])
         await _school_or_fail(services, args.school)
         buildings, problems = imports.parse_buildings(rows, services.clock.now().year)
-        if problems:
-            return 1, _refused(args.file, problems)
-        async with services.db.write() as tx:
-            names = await importing.import_buildings(tx, args.school, buildings, None)
+        names = await importing.import_buildings(write, None, args.school, buildings, problems)
+        if isinstance(names, importing.Refused):
+            return 1, _refused(args.file, names.problems)
         listed = f": {', '.join(names)}" if names else ""
         return 0, f"imported {len(names)} new building(s){listed}"
     finally:

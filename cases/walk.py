@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from ledger.errors import Stale
 from ledger.walk import Choice, Position, Walk, Where, after_answer
-from storage import walks
+from storage import hazards, walks
 from storage.db import Tx
 
 
@@ -30,7 +30,7 @@ async def answer_item(
     if not await walks.record_answer(tx, walk.id, item_id, choice, person_id):
         raise Stale()
     if after.where is Where.HAZARD:
-        hazard_id = await walks.create_hazard(
+        hazard_id = await hazards.create_hazard(
             tx,
             school_id=walk.school_id,
             building_id=walk.building_id,
@@ -52,7 +52,7 @@ async def report_other(
     if walk.position(item_ids).where is not Where.EXTRA:
         raise Stale()
     if yes:
-        hazard_id = await walks.create_hazard(
+        hazard_id = await hazards.create_hazard(
             tx,
             school_id=walk.school_id,
             building_id=walk.building_id,

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from cases import campus as registering
+from cases import invitations
 from handlers.base import Button, Ctx, entry, reading
 from handlers.buttons import Tap, button
 from handlers.i18n import Html
@@ -28,8 +30,14 @@ from ledger.buildings import (
 from ledger.errors import Duplicate, NotAllowed, Stale
 from ledger.invitations import EXPIRY_DAYS, deep_link
 from ledger.invitations import USES as INVITE_USES
-from ledger.roles import Role, can_manage_school, invitable_roles, may_revoke, require
-from storage import campus, people
+from ledger.roles import (
+    Role,
+    invitable_roles,
+    managed_schools,
+    may_revoke,
+    require,
+)
+from storage import people
 from storage.db import Tx
 from telegram_rules.fit import fit, room_for
 
@@ -64,36 +72,30 @@ def _name(ctx: Ctx, text: str) -> str:
 
 
 async def _finish_school(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    person = ctx.member()
-    school_id = await campus.create_school(
+    new = await registering.add_school(
         tx,
+        ctx.member(),
         name=data["name"],
         kind=data["kind"],
         ownership=data["ownership"],
         district=data["district"],
-        actor_id=person.id,
-    )
-    code = await people.create_invitation(
-        tx, role=Role.PRINCIPAL, school_id=school_id, created_by=person.id, days=30, max_uses=1
     )
     return {
         "school": data["name"],
-        "link": deep_link(ctx.services.bot_username, code),
-        "code": code,
+        "link": deep_link(ctx.services.bot_username, new.code),
+        "code": new.code,
     }
 
 
 async def _finish_building(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    person = ctx.member()
-    require(can_manage_school(person, data["school"]))
-    await campus.create_building(
+    await registering.add_building(
         tx,
-        school_id=data["school"],
+        ctx.member(),
+        data["school"],
         name=data["name"],
         use=data["use"],
         floors=data["floors"],
         year_built=data["year"],
-        actor_id=person.id,
     )
     return {
         "name": data["name"],
@@ -104,16 +106,9 @@ async def _finish_building(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, 
 
 
 async def _finish_invite(ctx: Ctx, tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    school_id = data["school"]
     role = Role(data["role"])
-    require(role in invitable_roles(ctx.member(), school_id))
-    code = await people.create_invitation(
-        tx,
-        role=role,
-        school_id=school_id,
-        created_by=ctx.member().id,
-        days=int(data["days"]),
-        max_uses=int(data["uses"]),
+    code = await invitations.invite(
+        tx, ctx.member(), role, data["school"], int(data["days"]), int(data["uses"])
     )
     return {
         "role": ctx.t(f"role.{role}"),
@@ -317,7 +312,7 @@ async def on_choice(ctx: Ctx, form_name: str, field_name: str, value: str) -> No
 
 def _managed_school(ctx: Ctx) -> int:
     person = ctx.member()
-    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    managed = managed_schools(person)
     if not managed:
         raise NotAllowed()
     return managed[0]
@@ -352,7 +347,7 @@ async def list_invitations(ctx: Ctx) -> None:
     rows = [
         r
         for r in await people.invitations_for(ctx.db, school, ctx.now())
-        if may_revoke(person, Role(r["role"]), school)
+        if may_revoke(person, r.role, school)
     ]
     if not rows:
         await ctx.reply("invitations.none")
@@ -363,14 +358,14 @@ async def list_invitations(ctx: Ctx) -> None:
         lines.append(
             ctx.t(
                 "invitations.line",
-                code=r["code"],
-                role=ctx.t(f"role.{r['role']}"),
-                uses=r["uses"],
-                max_uses=r["max_uses"],
-                expires=ctx.moment(r["expires_at"]),
+                code=r.code,
+                role=ctx.t(f"role.{r.role}"),
+                uses=r.uses,
+                max_uses=r.max_uses,
+                expires=ctx.moment(r.expires_at),
             )
         )
-        buttons.append([Revoke(r["id"]).labelled(ctx.t("invitations.revoke", code=r["code"]))])
+        buttons.append([Revoke(r.id).labelled(ctx.t("invitations.revoke", code=r.code))])
     room = room_for(ctx.t("invitations.list", lines=""))
     shown = fit(lines, room, lambda count: ctx.t("visible.more", count=count))
     kept = len(shown) if len(shown) == len(lines) else len(shown) - 1
@@ -389,12 +384,5 @@ class Revoke(Tap):
 
 
 async def revoke(ctx: Ctx, invitation_id: int) -> None:
-    person = ctx.member()
-    row = await people.invitation(ctx.db, invitation_id)
-    if row is None:
-        raise NotAllowed()
-    require(may_revoke(person, Role(row["role"]), row["school_id"]))
-    async with ctx.write() as tx:
-        if not await people.revoke_invitation(tx, row["id"], person.id):
-            raise Stale()
-    await ctx.settle(ctx.t("invitations.revoked", code=row["code"]))
+    code = await invitations.revoke(ctx.write, ctx.member(), invitation_id)
+    await ctx.settle(ctx.t("invitations.revoked", code=code))

@@ -44,6 +44,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ContextTypes
 
+from cases.actor import Actor
 from handlers import when
 from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
@@ -165,6 +166,10 @@ class Ctx:
     def member(self) -> Person:
         """The person, who must have joined; otherwise ``NotMember``."""
         return require_member(self.person)
+
+    def actor(self) -> Actor:
+        """The person acting in a use case (``cases``), through this update's transaction."""
+        return Actor(self.db, self.member(), self.services.clock, self.write, self.user_id)
 
     # --- time ----------------------------------------------------------------
     def now(self) -> datetime:

@@ -7,7 +7,7 @@ from telegram import ChatMember
 from handlers.base import Ctx, entry, reading
 from handlers.i18n import Html
 from handlers.journeys import current
-from ledger.roles import CITY_ROLES, SCHOOL_MANAGERS, Role
+from ledger.roles import CITY_ROLES, Role, managed_schools
 from storage import outbox, people
 
 
@@ -17,7 +17,7 @@ def help_text(ctx: Ctx) -> str:
     if person is None or not person.memberships:
         return ctx.t("help.guest")
     roles = {m.role for m in person.memberships}
-    manager = bool(roles & SCHOOL_MANAGERS)
+    manager = bool(managed_schools(person))
     # A manager's /reminders and /tasks do more: their lines say so where first listed.
     sections = [ctx.t("friction.help.everyone_manager" if manager else "help.everyone")]
     if roles - CITY_ROLES:

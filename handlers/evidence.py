@@ -12,19 +12,21 @@ never named (a school sees only its own).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from handlers.base import Ctx
 from handlers.buttons import Tap, button
 from handlers.i18n import t
 from ledger.errors import Stale
+from ledger.hazards import Hazard, Photo
 from storage import evidence
-from storage.db import Reader, Row
+from storage.db import Reader
 from storage.photos import StoredPhoto
 
 
 async def screen(
     ctx: Ctx,
-    hazard: Row,
+    hazard: Hazard,
     stored: StoredPhoto,
     file_unique_id: str | None,
     kind: str,
@@ -38,7 +40,7 @@ async def screen(
         stored,
         ctx.services.evidence,
         skip_fix_id=fix_report_id,
-        only_other_than_school=hazard["school_id"] if kind == "before" else None,
+        only_other_than_school=hazard.school_id if kind == "before" else None,
     )
     if not matches:
         return True
@@ -47,15 +49,15 @@ async def screen(
         await evidence.hold(
             tx,
             ctx.user_id,
-            hazard["id"],
+            hazard.id,
             fix_report_id,
             kind,
             stored,
             file_unique_id,
             best.photo_id,
         )
-    keep = [[KeepPhoto(hazard["id"]).labelled(ctx.t("evidence.keep"))]]
-    if best.school_id == hazard["school_id"]:
+    keep = [[KeepPhoto(hazard.id).labelled(ctx.t("evidence.keep"))]]
+    if best.school_id == hazard.school_id:
         text = ctx.t(
             "evidence.matches",
             id=best.hazard_id,
@@ -92,90 +94,95 @@ class KeepPhoto(Tap):
 # --- what the verifier and the card show ------------------------------------------
 
 
-def time_of(taken_at: str) -> str:
-    """A capture time as people read it: date and minutes."""
-    return taken_at[:16].replace("T", " ")
+def time_of(moment: str | datetime | None) -> str:
+    """A capture time as people read it: date and minutes, as the camera wrote it (its
+    own clock, whatever its zone); a moment of ours in the offset it was stored with."""
+    if moment is None:
+        return "?"
+    if isinstance(moment, datetime):
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment[:16].replace("T", " ")
 
 
 async def flag_lines(
-    db: Reader, lang: str, hazard: Row, photos: list[Row], stale_days: int
+    db: Reader, lang: str, hazard: Hazard, photos: list[Photo], stale_days: int
 ) -> list[str]:
     """One line per flag on these photos, numbered as the card numbers them."""
     lines: list[str] = []
     counters = {"before": 0, "after": 0}
     no_metadata = 0
     for p in photos:
-        counters[p["kind"]] += 1
-        n = counters[p["kind"]]
-        kind = t(lang, f"evidence.kind.{p['kind']}")
-        if p["reused_of"]:
-            other = await evidence.photo(db, p["reused_of"])
-            if other is not None and other["school_id"] == hazard["school_id"]:
+        counters[p.kind] += 1
+        n = counters[p.kind]
+        kind = t(lang, f"evidence.kind.{p.kind}")
+        if p.reused_of:
+            other = await evidence.photo(db, p.reused_of)
+            if other is not None and other.school_id == hazard.school_id:
                 lines.append(
                     t(
                         lang,
                         "evidence.flag.reused",
                         kind=kind,
                         n=n,
-                        id=other["hazard_id"],
-                        building=other["building"] or "?",
-                        other=t(lang, f"evidence.kind.{other['kind']}"),
+                        id=other.photo.hazard_id,
+                        building=other.building or "?",
+                        other=t(lang, f"evidence.kind.{other.photo.kind}"),
                     )
                 )
             else:
                 lines.append(t(lang, "evidence.flag.reused_other_school", kind=kind, n=n))
-        if p["time_flag"] == "before_hazard":
+        if p.time_flag == "before_hazard":
             lines.append(
                 t(
                     lang,
                     "evidence.flag.before_hazard",
                     kind=kind,
                     n=n,
-                    taken=time_of(p["taken_at"]),
-                    reported=time_of(hazard["reported_at"]),
+                    taken=time_of(p.taken_at),
+                    reported=time_of(hazard.reported_at),
                 )
             )
-        elif p["time_flag"] == "stale":
+        elif p.time_flag == "stale":
             lines.append(
                 t(
                     lang,
                     "evidence.flag.stale",
                     kind=kind,
                     n=n,
-                    taken=time_of(p["taken_at"]),
+                    taken=time_of(p.taken_at),
                     days=stale_days,
                 )
             )
-        if p["kind"] == "after" and not p["taken_at"]:
+        if p.kind == "after" and not p.taken_at:
             no_metadata += 1
     if no_metadata:
         lines.append(t(lang, "evidence.flag.no_metadata", count=no_metadata))
     return lines
 
 
-async def side_by_side(db: Reader, photos: list[Row]) -> list[str]:
+async def side_by_side(db: Reader, photos: list[Photo]) -> list[str]:
     """The SHA-256 of each flagged photo followed by the photo on record it matches."""
     pairs: list[str] = []
     for p in photos:
-        if p["reused_of"]:
-            other = await evidence.photo(db, p["reused_of"])
+        if p.reused_of:
+            other = await evidence.photo(db, p.reused_of)
             if other is not None:
-                pairs += [p["sha256"], other["sha256"]]
+                pairs += [p.sha256, other.photo.sha256]
     return pairs
 
 
-def card_lines(lang: str, photos: list[Row]) -> list[str]:
+def card_lines(lang: str, photos: list[Photo]) -> list[str]:
     """Each photo's capture time and place, or the "no metadata" mark."""
     lines = [t(lang, "evidence.card.head")]
     counters = {"before": 0, "after": 0}
     for p in photos:
-        counters[p["kind"]] += 1
-        kind = t(lang, f"evidence.kind.{p['kind']}")
-        n = counters[p["kind"]]
-        if p["taken_at"]:
+        counters[p.kind] += 1
+        kind = t(lang, f"evidence.kind.{p.kind}")
+        n = counters[p.kind]
+        if p.taken_at:
             gps = (
-                t(lang, "evidence.card.gps", lat=p["latitude"], lon=p["longitude"])
-                if p["latitude"] is not None
+                t(lang, "evidence.card.gps", lat=p.latitude, lon=p.longitude)
+                if p.latitude is not None
                 else ""
             )
             lines.append(
@@ -184,7 +191,7 @@ def card_lines(lang: str, photos: list[Row]) -> list[str]:
                     "evidence.card.photo",
                     kind=kind,
                     n=n,
-                    taken=time_of(p["taken_at"]),
+                    taken=time_of(p.taken_at),
                     gps=gps,
                 )
             )

@@ -14,6 +14,7 @@ from typing import Any
 
 from telegram import Document, PhotoSize
 
+from cases import hazards as reported
 from handlers import evidence, named
 from handlers.base import Button, Ctx
 from handlers.buttons import Tap, button
@@ -22,19 +23,25 @@ from handlers.i18n import Html
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NotAllowed, PhotoRejected, Stale
-from ledger.hazards import DEADLINE_CHOICES, Step, next_step, quick_fix_deadline
+from ledger.hazards import (
+    DEADLINE_CHOICES,
+    Hazard,
+    Step,
+    fixed_at_once,
+    next_step,
+    quick_fix_deadline,
+)
 from ledger.ids import parse_id
-from storage import campus, people, walks
+from storage import campus, hazards, people, walks
 from storage import evidence as evidence_store
-from storage.db import Row
 from storage.photos import StoredPhoto
 from telegram_rules.fit import clip
 
 YES_NO = ("y", "n")
 
 
-def step_of(hazard: Row) -> Step:
-    return next_step(walks.draft_of(hazard))
+def step_of(hazard: Hazard) -> Step:
+    return next_step(hazard.draft)
 
 
 @button("hazard", legacy="h")
@@ -53,8 +60,8 @@ class HazardAnswer(Tap):
         await on_hazard_answer(ctx, self)
 
 
-def _data(hazard: Row, step: Step, value: str | int) -> str:
-    return HazardAnswer(hazard["id"], step, str(value)).pack()
+def _data(hazard: Hazard, step: Step, value: str | int) -> str:
+    return HazardAnswer(hazard.id, step, str(value)).pack()
 
 
 @button("cam", legacy="cam")
@@ -76,12 +83,12 @@ def camera_row(ctx: Ctx, camera: Camera) -> list[Button]:
     return [camera.labelled(ctx.t("friction.photo.camera"))]
 
 
-def deadline_topic(hazard: Row) -> str:
+def deadline_topic(hazard: Hazard) -> str:
     """The deadline question of this hazard, as an open question's topic."""
-    return f"h:{hazard['id']}:deadline"
+    return f"h:{hazard.id}:deadline"
 
 
-def _yes_no(ctx: Ctx, hazard: Row, step: Step) -> list[list[Button]]:
+def _yes_no(ctx: Ctx, hazard: Hazard, step: Step) -> list[list[Button]]:
     return [
         [
             (ctx.t("button.yes"), _data(hazard, step, "y")),
@@ -90,21 +97,21 @@ def _yes_no(ctx: Ctx, hazard: Row, step: Step) -> list[list[Button]]:
     ]
 
 
-async def ask(ctx: Ctx, hazard: Row) -> None:
+async def ask(ctx: Ctx, hazard: Hazard) -> None:
     """Send the question for the hazard's next step."""
     step = step_of(hazard)
-    title = ctx.t("hazard.title", id=hazard["id"], building=hazard["building_name"] or "?")
+    title = ctx.t("hazard.title", id=hazard.id, building=hazard.building_name or "?")
     if step is Step.BUILDING:
         rows = await _building_choices(ctx, hazard)
         await ctx.ask(title + "\n" + ctx.t("hazard.ask.building"), rows)
     elif step is Step.PHOTOS:
-        count = await walks.photo_count(ctx.db, hazard["id"])
+        count = await hazards.photo_count(ctx.db, hazard.id)
         button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
         key = "hazard.ask.more_photos" if count else "friction.photo.ask"
         await ctx.ask(
             title + "\n" + ctx.t(key, count=count),
             [
-                camera_row(ctx, Camera("h", hazard["id"])),
+                camera_row(ctx, Camera("h", hazard.id)),
                 [(ctx.t(button[0]), _data(hazard, step, button[1]))],
             ],
         )
@@ -118,8 +125,8 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
             [choices[:2], choices[2:]],
         )
     elif step is Step.RESPONSIBLE:
-        mates = await people.colleagues(ctx.db, hazard["school_id"])
-        rows = [[(m["name"], _data(hazard, step, m["id"]))] for m in mates[:12]]
+        mates = await people.colleagues(ctx.db, hazard.school_id)
+        rows = [[(m.name, _data(hazard, step, m.id))] for m in mates[:12]]
         await ctx.ask(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
     elif step in (Step.OUT_OF_USE, Step.MAJOR):
         await ctx.ask(
@@ -129,7 +136,7 @@ async def ask(ctx: Ctx, hazard: Row) -> None:
         await ctx.ask(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"))
 
 
-async def _building_choices(ctx: Ctx, hazard: Row) -> list[list[Button]]:
+async def _building_choices(ctx: Ctx, hazard: Hazard) -> list[list[Button]]:
     person = ctx.member()
     rows: list[list[Button]] = []
     for school_id in person.school_ids:
@@ -140,40 +147,39 @@ async def _building_choices(ctx: Ctx, hazard: Row) -> list[list[Button]]:
     return rows
 
 
-async def save(ctx: Ctx, hazard: Row, **fields: Any) -> Row:
+async def save(ctx: Ctx, hazard: Hazard, **fields: Any) -> Hazard:
     """Store answers; when nothing is left to ask, open the hazard in the same transaction."""
     person = ctx.member()
     async with ctx.write() as tx:
-        await walks.update_hazard(tx, hazard["id"], person.id, **fields)
-        updated = await walks.hazard(tx, hazard["id"])
+        await hazards.update_hazard(tx, hazard.id, person.id, **fields)
+        updated = await hazards.hazard(tx, hazard.id)
         assert updated is not None
         if step_of(updated) is Step.DONE:
-            await walks.complete_hazard(tx, hazard["id"], person.id)
-            await named.tell_new_hazard(tx, updated, person.id, person.name)
-            if updated["takes_out_of_use"]:
-                await campus.set_out_of_use(tx, updated["building_id"], person.id, hazard["id"])
-            if updated["source"] == "quick":
+            await reported.open_hazard(tx, updated, person, named.Card(hazard.id).pack())
+            if updated.source == "quick":
                 await people.clear_pending(tx, ctx.user_id)
-        elif hazard["inspection_id"]:
-            await walks.touch(tx, hazard["inspection_id"])
-    final = await walks.hazard(ctx.db, hazard["id"])
+        elif hazard.inspection_id:
+            await walks.touch(tx, hazard.inspection_id)
+    final = await hazards.hazard(ctx.db, hazard.id)
     assert final is not None
     return final
 
 
-async def on_text(ctx: Ctx, hazard: Row, text: str) -> Row | None:
+async def on_text(ctx: Ctx, hazard: Hazard, text: str) -> Hazard | None:
     """A typed answer; None when this step wants a button or a photo instead."""
     step = step_of(hazard)
     if step is Step.DESCRIPTION:
         return await save(ctx, hazard, description=clean_text(text, TEXT_MAX))
     if step is Step.DEADLINE:
         saved = await save(ctx, hazard, deadline=parse_date(text, ctx.today()))
-        await ctx.confirm_typed(deadline_topic(hazard), ctx.day(saved["deadline"]))
+        await ctx.confirm_typed(
+            deadline_topic(hazard), ctx.day(saved.deadline) if saved.deadline else "?"
+        )
         return saved
     if step is Step.RESPONSIBLE:
         name = clean_text(text, 60)
-        mates = await people.colleagues(ctx.db, hazard["school_id"])
-        match = next((m["id"] for m in mates if m["name"] == name), None)
+        mates = await people.colleagues(ctx.db, hazard.school_id)
+        match = next((m.id for m in mates if m.name == name), None)
         return await save(ctx, hazard, responsible_id=match, responsible_name=name)
     field = {
         Step.MEASURES: "measures",
@@ -185,7 +191,7 @@ async def on_text(ctx: Ctx, hazard: Row, text: str) -> Row | None:
     return await save(ctx, hazard, **{field: clean_text(text, TEXT_MAX)})
 
 
-async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
+async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
     """A tapped answer; the step it answers must still be the next one."""
     if step_of(hazard) is not step:
         raise Stale()
@@ -197,7 +203,7 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
             raise NotAllowed()
         return await save(ctx, hazard, building_id=building["id"], school_id=building["school_id"])
     if step is Step.PHOTOS:
-        if value == "done" and await walks.photo_count(ctx.db, hazard["id"]) == 0:
+        if value == "done" and await hazards.photo_count(ctx.db, hazard.id) == 0:
             raise PhotoRejected(reason="none_yet")
         if value not in ("done", "none"):
             raise NotAllowed()
@@ -208,7 +214,7 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
             raise NotAllowed()
         return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), days))
     if step is Step.RESPONSIBLE:
-        mates = {m["id"]: m["name"] for m in await people.colleagues(ctx.db, hazard["school_id"])}
+        mates = {m.id: m.name for m in await people.colleagues(ctx.db, hazard.school_id)}
         mate = parse_id(value)
         if mate is None or mate not in mates:
             raise NotAllowed()
@@ -219,14 +225,14 @@ async def on_button(ctx: Ctx, hazard: Row, step: Step, value: str) -> Row:
     if step is Step.FIXABLE:
         if not yes:
             return await save(ctx, hazard, fixable_now=0)
-        # Fixed at once: the reporter answers for it, with a short deadline.
+        at_once = fixed_at_once(person.id, person.name, ctx.today(), ctx.services.fix_at_once_days)
         return await save(
             ctx,
             hazard,
             fixable_now=1,
-            responsible_id=person.id,
-            responsible_name=person.name,
-            deadline=quick_fix_deadline(ctx.today(), ctx.services.fix_at_once_days),
+            responsible_id=at_once.responsible_id,
+            responsible_name=at_once.responsible_name,
+            deadline=at_once.deadline,
         )
     field = {Step.OUT_OF_USE: "takes_out_of_use", Step.MAJOR: "major"}.get(step)
     if field is None:
@@ -244,7 +250,7 @@ async def fetch_photo(ctx: Ctx, photo: PhotoSize | Document) -> StoredPhoto:
     return await ctx.services.workers.run(ctx.services.photos.save, data)
 
 
-async def on_photo(ctx: Ctx, hazard: Row, photo: PhotoSize | Document) -> None:
+async def on_photo(ctx: Ctx, hazard: Hazard, photo: PhotoSize | Document) -> None:
     """A photo for a hazard waiting for photos; one that copies another school's waits."""
     if step_of(hazard) is not Step.PHOTOS:
         raise Stale()
@@ -254,31 +260,31 @@ async def on_photo(ctx: Ctx, hazard: Row, photo: PhotoSize | Document) -> None:
 
 
 async def store_before(
-    ctx: Ctx, hazard: Row, stored: StoredPhoto, file_unique_id: str | None, reused_of: int | None
+    ctx: Ctx, hazard: Hazard, stored: StoredPhoto, file_unique_id: str | None, reused_of: int | None
 ) -> None:
     async with ctx.write() as tx:
-        await walks.add_photo(
-            tx, hazard["id"], stored, ctx.member().id, file_unique_id, reused_of=reused_of
+        await hazards.add_photo(
+            tx, hazard.id, stored, ctx.member().id, file_unique_id, reused_of=reused_of
         )
         await evidence_store.release(tx, ctx.user_id)
-        if hazard["inspection_id"]:
-            await walks.touch(tx, hazard["inspection_id"])
+        if hazard.inspection_id:
+            await walks.touch(tx, hazard.inspection_id)
 
 
 async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
     """The reporter keeps a before-photo that matches another school's: stored flagged."""
-    hazard = await walks.hazard(ctx.db, held.hazard_id)
+    hazard = await hazards.hazard(ctx.db, held.hazard_id)
     if (
         hazard is None
-        or hazard["reported_by"] != ctx.member().id
-        or hazard["state"] != "draft"
+        or hazard.reported_by != ctx.member().id
+        or hazard.state != "draft"
         or step_of(hazard) not in (Step.BUILDING, Step.PHOTOS)  # a quick report: building first
     ):
         raise Stale()
     await ctx.settle(ctx.t("evidence.keep"))
     await store_before(ctx, hazard, held.photo, held.file_unique_id, held.matches)
     await ctx.reply("evidence.kept")
-    fresh = await walks.hazard(ctx.db, hazard["id"])
+    fresh = await hazards.hazard(ctx.db, hazard.id)
     assert fresh is not None
     await ask(ctx, fresh)
 
@@ -286,25 +292,25 @@ async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
 LIST_DESCRIPTION = 120  # UTF-16 units of a description in a list (the card has it whole)
 
 
-def summary(ctx: Ctx, hazard: Row, listed: bool = False) -> str:
+def summary(ctx: Ctx, hazard: Hazard, listed: bool = False) -> str:
     """One hazard in a line or two (HTML), for confirmations; ``listed`` in the walk's
     summary, where the description is clipped so that a building's list stays short."""
-    deadline = ctx.day(hazard["deadline"], weekday=False) if hazard["deadline"] else "?"
-    if hazard["fixable_now"]:
+    deadline = ctx.day(hazard.deadline, weekday=False) if hazard.deadline else "?"
+    if hazard.fixable_now:
         fix = ctx.t("hazard.line.fix_now", deadline=deadline)
     else:
         fix = ctx.t(
             "hazard.line.plan",
             deadline=deadline,
-            person=hazard["responsible_name"] or "?",
+            person=hazard.responsible_name or "?",
         )
     flags = "".join(
         [
-            ctx.t("hazard.line.out_of_use") if hazard["takes_out_of_use"] else "",
-            ctx.t("hazard.line.major") if hazard["major"] else "",
+            ctx.t("hazard.line.out_of_use") if hazard.takes_out_of_use else "",
+            ctx.t("hazard.line.major") if hazard.major else "",
         ]
     )
-    description = hazard["description"] or ""
+    description = hazard.description or ""
     if listed:
         description = clip(description, LIST_DESCRIPTION)
     return ctx.t("hazard.line.text", description=description, fix=Html(fix)) + flags

@@ -26,10 +26,10 @@ from handlers.i18n import Html
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
-from ledger.hazards import Step
+from ledger.hazards import Hazard, Step
 from ledger.roles import can_walk, require
 from ledger.walk import Choice, Position, Walk, Where, can_take_over, coverage, progress_bar
-from storage import campus, journeys, people, walks
+from storage import campus, hazards, journeys, people, walks
 from storage.db import Query, Row
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units, room_for
@@ -280,7 +280,7 @@ async def _ask(ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position) -> N
     """Ask what the walk waits for at ``where`` (as stored in ``walk``), as a new message."""
     if where.where is Where.HAZARD:
         assert where.hazard_id is not None
-        hazard = await walks.hazard(ctx.db, where.hazard_id)
+        hazard = await hazards.hazard(ctx.db, where.hazard_id)
         assert hazard is not None
         await hazard_questions.ask(ctx, hazard)
     elif where.where in (Where.ITEM, Where.EXTRA):
@@ -369,7 +369,7 @@ async def _summary(ctx: Ctx, walk: Walk, items: Sequence[Row]) -> None:
     clipped), as far as one message holds, the rest counted, so that the close button is
     always sent."""
     given = list(walk.answers.values())
-    found = await walks.hazards_of_inspection(ctx.db, walk.id)
+    found = await hazards.hazards_of_inspection(ctx.db, walk.id)
     answered = "\n".join(_answer_lines(ctx, items, walk.answers))
     lines = [
         f"{n}. {hazard_questions.summary(ctx, h, listed=True)}"
@@ -580,24 +580,24 @@ async def close_building(ctx: Ctx, walk_id: int) -> None:
 # --- the hazard questions of a walk (and of a quick report) -------------------------
 
 
-async def continue_after(ctx: Ctx, updated: Row, walk_id: int | None) -> None:
+async def continue_after(ctx: Ctx, updated: Hazard, walk_id: int | None) -> None:
     """After a hazard answer: the next hazard question, or back to the walk (if any)."""
-    if updated["state"] == "draft":
+    if updated.state == "draft":
         await hazard_questions.ask(ctx, updated)
         return
     await ctx.reply(
         "hazard.recorded",
-        [[Card(updated["id"]).labelled(ctx.t("card.open"))]],
+        [[Card(updated.id).labelled(ctx.t("card.open"))]],
         line=Html(hazard_questions.summary(ctx, updated)),
-        id=updated["id"],
+        id=updated.id,
     )
     if walk_id is not None:
         await ask_current(ctx, walk_id)
 
 
-async def draft_text(ctx: Ctx, draft: Row | None, text: str, walk_id: int | None) -> bool:
+async def draft_text(ctx: Ctx, draft: Hazard | None, text: str, walk_id: int | None) -> bool:
     """A typed answer to the draft hazard's question; False when it asks for none."""
-    if draft is None or draft["state"] != "draft":
+    if draft is None or draft.state != "draft":
         return False
     updated = await hazard_questions.on_text(ctx, draft, text)
     if updated is None:
@@ -606,16 +606,16 @@ async def draft_text(ctx: Ctx, draft: Row | None, text: str, walk_id: int | None
     return True
 
 
-async def draft_photo(ctx: Ctx, draft: Row | None, picture: PhotoSize | Document) -> bool:
+async def draft_photo(ctx: Ctx, draft: Hazard | None, picture: PhotoSize | Document) -> bool:
     """A photo for the draft hazard at its photo step; False at any other step."""
     if (
         draft is None
-        or draft["state"] != "draft"
+        or draft.state != "draft"
         or hazard_questions.step_of(draft) is not Step.PHOTOS
     ):
         return False
     await hazard_questions.on_photo(ctx, draft, picture)
-    fresh = await walks.hazard(ctx.db, draft["id"])
+    fresh = await hazards.hazard(ctx.db, draft.id)
     assert fresh is not None
     await hazard_questions.ask(ctx, fresh)
     return True
@@ -625,32 +625,26 @@ async def on_hazard_answer(ctx: Ctx, tapped: hazard_questions.HazardAnswer) -> N
     """A tapped hazard answer, then the next question (of the hazard, or of the walk)."""
     step, value = tapped.step, tapped.value
     person = ctx.member()
-    draft = await walks.hazard(ctx.db, tapped.hazard_id)
-    if (
-        draft is None
-        or not can_walk(person, draft["school_id"])
-        or draft["reported_by"] != person.id
-    ):
+    draft = await hazards.hazard(ctx.db, tapped.hazard_id)
+    if draft is None or not can_walk(person, draft.school_id) or draft.reported_by != person.id:
         raise NotAllowed()
-    if draft["state"] != "draft":
+    if draft.state != "draft":
         raise Stale()
     updated = await hazard_questions.on_button(ctx, draft, step, value)
     await ctx.settle(_label(ctx, step, value, updated))
-    await continue_after(
-        ctx, updated, None if draft["source"] == "quick" else draft["inspection_id"]
-    )
+    await continue_after(ctx, updated, None if draft.source == "quick" else draft.inspection_id)
 
 
-def _label(ctx: Ctx, step: Step, value: str, updated: Row) -> str:
+def _label(ctx: Ctx, step: Step, value: str, updated: Hazard) -> str:
     """How a tapped answer is shown under its question (HTML: names are escaped)."""
     if value in ("y", "n"):
         return ctx.t("button.yes" if value == "y" else "button.no")
     if step is Step.BUILDING:
-        return html.escape(str(updated["building_name"]), quote=False)
+        return html.escape(str(updated.building_name), quote=False)
     if step is Step.RESPONSIBLE:
-        return html.escape(str(updated["responsible_name"]), quote=False)
-    if step is Step.DEADLINE:
-        return ctx.day(updated["deadline"])
+        return html.escape(str(updated.responsible_name), quote=False)
+    if step is Step.DEADLINE and updated.deadline is not None:
+        return ctx.day(updated.deadline)
     return ctx.t("button.photos_done" if value == "done" else "button.no_photo")
 
 
@@ -663,9 +657,9 @@ class Walking(Journey):
     cancelled = "cancel.walk"
     inspection_id: int
 
-    async def _draft(self, ctx: Ctx) -> Row | None:
+    async def _draft(self, ctx: Ctx) -> Hazard | None:
         hazard_id = await walks.walk_draft(ctx.db, self.inspection_id)
-        return None if hazard_id is None else await walks.hazard(ctx.db, hazard_id)
+        return None if hazard_id is None else await hazards.hazard(ctx.db, hazard_id)
 
     async def text(self, ctx: Ctx, text: str) -> None:
         if not await draft_text(ctx, await self._draft(ctx), text, self.inspection_id):

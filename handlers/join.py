@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
+from cases import invitations
 from handlers import inspect, menu, walls
 from handlers.base import Ctx, entry, error_text
 from handlers.common import help_text
@@ -46,23 +47,12 @@ async def join_with(ctx: Ctx, code: str) -> None:
             await ctx.say(error_text(ctx, refused) + "\n" + ctx.t("friction.join.type_code"))
             return
         raise
-    role = Role(invitation["role"])
-    where = invitation["school_name"] or ctx.t("join.city")
+    role = invitation.role
+    where = invitation.school_name or ctx.t("join.city")
     if ctx.person is not None:
-        if role in {
-            m.role for m in ctx.person.memberships if m.school_id == invitation["school_id"]
-        }:
+        if not await invitations.take_role(ctx.write, ctx.person, invitation):
             await ctx.reply("join.already", role=ctx.t(f"role.{role}"), where=where)
             return
-        async with ctx.write() as tx:
-            used = await people.use_invitation(tx, code, ctx.person.id)
-            await people.add_membership(
-                tx,
-                person_id=ctx.person.id,
-                school_id=used["school_id"],
-                role=role,
-                invitation_id=used["id"],
-            )
         await ctx.load_person()
         await ctx.reply(
             "join.added", inspect.walk_button(ctx), role=ctx.t(f"role.{role}"), where=where
@@ -104,7 +94,7 @@ async def ask_again(ctx: Ctx, data: dict[str, Any]) -> None:
         await _ask_phone(ctx, data["name"])
         return
     invitation = await people.usable_invitation(ctx.db, data["code"], ctx.now())
-    await _ask_name(ctx, Role(invitation["role"]), invitation["school_name"] or ctx.t("join.city"))
+    await _ask_name(ctx, invitation.role, invitation.school_name or ctx.t("join.city"))
 
 
 async def _ask_phone(ctx: Ctx, name: str) -> None:
@@ -131,37 +121,28 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         raise BadPhone()
     number = parse_phone(phone if phone is not None else text or "")
     try:
-        invitation = await people.usable_invitation(ctx.db, data["code"], ctx.now())
+        await people.usable_invitation(ctx.db, data["code"], ctx.now())
     except InvitationInvalid:
         # The code ran out while they typed: start over with a new one.
         async with ctx.write() as tx:
             await people.clear_pending(tx, ctx.user_id)
         raise
-    async with ctx.write() as tx:
-        person_id = await people.create_person(
-            tx,
-            tg_user_id=ctx.user_id,
-            chat_id=ctx.chat_id,
-            name=data["name"],
-            phone=number,
-            language=ctx.lang,
-        )
-        await people.use_invitation(tx, data["code"], person_id)
-        await people.add_membership(
-            tx,
-            person_id=person_id,
-            school_id=invitation["school_id"],
-            role=Role(invitation["role"]),
-            invitation_id=invitation["id"],
-        )
-        await people.clear_pending(tx, ctx.user_id)
+    invitation = await invitations.join(
+        ctx.write,
+        tg_user_id=ctx.user_id,
+        chat_id=ctx.chat_id,
+        language=ctx.lang,
+        code=data["code"],
+        name=data["name"],
+        phone=number,
+    )
     await ctx.load_person()
-    where = invitation["school_name"] or ctx.t("join.city")
+    where = invitation.school_name or ctx.t("join.city")
     await ctx.reply(
         "join.done",
         ReplyKeyboardRemove(),
         name=data["name"],
-        role=ctx.t(f"role.{invitation['role']}"),
+        role=ctx.t(f"role.{invitation.role}"),
         where=where,
     )
     await ctx.say(help_text(ctx), inspect.walk_button(ctx))

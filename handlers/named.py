@@ -1,25 +1,12 @@
-"""Telling people of a new hazard at once: the person named responsible for it, and
-the principal when it is major; and warning a school's only manager that a fix
-they report will be verified by the task force.
-
-Written to the outbox in the transaction that opens the hazard (or changes its
-responsible person), so a notice is never lost nor sent twice; the handler
-wakes the sender after the commit. Nobody is told what they did themselves.
-"""
+"""A hazard's card button, which the notices about a hazard carry (who is told of a new
+hazard is ``cases.hazards``; of a change of responsible person, ``cases.rectify``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers import notify
-from handlers.base import Ctx, Keyboard
+from handlers.base import Ctx
 from handlers.buttons import Tap, button
-from handlers.i18n import Html, t
-from ledger.rectify import sole_manager
-from ledger.roles import Role
-from storage import people
-from storage import rectify as store
-from storage.db import Row, Tx
 
 
 @button("card", legacy="hc")
@@ -35,94 +22,3 @@ class Card(Tap):
         from handlers.tasks import show_card
 
         await show_card(ctx, self.hazard_id)
-
-
-def _title(lang: str, hazard: Row) -> str:
-    return t(
-        lang,
-        "rectify.title",
-        id=hazard["id"],
-        building=hazard["building_name"] or "?",
-        description=hazard["description"] or "",
-    )
-
-
-def _render(hazard: Row, reporter: str, key: str, warn: bool) -> notify.Render:
-    """The notice ``key`` about the hazard, with the warning for an only manager if ``warn``."""
-
-    def render(lang: str) -> tuple[str, Keyboard]:
-        lines = [
-            t(
-                lang,
-                key,
-                title=Html(_title(lang, hazard)),
-                school=hazard["school_name"],
-                reporter=reporter,
-                responsible=hazard["responsible_name"] or "-",
-                deadline=hazard["deadline"] or "-",
-            )
-        ]
-        if hazard["major"] and key == "named.to_responsible":
-            lines.append(t(lang, "named.major_line"))
-        if hazard["takes_out_of_use"]:
-            lines.append(t(lang, "named.out_of_use_line"))
-        if warn:
-            lines.append(t(lang, "verify_by_taskforce.warning"))
-        return "\n".join(lines), [[(t(lang, "card.open"), Card(hazard["id"]).pack())]]
-
-    return render
-
-
-async def tell_new_hazard(tx: Tx, hazard: Row, reporter_id: int, reporter: str) -> None:
-    """A hazard just opened: its responsible person (unless the reporter) and, when it
-    is major, the school's principal are told, each in their own language."""
-    hid = hazard["id"]
-    managers = await store.managers(tx, hazard["school_id"])
-    responsible = hazard["responsible_id"]
-    if responsible is not None and responsible != reporter_id:
-        await notify.tell(
-            tx,
-            await people.by_ids(tx, responsible),
-            key=f"named:{hid}",
-            kind="hazard_named",
-            render=_render(
-                hazard, reporter, "named.to_responsible", sole_manager(responsible, managers)
-            ),
-        )
-    elif responsible is not None:
-        await warn_sole_manager(tx, hazard, responsible, managers)
-    if hazard["major"]:
-        principals = await store.people_with_role(tx, Role.PRINCIPAL, hazard["school_id"])
-        await notify.tell(
-            tx,
-            # The responsible person's own notice says it is major already.
-            [p for p in principals if p["id"] != responsible],
-            key=f"major:{hid}",
-            kind="hazard_major",
-            render=_render(hazard, reporter, "named.major_to_principal", False),
-            skip=reporter_id,
-        )
-
-
-async def warn_sole_manager(
-    tx: Tx, hazard: Row, person_id: int, managers: frozenset[int] | None = None
-) -> bool:
-    """Tell a school's only principal or leader, now responsible for this hazard, that
-    the task force will verify the fix they report; False when they are not alone."""
-    if managers is None:
-        managers = await store.managers(tx, hazard["school_id"])
-    if not sole_manager(person_id, managers):
-        return False
-    stored = await notify.tell(
-        tx,
-        await people.by_ids(tx, person_id),
-        key=f"sole_manager:{hazard['id']}",
-        kind="sole_manager",
-        render=lambda lang: (
-            t(lang, "verify_by_taskforce.assigned", title=Html(_title(lang, hazard)))
-            + "\n"
-            + t(lang, "verify_by_taskforce.warning"),
-            [[(t(lang, "card.open"), Card(hazard["id"]).pack())]],
-        ),
-    )
-    return stored > 0

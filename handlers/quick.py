@@ -10,50 +10,31 @@ from dataclasses import dataclass
 
 from telegram import Document, PhotoSize
 
+from cases import quick
 from handlers import evidence, inspect
 from handlers import hazard as hazard_questions
 from handlers.base import Ctx
 from handlers.journeys import Journey, begin, journey
-from ledger.errors import NotAllowed
-from ledger.roles import can_walk
-from storage import campus, walks
+from storage import campus, hazards
 from storage.db import Row, Tx
 
 
 async def start(ctx: Ctx, photo: PhotoSize | Document, building: Row | None = None) -> None:
     """Keep the photo on a new draft hazard and ask which building (unless scanned there)."""
-    person = ctx.member()
-    if not person.school_ids:
-        raise NotAllowed()
-    if building is not None and not can_walk(person, building["school_id"]):
-        raise NotAllowed()
-    marks = ",".join("?" * len(person.school_ids))
-    if not await ctx.db.value(
-        f"SELECT COUNT(*) FROM buildings WHERE school_id IN ({marks})",  # noqa: S608
-        person.school_ids,
-    ):
+    if not await quick.anything_to_report_in(ctx.db, ctx.member(), building):
         await ctx.reply("quick.no_buildings")
         return
     stored = await hazard_questions.fetch_photo(ctx, photo)
-    async with ctx.write() as tx:
-        hazard_id = await walks.create_hazard(
-            tx,
-            school_id=building["school_id"] if building else person.school_ids[0],
-            building_id=building["id"] if building else None,
-            campaign_id=ctx.services.campaign_id,
-            inspection_id=None,
-            item_id=None,
-            source="quick",
-            person_id=person.id,
-        )
+
+    async def waiting(tx: Tx, hazard_id: int) -> None:
         await begin(tx, ctx.user_id, QuickReport(hazard_id))
-    hazard = await walks.hazard(ctx.db, hazard_id)
-    assert hazard is not None
+
+    hazard = await quick.open_quick_report(ctx.actor(), ctx.services.campaign_id, building, waiting)
     await ctx.reply("quick.started")
     # A photo matching another school's waits for its sender's choice (handlers.evidence).
     if await evidence.screen(ctx, hazard, stored, photo.file_unique_id, "before"):
         await hazard_questions.store_before(ctx, hazard, stored, photo.file_unique_id, None)
-    fresh = await walks.hazard(ctx.db, hazard_id)
+    fresh = await hazards.hazard(ctx.db, hazard.id)
     assert fresh is not None
     await hazard_questions.ask(ctx, fresh)
 
@@ -73,21 +54,22 @@ class QuickReport(Journey):
     hazard_id: int
 
     async def text(self, ctx: Ctx, text: str) -> None:
-        draft = await walks.hazard(ctx.db, self.hazard_id)
+        draft = await hazards.hazard(ctx.db, self.hazard_id)
         if not await inspect.draft_text(ctx, draft, text, None):
             await super().text(ctx, text)
 
     async def photo(self, ctx: Ctx, picture: PhotoSize | Document) -> None:
-        if not await inspect.draft_photo(ctx, await walks.hazard(ctx.db, self.hazard_id), picture):
+        draft = await hazards.hazard(ctx.db, self.hazard_id)
+        if not await inspect.draft_photo(ctx, draft, picture):
             await super().photo(ctx, picture)
 
     async def again(self, ctx: Ctx) -> None:
-        draft = await walks.hazard(ctx.db, self.hazard_id)
-        if draft is not None and draft["state"] == "draft":
+        draft = await hazards.hazard(ctx.db, self.hazard_id)
+        if draft is not None and draft.state == "draft":
             await hazard_questions.ask(ctx, draft)
 
     async def cancel(self, ctx: Ctx, tx: Tx) -> None:
-        await walks.withdraw_hazard(tx, self.hazard_id, ctx.member().id)
+        await hazards.withdraw_hazard(tx, self.hazard_id, ctx.member().id)
 
 
 @journey("scanned")

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from handlers.base import Button, Ctx, reading
 from handlers.buttons import Tap, button
 from ledger.errors import NotAllowed, Stale
-from ledger.roles import SCHOOL_MANAGERS, Person, can_manage_school, require
+from ledger.roles import Person, can_manage_school, managed_schools, require
 from ledger.supervision import is_supervisor
 from scheduler.jobs import Reminders
 from scheduler.planner import Planned, period_of
@@ -33,13 +33,10 @@ def next_period_start(every: str, today: date) -> date:
     return day
 
 
-def managed_schools(person: Person) -> list[tuple[int, str]]:
-    """The schools where this person is principal or leader."""
-    seen: dict[int, str] = {}
-    for m in person.memberships:
-        if m.school_id is not None and m.role in SCHOOL_MANAGERS:
-            seen.setdefault(m.school_id, m.school_name or "")
-    return list(seen.items())
+def _managed_with_names(person: Person) -> list[tuple[int, str]]:
+    """The schools where this person is principal or leader, with their names."""
+    names = {m.school_id: m.school_name or "" for m in person.memberships if m.school_id}
+    return [(school_id, names[school_id]) for school_id in managed_schools(person)]
 
 
 def _reminders(ctx: Ctx) -> Reminders:
@@ -81,7 +78,7 @@ async def reminders_command(ctx: Ctx) -> None:
         await ctx.say(ctx.t("reminders.screen.mine") + "\n" + _lines(ctx, mine, names))
     else:
         await ctx.reply("reminders.screen.none")
-    for school_id, school_name in managed_schools(person):
+    for school_id, school_name in _managed_with_names(person):
         planned = await planner.preview(None, [school_id])
         if planned:
             await ctx.say(
@@ -162,7 +159,7 @@ async def set_recurring(ctx: Ctx, school_id: int, every: str) -> None:
     require(can_manage_school(person, school_id))
     if every not in (*EVERY, "stop"):
         raise NotAllowed()
-    school_name = dict(managed_schools(person))[school_id]
+    school_name = dict(_managed_with_names(person))[school_id]
     async with ctx.write() as tx:
         changed = await schedule.set_recurring(
             tx, school_id, None if every == "stop" else every, person.id

@@ -7,13 +7,14 @@ school's and the city's. Nothing here changes the ledger except an import.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from telegram import Document
 from telegram.constants import ParseMode
 
+from cases import imports as importing
 from handlers import exports
 from handlers.base import Button, Ctx, reading
 from handlers.buttons import Tap, button
@@ -21,16 +22,16 @@ from handlers.download import download
 from handlers.i18n import Html, t
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
-from ledger.imports import Problem
+from ledger.imports import Problem, buildings_school, may_import, may_import_schools
 from ledger.invitations import deep_link
-from ledger.roles import CITY_ROLES, Person, can_manage_school, require
+from ledger.papers import CITY_PAPERS, may_export, paper_of
+from ledger.roles import CITY_ROLES, Person, managed_schools, require
 from ledger.supervision import FindingKind
 from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports, qr
 from storage import campus, supervision
-from storage import imports as importing
 from storage.db import Row
 from storage.reporting import SchoolData, campaign, city_data, school_data
 from storage.workers import Progress
@@ -40,11 +41,6 @@ from telegram_rules.fit import clip, html_units, pages, room_for
 MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 PROBLEMS_SHOWN = 20
-
-
-def can_export(person: Person, school_id: int) -> bool:
-    """A school's files: its principal or leader, or the task force."""
-    return person.is_taskforce or can_manage_school(person, school_id)
 
 
 def _bot_username(ctx: Ctx) -> str | None:
@@ -104,7 +100,7 @@ async def export_command(ctx: Ctx) -> None:
             return
         await _city_menu(ctx)
         return
-    managed = [s for s in person.school_ids if can_manage_school(person, s)]
+    managed = managed_schools(person)
     if not managed:
         raise NotAllowed()
     for school_id in managed:
@@ -151,14 +147,11 @@ class Export(Tap):
 
 async def on_export_tap(ctx: Ctx, what: str, school_id: int) -> None:
     person = ctx.member()
-    city_file = what in ("c", "L", "s")
-    if city_file:
-        require(person.is_taskforce)
-    elif what in ("f", "l", "q", "b", "p"):
-        require(can_export(person, school_id))
-        if await campus.school(ctx.db, school_id) is None:
-            raise NotAllowed()
-    else:
+    paper = paper_of(what)
+    if paper is None:
+        raise NotAllowed()
+    require(may_export(person, paper, school_id))
+    if paper not in CITY_PAPERS and await campus.school(ctx.db, school_id) is None:
         raise NotAllowed()
     query = ctx.update.callback_query
     if query is not None:
@@ -338,7 +331,7 @@ def is_spreadsheet(document: Document | None) -> bool:
     return name.endswith(".xlsx") or document.mime_type == files.XLSX_MIME
 
 
-def _problems_text(ctx: Ctx, problems: list[Problem]) -> str:
+def _problems_text(ctx: Ctx, problems: Sequence[Problem]) -> str:
     lines = [
         ctx.t(
             "imports.problem_line",
@@ -358,10 +351,10 @@ async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
 
     Who may import is asked before the file is even downloaded; it is read off the
     event loop (a worker), and an archive that would inflate too far is refused unread.
+    The import itself is ``cases.imports``, as for ``xiaoan import``.
     """
     person = ctx.member()
-    managed = [s for s in person.school_ids if can_manage_school(person, s)]
-    if not person.is_taskforce and not managed:
+    if not may_import(person):
         await ctx.reply("imports.need_role")
         return
     data = await download(document, MAX_IMPORT_BYTES)
@@ -371,24 +364,24 @@ async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
     # Reading is CPU-bound: a worker process does it (a thread with workers.processes = 0).
     kind, rows = await ctx.services.workers.run(imports.read_rows, data)
     if kind is imports.Kind.SCHOOLS:
-        if not person.is_taskforce:
+        if not may_import_schools(person):
             await ctx.reply("imports.schools_need_taskforce")
             return
         await _import_schools(ctx, person, rows)
         return
-    if not managed:
+    school_id = buildings_school(person)
+    if school_id is None:
         await ctx.reply("imports.buildings_need_manager")
         return
-    await _import_buildings(ctx, person, managed[0], rows)
+    await _import_buildings(ctx, person, school_id, rows)
 
 
 async def _import_schools(ctx: Ctx, person: Person, rows: list[tuple[int, list[str]]]) -> None:
-    schools, problems = imports.parse_schools(rows)
-    if problems:
-        await ctx.say(_problems_text(ctx, problems))
+    """The schools of the roster, and each principal's invitation link."""
+    made = await importing.import_schools(ctx.write, person, *imports.parse_schools(rows))
+    if isinstance(made, importing.Refused):
+        await ctx.say(_problems_text(ctx, made.problems))
         return
-    async with ctx.write() as tx:
-        made = await importing.import_schools(tx, schools, person.id)
     if not made:
         await ctx.reply("imports.nothing_new")
         return
@@ -409,12 +402,12 @@ async def _import_schools(ctx: Ctx, person: Person, rows: list[tuple[int, list[s
 async def _import_buildings(
     ctx: Ctx, person: Person, school_id: int, rows: list[tuple[int, list[str]]]
 ) -> None:
+    """The buildings of the roster, into the school this person runs."""
     buildings, problems = imports.parse_buildings(rows, ctx.today().year)
-    if problems:
-        await ctx.say(_problems_text(ctx, problems))
+    names = await importing.import_buildings(ctx.write, person, school_id, buildings, problems)
+    if isinstance(names, importing.Refused):
+        await ctx.say(_problems_text(ctx, names.problems))
         return
-    async with ctx.write() as tx:
-        names = await importing.import_buildings(tx, school_id, buildings, person.id)
     if not names:
         await ctx.reply("imports.nothing_new")
         return

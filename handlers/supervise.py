@@ -29,6 +29,7 @@ from handlers.i18n import Html, t
 from handlers.journeys import Journey, begin, journey, load
 from ledger.buildings import NAME_MAX, TEXT_MAX, USES, clean_text, parse_floors, parse_year_built
 from ledger.errors import NotAllowed, Stale
+from ledger.hazards import Hazard
 from ledger.roles import Person
 from ledger.supervision import (
     FindingKind,
@@ -632,9 +633,9 @@ class Match(Tap):
             await _off_list(ctx, person, found)
         else:
             hazard = await rectify.facts(ctx.db, self.hazard_id)
-            if hazard is None or hazard[0]["building_id"] != found["building_id"]:
+            if hazard is None or hazard[0].building_id != found["building_id"]:
                 raise NotAllowed()
-            if reopenable(hazard[0]["state"]):
+            if reopenable(hazard[0].state):
                 await _rectified_badly(ctx, person, found, hazard[0])
             else:
                 async with ctx.write() as tx:
@@ -657,11 +658,11 @@ async def _off_list(ctx: Ctx, person: Person, found: Row) -> None:
         for member in taskforce:
             await outbox.enqueue(
                 tx,
-                key=f"supervision.off_list:f{found['id']}:p{member['id']}",
+                key=f"supervision.off_list:f{found['id']}:p{member.id}",
                 kind="notice.supervision",
-                person_id=member["id"],
+                person_id=member.id,
                 text=t(
-                    member["language"],
+                    member.language,
                     key,
                     id=hazard_id,
                     school=school["name"],
@@ -679,17 +680,17 @@ async def _off_list(ctx: Ctx, person: Person, found: Row) -> None:
     )
 
 
-async def _rectified_badly(ctx: Ctx, person: Person, found: Row, hazard: Row) -> None:
+async def _rectified_badly(ctx: Ctx, person: Person, found: Row, hazard: Hazard) -> None:
     """整改不到位: reopened, back with its responsible person; the verifier is named."""
     if not await store.finding_photos(ctx.db, found["id"]):
         raise VisitRefused(reason="need_photo")
-    fix = await store.accepted_fix(ctx.db, hazard["id"])
+    fix = await store.accepted_fix(ctx.db, hazard.id)
     verifier = fix["verifier_name"] if fix else "?"
-    school = await campus.school(ctx.db, hazard["school_id"])
+    school = await campus.school(ctx.db, hazard.school_id)
     assert school is not None
-    told = {pid for pid in (hazard["responsible_id"], fix["decided_by"] if fix else None) if pid}
+    told = {pid for pid in (hazard.responsible_id, fix["decided_by"] if fix else None) if pid}
     async with ctx.write() as tx:
-        await store.reopen(tx, found, hazard["id"], person.id)
+        await store.reopen(tx, found, hazard.id, person.id)
         for person_id in sorted(told):
             row = await tx.one("SELECT language FROM people WHERE id = ?", (person_id,))
             assert row is not None
@@ -701,16 +702,16 @@ async def _rectified_badly(ctx: Ctx, person: Person, found: Row, hazard: Row) ->
                 text=t(
                     row["language"],
                     "supervise.notice.reopened",
-                    id=hazard["id"],
+                    id=hazard.id,
                     school=school["name"],
                     reason=found["description"],
                     verifier=verifier,
                     supervisor=person.name,
                 ),
             )
-    await ctx.settle(ctx.t("supervise.match_closed", id=hazard["id"], text=""))
-    await ctx.reply("supervise.recorded_reopened", id=hazard["id"], verifier=verifier,
-                    who=hazard["responsible_name"] or "?")  # fmt: skip
+    await ctx.settle(ctx.t("supervise.match_closed", id=hazard.id, text=""))
+    await ctx.reply("supervise.recorded_reopened", id=hazard.id, verifier=verifier,
+                    who=hazard.responsible_name or "?")  # fmt: skip
 
 
 # --- missed buildings (遗漏建筑) -------------------------------------------------------
@@ -816,10 +817,10 @@ class EndVisit(Tap):
             for principal in principals:
                 await outbox.enqueue(
                     tx,
-                    key=f"supervision.record:v{visit['id']}:p{principal['id']}",
+                    key=f"supervision.record:v{visit['id']}:p{principal.id}",
                     kind="notice.supervision",
-                    person_id=principal["id"],
-                    text=await record_text(tx, ended, principal["language"]),
+                    person_id=principal.id,
+                    text=await record_text(tx, ended, principal.language),
                 )
             await people.clear_pending(tx, ctx.user_id)
         await ctx.settle(ctx.t("supervise.end"))

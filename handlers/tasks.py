@@ -12,16 +12,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from cases.rectify import day, heading, title
 from handlers import evidence
 from handlers.base import Ctx, Keyboard, reading
 from handlers.buttons import Tap, button
 from handlers.i18n import Html, has
 from handlers.named import Card
-from handlers.rectify import action_buttons, load, title
+from handlers.rectify import action_buttons, load
 from handlers.when import local, time_text
+from ledger.hazards import Hazard, Photo
 from ledger.ids import parse_id
-from ledger.rectify import Facts, actions, days_left, task_order
-from ledger.roles import SCHOOL_MANAGERS
+from ledger.rectify import (
+    DeadlineChange,
+    Facts,
+    FixReport,
+    FixState,
+    Listed,
+    actions,
+    days_left,
+    my_tasks_order,
+)
+from ledger.roles import managed_schools
+from storage import hazards
 from storage import rectify as store
 from storage.db import Row
 from telegram_rules import MAX_TEXT
@@ -40,20 +52,14 @@ CARD_COMMAND = re.compile(r"^/hazard_(\d+)(?:@\w+)?$")
 # --- /tasks -------------------------------------------------------------------
 
 
-async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
+async def _entries(ctx: Ctx) -> list[tuple[str, Listed]]:
     """Everything on this person's list, by section, in order."""
     person = ctx.member()
     today = ctx.today()
 
-    def by_deadline(row: Row) -> tuple[bool, tuple[int, str], int]:
-        # An accident-grade hazard (按事故对待) heads the list until it is closed.
-        deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
-        return not row["accident_grade"], task_order(deadline, today), row["id"]
-
-    entries = [
-        ("mine", r) for r in sorted(await store.tasks_of(ctx.db, person.id), key=by_deadline)
-    ]
-    managed = [m.school_id for m in person.memberships if m.role in SCHOOL_MANAGERS and m.school_id]
+    mine = await store.tasks_of(ctx.db, person.id)
+    entries = [("mine", r) for r in sorted(mine, key=lambda h: my_tasks_order(h, today))]
+    managed = managed_schools(person)
     if managed:
         # Not what this person signed: whoever confirmed a fix cannot verify it.
         waiting = await store.waiting_for_verification(ctx.db, managed, person.id)
@@ -66,8 +72,8 @@ async def _entries(ctx: Ctx) -> list[tuple[str, Row]]:
     return entries
 
 
-def _due(ctx: Ctx, row: Row) -> str:
-    deadline = date.fromisoformat(row["deadline"]) if row["deadline"] else None
+def _due(ctx: Ctx, deadline: date | None) -> str:
+    """How long is left until the deadline, as this person reads it."""
     left = days_left(deadline, ctx.today())
     if left is None or deadline is None:
         return ctx.t("tasks.no_deadline")
@@ -79,17 +85,24 @@ def _due(ctx: Ctx, row: Row) -> str:
     return ctx.t("tasks.left", days=left, deadline=day)
 
 
-def _line(ctx: Ctx, row: Row) -> str:
+def _line(ctx: Ctx, row: Listed) -> str:
     """One hazard of the list: its title (description clipped), school and deadline."""
     return ctx.t(
         "tasks.line",
-        title=Html(title(ctx.lang, row, LIST_DESCRIPTION)),
-        school=row["school_name"],
-        due=Html(_due(ctx, row)),
+        title=Html(
+            heading(
+                ctx.lang,
+                row.id,
+                row.building_name,
+                clip(row.description or "", LIST_DESCRIPTION),
+            )
+        ),
+        school=row.school_name,
+        due=Html(_due(ctx, row.deadline)),
     )
 
 
-def _screens(ctx: Ctx, entries: list[tuple[str, Row]]) -> list[range]:
+def _screens(ctx: Ctx, entries: list[tuple[str, Listed]]) -> list[range]:
     """The list cut into screens of at most ``PAGE`` hazards that fit one message, each
     hazard measured as if it opened its section (a screen never holds more than that)."""
     sections = {kind: sum(1 for k, _ in entries if k == kind) for kind, _ in entries}
@@ -121,8 +134,7 @@ async def _page(ctx: Ctx, page: int) -> tuple[str, Keyboard]:
     if pages > 1:
         lines.append("\n" + ctx.t("tasks.page", page=page, pages=pages))
     buttons = [
-        Card(row["id"]).labelled(f"#{row['id']} {row['building_name'] or ''}".strip())
-        for _, row in shown
+        Card(row.id).labelled(f"#{row.id} {row.building_name or ''}".strip()) for _, row in shown
     ]
     rows: list[list[tuple[str, str]]] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     turns = []
@@ -158,93 +170,105 @@ class TasksPage(Tap):
 # --- the card -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CardDetail:
+    """What a card shows besides the hazard: photos, fix reports, deadline changes, history."""
+
+    photos: list[Photo]
+    fixes: list[FixReport]
+    changes: list[DeadlineChange]
+    history: list[Row]
+
+
 def _card_text(
     ctx: Ctx,
-    hazard: Row,
+    hazard: Hazard,
     facts: Facts,
-    detail: dict[str, list[Row]],
+    detail: CardDetail,
     marks: Sequence[str] = (),
 ) -> str:
     """Everything about one hazard, in the reader's language, within one message: long
     typed texts are clipped (the ledger keeps them whole) and the oldest of the rest give
     way to a line that counts them. ``marks``: each photo's capture time and its flags
     (handlers.evidence), right under the photo count."""
-    lines = [ctx.t("card.head", title=Html(title(ctx.lang, hazard)), school=hazard["school_name"])]
-    if hazard["item_code"]:
-        item = hazard["item_en"] if ctx.lang == "en" else hazard["item_zh"]
-        lines.append(ctx.t("card.item", code=hazard["item_code"], text=item))
+    lines = [ctx.t("card.head", title=Html(title(ctx.lang, hazard)), school=hazard.school_name)]
+    if hazard.item_code:
+        item = hazard.item_en if ctx.lang == "en" else hazard.item_zh
+        lines.append(ctx.t("card.item", code=hazard.item_code, text=item))
     lines.append(ctx.t("card.state", state=ctx.t(f"state.{facts.state}")))
-    lines.append(
-        ctx.t("card.found", name=hazard["reporter_name"], at=ctx.moment(hazard["reported_at"]))
-    )
-    if hazard["visit_id"] is not None:  # found off the school's list by a supervision visit
-        lines.append(ctx.t("card.accident" if hazard["accident_grade"] else "card.off_list"))
-    lines.append(ctx.t("card.fixable_now." + ("yes" if hazard["fixable_now"] else "no")))
-    if hazard["deadline"]:
-        lines.append(ctx.t("card.deadline", due=Html(_due(ctx, hazard))))
-    lines.append(ctx.t("card.responsible", name=hazard["responsible_name"] or "-"))
-    if hazard["measures"]:
-        lines.append(ctx.t("card.measures", measures=clip(hazard["measures"], CARD_FIELD)))
-    if hazard["takes_out_of_use"]:
+    lines.append(ctx.t("card.found", name=hazard.reporter_name, at=ctx.moment(hazard.reported_at)))
+    if hazard.visit_id is not None:  # found off the school's list by a supervision visit
+        lines.append(ctx.t("card.accident" if hazard.accident_grade else "card.off_list"))
+    lines.append(ctx.t("card.fixable_now." + ("yes" if hazard.fixable_now else "no")))
+    if hazard.deadline:
+        lines.append(ctx.t("card.deadline", due=Html(_due(ctx, hazard.deadline))))
+    lines.append(ctx.t("card.responsible", name=hazard.responsible_name or "-"))
+    if hazard.measures:
+        lines.append(ctx.t("card.measures", measures=clip(hazard.measures, CARD_FIELD)))
+    if hazard.takes_out_of_use:
         lines.append(ctx.t("card.out_of_use"))
-    if hazard["major"]:
+    if hazard.major:
         lines.append(
             ctx.t(
                 "card.major",
-                funding=clip(hazard["funding"] or "-", CARD_NOTE),
-                plan=clip(hazard["contingency_plan"] or "-", CARD_NOTE),
+                funding=clip(hazard.funding or "-", CARD_NOTE),
+                plan=clip(hazard.contingency_plan or "-", CARD_NOTE),
             )
         )
-    if hazard["demolition_due"]:
-        lines.append(ctx.t("card.demolition", date=ctx.day(hazard["demolition_due"])))
-    before = sum(p["kind"] == "before" for p in detail["photos"])
-    lines.append(ctx.t("card.photos", before=before, after=len(detail["photos"]) - before))
+    if hazard.demolition_due:
+        lines.append(ctx.t("card.demolition", date=ctx.day(hazard.demolition_due)))
+    before = sum(p.kind == "before" for p in detail.photos)
+    lines.append(ctx.t("card.photos", before=before, after=len(detail.photos) - before))
     lines += marks
-    if detail["fixes"]:
+    if detail.fixes:
         lines.append("\n" + ctx.t("card.signatures"))
-    for fix in detail["fixes"]:
+    for fix in detail.fixes:
         lines.append(
             ctx.t(
                 "card.fix",
-                name=fix["reporter_name"],
-                at=ctx.moment(fix["submitted_at"]) if fix["submitted_at"] else "",
-                note=clip(fix["note"] or "", CARD_NOTE),
+                name=fix.reporter_name,
+                at=ctx.moment(fix.submitted_at) if fix.submitted_at else "",
+                note=clip(fix.note or "", CARD_NOTE),
             )
         )
-        if fix["state"] == "accepted":
+        if fix.state is FixState.ACCEPTED:
             lines.append(
-                ctx.t("card.verified", name=fix["decider_name"], at=ctx.moment(fix["decided_at"]))
+                ctx.t(
+                    "card.verified",
+                    name=fix.decider_name,
+                    at=ctx.moment(fix.decided_at) if fix.decided_at else "",
+                )
             )
-        elif fix["state"] == "returned":
+        elif fix.state is FixState.RETURNED:
             lines.append(
                 ctx.t(
                     "card.returned",
-                    name=fix["decider_name"],
-                    at=ctx.moment(fix["decided_at"]),
-                    reason=clip(fix["reason"] or "", CARD_NOTE),
+                    name=fix.decider_name,
+                    at=ctx.moment(fix.decided_at) if fix.decided_at else "",
+                    reason=clip(fix.reason or "", CARD_NOTE),
                 )
             )
-    if detail["changes"]:
+    if detail.changes:
         lines.append("\n" + ctx.t("card.deadline_changes"))
-    for change in detail["changes"][-5:]:
+    for change in detail.changes[-5:]:
         outcome = ctx.t(
-            f"card.change.{change['state']}",
-            name=change["decider_name"] or "",
-            at=ctx.moment(change["decided_at"]) if change["decided_at"] else "",
-            refusal=clip(change["refusal"] or "", CARD_REASON),
+            f"card.change.{change.state}",
+            name=change.decider_name or "",
+            at=ctx.moment(change.decided_at) if change.decided_at else "",
+            refusal=clip(change.refusal or "", CARD_REASON),
         )
         lines.append(
             ctx.t(
                 "card.change.line",
-                old=change["old_deadline"] or "-",
-                new=change["new_deadline"],
-                asker=change["asker_name"],
-                at=ctx.moment(change["asked_at"]),
-                reason=clip(change["reason"], CARD_REASON),
+                old=day(change.old_deadline),
+                new=change.new_deadline.isoformat(),
+                asker=change.asker_name,
+                at=ctx.moment(change.asked_at),
+                reason=clip(change.reason, CARD_REASON),
                 outcome=Html(outcome),
             )
         )
-    groups = _grouped(detail["history"])
+    groups = _grouped(detail.history)
     shown = groups[-HISTORY:]
     lines.append("\n" + ctx.t("card.history", shown=len(shown), total=len(groups)))
     lines += [_history_line(ctx, group) for group in shown]
@@ -284,33 +308,33 @@ def _history_line(ctx: Ctx, group: list[Row]) -> str:
     )
 
 
-def _card_buttons(ctx: Ctx, hazard: Row, facts: Facts) -> Keyboard:
+def _card_buttons(ctx: Ctx, hazard: Hazard, facts: Facts) -> Keyboard:
     """The actions this person may take now."""
     return [
-        action_buttons(ctx, action, hazard["id"], facts) for action in actions(ctx.member(), facts)
+        action_buttons(ctx, action, hazard.id, facts) for action in actions(ctx.member(), facts)
     ]
 
 
 async def show_card(ctx: Ctx, hazard_id: int) -> None:
     """The photos (before, then after), then the card with its buttons."""
     hazard, facts = await load(ctx, hazard_id)
-    detail = {
-        "photos": await store.photos_of(ctx.db, hazard_id),
-        "fixes": await store.fix_reports_of(ctx.db, hazard_id),
-        "changes": await store.deadline_changes_of(ctx.db, hazard_id),
-        "history": await store.history(ctx.db, hazard_id),
-    }
+    detail = CardDetail(
+        photos=await hazards.photos_of(ctx.db, hazard_id),
+        fixes=await store.fix_reports_of(ctx.db, hazard_id),
+        changes=await store.deadline_changes_of(ctx.db, hazard_id),
+        history=await store.history(ctx.db, hazard_id),
+    )
     query = ctx.update.callback_query
     if query is not None:
         await ctx.answer_tap()
     photos = ctx.services.photos
     # A flagged photo is shown beside the photo on record it copies.
-    pairs = await evidence.side_by_side(ctx.db, detail["photos"])
-    shown = list(dict.fromkeys([p["sha256"] for p in detail["photos"]] + pairs))
+    pairs = await evidence.side_by_side(ctx.db, detail.photos)
+    shown = list(dict.fromkeys([p.sha256 for p in detail.photos] + pairs))
     await ctx.show_photos([photos.path_of(sha) for sha in shown])
-    marks = evidence.card_lines(ctx.lang, detail["photos"]) if detail["photos"] else []
+    marks = evidence.card_lines(ctx.lang, detail.photos) if detail.photos else []
     marks += await evidence.flag_lines(
-        ctx.db, ctx.lang, hazard, detail["photos"], ctx.services.evidence.after_photo_max_age_days
+        ctx.db, ctx.lang, hazard, detail.photos, ctx.services.evidence.after_photo_max_age_days
     )
     await ctx.say(_card_text(ctx, hazard, facts, detail, marks), _card_buttons(ctx, hazard, facts))
 

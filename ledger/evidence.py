@@ -39,7 +39,7 @@ def parse_taken(taken_at: str, tz: tzinfo) -> datetime | None:
 
 def after_photo_flag(
     taken_at: str | None,
-    hazard_reported_at: str,
+    hazard_reported_at: datetime,
     received_at: datetime,
     rules: EvidenceRules,
     tz: tzinfo,
@@ -50,7 +50,7 @@ def after_photo_flag(
     taken = parse_taken(taken_at, tz)
     if taken is None:
         return None
-    if taken < datetime.fromisoformat(hazard_reported_at):
+    if taken < hazard_reported_at:
         return TimeFlag.BEFORE_HAZARD
     if received_at - taken > timedelta(days=rules.after_photo_max_age_days):
         return TimeFlag.STALE

@@ -9,8 +9,10 @@ stale and changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from ledger.rectify import State
 
 
 class Step(StrEnum):
@@ -59,6 +61,82 @@ class HazardDraft:
     contingency_plan: str | None
 
 
+@dataclass(frozen=True)
+class Hazard:
+    """A hazard as stored, with the names it is shown with (its school, building,
+    checklist item and reporter); moments and days parsed, never sliced by hand."""
+
+    id: int
+    school_id: int
+    school_name: str
+    building_id: int | None
+    building_name: str | None
+    campaign_id: int
+    inspection_id: int | None
+    item_id: int | None
+    item_code: str | None
+    item_zh: str | None
+    item_en: str | None
+    source: str  # "walk" or "quick"
+    reported_by: int
+    reporter_name: str
+    reported_at: datetime
+    state: State
+    photos_done: bool
+    description: str | None
+    fixable_now: bool | None
+    deadline: date | None
+    responsible_id: int | None
+    responsible_name: str | None
+    measures: str | None
+    takes_out_of_use: bool | None
+    major: bool | None
+    funding: str | None
+    contingency_plan: str | None
+    completed_at: datetime | None
+    closed_at: datetime | None
+    demolition_due: date | None
+    visit_id: int | None  # found by a supervision visit, off the school's own list
+    accident_grade: bool  # treated as an accident (按事故对待)
+
+    @property
+    def draft(self) -> HazardDraft:
+        """What is filled in so far, for the next question (``next_step``)."""
+        return HazardDraft(
+            building_id=self.building_id,
+            photos_done=self.photos_done,
+            description=self.description,
+            fixable_now=self.fixable_now,
+            deadline=self.deadline,
+            responsible_name=self.responsible_name,
+            measures=self.measures,
+            takes_out_of_use=self.takes_out_of_use,
+            major=self.major,
+            funding=self.funding,
+            contingency_plan=self.contingency_plan,
+        )
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo of a hazard: before (the hazard) or after (a fix report's)."""
+
+    id: int
+    hazard_id: int
+    kind: str  # "before" or "after"
+    fix_report_id: int | None
+    sha256: str
+    uploaded_by: int
+    uploaded_at: datetime
+    # Capture time as the camera wrote it (an offset only when the camera gave one:
+    # ``ledger.evidence.parse_taken`` reads it), and where, from its EXIF.
+    taken_at: str | None
+    latitude: float | None
+    longitude: float | None
+    reused_of: int | None  # kept although it copies this photo on record
+    time_flag: str | None  # why its capture time is suspect (``ledger.evidence.TimeFlag``)
+
+
 def next_step(h: HazardDraft) -> Step:
     """The question to ask next, from the fields filled in so far."""
     if h.building_id is None:
@@ -91,3 +169,18 @@ def next_step(h: HazardDraft) -> Step:
 def quick_fix_deadline(today: date, days: int) -> date:
     """A hazard fixable at once gets a short deadline (configurable, 7 days)."""
     return today + timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class FixedAtOnce:
+    """Who answers for a hazard fixable at once, and by when."""
+
+    responsible_id: int
+    responsible_name: str
+    deadline: date
+
+
+def fixed_at_once(reporter_id: int, reporter_name: str, today: date, days: int) -> FixedAtOnce:
+    """A hazard its reporter says can be fixed at once: the reporter answers for it, with
+    the short deadline (``quick_fix_deadline``); no other question is asked."""
+    return FixedAtOnce(reporter_id, reporter_name, quick_fix_deadline(today, days))

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.errors import InvitationInvalid
+from ledger.roles import CITY_ROLES, Person, Role, invitable_roles
 
 # Choices offered in chat when inviting.
 EXPIRY_DAYS = (1, 7, 30)
 USES = (1, 10, 50)
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """One code: whom it makes what (a role, at a school or the city), until when, how often."""
+
+    id: int
+    code: str
+    role: Role
+    school_id: int | None  # None: a city role
+    school_name: str | None
+    created_by: int | None  # None: the command line
+    expires_at: datetime
+    uses: int
+    max_uses: int
+    revoked: bool
+
+
+def holds(person: Person, invitation: Invitation) -> bool:
+    """Whether the person has the invitation's role where it invites to already."""
+    return invitation.role in {
+        m.role for m in person.memberships if m.school_id == invitation.school_id
+    }
 
 
 def new_code() -> str:
@@ -29,6 +54,19 @@ def check_usable(
         raise InvitationInvalid(reason="expired")
     if uses >= max_uses:
         raise InvitationInvalid(reason="used_up")
+
+
+def fits(role: Role, school_id: int | None) -> bool:
+    """A city role is invited to no school; a school's role to one."""
+    return (role in CITY_ROLES) == (school_id is None)
+
+
+def may_invite(person: Person | None, role: Role, school_id: int | None) -> bool:
+    """Whether this invitation may be made: by a person who may hand out the role there
+    (``ledger.roles.invitable_roles``), or by the command line's operator (None)."""
+    if not fits(role, school_id):
+        return False
+    return person is None or role in invitable_roles(person, school_id)
 
 
 def deep_link(bot_username: str | None, code: str) -> str:

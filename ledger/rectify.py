@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from ledger.errors import NotAllowed, NotLater, OwnFix, WrongState
@@ -59,6 +59,74 @@ TRANSITIONS: dict[Action, tuple[State, State | None]] = {
     Action.UNFIXABLE: (State.OPEN, State.UNFIXABLE),
     Action.REASSIGN: (State.OPEN, None),
 }
+
+
+class FixState(StrEnum):
+    DRAFT = "draft"  # after-photos and the note being given
+    SUBMITTED = "submitted"  # waiting for a verifier
+    ACCEPTED = "accepted"  # verified: the hazard is closed
+    RETURNED = "returned"  # sent back with a reason
+    DROPPED = "dropped"  # cancelled, or replaced by somebody else's
+
+
+@dataclass(frozen=True)
+class FixReport:
+    """A fix reported by the responsible person (their signature), then decided by a
+    verifier (the second signature, or the reason it went back)."""
+
+    id: int
+    hazard_id: int
+    reported_by: int
+    started_at: datetime
+    state: FixState
+    note: str | None
+    submitted_at: datetime | None
+    decided_by: int | None
+    decided_at: datetime | None
+    reason: str | None  # why it was returned
+    reporter_name: str | None = None  # the names, where a list shows them
+    decider_name: str | None = None
+
+
+class ChangeState(StrEnum):
+    ASKED = "asked"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class DeadlineChange:
+    """A later deadline asked for and its decision (a demolition date is one, approved)."""
+
+    id: int
+    hazard_id: int
+    old_deadline: date | None
+    new_deadline: date
+    reason: str
+    asked_by: int
+    asked_at: datetime
+    state: ChangeState
+    decided_by: int | None
+    decided_at: datetime | None
+    refusal: str | None
+    asker_name: str | None = None
+    decider_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A hazard as a list of work shows it (``/tasks``)."""
+
+    id: int
+    state: State
+    deadline: date | None
+    description: str | None
+    school_id: int
+    school_name: str
+    building_name: str | None
+    responsible_name: str | None
+    accident_grade: bool  # treated as an accident (按事故对待): heads the list
+
 
 # States in which a hazard still needs work; the others are settled.
 PENDING = frozenset({State.OPEN, State.SUBMITTED})
@@ -176,3 +244,8 @@ def task_order(deadline: date | None, today: date) -> tuple[int, str]:
     if deadline is None:
         return (2, "")
     return (0 if deadline < today else 1, deadline.isoformat())
+
+
+def my_tasks_order(hazard: Listed, today: date) -> tuple[bool, tuple[int, str], int]:
+    """A person's own hazards: accident-grade ones first until closed, then ``task_order``."""
+    return not hazard.accident_grade, task_order(hazard.deadline, today), hazard.id

@@ -57,6 +57,15 @@ class Person:
         return seen
 
 
+@dataclass(frozen=True)
+class Contact:
+    """Someone the bot tells something: who, their name, the language they read."""
+
+    id: int
+    name: str
+    language: str
+
+
 def require_member(person: Person | None) -> Person:
     """Nobody without a membership sees anything."""
     if person is None or not person.memberships:
@@ -76,6 +85,11 @@ def can_walk(person: Person, school_id: int) -> bool:
 def can_manage_school(person: Person, school_id: int) -> bool:
     """Add buildings and invite staff: the school's principal or a leader."""
     return bool(person.roles_in(school_id) & SCHOOL_MANAGERS)
+
+
+def managed_schools(person: Person) -> list[int]:
+    """The schools this person runs (principal or leader), in the order they joined."""
+    return [s for s in person.school_ids if can_manage_school(person, s)]
 
 
 def require(allowed: bool) -> None:

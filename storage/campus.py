@@ -132,6 +132,20 @@ async def items_for_building(db: Reader, version_id: int, building: Row) -> list
 # --- schools and buildings ---------------------------------------------------
 
 
+async def school_named(db: Reader, name: str) -> int | None:
+    """The id of the school of this name, if one is stored."""
+    found = await db.value("SELECT id FROM schools WHERE name = ?", (name,))
+    return None if found is None else int(found)
+
+
+async def building_named(db: Reader, school_id: int, name: str) -> int | None:
+    """The id of the school's building of this name, if one is stored."""
+    found = await db.value(
+        "SELECT id FROM buildings WHERE school_id = ? AND name = ?", (school_id, name)
+    )
+    return None if found is None else int(found)
+
+
 async def create_school(
     tx: Tx, *, name: str, kind: str, ownership: str, district: str, actor_id: int | None
 ) -> int:

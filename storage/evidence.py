@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from ledger.evidence import EvidenceRules
+from ledger.hazards import Photo
 from storage import fingerprint
 from storage.db import Reader, Row, Tx
+from storage.hazards import photo_record
 from storage.photos import PhotoStore, StoredPhoto
 
 # Candidates compared on their pixels, nearest hash first: a near-copy is among the
@@ -211,14 +213,26 @@ async def release(tx: Tx, tg_user_id: int) -> None:
     await tx.run("DELETE FROM suspect_photos WHERE tg_user_id = ?", (tg_user_id,))
 
 
-async def photo(db: Reader, photo_id: int) -> Row | None:
-    """A photo with its hazard's school and building (what a flag names)."""
-    return await db.one(
+@dataclass(frozen=True)
+class OnRecord:
+    """A photo on record with where it was taken for (what a flag names)."""
+
+    photo: Photo
+    school_id: int
+    building: str | None
+
+
+async def photo(db: Reader, photo_id: int) -> OnRecord | None:
+    """A photo with its hazard's school and building."""
+    row = await db.one(
         "SELECT p.*, h.school_id, b.name AS building FROM photos p"
         " JOIN hazards h ON h.id = p.hazard_id LEFT JOIN buildings b ON b.id = h.building_id"
         " WHERE p.id = ?",
         (photo_id,),
     )
+    if row is None:
+        return None
+    return OnRecord(photo_record(row), row["school_id"], row["building"])
 
 
 # --- photos stored before fingerprints existed -------------------------------------

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.errors import InvitationInvalid
-from ledger.invitations import check_usable, new_code
-from ledger.roles import Membership, Person, Role
+from ledger.invitations import Invitation, check_usable, new_code
+from ledger.roles import Contact, Membership, Person, Role
 from storage.db import Query, Reader, Row, Tx
 
 
@@ -65,26 +65,34 @@ async def chat_of(db: Reader, person_id: int) -> int | None:
     return None if value is None else int(value)
 
 
-async def by_ids(db: Reader, *ids: int | None) -> list[Row]:
-    """People to tell something (id, name, language); None and repeats left out."""
+async def by_ids(db: Reader, *ids: int | None) -> list[Contact]:
+    """People to tell something; None and repeats left out."""
     wanted = list(dict.fromkeys(i for i in ids if i is not None))
     if not wanted:
         return []
     marks = ",".join("?" * len(wanted))
-    return await db.all(
+    rows = await db.all(
         f"SELECT id, name, language FROM people WHERE id IN ({marks})",  # noqa: S608
         wanted,
     )
+    return [contact(row) for row in rows]
 
 
-async def colleagues(db: Reader, school_id: int) -> list[Row]:
+def contact(row: Row) -> Contact:
+    """A row with a person's id, name and language as the typed contact."""
+    return Contact(row["id"], row["name"], row["language"])
+
+
+async def colleagues(db: Reader, school_id: int) -> list[Contact]:
     """The school's members, principal first, for picking a responsible person."""
-    return await db.all(
-        "SELECT DISTINCT p.id, p.name FROM people p JOIN memberships m ON m.person_id = p.id"
+    rows = await db.all(
+        "SELECT DISTINCT p.id, p.name, p.language FROM people p"
+        " JOIN memberships m ON m.person_id = p.id"
         " WHERE m.school_id = ? ORDER BY CASE m.role WHEN 'principal' THEN 0"
         " WHEN 'leader' THEN 1 ELSE 2 END, p.name",
         (school_id,),
     )
+    return [contact(row) for row in rows]
 
 
 async def create_person(
@@ -168,52 +176,70 @@ async def create_invitation(
     return code
 
 
-async def usable_invitation(db: Reader, code: str, now: datetime) -> Row:
-    """The invitation behind a code, or ``InvitationInvalid`` with the reason."""
-    row = await db.one(
-        "SELECT i.*, s.name AS school_name FROM invitations i"
-        " LEFT JOIN schools s ON s.id = i.school_id WHERE i.code = ?",
-        (code.strip(),),
-    )
-    if row is None:
-        raise InvitationInvalid(reason="unknown")
-    check_usable(
+_INVITATION = (
+    "SELECT i.*, s.name AS school_name FROM invitations i LEFT JOIN schools s ON s.id = i.school_id"
+)
+
+
+def _invitation(row: Row) -> Invitation:
+    return Invitation(
+        id=row["id"],
+        code=row["code"],
+        role=Role(row["role"]),
+        school_id=row["school_id"],
+        school_name=row["school_name"],
+        created_by=row["created_by"],
         expires_at=datetime.fromisoformat(row["expires_at"]),
         uses=row["uses"],
         max_uses=row["max_uses"],
         revoked=row["revoked_at"] is not None,
+    )
+
+
+async def usable_invitation(db: Reader, code: str, now: datetime) -> Invitation:
+    """The invitation behind a code, or ``InvitationInvalid`` with the reason."""
+    row = await db.one(f"{_INVITATION} WHERE i.code = ?", (code.strip(),))
+    if row is None:
+        raise InvitationInvalid(reason="unknown")
+    found = _invitation(row)
+    check_usable(
+        expires_at=found.expires_at,
+        uses=found.uses,
+        max_uses=found.max_uses,
+        revoked=found.revoked,
         now=now,
     )
-    return row
+    return found
 
 
-async def use_invitation(tx: Tx, code: str, person_id: int) -> Row:
+async def use_invitation(tx: Tx, code: str, person_id: int) -> Invitation:
     """Check the code again inside the transaction and count one use."""
-    row = await usable_invitation(tx, code, tx.clock.now())
-    await tx.run("UPDATE invitations SET uses = uses + 1 WHERE id = ?", (row["id"],))
+    found = await usable_invitation(tx, code, tx.clock.now())
+    await tx.run("UPDATE invitations SET uses = uses + 1 WHERE id = ?", (found.id,))
     await tx.event(
         person_id,
         "invitation.used",
         "invitation",
-        row["id"],
-        before={"uses": row["uses"]},
-        after={"uses": row["uses"] + 1},
+        found.id,
+        before={"uses": found.uses},
+        after={"uses": found.uses + 1},
     )
-    return row
+    return found
 
 
-async def invitations_for(db: Reader, school_id: int | None, now: datetime) -> list[Row]:
+async def invitations_for(db: Reader, school_id: int | None, now: datetime) -> list[Invitation]:
     """Invitations still usable, for the school (or the city ones when None)."""
     rows = await db.all(
-        "SELECT * FROM invitations WHERE school_id IS ? AND revoked_at IS NULL"
-        " AND uses < max_uses ORDER BY id",
+        f"{_INVITATION} WHERE i.school_id IS ? AND i.revoked_at IS NULL"
+        " AND i.uses < i.max_uses ORDER BY i.id",
         (school_id,),
     )
-    return [r for r in rows if datetime.fromisoformat(r["expires_at"]) > now]
+    return [found for found in map(_invitation, rows) if found.expires_at > now]
 
 
-async def invitation(db: Reader, invitation_id: int) -> Row | None:
-    return await db.one("SELECT * FROM invitations WHERE id = ?", (invitation_id,))
+async def invitation(db: Reader, invitation_id: int) -> Invitation | None:
+    row = await db.one(f"{_INVITATION} WHERE i.id = ?", (invitation_id,))
+    return None if row is None else _invitation(row)
 
 
 async def revoke_invitation(tx: Tx, invitation_id: int, actor_id: int) -> bool:

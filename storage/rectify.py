@@ -1,4 +1,4 @@
-"""Rectification in the database: fix reports, verification, deadlines, reassigning.
+"""Rectification in the database: fix reports, verification, deadlines, lists of work.
 
 Each change is guarded by the state it expects (``... WHERE state = 'open'``):
 the rules in ``ledger.rectify`` decide before the transaction, and a change
@@ -8,31 +8,43 @@ Every change appends to the event log.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from ledger.errors import Stale
-from ledger.rectify import Facts, State, taskforce_verifies
-from storage import campus, walks
+from ledger.hazards import Hazard, Photo
+from ledger.rectify import (
+    ChangeState,
+    DeadlineChange,
+    Facts,
+    FixReport,
+    FixState,
+    Listed,
+    State,
+    taskforce_verifies,
+)
+from ledger.roles import Contact
+from storage import hazards, people
 from storage.db import Reader, Row, Tx
 
 
-async def facts(db: Reader, hazard_id: int) -> tuple[Row, Facts] | None:
-    """A hazard with its building and item, and what the rules need to know of it."""
-    row = await walks.hazard(db, hazard_id)
-    if row is None or row["state"] in (State.DRAFT, State.WITHDRAWN):
+async def facts(db: Reader, hazard_id: int) -> tuple[Hazard, Facts] | None:
+    """A hazard reported in full, and what the rules need to know of it."""
+    found = await hazards.hazard(db, hazard_id)
+    if found is None or found.state in (State.DRAFT, State.WITHDRAWN):
         return None
     live = await live_fix(db, hazard_id)
-    waiting = live if live is not None and live["state"] == "submitted" else None
+    waiting = live if live is not None and live.state is FixState.SUBMITTED else None
     asked = await asked_extension(db, hazard_id)
-    return row, Facts(
-        state=State(row["state"]),
-        school_id=row["school_id"],
-        responsible_id=row["responsible_id"],
-        fix_reporter_id=waiting["reported_by"] if waiting else None,
-        extension_asked_by=asked["asked_by"] if asked else None,
-        fix_id=waiting["id"] if waiting else None,
-        extension_id=asked["id"] if asked else None,
-        managers=await managers(db, row["school_id"]),
+    return found, Facts(
+        state=found.state,
+        school_id=found.school_id,
+        responsible_id=found.responsible_id,
+        fix_reporter_id=waiting.reported_by if waiting else None,
+        extension_asked_by=asked.asked_by if asked else None,
+        fix_id=waiting.id if waiting else None,
+        extension_id=asked.id if asked else None,
+        managers=await managers(db, found.school_id),
     )
 
 
@@ -54,30 +66,54 @@ async def _guarded(tx: Tx, sql: str, params: tuple[object, ...]) -> None:
 # --- fix reports ---------------------------------------------------------------
 
 
-async def live_fix(db: Reader, hazard_id: int) -> Row | None:
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _fix(row: Row) -> FixReport:
+    names = row.keys()
+    return FixReport(
+        id=row["id"],
+        hazard_id=row["hazard_id"],
+        reported_by=row["reported_by"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        state=FixState(row["state"]),
+        note=row["note"],
+        submitted_at=_moment(row["submitted_at"]),
+        decided_by=row["decided_by"],
+        decided_at=_moment(row["decided_at"]),
+        reason=row["reason"],
+        reporter_name=row["reporter_name"] if "reporter_name" in names else None,
+        decider_name=row["decider_name"] if "decider_name" in names else None,
+    )
+
+
+async def live_fix(db: Reader, hazard_id: int) -> FixReport | None:
     """The fix being reported (draft) or waiting for verification (submitted)."""
-    return await db.one(
+    row = await db.one(
         "SELECT * FROM fix_reports WHERE hazard_id = ? AND state IN ('draft', 'submitted')",
         (hazard_id,),
     )
+    return None if row is None else _fix(row)
 
 
-async def fix_report(db: Reader, fix_id: int) -> Row | None:
-    return await db.one("SELECT * FROM fix_reports WHERE id = ?", (fix_id,))
+async def fix_report(db: Reader, fix_id: int) -> FixReport | None:
+    row = await db.one("SELECT * FROM fix_reports WHERE id = ?", (fix_id,))
+    return None if row is None else _fix(row)
 
 
-async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> tuple[int, Row | None]:
+async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> tuple[int, FixReport | None]:
     """A fix report in the making for this hazard (the one already started, if any),
     and somebody else's unfinished report that this one replaced (dropped, logged)."""
-    draft = await tx.one(
-        "SELECT id, reported_by FROM fix_reports WHERE hazard_id = ? AND state = 'draft'",
-        (hazard_id,),
+    row = await tx.one(
+        "SELECT * FROM fix_reports WHERE hazard_id = ? AND state = 'draft'", (hazard_id,)
     )
+    draft = None if row is None else _fix(row)
     if draft is not None:
-        if draft["reported_by"] == person_id:
-            return int(draft["id"]), None
+        if draft.reported_by == person_id:
+            return draft.id, None
         # Somebody else's unfinished report: theirs is dropped, this one counts.
-        await tx.run("UPDATE fix_reports SET state = 'dropped' WHERE id = ?", (draft["id"],))
+        await tx.run("UPDATE fix_reports SET state = 'dropped' WHERE id = ?", (draft.id,))
     fix_id = await tx.run(
         "INSERT INTO fix_reports (hazard_id, reported_by, started_at) VALUES (?, ?, ?)",
         (hazard_id, person_id, tx.now()),
@@ -88,7 +124,7 @@ async def start_fix(tx: Tx, hazard_id: int, person_id: int) -> tuple[int, Row | 
             "fix.dropped",
             "hazard",
             hazard_id,
-            before={"fix_id": draft["id"], "reported_by": draft["reported_by"]},
+            before={"fix_id": draft.id, "reported_by": draft.reported_by},
             after={"replaced_by": fix_id},
         )
     await tx.event(person_id, "fix.started", "hazard", hazard_id, after={"fix_id": fix_id})
@@ -104,10 +140,12 @@ async def drop_fix(tx: Tx, fix_id: int, person_id: int) -> None:
         await tx.event(person_id, "fix.dropped", "hazard", hazard_id, after={"fix_id": fix_id})
 
 
-async def after_photos(db: Reader, fix_id: int) -> list[Row]:
-    return await db.all(
+async def after_photos(db: Reader, fix_id: int) -> list[Photo]:
+    """The after-photos a fix report brought, in the order they came."""
+    rows = await db.all(
         "SELECT * FROM photos WHERE fix_report_id = ? AND kind = 'after' ORDER BY id", (fix_id,)
     )
+    return [hazards.photo_record(row) for row in rows]
 
 
 async def submit_fix(tx: Tx, hazard_id: int, fix_id: int, person_id: int, note: str) -> None:
@@ -174,32 +212,59 @@ async def _decide(tx: Tx, fix_id: int, person_id: int, state: str, reason: str |
     )
 
 
-async def fix_reports_of(db: Reader, hazard_id: int) -> list[Row]:
+async def fix_reports_of(db: Reader, hazard_id: int) -> list[FixReport]:
     """Every fix report of a hazard that was sent, with who signed, oldest first."""
-    return await db.all(
+    rows = await db.all(
         "SELECT f.*, r.name AS reporter_name, d.name AS decider_name FROM fix_reports f"
         " JOIN people r ON r.id = f.reported_by LEFT JOIN people d ON d.id = f.decided_by"
         " WHERE f.hazard_id = ? AND f.state NOT IN ('draft', 'dropped') ORDER BY f.id",
         (hazard_id,),
     )
+    return [_fix(row) for row in rows]
 
 
 # --- deadlines -------------------------------------------------------------------
 
 
-async def asked_extension(db: Reader, hazard_id: int) -> Row | None:
-    return await db.one(
-        "SELECT * FROM deadline_changes WHERE hazard_id = ? AND state = 'asked'", (hazard_id,)
+def _change(row: Row) -> DeadlineChange:
+    names = row.keys()
+    return DeadlineChange(
+        id=row["id"],
+        hazard_id=row["hazard_id"],
+        old_deadline=None
+        if row["old_deadline"] is None
+        else date.fromisoformat(row["old_deadline"]),
+        new_deadline=date.fromisoformat(row["new_deadline"]),
+        reason=row["reason"],
+        asked_by=row["asked_by"],
+        asked_at=datetime.fromisoformat(row["asked_at"]),
+        state=ChangeState(row["state"]),
+        decided_by=row["decided_by"],
+        decided_at=_moment(row["decided_at"]),
+        refusal=row["refusal"],
+        asker_name=row["asker_name"] if "asker_name" in names else None,
+        decider_name=row["decider_name"] if "decider_name" in names else None,
     )
 
 
-async def deadline_change(db: Reader, change_id: int) -> Row | None:
-    return await db.one("SELECT * FROM deadline_changes WHERE id = ?", (change_id,))
+async def asked_extension(db: Reader, hazard_id: int) -> DeadlineChange | None:
+    """The request for a later deadline waiting for a decision, if any."""
+    row = await db.one(
+        "SELECT * FROM deadline_changes WHERE hazard_id = ? AND state = 'asked'", (hazard_id,)
+    )
+    return None if row is None else _change(row)
+
+
+async def deadline_change(db: Reader, change_id: int) -> DeadlineChange | None:
+    row = await db.one("SELECT * FROM deadline_changes WHERE id = ?", (change_id,))
+    return None if row is None else _change(row)
 
 
 async def ask_extension(
-    tx: Tx, hazard_id: int, person_id: int, old: str | None, new: date, reason: str
+    tx: Tx, hazard_id: int, person_id: int, current: date | None, new: date, reason: str
 ) -> int:
+    """A later deadline asked for; refused as stale when another request is waiting."""
+    old = current.isoformat() if current is not None else None
     change_id = await tx.run(
         "INSERT INTO deadline_changes (hazard_id, old_deadline, new_deadline, reason, asked_by,"
         " asked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -219,102 +284,38 @@ async def ask_extension(
 
 
 async def decide_extension(
-    tx: Tx, change: Row, person_id: int, approve: bool, refusal: str | None = None
+    tx: Tx, change: DeadlineChange, person_id: int, approve: bool, refusal: str | None = None
 ) -> None:
     """A leader's answer; an approved date becomes the deadline."""
     await _guarded(
         tx,
         "UPDATE deadline_changes SET state = ?, decided_by = ?, decided_at = ?, refusal = ?"
         " WHERE id = ? AND state = 'asked'",
-        ("approved" if approve else "refused", person_id, tx.now(), refusal, change["id"]),
+        ("approved" if approve else "refused", person_id, tx.now(), refusal, change.id),
     )
+    new = change.new_deadline.isoformat()
+    old = change.old_deadline.isoformat() if change.old_deadline else None
     if approve:
-        await tx.run(
-            "UPDATE hazards SET deadline = ? WHERE id = ?",
-            (change["new_deadline"], change["hazard_id"]),
-        )
+        await tx.run("UPDATE hazards SET deadline = ? WHERE id = ?", (new, change.hazard_id))
     await tx.event(
         person_id,
         "deadline.approved" if approve else "deadline.refused",
         "hazard",
-        change["hazard_id"],
-        before={"deadline": change["old_deadline"]},
-        after={
-            "deadline": change["new_deadline"] if approve else change["old_deadline"],
-            "change_id": change["id"],
-            "refusal": refusal,
-        },
+        change.hazard_id,
+        before={"deadline": old},
+        after={"deadline": new if approve else old, "change_id": change.id, "refusal": refusal},
     )
 
 
-async def deadline_changes_of(db: Reader, hazard_id: int) -> list[Row]:
-    return await db.all(
+async def deadline_changes_of(db: Reader, hazard_id: int) -> list[DeadlineChange]:
+    """Every change of the hazard's deadline (asked, decided), with who, oldest first."""
+    rows = await db.all(
         "SELECT c.*, a.name AS asker_name, d.name AS decider_name FROM deadline_changes c"
         " JOIN people a ON a.id = c.asked_by LEFT JOIN people d ON d.id = c.decided_by"
         " WHERE c.hazard_id = ? ORDER BY c.id",
         (hazard_id,),
     )
-
-
-# --- cannot be fixed, reassigning ------------------------------------------------
-
-
-async def mark_unfixable(
-    tx: Tx, hazard: Row, person_id: int, demolition_due: date, reason: str
-) -> None:
-    """Cannot be fixed: the building goes out of use until demolished by ``demolition_due``."""
-    await _guarded(
-        tx,
-        "UPDATE hazards SET state = 'unfixable', demolition_due = ?"
-        " WHERE id = ? AND state = 'open'",
-        (demolition_due.isoformat(), hazard["id"]),
-    )
-    # The demolition deadline is a change of deadline like any other: kept with who and why.
-    await tx.run(
-        "INSERT INTO deadline_changes (hazard_id, old_deadline, new_deadline, reason, asked_by,"
-        " asked_at, state, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, 'approved', ?, ?)",
-        (
-            hazard["id"],
-            hazard["deadline"],
-            demolition_due.isoformat(),
-            reason,
-            person_id,
-            tx.now(),
-            person_id,
-            tx.now(),
-        ),
-    )
-    await tx.event(
-        person_id,
-        "hazard.unfixable",
-        "hazard",
-        hazard["id"],
-        before={"state": "open"},
-        after={
-            "state": "unfixable",
-            "demolition_due": demolition_due.isoformat(),
-            "reason": reason,
-        },
-    )
-    if hazard["building_id"] is not None:
-        await campus.set_out_of_use(tx, hazard["building_id"], person_id, hazard["id"])
-
-
-async def reassign(tx: Tx, hazard: Row, person_id: int, new_id: int, new_name: str) -> None:
-    await _guarded(
-        tx,
-        "UPDATE hazards SET responsible_id = ?, responsible_name = ?"
-        " WHERE id = ? AND state = 'open'",
-        (new_id, new_name, hazard["id"]),
-    )
-    await tx.event(
-        person_id,
-        "hazard.reassigned",
-        "hazard",
-        hazard["id"],
-        before={"responsible_id": hazard["responsible_id"], "name": hazard["responsible_name"]},
-        after={"responsible_id": new_id, "name": new_name},
-    )
+    return [_change(row) for row in rows]
 
 
 # --- lists -----------------------------------------------------------------------------
@@ -327,18 +328,37 @@ _LIST = (
 )
 
 
-async def tasks_of(db: Reader, person_id: int) -> list[Row]:
+def _listed(row: Row) -> Listed:
+    return Listed(
+        id=row["id"],
+        state=State(row["state"]),
+        deadline=None if row["deadline"] is None else date.fromisoformat(row["deadline"]),
+        description=row["description"],
+        school_id=row["school_id"],
+        school_name=row["school_name"],
+        building_name=row["building_name"],
+        responsible_name=row["responsible_name"],
+        accident_grade=bool(row["accident_grade"]),
+    )
+
+
+async def _list(db: Reader, sql: str, params: Sequence[object] = ()) -> list[Listed]:
+    return [_listed(row) for row in await db.all(sql, params)]
+
+
+async def tasks_of(db: Reader, person_id: int) -> list[Listed]:
     """Open hazards this person answers for."""
-    return await db.all(f"{_LIST} WHERE h.responsible_id = ? AND h.state = 'open'", (person_id,))
+    return await _list(db, f"{_LIST} WHERE h.responsible_id = ? AND h.state = 'open'", (person_id,))
 
 
 async def waiting_for_verification(
     db: Reader, school_ids: list[int], viewer_id: int | None = None
-) -> list[Row]:
+) -> list[Listed]:
     """The schools' fixes waiting for a verifier, oldest first; not those ``viewer_id``
     reported (theirs to wait for, not to verify)."""
     marks = ",".join("?" * len(school_ids))
-    return await db.all(
+    return await _list(
+        db,
         f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"
         f" WHERE h.school_id IN ({marks}) AND h.state = 'submitted' AND f.reported_by IS NOT ?"
         " ORDER BY f.submitted_at",
@@ -346,82 +366,36 @@ async def waiting_for_verification(
     )
 
 
-async def waiting_for_taskforce(db: Reader) -> list[Row]:
+async def waiting_for_taskforce(db: Reader) -> list[Listed]:
     """Fixes waiting in schools where nobody but their reporter may verify them, which the
     task force verifies (``ledger.rectify.taskforce_verifies``), oldest first."""
-    rows = await db.all(
+    rows = await _list(
+        db,
         f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"  # noqa: S608 - no user text
         " WHERE h.state = 'submitted'"
         # Only schools with at most one manager can be in this case: the rule decides below.
         " AND (SELECT COUNT(DISTINCT m.person_id) FROM memberships m WHERE m.school_id ="
-        " h.school_id AND m.role IN ('principal', 'leader')) <= 1 ORDER BY f.submitted_at"
+        " h.school_id AND m.role IN ('principal', 'leader')) <= 1 ORDER BY f.submitted_at",
     )
     found = []
     for row in rows:
-        fix = await live_fix(db, row["id"])
-        reporter = fix["reported_by"] if fix is not None else None
-        if taskforce_verifies(reporter, await managers(db, row["school_id"])):
+        fix = await live_fix(db, row.id)
+        reporter = fix.reported_by if fix is not None else None
+        if taskforce_verifies(reporter, await managers(db, row.school_id)):
             found.append(row)
     return found
 
 
 async def extensions_waiting(
     db: Reader, school_ids: list[int], viewer_id: int | None = None
-) -> list[Row]:
+) -> list[Listed]:
     """The schools' requests for a later deadline, oldest first; not ``viewer_id``'s own."""
     marks = ",".join("?" * len(school_ids))
-    return await db.all(
+    return await _list(
+        db,
         f"{_LIST} JOIN deadline_changes c ON c.hazard_id = h.id AND c.state = 'asked'"
         f" WHERE h.school_id IN ({marks}) AND c.asked_by IS NOT ? ORDER BY c.asked_at",
         [*school_ids, viewer_id],
-    )
-
-
-async def pending_in_building(db: Reader, building_id: int) -> int:
-    """Hazards of the building that still need work (open or waiting for verification)."""
-    return int(
-        await db.value(
-            "SELECT COUNT(*) FROM hazards WHERE building_id = ? AND state IN ('open', 'submitted')",
-            (building_id,),
-        )
-    )
-
-
-async def pending_in_school(db: Reader, school_id: int) -> int:
-    return int(
-        await db.value(
-            "SELECT COUNT(*) FROM hazards WHERE school_id = ? AND state IN ('open', 'submitted')",
-            (school_id,),
-        )
-    )
-
-
-async def settled_in_building(db: Reader, building_id: int) -> Row:
-    """How many of the building's hazards are closed, and how many cannot be fixed."""
-    row = await db.one(
-        "SELECT SUM(state = 'closed') AS closed, SUM(state = 'unfixable') AS unfixable"
-        " FROM hazards WHERE building_id = ?",
-        (building_id,),
-    )
-    assert row is not None
-    return row
-
-
-async def closed_in_school(db: Reader, school_id: int) -> Row:
-    """The school's closed hazards and the buildings they were in."""
-    row = await db.one(
-        "SELECT COUNT(*) AS closed, COUNT(DISTINCT building_id) AS buildings"
-        " FROM hazards WHERE school_id = ? AND state = 'closed'",
-        (school_id,),
-    )
-    assert row is not None
-    return row
-
-
-async def photos_of(db: Reader, hazard_id: int) -> list[Row]:
-    """Before-photos first, then after-photos, each in the order they came."""
-    return await db.all(
-        "SELECT * FROM photos WHERE hazard_id = ? ORDER BY kind = 'after', id", (hazard_id,)
     )
 
 
@@ -434,22 +408,24 @@ async def history(db: Reader, hazard_id: int) -> list[Row]:
     )
 
 
-async def people_with_role(db: Reader, role: str, school_id: int | None = None) -> list[Row]:
+async def people_with_role(db: Reader, role: str, school_id: int | None = None) -> list[Contact]:
     """Members with this role (in this school; the task force has none), to notify."""
     where = "m.school_id IS NULL" if school_id is None else "m.school_id = ?"
     params: tuple[object, ...] = (role,) if school_id is None else (role, school_id)
-    return await db.all(
+    rows = await db.all(
         "SELECT DISTINCT p.id, p.name, p.language FROM people p"  # noqa: S608 - no user text
         f" JOIN memberships m ON m.person_id = p.id WHERE m.role = ? AND {where}"
         " ORDER BY p.id",
         params,
     )
+    return [people.contact(row) for row in rows]
 
 
-async def unassigned(db: Reader, school_ids: list[int]) -> list[Row]:
+async def unassigned(db: Reader, school_ids: list[int]) -> list[Listed]:
     """Open hazards whose responsible person is only a typed name, not a member."""
     marks = ",".join("?" * len(school_ids))
-    return await db.all(
+    return await _list(
+        db,
         f"{_LIST} WHERE h.school_id IN ({marks}) AND h.state = 'open'"
         " AND h.responsible_id IS NULL ORDER BY h.deadline, h.id",
         school_ids,

@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 
 from ledger.roles import Role
-from storage import walks
+from storage import hazards
 from tests.conftest import SHANGHAI, School, cli_invitation, join, make_school
 from tests.simulator import Chat, Simulator
 
@@ -32,7 +32,7 @@ async def given_open_hazard(
 ) -> int:
     """Test helper: a hazard open in the ledger, as a finished report leaves it."""
     async with sim.db.write() as tx:
-        hazard_id = await walks.create_hazard(
+        hazard_id = await hazards.create_hazard(
             tx,
             school_id=school_id,
             building_id=None,
@@ -43,7 +43,7 @@ async def given_open_hazard(
             person_id=reporter,
         )
         name = await tx.value("SELECT name FROM people WHERE id = ?", (responsible,))
-        await walks.update_hazard(
+        await hazards.update_hazard(
             tx,
             hazard_id,
             reporter,
@@ -53,7 +53,7 @@ async def given_open_hazard(
             responsible_id=responsible,
             responsible_name=name,
         )
-        await walks.complete_hazard(tx, hazard_id, reporter)
+        await hazards.complete_hazard(tx, hazard_id, reporter)
     return hazard_id
 
 

@@ -313,11 +313,11 @@ async def test_new_invitation_is_usable(fresh_db, clock):
     school_id = await add_school(fresh_db)
     code = await invite(fresh_db, Role.PRINCIPAL, school_id)
     row = await people.usable_invitation(fresh_db, code, clock.now())
-    assert row["role"] == "principal"
-    assert row["school_name"] == "实验小学"
-    assert row["uses"] == 0
+    assert row.role == "principal"
+    assert row.school_name == "实验小学"
+    assert row.uses == 0
     # Surrounding spaces from a pasted code do not matter.
-    assert (await people.usable_invitation(fresh_db, f"  {code}\n", clock.now()))["id"] == row["id"]
+    assert (await people.usable_invitation(fresh_db, f"  {code}\n", clock.now())).id == row.id
 
 
 async def test_invitation_creation_is_logged(fresh_db):
@@ -352,7 +352,7 @@ async def test_used_up_code(fresh_db, clock):
         person_id = await add_person(fresh_db, tg_user_id=tg)
         async with fresh_db.write() as tx:
             row = await people.use_invitation(tx, code, person_id)
-        assert row["uses"] == tg - 1
+        assert row.uses == tg - 1
     await expect_reason(fresh_db, code, clock.now(), "used_up")
     assert await fresh_db.value("SELECT uses FROM invitations WHERE code = ?", (code,)) == 2
 
@@ -408,12 +408,12 @@ async def test_invitations_for_lists_only_usable(fresh_db, clock):
     async with fresh_db.write() as tx:
         await people.revoke_invitation(tx, revoked_id, actor)
     rows = await people.invitations_for(fresh_db, school_id, clock.now())
-    assert {r["code"] for r in rows} == {keep, short}
+    assert {r.code for r in rows} == {keep, short}
     clock.advance(days=2)
     rows = await people.invitations_for(fresh_db, school_id, clock.now())
-    assert [r["code"] for r in rows] == [keep]
+    assert [r.code for r in rows] == [keep]
     city = await people.invitations_for(fresh_db, None, clock.now())
-    assert [r["role"] for r in city] == ["taskforce"]
+    assert [r.role for r in city] == ["taskforce"]
 
 
 # --- people and memberships ---------------------------------------------------------

@@ -3,16 +3,18 @@
 A notice is rendered for each recipient in their own language and stored in
 the same transaction as the change that causes it, under a key made of what
 happened and to whom, so it is sent once even when the change is replayed.
-The sending job delivers it (``scheduler.sender``); the handler only wakes it.
+The sending job delivers it (``scheduler.sender``), woken by the database after the
+commit (``Database.on_outbox``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from handlers.i18n import t
+from ledger.roles import Contact
+from ledger.texts import t
 from storage import outbox
-from storage.db import Row, Tx
+from storage.db import Tx
 
 Keyboard = Sequence[Sequence[tuple[str, str]]]
 # Renders one notice in a language: its text and its buttons.
@@ -26,7 +28,7 @@ def text_only(key: str, **values: object) -> Render:
 
 async def tell(
     tx: Tx,
-    recipients: Iterable[Row],
+    recipients: Iterable[Contact],
     *,
     key: str,
     kind: str,
@@ -38,15 +40,15 @@ async def tell(
     stored = 0
     seen: set[int] = set()
     for person in recipients:
-        if person["id"] == skip or person["id"] in seen:
+        if person.id == skip or person.id in seen:
             continue
-        seen.add(person["id"])
-        text, buttons = render(person["language"])
+        seen.add(person.id)
+        text, buttons = render(person.language)
         stored += await outbox.enqueue(
             tx,
-            key=f"{key}:{person['id']}",
+            key=f"{key}:{person.id}",
             kind=kind,
-            person_id=person["id"],
+            person_id=person.id,
             text=text,
             buttons=buttons,
             photos=photos,

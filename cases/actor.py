@@ -1,0 +1,40 @@
+"""Who takes an action, and how its one transaction is opened.
+
+The chat opens it through the update being handled (the commit marks the update
+done in the inbox, ``handlers.base.Ctx.write``); the command line opens a plain
+one. Either way a case reads through ``db`` and writes everything, notices
+included, inside one ``write()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ledger.clock import Clock
+from ledger.roles import Person
+from storage.db import Database, Tx
+
+
+@dataclass(frozen=True)
+class Actor:
+    db: Database
+    person: Person
+    clock: Clock
+    write: Callable[[], AbstractAsyncContextManager[Tx]]
+    # Their Telegram id when acting in chat: what they were typing for ends with the
+    # action (``storage.people.clear_pending``); None on the command line.
+    user_id: int | None = None
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.clock.now().date()
+
+
+def operator(db: Database, person: Person, clock: Clock) -> Actor:
+    """Someone acting from the command line: a plain transaction, no chat to tidy up."""
+    return Actor(db=db, person=person, clock=clock, write=db.write)
