@@ -3,14 +3,21 @@ written by each candidate spreadsheet writer side by side, in one run.
 
 1,000 of the hazards have a before photo (a thumbnail is embedded for each).
 The data is written first (not timed); each writer then runs in a fresh
-process, so its peak memory is its own. For each: seconds, peak resident
-memory, file size, and the time as a ratio to the anchor (reading the same
-rows and making their cells and thumbnails, with no writer) measured in the
-same run, since the machines are shared and noisy.
+process, so its peak memory is its own (the product's adds its helper
+process's peak). For each: seconds, peak resident memory, file size, and the
+time as a ratio to the anchor (reading the same rows and making their cells
+and every thumbnail anew, with no writer) measured in the same run, since the
+machines are shared and noisy. The candidates (``bench/ledger_candidates.py``)
+include the product's writer as it was before issue 13, so that before and
+after are measured in the same run too. The product keeps its thumbnails
+(``reports/thumbs.py``): from the second run on they are found, not made;
+``--cold`` deletes them before each of its runs.
 
     .venv/bin/python bench/bench_export.py              # full size
     .venv/bin/python bench/bench_export.py --scale 0.1  # a tenth, to try it
     .venv/bin/python bench/bench_export.py --rounds 3   # each writer 3 times, best kept
+    .venv/bin/python bench/bench_export.py --data /tmp/city  # seed once, reuse next time
+    .venv/bin/python bench/bench_export.py --only product,before  # some writers (+ anchor)
 Target (issue 13): the product's writer under 10 s and under 200 MB.
 """
 
@@ -21,6 +28,7 @@ import asyncio
 import io
 import random
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -180,13 +188,15 @@ def seed(folder: Path, schools: int, buildings: int, hazards: int, photos: int) 
 
 
 PRODUCT = "xlsxwriter constant-memory (the product's)"
+ONE_PROCESS = "xlsxwriter, the product's in one process"
+SELF, CHILDREN = resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN
 
 
 def export(folder: Path, writer: str) -> None:
     """The measured part: the city ledger, written as ``reports.files`` writes it."""
     from reports import files
 
-    if writer != PRODUCT:
+    if writer not in (PRODUCT, ONE_PROCESS):
         from bench.ledger_candidates import WRITERS
 
         files.write_ledger = WRITERS[writer]  # type: ignore[assignment]
@@ -194,10 +204,14 @@ def export(folder: Path, writer: str) -> None:
     target = folder / "city-ledger.xlsx"
     target.unlink(missing_ok=True)
     started = time.perf_counter()
-    count = files.write_ledger_file(folder / "bench.sqlite3", store, 1, None, target)
+    # As the bot's default pool of two workers runs it: a helper process reads.
+    count = files.write_ledger_file(
+        folder / "bench.sqlite3", store, 1, None, target, helper=writer == PRODUCT
+    )
     seconds = time.perf_counter() - started
     size = target.stat().st_size if target.exists() else 0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The writer's peak plus its helper's (a child), if it had one.
+    peak = sum(resource.getrusage(who).ru_maxrss for who in (SELF, CHILDREN)) / 1024
     print(f"{seconds} {peak} {size} {count}")
 
 
@@ -218,6 +232,13 @@ def main() -> None:
     p.add_argument("--export-only", type=Path, metavar="DIR", help=argparse.SUPPRESS)
     p.add_argument("--rounds", type=int, default=1, help="rounds of every writer; best kept (1)")
     p.add_argument("--writer", default=PRODUCT, help=argparse.SUPPRESS)
+    p.add_argument("--cold", action="store_true", help="no kept thumbnails: made in each run")
+    p.add_argument(
+        "--only", default="", help="measure the writers whose names contain one of these (a,b)"
+    )
+    p.add_argument(
+        "--data", type=Path, metavar="DIR", help="seed into DIR once and reuse it (a temp dir)"
+    )
     args = p.parse_args()
     if args.export_only:
         export(args.export_only, args.writer)
@@ -225,22 +246,34 @@ def main() -> None:
     schools = max(1, round(300 * args.scale))
     sizes = (schools, schools * 20, max(1, round(100_000 * args.scale)), round(1_000 * args.scale))
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        started = time.perf_counter()
-        seed(folder, *sizes)
-        print(
-            f"seeded {sizes[0]} schools, {sizes[1]} buildings, {sizes[2]} hazards,"
-            f" {sizes[3]} photos in {time.perf_counter() - started:.1f} s"
-        )
+        # One folder per size under --data: seeding 100,000 hazards takes a minute.
+        folder = args.data / "-".join(map(str, sizes)) if args.data else Path(tmp)
+        marker = folder / "seeded"
+        if not marker.exists():
+            started = time.perf_counter()
+            if args.data:
+                shutil.rmtree(folder, ignore_errors=True)  # a seeding cut short
+            folder.mkdir(parents=True, exist_ok=True)
+            seed(folder, *sizes)
+            marker.touch()
+            print(f"seeded in {time.perf_counter() - started:.1f} s")
+        print(f"{sizes[0]} schools, {sizes[1]} buildings, {sizes[2]} hazards, {sizes[3]} photos")
         from bench.ledger_candidates import WRITERS
 
-        names = [PRODUCT, *WRITERS]
+        names = [PRODUCT, ONE_PROCESS, *WRITERS]
+        wanted = [w for w in args.only.split(",") if w]
+        names = [
+            n for n in names if not wanted or n.startswith("anchor") or any(w in n for w in wanted)
+        ]
         # Round after round, each writer once a round, the best of the rounds kept: the
         # machines are shared, and a burst of someone else's work lands on one run.
         results: dict[str, tuple[float, float, int, int]] = {}
         for _ in range(args.rounds):
             for name in names:
+                if args.cold:
+                    shutil.rmtree(folder / "photos" / "thumbs", ignore_errors=True)
                 run = measure(folder, name)
+                print(f"  {name}: {run[0]:.1f} s, {run[1]:.0f} MB", file=sys.stderr, flush=True)
                 if name not in results or run[0] < results[name][0]:
                     results[name] = run
         anchor = results["anchor: read rows, no writer"][0]

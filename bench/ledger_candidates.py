@@ -6,6 +6,8 @@ are the candidates it was measured against:
 
 - openpyxl in write-only mode: what the ledger was written with before; the
   same workbook (header, widths, frozen row, thumbnails, filter, print setup).
+- the product's own writer as it was before issue 13 (XlsxWriter cell by cell,
+  thumbnails made on every export): the "before" of a before/after in one run.
 - pyexcelerate: cells only. It cannot embed pictures, so it cannot write the
   same workbook; shown for what a writer without pictures costs.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import WriteOnlyCell
@@ -36,8 +38,10 @@ from reports.ledger import (
     PHOTO_ROW_POINTS,
     building_values,
     hazard_values,
-    thumbnail,
+    safe_cells,
 )
+from reports.thumbs import Thumbnails, cache_path
+from reports.thumbs import make_thumbnail as thumbnail
 from storage.reporting import LedgerBuilding, LedgerRow
 
 HEADER_FONT = Font(name=FONT_NAME, bold=True)
@@ -87,6 +91,7 @@ def write_openpyxl(
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """Write the ledger workbook to ``target``; return the number of hazards written."""
     wb = Workbook(write_only=True)
@@ -124,6 +129,7 @@ def write_pyexcelerate(
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """Cells only (pyexcelerate embeds no pictures): every row is held in memory first."""
     from pyexcelerate import Workbook as FastWorkbook  # type: ignore[import-untyped]
@@ -148,11 +154,14 @@ def write_rustpy(
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """rustpy-xlsxwriter (Rust's rust_xlsxwriter): rows as dicts, thumbnails as images.
 
-    It formats by column, not by cell: a typed "=..." cannot get its own quote prefix,
-    so it cannot write the same workbook either."""
+    0.8.0 still formats by column or by whole row, not by cell: a typed "=..." cannot
+    get its own quote prefix, so it cannot write the same workbook. And it reads its
+    ``images`` (like ``row_heights``) before the rows: the thumbnails found while the
+    rows stream are not embedded, so this measures a ledger without pictures."""
     from rustpy_xlsxwriter import write_worksheet
 
     titles = [title for title, _ in HAZARD_COLUMNS]
@@ -187,12 +196,123 @@ def write_rustpy(
     return count
 
 
+def write_rvgsrust(
+    target: Path | IO[bytes],
+    rows: Iterable[LedgerRow],
+    buildings: Iterable[LedgerBuilding],
+    photo_path: Callable[[str], Path],
+    progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
+) -> int:
+    """rvgsrust-xlsxwriter (also rust_xlsxwriter, with a cell-by-cell API): the same
+    workbook in its constant-memory mode, but 0.3.5 repeats the last row as an empty
+    ``<row>`` when that row has a height of its own (a ledger ending on a hazard with a
+    photo: Excel offers to repair the file), and its peak memory is far higher."""
+    from rvgsrust_xlsxwriter import Workbook as RustWorkbook
+
+    wb = RustWorkbook()
+    quoted = wb.add_format().set_quote_prefix().set_font_name(FONT_NAME)
+    header = wb.add_format().set_bold().set_font_name(FONT_NAME).set_align("center")
+    header.set_vertical_align("center").set_text_wrap()
+    thumbnails = Thumbnails(photo_path)
+
+    def sheet(name: str, columns: tuple[tuple[str, int], ...]) -> Any:
+        ws = wb.add_worksheet(name, constant_memory=True)
+        for index, (_, width) in enumerate(columns):
+            ws.set_column_width(index, width)
+        ws.freeze_panes(1, 0)
+        ws.set_landscape()
+        ws.set_paper_size(8)
+        ws.set_print_fit_to_pages(1, 0)
+        ws.set_repeat_rows(0, 0)
+        ws.set_margins(0.4, 0.4, 0.75, 0.75, 0.3, 0.3)
+        if seal is not None:
+            ws.set_footer("&C&7" + seal.replace("&", "&&"))
+        ws.set_row_height(0, HEADER_ROW_POINTS)
+        ws.write_row(0, 0, [title for title, _ in columns], header)
+        return ws
+
+    def write(ws: Any, row: int, values: list[Any]) -> None:
+        values, risky = safe_cells(values)
+        ws.write_row(row, 0, values)
+        for column in risky:
+            ws.write(row, column, values[column], quoted)
+
+    ws = sheet("台账", HAZARD_COLUMNS)
+    count = 0
+    for row in rows:
+        count += 1
+        firsts = ((BEFORE_COLUMN, row.photos_before), (AFTER_COLUMN, row.photos_after))
+        shas = [(column, shas[0]) for column, shas in firsts if shas]
+        if shas:
+            ws.set_row_height(count, PHOTO_ROW_POINTS)
+        write(ws, count, hazard_values(row))
+        for column, sha in shas:
+            if thumbnails.jpeg(sha) is not None:  # kept on disk: it wants a file
+                ws.insert_image(count, column - 1, str(cache_path(photo_path(sha))))
+    ws.autofilter(0, 0, count, len(HAZARD_COLUMNS) - 1)
+    sheet_b = sheet("建筑物", BUILDING_COLUMNS)
+    total = 0
+    for building in buildings:
+        total += 1
+        write(sheet_b, total, building_values(building))
+    sheet_b.autofilter(0, 0, total, len(BUILDING_COLUMNS) - 1)
+    data = wb.save_to_buffer()
+    if isinstance(target, Path):
+        target.write_bytes(data)
+    else:
+        target.write(data)
+    return count
+
+
+def write_cell_by_cell(
+    target: Path | IO[bytes],
+    rows: Iterable[LedgerRow],
+    buildings: Iterable[LedgerBuilding],
+    photo_path: Callable[[str], Path],
+    progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
+) -> int:
+    """The product's writer before issue 13's speed work, for a before/after in one run:
+    XlsxWriter's own ``write_string`` / ``write_number`` cell by cell (not
+    ``RowSheet.write_cells``) and every thumbnail made anew from its photo on every export
+    (not kept). The same workbook; only the time differs. (The reading is today's.)"""
+    from reports import ledger
+
+    def append_safe(
+        self: ledger._Sheet, values: list[object], quoted: list[int], height: float | None
+    ) -> int:
+        row = self.rows
+        if height is not None:
+            self.ws.set_row(row, height)
+        for column, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            cell_format = self.quoted if column in quoted else None
+            if isinstance(value, str):
+                self.ws.write_string(row, column, value, cell_format)
+            else:
+                self.ws.write_number(row, column, value, cell_format)  # type: ignore[arg-type]
+        self.rows += 1
+        return row
+
+    class Anew(Thumbnails):
+        def jpeg(self, sha256: str) -> bytes | None:
+            return thumbnail(self.photo_path(sha256))
+
+    # This runs in a process of its own (bench_export.measure): the patches die with it.
+    ledger._Sheet.append_safe = append_safe  # type: ignore[method-assign]
+    ledger.Thumbnails = Anew  # type: ignore[misc]
+    return ledger.write_ledger(target, rows, buildings, photo_path, progress, seal)
+
+
 def read_only(
     target: Path | IO[bytes],
     rows: Iterable[LedgerRow],
     buildings: Iterable[LedgerBuilding],
     photo_path: Callable[[str], Path],
     progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
 ) -> int:
     """The anchor: read every row and compute its cells, thumbnails included; write nothing
     (an empty file, so that the export's rename finds one)."""
@@ -211,8 +331,10 @@ def read_only(
 
 
 WRITERS: dict[str, Callable[..., int]] = {
+    "before: xlsxwriter cell by cell, thumbnails anew": write_cell_by_cell,
     "openpyxl write-only": write_openpyxl,
     "pyexcelerate (no pictures)": write_pyexcelerate,
     "rustpy-xlsxwriter (no cell formats)": write_rustpy,
+    "rvgsrust-xlsxwriter (repeats a row)": write_rvgsrust,
     "anchor: read rows, no writer": read_only,
 }

@@ -10,6 +10,7 @@ gets Excel's quote prefix, so editing the cell later keeps it text.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, WriteOnlyCell
@@ -17,12 +18,24 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 RISKY_START = ("=", "+", "-", "@", "\t", "\r")
+_RISKY_LINE = re.compile("^[=+\\-@\t\r]", re.MULTILINE)
 CELL_MAX = 32_767  # Excel's limit on the characters of one cell
 
 
 def clean(text: str) -> str:
     """The text without characters a workbook cannot store, within the cell limit."""
     return ILLEGAL_CHARACTERS_RE.sub("", text)[:CELL_MAX]
+
+
+def needs_cleaning(text: str) -> bool:
+    """Whether ``clean`` would take a character out (the length aside)."""
+    return ILLEGAL_CHARACTERS_RE.search(text) is not None
+
+
+def may_be_risky(texts: str) -> bool:
+    """Whether one of the lines of ``texts`` (several texts joined by newlines) is risky:
+    False means none of the texts is."""
+    return _RISKY_LINE.search(texts) is not None
 
 
 def is_risky(text: str) -> bool:

@@ -20,7 +20,8 @@ from pathlib import Path
 from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
 from reports import supervision as supervision_report
-from reports.ledger import write_ledger
+from reports.ledger import write_ledger, write_prepared
+from reports.ledger_feed import PARALLEL_FROM, core_to_spare, prepared_in_helper
 from storage import chain, supervision
 from storage.db import Database
 from storage.photos import PhotoStore
@@ -95,25 +96,37 @@ def write_ledger_file(
     school_id: int | None,
     target: Path,
     seal: str | None = None,
+    helper: bool = False,
     progress: Progress = lambda done, total: None,
 ) -> int:
     """Stream the ledger from a read-only connection of its own into the file ``target``.
 
     Written to ``<target>.part`` and renamed when whole. ``progress(done, total)``
-    counts hazards.
+    counts hazards. With ``helper``, a large ledger is read and prepared in a second
+    process while this one writes, when a processor is free (``reports.ledger_feed``).
     """
     part = target.with_name(target.name + ".part")
     conn = read_only(db_path)
     try:
         total = ledger_count(conn, campaign_id, school_id)
-        count = write_ledger(
-            part,
-            ledger_rows(conn, campaign_id, school_id),
-            ledger_buildings(conn, campaign_id, school_id),
-            photos.path_of,
-            lambda done: progress(done, total),
-            seal=seal,
-        )
+        buildings = ledger_buildings(conn, campaign_id, school_id)
+        if helper and total >= PARALLEL_FROM and core_to_spare():
+            count = write_prepared(
+                part,
+                prepared_in_helper(db_path, photos, campaign_id, school_id),
+                buildings,
+                lambda done: progress(done, total),
+                seal=seal,
+            )
+        else:
+            count = write_ledger(
+                part,
+                ledger_rows(conn, campaign_id, school_id),
+                buildings,
+                photos.path_of,
+                lambda done: progress(done, total),
+                seal=seal,
+            )
         os.replace(part, target)
         return count
     finally:
@@ -155,6 +168,7 @@ async def ledger_file(
             school_id,
             target,
             sealed,
+            workers.processes >= 2,  # a second process reads while the first writes
             on_progress=on_progress,
         )
         data = await asyncio.to_thread(target.read_bytes)

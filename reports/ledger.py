@@ -1,10 +1,11 @@
 """The ledger (台账): one row per hazard with every field, and a sheet of buildings.
 
 Written with XlsxWriter in its constant-memory mode: a city of 100,000
-hazards streams through row by row in bounded memory, about three times as
-fast as openpyxl's write-only mode (``bench/bench_export.py`` measures the
-writers side by side). Before and after photos are embedded as small
-thumbnails (the first of each kind; the cell says how many there are). Both
+hazards streams through row by row in bounded memory, each row written whole
+(``reports.rowsheet``); ``bench/bench_export.py`` measures the writers side by
+side. Before and after photos are embedded as small
+thumbnails (the first of each kind; the cell says how many there are), made
+once per photo and kept (``reports.thumbs``). Both
 sheets print landscape on A3, one page wide, with the header row on every
 page. Imports still read with openpyxl.
 Each hazard says where it came from (self-inspection, quick report, or off the
@@ -20,11 +21,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import xlsxwriter
-from PIL import Image, UnidentifiedImageError
 from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
 
-from reports.cells import clean, is_risky
+from reports.cells import CELL_MAX, clean, is_risky, may_be_risky, needs_cleaning
 from reports.labels import (
     CHANGE_STATE,
     HAZARD_STATE,
@@ -35,10 +34,11 @@ from reports.labels import (
     yes_no,
 )
 from reports.layout import FONT_NAME
+from reports.rowsheet import RowSheet
+from reports.thumbs import Thumbnails
 from storage.reporting import DeadlineChange, LedgerBuilding, LedgerRow, Reopening
 
 HEADER_ROW_POINTS = 32  # narrow columns (能否立即整改 in 8) wrap their title onto a second line
-THUMB_SIDE = 80  # pixels: the longer side of an embedded thumbnail
 PHOTO_ROW_POINTS = 63.75  # a row with a thumbnail: 85 px (Excel keeps heights in whole pixels)
 
 # (header, width) of the hazard sheet, in the order of ``hazard_values``.
@@ -170,24 +170,13 @@ def building_values(b: LedgerBuilding) -> list[Any]:
     ]
 
 
-def thumbnail(path: Path) -> bytes | None:
-    """A small JPEG of a stored photo (None when the file is gone or unreadable)."""
-    try:
-        with Image.open(path) as image:
-            image.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))  # JPEG: decode small, fast
-            image.thumbnail((THUMB_SIDE, THUMB_SIDE))
-            buffer = io.BytesIO()
-            image.convert("RGB").save(buffer, "JPEG", quality=80)
-            return buffer.getvalue()
-    except (OSError, UnidentifiedImageError):
-        return None
-
-
 class _Sheet:
     """One worksheet written row by row: user text always as text, never a formula."""
 
     def __init__(self, wb: xlsxwriter.Workbook, name: str, columns: tuple[tuple[str, int], ...]):
-        self.ws: Worksheet = wb.add_worksheet(name)
+        ws = wb.add_worksheet(name, worksheet_class=RowSheet)
+        assert isinstance(ws, RowSheet)
+        self.ws = ws
         self.columns = columns
         # A value a spreadsheet program could take for a formula keeps Excel's quote
         # prefix, so that editing the cell later keeps it text.
@@ -225,26 +214,46 @@ class _Sheet:
 
     def append(self, values: list[Any], height: float | None = None) -> int:
         """Write the next row; returns its 0-based index."""
+        return self.append_safe(*safe_cells(values), height)
+
+    def append_safe(self, values: list[Any], quoted: list[int], height: float | None) -> int:
+        """Write the next row of ``safe_cells``; returns its 0-based index."""
         row = self.rows
         if height is not None:
             self.ws.set_row(row, height)  # constant-memory mode: before the row's cells
-        write_string, write_number = self.ws.write_string, self.ws.write_number
-        for column, value in enumerate(values):
-            if value is None or value == "":
-                continue  # an empty text is no cell at all: smaller and faster
-            if isinstance(value, str):
-                text = clean(value)
-                if is_risky(text):
-                    write_string(row, column, text, self.quoted)
-                else:
-                    write_string(row, column, text)
-            else:
-                write_number(row, column, value)
+        self.ws.write_cells(row, values, quoted, self.quoted)
         self.rows += 1
         return row
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, self.rows - 1, len(self.columns) - 1)
+
+
+def safe_cells(values: list[Any]) -> tuple[list[Any], list[int]]:
+    """The cells of a row as a workbook can hold them (``reports.cells.clean``), and the
+    columns whose text a spreadsheet could take for a formula (they get the quote prefix)."""
+    # One look at all the row's text, not one a cell: most rows need nothing done.
+    texts = "\n".join(v for v in values if isinstance(v, str))
+    if len(texts) > CELL_MAX or needs_cleaning(texts):
+        values = [clean(v) if isinstance(v, str) else v for v in values]
+    quoted: list[int] = []
+    if may_be_risky(texts):
+        quoted = [col for col, v in enumerate(values) if isinstance(v, str) and is_risky(v)]
+    return values, quoted
+
+
+# A hazard ready to be written: its id, safe cells, quoted columns, and the thumbnail of
+# the first photo of each kind it has (column, JPEG; None when the photo is unreadable).
+Prepared = tuple[int, list[Any], list[int], list[tuple[int, bytes | None]]]
+
+
+def prepare(row: LedgerRow, thumbnails: Thumbnails) -> Prepared:
+    """Everything about one hazard that is work before the writer: the part that
+    ``reports.ledger_feed`` does in a second process."""
+    values, quoted = safe_cells(hazard_values(row))
+    firsts = ((BEFORE_COLUMN, row.photos_before), (AFTER_COLUMN, row.photos_after))
+    thumbs = [(column, thumbnails.jpeg(shas[0])) for column, shas in firsts if shas]
+    return row.id, values, quoted, thumbs
 
 
 def write_ledger(
@@ -261,6 +270,19 @@ def write_ledger(
     ``seal`` (storage.chain.Seal) names the chain head the ledger was made from: it is
     printed at the foot of every page and kept on a sheet of its own.
     """
+    thumbnails = Thumbnails(photo_path)
+    prepared = (prepare(row, thumbnails) for row in rows)
+    return write_prepared(target, prepared, buildings, progress, seal)
+
+
+def write_prepared(
+    target: Path | IO[bytes],
+    hazards_ready: Iterable[Prepared],
+    buildings: Iterable[LedgerBuilding],
+    progress: Callable[[int], None] = lambda done: None,
+    seal: str | None = None,
+) -> int:
+    """``write_ledger`` from hazards already ``prepare``d (here or in another process)."""
     wb = xlsxwriter.Workbook(
         target,
         {
@@ -274,14 +296,12 @@ def write_ledger(
     hazards = _Sheet(wb, "台账", HAZARD_COLUMNS)
     hazards.footer(seal)
     count = 0
-    for row in rows:
-        firsts = ((BEFORE_COLUMN, row.photos_before), (AFTER_COLUMN, row.photos_after))
-        thumbs = [(column, thumbnail(photo_path(shas[0]))) for column, shas in firsts if shas]
-        index = hazards.append(hazard_values(row), PHOTO_ROW_POINTS if thumbs else None)
+    for hazard_id, values, quoted, thumbs in hazards_ready:
+        index = hazards.append_safe(values, quoted, PHOTO_ROW_POINTS if thumbs else None)
         for column, jpeg in thumbs:
             if jpeg is not None:
                 hazards.ws.insert_image(
-                    index, column - 1, f"photo-{row.id}-{column}.jpg",
+                    index, column - 1, f"photo-{hazard_id}-{column}.jpg",
                     {"image_data": io.BytesIO(jpeg), "object_position": 1},
                 )  # fmt: skip
         count += 1
