@@ -151,14 +151,15 @@ class Ctx:
         return (query.data or "") if query is not None else ""
 
     # --- who -----------------------------------------------------------------
-    async def load_person(self, also: Sequence[Query] = ()) -> None:
+    async def load_person(self, also: FirstReads | None = None) -> None:
         """The person, read once for the whole update; ``also``: other reads the update
         needs, known before it runs (a tapped button's), read in the same trip and kept
         in ``first_reads``. Read already when the guard read them with its own
         (``read_ahead``): taken from there, once."""
         found = take_read_ahead(self.context, self.update.update_id)
         if found is None:
-            found = await self.db.read_many(read_ahead_queries(self.user_id, also))
+            more = also(self.update) if also is not None else ()
+            found = await self.db.read_many(read_ahead_queries(self.user_id, more))
         self.person = person_from(found[0])
         self.first_reads = found[1:]
 
@@ -454,7 +455,7 @@ def _wrap(
     @functools.wraps(handler)
     async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ctx = Ctx(update, context)
-        await ctx.load_person(first_reads(update) if first_reads else ())
+        await ctx.load_person(first_reads)
         if reads_only:
             await ctx.mark_done()
             ctx.marked_first = True

@@ -137,11 +137,8 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
 
 
 async def _item_count(ctx: Ctx, building: Row) -> int:
-    version = ctx.services.checklist_version_id
-    if building["inspection_id"] is not None:
-        walk = await walks.inspection(ctx.db, building["inspection_id"])
-        assert walk is not None
-        version = walk["checklist_version_id"]
+    """Its walk's items (the checklist in force for a building not started)."""
+    version = building["checklist_version_id"] or ctx.services.checklist_version_id
     return len(await campus.items_for_building(ctx.db, version, building))
 
 
@@ -456,7 +453,7 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
     applicable" turn the tapped question into the next one (one edit, the last answers
     shown above it); a hazard found asks its own questions in new messages."""
     walk = await _my_walk(ctx, walk_id, _first(ctx))
-    items = await walks.walk_items(ctx.db, walk)  # the checklist is read once per process
+    items = await walks.walk_items(ctx.db, walk)  # the checklist: read once per connection
     async with ctx.write() as tx:
         where = await answer_item(
             tx, walk, [i["id"] for i in items], item_id, choice, ctx.member().id

@@ -212,7 +212,7 @@ async def building(db: Reader, building_id: int) -> Row | None:
 async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> list[Row]:
     """The school's buildings with their walk in this campaign's current round, and its state."""
     return await db.all(
-        "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id,"
+        "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id, i.checklist_version_id,"
         " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
         " THEN 'in_progress' ELSE 'closed' END AS state,"
         " (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id) AS answered"

@@ -385,3 +385,32 @@ async def test_answer_item_refuses_another_buildings_item_and_a_question_not_ask
     with pytest.raises(Stale):  # "any other hazard?" is not asked yet
         async with sim.db.write() as tx:
             await report_other(tx, walk, items, False, walk.walker_id)
+
+
+async def test_the_list_of_buildings_reads_no_more_for_more_buildings(sim):
+    """``/inspect``: each building's count of items comes from the checklist kept in memory,
+    not from a read per building (and its walk's)."""
+    three = (
+        ("教学楼A", "教学楼", "4", "2005"),
+        ("宿舍楼", "宿舍", "5", "1990"),
+        ("食堂", "食堂", "2", "2010"),
+    )
+    school = await make_school(sim, buildings=three)
+    staff = school.staff
+    for name in ("教学楼A", "宿舍楼"):  # two walks under way, one building not started
+        await staff.send("/inspect")
+        await staff.tap(name)
+        await staff.tap("无隐患")
+    await staff.send("/inspect")  # the checklist read once for this connection by now
+    raw = staff.text_update("/inspect")
+    await inbox.receive(sim.db, [raw])
+    async with trace.counting(sim.db) as tally:
+        await sim.handle(raw)
+    said = staff.new()
+    labels = [label for row in said[-1].buttons for label, _ in row]
+    assert any("教学楼A · 进行中 1/19" in label for label in labels)
+    assert any("宿舍楼 · 进行中 1/21" in label for label in labels)  # built before 1998
+    assert any("食堂 · 未开始" in label for label in labels)
+    # The guard's and the person's, the buildings with their state, the school: the
+    # same for one building or thirty (a read per building and its walk before).
+    assert tally.reads <= 4, tally.snapshot()
