@@ -110,16 +110,13 @@ class Reader:
         A tap's reads are known before any of them is run (who taps, what the button
         names): one trip costs one hand-over to the thread and back, where one trip per
         query costs that many. aiosqlite has no public call to run a function in its
-        thread, so its ``_execute`` (which every public call goes through) is used.
+        thread: see ``in_connection``.
         """
-        conn = self.conn
 
-        def run() -> list[list[Row]]:
-            raw: sqlite3.Connection = conn._conn
+        def run(raw: sqlite3.Connection) -> list[list[Row]]:
             return [raw.execute(sql, params).fetchall() for sql, params in queries]
 
-        found: list[list[Row]] = await conn._execute(run)  # type: ignore[no-untyped-call]
-        return found
+        return await in_connection(self.conn, run)
 
 
 class Tx(Reader):
@@ -142,10 +139,21 @@ class Tx(Reader):
         An INSERT that a conflict turned into nothing returns 0 (sqlite3 would
         leave ``lastrowid`` at the previous insert's id).
         """
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            if sql.lstrip().upper().startswith("INSERT"):
-                return int(cur.lastrowid or 0) if cur.rowcount > 0 else 0
-            return cur.rowcount
+        values = tuple(params)
+        inserts = sql.lstrip().upper().startswith("INSERT")
+
+        def run(raw: sqlite3.Connection) -> int:
+            cur = raw.execute(sql, values)
+            try:
+                if inserts:
+                    return int(cur.lastrowid or 0) if cur.rowcount > 0 else 0
+                return cur.rowcount
+            finally:
+                cur.close()
+
+        # One trip to the writer's thread (aiosqlite's execute, then the cursor's close,
+        # are two): a step's writes are most of its trips.
+        return await in_connection(self.conn, run)
 
     async def event(
         self,
@@ -169,13 +177,23 @@ class Tx(Reader):
         )
 
 
-async def chain_of(conn: aiosqlite.Connection, subject: str, subject_id: int) -> str:
+async def in_connection(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work`` on the connection in its own thread: one trip, however many statements.
+
+    aiosqlite has no public call for it; its ``_execute`` is the one every public call
+    goes through (and the one ``storage.trace`` counts).
+    """
+    raw: sqlite3.Connection = conn._conn
+    done: T = await conn._execute(work, raw)  # type: ignore[no-untyped-call]
+    return done
+
+
+def chain_of(raw: sqlite3.Connection, subject: str, subject_id: int) -> str:
     """The chain an event about this subject joins."""
     sql = SUBJECT_SCHOOL.get(subject)
     if sql is None:
         return school_chain(None)
-    async with conn.execute(sql, (subject_id,)) as cur:
-        row = await cur.fetchone()
+    row = raw.execute(sql, (subject_id,)).fetchone()
     return school_chain(None if row is None or row[0] is None else int(row[0]))
 
 
@@ -190,28 +208,36 @@ async def append_event(
     after: str | None,
     event_id: int | None = None,
 ) -> None:
-    """Chain an event: a new one (inserted), or an old unchained one (``event_id``)."""
-    chain = await chain_of(conn, subject, subject_id)
-    async with conn.execute("SELECT seq, hash FROM chain_heads WHERE chain = ?", (chain,)) as cur:
-        head = await cur.fetchone()
-    seq, prev = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
-    digest = event_hash(chain, seq, prev, at, actor_id, action, subject, subject_id, before, after)
-    if event_id is None:
-        await conn.execute(
-            "INSERT INTO events (at, actor_id, action, subject, subject_id, before, after,"
-            " chain, seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (at, actor_id, action, subject, subject_id, before, after, chain, seq, prev, digest),
+    """Chain an event: a new one (inserted), or an old unchained one (``event_id``).
+
+    The chain's head is read and moved in the same trip to the writer's thread.
+    """
+
+    def chain(raw: sqlite3.Connection) -> None:
+        name = chain_of(raw, subject, subject_id)
+        head = raw.execute("SELECT seq, hash FROM chain_heads WHERE chain = ?", (name,)).fetchone()
+        seq, prev = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
+        digest = event_hash(
+            name, seq, prev, at, actor_id, action, subject, subject_id, before, after
         )
-    else:
-        await conn.execute(
-            "UPDATE events SET chain = ?, seq = ?, prev_hash = ?, hash = ? WHERE id = ?",
-            (chain, seq, prev, digest, event_id),
+        if event_id is None:
+            raw.execute(
+                "INSERT INTO events (at, actor_id, action, subject, subject_id, before, after,"
+                " chain, seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (at, actor_id, action, subject, subject_id, before, after, name, seq, prev, digest),
+            )
+        else:
+            raw.execute(
+                "UPDATE events SET chain = ?, seq = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                (name, seq, prev, digest, event_id),
+            )
+        raw.execute(
+            "INSERT INTO chain_heads (chain, seq, hash) VALUES (?, ?, ?)"
+            " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            (name, seq, digest),
         )
-    await conn.execute(
-        "INSERT INTO chain_heads (chain, seq, hash) VALUES (?, ?, ?)"
-        " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        (chain, seq, digest),
-    )
+
+    await in_connection(conn, chain)
 
 
 class Tracing(Protocol):
