@@ -12,7 +12,7 @@ import html
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from telegram import Document, Message, PhotoSize
 from telegram.error import BadRequest
@@ -28,7 +28,8 @@ from handlers.named import Card
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.hazards import Hazard, Step
 from ledger.roles import can_walk, require
-from ledger.walk import Choice, Position, Walk, Where, can_take_over, coverage, progress_bar
+from ledger.takeover import HeldWalk, Lock, free_at, lock
+from ledger.walk import Choice, Position, Walk, Where, coverage, progress_bar
 from storage import campus, hazards, journeys, people, walks
 from storage.db import Query, Row
 from telegram_rules import MAX_TEXT
@@ -195,7 +196,9 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
     if ctx.update.callback_query:
         await ctx.answer_tap()
     last = when.local(locked.params["last"], ctx.services.clock.tz)
-    free_at = last + timedelta(minutes=ctx.services.takeover_after_minutes)
+    free = free_at(
+        HeldWalk(locked.params["walker"], last, closed=False), ctx.services.takeover_after_minutes
+    )
     minutes = int(locked.params["minutes"])
     await ctx.reply(
         f"friction.walk.locked_{reason}",
@@ -206,30 +209,30 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
         ago=ctx.t("friction.walk.just_now")
         if minutes < 1
         else ctx.t("friction.walk.ago", minutes=minutes),
-        free_at=ctx.moment(free_at)
-        if free_at.date() != last.date()
-        else when.time_text(free_at, ctx.services.clock.tz),
+        free_at=ctx.moment(free)
+        if free.date() != last.date()
+        else when.time_text(free, ctx.services.clock.tz),
     )
 
 
 def _check_walkable(ctx: Ctx, walk: Row) -> None:
     """Refuse a closed building, or one somebody else is walking (unless idle)."""
-    person = ctx.member()
-    if walk["closed_at"] is not None:
-        raise AlreadyClosed(building=walk["building_name"], date=ctx.moment(walk["closed_at"]))
-    if walk["walker_id"] == person.id:
-        return
-    last = datetime.fromisoformat(walk["last_activity_at"])
-    minutes = int((ctx.now() - last).total_seconds() // 60)
-    reason = (
-        "idle" if can_take_over(last, ctx.now(), ctx.services.takeover_after_minutes) else "busy"
+    held = HeldWalk(
+        walker_id=walk["walker_id"],
+        last_activity=datetime.fromisoformat(walk["last_activity_at"]),
+        closed=walk["closed_at"] is not None,
     )
+    decided = lock(held, ctx.member().id, ctx.now(), ctx.services.takeover_after_minutes)
+    if decided is Lock.CLOSED:
+        raise AlreadyClosed(building=walk["building_name"], date=ctx.moment(walk["closed_at"]))
+    if decided is Lock.OWN:
+        return
     raise WalkLocked(
-        reason=reason,
+        reason=decided.value,
         building=walk["building_name"],
         walk=walk["id"],
         walker=walk["walker_id"],
-        minutes=minutes,
+        minutes=int((ctx.now() - held.last_activity).total_seconds() // 60),
         last=walk["last_activity_at"],
     )
 
