@@ -375,7 +375,7 @@ def write_out(args: argparse.Namespace, name: str, data: bytes) -> str:
 
 
 def _problem_lines(problems: Sequence[Problem]) -> str:
-    from handlers.i18n import t
+    from texts import t
 
     return "\n".join(
         t("en", "imports.problem_line", row=p.row, column=p.column,
@@ -392,8 +392,8 @@ def _refused(path: Path, problems: Sequence[Problem]) -> str:
 async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str]:
     """Import a file in one transaction, or nothing and the bad rows; (exit code, output)."""
     from cases import imports as importing
-    from handlers.i18n import t
     from reports import files, imports
+    from texts import t
 
     if args.what == "template":
         args.out.mkdir(parents=True, exist_ok=True)

@@ -81,6 +81,6 @@ async def cmd_draw(config: Config, args: argparse.Namespace) -> tuple[int, str]:
 
 
 def refusal(refused: DrawRefused) -> str:
-    from handlers.i18n import t
+    from texts import t
 
     return t("en", f"error.draw.{refused.params['reason']}", **refused.params)

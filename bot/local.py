@@ -22,11 +22,11 @@ from ledger.clock import SystemClock
 from ledger.errors import ConfigError
 from ledger.invitations import deep_link
 from ledger.roles import Role
-from ledger.texts import catalogue
 from localchat.limits import FloodLimits
 from localchat.server import LocalServer, LocalSettings, printable_host
 from storage.db import Reader
 from storage.people import person_by_tg
+from texts import catalogue
 
 # The name the local server gives the bot when bot.username is not set.
 LOCAL_USERNAME = "xiaoan_local_bot"

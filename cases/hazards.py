@@ -14,10 +14,10 @@ from cases.rectify import day, title, warn_sole_manager
 from ledger.hazards import Hazard
 from ledger.rectify import sole_manager
 from ledger.roles import Person, Role
-from ledger.texts import Html, t
 from storage import campus, hazards, people
 from storage import rectify as store
 from storage.db import Tx
+from texts import Html, t
 
 
 async def open_hazard(tx: Tx, hazard: Hazard, person: Person, card: str) -> None:

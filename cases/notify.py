@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from ledger.roles import Contact
-from ledger.texts import t
 from storage import outbox
 from storage.db import Tx
+from texts import t
 
 Keyboard = Sequence[Sequence[tuple[str, str]]]
 # Renders one notice in a language: its text and its buttons.

@@ -40,12 +40,12 @@ from ledger.rectify import (
     verifiers,
 )
 from ledger.roles import Contact, Person, Role
-from ledger.texts import DEFAULT, Html, t
 from storage import evidence as evidence_store
 from storage import hazards, people
 from storage import rectify as store
 from storage.db import Reader, Tx
 from storage.photos import StoredPhoto
+from texts import DEFAULT, Html, t
 
 ALBUM_MAX = 10  # Telegram's limit for the pictures of one album
 Waiting = Callable[[Tx], Awaitable[None]]

@@ -16,7 +16,6 @@ from cases import campus as registering
 from cases import invitations
 from handlers.base import Button, Ctx, entry, reading
 from handlers.buttons import Tap, button
-from handlers.i18n import Html
 from handlers.journeys import Journey, begin, current, journey
 from ledger.buildings import (
     NAME_MAX,
@@ -40,6 +39,7 @@ from ledger.roles import (
 from storage import people
 from storage.db import Tx
 from telegram_rules.fit import fit, room_for
+from texts import Html
 
 Parse = Callable[[Ctx, str], Any]
 

@@ -46,7 +46,6 @@ from telegram.ext import Application, CallbackContext, ContextTypes
 
 from cases.actor import Actor
 from handlers import when
-from handlers.i18n import Html, language_of, t
 from ledger.clock import Clock
 from ledger.errors import Stale, XiaoanError
 from ledger.evidence import EvidenceRules
@@ -59,6 +58,7 @@ from storage.photos import PhotoStore
 from storage.workers import Workers
 from telegram_rules import MAX_TEXT, as_shown, parse_html, utf16_len
 from telegram_rules.fit import alert, clip, html_units
+from texts import Html, language_of, t
 
 log = logging.getLogger(__name__)
 

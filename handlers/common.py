@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import ChatMember
 
 from handlers.base import Ctx, entry, reading
-from handlers.i18n import Html
 from handlers.journeys import current
 from ledger.roles import CITY_ROLES, Role, managed_schools
 from storage import outbox, people
+from texts import Html
 
 
 def help_text(ctx: Ctx) -> str:

@@ -14,7 +14,6 @@ from html import escape
 
 from handlers.base import Button, Ctx, entry
 from handlers.buttons import Tap, button
-from handlers.i18n import Html
 from handlers.journeys import Journey, begin, journey, load
 from handlers.supervise import tell_drawn
 from ledger.buildings import SCHOOL_KINDS
@@ -22,6 +21,7 @@ from ledger.errors import BadNumber, NotAllowed, Stale
 from ledger.supervision import DRAW_MAX, DrawRefused, can_draw
 from storage import people
 from storage import supervision as store
+from texts import Html
 
 
 def _count(text: str) -> int:

@@ -16,12 +16,12 @@ from datetime import datetime
 
 from handlers.base import Ctx
 from handlers.buttons import Tap, button
-from handlers.i18n import t
 from ledger.errors import Stale
 from ledger.hazards import Hazard, Photo
 from storage import evidence
 from storage.db import Reader
 from storage.photos import StoredPhoto
+from texts import t
 
 
 async def screen(

@@ -20,8 +20,8 @@ from telegram import Bot, Message
 from telegram.error import TelegramError
 
 from handlers.base import Ctx
-from handlers.i18n import t
 from storage.workers import Progress, WorkerCrashed
+from texts import t
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from handlers.base import Services, answer_query, keep_read_ahead, read_ahead_queries
 from handlers.buttons import first_reads
-from handlers.i18n import language_of, t
 from ledger.throttle import Lane, Throttle, Verdict
 from storage import groups, inbox, outbox
 from storage.db import Database
+from texts import language_of, t
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from handlers import evidence, named
 from handlers.base import Button, Ctx
 from handlers.buttons import Tap, button
 from handlers.download import download
-from handlers.i18n import Html
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NotAllowed, PhotoRejected, Stale
@@ -37,6 +36,7 @@ from storage import evidence as evidence_store
 from storage.photos import StoredPhoto
 from storage.workers import PHOTOS
 from telegram_rules.fit import clip
+from texts import Html
 
 YES_NO = ("y", "n")
 

@@ -22,7 +22,6 @@ from handlers import hazard as hazard_questions
 from handlers import when
 from handlers.base import Button, Ctx, Keyboard, plain, reading
 from handlers.buttons import Tap, button
-from handlers.i18n import Html
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
@@ -34,6 +33,7 @@ from storage import campus, hazards, journeys, people, walks
 from storage.db import Query, Row
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units, room_for
+from texts import Html
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from handlers.base import Ctx
-from handlers.i18n import LANGUAGES, t
 from ledger.menu import menu_for
 from ledger.roles import Role
 from storage import menus
 from storage.db import Database
+from texts import LANGUAGES, t
 
 log = logging.getLogger(__name__)
 

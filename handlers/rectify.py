@@ -23,7 +23,6 @@ from handlers import evidence
 from handlers.base import Button, Ctx
 from handlers.buttons import Tap, button
 from handlers.hazard import Camera, camera_row, fetch_photo
-from handlers.i18n import LANGUAGES, Html
 from handlers.journeys import Journey, begin, journey
 from handlers.journeys import load as load_journey
 from handlers.named import Card
@@ -35,6 +34,7 @@ from storage import hazards, people
 from storage import rectify as store
 from storage.db import Tx
 from storage.photos import StoredPhoto
+from texts import LANGUAGES, Html
 
 title = case.title
 

@@ -19,7 +19,6 @@ from handlers import exports
 from handlers.base import Button, Ctx, reading
 from handlers.buttons import Tap, button
 from handlers.download import download
-from handlers.i18n import Html, t
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
 from ledger.imports import Problem, buildings_school, may_import, may_import_schools
@@ -37,6 +36,7 @@ from storage.reporting import SchoolData, campaign, city_data, school_data
 from storage.workers import Progress
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, html_units, pages, room_for
+from texts import Html, t
 
 MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024

@@ -25,7 +25,6 @@ from telegram import Document, PhotoSize
 from handlers import hazard as hazard_questions
 from handlers.base import Button, Ctx, entry
 from handlers.buttons import Tap, button
-from handlers.i18n import Html, t
 from handlers.journeys import Journey, begin, journey, load
 from ledger.buildings import NAME_MAX, TEXT_MAX, USES, clean_text, parse_floors, parse_year_built
 from ledger.errors import NotAllowed, Stale
@@ -52,6 +51,7 @@ from storage import campus, outbox, people, rectify
 from storage import supervision as store
 from storage.db import Reader, Row, Tx
 from telegram_rules.fit import clip, fit, room_for
+from texts import Html, t
 
 SCHOOLS_PAGE = 8
 CLIP = 60  # characters of a description quoted in a list line

@@ -16,7 +16,6 @@ from cases.rectify import day, heading, title
 from handlers import evidence
 from handlers.base import Ctx, Keyboard, reading
 from handlers.buttons import Tap, button
-from handlers.i18n import Html, has
 from handlers.named import Card
 from handlers.rectify import action_buttons, load
 from handlers.when import local, time_text
@@ -39,6 +38,7 @@ from storage.db import Row
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units
 from telegram_rules.fit import pages as screens_of
+from texts import Html, has
 
 PAGE = 8  # tasks per screen, at most (fewer when their texts are long)
 LIST_DESCRIPTION = 120  # UTF-16 units of a description in the list (the card has it whole)

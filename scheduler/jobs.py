@@ -21,7 +21,6 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from ledger.clock import Clock
-from ledger.texts import t
 from scheduler.planner import (
     ESCALATION_LAST_DAYS,
     LIST_MAX,
@@ -38,6 +37,7 @@ from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.workers import Workers
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units
+from texts import t
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from telegram.ext import CommandHandler
 
 from bot.cli import parser
-from handlers.i18n import LANGUAGES, catalogue
 from ledger.menu import ORDER as MENU
 from tests.simulator import Simulator
+from texts import LANGUAGES, catalogue
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -50,7 +50,7 @@ PRODUCT = (ROOT / "docs" / "product.md").read_text(encoding="utf-8")
 ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 PACKAGES = (
     "bot", "cases", "handlers", "ledger", "storage", "scheduler", "reports", "localchat",
-    "telegram_rules",
+    "telegram_rules", "texts",
 )  # fmt: skip
 SKIPPED = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
            "data", "test-artifacts", "build", ".hypothesis"}  # fmt: skip

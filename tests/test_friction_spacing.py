@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from handlers.i18n import catalogue
 from ledger.roles import Role
 from tests.conftest import cli_invitation, join, make_school
 from tests.simulator import Simulator, texts
+from texts import catalogue
 
 # Blanks that put in a name or a Chinese word (people, roles, schools, places, labels);
 # numbers, dates and times keep their spaces (“剩 7 天”).

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import bot.app  # noqa: F401 - imports every handler module, which registers its journeys
-from handlers.i18n import t
 from handlers.journeys import TABLE, Journey, load
 from handlers.rectify import AskExtension, DecideExtension, MarkUnfixable, ReportFix, ReturnFix
 from ledger.roles import Role
@@ -20,6 +19,7 @@ from tests.conftest import cli_invitation, jpeg
 from tests.rectify_helpers import report, report_fix, scene
 from tests.simulator import Chat, Simulator
 from tests.supervision_helpers import start_visit, world
+from texts import t
 
 Setup = Callable[[Simulator], Awaitable[Chat]]
 

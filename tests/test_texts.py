@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from handlers.i18n import LANGUAGES, catalogue, language_of, t
+from texts import LANGUAGES, catalogue, language_of, t
 
 
 def blanks(template: str) -> set[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from handlers.i18n import t
 from handlers.named import Card
 from ledger.roles import Role
 from scheduler.jobs import render
@@ -22,6 +21,7 @@ from tests.conftest import jpeg
 from tests.rectify_helpers import report, scene
 from tests.simulator import Chat, Sent, Simulator, texts
 from tests.test_imports import xlsx
+from texts import t
 
 
 def long_text(n: int, word: str = "楼梯间堆放杂物") -> str:

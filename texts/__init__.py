@@ -2,10 +2,9 @@
 keep its own texts beside them (``zh.tasks.toml``, ``en.tasks.toml``). A key
 defined in two files of one language is an error.
 
-The words of the domain, in Chinese and English: below the bot, the handlers and
-the scheduler, which all use them (dependencies point inward); like the rest of
-``ledger`` it imports nothing of ours. The files are read from
-``handlers/locales/``, where every feature has kept its texts so far.
+The words of the domain, in Chinese and English: a package below the bot, the
+handlers, the use cases and the scheduler, which all use it (dependencies point
+inward); it imports nothing of ours. The files are in ``texts/locales/``.
 
 Handlers never assemble sentences: they name a text and pass values.
 Values are HTML-escaped here, because every message is sent with
@@ -21,8 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-# A folder of files, not a package imported: found beside this one when installed too.
-LOCALES = Path(__file__).resolve().parent.parent / "handlers" / "locales"
+# A folder of files, not a package imported: installed with this one (package data).
+LOCALES = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 
