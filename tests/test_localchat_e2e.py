@@ -177,7 +177,8 @@ async def test_a_walk_over_http_survives_killing_the_bot(
 
     # The photo went through getFile and the file path into the bot's photo store;
     # the local chat keeps an upload's bytes, so its capture time was read.
-    assert len(list((setup.folder / "photos").rglob("*.jpg"))) == 1
+    stored = [p for p in (setup.folder / "photos").rglob("*.jpg") if "thumbs" not in p.parts]
+    assert len(stored) == 1
     conn = sqlite3.connect(setup.folder / "xiaoan.sqlite3")
     assert conn.execute("SELECT taken_at FROM photos").fetchall() == [("2026-03-02T10:15:00",)]
     conn.close()

@@ -10,6 +10,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from ledger.errors import PhotoRejected
+from storage import thumbs
 from storage.photos import PhotoLimits, PhotoStore, normalise
 
 LIMITS = PhotoLimits()
@@ -201,8 +202,9 @@ def test_same_photo_twice_is_one_file(store, tmp_path):
     first = store.save(data)
     second = store.save(data)
     assert first == second
-    files = [p for p in (tmp_path / "photos").rglob("*") if p.is_file()]
-    assert files == [store.path_of(first.sha256)]  # no leftover .part files
+    files = sorted(p for p in (tmp_path / "photos").rglob("*") if p.is_file())
+    # One photo and its thumbnail (made as it is stored); no leftover .part files.
+    assert files == [store.path_of(first.sha256), thumbs.cache_path(store.path_of(first.sha256))]
 
 
 def test_different_photos_are_different_files(store):
