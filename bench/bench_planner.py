@@ -38,6 +38,7 @@ import asyncio
 import random
 import resource
 import sqlite3
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -48,6 +49,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_contention import LoopWatch
 from ledger.clock import FakeClock
 from scheduler.jobs import Reminders, collector_paused
 from scheduler.planner import plan_new
@@ -181,29 +185,6 @@ def anchor_time(path: Path) -> float:
         best = min(best, time.perf_counter() - started)
     conn.close()
     return best
-
-
-class LoopWatch:
-    """How late the event loop wakes a 1 ms sleeper: the longest it was held up while
-    something ran beside it (a tap arriving then waits as long)."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _tick(self) -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(0.001)
-            self.longest = max(self.longest, time.perf_counter() - before - 0.001)
-
-    def __enter__(self) -> LoopWatch:
-        self._task = asyncio.get_running_loop().create_task(self._tick())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 async def measure(

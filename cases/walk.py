@@ -30,17 +30,7 @@ async def answer_item(
     if not await walks.record_answer(tx, walk.id, item_id, choice, person_id):
         raise Stale()
     if after.where is Where.HAZARD:
-        hazard_id = await hazards.create_hazard(
-            tx,
-            school_id=walk.school_id,
-            building_id=walk.building_id,
-            campaign_id=walk.campaign_id,
-            inspection_id=walk.id,
-            item_id=item_id,
-            source="walk",
-            person_id=person_id,
-        )
-        return Position(Where.HAZARD, hazard_id=hazard_id)
+        return await _open_hazard(tx, walk, item_id, person_id)
     return after
 
 
@@ -52,17 +42,22 @@ async def report_other(
     if walk.position(item_ids).where is not Where.EXTRA:
         raise Stale()
     if yes:
-        hazard_id = await hazards.create_hazard(
-            tx,
-            school_id=walk.school_id,
-            building_id=walk.building_id,
-            campaign_id=walk.campaign_id,
-            inspection_id=walk.id,
-            item_id=None,
-            source="walk",
-            person_id=person_id,
-        )
-        return Position(Where.HAZARD, hazard_id=hazard_id)
+        return await _open_hazard(tx, walk, None, person_id)
     if not await walks.set_extra_done(tx, walk.id, person_id):
         raise Stale()
     return Position(Where.SUMMARY)
+
+
+async def _open_hazard(tx: Tx, walk: Walk, item_id: int | None, person_id: int) -> Position:
+    """A draft hazard found on this walk (at an item, or free-form): its questions next."""
+    hazard_id = await hazards.create_hazard(
+        tx,
+        school_id=walk.school_id,
+        building_id=walk.building_id,
+        campaign_id=walk.campaign_id,
+        inspection_id=walk.id,
+        item_id=item_id,
+        source="walk",
+        person_id=person_id,
+    )
+    return Position(Where.HAZARD, hazard_id=hazard_id)
