@@ -157,3 +157,17 @@ class Browser:
         form.add_field("file", data, filename=name, content_type=mime)
         async with self.session.post(self.base + "/api/upload", data=form) as response:
             return response.status, await response.json(content_type=None)
+
+
+async def until_served(url: str) -> None:
+    """Wait (30 s at most) until the page at ``url`` answers 200: a process started."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} never answered")

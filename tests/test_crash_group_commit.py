@@ -28,8 +28,8 @@ import pytest
 from ledger.clock import SystemClock
 from storage import campus
 from storage.db import Database
-from tests.localchat_support import Browser, free_port, shown
-from tests.test_crash_processes import Run, demo_code, kill, run_in, until, until_served
+from tests.localchat_support import Browser, free_port, shown, until_served
+from tests.test_crash_processes import Run, demo_code, kill, run_in, until
 
 STEPS = 8  # answers each walker gives (every building has more questions)
 KILLS = 2

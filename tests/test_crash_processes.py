@@ -36,7 +36,7 @@ from ledger.clock import SystemClock
 from localchat.store import Store
 from storage import outbox, people
 from storage.db import Database
-from tests.localchat_support import TOKEN, Browser, free_port
+from tests.localchat_support import TOKEN, Browser, free_port, until_served
 
 NOTICES_PER_CHAT = 4
 CHATS = 6
@@ -357,19 +357,6 @@ async def test_a_typed_answer_killed_before_its_reply_then_typed_again(tmp_path,
     )
     logs = (tmp_path / "bot.log").read_text("utf-8", "replace")
     assert TOKEN.split(":")[1] not in logs
-
-
-async def until_served(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never answered")
 
 
 async def demo_code(run: Run, page: str, role: str) -> str:

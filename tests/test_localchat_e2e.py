@@ -18,11 +18,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from tests import scenes
-from tests.localchat_support import TOKEN, Browser, free_port
+from tests.localchat_support import TOKEN, Browser, free_port, until_served
 
 ITEMS = 19  # 教学楼A, built 2005: every item but those for other uses or older buildings
 
@@ -61,19 +60,6 @@ def xiaoan(setup: Setup, *args: str, log: str) -> subprocess.Popen[bytes]:
             env=setup.env,
             cwd=setup.folder,
         )
-
-
-async def wait_until_served(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never answered")
 
 
 async def demo_code(setup: Setup, role: str) -> str:
@@ -125,7 +111,7 @@ async def test_a_walk_over_http_survives_killing_the_bot(
     setup: Setup, processes: list[subprocess.Popen[bytes]], browser: Browser
 ) -> None:
     processes.append(xiaoan(setup, "local", log="local.log"))
-    await wait_until_served(setup.page + "/")
+    await until_served(setup.page + "/")
     processes.append(xiaoan(setup, "run", "--demo", log="bot.log"))
     code = await demo_code(setup, "staff")
 
