@@ -520,7 +520,7 @@ def require_next_item(
 def require_last_question(
     walk: SupervisionWalk, item_ids: Sequence[int], answered: Collection[int], draft: Finding | None
 ) -> None:
-    """"Any other hazard?" is asked once every item is answered, before the walk ends."""
+    """ "Any other hazard?" is asked once every item is answered, before the walk ends."""
     if draft is not None or next_item(item_ids, answered) is not None or walk.finished:
         raise Stale()
 
@@ -559,13 +559,13 @@ def require_step(finding: Finding, step: FindingStep) -> None:
 
 
 def require_photos_answer(finding: Finding, done: bool) -> None:
-    """"Photos done" needs photos, "no photo" none: the button shown said which."""
+    """ "Photos done" needs photos, "no photo" none: the button shown said which."""
     require_step(finding, FindingStep.PHOTOS)
     if done != bool(finding.photos):
         raise Stale()
 
 
-class Match(StrEnum):
+class Matching(StrEnum):
     """What matching a finding to the ledger makes of it."""
 
     LISTED = "listed"
@@ -573,19 +573,19 @@ class Match(StrEnum):
     REOPEN = "reopen"
 
 
-def match(finding: Finding, hazard: Hazard | None) -> Match:
+def match(finding: Finding, hazard: Hazard | None) -> Matching:
     """A listed hazard of the finding's building (reopened when it was closed: rectified
     badly, which needs a photo as evidence); None: off the list (清单外)."""
     require_step(finding, FindingStep.MATCH)
     if hazard is None:
-        return Match.OFF_LIST
+        return Matching.OFF_LIST
     if hazard.building_id != finding.building_id:
         raise NotAllowed()
     if not reopenable(hazard.state):
-        return Match.LISTED
+        return Matching.LISTED
     if not finding.photos:
         raise VisitRefused(reason="need_photo")
-    return Match.REOPEN
+    return Matching.REOPEN
 
 
 def match_order(hazards: Sequence[Hazard], item_id: int | None, most: int) -> list[Hazard]:

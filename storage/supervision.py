@@ -48,6 +48,7 @@ from storage.photos import StoredPhoto
 def _moment(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
+
 # --- what the papers read (built into workbooks by reports/supervision.py) -------
 
 
@@ -333,6 +334,11 @@ async def buildings_of_visit(db: Reader, visit: Visit) -> list[VisitBuilding]:
         )
         for b in await campus.buildings_with_state(db, visit.school_id, visit.campaign_id)
     ]
+
+
+async def school_name(db: Reader, school_id: int) -> str | None:
+    value = await db.value("SELECT name FROM schools WHERE id = ?", (school_id,))
+    return None if value is None else str(value)
 
 
 async def school_building(db: Reader, building_id: int) -> tuple[int, str] | None:
@@ -841,9 +847,7 @@ async def add_missed_building(
         year_built=year,
         actor_id=person_id,
     )
-    await tx.run(
-        "UPDATE buildings SET missed_visit_id = ? WHERE id = ?", (visit.id, building_id)
-    )
+    await tx.run("UPDATE buildings SET missed_visit_id = ? WHERE id = ?", (visit.id, building_id))
     finding_id = await create_finding(tx, visit.id, None, building_id, None, person_id)
     await _recorded(tx, finding_id, FindingKind.MISSED_BUILDING, None, person_id)
     await tx.event(
