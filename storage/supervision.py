@@ -56,12 +56,12 @@ def _moment(value: str | None) -> datetime | None:
 class SchoolSupervision:
     """One school's supervision in the campaign."""
 
-    visit_state: str | None  # None: no visit drawn or made
+    visit_state: VisitState | None  # None: no visit drawn or made
     findings: dict[FindingKind, int] = field(default_factory=dict)
 
     @property
     def visited(self) -> bool:
-        return self.visit_state == "ended"
+        return self.visit_state is VisitState.ENDED
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,13 @@ class FindingRow:
     school: str
     building: str
     item_code: str | None
-    kind: str
+    kind: FindingKind
     description: str
     hazard_id: int | None
     hazard_state: str | None
     verifier: str | None
     finder: str
-    recorded_at: str
+    recorded_at: datetime
     accident_open: bool  # heads the sheet until its hazard is closed
 
 
@@ -84,12 +84,12 @@ class VisitRow:
     id: int
     school: str
     district: str
-    chosen_by: str
+    chosen_by: ChosenBy
     draw_id: int | None
     supervisors: str
-    state: str
-    started_at: str | None
-    ended_at: str | None
+    state: VisitState
+    started_at: datetime | None
+    ended_at: datetime | None
     walks: int
     walks_unfinished: int
     items_checked: int
@@ -971,10 +971,10 @@ async def visit_rows_for_export(db: Reader, campaign_id: int) -> list[Row]:
 # --- the papers ---------------------------------------------------------------------
 
 
-async def school_summaries(db: Reader, campaign_id: int) -> dict[int, Any]:
+async def school_summaries(db: Reader, campaign_id: int) -> dict[int, SchoolSupervision]:
     """Each school's latest visit state and its findings by kind (for the city report)."""
     states = {
-        r["school_id"]: r["state"]
+        r["school_id"]: VisitState(r["state"])
         for r in await db.all(
             "SELECT school_id, state FROM supervision_visits WHERE campaign_id = ? ORDER BY id",
             (campaign_id,),
@@ -994,19 +994,19 @@ async def school_summaries(db: Reader, campaign_id: int) -> dict[int, Any]:
     }
 
 
-async def finding_rows(db: Reader, campaign_id: int) -> list[Any]:
+async def finding_rows(db: Reader, campaign_id: int) -> list[FindingRow]:
     return [
         FindingRow(
             school=r["school_name"],
             building=r["building_name"] or "",
             item_code=r["item_code"],
-            kind=r["kind"],
+            kind=FindingKind(r["kind"]),
             description=r["description"] or "",
             hazard_id=r["hazard_id"],
             hazard_state=r["hazard_state"],
             verifier=r["verifier_name"],
             finder=r["finder_name"],
-            recorded_at=r["recorded_at"],
+            recorded_at=datetime.fromisoformat(r["recorded_at"]),
             accident_open=r["kind"] == "accident" and r["hazard_state"] != "closed",
         )
         for r in await all_findings(db, campaign_id)
@@ -1021,10 +1021,10 @@ class ContradictionRow:
     school: str
     building: str
     item_code: str
-    school_choice: str
-    choice: str
+    school_choice: Choice
+    choice: Choice
     supervisor: str
-    answered_at: str
+    answered_at: datetime
 
 
 async def contradiction_rows(db: Reader, campaign_id: int) -> list[ContradictionRow]:
@@ -1039,10 +1039,15 @@ async def contradiction_rows(db: Reader, campaign_id: int) -> list[Contradiction
         " ORDER BY a.id",
         (campaign_id,),
     )
-    return [ContradictionRow(*r) for r in rows]
+    return [
+        ContradictionRow(
+            r[0], r[1], r[2], r[3], Choice(r[4]), Choice(r[5]), r[6], datetime.fromisoformat(r[7])
+        )
+        for r in rows
+    ]
 
 
-async def visit_export_rows(db: Reader, campaign_id: int) -> list[Any]:
+async def visit_export_rows(db: Reader, campaign_id: int) -> list[VisitRow]:
     counts: dict[int, dict[FindingKind, int]] = {}
     for r in await db.all(
         "SELECT f.visit_id, f.kind, COUNT(*) AS n FROM supervision_findings f"
@@ -1056,12 +1061,12 @@ async def visit_export_rows(db: Reader, campaign_id: int) -> list[Any]:
             id=r["id"],
             school=r["school_name"],
             district=r["district"],
-            chosen_by=r["chosen_by"],
+            chosen_by=ChosenBy(r["chosen_by"]),
             draw_id=r["draw_id"],
             supervisors=r["supervisor_names"] or "",
-            state=r["state"],
-            started_at=r["started_at"],
-            ended_at=r["ended_at"],
+            state=VisitState(r["state"]),
+            started_at=_moment(r["started_at"]),
+            ended_at=_moment(r["ended_at"]),
             walks=r["walks"],
             walks_unfinished=r["walks_unfinished"],
             items_checked=r["items_checked"],
