@@ -36,6 +36,7 @@ from ledger.supervision import (
     Finding,
     Matching,
     Visit,
+    VisitState,
     can_list_visits,
     can_open_record,
     can_see_record,
@@ -44,6 +45,7 @@ from ledger.supervision import (
     next_item,
     planned_for,
     reopenable,
+    schools_to_visit,
 )
 from ledger.supervision import FindingStep as Step
 from ledger.walk import Choice
@@ -112,7 +114,7 @@ class SchoolPage(Tap):
 
     async def tap(self, ctx: Ctx) -> None:
         person = case.supervisor(ctx.actor())
-        schools = [s for s in await store.schools(ctx.db) if not person.roles_in(s.id)]
+        schools = schools_to_visit(person, await store.schools(ctx.db))
         start = self.page * SCHOOLS_PAGE
         shown = schools[start : start + SCHOOLS_PAGE]
         if not shown and self.page:
@@ -671,7 +673,7 @@ async def visits_command(ctx: Ctx) -> None:
     rows = [
         [ShowRecord(v.id).as_button(ctx.t("supervise.record_button", school=v.school_name))]
         for v in shown
-        if v.state.value == "ended"
+        if v.state is VisitState.ENDED
     ]
     await ctx.reply("supervise.visits", rows, lines=Html(_fitted(ctx, lines, "", 3500)))
 

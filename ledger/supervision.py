@@ -462,6 +462,11 @@ def elsewhere(mine: Visit | None, school_id: int) -> bool:
     return mine is not None and mine.school_id != school_id
 
 
+def schools_to_visit(person: Person, schools: Iterable[SchoolCandidate]) -> list[SchoolCandidate]:
+    """The schools a supervisor may pick by hand: any but their own."""
+    return [s for s in schools if not person.roles_in(s.id)]
+
+
 def planned_for(visits: Iterable[Visit], person_id: int) -> list[Visit]:
     """The drawn visits this supervisor is to start."""
     return [v for v in visits if v.state is VisitState.PLANNED and person_id in v.supervisor_ids]
