@@ -9,6 +9,11 @@ random source of its own: the seed is passed in.
 
 No notice (四不两直): a visit is invisible to the school's members until it
 starts on site; its record reaches the principal when it ends.
+
+A visit's steps (arriving, walking a building, answering blind, giving a finding
+and matching it to the ledger) are decided here on typed records (``Visit``,
+``SupervisionWalk``, ``Finding``…) that ``storage.supervision`` fills in and
+``cases.supervision`` acts on.
 """
 
 from __future__ import annotations

@@ -881,7 +881,7 @@ async def contradicted(db: Reader, visit_id: int) -> list[Contradiction]:
     return [Contradiction(r[0], r[1], Choice(r[2]), Choice(r[3])) for r in rows]
 
 
-async def all_findings(db: Reader, campaign_id: int) -> list[Row]:
+async def _all_findings(db: Reader, campaign_id: int) -> list[Row]:
     """Every recorded finding of the campaign, for the city report and the export."""
     return await db.all(
         "SELECT f.*, v.school_id, s.name AS school_name, b.name AS building_name,"
@@ -949,7 +949,7 @@ async def make_draw(
     return await store_draw(tx, campaign_id, made, districts, kinds, actor_id), made
 
 
-async def visit_rows_for_export(db: Reader, campaign_id: int) -> list[Row]:
+async def _visit_rows_for_export(db: Reader, campaign_id: int) -> list[Row]:
     """Every visit with its supervisors' names and its counts, for ``xiaoan export visits``."""
     return await db.all(
         "SELECT v.*, s.name AS school_name, s.district,"
@@ -1009,7 +1009,7 @@ async def finding_rows(db: Reader, campaign_id: int) -> list[FindingRow]:
             recorded_at=datetime.fromisoformat(r["recorded_at"]),
             accident_open=r["kind"] == "accident" and r["hazard_state"] != "closed",
         )
-        for r in await all_findings(db, campaign_id)
+        for r in await _all_findings(db, campaign_id)
     ]
 
 
@@ -1072,5 +1072,5 @@ async def visit_export_rows(db: Reader, campaign_id: int) -> list[VisitRow]:
             items_checked=r["items_checked"],
             findings=counts.get(r["id"], {}),
         )
-        for r in await visit_rows_for_export(db, campaign_id)
+        for r in await _visit_rows_for_export(db, campaign_id)
     ]
