@@ -321,6 +321,8 @@ class Answer(Tap):
 @button("sv_pause")
 @dataclass(frozen=True)
 class PauseWalk(Tap):
+    """Pause the walk: its answers stay, ``/supervise`` goes on with it."""
+
     walk_id: int
 
     async def tap(self, ctx: Ctx) -> None:
@@ -497,6 +499,8 @@ def _missing(ctx: Ctx, state: MissedBuilding) -> case.Waiting:
 @button("sv_missed")
 @dataclass(frozen=True)
 class AddMissed(Tap):
+    """A building the school never registered (遗漏建筑): its name is asked first."""
+
     visit_id: int
 
     async def tap(self, ctx: Ctx) -> None:
@@ -552,6 +556,8 @@ class MissedBuilding(Journey):
 @button("sv_use")
 @dataclass(frozen=True)
 class MissedUse(Tap):
+    """The missed building's use, tapped; its floors are asked next."""
+
     visit_id: int
     use: str
 
@@ -681,6 +687,8 @@ async def visits_command(ctx: Ctx) -> None:
 @button("sv_rec")
 @dataclass(frozen=True)
 class ShowRecord(Tap):
+    """An ended visit's record, opened from ``/visits``."""
+
     visit_id: int
 
     async def tap(self, ctx: Ctx) -> None:
