@@ -17,13 +17,14 @@ is cut to what a message holds.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from cases import notify
 from cases.actor import Actor
 from ledger.buildings import TEXT_MAX, USES, clean_text
+from ledger.checklist import ChecklistItem
 from ledger.errors import NotAllowed, Stale
 from ledger.hazards import Hazard
 from ledger.roles import Person
@@ -36,9 +37,11 @@ from ledger.supervision import (
     FindingStep,
     Matching,
     Record,
+    SupervisionAnswer,
     SupervisionWalk,
     Visit,
     VisitRefused,
+    WalkAtStep,
     WalkFacts,
     arrival,
     can_draw,
@@ -46,6 +49,7 @@ from ledger.supervision import (
     elsewhere,
     finding_step,
     match,
+    next_item,
     parse_choice,
     record,
     require_last_question,
@@ -275,27 +279,50 @@ async def walk_building(
 
 @dataclass(frozen=True)
 class Answered:
-    """The supervisor's answer, and the school's own on the item (shown only now)."""
+    """The supervisor's answer, and the school's own on the item (shown only now); with the
+    walk as it stands after it, for the next question to be asked at once."""
 
     choice: Choice
     school_choice: Choice | None
+    walk: SupervisionWalk
+    items: tuple[tuple[int, ChecklistItem], ...]  # the walk's items, in order
+    answers: Mapping[int, SupervisionAnswer]  # every answer now, in the order given
 
     @property
     def contradicted(self) -> bool:
         return contradicts(self.school_choice, self.choice)
 
+    @property
+    def next_item(self) -> int | None:
+        """The item asked next; None: every item is answered."""
+        return next_item([i for i, _ in self.items], self.answers)
+
 
 async def answer(
-    actor: Actor, walk_id: int, item_id: int, choice: str, waiting: Waiting
+    actor: Actor,
+    walk_id: int,
+    item_id: int,
+    choice: str,
+    waiting: Waiting,
+    at: WalkAtStep | None = None,
 ) -> Answered:
-    """The blind answer on the item asked now; a hazard opens a finding."""
-    walk = await my_walk(actor, walk_id)
+    """The blind answer on the item asked now; a hazard opens a finding.
+
+    ``at``: the walk as the tap found it (``storage.supervision.walk_step_query``, read
+    with the person in one trip); read here when not given. The rules are judged on it,
+    and the write judges again what may have changed since (``store.record_answer``): a
+    tap is applied once, or not at all.
+    """
+    found = at if at is not None else await store.walk_step(actor.db, walk_id, item_id)
+    if found is None or found.walk.id != walk_id:
+        raise NotAllowed()
+    walk = found.walk
+    require_on_visit(actor.person.id, found.supervisor_ids, found.visit_state)
+    require_walker(walk, actor.person.id)
     chosen = parse_choice(choice)
-    item_ids = [i for i, _ in await store.items_of_walk(actor.db, walk)]
-    answered = await store.answers(actor.db, walk.id)
-    draft = await store.draft_of_walk(actor.db, walk.id)
-    require_next_item(item_ids, answered, draft, item_id)
-    school = await store.school_answer(actor.db, walk.campaign_id, walk.building_id, item_id)
+    items = tuple(await store.items_of_walk(actor.db, walk))  # the checklist: kept in memory
+    require_next_item([i for i, _ in items], found.answers, found.drafting, item_id)
+    school = found.school_choice
     async with actor.write() as tx:
         if not await store.record_answer(tx, walk, item_id, chosen, school, actor.person.id):
             raise Stale()
@@ -304,7 +331,8 @@ async def answer(
                 tx, walk.visit_id, walk.id, walk.building_id, item_id, actor.person.id
             )
         await waiting(tx)
-    return Answered(chosen, school)
+    given = SupervisionAnswer(item_id, chosen, school, actor.person.id, actor.now())
+    return Answered(chosen, school, walk, items, {**found.answers, item_id: given})
 
 
 async def pause(actor: Actor, walk_id: int) -> SupervisionWalk:
@@ -321,7 +349,7 @@ async def more(actor: Actor, walk_id: int, another: bool, waiting: Waiting) -> S
     item_ids = [i for i, _ in await store.items_of_walk(actor.db, walk)]
     answered = await store.answers(actor.db, walk.id)
     draft = await store.draft_of_walk(actor.db, walk.id)
-    require_last_question(walk, item_ids, answered, draft)
+    require_last_question(walk, item_ids, answered, draft is not None)
     async with actor.write() as tx:
         if another:
             await store.create_finding(

@@ -16,6 +16,7 @@ the supervisor types or sends is handled by journey states
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -26,20 +27,25 @@ from telegram import Document, PhotoSize
 from cases import supervision as case
 from cases.supervision import VisitRecord
 from handlers import hazard as hazard_questions
-from handlers.base import Button, Ctx, entry
+from handlers.base import Button, Ctx, Keyboard, entry
 from handlers.buttons import Tap, button
+from handlers.inplace import RECENT, line_room, step_in_place, with_recent
 from handlers.journeys import Journey, begin, journey, load
 from ledger.buildings import NAME_MAX, USES, clean_text, parse_floors, parse_year_built
+from ledger.checklist import ChecklistItem
 from ledger.errors import NotAllowed, Stale
 from ledger.hazards import Hazard
 from ledger.supervision import (
     Finding,
     Matching,
+    SupervisionAnswer,
+    SupervisionWalk,
     Visit,
     VisitState,
     can_list_visits,
     can_open_record,
     can_see_record,
+    contradicts,
     finding_step,
     match_order,
     next_item,
@@ -51,7 +57,7 @@ from ledger.supervision import FindingStep as Step
 from ledger.walk import Choice
 from storage import people
 from storage import supervision as store
-from storage.db import Tx
+from storage.db import Query, Tx
 from telegram_rules.fit import clip, fit, room_for
 from texts import Html, t
 
@@ -254,40 +260,77 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
         return
     items = await store.items_of_walk(ctx.db, walk)
     answered = await store.answers(ctx.db, walk_id)
-    item_id = next_item([i for i, _ in items], answered)
+    await ctx.ask(*_question(ctx, walk, items, next_item([i for i, _ in items], answered)))
+
+
+def _question(
+    ctx: Ctx, walk: SupervisionWalk, items: Sequence[tuple[int, ChecklistItem]], item_id: int | None
+) -> tuple[str, Keyboard]:
+    """The item asked (blind) with its buttons; "any other hazard?" once all are answered."""
     if item_id is None:
-        await ctx.ask(
-            ctx.t("supervise.extra", building=walk.building_name),
-            [
-                [
-                    More(walk_id, "y").as_button(ctx.t("button.yes")),
-                    More(walk_id, "n").as_button(ctx.t("button.no")),
-                ]
-            ],
-        )
-        return
+        yes_no = [
+            More(walk.id, "y").as_button(ctx.t("button.yes")),
+            More(walk.id, "n").as_button(ctx.t("button.no")),
+        ]
+        return ctx.t("supervise.extra", building=walk.building_name), [yes_no]
     index = next(n for n, (i, _) in enumerate(items) if i == item_id)
     item = items[index][1]
-    await ctx.ask(
-        ctx.t(
-            "supervise.question",
-            building=walk.building_name,
-            n=index + 1,
-            total=len(items),
-            code=item.code,
-            text=item.en if ctx.lang == "en" else item.zh,
-        ),
-        [
-            [
-                Answer(walk_id, item_id, "ok").as_button(ctx.t("walk.ok")),
-                Answer(walk_id, item_id, "hz").as_button(ctx.t("walk.hazard")),
-            ],
-            [
-                Answer(walk_id, item_id, "na").as_button(ctx.t("walk.na")),
-                PauseWalk(walk_id).as_button(ctx.t("walk.pause")),
-            ],
-        ],
+    text = ctx.t(
+        "supervise.question",
+        building=walk.building_name,
+        n=index + 1,
+        total=len(items),
+        code=item.code,
+        text=_item_text(ctx, item),
     )
+    keyboard = [
+        [
+            Answer(walk.id, item_id, "ok").as_button(ctx.t("walk.ok")),
+            Answer(walk.id, item_id, "hz").as_button(ctx.t("walk.hazard")),
+        ],
+        [
+            Answer(walk.id, item_id, "na").as_button(ctx.t("walk.na")),
+            PauseWalk(walk.id).as_button(ctx.t("walk.pause")),
+        ],
+    ]
+    return text, keyboard
+
+
+def _item_text(ctx: Ctx, item: ChecklistItem) -> str:
+    return item.en if ctx.lang == "en" else item.zh
+
+
+def _answer_lines(
+    ctx: Ctx,
+    items: Sequence[tuple[int, ChecklistItem]],
+    answers: Mapping[int, SupervisionAnswer],
+    last: int | None = None,
+) -> list[str]:
+    """One line per answer with the school's own beside it ("✓ 1. 疏散通道… — 无隐患 · 学校
+    自查：无隐患"): the ``last`` ones given, or all in the checklist's order."""
+    number = {item_id: (n, item) for n, (item_id, item) in enumerate(items, start=1)}
+    given = [i for i in answers if i in number]
+    if last is None:
+        given.sort(key=lambda i: number[i][0])
+    else:
+        given = given[-last:] if last else []
+    lines = []
+    for i in given:
+        a = answers[i]
+        school = a.school_choice
+        lines.append(
+            ctx.t(
+                "supstep.line_other" if contradicts(school, a.choice) else "supstep.line",
+                mark=ctx.t(f"step.mark.{a.choice.value}"),
+                n=number[i][0],
+                text=clip(_item_text(ctx, number[i][1]), line_room(ctx.lang)),
+                answer=ctx.t(f"step.answer.{a.choice.value}"),
+                school=ctx.t("supstep.school_none")
+                if school is None
+                else ctx.t(f"step.answer.{school.value}"),
+            )
+        )
+    return lines
 
 
 def _walking(ctx: Ctx, walk_id: int) -> case.Waiting:
@@ -308,14 +351,35 @@ class Answer(Tap):
     item_id: int
     choice: str
 
+    def first_reads(self) -> list[Query]:
+        return [store.walk_step_query(self.walk_id, self.item_id)]
+
     async def tap(self, ctx: Ctx) -> None:
-        answered = await case.answer(
-            ctx.actor(), self.walk_id, self.item_id, self.choice, _walking(ctx, self.walk_id)
-        )
-        await ctx.settle(_label(ctx, answered.choice))
-        key = "supervise.school_said_other" if answered.contradicted else "supervise.school_said"
-        await ctx.reply(key, answer=_label(ctx, answered.school_choice))
-        await ask_current(ctx, self.walk_id)
+        await answer(ctx, self.walk_id, self.item_id, self.choice)
+
+
+async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: str) -> None:
+    """An item answered, in one transaction. "No hazard" and "not applicable" turn the
+    tapped question into the next one (one edit; the last answers above it, each with the
+    school's own, now shown); a hazard found asks its finding's questions in new messages."""
+    at = None
+    if ctx.first_reads:  # read with the person, in one trip
+        at = store.walk_step_from(ctx.first_reads[0])
+        if at is None:
+            raise NotAllowed()
+    answered = await case.answer(ctx.actor(), walk_id, item_id, choice, _walking(ctx, walk_id), at)
+    if answered.choice is not Choice.HAZARD:
+        question, keyboard = _question(ctx, answered.walk, answered.items, answered.next_item)
+        lines = _answer_lines(ctx, answered.items, answered.answers, RECENT)
+        text = with_recent(lines, question)
+        if not await step_in_place(ctx, text, keyboard):
+            await ctx.settle(_label(ctx, answered.choice))
+            await ctx.ask(text, keyboard)
+        return
+    await ctx.settle(_label(ctx, answered.choice))
+    key = "supervise.school_said_other" if answered.contradicted else "supervise.school_said"
+    await ctx.reply(key, answer=_label(ctx, answered.school_choice))
+    await ask_current(ctx, walk_id)
 
 
 @button("sv_pause")
@@ -348,8 +412,22 @@ class More(Tap):
         if another:
             await ask_current(ctx, walk.id)
             return
-        await ctx.reply("supervise.walk_done", building=walk.building_name)
+        await _walk_done(ctx, walk)
         await show_visit(ctx, await case.visit(ctx.db, walk.visit_id))
+
+
+async def _walk_done(ctx: Ctx, walk: SupervisionWalk) -> None:
+    """The walk's end: every answer given, with the school's own, as far as a message holds
+    (the rest counted); the questions were edited away step by step, so here they all are."""
+    items = await store.items_of_walk(ctx.db, walk)
+    lines = _answer_lines(ctx, items, await store.answers(ctx.db, walk.id))
+    head = ctx.t("supervise.walk_done", building=walk.building_name)
+    more = partial(_more_answers, ctx)
+    await ctx.say("\n".join([head, *fit(lines, room_for(head) - 1, more)]))
+
+
+def _more_answers(ctx: Ctx, count: int) -> str:
+    return ctx.t("supervise.more", count=count)
 
 
 @journey("supervision_walk")

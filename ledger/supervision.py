@@ -383,6 +383,20 @@ class SupervisionAnswer:
 
 
 @dataclass(frozen=True)
+class WalkAtStep:
+    """A supervision walk as a tap on one of its items finds it, read in one snapshot: the
+    walk, its visit's state and supervisors, its answers in the order given, whether a
+    finding is being given, and the school's own answer on the item tapped."""
+
+    walk: SupervisionWalk
+    visit_state: VisitState
+    supervisor_ids: tuple[int, ...]
+    answers: Mapping[int, SupervisionAnswer]
+    drafting: bool
+    school_choice: Choice | None
+
+
+@dataclass(frozen=True)
 class Contradiction:
     """A school's own answer a supervisor found otherwise, on a visit."""
 
@@ -517,21 +531,22 @@ def walk_taken(walk: SupervisionWalk | None, person_id: int) -> bool:
 
 
 def require_next_item(
-    item_ids: Sequence[int], answered: Collection[int], draft: Finding | None, item_id: int
+    item_ids: Sequence[int], answered: Collection[int], drafting: bool, item_id: int
 ) -> None:
     """An answer is for the item asked now: not one of another building, nor one answered,
-    nor while a finding is being given."""
+    nor while a finding is being given (``drafting``)."""
     if item_id not in item_ids:
         raise NotAllowed()
-    if draft is not None or next_item(item_ids, answered) != item_id:
+    if drafting or next_item(item_ids, answered) != item_id:
         raise Stale()
 
 
 def require_last_question(
-    walk: SupervisionWalk, item_ids: Sequence[int], answered: Collection[int], draft: Finding | None
+    walk: SupervisionWalk, item_ids: Sequence[int], answered: Collection[int], drafting: bool
 ) -> None:
-    """ "Any other hazard?" is asked once every item is answered, before the walk ends."""
-    if draft is not None or next_item(item_ids, answered) is not None or walk.finished:
+    """ "Any other hazard?" is asked once every item is answered, before the walk ends (and
+    not while a finding is being given: ``drafting``)."""
+    if drafting or next_item(item_ids, answered) is not None or walk.finished:
         raise Stale()
 
 

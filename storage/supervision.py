@@ -33,6 +33,7 @@ from ledger.supervision import (
     VisitBuilding,
     VisitRefused,
     VisitState,
+    WalkAtStep,
     draw,
     school_candidates,
     still_open,
@@ -41,7 +42,7 @@ from ledger.walk import Choice
 from storage import campus, hazards
 from storage import rectify as rectify_store
 from storage.campus import create_building
-from storage.db import Reader, Row, Tx
+from storage.db import Query, Reader, Row, Tx
 from storage.photos import StoredPhoto
 
 
@@ -452,6 +453,60 @@ async def walk(db: Reader, walk_id: int) -> SupervisionWalk | None:
     return None if row is None else _walk(row)
 
 
+def walk_step_query(walk_id: int, item_id: int) -> Query:
+    """The one statement a tap on a walk's item reads (``walk_step_from``): the walk, its
+    visit's state and supervisors, its answers, whether a finding is being given, and the
+    school's own answer on the item, in one snapshot (read with the person, one trip)."""
+    return (
+        "SELECT w.*, b.name AS building_name, b.school_id, b.use, b.year_built, v.campaign_id,"
+        " (SELECT COUNT(*) FROM supervision_answers a WHERE a.walk_id = w.id) AS answered,"
+        " v.state AS visit_state,"
+        " (SELECT json_group_array(vs.person_id) FROM (SELECT person_id FROM visit_supervisors"
+        "  WHERE visit_id = v.id ORDER BY person_id) vs) AS supervisors,"
+        " (SELECT json_group_array(json_array(g.item_id, g.choice, g.school_choice,"
+        "  g.answered_by, g.answered_at)) FROM (SELECT * FROM supervision_answers"
+        "  WHERE walk_id = w.id ORDER BY id) g) AS given,"
+        " EXISTS (SELECT 1 FROM supervision_findings f WHERE f.walk_id = w.id"
+        "  AND f.state = 'draft') AS drafting,"
+        " (SELECT sa.choice FROM answers sa JOIN inspections i ON i.id = sa.inspection_id"
+        "  WHERE i.campaign_id = v.campaign_id AND i.building_id = w.building_id"
+        "  AND sa.item_id = ? ORDER BY i.id DESC LIMIT 1) AS school_choice"
+        " FROM supervision_walks w JOIN buildings b ON b.id = w.building_id"
+        " JOIN supervision_visits v ON v.id = w.visit_id WHERE w.id = ?",
+        (item_id, walk_id),
+    )
+
+
+def walk_step_from(rows: list[Row]) -> WalkAtStep | None:
+    """The walk read by ``walk_step_query`` (None: no such walk)."""
+    if not rows:
+        return None
+    row = rows[0]
+    given = {
+        int(item): SupervisionAnswer(
+            item_id=int(item),
+            choice=Choice(choice),
+            school_choice=_choice(school),
+            answered_by=int(by),
+            answered_at=datetime.fromisoformat(at),
+        )
+        for item, choice, school, by, at in json.loads(row["given"])
+    }
+    return WalkAtStep(
+        walk=_walk(row),
+        visit_state=VisitState(row["visit_state"]),
+        supervisor_ids=tuple(json.loads(row["supervisors"])),
+        answers=given,
+        drafting=bool(row["drafting"]),
+        school_choice=_choice(row["school_choice"]),
+    )
+
+
+async def walk_step(db: Reader, walk_id: int, item_id: int) -> WalkAtStep | None:
+    """A walk as a tap on ``item_id`` finds it, in one read."""
+    return walk_step_from(await db.all(*walk_step_query(walk_id, item_id)))
+
+
 async def walk_of(db: Reader, visit_id: int, building_id: int) -> SupervisionWalk | None:
     row = await db.one(
         f"{_WALK} WHERE w.visit_id = ? AND w.building_id = ?", (visit_id, building_id)
@@ -533,12 +588,20 @@ async def record_answer(
     school_choice: Choice | None,
     person_id: int,
 ) -> bool:
-    """Store the supervisor's blind answer; False when the item was answered already."""
+    """Store the supervisor's blind answer; False when the item was answered already, or
+    the walk is no longer theirs to answer as it was read (another walker, finished, a
+    finding being given, its visit not under way): judged in the write itself, so a tap
+    read before another's change is applied once or not at all, with no read of its own."""
     answer_id = await tx.run(
         "INSERT INTO supervision_answers (walk_id, item_id, choice, school_choice, answered_by,"
-        " answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (walk_id, item_id) DO NOTHING",
-        (walk.id, item_id, choice.value, _value(school_choice), person_id, tx.now()),
-    )
+        " answered_at) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM supervision_walks w"
+        " JOIN supervision_visits v ON v.id = w.visit_id WHERE w.id = ? AND w.walker_id = ?"
+        " AND w.finished_at IS NULL AND v.state = 'started' AND NOT EXISTS (SELECT 1 FROM"
+        " supervision_findings f WHERE f.walk_id = w.id AND f.state = 'draft'))"
+        " ON CONFLICT (walk_id, item_id) DO NOTHING",
+        (walk.id, item_id, choice.value, _value(school_choice), person_id, tx.now(), walk.id,
+         person_id),
+    )  # fmt: skip
     if not answer_id:
         return False
     await tx.run(

@@ -305,10 +305,10 @@ def test_an_answer_is_for_the_item_asked_now(
     answered: tuple[int, ...], draft: Finding | None, item: int, error: type[Exception] | None
 ) -> None:
     if error is None:
-        require_next_item([1, 2, 3], answered, draft, item)
+        require_next_item([1, 2, 3], answered, draft is not None, item)
     else:
         with pytest.raises(error):
-            require_next_item([1, 2, 3], answered, draft, item)
+            require_next_item([1, 2, 3], answered, draft is not None, item)
 
 
 @pytest.mark.parametrize(
@@ -324,10 +324,10 @@ def test_any_other_hazard_is_asked_once_every_item_is_answered(
     answered: tuple[int, ...], draft: Finding | None, finished: bool, asked: bool
 ) -> None:
     if asked:
-        require_last_question(walk(finished=finished), [1, 2], answered, draft)
+        require_last_question(walk(finished=finished), [1, 2], answered, draft is not None)
     else:
         with pytest.raises(Stale):
-            require_last_question(walk(finished=finished), [1, 2], answered, draft)
+            require_last_question(walk(finished=finished), [1, 2], answered, draft is not None)
 
 
 # --- a finding -----------------------------------------------------------------------------
