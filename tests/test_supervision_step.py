@@ -13,8 +13,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from storage import inbox, trace
+import pytest
+
+from cases import supervision as case
+from cases.actor import Actor
+from ledger.errors import Stale
+from ledger.walk import Choice
+from storage import inbox, journeys, trace
+from storage import supervision as store
 from storage.db import Database
+from storage.people import person_by_tg
 from tests.simulator import Chat, Sent, Simulator, texts
 from tests.supervision_helpers import World, start_visit, world
 
@@ -76,9 +84,353 @@ async def first_question(sim: Simulator, building: str = "食堂") -> tuple[Worl
     return w, said[-1]
 
 
-async def test_measure(sim):
+F01 = "疏散通道、楼梯、安全出口畅通，无堵塞、占用、锁闭"
+F02 = "疏散指示标志、应急照明完好有效"
+F03 = "灭火器数量充足、位置明显、压力正常、在有效期内"
+
+
+async def stored(sim: Simulator) -> list[tuple[str, str, str | None]]:
+    """The supervisor's answers as stored: item, answer, the school's own then."""
+    rows = await sim.db.all(
+        "SELECT c.code, a.choice, a.school_choice FROM supervision_answers a"
+        " JOIN checklist_items c ON c.id = a.item_id ORDER BY a.id"
+    )
+    return [(r["code"], r["choice"], r["school_choice"]) for r in rows]
+
+
+async def walk_events(sim: Simulator) -> int:
+    return int(
+        await sim.db.value("SELECT COUNT(*) FROM events WHERE action = 'supervision_answer.given'")
+    )
+
+
+# --- the cost of a step ------------------------------------------------------------------
+
+
+async def test_a_no_hazard_step_costs_one_read_trip_one_commit_and_one_limited_call(
+    sim: Simulator,
+) -> None:
+    """Every "no hazard" and "not applicable" step: reads ≤ 5 (the transaction's too) in
+    one trip to the read connection's thread, one commit, one rate-limited call.
+    Before: 11 reads in 9 read trips, 2 commits, 3 rate-limited calls."""
     w, question = await first_question(sim)
-    for label in ["无隐患", "无隐患", "不适用"]:
+    for n, label in enumerate(["无隐患", "无隐患", "不适用", "无隐患", "不适用"], start=1):
         cost = await counted_tap(sim, w.sup1, label)
-        print(label, cost)
-    print(texts(w.sup1.new()))
+        assert cost.tally.reads <= 5, cost
+        assert cost.read_trips == 1, cost
+        assert cost.tally.commits == 1 and cost.tally.rollbacks == 0, cost
+        assert cost.calls == ["answerCallbackQuery", "editMessageText"], cost
+        assert cost.rate_limited == 1
+        shown = w.sup1.messages[-1]  # the question tapped is now the next one
+        assert shown.message_id == question.message_id
+        assert f"【食堂】{n + 1}/20 · F{n + 1:02d}" in shown.text
+        assert len(await stored(sim)) == n
+    assert [(code, choice) for code, choice, _ in await stored(sim)] == [
+        ("F01", "ok"),
+        ("F02", "ok"),
+        ("F03", "na"),
+        ("F04", "ok"),
+        ("F05", "na"),
+    ]
+    assert await walk_events(sim) == 5
+
+
+async def test_a_tap_that_opens_a_finding_still_asks_in_new_messages(sim: Simulator) -> None:
+    """A hazard found is no step in place: its question is settled with the answer under
+    it, the school's answer and the finding's photo question come as new messages."""
+    w, question = await first_question(sim)
+    cost = await counted_tap(sim, w.sup1, "有隐患")
+    assert cost.calls == ["answerCallbackQuery", "editMessageText", "sendMessage", "sendMessage"]
+    said = w.sup1.new()
+    settled = next(m for m in w.sup1.messages if m.message_id == question.message_id)
+    assert settled.buttons == [] and settled.text.endswith("→ ⚠️ 有隐患")
+    assert "与学校自查不一致：学校自查答案为 ✅ 无隐患" in said[0].text
+    assert "请发送现场照片" in said[-1].text
+    assert await stored(sim) == [("F01", "hz", "ok")]
+    assert await sim.db.value("SELECT state FROM supervision_findings") == "draft"
+
+
+# --- what the supervisor sees -------------------------------------------------------------
+
+
+async def test_the_tapped_question_becomes_the_next_with_the_last_answers_and_the_schools(
+    sim: Simulator,
+) -> None:
+    """Blind until answered: the school's own answer is shown beside each answer given,
+    a contradiction flagged; the next question is still asked blind."""
+    w, question = await first_question(sim)
+    said = await w.sup1.tap("无隐患")
+    assert [m.message_id for m in said] == [question.message_id]  # edited, none sent
+    assert said[0].text.splitlines()[0] == f"✓ 1. {F01} — 无隐患 · 学校自查：无隐患"
+    assert "【食堂】2/20 · F02" in said[0].text
+    assert "作答后再显示学校自查答案" in said[0].text
+    said = await w.sup1.tap("不适用")
+    assert said[0].text.splitlines()[:2] == [
+        f"✓ 1. {F01} — 无隐患 · 学校自查：无隐患",
+        f"– 2. {F02} — 不适用 · ⚠️ 与学校自查不一致（学校：无隐患）",
+    ]
+    said = await w.sup1.tap("无隐患")
+    lines = said[0].text.splitlines()
+    assert lines[0].startswith("– 2. ") and lines[1].startswith("✓ 3. ")  # the last two
+    assert "1. 疏散通道" not in said[0].text
+    assert "【食堂】4/20 · F04" in said[0].text
+    labels = [label for row in said[0].buttons for label, _ in row]
+    assert labels == ["✅ 无隐患", "⚠️ 有隐患", "不适用", "⏸ 暂停"]
+    assert len(w.sup1.messages) == len({m.message_id for m in w.sup1.messages})
+    assert await stored(sim) == [("F01", "ok", "ok"), ("F02", "na", "ok"), ("F03", "ok", "ok")]
+
+
+async def test_an_item_the_school_never_answered_says_so(sim: Simulator) -> None:
+    w, _ = await first_question(sim, building="教学楼A")  # the school has not walked it
+    said = await w.sup1.tap("无隐患")
+    assert said[0].text.splitlines()[0] == f"✓ 1. {F01} — 无隐患 · 学校自查：未作答"
+    assert await stored(sim) == [("F01", "ok", None)]
+
+
+async def test_a_question_too_long_for_the_answers_above_is_shown_whole_without_them(
+    sim: Simulator,
+) -> None:
+    """Telegram takes 4096 UTF-16 units: an item whose question nearly fills them is shown
+    whole, without the answer lines, rather than cut."""
+    w, _ = await first_question(sim)
+    long_text = "楼" * 4040
+    async with sim.db.write() as tx:
+        await tx.run("UPDATE checklist_items SET text_zh = ? WHERE code = 'F02'", (long_text,))
+    await sim.restart()  # a new connection reads the edited checklist
+    w.sup1.new()
+    await w.sup1.send("/supervise")
+    said = await w.sup1.tap("🕵️ 食堂")
+    said = await w.sup1.tap("无隐患")
+    assert said[0].text.startswith("🕵️【食堂】2/20 · F02\n" + long_text)
+    assert "✓ 1. " not in said[0].text
+    assert sim.api.overruns == []
+    said = await w.sup1.tap("无隐患")  # the next one has room for its lines again
+    assert said[0].text.startswith("✓ 1. ") and "3/20 · F03" in said[0].text
+
+
+async def test_after_the_last_item_the_other_hazard_question_is_the_same_message(
+    sim: Simulator,
+) -> None:
+    """The last item's step asks "any other hazard?" in place; "no" ends the walk with a
+    new message listing every answer with the school's own, then the visit."""
+    w, question = await first_question(sim)
+    for _ in range(19):
+        await w.sup1.tap("无隐患")
+    cost = await counted_tap(sim, w.sup1, "不适用")  # F20, the last
+    assert cost.calls == ["answerCallbackQuery", "editMessageText"]
+    assert cost.tally.commits == 1
+    last = w.sup1.messages[-1]
+    assert last.message_id == question.message_id
+    assert "清单已查完。还有其他隐患吗？" in last.text
+    assert "– 20. " in last.text and "✓ 19. " in last.text
+    w.sup1.new()
+    said = await w.sup1.tap("否")
+    assert said[0].message_id > question.message_id
+    done = said[0].text.splitlines()
+    assert done[0] == "【食堂】督查完毕。"
+    assert done[1] == f"✓ 1. {F01} — 无隐患 · 学校自查：无隐患"
+    assert len(done) == 21 and done[20].startswith("– 20. ")
+    assert all(f" {n}. " in said[0].text for n in range(1, 21))
+    assert "督查实验小学" in said[-1].text
+    assert await sim.db.value("SELECT finished_at IS NOT NULL FROM supervision_walks") == 1
+    assert len(await stored(sim)) == 20
+
+
+async def test_in_english(sim: Simulator) -> None:
+    w, _ = await first_question(sim)
+    w.sup1.user["language_code"] = "en"
+    await w.sup1.send("/supervise")
+    await w.sup1.tap("🕵️ 食堂")
+    said = await w.sup1.tap("No hazard")
+    assert said[0].text.splitlines()[0] == (
+        "✓ 1. Escape routes, stairs and exits clear;… — no hazard · school: no hazard"
+    )
+    said = await w.sup1.tap("Not applicable")
+    assert (
+        said[0]
+        .text.splitlines()[1]
+        .endswith("— not applicable · ⚠️ differs from the school's (no hazard)")
+    )
+    assert "3/20 · F03" in said[0].text
+
+
+# --- guarantees kept -----------------------------------------------------------------------
+
+
+async def test_a_double_tap_is_applied_once_and_the_second_is_stale(sim: Simulator) -> None:
+    w, question = await first_question(sim)
+    _, data = w.sup1._button("无隐患")
+    first = w.sup1.tap_update(data, question)
+    second = w.sup1.tap_update(data, question)  # the same button, before the edit arrived
+    await sim.deliver(first)
+    said_before = w.sup1.new()
+    await sim.deliver(second)
+    assert await stored(sim) == [("F01", "ok", "ok")]
+    assert await walk_events(sim) == 1
+    assert w.sup1.alerts[-1] == "这个问题已经回答过了。"
+    said = w.sup1.new()
+    assert "【食堂】2/20 · F02" in said[-1].text  # the current question, asked anew
+    assert said_before and said_before[0].message_id == question.message_id
+
+
+async def test_a_replayed_tap_changes_nothing(sim: Simulator) -> None:
+    """An update delivered twice (a restart's replay) is applied once, and said once."""
+    w, question = await first_question(sim)
+    _, data = w.sup1._button("无隐患")
+    raw = w.sup1.tap_update(data, question)
+    await sim.deliver(raw)
+    calls = len(sim.api.calls)
+    await sim.deliver(raw)
+    assert sim.api.calls[calls:] == []
+    assert await stored(sim) == [("F01", "ok", "ok")]
+
+
+async def test_a_stale_tap_on_an_old_question_changes_nothing(sim: Simulator) -> None:
+    """F01's button again, from a copy of the question shown before: F02 is asked now."""
+    w, question = await first_question(sim)
+    _, data = w.sup1._button("无隐患")
+    await w.sup1.tap("无隐患")
+    before = await stored(sim)
+    await w.sup1.tap_data(data, question)
+    assert w.sup1.alerts[-1] == "这个问题已经回答过了。"
+    assert await stored(sim) == before == [("F01", "ok", "ok")]
+    assert "【食堂】2/20 · F02" in w.sup1.last.text
+
+
+async def test_a_message_not_modified_counts_as_shown(sim: Simulator) -> None:
+    """Telegram says the question already shows this (an edit made before a crash): the
+    step is shown, nothing else is sent, and a text typed then answers that question."""
+    w, question = await first_question(sim)
+    sim.api.fail("editMessageText", 400, "Bad Request: message is not modified")
+    cost = await counted_tap(sim, w.sup1, "无隐患")
+    assert cost.calls == ["answerCallbackQuery", "editMessageText"]
+    assert cost.tally.commits == 1
+    assert w.sup1.new() == []
+    assert await stored(sim) == [("F01", "ok", "ok")]
+    assert journeys._LATER[sim.db][w.sup1.user_id].message_id == question.message_id
+
+
+async def test_a_question_that_can_no_longer_be_edited_comes_as_a_new_message(
+    sim: Simulator,
+) -> None:
+    w, question = await first_question(sim)
+    sim.api.fail("editMessageText", 400, "Bad Request: message to edit not found")
+    said = await w.sup1.tap("无隐患")
+    assert said[-1].message_id > question.message_id
+    assert said[-1].text.startswith("✓ 1. ")
+    assert "【食堂】2/20 · F02" in said[-1].text
+    assert await stored(sim) == [("F01", "ok", "ok")]
+    said = await w.sup1.tap("无隐患")  # and the walk goes on from the new message
+    assert said[-1].message_id > question.message_id and "3/20 · F03" in said[-1].text
+
+
+async def test_a_tap_on_a_message_too_old_to_show_the_bot_asks_anew(sim: Simulator) -> None:
+    """Telegram leaves out a message too old to show the bot (date 0, no text): the step
+    cannot be edited in place; the next question, with the last answers, comes anew."""
+    w, question = await first_question(sim)
+    _, data = w.sup1._button("无隐患")
+    raw = w.sup1.tap_update(data, question)
+    message = raw["callback_query"]["message"]
+    raw["callback_query"]["message"] = {
+        "message_id": message["message_id"],
+        "date": 0,
+        "chat": message["chat"],
+    }
+    await sim.deliver(raw)
+    said = w.sup1.new()
+    assert said[-1].message_id > question.message_id
+    assert said[-1].text.startswith("✓ 1. ") and "【食堂】2/20 · F02" in said[-1].text
+    assert await stored(sim) == [("F01", "ok", "ok")]
+
+
+async def test_a_text_typed_at_a_question_shown_in_place_is_taken_for_that_question(
+    sim: Simulator,
+) -> None:
+    """The step's question is recorded as shown without a transaction of its own."""
+    w, _ = await first_question(sim)
+    cost = await counted_tap(sim, w.sup1, "无隐患")
+    assert cost.tally.commits == 1
+    said = await w.sup1.send("你好")
+    assert "这条消息没有记作下面这个问题的回答" not in texts(said)
+    assert "请点击下方按钮作答。" in texts(said)  # the walk wants a button here
+    row = await sim.db.one(
+        "SELECT version, shown_version FROM journey_marks WHERE tg_user_id = ?",
+        (w.sup1.user_id,),
+    )
+    assert row["shown_version"] == row["version"]
+
+
+async def test_a_restart_between_steps_leaves_the_supervisor_alone(sim: Simulator) -> None:
+    """A clean stop writes the marks still waiting: nobody is asked again needlessly, and
+    the walk goes on from the question on screen."""
+    w, question = await first_question(sim)
+    await w.sup1.tap("无隐患")
+    await sim.restart()
+    assert w.sup1.new() == []
+    said = await w.sup1.tap("无隐患")
+    assert said[0].message_id == question.message_id
+    assert said[0].text.splitlines()[:2] == [
+        f"✓ 1. {F01} — 无隐患 · 学校自查：无隐患",
+        f"✓ 2. {F02} — 无隐患 · 学校自查：无隐患",
+    ]
+    assert "【食堂】3/20 · F03" in said[0].text
+    assert await stored(sim) == [("F01", "ok", "ok"), ("F02", "ok", "ok")]
+
+
+async def test_a_crash_after_a_step_asks_the_supervisor_again_at_start_up(
+    sim: Simulator,
+) -> None:
+    """Killed before the mark was written (it waits for the next transaction): the
+    supervisor is asked their current question again, which is all that is lost."""
+    w, _ = await first_question(sim)
+    await w.sup1.tap("无隐患")
+    journeys._LATER.pop(sim.db, None)  # what a killed process leaves: no mark written
+    await sim.restart()
+    said = w.sup1.new()
+    assert "小安刚刚重新启动" in texts(said) and "【食堂】2/20 · F02" in said[-1].text
+    assert await stored(sim) == [("F01", "ok", "ok")]
+    said = await w.sup1.tap("无隐患")
+    assert "【食堂】3/20 · F03" in said[-1].text
+
+
+# --- the rule judged again in the write ----------------------------------------------------
+
+
+@pytest.mark.parametrize("meanwhile", ["ended", "drafting", "answered"])
+async def test_a_tap_read_before_a_change_is_refused_in_the_write(
+    sim: Simulator, meanwhile: str
+) -> None:
+    """The walk as the tap read it (with the person, before the transaction) no longer
+    stands when it writes: the visit ended, a finding is being given, the item was
+    answered. The insert itself refuses; nothing is stored."""
+    w, _ = await first_question(sim)
+    walk_id = int(await sim.db.value("SELECT id FROM supervision_walks"))
+    walk = await store.walk(sim.db, walk_id)
+    assert walk is not None
+    first, second = [i for i, _ in await store.items_of_walk(sim.db, walk)][:2]
+    read = await store.walk_step(sim.db, walk_id, first)
+    assert read is not None and read.school_choice is Choice.OK and not read.drafting
+    person = await sim.db.value("SELECT id FROM people WHERE name = '督导甲'")
+    async with sim.db.write() as tx:
+        if meanwhile == "ended":
+            await tx.run("UPDATE supervision_visits SET state = 'ended'")
+        elif meanwhile == "drafting":
+            await store.create_finding(tx, walk.visit_id, walk_id, walk.building_id, None, person)
+        else:
+            await store.record_answer(tx, walk, first, Choice.NA, None, person)
+    before = await stored(sim)
+    actor = await actor_of(sim, w)
+    with pytest.raises(Stale):
+        await case.answer(actor, walk_id, first, "ok", no_waiting, read)
+    assert await stored(sim) == before
+    assert second != first
+
+
+async def no_waiting(tx: object) -> None:
+    """Nothing for the chat to wait for (a use case called without a chat)."""
+
+
+async def actor_of(sim: Simulator, w: World) -> Actor:
+    person = await person_by_tg(sim.db, w.sup1.user_id)
+    assert person is not None
+    return Actor(sim.db, person, sim.services.clock, sim.db.write)
