@@ -248,9 +248,11 @@ async def flood(browser: Browser) -> None:
 
 
 async def phase(
-    walkers: list[Browser], seconds: float, flooder: Browser | None
-) -> tuple[list[float], int]:
+    walkers: list[Browser], seconds: float, flooder: Browser | None, server: int
+) -> tuple[list[float], int, dict[str, float], dict[str, float], float]:
+    """The walkers tapping for ``seconds`` (and the flooder, if any); CPU read around it."""
     times: list[float] = []
+    cpu_before, began = cpu_now(server), time.perf_counter()
     errors_before = sum(len(b.errors) for b in walkers)
     until = time.perf_counter() + seconds
     tasks = [
@@ -260,10 +262,61 @@ async def phase(
     if flooder is not None:
         tasks.append(flood(flooder))
     await asyncio.gather(*tasks)
-    return times, sum(len(b.errors) for b in walkers) - errors_before
+    errors = sum(len(b.errors) for b in walkers) - errors_before
+    return times, errors, cpu_before, cpu_now(server), time.perf_counter() - began
 
 
-def show(name: str, times: list[float], errors: int) -> float:
+def descendants(pid: int) -> list[int]:
+    """A process and every process it started (from /proc), parents first."""
+    found = [pid]
+    for one in found:
+        for task in Path(f"/proc/{one}/task").glob("*/children"):
+            with suppress(OSError):
+                found.extend(int(child) for child in task.read_text().split())
+    return found
+
+
+def cpu_of(pid: int) -> tuple[str, float]:
+    """A process's name (its command's last words) and the CPU seconds it used so far."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "", 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    name = " ".join(w.decode(errors="replace") for w in words[-3:] if w and b"/" not in w)
+    return name or str(pid), ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_now(server: int) -> dict[str, float]:
+    """CPU seconds so far of each server process and of this bench (the browsers)."""
+    used = {
+        f"{name} [{pid}]": seconds for pid in descendants(server) for name, seconds in [cpu_of(pid)]
+    }
+    mine = os.times()
+    used["bench client (browsers)"] = mine.user + mine.system
+    return used
+
+
+def show_cpu(before: dict[str, float], after: dict[str, float], taps: int, seconds: float) -> None:
+    """CPU ms per tap of each process, and taps per second."""
+    print(f"    {taps / seconds:6.1f} taps/s; CPU ms per tap:", flush=True)
+    for name, used in after.items():
+        spent = used - before.get(name, 0.0)
+        share = spent / seconds * 100
+        print(f"      {name:44} {spent * 1000 / max(taps, 1):7.2f}  ({share:3.0f} % of a core)")
+
+
+def show(
+    name: str,
+    times: list[float],
+    errors: int,
+    cpu_before: dict[str, float],
+    cpu_after: dict[str, float],
+    seconds: float,
+) -> float:
+    """p50/p99/max and errors of a phase, then its CPU per tap."""
     ordered = sorted(times) or [float("nan")]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print(
@@ -271,6 +324,7 @@ def show(name: str, times: list[float], errors: int) -> float:
         f"  p99 {p99 * 1000:7.0f} ms  max {ordered[-1] * 1000:7.0f} ms  errors {errors}",
         flush=True,
     )
+    show_cpu(cpu_before, cpu_after, len(times), seconds)
     return p99
 
 
@@ -310,7 +364,7 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
             )
             walkers, flooder = ready[:-1], ready[-1]
             print(f"{len(walkers)} people tapping every {TAP_EVERY:g} s, {seconds:g} s a phase")
-            alone = show("alone (anchor)", *await phase(walkers, seconds, None))
+            alone = show("alone (anchor)", *await phase(walkers, seconds, None, bot.pid))
             if flooded:
                 under = show(
                     f"one person flooding {FLOOD} msgs", *await phase(walkers, seconds, flooder)
