@@ -465,19 +465,21 @@ def cmd_run(config: Config, demo: bool = False) -> None:
     from telegram.error import InvalidToken
 
     from bot.app import ALLOWED_UPDATES, build_application
-    from bot.local import LocalChatThread, demo_links, local_page_of
+    from bot.local import demo_links, local_page_of
+    from bot.local_process import LocalChatProcess
 
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
     local = None
-    if not config.token:  # no Telegram: the built-in local chat plays it
-        local = LocalChatThread(config).start()
+    if not config.token:  # no Telegram: the built-in local chat plays it, in its own process
+        local = LocalChatProcess(config)
+        redact(local.token)
+        local.start()
         config = local.bot_config
-        redact(config.token)
-        print(f"local chat: {local.server.people_url}  (no token: Telegram is not used)")
+        print(f"local chat: {local.people_url}  (no token: Telegram is not used)", flush=True)
     try:
         if demo:
             codes = asyncio.run(_demo(config))
-            page = local.server.people_url if local else local_page_of(config)
+            page = local.people_url if local else local_page_of(config)
             print(demo_links(codes, page, config.username), flush=True)
         app = build_application(config, SystemClock(config.timezone))
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
@@ -487,6 +489,8 @@ def cmd_run(config: Config, demo: bool = False) -> None:
     finally:
         if local is not None:
             local.stop()
+    if local is not None and local.failure:
+        raise ConfigError(local.failure)
 
 
 async def _demo(config: Config) -> list[tuple[Role, str]]:
