@@ -367,7 +367,8 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
             alone = show("alone (anchor)", *await phase(walkers, seconds, None, bot.pid))
             if flooded:
                 under = show(
-                    f"one person flooding {FLOOD} msgs", *await phase(walkers, seconds, flooder)
+                    f"one person flooding {FLOOD} msgs",
+                    *await phase(walkers, seconds, flooder, bot.pid),
                 )
                 print(
                     f"  p99 under the flood - p99 alone: {(under - alone) * 1000:+.0f} ms"

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sqlite3
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -471,6 +472,9 @@ def cmd_run(config: Config, demo: bool = False) -> None:
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
     local = None
     if not config.token:  # no Telegram: the built-in local chat plays it, in its own process
+        # Until polling has its own, a SIGTERM (the local chat's end, or anyone's) stops
+        # the start-up quietly, the child included, instead of killing this process outright.
+        signal.signal(signal.SIGTERM, _stop_starting)
         local = LocalChatProcess(config)
         redact(local.token)
         local.start()
@@ -486,11 +490,21 @@ def cmd_run(config: Config, demo: bool = False) -> None:
     except InvalidToken:
         # PTB's own message repeats the token: say it in one line without it.
         raise ConfigError(f"run: the Bot API at {config.api_base_url} refused the token") from None
+    except _Stopped:
+        pass  # SIGTERM while starting: stopped as polling stops on it
     finally:
         if local is not None:
             local.stop()
     if local is not None and local.failure:
         raise ConfigError(local.failure)
+
+
+class _Stopped(BaseException):
+    """SIGTERM came before polling took the signal over."""
+
+
+def _stop_starting(signum: int, frame: object) -> None:
+    raise _Stopped
 
 
 async def _demo(config: Config) -> list[tuple[Role, str]]:

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Config
 from ledger.errors import ConfigError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.local_process")  # also when run as __main__
 
 # How long the child may take to listen, and to stop once asked.
 START_SECONDS = 60.0
@@ -219,12 +219,18 @@ async def _serve(spec: dict[str, Any], said: IO[str]) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # The parent holds our stdin open while it lives: end of file is its end.
-    threading.Thread(
-        target=lambda: (sys.stdin.buffer.read(), loop.call_soon_threadsafe(stop.set)),
-        name="parent-watch",
-        daemon=True,
-    ).start()
+
+    def parent_watch() -> None:
+        """The parent holds our stdin open while it lives: end of file is its end."""
+        # The file descriptor itself: a daemon thread blocked in sys.stdin's buffered reader
+        # holds its lock, which the interpreter's shutdown then cannot take.
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
+        if not stop.is_set():
+            log.warning("local chat: the bot's process has ended; the local chat stops too")
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=parent_watch, name="parent-watch", daemon=True).start()
     try:
         await stop.wait()
     finally:
