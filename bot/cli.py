@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -468,6 +468,7 @@ def cmd_run(config: Config, demo: bool = False) -> None:
     from bot.app import ALLOWED_UPDATES, build_application
     from bot.local import demo_links, local_page_of
     from bot.local_process import LocalChatProcess
+    from bot.local_request import LocalChatRequest
 
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
     local = None
@@ -485,7 +486,9 @@ def cmd_run(config: Config, demo: bool = False) -> None:
             codes = asyncio.run(_demo(config))
             page = local.people_url if local else local_page_of(config)
             print(demo_links(codes, page, config.username), flush=True)
-        app = build_application(config, SystemClock(config.timezone))
+        app = build_application(
+            config, SystemClock(config.timezone), request=LocalChatRequest() if local else None
+        )
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
         # PTB's own message repeats the token: say it in one line without it.

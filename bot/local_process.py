@@ -190,7 +190,7 @@ async def _serve(spec: dict[str, Any], said: IO[str]) -> int:
     from localchat.server import LocalServer, LocalSettings
 
     names = {f.name: f.type for f in fields(LocalSettings)}
-    values = {
+    values: dict[str, Any] = {
         name: Path(value) if name in ("database", "files") else value
         for name, value in spec["settings"].items()
         if name in names
