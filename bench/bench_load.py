@@ -377,6 +377,8 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
             errors = [e for b in browsers for e in b.errors]
             if errors:
                 print(f"  first errors: {json.dumps(errors[:3], ensure_ascii=False)}")
+                lines = (Path(folder) / "bot.log").read_text("utf-8", "replace").splitlines()
+                print("  the server's last log lines:", *lines[-15:], sep="\n    ")
         finally:
             for browser in browsers:
                 await browser.close()

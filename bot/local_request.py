@@ -110,7 +110,8 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | None:
     if request_data is None:
         return None
     files = request_data.multipart_data
-    form = aiohttp.FormData(request_data.json_parameters)
+    # quote_fields off: names and file names go as raw UTF-8, as python-telegram-bot sends them.
+    form = aiohttp.FormData(request_data.json_parameters, quote_fields=False)
     for name, (filename, content, mime) in files.items():  # a file makes it multipart
         data = content if isinstance(content, bytes) else content.read()
         form.add_field(name, data, filename=filename, content_type=mime)

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 from telegram import Bot
+from telegram.request import BaseRequest
 
 from ledger.clock import FakeClock
 from localchat.limits import FloodLimits
@@ -54,9 +55,15 @@ def shown(message: dict[str, Any]) -> str:
     return "\n".join([message.get("html") or "", *labels])
 
 
-def bot_for(server: LocalServer, token: str = TOKEN) -> Bot:
-    """A real python-telegram-bot ``Bot`` pointed at the server's Bot API side."""
-    return Bot(token, base_url=f"{server.api_url}/bot", base_file_url=f"{server.api_url}/file/bot")
+def bot_for(server: LocalServer, token: str = TOKEN, request: BaseRequest | None = None) -> Bot:
+    """A real python-telegram-bot ``Bot`` pointed at the server's Bot API side (with
+    python-telegram-bot's own client, or the one given: ``xiaoan run`` gives aiohttp's)."""
+    return Bot(
+        token,
+        base_url=f"{server.api_url}/bot",
+        base_file_url=f"{server.api_url}/file/bot",
+        request=request,
+    )
 
 
 class Browser:

@@ -9,6 +9,7 @@ is said in one line and stops the bot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -80,10 +81,8 @@ def children(pid: int) -> list[int]:
     """The processes this one started (from /proc)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
+        with contextlib.suppress(OSError):  # the process ended meanwhile
             found.extend(int(child) for child in task.read_text().split())
-        except OSError:
-            pass  # the process ended meanwhile
     return found
 
 

@@ -19,6 +19,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMedia
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken, RetryAfter
 
+from bot.local_request import LocalChatRequest
 from ledger.clock import FakeClock
 from localchat.limits import Bucket, FloodLimits
 from localchat.server import LocalServer
@@ -55,9 +56,12 @@ async def chat_id(server: LocalServer) -> int:
     return user_id
 
 
-@pytest.fixture
-async def bot(server: LocalServer) -> AsyncIterator[Bot]:
-    async with bot_for(server) as connected:
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def bot(server: LocalServer, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    """The bot's Bot object with python-telegram-bot's client (towards Telegram) and with
+    the one ``xiaoan run`` uses towards its own local chat: each test passes with both."""
+    client = LocalChatRequest() if request.param == "aiohttp" else None
+    async with bot_for(server, request=client) as connected:
         yield connected
 
 
