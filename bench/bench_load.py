@@ -54,6 +54,10 @@ TAP_EVERY = 2.0
 NEXT_WITHIN = 30.0  # a next question later than this is an error
 FLOOD = 100
 STEP = "无隐患"
+LAST_QUESTION = "还有其他隐患吗"  # after a walk's last item
+LAST = "否"
+SUMMARY = "排查小结"
+ITEMS = 19  # a teaching building of 2005: the items of a walk
 
 
 def free_port() -> int:
@@ -67,7 +71,8 @@ class Setup:
     folder: Path
     config: Path
     page: str
-    buildings: list[int] = field(default_factory=list)
+    # Each person's buildings: a walk has 19 items, a run may need more taps than that.
+    buildings: list[list[int]] = field(default_factory=list)
     code: str = ""
 
 
@@ -89,8 +94,8 @@ def write_config(folder: Path, people_count: int) -> Setup:
     return Setup(folder, config, f"http://{HOST}:{port}")
 
 
-async def seed(setup: Setup, people_count: int) -> None:
-    """One school, a building per person, one staff invitation for everyone."""
+async def seed(setup: Setup, people_count: int, per_person: int) -> None:
+    """One school, ``per_person`` buildings for each person, one staff invitation for all."""
     from bot.config import load_config
 
     config = load_config(setup.config, env={})
@@ -102,11 +107,13 @@ async def seed(setup: Setup, people_count: int) -> None:
                 actor_id=None,
             )  # fmt: skip
             for n in range(people_count + 1):
-                building = await campus.create_building(
-                    tx, school_id=school, name=f"教学楼{n}", use="teaching", floors=4,
-                    year_built=2005, actor_id=None,
-                )  # fmt: skip
-                setup.buildings.append(building)
+                mine = []
+                for k in range(per_person):
+                    mine.append(await campus.create_building(
+                        tx, school_id=school, name=f"教学楼{n}-{k}", use="teaching", floors=4,
+                        year_built=2005, actor_id=None,
+                    ))  # fmt: skip
+                setup.buildings.append(mine)
             setup.code = await people.create_invitation(
                 tx, role=Role.STAFF, school_id=school, created_by=None, days=1,
                 max_uses=people_count + 1,
@@ -127,7 +134,23 @@ class Browser:
         self.messages: dict[int, dict[str, Any]] = {}
         self.changed = asyncio.Event()
         self.errors: list[str] = []
+        self.buildings: list[int] = []  # those not walked yet
         self._stream: asyncio.Task[None] | None = None
+
+    async def next_building(self) -> None:
+        """Open the walk of one's next building from its code (as the QR code on its wall
+        does), until its first question."""
+        await self.post("/api/send", {"text": f"/start w_{self.buildings.pop(0)}"})
+        await self.wait(lambda m: STEP in labels(m))
+
+    async def finish_walk(self) -> None:
+        """The last item answered: no other hazard, the summary, then the next building."""
+        tapped = self.button_of(LAST)
+        if tapped is None:
+            raise RuntimeError("the last question has no 否 button")
+        await self.post("/api/tap", {"message_id": tapped[0], "data": tapped[1]})
+        await self.wait_text(SUMMARY)
+        await self.next_building()
 
     async def post(self, path: str, body: dict[str, Any]) -> Any:
         async with self.session.post(self.page + path, json=body) as response:
@@ -180,10 +203,14 @@ class Browser:
         return await self.wait(lambda m: text in (m.get("html") or "") or text in labels(m))
 
     def step_button(self) -> tuple[int, str] | None:
+        return self.button_of(STEP)
+
+    def button_of(self, label: str) -> tuple[int, str] | None:
+        """The newest button with this label: its message and data."""
         for message in sorted(self.messages.values(), key=lambda m: -m["id"]):
             for row in message.get("buttons") or []:
                 for button in row:
-                    if STEP in button["text"] and button.get("data"):
+                    if label in button["text"] and button.get("data"):
                         return message["id"], button["data"]
         return None
 
@@ -207,8 +234,8 @@ async def onboard(browser: Browser, n: int, setup: Setup) -> None:
     await browser.wait_text("手机号")
     await browser.post("/api/contact", {"phone": f"139{n:08d}"})
     await browser.wait_text("您已以")
-    await browser.post("/api/send", {"text": f"/start w_{setup.buildings[n]}"})
-    await browser.wait(lambda m: STEP in labels(m))
+    browser.buildings = list(setup.buildings[n])
+    await browser.next_building()
 
 
 async def walk(browser: Browser, until: float, times: list[float], start: float) -> None:
@@ -223,17 +250,25 @@ async def walk(browser: Browser, until: float, times: list[float], start: float)
         message_id, data = tapped
         try:
             await browser.post("/api/tap", {"message_id": message_id, "data": data})
-            await browser.wait(
-                lambda m, old=data: any(
-                    STEP in b["text"] and b.get("data") and b["data"] != old
-                    for row in m.get("buttons") or []
-                    for b in row
+            shown = await browser.wait(
+                lambda m, old=data: (
+                    LAST_QUESTION in (m.get("html") or "")
+                    or any(
+                        STEP in b["text"] and b.get("data") and b["data"] != old
+                        for row in m.get("buttons") or []
+                        for b in row
+                    )
                 )
             )
+            times.append(time.perf_counter() - began)  # the next question, or the last one
+            if LAST_QUESTION in (shown.get("html") or ""):
+                if not browser.buildings:
+                    raise RuntimeError("walked every building: seed more (per_person)")
+                began = time.perf_counter()  # not timed: the summary and the next walk's start
+                await browser.finish_walk()
         except (RuntimeError, TimeoutError, aiohttp.ClientError) as error:
             browser.errors.append(f"{type(error).__name__}: {error}")
             return
-        times.append(time.perf_counter() - began)
         await asyncio.sleep(max(0.0, TAP_EVERY - (time.perf_counter() - began)))
 
 
@@ -336,7 +371,9 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
         await asyncio.to_thread(
             subprocess.run, [*init, "init"], check=True, env=env, capture_output=True
         )
-        await seed(setup, people_count)
+        # Taps a person may make in both phases, and a building's walk to spare.
+        per_person = 2 + int(2 * seconds / TAP_EVERY) // ITEMS
+        await seed(setup, people_count, per_person)
         log = (Path(folder) / "bot.log").open("wb")
         bot = subprocess.Popen(  # noqa: S603, ASYNC220 - this interpreter, our own command; once
             [*init, "run"], stdout=log, stderr=subprocess.STDOUT, env=env
