@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -107,6 +108,11 @@ UPGRADES: tuple[str, ...] = (
     """,
 )
 
+log = logging.getLogger(__name__)
+
+# How often the WAL is copied back into the database file (in a thread).
+CHECKPOINT_SECONDS = 1.0
+
 # A session's last use is written at most this often.
 SEEN_EVERY = timedelta(hours=1)
 
@@ -189,6 +195,7 @@ class Store:
         self.path = path
         self.files = files
         self._db: sqlite3.Connection | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
 
     async def open(self) -> Store:
         """Open (creating the file, its folder and the schema when missing)."""
@@ -199,9 +206,31 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # A checkpoint writes the WAL back into the file and syncs both: on a busy disk that
+        # takes long enough to stall every page, so it runs in a thread, not in a commit.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(SCHEMA)
         await self._upgrade()
+        self._checkpoints = asyncio.create_task(self._checkpoint_every(CHECKPOINT_SECONDS))
         return self
+
+    async def _checkpoint_every(self, seconds: float) -> None:
+        """Copy the WAL back into the database file now and then, on a connection of its own
+        in a worker thread (a passive checkpoint: writers never wait for it)."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        failed = False
+        try:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await asyncio.to_thread(conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                    failed = False
+                except (OSError, sqlite3.Error) as error:  # out of files, say: next time
+                    if not failed:
+                        log.warning("local chat: a checkpoint failed (%s); trying again", error)
+                    failed = True
+        finally:
+            conn.close()
 
     async def _upgrade(self) -> None:
         """Bring a file of an older version up to date, each step whole or not at all."""
@@ -216,6 +245,11 @@ class Store:
 
     async def close(self) -> None:
         """Close the connection (safe to call twice)."""
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._checkpoints
+            self._checkpoints = None
         if self._db is not None:
             self._db.close()
             self._db = None
