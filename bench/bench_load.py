@@ -1,16 +1,20 @@
 """The load bench (issue 12, item 6): N people walking on the local chat over HTTP.
 
-``xiaoan run`` without a token (the bot and the local chat in one process, as
-a school runs it) is started on 127.0.0.1 with a fresh database holding one
-school with a building for each person and a staff invitation for all of
-them. This process then plays N browsers through the page's own routes
-(``/api/join``, ``/api/send``, ``/api/contact``, ``/api/tap``, the
-``/api/events`` stream, ``/api/messages``): each joins (name, phone), opens
-its building's walk from the building's code (``/start w_<id>``, as the QR
-code on the wall does), and then taps 无隐患 every 2 s. The time measured is
-from the tap's POST to the page holding the next question (a bot message,
-new or edited, with a 无隐患 button for another item). Any answer that is
-not 200, or a next question that does not come within 30 s, is an error.
+``xiaoan run`` without a token (the bot, and the local chat as its child
+process, as a school runs it) is started on 127.0.0.1 with a fresh database
+holding one school with buildings enough for each person and a staff
+invitation for all of them. This process then plays N browsers through the
+page's own routes (``/api/join``, ``/api/send``, ``/api/contact``,
+``/api/tap``, the ``/api/events`` stream, ``/api/messages``): each joins
+(name, phone), opens its building's walk from the building's code
+(``/start w_<id>``, as the QR code on the wall does), and then taps 无隐患
+every 2 s. The time measured is from the tap's POST to the page holding the
+next question (a bot message, new or edited, with a 无隐患 button for another
+item, or the walk's last question); after a walk's last question the person
+answers 否, waits for the summary and opens their next building (untimed).
+Any answer that is not 200, or a next question that does not come within
+30 s, is an error. Each phase also prints taps/s and the CPU each process
+used per tap (the bot, the local chat, this bench's browsers; from /proc).
 
 Two phases of the same length in one run: the N people alone (the anchor),
 then the same with one more person sending 100 messages in a second. Prints
