@@ -288,7 +288,7 @@ async def flood(browser: Browser) -> None:
 
 async def phase(
     walkers: list[Browser], seconds: float, flooder: Browser | None, server: int
-) -> tuple[list[float], int, dict[str, float], dict[str, float], float]:
+) -> tuple[list[float], int, Usage, Usage, float]:
     """The walkers tapping for ``seconds`` (and the flooder, if any); CPU read around it."""
     times: list[float] = []
     cpu_before, began = cpu_now(server), time.perf_counter()
@@ -315,44 +315,63 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_of(pid: int) -> tuple[str, float]:
-    """A process's name (its command's last words) and the CPU seconds it used so far."""
+def cpu_of(pid: int) -> tuple[str, float, float]:
+    """A process's name (its command's last words), the CPU seconds it used so far, and the
+    seconds its threads spent ready to run but waiting for a core (the machine's other load)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return "", 0.0
+        return "", 0.0, 0.0
     fields = stat.rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])  # utime + stime
     name = " ".join(w.decode(errors="replace") for w in words[-3:] if w and b"/" not in w)
-    return name or str(pid), ticks / os.sysconf("SC_CLK_TCK")
+    return name or str(pid), ticks / os.sysconf("SC_CLK_TCK"), waited(pid)
 
 
-def cpu_now(server: int) -> dict[str, float]:
-    """CPU seconds so far of each server process and of this bench (the browsers)."""
+def waited(pid: int) -> float:
+    """Seconds the process's threads waited on a run queue (/proc/<pid>/task/*/schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with suppress(OSError, ValueError, IndexError):
+            total += int(task.read_text().split()[1])
+    return total / 1e9
+
+
+Usage = dict[str, tuple[float, float]]  # process -> (CPU seconds, seconds waiting for a core)
+
+
+def cpu_now(server: int) -> Usage:
+    """CPU and run-queue seconds so far of each server process and of this bench."""
     used = {
-        f"{name} [{pid}]": seconds for pid in descendants(server) for name, seconds in [cpu_of(pid)]
+        f"{name} [{pid}]": (seconds, waiting)
+        for pid in descendants(server)
+        for name, seconds, waiting in [cpu_of(pid)]
     }
     mine = os.times()
-    used["bench client (browsers)"] = mine.user + mine.system
+    used["bench client (browsers)"] = (mine.user + mine.system, waited(os.getpid()))
     return used
 
 
-def show_cpu(before: dict[str, float], after: dict[str, float], taps: int, seconds: float) -> None:
-    """CPU ms per tap of each process, and taps per second."""
+def show_cpu(before: Usage, after: Usage, taps: int, seconds: float) -> None:
+    """CPU ms per tap of each process, taps per second, and how long each waited for a core
+    (high on a machine busy with other work: its p99s then say more of the machine)."""
     print(f"    {taps / seconds:6.1f} taps/s; CPU ms per tap:", flush=True)
-    for name, used in after.items():
-        spent = used - before.get(name, 0.0)
-        share = spent / seconds * 100
-        print(f"      {name:44} {spent * 1000 / max(taps, 1):7.2f}  ({share:3.0f} % of a core)")
+    for name, (used, waiting) in after.items():
+        spent = used - before.get(name, (0.0, 0.0))[0]
+        stalled = waiting - before.get(name, (0.0, 0.0))[1]
+        print(
+            f"      {name:40} {spent * 1000 / max(taps, 1):6.2f}  ({spent / seconds * 100:3.0f} %"
+            f" of a core; waited for a core {stalled / seconds * 100:3.0f} % of the time)"
+        )
 
 
 def show(
     name: str,
     times: list[float],
     errors: int,
-    cpu_before: dict[str, float],
-    cpu_after: dict[str, float],
+    cpu_before: Usage,
+    cpu_after: Usage,
     seconds: float,
 ) -> float:
     """p50/p99/max and errors of a phase, then its CPU per tap."""
