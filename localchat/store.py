@@ -480,6 +480,10 @@ class Store:
 
         A negative offset keeps only that many of the newest, as Telegram does.
         """
+        return [json.loads(body) for body in await self.updates_json(offset, limit)]
+
+    async def updates_json(self, offset: int, limit: int) -> list[str]:
+        """``updates``, each as the JSON it is stored as (getUpdates sends them on as they are)."""
         if offset < 0:
             row = await self._one(
                 "SELECT update_id FROM updates ORDER BY update_id DESC LIMIT 1 OFFSET ?",
@@ -492,7 +496,7 @@ class Store:
             "SELECT body FROM updates WHERE update_id >= ? ORDER BY update_id LIMIT ?",
             (max(offset, 0), limit),
         )
-        return [json.loads(r["body"]) for r in rows]
+        return [str(r["body"]) for r in rows]
 
     async def drop_updates(self) -> None:
         """Forget every pending update (deleteWebhook with drop_pending_updates)."""
