@@ -27,11 +27,14 @@ import sys
 import threading
 from dataclasses import asdict, fields, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from ledger.errors import ConfigError
+
+if TYPE_CHECKING:
+    from localchat.server import LocalServer
 
 log = logging.getLogger("bot.local_process")  # also when run as __main__
 
@@ -43,7 +46,7 @@ STOP_SECONDS = 10.0
 BUSY_PORT_SECONDS = 3.0
 
 
-def _child_spec(config: Config, token: str) -> dict[str, Any]:
+def child_spec(config: Config, token: str) -> dict[str, Any]:
     """What the child needs: the local chat's settings, flood limits, time zone, bot database."""
     from bot.local import local_settings
 
@@ -90,7 +93,7 @@ class LocalChatProcess:
         self._process = process
         assert process.stdin is not None and process.stdout is not None
         try:
-            process.stdin.write(json.dumps(_child_spec(self.config, self.token)).encode() + b"\n")
+            process.stdin.write(json.dumps(child_spec(self.config, self.token)).encode() + b"\n")
             process.stdin.flush()
         except BrokenPipeError:
             pass  # it died at once: its exit is read below
@@ -179,29 +182,35 @@ def _redacting_logs(token: str) -> None:
     )
 
 
-async def _serve(spec: dict[str, Any], said: IO[str]) -> int:
-    """Listen, say where, serve until SIGTERM/SIGINT or the parent's end; 0, or 2 if it
-    could not listen."""
+def server_of(spec: dict[str, Any]) -> LocalServer:
+    """The local chat the parent's spec describes (on the system clock)."""
     import time
 
-    from bot.local import BotDirectory, _start
+    from bot.local import BotDirectory
     from ledger.clock import SystemClock
     from localchat.limits import FloodLimits
     from localchat.server import LocalServer, LocalSettings
 
-    names = {f.name: f.type for f in fields(LocalSettings)}
+    names = {f.name for f in fields(LocalSettings)}
     values: dict[str, Any] = {
         name: Path(value) if name in ("database", "files") else value
         for name, value in spec["settings"].items()
         if name in names
     }
-    settings = LocalSettings(**values)
-    server = LocalServer(
-        settings,
+    return LocalServer(
+        LocalSettings(**values),
         SystemClock(ZoneInfo(spec["timezone"])),
         FloodLimits(time.monotonic) if spec["flood_limits"] else None,
         directory=BotDirectory(Path(spec["bot_database"])),
     )
+
+
+async def _serve(spec: dict[str, Any], said: IO[str]) -> int:
+    """Listen, say where, serve until SIGTERM/SIGINT or the parent's end; 0, or 2 if it
+    could not listen."""
+    from bot.local import _start
+
+    server = server_of(spec)
     loop = asyncio.get_running_loop()
     give_up = loop.time() + BUSY_PORT_SECONDS
     while True:

@@ -196,3 +196,35 @@ async def test_the_local_chat_dying_is_said_in_one_line_and_stops_the_bot(
     # Bot API gone, as they would be with Telegram unreachable, may come between).
     assert f"ERROR bot.local_process: {said}" in log
     assert log.splitlines()[-1] == f"xiaoan: {said}"
+
+
+def test_the_child_is_given_every_local_setting(tmp_path: Path) -> None:
+    """What crosses the pipe (JSON) makes the same server ``xiaoan local`` would make."""
+    import json
+
+    from bot.config import load_config
+    from bot.local import local_settings
+    from bot.local_process import child_spec, server_of
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        '[bot]\nusername = "our_school_bot"\n[campaign]\ntimezone = "Asia/Urumqi"\n'
+        f'[storage]\ndatabase = "{tmp_path / "x.sqlite3"}"\n'
+        '[local]\nhost = "0.0.0.0"\nport = 9090\napi_port = 9091\n'
+        'public_url = "https://chat.school.example"\n'
+        f'database = "{tmp_path / "chat.sqlite3"}"\nfiles = "{tmp_path / "chat-files"}"\n'
+        "max_upload_bytes = 1000000\nsession_days = 7\nmax_streams = 50\n"
+        "max_streams_per_session = 2\nsession_requests_per_second = 5\n"
+        "session_requests_burst = 50\naddress_requests_per_second = 20\n"
+        "address_requests_burst = 200\njoins_per_hour = 12\njoins_burst = 4\n"
+        'flood_limits = true\nclient_ip_header = "X-Real-IP"\n',
+        encoding="utf-8",
+    )
+    config = load_config(config_file, env={})
+    spec = json.loads(json.dumps(child_spec(config, "1234567890:made-up")))
+    server = server_of(spec)
+    assert server.settings == local_settings(config, "1234567890:made-up")
+    assert server.channel.limits is not None  # local.flood_limits
+    assert server.channel.clock.now().tzinfo == config.timezone
+    assert server.directory is not None
+    assert server.directory.database == config.database  # type: ignore[attr-defined]

@@ -371,3 +371,14 @@ async def test_updates_survive_a_restart(tmp_path: Path, clock: FakeClock) -> No
         assert updates[0].message.chat.id == user_id
     finally:
         await server.stop()
+
+
+async def test_a_text_read_once_is_given_out_as_a_copy(server: LocalServer, chat_id: int) -> None:
+    """Telegram's reading of a text is kept for the next edit; what callers get is their own."""
+    body = {"kind": "text", "text": "<b>第 3/19 项</b>", "parse_mode": "HTML", "reply_markup": None}
+    message = await server.channel.store.add_message(chat_id, True, 0, body)
+    first = await server.channel.telegram_message(message)
+    first["entities"][0]["length"] = 99
+    first["entities"].append({"type": "italic", "offset": 0, "length": 1})
+    again = await server.channel.telegram_message(message)
+    assert again["entities"] == [{"type": "bold", "offset": 0, "length": 8}]
