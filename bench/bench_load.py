@@ -289,7 +289,22 @@ async def flood(browser: Browser) -> None:
 async def phase(
     walkers: list[Browser], seconds: float, flooder: Browser | None, server: int
 ) -> tuple[list[float], int, Usage, Usage, float]:
-    """The walkers tapping for ``seconds`` (and the flooder, if any); CPU read around it."""
+    """The walkers tapping for ``seconds`` (and the flooder, if any); CPU read around it.
+
+    First (untimed) each walker opens their next building, so that every phase starts at
+    a walk's first item: phases are alike, and the walks' ends (the summary, the next
+    building), which come for everyone at about the same tap, fall in neither.
+    """
+    gate = asyncio.Semaphore(50)
+
+    async def fresh(browser: Browser) -> None:
+        async with gate:
+            try:
+                await browser.next_building()
+            except (RuntimeError, TimeoutError, aiohttp.ClientError) as error:
+                browser.errors.append(f"next building: {error}")
+
+    await asyncio.gather(*(fresh(b) for b in walkers if not b.errors))
     times: list[float] = []
     cpu_before, began = cpu_now(server), time.perf_counter()
     errors_before = sum(len(b.errors) for b in walkers)
@@ -395,7 +410,10 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
             subprocess.run, [*init, "init"], check=True, env=env, capture_output=True
         )
         # Taps a person may make in both phases, and a building's walk to spare.
-        per_person = 2 + int(2 * seconds / TAP_EVERY) // ITEMS
+        # Each phase starts on a fresh building (so both phases walk the same items, and
+        # nobody's walk ends together with everyone else's in one of them only), plus the
+        # walks a long phase runs through, plus one to spare.
+        per_person = 2 * (1 + int(seconds / TAP_EVERY) // ITEMS) + 1
         await seed(setup, people_count, per_person)
         log = (Path(folder) / "bot.log").open("wb")
         bot = subprocess.Popen(  # noqa: S603, ASYNC220 - this interpreter, our own command; once
