@@ -150,7 +150,8 @@ def cmd_local(config: Config) -> None:
 
 
 class LocalChatThread:
-    """The local server on its own event loop in a thread, beside the bot's polling."""
+    """The local server on its own event loop in a thread of this process (tests use it;
+    ``xiaoan run`` starts the local chat as a process of its own: ``bot.local_process``)."""
 
     def __init__(self, config: Config) -> None:
         # Any string the server accepts will do: it exists only in this process.
