@@ -208,14 +208,14 @@ def server_of(spec: dict[str, Any]) -> LocalServer:
 async def _serve(spec: dict[str, Any], said: IO[str]) -> int:
     """Listen, say where, serve until SIGTERM/SIGINT or the parent's end; 0, or 2 if it
     could not listen."""
-    from bot.local import _start
+    from bot.local import start_server
 
     server = server_of(spec)
     loop = asyncio.get_running_loop()
     give_up = loop.time() + BUSY_PORT_SECONDS
     while True:
         try:
-            await _start(server)
+            await start_server(server)
             break
         except ConfigError as error:
             if "in use" not in str(error) or loop.time() >= give_up:

@@ -343,7 +343,7 @@ def test_demo_twice_reuses_the_school(tmp_path, capsys, monkeypatch):
 def test_a_refused_token_is_one_line_without_it(tmp_path, capsys, monkeypatch):
     """The Bot API (here the local chat, which has a token of its own) says 401."""
     from bot.config import load_config
-    from bot.local import LocalChatThread
+    from tests.localchat_support import LocalChatThread
 
     config = write_config(tmp_path, LOCAL_PORTS)
     server = LocalChatThread(load_config(config, env={})).start()
