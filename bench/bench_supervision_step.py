@@ -27,7 +27,6 @@ import asyncio
 import statistics
 import sys
 import tempfile
-import time
 from datetime import datetime
 from functools import partial
 from pathlib import Path
