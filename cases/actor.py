@@ -3,19 +3,30 @@
 The chat opens it through the update being handled (the commit marks the update
 done in the inbox, ``handlers.base.Ctx.write``); the command line opens a plain
 one. Either way a case reads through ``db`` and writes everything, notices
-included, inside one ``write()``.
+included, inside one ``write()`` (or, a write whose statements need no ``await``
+in between, one ``write_at_once``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol, TypeVar
 
 from ledger.clock import Clock
 from ledger.roles import Person
-from storage.db import Database, Tx
+from storage.db import Database, Tx, Writes
+
+T = TypeVar("T")
+
+
+class AtOnce(Protocol):
+    """Runs a whole write (a plain function) as one transaction, in one trip to the
+    writer's thread (``Database.write_at_once``): the chat's also marks the update done."""
+
+    def __call__(self, work: Callable[[Writes], T]) -> Awaitable[T]: ...
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,9 @@ class Actor:
     person: Person
     clock: Clock
     write: Callable[[], AbstractAsyncContextManager[Tx]]
+    # The same transaction for a write known whole before it runs: one trip, not one per
+    # statement (a walk's step).
+    write_at_once: AtOnce
     # Their Telegram id when acting in chat: what they were typing for ends with the
     # action (``storage.people.clear_pending``); None on the command line.
     user_id: int | None = None
@@ -37,4 +51,4 @@ class Actor:
 
 def operator(db: Database, person: Person, clock: Clock) -> Actor:
     """Someone acting from the command line: a plain transaction, no chat to tidy up."""
-    return Actor(db=db, person=person, clock=clock, write=db.write)
+    return Actor(db=db, person=person, clock=clock, write=db.write, write_at_once=db.write_at_once)

@@ -17,7 +17,7 @@ from datetime import datetime
 from telegram import Document, Message, PhotoSize
 from telegram.error import BadRequest
 
-from cases.walk import answer_item, report_other
+from cases.walk import Then, answer_item, report_other
 from handlers import hazard as hazard_questions
 from handlers import when
 from handlers.base import Button, Ctx, Keyboard, plain, reading
@@ -30,7 +30,7 @@ from ledger.roles import can_walk, require
 from ledger.takeover import HeldWalk, Lock, free_at, lock
 from ledger.walk import Choice, Position, Walk, Where, coverage, progress_bar
 from storage import campus, hazards, journeys, people, walks
-from storage.db import Query, Row
+from storage.db import Query, Row, Writes
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units, room_for
 from texts import Html
@@ -426,6 +426,16 @@ async def _my_walk(ctx: Ctx, walk_id: int, read: list[Row] | None = None) -> Wal
     return walk
 
 
+def _walking(ctx: Ctx, walk_id: int) -> Then:
+    """The person walks this walk on (their journey), written with their answer."""
+    state = Walking(walk_id)
+
+    def then(w: Writes) -> None:
+        people.set_pending_in(w, ctx.user_id, state.kind, state.stored())
+
+    return then
+
+
 def _walk_read(walk_id: int) -> list[Query]:
     """A walk's tap reads its walk with the person, in one trip."""
     return [walks.walk_query(walk_id)]
@@ -457,11 +467,9 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
     shown above it); a hazard found asks its own questions in new messages."""
     walk = await _my_walk(ctx, walk_id, _first(ctx))
     items = await walks.walk_items(ctx.db, walk)  # the checklist: read once per connection
-    async with ctx.write() as tx:
-        where = await answer_item(
-            tx, walk, [i["id"] for i in items], item_id, choice, ctx.member().id
-        )
-        await begin(tx, ctx.user_id, Walking(walk.id))
+    where = await answer_item(
+        ctx.actor(), walk, [i["id"] for i in items], item_id, choice, _walking(ctx, walk.id)
+    )
     now = dataclasses.replace(
         walk, answers={**walk.answers, item_id: choice}, draft_id=where.hazard_id
     )
@@ -535,9 +543,9 @@ class OtherHazard(Tap):
 async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
     walk = await _my_walk(ctx, walk_id, _first(ctx))
     items = await walks.walk_items(ctx.db, walk)
-    async with ctx.write() as tx:
-        where = await report_other(tx, walk, [i["id"] for i in items], yes, ctx.member().id)
-        await begin(tx, ctx.user_id, Walking(walk.id))
+    where = await report_other(
+        ctx.actor(), walk, [i["id"] for i in items], yes, _walking(ctx, walk.id)
+    )
     await ctx.settle(ctx.t("button.yes" if yes else "button.no"))
     await _ask(
         ctx, dataclasses.replace(walk, extra_done=not yes, draft_id=where.hazard_id), items, where

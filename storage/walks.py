@@ -7,7 +7,7 @@ from datetime import datetime
 
 from ledger.walk import Choice, Walk
 from storage.campus import items_applying, version_items
-from storage.db import Query, Reader, Row, Tx
+from storage.db import Query, Reader, Row, Tx, Writes
 
 
 async def inspection(db: Reader, inspection_id: int) -> Row | None:
@@ -154,28 +154,30 @@ async def ever_walked_by(db: Reader, inspection_id: int, person_id: int) -> bool
     return found is not None
 
 
+TOUCH = "UPDATE inspections SET last_activity_at = ? WHERE id = ?"
+
+
 async def touch(tx: Tx, inspection_id: int) -> None:
-    await tx.run(
-        "UPDATE inspections SET last_activity_at = ? WHERE id = ?", (tx.now(), inspection_id)
-    )
+    await tx.run(TOUCH, (tx.now(), inspection_id))
 
 
-async def record_answer(
-    tx: Tx, inspection_id: int, item_id: int, choice: Choice, person_id: int
+def record_answer(
+    w: Writes, inspection_id: int, item_id: int, choice: Choice, person_id: int
 ) -> bool:
-    """Store an answer; False if the item was answered already (a stale tap), or the
-    walk is no longer this person's to answer (closed, or taken over since it was read)."""
-    answer_id = await tx.run(
+    """Store an answer (inside a write run at once); False if the item was answered
+    already (a stale tap), or the walk is no longer this person's to answer (closed, or
+    taken over since it was read)."""
+    answer_id = w.run(
         "INSERT INTO answers (inspection_id, item_id, choice, answered_by, answered_at)"
         " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM inspections WHERE id = ?"
         " AND walker_id = ? AND closed_at IS NULL)"
         " ON CONFLICT (inspection_id, item_id) DO NOTHING",
-        (inspection_id, item_id, choice.value, person_id, tx.now(), inspection_id, person_id),
+        (inspection_id, item_id, choice.value, person_id, w.now(), inspection_id, person_id),
     )
     if not answer_id:
         return False
-    await touch(tx, inspection_id)
-    await tx.event(
+    w.run(TOUCH, (w.now(), inspection_id))
+    w.event(
         person_id,
         "answer.given",
         "inspection",
@@ -185,13 +187,15 @@ async def record_answer(
     return True
 
 
-async def set_extra_done(tx: Tx, inspection_id: int, person_id: int) -> bool:
-    changed = await tx.run(
+def set_extra_done(w: Writes, inspection_id: int, person_id: int) -> bool:
+    """ "Any other hazard?" answered no (inside a write run at once); False when it was
+    answered already."""
+    changed = w.run(
         "UPDATE inspections SET extra_done = 1 WHERE id = ? AND extra_done = 0", (inspection_id,)
     )
     if changed:
-        await touch(tx, inspection_id)
-        await tx.event(person_id, "inspection.no_more_hazards", "inspection", inspection_id)
+        w.run(TOUCH, (w.now(), inspection_id))
+        w.event(person_id, "inspection.no_more_hazards", "inspection", inspection_id)
     return bool(changed)
 
 

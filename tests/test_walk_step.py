@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from cases.actor import Actor, operator
 from cases.walk import answer_item, report_other
 from ledger.errors import NotAllowed, Stale
 from ledger.walk import Choice, Where
-from storage import campus, inbox, trace, walks
+from storage import campus, inbox, people, trace, walks
 from storage.db import Database
 from tests.conftest import join, link_code, make_school
 from tests.simulator import Chat, Sent, Simulator, texts
@@ -72,6 +73,13 @@ async def first_question(sim: Simulator) -> tuple[Chat, Sent]:
     said = await school.staff.tap("教学楼A")
     assert "【教学楼A】1/19 · F01" in said[-1].text
     return school.staff, said[-1]
+
+
+async def walker(sim: Simulator, person_id: int) -> Actor:
+    """The walker acting from the command line (a plain transaction, no chat)."""
+    person = await people.person_by_id(sim.db, person_id)
+    assert person is not None
+    return operator(sim.db, person, sim.clock)
 
 
 async def answers(sim: Simulator) -> list[tuple[str, str]]:
@@ -279,8 +287,7 @@ async def test_a_walk_taken_over_meanwhile_is_not_answered(sim):
     async with sim.db.write() as tx:
         await tx.run("UPDATE inspections SET walker_id = ? WHERE id = ?", (other, walk_id))
     with pytest.raises(Stale):
-        async with sim.db.write() as tx:
-            await answer_item(tx, walk, items, items[0], Choice.OK, walk.walker_id)
+        await answer_item(await walker(sim, walk.walker_id), walk, items, items[0], Choice.OK)
     assert await answers(sim) == []
 
 
@@ -366,25 +373,21 @@ async def test_answer_item_refuses_another_buildings_item_and_a_question_not_ask
     missing = await sim.db.value(
         "SELECT id FROM checklist_items WHERE built_before IS NOT NULL LIMIT 1"
     )
+    actor = await walker(sim, walk.walker_id)
     with pytest.raises(NotAllowed):
-        async with sim.db.write() as tx:
-            await answer_item(tx, walk, items, missing, Choice.OK, walk.walker_id)
+        await answer_item(actor, walk, items, missing, Choice.OK)
     with pytest.raises(Stale):  # F02 while F01 is asked
-        async with sim.db.write() as tx:
-            await answer_item(tx, walk, items, items[1], Choice.OK, walk.walker_id)
-    async with sim.db.write() as tx:
-        where = await answer_item(tx, walk, items, items[0], Choice.HAZARD, walk.walker_id)
+        await answer_item(actor, walk, items, items[1], Choice.OK)
+    where = await answer_item(actor, walk, items, items[0], Choice.HAZARD)
     assert where.where is Where.HAZARD and where.hazard_id is not None
     assert await sim.db.value("SELECT state FROM hazards WHERE id = ?", (where.hazard_id,)) == (
         "draft"
     )
     with pytest.raises(Stale):  # the same answer again, on the walk as read before
-        async with sim.db.write() as tx:
-            await answer_item(tx, walk, items, items[0], Choice.OK, walk.walker_id)
+        await answer_item(actor, walk, items, items[0], Choice.OK)
     assert await answers(sim) == [("F01", "hz")]
     with pytest.raises(Stale):  # "any other hazard?" is not asked yet
-        async with sim.db.write() as tx:
-            await report_other(tx, walk, items, False, walk.walker_id)
+        await report_other(actor, walk, items, False)
 
 
 async def test_the_list_of_buildings_reads_no_more_for_more_buildings(sim):
