@@ -282,7 +282,7 @@ async def test_a_walk_taken_over_meanwhile_is_not_answered(sim):
     walk_id = await sim.db.value("SELECT id FROM inspections")
     walk = await walks.walk(sim.db, walk_id)
     assert walk is not None
-    items = [i["id"] for i in await walks.walk_items(sim.db, walk)]
+    items = [i.id for i in await walks.walk_items(sim.db, walk)]
     other = await sim.db.value("SELECT id FROM people WHERE name = '实验小学张校长'")
     async with sim.db.write() as tx:
         await tx.run("UPDATE inspections SET walker_id = ? WHERE id = ?", (other, walk_id))
@@ -369,7 +369,7 @@ async def test_answer_item_refuses_another_buildings_item_and_a_question_not_ask
     walk_id = await sim.db.value("SELECT id FROM inspections")
     walk = await walks.walk(sim.db, walk_id)
     assert walk is not None
-    items = [i["id"] for i in await walks.walk_items(sim.db, walk)]
+    items = [i.id for i in await walks.walk_items(sim.db, walk)]
     missing = await sim.db.value(
         "SELECT id FROM checklist_items WHERE built_before IS NOT NULL LIMIT 1"
     )
