@@ -331,8 +331,12 @@ class Ctx:
         if query is not None:
             await answer_query(query, text, as_alert)
 
-    async def edit(self, text: str, keyboard: Keyboard | None = None) -> None:
-        """Replace the tapped message (a list turning its page); a new one otherwise."""
+    async def edit(self, text: str, keyboard: Keyboard | None = None, same: bool = True) -> None:
+        """Replace the tapped message (a list turning its page); a new one otherwise.
+
+        ``same=False``: the caller knows the text differs from the tapped one (a walk's
+        next question), so it is not compared first.
+        """
         query = self.update.callback_query
         if query is None or not isinstance(query.message, Message):
             await self.say(text, keyboard)
@@ -340,12 +344,16 @@ class Ctx:
         await self.answer_tap()
         markup = _markup(keyboard)
         assert markup is None or isinstance(markup, InlineKeyboardMarkup)
-        same_text = as_shown(within_limit(text), ParseMode.HTML)[0] == (query.message.text or "")
-        if same_text and markup == query.message.reply_markup:
+        text = within_limit(text)
+        if (
+            same
+            and markup == query.message.reply_markup
+            and as_shown(text, ParseMode.HTML)[0] == (query.message.text or "")
+        ):
             return  # the same page tapped again: Telegram refuses an edit that changes nothing
         await unchanged_ok(
             query.edit_message_text(
-                within_limit(text),
+                text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 disable_web_page_preview=True,

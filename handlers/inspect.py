@@ -494,7 +494,9 @@ async def _step(ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position
         return False
     text, keyboard = _question(ctx, walk, items, where, recent=True)
     try:
-        await ctx.edit(text, keyboard)  # "not modified" (a replay after a crash) is fine
+        # Another question than the tapped one; "not modified" (a replay after a crash,
+        # Telegram shows it already) is no failure.
+        await ctx.edit(text, keyboard, same=False)
     except BadRequest as refused:  # deleted, or too old to edit: the question anew
         log.info("step not shown in place: %s", refused.message)
         await ctx.ask(text, keyboard)

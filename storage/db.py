@@ -361,7 +361,7 @@ class WriteTurn:
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 self.release()  # the turn was handed over as the waiter was cancelled
-            else:
+            elif turn in queue:  # (a release may have dropped it already, cancelled)
                 queue.remove(turn)
             raise
 

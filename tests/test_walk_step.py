@@ -1,6 +1,6 @@
-"""A walk's step (issue 12, items 4/5 read side and 6): one trip to the database thread
-for a tap's reads, at most five SQL reads, one transaction, and one rate-limited Bot API
-call ("no hazard" edits the tapped question into the next one, the last answers above it).
+"""A walk's step (issue 12, items 4/5 and 6): one trip to the database thread for a
+tap's reads and one for its writes, at most five SQL reads, one transaction, and one
+rate-limited Bot API call ("no hazard" edits the tapped question into the next one, the last answers above it).
 
 The counts are deterministic (statements and trips, not time), so they are asserted.
 """
@@ -101,6 +101,9 @@ async def test_a_no_hazard_step_costs_one_trip_for_its_reads_and_one_commit(sim)
         counts, calls = await counted_tap(sim, staff, label)
         assert counts.tally.reads <= 5, counts  # in the transaction too
         assert counts.read_trips == 1, counts
+        # And one to the writer's thread: BEGIN, the answer, its event, the journey, the
+        # inbox mark and COMMIT at once (9 trips in all before ``write_at_once``).
+        assert counts.tally.trips == 2, counts
         assert counts.tally.commits == 1 and counts.tally.rollbacks == 0, counts
         assert calls == ["answerCallbackQuery", "editMessageText"], calls
         assert len([c for c in calls if c in RATE_LIMITED]) == 1
