@@ -1,6 +1,7 @@
 """A walk's step (issue 12, items 4/5 and 6): one trip to the database thread for a
 tap's reads and one for its writes, at most five SQL reads, one transaction, and one
-rate-limited Bot API call ("no hazard" edits the tapped question into the next one, the last answers above it).
+rate-limited Bot API call ("no hazard" edits the tapped question into the next one, the
+last answers above it).
 
 The counts are deterministic (statements and trips, not time), so they are asserted.
 """

@@ -271,11 +271,10 @@ async def test_a_notice_queued_at_once_wakes_the_sender_after_the_commit(
 
 async def test_tx_at_once_runs_in_the_transaction_in_one_trip(fresh_db: Database) -> None:
     await receive(fresh_db, 1)
-    async with counting(fresh_db) as tally:
-        async with fresh_db.write(update_id=1) as tx:
-            before = tally.trips
-            assert await tx.at_once(applied(1)) == 10
-            assert tally.trips == before + 1
+    async with counting(fresh_db) as tally, fresh_db.write(update_id=1) as tx:
+        before = tally.trips
+        assert await tx.at_once(applied(1)) == 10
+        assert tally.trips == before + 1
     assert stored(fresh_db, 1)[0] == "applied"
     await receive(fresh_db, 2)
     with pytest.raises(Refused):
