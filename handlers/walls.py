@@ -32,8 +32,8 @@ async def scanned(ctx: Ctx, payload: str) -> None:
     building = None if building_id is None else await campus.building(ctx.db, building_id)
     supervising = building is not None and not can_walk(person, building["school_id"])
     if supervising and is_supervisor(person):  # on site for a visit: its supervision walk
-        assert building is not None
-        await supervise.scanned(ctx, building)
+        assert building_id is not None
+        await supervise.scanned(ctx, building_id)
         return
     if building is None or not can_walk(person, building["school_id"]):
         # Another school's building is answered as an unknown one: a stranger must not
