@@ -35,12 +35,17 @@ class Actor:
     person: Person
     clock: Clock
     write: Callable[[], AbstractAsyncContextManager[Tx]]
-    # The same transaction for a write known whole before it runs: one trip, not one per
-    # statement (a walk's step).
-    write_at_once: AtOnce
     # Their Telegram id when acting in chat: what they were typing for ends with the
     # action (``storage.people.clear_pending``); None on the command line.
     user_id: int | None = None
+    # How ``write_at_once`` opens the transaction; None: a plain one (the command line).
+    at_once: AtOnce | None = None
+
+    async def write_at_once(self, work: Callable[[Writes], T]) -> T:
+        """The same transaction as ``write``, for a write known whole before it runs (a
+        plain function): one trip to the writer's thread, not one per statement."""
+        run: AtOnce = self.at_once or self.db.write_at_once
+        return await run(work)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -51,4 +56,4 @@ class Actor:
 
 def operator(db: Database, person: Person, clock: Clock) -> Actor:
     """Someone acting from the command line: a plain transaction, no chat to tidy up."""
-    return Actor(db=db, person=person, clock=clock, write=db.write, write_at_once=db.write_at_once)
+    return Actor(db=db, person=person, clock=clock, write=db.write)

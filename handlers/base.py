@@ -175,8 +175,8 @@ class Ctx:
             self.member(),
             self.services.clock,
             self.write,
-            self.write_at_once,
             self.user_id,
+            at_once=self.write_at_once,
         )
 
     # --- time ----------------------------------------------------------------
