@@ -19,7 +19,7 @@ from telegram.error import BadRequest
 from cases.walk import Then, answer_item, report_other
 from handlers import hazard as hazard_questions
 from handlers import when
-from handlers.base import Button, Ctx, Keyboard, plain, reading
+from handlers.base import Button, Ctx, Keyboard, fits, plain, reading
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
@@ -40,8 +40,7 @@ from ledger.walk import (
 )
 from storage import hazards, journeys, people, walks
 from storage.db import Query, Row, Writes
-from telegram_rules import MAX_TEXT
-from telegram_rules.fit import clip, fit, html_units, room_for
+from telegram_rules.fit import clip, fit, room_for
 from texts import Html
 
 log = logging.getLogger(__name__)
@@ -338,7 +337,7 @@ def _question(
             ],
         ]
     text = "\n".join(lines) + "\n\n" + question if lines else question
-    if html_units(text) > MAX_TEXT:  # a long item: the question whole, without the lines
+    if not fits(text):  # a long item: the question whole, without the lines
         text = question
     return text, keyboard
 
