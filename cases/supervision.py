@@ -68,10 +68,17 @@ from ledger.walk import Choice
 from storage import campus, people
 from storage import rectify as rectify_store
 from storage import supervision as store
-from storage.db import Database, Reader, Tx
+from storage.db import Database, Reader, Tx, Writes
 from storage.photos import StoredPhoto
 
 Waiting = Callable[[Tx], Awaitable[None]]
+Then = Callable[[Writes], None]  # ``Waiting`` inside a write run at once
+
+
+def _nothing(w: Writes) -> None:
+    """Nothing for the chat to wait for (the command line)."""
+
+
 WalkWaiting = Callable[[Tx, int], Awaitable[None]]  # given the walk's id
 NOTICE = "notice.supervision"
 
@@ -303,11 +310,13 @@ async def answer(
     walk_id: int,
     item_id: int,
     choice: str,
-    waiting: Waiting,
+    then: Then = _nothing,
     at: WalkAtStep | None = None,
 ) -> Answered:
     """The blind answer on the item asked now; a hazard opens a finding.
 
+    ``then``: what the chat waits for next (the walk's journey), written in the same
+    transaction, which runs at once: one trip to the writer's thread (``write_at_once``).
     ``at``: the walk as the tap found it (``storage.supervision.walk_step_query``, read
     with the person in one trip); read here when not given. The rules are judged on it,
     and the write judges again what may have changed since (``store.record_answer``): a
@@ -323,14 +332,16 @@ async def answer(
     items = tuple(await store.items_of_walk(actor.db, walk))  # the checklist: kept in memory
     require_next_item([i for i, _ in items], found.answers, found.drafting, item_id)
     school = found.school_choice
-    async with actor.write() as tx:
-        if not await store.record_answer(tx, walk, item_id, chosen, school, actor.person.id):
+    person_id = actor.person.id
+
+    def write(w: Writes) -> None:
+        if not store.record_answer(w, walk, item_id, chosen, school, person_id):
             raise Stale()
         if chosen is Choice.HAZARD:
-            await store.create_finding(
-                tx, walk.visit_id, walk.id, walk.building_id, item_id, actor.person.id
-            )
-        await waiting(tx)
+            store.new_finding(w, walk.visit_id, walk.id, walk.building_id, item_id, person_id)
+        then(w)
+
+    await actor.write_at_once(write)
     given = SupervisionAnswer(item_id, chosen, school, actor.person.id, actor.now())
     return Answered(chosen, school, walk, items, {**found.answers, item_id: given})
 

@@ -57,7 +57,7 @@ from ledger.supervision import FindingStep as Step
 from ledger.walk import Choice
 from storage import people
 from storage import supervision as store
-from storage.db import Query, Tx
+from storage.db import Query, Tx, Writes
 from telegram_rules.fit import clip, fit, room_for
 from texts import Html, t
 
@@ -342,6 +342,16 @@ def _walking(ctx: Ctx, walk_id: int) -> case.Waiting:
     return waiting
 
 
+def _walking_on(ctx: Ctx, walk_id: int) -> case.Then:
+    """``_walking`` inside the answer's write, which runs at once."""
+    state = Walking(walk_id)
+
+    def then(w: Writes) -> None:
+        people.set_pending_in(w, ctx.user_id, state.kind, state.stored())
+
+    return then
+
+
 @button("sv_a")
 @dataclass(frozen=True)
 class Answer(Tap):
@@ -367,7 +377,9 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: str) -> None:
         at = store.walk_step_from(ctx.first_reads[0])
         if at is None:
             raise NotAllowed()
-    answered = await case.answer(ctx.actor(), walk_id, item_id, choice, _walking(ctx, walk_id), at)
+    answered = await case.answer(
+        ctx.actor(), walk_id, item_id, choice, _walking_on(ctx, walk_id), at
+    )
     if answered.choice is not Choice.HAZARD:
         question, keyboard = _question(ctx, answered.walk, answered.items, answered.next_item)
         lines = _answer_lines(ctx, answered.items, answered.answers, RECENT)

@@ -42,7 +42,7 @@ from ledger.walk import Choice
 from storage import campus, hazards
 from storage import rectify as rectify_store
 from storage.campus import create_building
-from storage.db import Query, Reader, Row, Tx
+from storage.db import Query, Reader, Row, Tx, Writes
 from storage.photos import StoredPhoto
 
 
@@ -580,34 +580,33 @@ async def school_answer(
     return None if value is None else Choice(value)
 
 
-async def record_answer(
-    tx: Tx,
+def record_answer(
+    w: Writes,
     walk: SupervisionWalk,
     item_id: int,
     choice: Choice,
     school_choice: Choice | None,
     person_id: int,
 ) -> bool:
-    """Store the supervisor's blind answer; False when the item was answered already, or
-    the walk is no longer theirs to answer as it was read (another walker, finished, a
-    finding being given, its visit not under way): judged in the write itself, so a tap
-    read before another's change is applied once or not at all, with no read of its own."""
-    answer_id = await tx.run(
+    """Store the supervisor's blind answer (inside a write run at once); False when the
+    item was answered already, or the walk is no longer theirs to answer as it was read
+    (another walker, finished, a finding being given, its visit not under way): judged in
+    the write itself, so a tap read before another's change is applied once or not at all,
+    with no read of its own."""
+    answer_id = w.run(
         "INSERT INTO supervision_answers (walk_id, item_id, choice, school_choice, answered_by,"
         " answered_at) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM supervision_walks w"
         " JOIN supervision_visits v ON v.id = w.visit_id WHERE w.id = ? AND w.walker_id = ?"
         " AND w.finished_at IS NULL AND v.state = 'started' AND NOT EXISTS (SELECT 1 FROM"
         " supervision_findings f WHERE f.walk_id = w.id AND f.state = 'draft'))"
         " ON CONFLICT (walk_id, item_id) DO NOTHING",
-        (walk.id, item_id, choice.value, _value(school_choice), person_id, tx.now(), walk.id,
+        (walk.id, item_id, choice.value, _value(school_choice), person_id, w.now(), walk.id,
          person_id),
     )  # fmt: skip
     if not answer_id:
         return False
-    await tx.run(
-        "UPDATE supervision_walks SET last_activity_at = ? WHERE id = ?", (tx.now(), walk.id)
-    )
-    await tx.event(
+    w.run("UPDATE supervision_walks SET last_activity_at = ? WHERE id = ?", (w.now(), walk.id))
+    w.event(
         person_id,
         "supervision_answer.given",
         "supervision_walk",
@@ -636,22 +635,35 @@ async def finish_walk(tx: Tx, walk_id: int, person_id: int) -> bool:
 FINDING_FIELDS = frozenset({"photos_done", "description", "major"})
 
 
+NEW_FINDING = (
+    "INSERT INTO supervision_findings (visit_id, walk_id, building_id, item_id, found_by,"
+    " found_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 async def create_finding(
     tx: Tx, visit_id: int, walk_id: int | None, building_id: int | None, item_id: int | None,
     person_id: int,
 ) -> int:  # fmt: skip
     finding_id = await tx.run(
-        "INSERT INTO supervision_findings (visit_id, walk_id, building_id, item_id, found_by,"
-        " found_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (visit_id, walk_id, building_id, item_id, person_id, tx.now()),
+        NEW_FINDING, (visit_id, walk_id, building_id, item_id, person_id, tx.now())
     )
     await tx.event(
-        person_id,
-        "finding.started",
-        "finding",
-        finding_id,
+        person_id, "finding.started", "finding", finding_id,
         after={"visit_id": visit_id, "building_id": building_id, "item_id": item_id},
-    )
+    )  # fmt: skip
+    return finding_id
+
+
+def new_finding(
+    w: Writes, visit_id: int, walk_id: int, building_id: int, item_id: int, person_id: int
+) -> int:
+    """``create_finding`` for a walk's item, inside a write run at once."""
+    finding_id = w.run(NEW_FINDING, (visit_id, walk_id, building_id, item_id, person_id, w.now()))
+    w.event(
+        person_id, "finding.started", "finding", finding_id,
+        after={"visit_id": visit_id, "building_id": building_id, "item_id": item_id},
+    )  # fmt: skip
     return finding_id
 
 

@@ -35,7 +35,7 @@ from ledger.supervision import (
 from ledger.walk import Choice
 from storage import campus, people
 from storage import supervision as store
-from storage.db import Database, Row, Tx
+from storage.db import Database, Row, Tx, Writes
 from storage.photos import StoredPhoto
 from tests.conftest import Seeded, seed_fix, seed_hazard, seed_person, seed_school
 
@@ -119,7 +119,7 @@ class City:
         walk = await store.walk(self.db, walk_id)
         assert walk is not None
         for item_id, _ in await store.items_of_walk(self.db, walk):
-            await case.answer(await self.actor(person_id), walk_id, item_id, choice, no_waiting)
+            await case.answer(await self.actor(person_id), walk_id, item_id, choice, no_then)
 
     async def first_item(self, walk_id: int) -> int:
         walk = await store.walk(self.db, walk_id)
@@ -129,7 +129,7 @@ class City:
     async def finding_at_match(self, person_id: int, walk_id: int, *, photos: int = 1) -> int:
         """A hazard found on the first item, photographed, described, not major."""
         actor = await self.actor(person_id)
-        await case.answer(actor, walk_id, await self.first_item(walk_id), "hz", no_waiting)
+        await case.answer(actor, walk_id, await self.first_item(walk_id), "hz", no_then)
         for n in range(photos):
             await case.add_photo(actor, walk_id, stored(n), f"u{n}")
         draft = await store.draft_of_walk(self.db, walk_id)
@@ -141,6 +141,10 @@ class City:
 
 
 async def no_waiting(tx: Tx) -> None:
+    return None
+
+
+def no_then(w: Writes) -> None:
     return None
 
 
@@ -458,7 +462,7 @@ async def test_an_answer_is_stored_with_the_schools_own_and_says_whether_it_cont
             " VALUES (?, ?, 'ok', ?, ?)",
             (inspection, item_id, city.staff, tx.now()),
         )
-    answered = await case.answer(await city.actor(city.sup1), walk_id, item_id, "hz", no_waiting)
+    answered = await case.answer(await city.actor(city.sup1), walk_id, item_id, "hz", no_then)
     assert (answered.choice, answered.school_choice, answered.contradicted) == (
         Choice.HAZARD,
         Choice.OK,
@@ -476,7 +480,7 @@ async def test_an_item_without_the_schools_answer_is_not_a_contradiction(city: C
     visit_id = await city.started(city.sup1)
     walk_id = await city.walking(city.sup1, visit_id)
     item_id = await city.first_item(walk_id)
-    answered = await case.answer(await city.actor(city.sup1), walk_id, item_id, "ok", no_waiting)
+    answered = await case.answer(await city.actor(city.sup1), walk_id, item_id, "ok", no_then)
     assert (answered.school_choice, answered.contradicted) == (None, False)
     assert await store.draft_of_walk(city.db, walk_id) is None
 
@@ -490,7 +494,7 @@ async def test_an_answer_not_for_the_item_asked_now_is_refused(city: City, wrong
     items = [i for i, _ in await store.items_of_walk(city.db, walk)]
     actor = await city.actor(city.sup1)
     if wrong in ("answered", "draft"):
-        await case.answer(actor, walk_id, items[0], "hz" if wrong == "draft" else "ok", no_waiting)
+        await case.answer(actor, walk_id, items[0], "hz" if wrong == "draft" else "ok", no_then)
     item, choice, error = {
         "answered": (items[0], "ok", Stale),
         "later_item": (items[2], "ok", Stale),
@@ -499,7 +503,7 @@ async def test_an_answer_not_for_the_item_asked_now_is_refused(city: City, wrong
         "draft": (items[1], "ok", Stale),
     }[wrong]
     answers = await city.count("supervision_answers")
-    await refused(city, error, case.answer(actor, walk_id, item, choice, no_waiting))
+    await refused(city, error, case.answer(actor, walk_id, item, choice, no_then))
     assert await city.count("supervision_answers") == answers
 
 
@@ -507,7 +511,7 @@ async def test_another_supervisors_walk_is_not_theirs_to_answer(city: City) -> N
     visit_id = await city.started(city.sup1, city.sup2)
     walk_id = await city.walking(city.sup1, visit_id)
     item = await city.first_item(walk_id)
-    action = case.answer(await city.actor(city.sup2), walk_id, item, "ok", no_waiting)
+    action = case.answer(await city.actor(city.sup2), walk_id, item, "ok", no_then)
     await refused(city, NotAllowed, action)
 
 
@@ -517,7 +521,7 @@ async def test_pausing_ends_what_the_supervisor_was_typing_for_and_keeps_the_ans
     visit_id = await city.started(city.sup1)
     walk_id = await city.walking(city.sup1, visit_id)
     await case.answer(
-        await city.actor(city.sup1), walk_id, await city.first_item(walk_id), "ok", no_waiting
+        await city.actor(city.sup1), walk_id, await city.first_item(walk_id), "ok", no_then
     )
     await city.wait_for(city.sup1)
     walk = await case.pause(await city.actor(city.sup1), walk_id)
@@ -568,7 +572,7 @@ async def test_a_finding_takes_its_photos_description_and_weight_in_turn(city: C
     visit_id = await city.started(city.sup1)
     walk_id = await city.walking(city.sup1, visit_id)
     actor = await city.actor(city.sup1)
-    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_waiting)
+    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_then)
     # A description typed while photos are asked is not taken: the journey asks again.
     assert await case.describe(actor, walk_id, "太早") is None
     assert await case.add_photo(actor, walk_id, stored(1), "u1") is not None
@@ -593,7 +597,7 @@ async def test_a_blank_description_is_refused(city: City) -> None:
     visit_id = await city.started(city.sup1)
     walk_id = await city.walking(city.sup1, visit_id)
     actor = await city.actor(city.sup1)
-    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_waiting)
+    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_then)
     draft = await store.draft_of_walk(city.db, walk_id)
     assert draft is not None
     await case.photos_given(actor, draft.id, False)
@@ -614,7 +618,7 @@ async def test_a_finding_step_out_of_turn_is_refused(
     visit_id = await city.started(city.sup1, city.sup2)
     walk_id = await city.walking(city.sup1, visit_id)
     actor = await city.actor(city.sup1)
-    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_waiting)
+    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_then)
     draft = await store.draft_of_walk(city.db, walk_id)
     assert draft is not None
     if step == "done_without_photos":
@@ -657,7 +661,7 @@ async def test_an_off_list_finding_goes_on_the_ledger_and_the_task_force_is_told
     visit_id = await city.started(city.sup1)
     walk_id = await city.walking(city.sup1, visit_id)
     actor = await city.actor(city.sup1)
-    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_waiting)
+    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_then)
     await case.add_photo(actor, walk_id, stored(7), "u7")
     draft = await store.draft_of_walk(city.db, walk_id)
     assert draft is not None
@@ -753,7 +757,7 @@ async def test_a_match_before_the_finding_is_weighed_is_stale(city: City) -> Non
     visit_id = await city.started(city.sup1)
     walk_id = await city.walking(city.sup1, visit_id)
     actor = await city.actor(city.sup1)
-    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_waiting)
+    await case.answer(actor, walk_id, await city.first_item(walk_id), "hz", no_then)
     draft = await store.draft_of_walk(city.db, walk_id)
     assert draft is not None
     await refused(city, Stale, case.match_finding(actor, draft.id, None, FIX_DAYS))
@@ -807,7 +811,7 @@ async def test_ending_the_visit_withdraws_drafts_and_sends_the_record_to_the_pri
     await case.match_finding(await city.actor(city.sup1), listed, city.listed, FIX_DAYS)
     other = await city.walking(city.sup2, visit_id, building=1)
     await case.answer(
-        await city.actor(city.sup2), other, await city.first_item(other), "hz", no_waiting
+        await city.actor(city.sup2), other, await city.first_item(other), "hz", no_then
     )
     draft = await store.draft_of_walk(city.db, other)
     assert draft is not None

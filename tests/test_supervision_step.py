@@ -21,7 +21,7 @@ from ledger.errors import Stale
 from ledger.walk import Choice
 from storage import inbox, journeys, trace
 from storage import supervision as store
-from storage.db import Database
+from storage.db import Database, Writes
 from storage.people import person_by_tg
 from tests.simulator import Chat, Sent, Simulator, texts
 from tests.supervision_helpers import World, start_visit, world
@@ -111,13 +111,15 @@ async def test_a_no_hazard_step_costs_one_read_trip_one_commit_and_one_limited_c
     sim: Simulator,
 ) -> None:
     """Every "no hazard" and "not applicable" step: reads ≤ 5 (the transaction's too) in
-    one trip to the read connection's thread, one commit, one rate-limited call.
-    Before: 11 reads in 9 read trips, 2 commits, 3 rate-limited calls."""
+    one trip to the read connection's thread, its writes in one trip to the writer's
+    (``write_at_once``), one commit, one rate-limited call.
+    Before: 11 reads in 9 read trips, 22 thread trips, 2 commits, 3 rate-limited calls."""
     w, question = await first_question(sim)
     for n, label in enumerate(["无隐患", "无隐患", "不适用", "无隐患", "不适用"], start=1):
         cost = await counted_tap(sim, w.sup1, label)
         assert cost.tally.reads <= 5, cost
         assert cost.read_trips == 1, cost
+        assert cost.tally.trips == 2, cost  # the reads' and the writes'
         assert cost.tally.commits == 1 and cost.tally.rollbacks == 0, cost
         assert cost.calls == ["answerCallbackQuery", "editMessageText"], cost
         assert cost.rate_limited == 1
@@ -416,8 +418,10 @@ async def test_a_tap_read_before_a_change_is_refused_in_the_write(
             await tx.run("UPDATE supervision_visits SET state = 'ended'")
         elif meanwhile == "drafting":
             await store.create_finding(tx, walk.visit_id, walk_id, walk.building_id, None, person)
-        else:
-            await store.record_answer(tx, walk, first, Choice.NA, None, person)
+    if meanwhile == "answered":
+        await sim.db.write_at_once(
+            lambda w: store.record_answer(w, walk, first, Choice.NA, None, person)
+        )
     before = await stored(sim)
     actor = await actor_of(sim, w)
     with pytest.raises(Stale):
@@ -426,7 +430,7 @@ async def test_a_tap_read_before_a_change_is_refused_in_the_write(
     assert second != first
 
 
-async def no_waiting(tx: object) -> None:
+def no_waiting(w: Writes) -> None:
     """Nothing for the chat to wait for (a use case called without a chat)."""
 
 
@@ -434,3 +438,36 @@ async def actor_of(sim: Simulator, w: World) -> Actor:
     person = await person_by_tg(sim.db, w.sup1.user_id)
     assert person is not None
     return Actor(sim.db, person, sim.services.clock, sim.db.write)
+
+
+async def test_the_journey_is_written_with_the_answer_or_neither_is(sim: Simulator) -> None:
+    """What the chat waits for next is written in the answer's own write: one that fails
+    there takes the answer back with it."""
+    w, _ = await first_question(sim)
+    walk_id = int(await sim.db.value("SELECT id FROM supervision_walks"))
+    walk = await store.walk(sim.db, walk_id)
+    assert walk is not None
+    first = next(i for i, _ in await store.items_of_walk(sim.db, walk))
+    actor = await actor_of(sim, w)
+
+    def failing(w: Writes) -> None:
+        w.run("UPDATE supervision_walks SET last_activity_at = 'x' WHERE id = ?", (walk_id,))
+        raise RuntimeError("the journey could not be written")
+
+    with pytest.raises(RuntimeError):
+        await case.answer(actor, walk_id, first, "ok", failing)
+    assert await stored(sim) == []
+    assert (
+        await sim.db.value(
+            "SELECT last_activity_at FROM supervision_walks WHERE id = ?", (walk_id,)
+        )
+        != "x"
+    )
+    seen: list[int] = []
+
+    def then(w: Writes) -> None:
+        seen.append(int(w.value("SELECT COUNT(*) FROM supervision_answers")))
+
+    await case.answer(actor, walk_id, first, "ok", then)
+    assert seen == [1]  # inside the transaction, after the answer
+    assert await stored(sim) == [("F01", "ok", "ok")]
