@@ -12,7 +12,8 @@ times, ``--steps`` updates each) so that the machine's noise weighs on all alike
   against the tests' in-process fake Bot API, on a SQLite file, building after building of
   one visit (a walk's end, "any other hazard? no", and the next building are not timed).
 
-A step's update is stored in the inbox before it is timed, as polling does for a batch.
+A step's update is stored in the inbox and parsed before it is timed, as polling does
+(the tap floor's is parsed untimed too).
 The median step is printed as a ratio to the median tap floor; then what a step costs,
 counted (not timed) by ``storage.trace``: SQL reads, writes, commits and thread trips, and
 the Bot API calls that Telegram rate-limits (the tap's own answer is not one of them).
@@ -36,7 +37,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_contention import NO_HAZARD, button, newest
-from bench.bench_walk import Baselines, handled, per_step, timed
+from bench.bench_walk import Baselines, handled, parsed, per_step, processed, timed
 from ledger.clock import FakeClock
 from ledger.roles import Role
 from storage import campus, inbox
@@ -109,7 +110,7 @@ async def timing(
         for _ in range(steps):
             raw = await walker.next_tap()
             await inbox.receive(sim.db, [raw])
-            await timed(partial(handled, sim, raw), walks)
+            await timed(partial(processed, sim, parsed(sim, raw)), walks)
     return floors, walks
 
 

@@ -52,7 +52,7 @@ async def step_in_place(ctx: Ctx, text: str, keyboard: Keyboard) -> bool:
     if not isinstance(message, Message) or message.text is None:
         return False
     try:
-        await ctx.edit(text, keyboard)
+        await ctx.edit(text, keyboard, same=False)  # the next question: not the tapped one
     except BadRequest as refused:
         log.info("step not shown in place: %s", refused.message)
         await ctx.ask(text, keyboard)

@@ -266,11 +266,12 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
 def _question(
     ctx: Ctx, walk: SupervisionWalk, items: Sequence[tuple[int, ChecklistItem]], item_id: int | None
 ) -> tuple[str, Keyboard]:
-    """The item asked (blind) with its buttons; "any other hazard?" once all are answered."""
+    """The item asked (blind) with its buttons; "any other hazard?" once all are answered.
+    (Their labels are plain text: no HTML to parse on every step.)"""
     if item_id is None:
         yes_no = [
-            More(walk.id, "y").as_button(ctx.t("button.yes")),
-            More(walk.id, "n").as_button(ctx.t("button.no")),
+            More(walk.id, "y").labelled(ctx.t("button.yes")),
+            More(walk.id, "n").labelled(ctx.t("button.no")),
         ]
         return ctx.t("supervise.extra", building=walk.building_name), [yes_no]
     index = next(n for n, (i, _) in enumerate(items) if i == item_id)
@@ -285,12 +286,12 @@ def _question(
     )
     keyboard = [
         [
-            Answer(walk.id, item_id, "ok").as_button(ctx.t("walk.ok")),
-            Answer(walk.id, item_id, "hz").as_button(ctx.t("walk.hazard")),
+            Answer(walk.id, item_id, "ok").labelled(ctx.t("walk.ok")),
+            Answer(walk.id, item_id, "hz").labelled(ctx.t("walk.hazard")),
         ],
         [
-            Answer(walk.id, item_id, "na").as_button(ctx.t("walk.na")),
-            PauseWalk(walk.id).as_button(ctx.t("walk.pause")),
+            Answer(walk.id, item_id, "na").labelled(ctx.t("walk.na")),
+            PauseWalk(walk.id).labelled(ctx.t("walk.pause")),
         ],
     ]
     return text, keyboard
