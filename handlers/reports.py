@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from telegram import Document
 from telegram.constants import ParseMode
@@ -31,8 +30,7 @@ from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports, qr
 from storage import campus, supervision
-from storage.db import Row
-from storage.reporting import SchoolData, campaign, city_data, school_data
+from storage.reporting import SchoolData, city_data, phase_dues, school_data
 from storage.workers import Progress
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, html_units, pages, room_for
@@ -92,7 +90,7 @@ async def export_command(ctx: Ctx) -> None:
             if school_id is None:
                 await ctx.reply("visible.bad_school_id", value=clip(shown(args[0], 64), 24))
                 return
-            if await campus.school(ctx.db, school_id) is None:
+            if await campus.school_by_id(ctx.db, school_id) is None:
                 await ctx.reply("reports.no_school", id=school_id)
                 return
             await _send_form(ctx, school_id)
@@ -109,13 +107,13 @@ async def export_command(ctx: Ctx) -> None:
 
 
 async def _school_menu(ctx: Ctx, school_id: int) -> None:
-    school = await campus.school(ctx.db, school_id)
+    school = await campus.school_by_id(ctx.db, school_id)
     assert school is not None
-    await ctx.reply("reports.school_menu", _school_buttons(ctx, school_id), school=school["name"])
+    await ctx.reply("reports.school_menu", _school_buttons(ctx, school_id), school=school.name)
 
 
 async def _city_menu(ctx: Ctx) -> None:
-    schools = await ctx.db.all("SELECT id, name FROM schools ORDER BY name")
+    schools = await campus.schools_by_name(ctx.db)
     buttons: list[list[Button]] = [
         [
             Export("c", 0).labelled(ctx.t("reports.button.city")),
@@ -123,7 +121,7 @@ async def _city_menu(ctx: Ctx) -> None:
         ],
         [Export("s", 0).labelled(ctx.t("reports.button.schools_template"))],
     ]
-    buttons += [[Export("p", s["id"]).labelled(str(s["name"]))] for s in schools[:MENU_SCHOOLS]]
+    buttons += [[Export("p", s.id).labelled(s.name)] for s in schools[:MENU_SCHOOLS]]
     text = ctx.t("reports.pick_school")
     if len(schools) > MENU_SCHOOLS:
         text += "\n" + ctx.t("reports.many_schools")
@@ -151,7 +149,7 @@ async def on_export_tap(ctx: Ctx, what: str, school_id: int) -> None:
     if paper is None:
         raise NotAllowed()
     require(may_export(person, paper, school_id))
-    if paper not in CITY_PAPERS and await campus.school(ctx.db, school_id) is None:
+    if paper not in CITY_PAPERS and await campus.school_by_id(ctx.db, school_id) is None:
         raise NotAllowed()
     query = ctx.update.callback_query
     if query is not None:
@@ -209,8 +207,8 @@ async def _send_ledger(ctx: Ctx, school_id: int | None) -> None:
 
 
 async def _school_name(ctx: Ctx, school_id: int) -> str:
-    school = await campus.school(ctx.db, school_id)
-    return str(school["name"]) if school else ""
+    school = await campus.school_by_id(ctx.db, school_id)
+    return school.name if school else ""
 
 
 async def _hazard_count(ctx: Ctx, school_id: int | None) -> int:
@@ -264,14 +262,6 @@ def progress_text(ctx: Ctx, key: str, p: SchoolProgress, **extra: object) -> str
     )
 
 
-def _phase_dates(row: Row) -> tuple[date | None, date | None]:
-    def day(key: str) -> date | None:
-        value = row[key]
-        return date.fromisoformat(value) if value else None
-
-    return day("self_inspection_due"), day("rectification_due")
-
-
 @reading
 async def progress_command(ctx: Ctx) -> None:
     """``/progress``: the city's figures for city roles, else each of one's schools'."""
@@ -279,7 +269,7 @@ async def progress_command(ctx: Ctx) -> None:
     today = ctx.today()
     if any(m.role in CITY_ROLES for m in person.memberships):
         schools = await city_data(ctx.db, ctx.services.campaign_id)
-        due = _phase_dates(await campaign(ctx.db, ctx.services.campaign_id))
+        due = await phase_dues(ctx.db, ctx.services.campaign_id)
         all_progress = [school_progress(s.facts(), today) for s in schools]
         city = add_up(all_progress)
         await ctx.say(
