@@ -392,6 +392,7 @@ def _refused(path: Path, problems: Sequence[Problem]) -> str:
 async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str]:
     """Import a file in one transaction, or nothing and the bad rows; (exit code, output)."""
     from cases import imports as importing
+    from ledger.errors import XiaoanError
     from reports import files, imports
     from texts import t
 
@@ -407,33 +408,32 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str
         data = args.file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"import: cannot read {args.file}: {exc.strerror}") from None
-    try:
-        kind, rows = imports.read_rows(data)
-    except imports.BadSpreadsheet as bad:
-        reason = t("en", f"error.bad_spreadsheet.{bad.params['reason']}", **bad.params)
-        raise ConfigError(f"import: {args.file}: {reason}") from None
-    if kind.value != args.what:
-        raise ConfigError(f"import: {args.file} is a {kind.value} file, not {args.what}")
     services = await _services(config)
     try:
-        write = services.db.write
-        if args.what == "schools":
-            made = await importing.import_schools(write, None, *imports.parse_schools(rows))
-            if isinstance(made, importing.Refused):
-                return 1, _refused(args.file, made.problems)
+        try:
+            done = await importing.import_sheet(
+                services.db.write,
+                None,
+                data,
+                this_year=services.clock.now().year,
+                school_id=getattr(args, "school", None),
+                expect=imports.Kind(args.what),
+            )
+        except XiaoanError as refused:
+            reason = refused.params.get("reason")
+            key = f"error.{refused.code}.{reason}" if reason else f"error.{refused.code}"
+            raise ConfigError(f"import: {args.file}: {t('en', key, **refused.params)}") from None
+        if isinstance(done, importing.Refused):
+            return 1, _refused(args.file, done.problems)
+        if isinstance(done, importing.SchoolsImported):
             lines = [
                 f"school {m.school_id} {m.name}: principal {m.principal} {m.phone}: "
                 f"{deep_link(config.username or None, m.code)}"
-                for m in made
+                for m in done.schools
             ]
-            return 0, "\n".join([f"imported {len(made)} new school(s)", *lines])
-        await _school_or_fail(services, args.school)
-        buildings, problems = imports.parse_buildings(rows, services.clock.now().year)
-        names = await importing.import_buildings(write, None, args.school, buildings, problems)
-        if isinstance(names, importing.Refused):
-            return 1, _refused(args.file, names.problems)
-        listed = f": {', '.join(names)}" if names else ""
-        return 0, f"imported {len(names)} new building(s){listed}"
+            return 0, "\n".join([f"imported {len(done.schools)} new school(s)", *lines])
+        listed = f": {', '.join(done.names)}" if done.names else ""
+        return 0, f"imported {len(done.names)} new building(s){listed}"
     finally:
         await services.db.close()
 

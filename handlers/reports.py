@@ -20,10 +20,10 @@ from handlers.buttons import Tap, button
 from handlers.download import download
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
-from ledger.imports import Problem, buildings_school, may_import, may_import_schools
+from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.papers import CITY_PAPERS, may_export, paper_of
-from ledger.roles import CITY_ROLES, Person, managed_schools, require
+from ledger.roles import CITY_ROLES, managed_schools, require
 from ledger.supervision import FindingKind
 from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
@@ -339,39 +339,30 @@ def _problems_text(ctx: Ctx, problems: Sequence[Problem]) -> str:
 async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
     """An .xlsx sent to the bot: a roster of schools (task force) or of buildings (managers).
 
-    Who may import is asked before the file is even downloaded; it is read off the
-    event loop (a worker), and an archive that would inflate too far is refused unread.
-    The import itself is ``cases.imports``, as for ``xiaoan import``.
+    Who may import is asked before the file is even downloaded; the import itself is
+    ``cases.imports.import_sheet``, as for ``xiaoan import``, its reading done off the
+    event loop (a worker process; a thread with workers.processes = 0).
     """
     person = ctx.member()
-    if not may_import(person):
-        await ctx.reply("imports.need_role")
-        return
+    importing.check_may_import(person)
     data = await download(document, MAX_IMPORT_BYTES)
     if data is None:
         await ctx.reply("imports.too_large", limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
         return
-    # Reading is CPU-bound: a worker process does it (a thread with workers.processes = 0).
-    kind, rows = await ctx.services.workers.run(imports.read_rows, data)
-    if kind is imports.Kind.SCHOOLS:
-        if not may_import_schools(person):
-            await ctx.reply("imports.schools_need_taskforce")
-            return
-        await _import_schools(ctx, person, rows)
-        return
-    school_id = buildings_school(person)
-    if school_id is None:
-        await ctx.reply("imports.buildings_need_manager")
-        return
-    await _import_buildings(ctx, person, school_id, rows)
+    workers = ctx.services.workers
+    done = await importing.import_sheet(
+        ctx.write, person, data, this_year=ctx.today().year, parse=workers.run
+    )
+    if isinstance(done, importing.Refused):
+        await ctx.say(_problems_text(ctx, done.problems))
+    elif isinstance(done, importing.SchoolsImported):
+        await _schools_imported(ctx, done.schools)
+    else:
+        await _buildings_imported(ctx, done)
 
 
-async def _import_schools(ctx: Ctx, person: Person, rows: list[tuple[int, list[str]]]) -> None:
+async def _schools_imported(ctx: Ctx, made: Sequence[importing.ImportedSchool]) -> None:
     """The schools of the roster, and each principal's invitation link."""
-    made = await importing.import_schools(ctx.write, person, *imports.parse_schools(rows))
-    if isinstance(made, importing.Refused):
-        await ctx.say(_problems_text(ctx, made.problems))
-        return
     if not made:
         await ctx.reply("imports.nothing_new")
         return
@@ -389,25 +380,19 @@ async def _import_schools(ctx: Ctx, person: Person, rows: list[tuple[int, list[s
     await _say_in_parts(ctx, ctx.t("imports.schools_done", count=len(made), lines=""), lines)
 
 
-async def _import_buildings(
-    ctx: Ctx, person: Person, school_id: int, rows: list[tuple[int, list[str]]]
-) -> None:
-    """The buildings of the roster, into the school this person runs."""
-    buildings, problems = imports.parse_buildings(rows, ctx.today().year)
-    names = await importing.import_buildings(ctx.write, person, school_id, buildings, problems)
-    if isinstance(names, importing.Refused):
-        await ctx.say(_problems_text(ctx, names.problems))
-        return
-    if not names:
+async def _buildings_imported(ctx: Ctx, done: importing.BuildingsImported) -> None:
+    """The buildings of the roster, stored in the school this person runs."""
+    if not done.names:
         await ctx.reply("imports.nothing_new")
         return
-    school = await _school_name(ctx, school_id)
-    room = room_for(ctx.t("imports.buildings_done", school=school, count=len(names), names=""))
+    school = await _school_name(ctx, done.school_id)
+    count = len(done.names)
+    room = room_for(ctx.t("imports.buildings_done", school=school, count=count, names=""))
     await ctx.reply(
         "imports.buildings_done",
         school=school,
-        count=len(names),
-        names=clip("、".join(names), room),
+        count=count,
+        names=clip("、".join(done.names), room),
     )
 
 
