@@ -49,7 +49,10 @@ from telegram_rules.fit import clip
 from texts import DEFAULT, Html, t
 
 ALBUM_MAX = 10  # Telegram's limit for the pictures of one album
-HEAD_NAME = 2 * NAME_MAX  # UTF-16 units of a school's name in a notice's head line
+# UTF-16 units of a name, and of a description, where a message names a hazard: twice
+# the characters a typed one holds (an emoji is two units), so never less than typed.
+HEAD_NAME = 2 * NAME_MAX
+HEAD_DESCRIPTION = 2 * TEXT_MAX
 Waiting = Callable[[Tx], Awaitable[None]]
 
 
@@ -74,9 +77,15 @@ def day(value: date | None) -> str:
 
 
 def heading(lang: str, hazard_id: int, building: str | None, description: str | None) -> str:
-    """``#12【教学楼A】`` and the description, as every message names a hazard."""
+    """``#12【教学楼A】`` and the description, as every message names a hazard: whatever
+    is stored, at most ``HEAD_NAME`` and ``HEAD_DESCRIPTION`` units of them (more than
+    a typed name or description can hold), so a question naming it fits a message."""
     return t(
-        lang, "rectify.title", id=hazard_id, building=building or "?", description=description or ""
+        lang,
+        "rectify.title",
+        id=hazard_id,
+        building=clip(building or "?", HEAD_NAME),
+        description=clip(description or "", HEAD_DESCRIPTION),
     )
 
 
