@@ -22,6 +22,7 @@ from cases import invitations
 from handlers.base import Button, Ctx, entry, reading
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, current, journey
+from handlers.pages import page_line, page_of
 from ledger.buildings import (
     NAME_MAX,
     OWNERSHIPS,
@@ -347,35 +348,59 @@ async def invite(ctx: Ctx) -> None:
 
 @reading
 async def list_invitations(ctx: Ctx) -> None:
-    """``/invitations``: the usable invitations one may revoke."""
+    """``/invitations``: the usable invitations one may revoke, a page at a time."""
+    text, rows = await _invitations_page(ctx, 1)
+    await ctx.say(text, rows)
+
+
+@button("invitations_page")
+@dataclass(frozen=True)
+class InvitationsPage(Tap):
+    """Another page of the invitations one may revoke, in place."""
+
+    reads_only = True
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        text, rows = await _invitations_page(ctx, self.page)
+        await ctx.edit(text, rows)
+
+
+async def _invitations_page(ctx: Ctx, number: int) -> tuple[str, list[list[Button]]]:
+    """One page of the list: a line and a revoke button for each invitation on it."""
     person = ctx.member()
     school = None if person.is_taskforce else _managed_school(ctx)
-    rows = [
+    found = [
         r
         for r in await people.invitations_for(ctx.db, school, ctx.now())
         if may_revoke(person, r.role, school)
     ]
-    if not rows:
-        await ctx.reply("invitations.none")
-        return
-    lines: list[str] = []
-    buttons: list[list[Button]] = []
-    for r in rows:
-        lines.append(
-            ctx.t(
-                "invitations.line",
-                code=r.code,
-                role=ctx.t(f"role.{r.role}"),
-                uses=r.uses,
-                max_uses=r.max_uses,
-                expires=ctx.moment(r.expires_at),
-            )
+    if not found:
+        return ctx.t("invitations.none"), []
+    buttons = [Revoke(r.id).labelled(ctx.t("invitations.revoke", code=r.code)) for r in found]
+    page = page_of(ctx, buttons, number, InvitationsPage)
+    lines = [
+        ctx.t(
+            "invitations.line",
+            code=r.code,
+            role=ctx.t(f"role.{r.role}"),
+            uses=r.uses,
+            max_uses=r.max_uses,
+            expires=ctx.moment(r.expires_at),
         )
-        buttons.append([Revoke(r.id).labelled(ctx.t("invitations.revoke", code=r.code))])
-    room = room_for(ctx.t("invitations.list", lines=""))
+        for r in (found[i] for i in page.shown)
+    ]
+    footer = page_line(ctx, page)
+    room = room_for(ctx.t("invitations.list", lines="") + "\n" + footer)
     shown = fit(lines, room, lambda count: ctx.t("visible.more", count=count))
-    kept = len(shown) if len(shown) == len(lines) else len(shown) - 1
-    await ctx.reply("invitations.list", buttons[:kept], lines=Html("\n".join(shown)))
+    if len(shown) < len(lines):  # a line left out: so is its button (turns kept)
+        kept = len(shown) - 1
+        turns = page.rows[len(lines) :]
+        rows = page.rows[:kept] + turns
+    else:
+        rows = page.rows
+    text = ctx.t("invitations.list", lines=Html("\n".join(shown)))
+    return (text + "\n" + footer if footer else text), rows
 
 
 @button("revoke", legacy="rv")

@@ -18,6 +18,7 @@ from handlers import exports
 from handlers.base import Button, Ctx, reading
 from handlers.buttons import Tap, button
 from handlers.download import download
+from handlers.pages import page_line, page_of
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
 from ledger.imports import Problem
@@ -36,7 +37,6 @@ from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, html_units, pages, room_for
 from texts import Html, t
 
-MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 PROBLEMS_SHOWN = 20
 
@@ -112,7 +112,8 @@ async def _school_menu(ctx: Ctx, school_id: int) -> None:
     await ctx.reply("reports.school_menu", _school_buttons(ctx, school_id), school=school.name)
 
 
-async def _city_menu(ctx: Ctx) -> None:
+async def _city_menu(ctx: Ctx, number: int = 1, edit: bool = False) -> None:
+    """The city's files, and a page of the schools, each opening its own menu."""
     schools = await campus.schools_by_name(ctx.db)
     buttons: list[list[Button]] = [
         [
@@ -121,11 +122,31 @@ async def _city_menu(ctx: Ctx) -> None:
         ],
         [Export("s", 0).labelled(ctx.t("reports.button.schools_template"))],
     ]
-    buttons += [[Export("p", s.id).labelled(s.name)] for s in schools[:MENU_SCHOOLS]]
-    text = ctx.t("reports.pick_school")
-    if len(schools) > MENU_SCHOOLS:
-        text += "\n" + ctx.t("reports.many_schools")
-    await ctx.say(text, buttons)
+    page = page_of(
+        ctx,
+        [Export("p", s.id).labelled(s.name) for s in schools],
+        number,
+        SchoolsPage,
+        above=sum(map(len, buttons)),
+    )
+    text = "\n".join(filter(None, [ctx.t("reports.pick_school"), page_line(ctx, page)]))
+    if edit:
+        await ctx.edit(text, buttons + page.rows)
+    else:
+        await ctx.say(text, buttons + page.rows)
+
+
+@button("schools_page")
+@dataclass(frozen=True)
+class SchoolsPage(Tap):
+    """Another page of the city's schools in the ``/export`` menu, in place."""
+
+    reads_only = True
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        require(ctx.member().is_taskforce)  # whose menu it is
+        await _city_menu(ctx, self.page, edit=True)
 
 
 @button("export", legacy="e")
