@@ -1,0 +1,133 @@
+"""Lists that grow without bound are shown in pages within Telegram's keyboard limits
+(issue 12, 4a): TDLib drops buttons past 12 a row and 300 a keyboard without a word, so
+with 301 entries and one keyboard, the 301st could never be chosen. With pages, every
+entry is reachable through the typed "more" buttons, and "back" goes back."""
+
+from __future__ import annotations
+
+from handlers.admin import InvitationsPage, Revoke
+from handlers.buttons import unpack
+from handlers.rectify import ReassignPage, ReassignTo
+from handlers.reports import Export, SchoolsPage
+from ledger.roles import Role
+from storage import campus, people
+from telegram_rules.request import ALL_BUTTONS, ROW_BUTTONS
+from tests.conftest import make_school, seed_person
+from tests.rectify_helpers import report, scene
+from tests.simulator import Chat, Sent, Simulator
+
+MANY = 301
+
+
+def within_limits(message: Sent) -> None:
+    assert all(len(row) <= ROW_BUTTONS for row in message.buttons)
+    assert sum(map(len, message.buttons)) <= ALL_BUTTONS
+
+
+async def page_through(chat: Chat, turn: type) -> tuple[list[object], int]:
+    """Every button of every page, "more" tapped until there is none; how many pages."""
+    found: list[object] = []
+    pages = 0
+    while True:
+        message = chat.last
+        within_limits(message)
+        pages += 1
+        taps = [unpack(data) for row in message.buttons for _, data in row]
+        found += [t for t in taps if not isinstance(t, turn)]
+        more = [t for t in taps if isinstance(t, turn) and t.page == pages + 1]  # type: ignore[attr-defined]
+        if not more:
+            return found, pages
+        said = await chat.tap_data(more[0].pack(), message)
+        assert said == [] or said[-1].message_id == message.message_id  # edited in place
+
+
+async def test_every_one_of_301_invitations_can_be_revoked(sim: Simulator) -> None:
+    school = await make_school(sim, buildings=())
+    principal_id = await sim.db.value(
+        "SELECT id FROM people WHERE tg_user_id = ?", (school.principal.user_id,)
+    )
+    async with sim.db.write() as tx:
+        for _ in range(MANY):
+            await people.create_invitation(
+                tx,
+                role=Role.STAFF,
+                school_id=school.school_id,
+                created_by=principal_id,
+                days=7,
+                max_uses=1,
+            )
+    usable = {
+        r["id"]
+        for r in await sim.db.all(
+            "SELECT id FROM invitations WHERE revoked_at IS NULL AND uses < max_uses"
+        )
+    }
+    assert len(usable) >= MANY
+    said = await school.principal.send("/invitations")
+    assert "第 1/" in said[-1].text
+    found, pages = await page_through(school.principal, InvitationsPage)
+    revokes = [t for t in found if isinstance(t, Revoke)]
+    assert {t.invitation_id for t in revokes} == usable
+    assert len(revokes) == len(usable) and pages > 1
+    assert f"第 {pages}/{pages} 页" in school.principal.last.text
+    # The last one on the last page is revoked by its own button.
+    last = revokes[-1]
+    code = await sim.db.value("SELECT code FROM invitations WHERE id = ?", (last.invitation_id,))
+    said = await school.principal.tap(code)
+    assert await sim.db.value(
+        "SELECT revoked_at IS NOT NULL FROM invitations WHERE id = ?", (last.invitation_id,)
+    )
+    # "Back" shows the page before.
+    await school.principal.send("/invitations")
+    await school.principal.tap("下一页")
+    assert "第 2/" in school.principal.last.text
+    await school.principal.tap("上一页")
+    assert "第 1/" in school.principal.last.text
+
+
+async def test_every_one_of_301_schools_has_its_export_menu(sim: Simulator) -> None:
+    school = await make_school(sim, buildings=())
+    async with sim.db.write() as tx:
+        for n in range(MANY):
+            await campus.create_school(
+                tx,
+                name=f"学校{n:03d}",
+                kind="primary",
+                ownership="public",
+                district="",
+                actor_id=None,
+            )
+    ids = {s.id for s in await campus.schools_by_name(sim.db)}
+    assert len(ids) == MANY + 1
+    await school.taskforce.send("/export")
+    found, pages = await page_through(school.taskforce, SchoolsPage)
+    menus = [t for t in found if isinstance(t, Export) and t.what == "p"]
+    assert {t.school_id for t in menus} == ids and pages > 1
+    said = await school.taskforce.tap("学校300")
+    assert "学校300" in said[-1].text  # that school's own menu
+    assert any(isinstance(unpack(d), Export) for row in said[-1].buttons for _, d in row)
+
+
+async def test_a_turn_of_someone_elses_export_page_is_refused(sim: Simulator) -> None:
+    school = await make_school(sim, buildings=())
+    await school.principal.tap_data(SchoolsPage(2).pack(), school.principal.last)
+    assert school.principal.alerts[-1] == "您没有权限进行此操作。"
+
+
+async def test_a_hazard_can_be_given_to_any_of_301_colleagues(sim: Simulator) -> None:
+    s = await scene(sim)
+    hazard_id = await report(s.staff, "应急照明损坏")
+    for n in range(MANY):
+        await seed_person(sim.db, f"老师{n:03d}", s.school.school_id, Role.STAFF)
+    colleagues = {c.id for c in await people.colleagues(sim.db, s.school.school_id)}
+    assert len(colleagues) > MANY
+    await s.principal.send(f"/hazard {hazard_id}")
+    await s.principal.tap("👤 更换责任人")
+    found, pages = await page_through(s.principal, ReassignPage)
+    picks = [t for t in found if isinstance(t, ReassignTo)]
+    assert {t.person_id for t in picks} == colleagues and pages > 1
+    said = await s.principal.tap("老师300")
+    assert "责任人已改为老师300" in said[-1].text
+    assert await sim.db.value(
+        "SELECT responsible_name FROM hazards WHERE id = ?", (hazard_id,)
+    ) == ("老师300")
