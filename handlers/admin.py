@@ -91,7 +91,7 @@ class Filling(Journey):
 
     form: ClassVar[str]
     asks: ClassVar[tuple[Field, ...]]
-    # Fields known from the start, with how a stored value is read back.
+    # Fields known from the start, not asked (the school's id): stored as numbers.
     context: ClassVar[tuple[str, ...]] = ()
 
     def next_field(self) -> Field | None:
