@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from datetime import date
 
 from ledger.campus import Building, School
@@ -228,15 +229,28 @@ async def building(db: Reader, building_id: int) -> Row | None:
     return await db.one("SELECT * FROM buildings WHERE id = ?", (building_id,))
 
 
+async def buildings_of(db: Reader, school_ids: Sequence[int]) -> list[Building]:
+    """The buildings of these schools, school by school, by name."""
+    found: list[Building] = []
+    for school_id in school_ids:
+        rows = await db.all(_BUILDING + " WHERE school_id = ? ORDER BY name", (school_id,))
+        found += map(_building, rows)
+    return found
+
+
 async def building_by_id(db: Reader, building_id: int) -> Building | None:
     """The building, typed (``building`` is its row, for the callers still reading rows)."""
-    row = await db.one(
-        "SELECT id, school_id, name, use, floors, year_built, out_of_use, missed_visit_id"
-        " FROM buildings WHERE id = ?",
-        (building_id,),
-    )
-    if row is None:
-        return None
+    row = await db.one(_BUILDING + " WHERE id = ?", (building_id,))
+    return None if row is None else _building(row)
+
+
+_BUILDING = (
+    "SELECT id, school_id, name, use, floors, year_built, out_of_use, missed_visit_id"
+    " FROM buildings"
+)
+
+
+def _building(row: Row) -> Building:
     return Building(
         id=row["id"],
         school_id=row["school_id"],

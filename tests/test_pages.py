@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from handlers.admin import InvitationsPage, Revoke
 from handlers.buttons import unpack
+from handlers.hazard import HazardAnswer, HazardChoices
 from handlers.rectify import ReassignPage, ReassignTo
 from handlers.reports import Export, SchoolsPage
+from ledger.hazards import Step
 from ledger.roles import Role
 from storage import campus, people
 from telegram_rules.request import ALL_BUTTONS, ROW_BUTTONS
-from tests.conftest import make_school, seed_person
+from tests.conftest import jpeg, make_school, seed_person
 from tests.rectify_helpers import report, scene
 from tests.simulator import Chat, Sent, Simulator
 
@@ -131,3 +133,54 @@ async def test_a_hazard_can_be_given_to_any_of_301_colleagues(sim: Simulator) ->
     assert await sim.db.value(
         "SELECT responsible_name FROM hazards WHERE id = ?", (hazard_id,)
     ) == ("老师300")
+
+
+async def test_a_quick_report_can_name_any_of_301_buildings_and_301_colleagues(
+    sim: Simulator,
+) -> None:
+    s = await scene(sim)
+    school_id = s.school.school_id
+    async with sim.db.write() as tx:
+        for n in range(MANY):
+            await campus.create_building(
+                tx, school_id=school_id, name=f"楼{n:03d}", use="office", floors=2,
+                year_built=2000, actor_id=None,
+            )  # fmt: skip
+    for n in range(MANY):
+        await seed_person(sim.db, f"老师{n:03d}", school_id, Role.STAFF)
+    buildings = {b.id for b in await campus.buildings_of(sim.db, [school_id])}
+    colleagues = {c.id for c in await people.colleagues(sim.db, school_id)}
+
+    said = await s.staff.photo(jpeg())
+    assert "这是哪栋建筑" in said[-1].text and "第 1/" in said[-1].text
+    found, pages = await page_through(s.staff, HazardChoices)
+    offered = [t for t in found if isinstance(t, HazardAnswer)]
+    assert {int(t.value) for t in offered} == buildings and pages > 1
+    assert all(t.step is Step.BUILDING for t in offered)
+    await s.staff.tap("楼300")
+    hazard_id = await sim.db.value("SELECT id FROM hazards")
+    assert await sim.db.value("SELECT b.name FROM hazards h JOIN buildings b"
+                              " ON b.id = h.building_id") == "楼300"  # fmt: skip
+
+    await s.staff.tap("照片已发完")
+    await s.staff.send("楼道堆放杂物")
+    await s.staff.tap("否")  # not fixable at once
+    said = await s.staff.tap("7 天内")
+    assert "第 1/" in said[-1].text
+    found, pages = await page_through(s.staff, HazardChoices)
+    offered = [t for t in found if isinstance(t, HazardAnswer)]
+    assert {int(t.value) for t in offered} == colleagues and pages > 1
+    await s.staff.tap("老师300")
+    chosen = await sim.db.value("SELECT id FROM people WHERE name = '老师300'")
+    assert (
+        await sim.db.value("SELECT responsible_id FROM hazards WHERE id = ?", (hazard_id,))
+        == chosen
+    )
+
+
+async def test_a_page_of_someone_elses_hazard_question_is_refused(sim: Simulator) -> None:
+    s = await scene(sim)
+    await s.staff.photo(jpeg())
+    hazard_id = await sim.db.value("SELECT id FROM hazards")
+    await s.leader.tap_data(HazardChoices(hazard_id, Step.BUILDING, 2).pack(), s.leader.last)
+    assert s.leader.alerts[-1] == "您没有权限进行此操作。"
