@@ -20,6 +20,7 @@ from ledger.hazards import Hazard
 from storage import hazards
 from telegram_rules import MAX_TEXT, utf16_len
 from telegram_rules.fit import html_units, share
+from tests.conftest import jpeg, make_school
 from tests.rectify_helpers import Scene, report, report_fix, scene
 from tests.simulator import Chat, Sent, Simulator
 from texts import LANGUAGES
@@ -224,3 +225,75 @@ def test_a_text_only_notice_fits() -> None:
         text, _ = render(lang)
         assert html_units(text) <= MAX_TEXT and "拒绝" in text and "人" in text
     assert fitted(lambda typed: f"<b>{typed['a']}</b>", {"a": "x" * 5000}).endswith("…</b>")
+
+
+async def test_a_hazard_named_to_a_colleague_reaches_them(sim: Simulator) -> None:
+    s = await scene(sim)
+    await s.staff.photo(jpeg())
+    await s.staff.tap("教学楼A")
+    await s.staff.tap("照片已发完")
+    await s.staff.send(typed("描述"))
+    await s.staff.tap("否")  # not fixable at once
+    await s.staff.tap("7 天内")
+    await s.staff.tap("实验小学刘主任")
+    await s.staff.send(typed("措施"))
+    hazard_id = await sim.db.value("SELECT id FROM hazards")
+    await stretch(sim, hazard_id)
+    s.leader.new()
+    await s.staff.tap("否")  # the building stays in use
+    await s.staff.tap("否")  # not major
+    [named] = notices(s.leader, "")
+    fits_whole(named)
+    assert named.buttons  # the card
+
+
+async def test_a_major_hazard_reaches_the_principal(sim: Simulator) -> None:
+    s = await scene(sim)
+    await s.staff.photo(jpeg())
+    await s.staff.tap("教学楼A")
+    await s.staff.tap("照片已发完")
+    await s.staff.send(typed("描述"))
+    await s.staff.tap("否")  # not fixable at once
+    await s.staff.tap("7 天内")
+    await s.staff.tap("实验小学刘主任")
+    await s.staff.send(typed("措施"))
+    await s.staff.tap("否")  # the building stays in use
+    await s.staff.tap("是")  # major: the rest of the five fixes
+    await s.staff.send(typed("资金"))
+    hazard_id = await sim.db.value("SELECT id FROM hazards")
+    await stretch(sim, hazard_id)
+    s.leader.new()
+    s.principal.new()
+    await s.staff.send(typed("预案"))
+    [major] = notices(s.principal, "")
+    fits_whole(major)
+    [named] = notices(s.leader, "")
+    fits_whole(named)
+
+
+async def test_a_sole_managers_hazard_and_fix_reach_them_and_the_task_force(
+    sim: Simulator,
+) -> None:
+    school = await make_school(sim)  # the principal is the school's only manager
+    principal = school.principal
+    await principal.photo(jpeg())
+    await principal.tap("教学楼A")
+    await principal.tap("照片已发完")
+    await principal.send(typed("描述"))
+    await principal.tap("否")  # not fixable at once
+    await principal.tap("7 天内")
+    await principal.tap("实验小学张校长")
+    await principal.send(typed("措施"))
+    await principal.tap("否")  # the building stays in use
+    hazard_id = await sim.db.value("SELECT id FROM hazards")
+    await stretch(sim, hazard_id)
+    said = await principal.tap("否")  # not major
+    [warned] = [m for m in said if "您是以下隐患的责任人" in m.text[:200]]
+    fits_whole(warned)
+    assert "转市专班验收" in warned.text  # the task force will verify their fix
+    school.taskforce.new()
+    await report_fix(principal, hazard_id, note=typed("整改说明"))
+    # Why it comes to them heads it, the school's name clipped (under the photo album).
+    [asked] = notices(school.taskforce, "🏛 校")
+    fits_whole(asked)
+    assert "待验收" in asked.text
