@@ -17,7 +17,7 @@ from ledger.roles import Person, can_manage_school, managed_schools, require
 from ledger.supervision import is_supervisor
 from scheduler.jobs import Reminders
 from scheduler.planner import Planned, period_of
-from storage import schedule
+from storage import people, schedule
 
 EVERY = ("week", "month", "term")
 LINES_MAX = 12  # planned messages listed per section
@@ -70,7 +70,7 @@ async def reminders_command(ctx: Ctx) -> None:
     person = ctx.member()
     planner = _reminders(ctx)
     rules = planner.rules
-    names = {r[0]: r[1] for r in await ctx.db.all("SELECT id, name FROM people")}
+    names = await people.names(ctx.db)
     mine = []
     if person.school_ids or person.is_taskforce:
         mine = await planner.preview(person.id, person.school_ids or None)

@@ -31,7 +31,7 @@ from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports, qr
 from storage import campus, supervision
-from storage.reporting import SchoolData, city_data, phase_dues, school_data
+from storage.reporting import SchoolData, city_data, hazard_count, phase_dues, school_data
 from storage.workers import Progress
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, html_units, pages, room_for
@@ -199,7 +199,7 @@ async def _send_ledger(ctx: Ctx, school_id: int | None) -> None:
     """A school's or the city's ledger, with its progress shown while it is written."""
     today = ctx.today()
     school = "" if school_id is None else await _school_name(ctx, school_id)
-    count = await _hazard_count(ctx, school_id)
+    count = await hazard_count(ctx.db, ctx.services.campaign_id, school_id)
 
     def title(lang: str) -> str:
         if school_id is None:
@@ -232,25 +232,13 @@ async def _school_name(ctx: Ctx, school_id: int) -> str:
     return school.name if school else ""
 
 
-async def _hazard_count(ctx: Ctx, school_id: int | None) -> int:
-    sql = (
-        "SELECT COUNT(*) FROM hazards WHERE campaign_id = ?"
-        " AND state IN ('open', 'submitted', 'closed', 'unfixable')"
-    )
-    if school_id is None:
-        return int(await ctx.db.value(sql, (ctx.services.campaign_id,)))
-    return int(
-        await ctx.db.value(sql + " AND school_id = ?", (ctx.services.campaign_id, school_id))
-    )
-
-
 async def _send_qr(ctx: Ctx, school_id: int) -> None:
     school = await _school_name(ctx, school_id)
     base = qr.link_base(_bot_username(ctx), ctx.services.local_page)
     if base is None:
         await ctx.reply("reports.qr_no_username")
         return
-    if not await ctx.db.value("SELECT COUNT(*) FROM buildings WHERE school_id = ?", (school_id,)):
+    if not await campus.buildings_of(ctx.db, [school_id]):
         await ctx.reply("reports.qr_no_buildings", school=school)
         return
     name, data = await files.qr_file(ctx.db, ctx.services.workers, school_id, base)
