@@ -203,6 +203,7 @@ class Reassign(Tap):
 class ReassignPage(Tap):
     """Another page of the colleagues to give the hazard to, in place."""
 
+    reads_only = True
     hazard_id: int
     page: int
 
