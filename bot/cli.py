@@ -7,8 +7,8 @@ import asyncio
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +27,7 @@ from ledger.roles import Role
 if TYPE_CHECKING:
     from handlers.base import Services
     from ledger.imports import Problem
-    from storage.db import Database
+    from storage.db import Database, Tx
 
 DESCRIPTION = """\
 xiaoan: school fire and earthquake safety inspections, run from phones.
@@ -408,14 +408,24 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str
         data = args.file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"import: cannot read {args.file}: {exc.strerror}") from None
-    services = await _services(config)
+    opened: list[Services] = []
+
+    @asynccontextmanager
+    async def write() -> AsyncIterator[Tx]:
+        # The database is opened only for a sheet worth storing: a file refused
+        # unread, or a bad row, leaves it untouched (not even created).
+        if not opened:
+            opened.append(await _services(config))
+        async with opened[0].db.write() as tx:
+            yield tx
+
     try:
         try:
             done = await importing.import_sheet(
-                services.db.write,
+                write,
                 None,
                 data,
-                this_year=services.clock.now().year,
+                this_year=SystemClock(config.timezone).now().year,
                 school_id=getattr(args, "school", None),
                 expect=imports.Kind(args.what),
             )
@@ -435,7 +445,8 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str
         listed = f": {', '.join(done.names)}" if done.names else ""
         return 0, f"imported {len(done.names)} new building(s){listed}"
     finally:
-        await services.db.close()
+        for services in opened:
+            await services.db.close()
 
 
 async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes, str]:

@@ -332,3 +332,15 @@ async def test_import_sheet_refuses_who_may_not_and_what_was_not_asked(
     made = await case.import_sheet(fresh_db.write, taskforce, roster, this_year=2026)
     assert isinstance(made, case.SchoolsImported)
     assert [m.name for m in made.schools] == ["第二中学"]
+
+
+def test_a_sheet_refused_unread_leaves_no_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "junk.xlsx").write_bytes(b"not a workbook")
+    (tmp_path / "b.xlsx").write_bytes(xlsx(Kind.BUILDINGS, BUILDINGS))
+    assert cli(tmp_path, "import", "schools", tmp_path / "junk.xlsx") == 2
+    assert cli(tmp_path, "import", "schools", tmp_path / "b.xlsx") == 2  # not the kind asked
+    assert not (tmp_path / "x.sqlite3").exists()
