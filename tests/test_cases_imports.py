@@ -22,7 +22,7 @@ from reports.files import XLSX_MIME
 from reports.imports import BadSpreadsheet, Kind, read_sheet
 from storage import people
 from storage.db import Database
-from tests.conftest import make_school, seed_person, seed_school
+from tests.conftest import cli_invitation, join, make_school, seed_person, seed_school
 from tests.simulator import Simulator
 from tests.test_imports import BAD_BUILDINGS, BUILDINGS, SCHOOLS, xlsx
 
@@ -344,3 +344,19 @@ def test_a_sheet_refused_unread_leaves_no_database(
     assert cli(tmp_path, "import", "schools", tmp_path / "junk.xlsx") == 2
     assert cli(tmp_path, "import", "schools", tmp_path / "b.xlsx") == 2  # not the kind asked
     assert not (tmp_path / "x.sqlite3").exists()
+
+
+async def test_refusals_in_english_for_an_english_client(sim: Simulator) -> None:
+    school = await make_school(sim, buildings=())
+    staff = await join(
+        sim, await cli_invitation(sim, Role.STAFF, school.school_id), "Li Wei", language="en"
+    )
+    leader = await join(
+        sim, await cli_invitation(sim, Role.LEADER, school.school_id), "Wang Fang", language="en"
+    )
+    said = await staff.document(xlsx(Kind.BUILDINGS, BUILDINGS), "b.xlsx", XLSX_MIME)
+    assert said[-1].text == "Only the task force, a principal or a leader can import spreadsheets."
+    said = await leader.document(xlsx(Kind.SCHOOLS, SCHOOLS[1:]), "s.xlsx", XLSX_MIME)
+    assert said[-1].text == "Only the task force can import the list of schools."
+    assert await sim.db.value("SELECT COUNT(*) FROM schools") == 1
+    assert await sim.db.value("SELECT COUNT(*) FROM buildings") == 0
