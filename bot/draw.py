@@ -51,7 +51,7 @@ def describe(draw_id: int, made: Draw) -> str:
 async def cmd_draw(config: Config, args: argparse.Namespace) -> tuple[int, str]:
     """Make a draw, or verify one; (exit code, output)."""
     from bot.cli import _services
-    from handlers.supervise import tell_drawn
+    from cases import supervision as case
     from storage import supervision
 
     services = await _services(config)
@@ -66,13 +66,17 @@ async def cmd_draw(config: Config, args: argparse.Namespace) -> tuple[int, str]:
         if args.schools is None:
             raise ConfigError("draw needs --schools N (or --verify ID)")
         seed = args.seed or secrets.token_hex(8)
+        asked = case.DrawAsked(
+            services.campaign_id,
+            seed,
+            args.schools,
+            args.supervisors,
+            tuple(args.district),
+            tuple(args.kind),
+        )
         try:
-            async with services.db.write() as tx:
-                draw_id, made = await supervision.make_draw(
-                    tx, services.campaign_id, seed, args.schools, args.supervisors,
-                    args.district, args.kind, None,
-                )  # fmt: skip
-                await tell_drawn(tx, draw_id)  # sent by the bot's sending job
+            # The supervisors drawn are told by the bot's sending job.
+            draw_id, made = await case.draw_by_operator(services.db, asked)
         except DrawRefused as refused:
             raise ConfigError(refusal(refused)) from None
         return 0, describe(draw_id, made)

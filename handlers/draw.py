@@ -12,13 +12,13 @@ import secrets
 from dataclasses import dataclass, replace
 from html import escape
 
+from cases import supervision as case
 from handlers.base import Button, Ctx, entry
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, journey, load
-from handlers.supervise import tell_drawn
 from ledger.buildings import SCHOOL_KINDS
 from ledger.errors import BadNumber, NotAllowed, Stale
-from ledger.supervision import DRAW_MAX, DrawRefused, can_draw
+from ledger.supervision import DRAW_MAX, can_draw
 from storage import people
 from storage import supervision as store
 from texts import Html
@@ -85,20 +85,16 @@ class DrawForm(Journey):
     async def make(self, ctx: Ctx, per_visit: int) -> None:
         names = await _districts(ctx)
         districts = [] if self.district == 0 else [names[self.district - 1]]
-        kinds = [] if self.school_kind == "all" else [self.school_kind]
-        person = ctx.member()
-        try:
-            async with ctx.write() as tx:
-                draw_id, made = await store.make_draw(
-                    tx, ctx.services.campaign_id, secrets.token_hex(8), self.schools,
-                    per_visit, districts, kinds, person.id,
-                )  # fmt: skip
-                await tell_drawn(tx, draw_id)
-                await people.clear_pending(tx, ctx.user_id)
-        except DrawRefused:
-            async with ctx.write() as tx:  # nothing drawn: the questions start again
-                await people.clear_pending(tx, ctx.user_id)
-            raise
+        kinds = () if self.school_kind == "all" else (self.school_kind,)
+        asked = case.DrawAsked(
+            ctx.services.campaign_id,
+            secrets.token_hex(8),
+            self.schools,
+            per_visit,
+            tuple(districts),
+            kinds,
+        )
+        draw_id, made = await case.draw(ctx.actor(), asked)
         schools = {s.id: s.name for s in made.school_candidates}
         pool = {s.id: s.name for s in made.supervisor_pool}
         lines = [

@@ -25,7 +25,7 @@ from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.papers import CITY_PAPERS, may_export, paper_of
 from ledger.roles import CITY_ROLES, managed_schools, require
-from ledger.supervision import FindingKind
+from ledger.supervision import FindingKind, VisitState
 from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
@@ -313,9 +313,9 @@ async def supervision_line(ctx: Ctx) -> str:
     found = {k: sum(s.findings.get(k, 0) for s in summaries) for k in FindingKind}
     return "\n" + ctx.t(
         "progress.supervision",
-        ended=states.count("ended"),
-        started=states.count("started"),
-        planned=states.count("planned"),
+        ended=states.count(VisitState.ENDED),
+        started=states.count(VisitState.STARTED),
+        planned=states.count(VisitState.PLANNED),
         **{k.value: n for k, n in found.items()},
     )
 

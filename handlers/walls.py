@@ -33,10 +33,7 @@ async def scanned(ctx: Ctx, payload: str) -> None:
     supervising = building is not None and not can_walk(person, building.school_id)
     if supervising and is_supervisor(person):  # on site for a visit: its supervision walk
         assert building is not None
-        # Supervision still takes the building's row (handlers/supervise.py).
-        row = await campus.building(ctx.db, building.id)
-        assert row is not None
-        await supervise.scanned(ctx, row)
+        await supervise.scanned(ctx, building.id)
         return
     if building is None or not can_walk(person, building.school_id):
         # Another school's building is answered as an unknown one: a stranger must not

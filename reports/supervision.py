@@ -8,6 +8,7 @@ export visits`` writes the visits with their findings.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -15,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.supervision import FindingKind
 from reports.cells import text_cell
-from reports.labels import FINDING, HAZARD_STATE, short_time
+from reports.labels import FINDING, HAZARD_STATE
 from reports.layout import BOLD, BOX, CENTER, FONT, LEFT, TITLE, seal_footer, to_bytes
 from storage.supervision import ContradictionRow, FindingRow, SchoolSupervision, VisitRow
 
@@ -95,6 +96,11 @@ def ordered(findings: Sequence[FindingRow]) -> list[FindingRow]:
     return sorted(findings, key=lambda f: not f.accident_open)
 
 
+def _minute(moment: datetime | None) -> str:
+    """A stored moment as the papers show it: day and minute, in the time it was stored."""
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
 def add_findings_sheet(wb: Workbook, findings: Sequence[FindingRow]) -> Worksheet:
     ws: Worksheet = wb.create_sheet("督查发现")
     _header(ws, FINDING_COLUMNS, 1)
@@ -110,7 +116,7 @@ def add_findings_sheet(wb: Workbook, findings: Sequence[FindingRow]) -> Workshee
         ws.cell(row=row, column=8, value=HAZARD_STATE.get(f.hazard_state or "", ""))
         text_cell(ws, row, 9, f.verifier or "")
         text_cell(ws, row, 10, f.finder)
-        ws.cell(row=row, column=11, value=short_time(f.recorded_at))
+        ws.cell(row=row, column=11, value=_minute(f.recorded_at))
         for column in range(1, len(FINDING_COLUMNS) + 1):
             cell = ws.cell(row=row, column=column)
             cell.font, cell.border = FONT, BOX
@@ -143,7 +149,7 @@ def add_contradictions_sheet(wb: Workbook, rows: Sequence[ContradictionRow]) -> 
             CHOICE[c.school_choice],
             CHOICE[c.choice],
             c.supervisor,
-            short_time(c.answered_at),
+            _minute(c.answered_at),
         ]
         for column, value in enumerate(values, 1):
             if isinstance(value, str):
@@ -175,8 +181,8 @@ def visits_bytes(
     for number, v in enumerate(visits, 3):
         values: list[str | int | None] = [
             v.id, v.school, v.district, CHOSEN.get(v.chosen_by, v.chosen_by), v.draw_id,
-            v.supervisors, VISIT_STATE.get(v.state, v.state), short_time(v.started_at),
-            short_time(v.ended_at), v.walks, v.walks_unfinished, v.items_checked,
+            v.supervisors, VISIT_STATE.get(v.state, v.state), _minute(v.started_at),
+            _minute(v.ended_at), v.walks, v.walks_unfinished, v.items_checked,
             *(v.findings.get(k, 0) for k in KINDS),
         ]  # fmt: skip
         for column, value in enumerate(values, 1):

@@ -1,32 +1,53 @@
 """Supervision's storage: draws, visits, supervision walks, findings, reopenings.
 
 Every change writes the event log. The rules (who may, what a draw gives) are
-in ``ledger.supervision``; this module reads and writes what they decide.
+in ``ledger.supervision``; this module reads and writes what they decide, and
+hands the layers above typed records (``ledger.supervision.Visit``,
+``SupervisionWalk``, ``Finding``…) with moments parsed, never rows.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from ledger.checklist import ChecklistItem
+from ledger.hazards import Hazard
+from ledger.rectify import FixReport, FixState
+from ledger.roles import Contact
 from ledger.supervision import (
     ChosenBy,
+    Contradiction,
     Draw,
     DrawnVisit,
+    Finding,
     FindingKind,
+    FindingState,
     SchoolCandidate,
+    SupervisionAnswer,
+    SupervisionWalk,
     SupervisorCandidate,
+    Visit,
+    VisitBuilding,
     VisitRefused,
     VisitState,
     draw,
     school_candidates,
+    still_open,
 )
 from ledger.walk import Choice
+from storage import campus, hazards
+from storage import rectify as rectify_store
 from storage.campus import create_building
 from storage.db import Reader, Row, Tx
 from storage.photos import StoredPhoto
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
 
 # --- what the papers read (built into workbooks by reports/supervision.py) -------
 
@@ -35,12 +56,12 @@ from storage.photos import StoredPhoto
 class SchoolSupervision:
     """One school's supervision in the campaign."""
 
-    visit_state: str | None  # None: no visit drawn or made
+    visit_state: VisitState | None  # None: no visit drawn or made
     findings: dict[FindingKind, int] = field(default_factory=dict)
 
     @property
     def visited(self) -> bool:
-        return self.visit_state == "ended"
+        return self.visit_state is VisitState.ENDED
 
 
 @dataclass(frozen=True)
@@ -48,13 +69,13 @@ class FindingRow:
     school: str
     building: str
     item_code: str | None
-    kind: str
+    kind: FindingKind
     description: str
     hazard_id: int | None
     hazard_state: str | None
     verifier: str | None
     finder: str
-    recorded_at: str
+    recorded_at: datetime
     accident_open: bool  # heads the sheet until its hazard is closed
 
 
@@ -63,12 +84,12 @@ class VisitRow:
     id: int
     school: str
     district: str
-    chosen_by: str
+    chosen_by: ChosenBy
     draw_id: int | None
     supervisors: str
-    state: str
-    started_at: str | None
-    ended_at: str | None
+    state: VisitState
+    started_at: datetime | None
+    ended_at: datetime | None
     walks: int
     walks_unfinished: int
     items_checked: int
@@ -180,10 +201,6 @@ async def draw_of(db: Reader, draw_id: int) -> Draw | None:
     return None if row is None else _draw_of(row)
 
 
-async def draw_row(db: Reader, draw_id: int) -> Row | None:
-    return await db.one("SELECT * FROM supervision_draws WHERE id = ?", (draw_id,))
-
-
 # --- visits -------------------------------------------------------------------------
 
 
@@ -221,49 +238,113 @@ async def _create_visit(
     return visit_id
 
 
-VISIT = (
-    "SELECT v.*, s.name AS school_name, s.district, s.kind AS school_kind,"
-    " (SELECT json_group_array(vs.person_id) FROM visit_supervisors vs"
-    " WHERE vs.visit_id = v.id) AS supervisors"
+_VISIT = (
+    "SELECT v.*, s.name AS school_name, s.district,"
+    " (SELECT json_group_array(vs.person_id) FROM (SELECT person_id FROM visit_supervisors"
+    " WHERE visit_id = v.id ORDER BY person_id) vs) AS supervisors"
     " FROM supervision_visits v JOIN schools s ON s.id = v.school_id"
 )
 
 
-async def visit(db: Reader, visit_id: int) -> Row | None:
-    return await db.one(f"{VISIT} WHERE v.id = ?", (visit_id,))
+def _visit(row: Row) -> Visit:
+    return Visit(
+        id=row["id"],
+        campaign_id=row["campaign_id"],
+        school_id=row["school_id"],
+        school_name=row["school_name"],
+        district=row["district"],
+        draw_id=row["draw_id"],
+        chosen_by=ChosenBy(row["chosen_by"]),
+        state=VisitState(row["state"]),
+        supervisor_ids=tuple(json.loads(row["supervisors"])),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        started_at=_moment(row["started_at"]),
+        started_by=row["started_by"],
+        ended_at=_moment(row["ended_at"]),
+        ended_by=row["ended_by"],
+    )
 
 
-def supervisors_of(row: Row) -> tuple[int, ...]:
-    return tuple(json.loads(row["supervisors"]))
+async def visit(db: Reader, visit_id: int) -> Visit | None:
+    row = await db.one(f"{_VISIT} WHERE v.id = ?", (visit_id,))
+    return None if row is None else _visit(row)
 
 
-def state_of(row: Row) -> VisitState:
-    return VisitState(row["state"])
-
-
-async def live_visit(db: Reader, campaign_id: int, school_id: int) -> Row | None:
+async def live_visit(db: Reader, campaign_id: int, school_id: int) -> Visit | None:
     """The school's planned or started visit in the campaign, if any."""
-    return await db.one(
-        f"{VISIT} WHERE v.campaign_id = ? AND v.school_id = ? AND v.state != 'ended'",
+    row = await db.one(
+        f"{_VISIT} WHERE v.campaign_id = ? AND v.school_id = ? AND v.state != 'ended'",
         (campaign_id, school_id),
     )
+    return None if row is None else _visit(row)
 
 
-async def visits(db: Reader, campaign_id: int) -> list[Row]:
-    return await db.all(
-        f"{VISIT} WHERE v.campaign_id = ? ORDER BY v.id",
-        (campaign_id,),
-    )
+async def visits(db: Reader, campaign_id: int) -> list[Visit]:
+    rows = await db.all(f"{_VISIT} WHERE v.campaign_id = ? ORDER BY v.id", (campaign_id,))
+    return [_visit(row) for row in rows]
 
 
-async def started_visit_of(db: Reader, person_id: int, campaign_id: int) -> Row | None:
+async def started_visit_of(db: Reader, person_id: int, campaign_id: int) -> Visit | None:
     """The visit this supervisor is on now (the latest started one)."""
-    return await db.one(
-        f"{VISIT} WHERE v.campaign_id = ? AND v.state = 'started' AND EXISTS"  # noqa: S608
+    row = await db.one(
+        f"{_VISIT} WHERE v.campaign_id = ? AND v.state = 'started' AND EXISTS"  # noqa: S608
         " (SELECT 1 FROM visit_supervisors vs WHERE vs.visit_id = v.id AND vs.person_id = ?)"
         " ORDER BY v.started_at DESC LIMIT 1",
         (campaign_id, person_id),
     )
+    return None if row is None else _visit(row)
+
+
+async def supervisor_names(db: Reader, visit_id: int) -> list[str]:
+    """The visit's supervisors' names, in id order."""
+    rows = await db.all(
+        "SELECT p.name FROM visit_supervisors vs JOIN people p ON p.id = vs.person_id"
+        " WHERE vs.visit_id = ? ORDER BY p.id",
+        (visit_id,),
+    )
+    return [str(r[0]) for r in rows]
+
+
+async def drawn_supervisors(db: Reader, draw_id: int) -> list[tuple[int, str, Contact]]:
+    """Each visit of a draw with its school's name and each of its supervisors."""
+    rows = await db.all(
+        "SELECT v.id, s.name, p.id, p.name, p.language FROM supervision_visits v"
+        " JOIN visit_supervisors vs ON vs.visit_id = v.id JOIN people p ON p.id = vs.person_id"
+        " JOIN schools s ON s.id = v.school_id WHERE v.draw_id = ? ORDER BY v.id, p.id",
+        (draw_id,),
+    )
+    return [(r[0], r[1], Contact(r[2], r[3], r[4])) for r in rows]
+
+
+async def buildings_of_visit(db: Reader, visit: Visit) -> list[VisitBuilding]:
+    """The visited school's buildings: self-inspection state, ledger hazards, missed flag."""
+    counts: dict[int, tuple[int, int]] = {}
+    for h in await hazards_of_school(db, visit.school_id):
+        if h.building_id is not None:
+            total, still = counts.get(h.building_id, (0, 0))
+            counts[h.building_id] = (total + 1, still + still_open(h.state))
+    return [
+        VisitBuilding(
+            id=b["id"],
+            name=b["name"],
+            self_state=b["state"],
+            missed=b["missed_visit_id"] is not None,
+            hazards=counts.get(b["id"], (0, 0))[0],
+            still_open=counts.get(b["id"], (0, 0))[1],
+        )
+        for b in await campus.buildings_with_state(db, visit.school_id, visit.campaign_id)
+    ]
+
+
+async def school_name(db: Reader, school_id: int) -> str | None:
+    value = await db.value("SELECT name FROM schools WHERE id = ?", (school_id,))
+    return None if value is None else str(value)
+
+
+async def school_building(db: Reader, building_id: int) -> tuple[int, str] | None:
+    """A building's school and name."""
+    row = await db.one("SELECT school_id, name FROM buildings WHERE id = ?", (building_id,))
+    return None if row is None else (row[0], row[1])
 
 
 async def start_visit(tx: Tx, visit_id: int, person_id: int) -> None:
@@ -340,31 +421,58 @@ async def end_journeys_of_visit(tx: Tx, visit_id: int) -> None:
 # --- supervision walks ------------------------------------------------------------
 
 
-async def walk(db: Reader, walk_id: int) -> Row | None:
-    return await db.one(
-        "SELECT w.*, b.name AS building_name, b.school_id, b.use, b.year_built, v.campaign_id"
-        " FROM supervision_walks w JOIN buildings b ON b.id = w.building_id"
-        " JOIN supervision_visits v ON v.id = w.visit_id WHERE w.id = ?",
-        (walk_id,),
+_WALK = (
+    "SELECT w.*, b.name AS building_name, b.school_id, b.use, b.year_built, v.campaign_id,"
+    " (SELECT COUNT(*) FROM supervision_answers a WHERE a.walk_id = w.id) AS answered"
+    " FROM supervision_walks w JOIN buildings b ON b.id = w.building_id"
+    " JOIN supervision_visits v ON v.id = w.visit_id"
+)
+
+
+def _walk(row: Row) -> SupervisionWalk:
+    return SupervisionWalk(
+        id=row["id"],
+        visit_id=row["visit_id"],
+        campaign_id=row["campaign_id"],
+        school_id=row["school_id"],
+        building_id=row["building_id"],
+        building_name=row["building_name"],
+        building_use=row["use"],
+        year_built=row["year_built"],
+        checklist_version_id=row["checklist_version_id"],
+        walker_id=row["walker_id"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        finished_at=_moment(row["finished_at"]),
+        answered=row["answered"],
     )
 
 
-async def walk_of(db: Reader, visit_id: int, building_id: int) -> Row | None:
-    walk_id = await db.value(
-        "SELECT id FROM supervision_walks WHERE visit_id = ? AND building_id = ?",
-        (visit_id, building_id),
-    )
-    return None if walk_id is None else await walk(db, walk_id)
+async def walk(db: Reader, walk_id: int) -> SupervisionWalk | None:
+    row = await db.one(f"{_WALK} WHERE w.id = ?", (walk_id,))
+    return None if row is None else _walk(row)
 
 
-async def walks_of_visit(db: Reader, visit_id: int) -> list[Row]:
-    return await db.all(
-        "SELECT w.*, b.name AS building_name, b.use, b.year_built,"
-        " (SELECT COUNT(*) FROM supervision_answers a WHERE a.walk_id = w.id) AS answered"
-        " FROM supervision_walks w JOIN buildings b ON b.id = w.building_id"
-        " WHERE w.visit_id = ? ORDER BY w.id",
-        (visit_id,),
+async def walk_of(db: Reader, visit_id: int, building_id: int) -> SupervisionWalk | None:
+    row = await db.one(
+        f"{_WALK} WHERE w.visit_id = ? AND w.building_id = ?", (visit_id, building_id)
     )
+    return None if row is None else _walk(row)
+
+
+async def walks_of_visit(db: Reader, visit_id: int) -> list[SupervisionWalk]:
+    rows = await db.all(f"{_WALK} WHERE w.visit_id = ? ORDER BY w.id", (visit_id,))
+    return [_walk(row) for row in rows]
+
+
+async def items_of_walk(db: Reader, walk: SupervisionWalk) -> list[tuple[int, ChecklistItem]]:
+    """The checklist items that apply to the walk's building, with their ids, in order
+    (the building's use and age as they are now: an edited building is seen at once)."""
+    found = []
+    for row in await campus.version_items(db, walk.checklist_version_id):
+        item = campus.item_of(row)
+        if item.applies_to(walk.building_use, walk.year_built):
+            found.append((int(row["id"]), item))
+    return found
 
 
 async def start_walk(
@@ -385,23 +493,28 @@ async def start_walk(
     return walk_id
 
 
-async def take_walk(tx: Tx, walk_id: int, old: int, new: int) -> None:
-    await tx.run(
-        "UPDATE supervision_walks SET walker_id = ?, last_activity_at = ? WHERE id = ?",
-        (new, tx.now(), walk_id),
-    )
-    await tx.event(
-        new, "supervision_walk.taken_over", "supervision_walk", walk_id,
-        before={"walker_id": old}, after={"walker_id": new},
-    )  # fmt: skip
+def _choice(value: str | None) -> Choice | None:
+    return None if value is None else Choice(value)
 
 
-async def answers(db: Reader, walk_id: int) -> dict[int, Row]:
+async def answers(db: Reader, walk_id: int) -> dict[int, SupervisionAnswer]:
+    """The walk's answers by item."""
     rows = await db.all("SELECT * FROM supervision_answers WHERE walk_id = ?", (walk_id,))
-    return {r["item_id"]: r for r in rows}
+    return {
+        r["item_id"]: SupervisionAnswer(
+            item_id=r["item_id"],
+            choice=Choice(r["choice"]),
+            school_choice=_choice(r["school_choice"]),
+            answered_by=r["answered_by"],
+            answered_at=datetime.fromisoformat(r["answered_at"]),
+        )
+        for r in rows
+    }
 
 
-async def school_answer(db: Reader, campaign_id: int, building_id: int, item_id: int) -> str | None:
+async def school_answer(
+    db: Reader, campaign_id: int, building_id: int, item_id: int
+) -> Choice | None:
     """The school's own answer on this item in its campaign walk of the building."""
     value = await db.value(
         "SELECT a.choice FROM answers a JOIN inspections i ON i.id = a.inspection_id"
@@ -409,31 +522,40 @@ async def school_answer(db: Reader, campaign_id: int, building_id: int, item_id:
         " ORDER BY i.id DESC LIMIT 1",
         (campaign_id, building_id, item_id),
     )
-    return None if value is None else str(value)
+    return None if value is None else Choice(value)
 
 
 async def record_answer(
-    tx: Tx, walk_row: Row, item_id: int, choice: Choice, school_choice: str | None, person_id: int
+    tx: Tx,
+    walk: SupervisionWalk,
+    item_id: int,
+    choice: Choice,
+    school_choice: Choice | None,
+    person_id: int,
 ) -> bool:
     """Store the supervisor's blind answer; False when the item was answered already."""
     answer_id = await tx.run(
         "INSERT INTO supervision_answers (walk_id, item_id, choice, school_choice, answered_by,"
         " answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (walk_id, item_id) DO NOTHING",
-        (walk_row["id"], item_id, choice.value, school_choice, person_id, tx.now()),
+        (walk.id, item_id, choice.value, _value(school_choice), person_id, tx.now()),
     )
     if not answer_id:
         return False
     await tx.run(
-        "UPDATE supervision_walks SET last_activity_at = ? WHERE id = ?", (tx.now(), walk_row["id"])
+        "UPDATE supervision_walks SET last_activity_at = ? WHERE id = ?", (tx.now(), walk.id)
     )
     await tx.event(
         person_id,
         "supervision_answer.given",
         "supervision_walk",
-        walk_row["id"],
-        after={"item_id": item_id, "choice": choice.value, "school_choice": school_choice},
+        walk.id,
+        after={"item_id": item_id, "choice": choice.value, "school_choice": _value(school_choice)},
     )
     return True
+
+
+def _value(choice: Choice | None) -> str | None:
+    return None if choice is None else choice.value
 
 
 async def finish_walk(tx: Tx, walk_id: int, person_id: int) -> bool:
@@ -470,24 +592,58 @@ async def create_finding(
     return finding_id
 
 
-async def finding(db: Reader, finding_id: int) -> Row | None:
-    return await db.one(
-        "SELECT f.*, b.name AS building_name, ci.code AS item_code, ci.text_zh AS item_zh,"
-        " ci.text_en AS item_en, v.school_id, v.campaign_id, v.state AS visit_state"
-        " FROM supervision_findings f JOIN supervision_visits v ON v.id = f.visit_id"
-        " LEFT JOIN buildings b ON b.id = f.building_id"
-        " LEFT JOIN checklist_items ci ON ci.id = f.item_id WHERE f.id = ?",
-        (finding_id,),
+_FINDING = (
+    "SELECT f.*, v.school_id, v.campaign_id, b.name AS building_name, ci.code AS item_code,"
+    " h.description AS hazard_text, p.name AS finder_name, d.name AS verifier_name,"
+    " (SELECT COUNT(*) FROM finding_photos fp WHERE fp.finding_id = f.id) AS photos"
+    " FROM supervision_findings f JOIN supervision_visits v ON v.id = f.visit_id"
+    " LEFT JOIN buildings b ON b.id = f.building_id"
+    " LEFT JOIN checklist_items ci ON ci.id = f.item_id"
+    " LEFT JOIN hazards h ON h.id = f.hazard_id"
+    " JOIN people p ON p.id = f.found_by LEFT JOIN people d ON d.id = f.verifier_id"
+)
+
+
+def _finding(row: Row) -> Finding:
+    return Finding(
+        id=row["id"],
+        visit_id=row["visit_id"],
+        walk_id=row["walk_id"],
+        school_id=row["school_id"],
+        campaign_id=row["campaign_id"],
+        building_id=row["building_id"],
+        building_name=row["building_name"],
+        item_id=row["item_id"],
+        item_code=row["item_code"],
+        state=FindingState(row["state"]),
+        kind=None if row["kind"] is None else FindingKind(row["kind"]),
+        photos_done=bool(row["photos_done"]),
+        photos=row["photos"],
+        description=row["description"],
+        major=None if row["major"] is None else bool(row["major"]),
+        hazard_id=row["hazard_id"],
+        hazard_text=row["hazard_text"],
+        closed_fix_id=row["closed_fix_id"],
+        verifier_id=row["verifier_id"],
+        verifier_name=row["verifier_name"],
+        found_by=row["found_by"],
+        finder_name=row["finder_name"],
+        found_at=datetime.fromisoformat(row["found_at"]),
+        recorded_at=_moment(row["recorded_at"]),
     )
 
 
-async def draft_of_walk(db: Reader, walk_id: int) -> Row | None:
-    finding_id = await db.value(
-        "SELECT id FROM supervision_findings WHERE walk_id = ? AND state = 'draft'"
-        " ORDER BY id LIMIT 1",
-        (walk_id,),
+async def finding(db: Reader, finding_id: int) -> Finding | None:
+    row = await db.one(f"{_FINDING} WHERE f.id = ?", (finding_id,))
+    return None if row is None else _finding(row)
+
+
+async def draft_of_walk(db: Reader, walk_id: int) -> Finding | None:
+    """The finding being given on this walk, if any."""
+    row = await db.one(
+        f"{_FINDING} WHERE f.walk_id = ? AND f.state = 'draft' ORDER BY f.id LIMIT 1", (walk_id,)
     )
-    return None if finding_id is None else await finding(db, finding_id)
+    return None if row is None else _finding(row)
 
 
 async def update_finding(tx: Tx, finding_id: int, person_id: int, **fields: Any) -> None:
@@ -532,7 +688,7 @@ async def add_finding_photo(
     return bool(photo_id)
 
 
-async def finding_photos(db: Reader, finding_id: int) -> list[Row]:
+async def _finding_photos(db: Reader, finding_id: int) -> list[Row]:
     return await db.all(
         "SELECT * FROM finding_photos WHERE finding_id = ? ORDER BY id", (finding_id,)
     )
@@ -565,37 +721,37 @@ async def record_listed(tx: Tx, finding_id: int, hazard_id: int, person_id: int)
 
 
 async def record_off_list(
-    tx: Tx, found: Row, person_id: int, responsible: Row | None, deadline: date
+    tx: Tx, found: Finding, person_id: int, responsible: Contact | None, deadline: date
 ) -> int:
     """Put the finding on the school's ledger as a hazard found by supervision.
 
     It is open at once, named to the school's principal (who may hand it on),
     with its photos; a major one is accident-grade (按事故对待).
     """
-    kind = FindingKind.ACCIDENT if found["major"] else FindingKind.OFF_LIST
+    kind = FindingKind.ACCIDENT if found.major else FindingKind.OFF_LIST
     hazard_id = await tx.run(
         "INSERT INTO hazards (school_id, building_id, campaign_id, inspection_id, item_id, source,"
         " reported_by, reported_at, photos_done, description, fixable_now, deadline,"
         " responsible_id, responsible_name, major, state, completed_at, visit_id, accident_grade)"
         " VALUES (?, ?, ?, NULL, ?, 'walk', ?, ?, 1, ?, 1, ?, ?, ?, ?, 'open', ?, ?, ?)",
         (
-            found["school_id"],
-            found["building_id"],
-            found["campaign_id"],
-            found["item_id"],
+            found.school_id,
+            found.building_id,
+            found.campaign_id,
+            found.item_id,
             person_id,
             tx.now(),
-            found["description"],
+            found.description,
             deadline.isoformat(),
-            None if responsible is None else responsible["id"],
-            None if responsible is None else responsible["name"],
-            int(bool(found["major"])),
+            None if responsible is None else responsible.id,
+            None if responsible is None else responsible.name,
+            int(bool(found.major)),
             tx.now(),
-            found["visit_id"],
+            found.visit_id,
             int(kind is FindingKind.ACCIDENT),
         ),
     )
-    for photo in await finding_photos(tx, found["id"]):
+    for photo in await _finding_photos(tx, found.id):
         await tx.run(
             "INSERT INTO photos (hazard_id, kind, sha256, width, height, bytes, tg_file_unique_id,"
             " uploaded_by, uploaded_at) VALUES (?, 'before', ?, ?, ?, ?, ?, ?, ?)",
@@ -618,30 +774,28 @@ async def record_off_list(
         "hazard",
         hazard_id,
         after={
-            "building_id": found["building_id"],
-            "item_id": found["item_id"],
+            "building_id": found.building_id,
+            "item_id": found.item_id,
             "source": "supervision",
-            "visit_id": found["visit_id"],
-            "finding_id": found["id"],
+            "visit_id": found.visit_id,
+            "finding_id": found.id,
             "accident_grade": kind is FindingKind.ACCIDENT,
-            "responsible_id": None if responsible is None else responsible["id"],
+            "responsible_id": None if responsible is None else responsible.id,
         },
     )
-    await _recorded(tx, found["id"], kind, hazard_id, person_id)
+    await _recorded(tx, found.id, kind, hazard_id, person_id)
     return hazard_id
 
 
-async def accepted_fix(db: Reader, hazard_id: int) -> Row | None:
+async def accepted_fix(db: Reader, hazard_id: int) -> FixReport | None:
     """The fix that closed the hazard: its reporter's and its verifier's signatures."""
-    return await db.one(
-        "SELECT f.*, r.name AS reporter_name, d.name AS verifier_name FROM fix_reports f"
-        " JOIN people r ON r.id = f.reported_by LEFT JOIN people d ON d.id = f.decided_by"
-        " WHERE f.hazard_id = ? AND f.state = 'accepted' ORDER BY f.id DESC LIMIT 1",
-        (hazard_id,),
-    )
+    accepted = [
+        f for f in await rectify_store.fix_reports_of(db, hazard_id) if f.state is FixState.ACCEPTED
+    ]
+    return accepted[-1] if accepted else None
 
 
-async def reopen(tx: Tx, found: Row, hazard_id: int, person_id: int) -> Row | None:
+async def reopen(tx: Tx, found: Finding, hazard_id: int, person_id: int) -> FixReport | None:
     """整改不到位: the closed hazard is open again with its responsible person.
 
     The fix that closed it stays accepted, with both its signatures; the
@@ -662,78 +816,72 @@ async def reopen(tx: Tx, found: Row, hazard_id: int, person_id: int) -> Row | No
         before={"state": "closed"},
         after={
             "state": "open",
-            "reason": found["description"],
-            "finding_id": found["id"],
-            "visit_id": found["visit_id"],
-            "closed_by_fix": None if fix is None else fix["id"],
+            "reason": found.description,
+            "finding_id": found.id,
+            "visit_id": found.visit_id,
+            "closed_by_fix": None if fix is None else fix.id,
         },
     )
     await _recorded(
         tx,
-        found["id"],
+        found.id,
         FindingKind.RECTIFIED_BADLY,
         hazard_id,
         person_id,
-        closed_fix_id=None if fix is None else fix["id"],
-        verifier_id=None if fix is None else fix["decided_by"],
+        closed_fix_id=None if fix is None else fix.id,
+        verifier_id=None if fix is None else fix.decided_by,
     )
     return fix
 
 
 async def add_missed_building(
-    tx: Tx, visit_row: Row, person_id: int, name: str, use: str, floors: int, year: int | None
+    tx: Tx, visit: Visit, person_id: int, name: str, use: str, floors: int, year: int | None
 ) -> int:
     """遗漏建筑: a building the school never registered, flagged with the visit."""
     building_id = await create_building(
         tx,
-        school_id=visit_row["school_id"],
+        school_id=visit.school_id,
         name=name,
         use=use,
         floors=floors,
         year_built=year,
         actor_id=person_id,
     )
-    await tx.run(
-        "UPDATE buildings SET missed_visit_id = ? WHERE id = ?", (visit_row["id"], building_id)
-    )
-    finding_id = await create_finding(tx, visit_row["id"], None, building_id, None, person_id)
+    await tx.run("UPDATE buildings SET missed_visit_id = ? WHERE id = ?", (visit.id, building_id))
+    finding_id = await create_finding(tx, visit.id, None, building_id, None, person_id)
     await _recorded(tx, finding_id, FindingKind.MISSED_BUILDING, None, person_id)
     await tx.event(
         person_id,
         "building.missed",
         "building",
         building_id,
-        after={"visit_id": visit_row["id"], "finding_id": finding_id},
+        after={"visit_id": visit.id, "finding_id": finding_id},
     )
     return building_id
 
 
-async def findings_of_visit(db: Reader, visit_id: int) -> list[Row]:
-    return await db.all(
-        "SELECT f.*, b.name AS building_name, ci.code AS item_code, h.description AS hazard_text,"
-        " p.name AS finder_name, d.name AS verifier_name FROM supervision_findings f"
-        " LEFT JOIN buildings b ON b.id = f.building_id"
-        " LEFT JOIN checklist_items ci ON ci.id = f.item_id"
-        " LEFT JOIN hazards h ON h.id = f.hazard_id"
-        " JOIN people p ON p.id = f.found_by LEFT JOIN people d ON d.id = f.verifier_id"
-        " WHERE f.visit_id = ? AND f.state = 'recorded' ORDER BY f.id",
-        (visit_id,),
+async def findings_of_visit(db: Reader, visit_id: int) -> list[Finding]:
+    """The visit's recorded findings, in the order recorded."""
+    rows = await db.all(
+        f"{_FINDING} WHERE f.visit_id = ? AND f.state = 'recorded' ORDER BY f.id", (visit_id,)
     )
+    return [_finding(row) for row in rows]
 
 
-async def contradicted(db: Reader, visit_id: int) -> list[Row]:
+async def contradicted(db: Reader, visit_id: int) -> list[Contradiction]:
     """The school's own answers the supervisors found otherwise."""
-    return await db.all(
-        "SELECT a.*, b.name AS building_name, ci.code AS item_code FROM supervision_answers a"
+    rows = await db.all(
+        "SELECT b.name, ci.code, a.school_choice, a.choice FROM supervision_answers a"
         " JOIN supervision_walks w ON w.id = a.walk_id JOIN buildings b ON b.id = w.building_id"
         " JOIN checklist_items ci ON ci.id = a.item_id"
         " WHERE w.visit_id = ? AND a.school_choice IS NOT NULL AND a.school_choice != a.choice"
         " ORDER BY w.id, ci.position",
         (visit_id,),
     )
+    return [Contradiction(r[0], r[1], Choice(r[2]), Choice(r[3])) for r in rows]
 
 
-async def all_findings(db: Reader, campaign_id: int) -> list[Row]:
+async def _all_findings(db: Reader, campaign_id: int) -> list[Row]:
     """Every recorded finding of the campaign, for the city report and the export."""
     return await db.all(
         "SELECT f.*, v.school_id, s.name AS school_name, b.name AS building_name,"
@@ -749,33 +897,38 @@ async def all_findings(db: Reader, campaign_id: int) -> list[Row]:
     )
 
 
-async def reopenings(db: Reader, hazard_id: int) -> list[Row]:
-    return await db.all(
-        "SELECT f.*, p.name AS finder_name, d.name AS verifier_name FROM supervision_findings f"
-        " JOIN people p ON p.id = f.found_by LEFT JOIN people d ON d.id = f.verifier_id"
-        " WHERE f.hazard_id = ? AND f.kind = 'rectified_badly' AND f.state = 'recorded'"
-        " ORDER BY f.id",
-        (hazard_id,),
-    )
+_HAZARD = (
+    "SELECT h.*, b.name AS building_name, ci.code AS item_code, ci.text_zh AS item_zh,"
+    " ci.text_en AS item_en, s.name AS school_name, p.name AS reporter_name"
+    " FROM hazards h LEFT JOIN buildings b ON b.id = h.building_id"
+    " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
+    " JOIN schools s ON s.id = h.school_id JOIN people p ON p.id = h.reported_by"
+    " WHERE h.state IN ('open', 'submitted', 'closed', 'unfixable')"
+)
 
 
-async def hazards_of_building(db: Reader, building_id: int) -> list[Row]:
+async def hazards_of_building(db: Reader, building_id: int) -> list[Hazard]:
     """The ledger's hazards of a building (found ones), accident-grade first."""
-    return await db.all(
-        "SELECT h.*, ci.code AS item_code FROM hazards h"
-        " LEFT JOIN checklist_items ci ON ci.id = h.item_id"
-        " WHERE h.building_id = ? AND h.state IN ('open', 'submitted', 'closed', 'unfixable')"
-        " ORDER BY h.accident_grade DESC, h.id",
-        (building_id,),
+    rows = await db.all(
+        f"{_HAZARD} AND h.building_id = ? ORDER BY h.accident_grade DESC, h.id", (building_id,)
     )
+    return [hazards.record(row) for row in rows]
 
 
-async def principal_of(db: Reader, school_id: int) -> Row | None:
-    return await db.one(
-        "SELECT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
+async def hazards_of_school(db: Reader, school_id: int) -> list[Hazard]:
+    """The ledger's hazards of a school (found ones)."""
+    rows = await db.all(f"{_HAZARD} AND h.school_id = ? ORDER BY h.id", (school_id,))
+    return [hazards.record(row) for row in rows]
+
+
+async def principal_of(db: Reader, school_id: int) -> Contact | None:
+    """The school's principal (the first to join), to whom an off-list hazard is named."""
+    row = await db.one(
+        "SELECT p.id, p.name, p.language FROM people p JOIN memberships m ON m.person_id = p.id"
         " WHERE m.school_id = ? AND m.role = 'principal' ORDER BY m.id LIMIT 1",
         (school_id,),
     )
+    return None if row is None else Contact(row[0], row[1], row[2])
 
 
 async def make_draw(
@@ -796,7 +949,7 @@ async def make_draw(
     return await store_draw(tx, campaign_id, made, districts, kinds, actor_id), made
 
 
-async def visit_rows_for_export(db: Reader, campaign_id: int) -> list[Row]:
+async def _visit_rows_for_export(db: Reader, campaign_id: int) -> list[Row]:
     """Every visit with its supervisors' names and its counts, for ``xiaoan export visits``."""
     return await db.all(
         "SELECT v.*, s.name AS school_name, s.district,"
@@ -818,10 +971,10 @@ async def visit_rows_for_export(db: Reader, campaign_id: int) -> list[Row]:
 # --- the papers ---------------------------------------------------------------------
 
 
-async def school_summaries(db: Reader, campaign_id: int) -> dict[int, Any]:
+async def school_summaries(db: Reader, campaign_id: int) -> dict[int, SchoolSupervision]:
     """Each school's latest visit state and its findings by kind (for the city report)."""
     states = {
-        r["school_id"]: r["state"]
+        r["school_id"]: VisitState(r["state"])
         for r in await db.all(
             "SELECT school_id, state FROM supervision_visits WHERE campaign_id = ? ORDER BY id",
             (campaign_id,),
@@ -841,22 +994,22 @@ async def school_summaries(db: Reader, campaign_id: int) -> dict[int, Any]:
     }
 
 
-async def finding_rows(db: Reader, campaign_id: int) -> list[Any]:
+async def finding_rows(db: Reader, campaign_id: int) -> list[FindingRow]:
     return [
         FindingRow(
             school=r["school_name"],
             building=r["building_name"] or "",
             item_code=r["item_code"],
-            kind=r["kind"],
+            kind=FindingKind(r["kind"]),
             description=r["description"] or "",
             hazard_id=r["hazard_id"],
             hazard_state=r["hazard_state"],
             verifier=r["verifier_name"],
             finder=r["finder_name"],
-            recorded_at=r["recorded_at"],
+            recorded_at=datetime.fromisoformat(r["recorded_at"]),
             accident_open=r["kind"] == "accident" and r["hazard_state"] != "closed",
         )
-        for r in await all_findings(db, campaign_id)
+        for r in await _all_findings(db, campaign_id)
     ]
 
 
@@ -868,10 +1021,10 @@ class ContradictionRow:
     school: str
     building: str
     item_code: str
-    school_choice: str
-    choice: str
+    school_choice: Choice
+    choice: Choice
     supervisor: str
-    answered_at: str
+    answered_at: datetime
 
 
 async def contradiction_rows(db: Reader, campaign_id: int) -> list[ContradictionRow]:
@@ -886,10 +1039,15 @@ async def contradiction_rows(db: Reader, campaign_id: int) -> list[Contradiction
         " ORDER BY a.id",
         (campaign_id,),
     )
-    return [ContradictionRow(*r) for r in rows]
+    return [
+        ContradictionRow(
+            r[0], r[1], r[2], r[3], Choice(r[4]), Choice(r[5]), r[6], datetime.fromisoformat(r[7])
+        )
+        for r in rows
+    ]
 
 
-async def visit_export_rows(db: Reader, campaign_id: int) -> list[Any]:
+async def visit_export_rows(db: Reader, campaign_id: int) -> list[VisitRow]:
     counts: dict[int, dict[FindingKind, int]] = {}
     for r in await db.all(
         "SELECT f.visit_id, f.kind, COUNT(*) AS n FROM supervision_findings f"
@@ -903,16 +1061,16 @@ async def visit_export_rows(db: Reader, campaign_id: int) -> list[Any]:
             id=r["id"],
             school=r["school_name"],
             district=r["district"],
-            chosen_by=r["chosen_by"],
+            chosen_by=ChosenBy(r["chosen_by"]),
             draw_id=r["draw_id"],
             supervisors=r["supervisor_names"] or "",
-            state=r["state"],
-            started_at=r["started_at"],
-            ended_at=r["ended_at"],
+            state=VisitState(r["state"]),
+            started_at=_moment(r["started_at"]),
+            ended_at=_moment(r["ended_at"]),
             walks=r["walks"],
             walks_unfinished=r["walks_unfinished"],
             items_checked=r["items_checked"],
             findings=counts.get(r["id"], {}),
         )
-        for r in await visit_rows_for_export(db, campaign_id)
+        for r in await _visit_rows_for_export(db, campaign_id)
     ]

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from openpyxl import load_workbook
 
-from handlers.supervise import tell_drawn
+from cases import supervision
 from ledger.roles import Role
-from storage import supervision
 from tests.conftest import School, cli_invitation, join, jpeg, make_school
 from tests.rectify_helpers import Scene, report, report_fix, scene
 from tests.simulator import Chat, Sent, Simulator
@@ -64,11 +63,8 @@ async def world(sim: Simulator) -> World:
 
 async def draw(sim: Simulator, schools: int = 2, per_visit: int = 2, seed: str = "t") -> int:
     """What ``xiaoan draw`` does."""
-    async with sim.db.write() as tx:
-        draw_id, _ = await supervision.make_draw(
-            tx, sim.services.campaign_id, seed, schools, per_visit, [], [], None
-        )
-        await tell_drawn(tx, draw_id)
+    asked = supervision.DrawAsked(sim.services.campaign_id, seed, schools, per_visit)
+    draw_id, _ = await supervision.draw_by_operator(sim.db, asked)
     await sim.send_outbox()
     return draw_id
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.rectify import State
 from ledger.roles import Membership, Person, Role
 from ledger.supervision import (
     AGAINST_SCHOOL,
@@ -34,6 +35,7 @@ from ledger.supervision import (
     school_candidates,
     verify_draw,
 )
+from ledger.walk import Choice
 
 SCHOOLS = tuple(
     SchoolCandidate(i, f"校{i}", district, kind)
@@ -315,7 +317,8 @@ def test_the_next_blind_question(
     ],
 )
 def test_a_contradicted_answer(school: str | None, supervisor: str, contradicted: bool) -> None:
-    assert contradicts(school, supervisor) is contradicted
+    found = None if school is None else Choice(school)
+    assert contradicts(found, Choice(supervisor)) is contradicted
 
 
 @pytest.mark.parametrize(
@@ -330,7 +333,7 @@ def test_a_contradicted_answer(school: str | None, supervisor: str, contradicted
     ],
 )
 def test_only_a_closed_hazard_is_reopened(state: str, ok: bool) -> None:
-    assert reopenable(state) is ok
+    assert reopenable(State(state)) is ok
 
 
 def test_the_record_counts_walks_items_and_findings() -> None:
