@@ -220,10 +220,10 @@ async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
     person = ctx.member()
     if step is Step.BUILDING:
         building_id = parse_id(value)
-        building = None if building_id is None else await campus.building(ctx.db, building_id)
-        if building is None or building["school_id"] not in person.school_ids:
+        building = None if building_id is None else await campus.building_by_id(ctx.db, building_id)
+        if building is None or building.school_id not in person.school_ids:
             raise NotAllowed()
-        return await save(ctx, hazard, building_id=building["id"], school_id=building["school_id"])
+        return await save(ctx, hazard, building_id=building.id, school_id=building.school_id)
     if step is Step.PHOTOS:
         if value == "done" and await hazards.photo_count(ctx.db, hazard.id) == 0:
             raise PhotoRejected(reason="none_yet")
