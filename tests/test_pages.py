@@ -10,6 +10,7 @@ from handlers.buttons import unpack
 from handlers.hazard import HazardAnswer, HazardChoices
 from handlers.rectify import ReassignPage, ReassignTo
 from handlers.reports import Export, SchoolsPage
+from handlers.supervise import AddMissed, EndVisit, VisitPage, WalkBuilding
 from ledger.hazards import Step
 from ledger.roles import Role
 from storage import campus, people
@@ -17,6 +18,7 @@ from telegram_rules.request import ALL_BUTTONS, ROW_BUTTONS
 from tests.conftest import jpeg, make_school, seed_person
 from tests.rectify_helpers import report, scene
 from tests.simulator import Chat, Sent, Simulator
+from tests.supervision_helpers import start_visit, world
 
 MANY = 301
 
@@ -184,3 +186,32 @@ async def test_a_page_of_someone_elses_hazard_question_is_refused(sim: Simulator
     hazard_id = await sim.db.value("SELECT id FROM hazards")
     await s.leader.tap_data(HazardChoices(hazard_id, Step.BUILDING, 2).pack(), s.leader.last)
     assert s.leader.alerts[-1] == "您没有权限进行此操作。"
+
+
+async def test_a_visit_to_a_school_of_301_buildings_can_walk_each(sim: Simulator) -> None:
+    w = await world(sim)
+    school_id = w.s.school.school_id
+    async with sim.db.write() as tx:
+        for n in range(MANY):
+            await campus.create_building(
+                tx, school_id=school_id, name=f"楼{n:03d}", use="office", floors=2,
+                year_built=2000, actor_id=None,
+            )  # fmt: skip
+    buildings = {b.id for b in await campus.buildings_of(sim.db, [school_id])}
+    await start_visit(sim, w)
+    message = w.sup1.last
+    assert "第 1/" in message.text
+    found, pages = await page_through(w.sup1, VisitPage)
+    walks = [t for t in found if isinstance(t, WalkBuilding)]
+    assert {t.building_id for t in walks} == buildings and pages > 1
+    # Every page keeps the visit's own buttons: add a missed building, end the visit.
+    assert sum(isinstance(t, (AddMissed, EndVisit)) for t in found) == 2 * pages
+    said = await w.sup1.tap("楼300")
+    assert "楼300" in said[-1].text
+    assert (
+        await sim.db.value(
+            "SELECT COUNT(*) FROM supervision_walks w JOIN buildings b ON b.id = w.building_id"
+            " WHERE b.name = '楼300'"
+        )
+        == 1
+    )
