@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from handlers.admin import InvitationsPage, Revoke
 from handlers.buttons import unpack
+from handlers.draw import DistrictPage, DrawDistrict
 from handlers.hazard import HazardAnswer, HazardChoices
 from handlers.rectify import ReassignPage, ReassignTo
 from handlers.reports import Export, SchoolsPage
@@ -215,3 +216,25 @@ async def test_a_visit_to_a_school_of_301_buildings_can_walk_each(sim: Simulator
         )
         == 1
     )
+
+
+async def test_a_draw_can_be_made_in_any_of_301_districts(sim: Simulator) -> None:
+    school = await make_school(sim, buildings=())
+    async with sim.db.write() as tx:
+        for n in range(MANY):
+            await campus.create_school(
+                tx, name=f"学校{n:03d}", kind="primary", ownership="public",
+                district=f"区{n:03d}", actor_id=None,
+            )  # fmt: skip
+    districts = {s.district for s in await campus.schools_by_name(sim.db) if s.district}
+    await school.taskforce.send("/draw")
+    said = await school.taskforce.send("2")
+    assert "第 1/" in said[-1].text
+    found, pages = await page_through(school.taskforce, DistrictPage)
+    picks = [t for t in found if isinstance(t, DrawDistrict)]
+    assert {t.index for t in picks} == set(range(len(districts) + 1)) and pages > 1
+    await school.taskforce.tap("区300")
+    state = await people.pending(sim.db, school.taskforce.user_id)
+    assert state is not None and state[0] == "draw"
+    names = sorted(districts)
+    assert names[state[1]["district"] - 1] == "区300"
