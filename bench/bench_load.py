@@ -1,16 +1,20 @@
 """The load bench (issue 12, item 6): N people walking on the local chat over HTTP.
 
-``xiaoan run`` without a token (the bot and the local chat in one process, as
-a school runs it) is started on 127.0.0.1 with a fresh database holding one
-school with a building for each person and a staff invitation for all of
-them. This process then plays N browsers through the page's own routes
-(``/api/join``, ``/api/send``, ``/api/contact``, ``/api/tap``, the
-``/api/events`` stream, ``/api/messages``): each joins (name, phone), opens
-its building's walk from the building's code (``/start w_<id>``, as the QR
-code on the wall does), and then taps 无隐患 every 2 s. The time measured is
-from the tap's POST to the page holding the next question (a bot message,
-new or edited, with a 无隐患 button for another item). Any answer that is
-not 200, or a next question that does not come within 30 s, is an error.
+``xiaoan run`` without a token (the bot, and the local chat as its child
+process, as a school runs it) is started on 127.0.0.1 with a fresh database
+holding one school with buildings enough for each person and a staff
+invitation for all of them. This process then plays N browsers through the
+page's own routes (``/api/join``, ``/api/send``, ``/api/contact``,
+``/api/tap``, the ``/api/events`` stream, ``/api/messages``): each joins
+(name, phone), opens its building's walk from the building's code
+(``/start w_<id>``, as the QR code on the wall does), and then taps 无隐患
+every 2 s. The time measured is from the tap's POST to the page holding the
+next question (a bot message, new or edited, with a 无隐患 button for another
+item, or the walk's last question); after a walk's last question the person
+answers 否, waits for the summary and opens their next building (untimed).
+Any answer that is not 200, or a next question that does not come within
+30 s, is an error. Each phase also prints taps/s and the CPU each process
+used per tap (the bot, the local chat, this bench's browsers; from /proc).
 
 Two phases of the same length in one run: the N people alone (the anchor),
 then the same with one more person sending 100 messages in a second. Prints
@@ -54,6 +58,10 @@ TAP_EVERY = 2.0
 NEXT_WITHIN = 30.0  # a next question later than this is an error
 FLOOD = 100
 STEP = "无隐患"
+LAST_QUESTION = "还有其他隐患吗"  # after a walk's last item
+LAST = "否"
+SUMMARY = "排查小结"
+ITEMS = 19  # a teaching building of 2005: the items of a walk
 
 
 def free_port() -> int:
@@ -67,7 +75,8 @@ class Setup:
     folder: Path
     config: Path
     page: str
-    buildings: list[int] = field(default_factory=list)
+    # Each person's buildings: a walk has 19 items, a run may need more taps than that.
+    buildings: list[list[int]] = field(default_factory=list)
     code: str = ""
 
 
@@ -89,8 +98,8 @@ def write_config(folder: Path, people_count: int) -> Setup:
     return Setup(folder, config, f"http://{HOST}:{port}")
 
 
-async def seed(setup: Setup, people_count: int) -> None:
-    """One school, a building per person, one staff invitation for everyone."""
+async def seed(setup: Setup, people_count: int, per_person: int) -> None:
+    """One school, ``per_person`` buildings for each person, one staff invitation for all."""
     from bot.config import load_config
 
     config = load_config(setup.config, env={})
@@ -102,11 +111,13 @@ async def seed(setup: Setup, people_count: int) -> None:
                 actor_id=None,
             )  # fmt: skip
             for n in range(people_count + 1):
-                building = await campus.create_building(
-                    tx, school_id=school, name=f"教学楼{n}", use="teaching", floors=4,
-                    year_built=2005, actor_id=None,
-                )  # fmt: skip
-                setup.buildings.append(building)
+                mine = []
+                for k in range(per_person):
+                    mine.append(await campus.create_building(
+                        tx, school_id=school, name=f"教学楼{n}-{k}", use="teaching", floors=4,
+                        year_built=2005, actor_id=None,
+                    ))  # fmt: skip
+                setup.buildings.append(mine)
             setup.code = await people.create_invitation(
                 tx, role=Role.STAFF, school_id=school, created_by=None, days=1,
                 max_uses=people_count + 1,
@@ -127,7 +138,23 @@ class Browser:
         self.messages: dict[int, dict[str, Any]] = {}
         self.changed = asyncio.Event()
         self.errors: list[str] = []
+        self.buildings: list[int] = []  # those not walked yet
         self._stream: asyncio.Task[None] | None = None
+
+    async def next_building(self) -> None:
+        """Open the walk of one's next building from its code (as the QR code on its wall
+        does), until its first question."""
+        await self.post("/api/send", {"text": f"/start w_{self.buildings.pop(0)}"})
+        await self.wait(lambda m: STEP in labels(m))
+
+    async def finish_walk(self) -> None:
+        """The last item answered: no other hazard, the summary, then the next building."""
+        tapped = self.button_of(LAST)
+        if tapped is None:
+            raise RuntimeError("the last question has no 否 button")
+        await self.post("/api/tap", {"message_id": tapped[0], "data": tapped[1]})
+        await self.wait_text(SUMMARY)
+        await self.next_building()
 
     async def post(self, path: str, body: dict[str, Any]) -> Any:
         async with self.session.post(self.page + path, json=body) as response:
@@ -180,10 +207,14 @@ class Browser:
         return await self.wait(lambda m: text in (m.get("html") or "") or text in labels(m))
 
     def step_button(self) -> tuple[int, str] | None:
+        return self.button_of(STEP)
+
+    def button_of(self, label: str) -> tuple[int, str] | None:
+        """The newest button with this label: its message and data."""
         for message in sorted(self.messages.values(), key=lambda m: -m["id"]):
             for row in message.get("buttons") or []:
                 for button in row:
-                    if STEP in button["text"] and button.get("data"):
+                    if label in button["text"] and button.get("data"):
                         return message["id"], button["data"]
         return None
 
@@ -207,8 +238,8 @@ async def onboard(browser: Browser, n: int, setup: Setup) -> None:
     await browser.wait_text("手机号")
     await browser.post("/api/contact", {"phone": f"139{n:08d}"})
     await browser.wait_text("您已以")
-    await browser.post("/api/send", {"text": f"/start w_{setup.buildings[n]}"})
-    await browser.wait(lambda m: STEP in labels(m))
+    browser.buildings = list(setup.buildings[n])
+    await browser.next_building()
 
 
 async def walk(browser: Browser, until: float, times: list[float], start: float) -> None:
@@ -223,17 +254,25 @@ async def walk(browser: Browser, until: float, times: list[float], start: float)
         message_id, data = tapped
         try:
             await browser.post("/api/tap", {"message_id": message_id, "data": data})
-            await browser.wait(
-                lambda m, old=data: any(
-                    STEP in b["text"] and b.get("data") and b["data"] != old
-                    for row in m.get("buttons") or []
-                    for b in row
+            shown = await browser.wait(
+                lambda m, old=data: (
+                    LAST_QUESTION in (m.get("html") or "")
+                    or any(
+                        STEP in b["text"] and b.get("data") and b["data"] != old
+                        for row in m.get("buttons") or []
+                        for b in row
+                    )
                 )
             )
+            times.append(time.perf_counter() - began)  # the next question, or the last one
+            if LAST_QUESTION in (shown.get("html") or ""):
+                if not browser.buildings:
+                    raise RuntimeError("walked every building: seed more (per_person)")
+                began = time.perf_counter()  # not timed: the summary and the next walk's start
+                await browser.finish_walk()
         except (RuntimeError, TimeoutError, aiohttp.ClientError) as error:
             browser.errors.append(f"{type(error).__name__}: {error}")
             return
-        times.append(time.perf_counter() - began)
         await asyncio.sleep(max(0.0, TAP_EVERY - (time.perf_counter() - began)))
 
 
@@ -248,9 +287,26 @@ async def flood(browser: Browser) -> None:
 
 
 async def phase(
-    walkers: list[Browser], seconds: float, flooder: Browser | None
-) -> tuple[list[float], int]:
+    walkers: list[Browser], seconds: float, flooder: Browser | None, server: int
+) -> tuple[list[float], int, Usage, Usage, float]:
+    """The walkers tapping for ``seconds`` (and the flooder, if any); CPU read around it.
+
+    First (untimed) each walker opens their next building, so that every phase starts at
+    a walk's first item: phases are alike, and the walks' ends (the summary, the next
+    building), which come for everyone at about the same tap, fall in neither.
+    """
+    gate = asyncio.Semaphore(50)
+
+    async def fresh(browser: Browser) -> None:
+        async with gate:
+            try:
+                await browser.next_building()
+            except (RuntimeError, TimeoutError, aiohttp.ClientError) as error:
+                browser.errors.append(f"next building: {error}")
+
+    await asyncio.gather(*(fresh(b) for b in walkers if not b.errors))
     times: list[float] = []
+    cpu_before, began = cpu_now(server), time.perf_counter()
     errors_before = sum(len(b.errors) for b in walkers)
     until = time.perf_counter() + seconds
     tasks = [
@@ -260,10 +316,80 @@ async def phase(
     if flooder is not None:
         tasks.append(flood(flooder))
     await asyncio.gather(*tasks)
-    return times, sum(len(b.errors) for b in walkers) - errors_before
+    errors = sum(len(b.errors) for b in walkers) - errors_before
+    return times, errors, cpu_before, cpu_now(server), time.perf_counter() - began
 
 
-def show(name: str, times: list[float], errors: int) -> float:
+def descendants(pid: int) -> list[int]:
+    """A process and every process it started (from /proc), parents first."""
+    found = [pid]
+    for one in found:
+        for task in Path(f"/proc/{one}/task").glob("*/children"):
+            with suppress(OSError):
+                found.extend(int(child) for child in task.read_text().split())
+    return found
+
+
+def cpu_of(pid: int) -> tuple[str, float, float]:
+    """A process's name (its command's last words), the CPU seconds it used so far, and the
+    seconds its threads spent ready to run but waiting for a core (the machine's other load)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "", 0.0, 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    name = " ".join(w.decode(errors="replace") for w in words[-3:] if w and b"/" not in w)
+    return name or str(pid), ticks / os.sysconf("SC_CLK_TCK"), waited(pid)
+
+
+def waited(pid: int) -> float:
+    """Seconds the process's threads waited on a run queue (/proc/<pid>/task/*/schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with suppress(OSError, ValueError, IndexError):
+            total += int(task.read_text().split()[1])
+    return total / 1e9
+
+
+Usage = dict[str, tuple[float, float]]  # process -> (CPU seconds, seconds waiting for a core)
+
+
+def cpu_now(server: int) -> Usage:
+    """CPU and run-queue seconds so far of each server process and of this bench."""
+    used = {
+        f"{name} [{pid}]": (seconds, waiting)
+        for pid in descendants(server)
+        for name, seconds, waiting in [cpu_of(pid)]
+    }
+    mine = os.times()
+    used["bench client (browsers)"] = (mine.user + mine.system, waited(os.getpid()))
+    return used
+
+
+def show_cpu(before: Usage, after: Usage, taps: int, seconds: float) -> None:
+    """CPU ms per tap of each process, taps per second, and how long each waited for a core
+    (high on a machine busy with other work: its p99s then say more of the machine)."""
+    print(f"    {taps / seconds:6.1f} taps/s; CPU ms per tap:", flush=True)
+    for name, (used, waiting) in after.items():
+        spent = used - before.get(name, (0.0, 0.0))[0]
+        stalled = waiting - before.get(name, (0.0, 0.0))[1]
+        print(
+            f"      {name:40} {spent * 1000 / max(taps, 1):6.2f}  ({spent / seconds * 100:3.0f} %"
+            f" of a core; waited for a core {stalled / seconds * 100:3.0f} % of the time)"
+        )
+
+
+def show(
+    name: str,
+    times: list[float],
+    errors: int,
+    cpu_before: Usage,
+    cpu_after: Usage,
+    seconds: float,
+) -> float:
+    """p50/p99/max and errors of a phase, then its CPU per tap."""
     ordered = sorted(times) or [float("nan")]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print(
@@ -271,6 +397,7 @@ def show(name: str, times: list[float], errors: int) -> float:
         f"  p99 {p99 * 1000:7.0f} ms  max {ordered[-1] * 1000:7.0f} ms  errors {errors}",
         flush=True,
     )
+    show_cpu(cpu_before, cpu_after, len(times), seconds)
     return p99
 
 
@@ -282,7 +409,12 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
         await asyncio.to_thread(
             subprocess.run, [*init, "init"], check=True, env=env, capture_output=True
         )
-        await seed(setup, people_count)
+        # Taps a person may make in both phases, and a building's walk to spare.
+        # Each phase starts on a fresh building (so both phases walk the same items, and
+        # nobody's walk ends together with everyone else's in one of them only), plus the
+        # walks a long phase runs through, plus one to spare.
+        per_person = 2 * (1 + int(seconds / TAP_EVERY) // ITEMS) + 1
+        await seed(setup, people_count, per_person)
         log = (Path(folder) / "bot.log").open("wb")
         bot = subprocess.Popen(  # noqa: S603, ASYNC220 - this interpreter, our own command; once
             [*init, "run"], stdout=log, stderr=subprocess.STDOUT, env=env
@@ -310,10 +442,11 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
             )
             walkers, flooder = ready[:-1], ready[-1]
             print(f"{len(walkers)} people tapping every {TAP_EVERY:g} s, {seconds:g} s a phase")
-            alone = show("alone (anchor)", *await phase(walkers, seconds, None))
+            alone = show("alone (anchor)", *await phase(walkers, seconds, None, bot.pid))
             if flooded:
                 under = show(
-                    f"one person flooding {FLOOD} msgs", *await phase(walkers, seconds, flooder)
+                    f"one person flooding {FLOOD} msgs",
+                    *await phase(walkers, seconds, flooder, bot.pid),
                 )
                 print(
                     f"  p99 under the flood - p99 alone: {(under - alone) * 1000:+.0f} ms"
@@ -322,6 +455,8 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
             errors = [e for b in browsers for e in b.errors]
             if errors:
                 print(f"  first errors: {json.dumps(errors[:3], ensure_ascii=False)}")
+                lines = (Path(folder) / "bot.log").read_text("utf-8", "replace").splitlines()
+                print("  the server's last log lines:", *lines[-15:], sep="\n    ")
         finally:
             for browser in browsers:
                 await browser.close()

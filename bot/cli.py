@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -476,28 +477,48 @@ def cmd_run(config: Config, demo: bool = False) -> None:
     from telegram.error import InvalidToken
 
     from bot.app import ALLOWED_UPDATES, build_application
-    from bot.local import LocalChatThread, demo_links, local_page_of
+    from bot.local import demo_links, local_page_of
+    from bot.local_process import LocalChatProcess
+    from bot.local_request import LocalChatRequest
 
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
     local = None
-    if not config.token:  # no Telegram: the built-in local chat plays it
-        local = LocalChatThread(config).start()
+    if not config.token:  # no Telegram: the built-in local chat plays it, in its own process
+        # Until polling has its own, a SIGTERM (the local chat's end, or anyone's) stops
+        # the start-up quietly, the child included, instead of killing this process outright.
+        signal.signal(signal.SIGTERM, _stop_starting)
+        local = LocalChatProcess(config)
+        redact(local.token)
+        local.start()
         config = local.bot_config
-        redact(config.token)
-        print(f"local chat: {local.server.people_url}  (no token: Telegram is not used)")
+        print(f"local chat: {local.people_url}  (no token: Telegram is not used)", flush=True)
     try:
         if demo:
             codes = asyncio.run(_demo(config))
-            page = local.server.people_url if local else local_page_of(config)
+            page = local.people_url if local else local_page_of(config)
             print(demo_links(codes, page, config.username), flush=True)
-        app = build_application(config, SystemClock(config.timezone))
+        app = build_application(
+            config, SystemClock(config.timezone), request=LocalChatRequest() if local else None
+        )
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
         # PTB's own message repeats the token: say it in one line without it.
         raise ConfigError(f"run: the Bot API at {config.api_base_url} refused the token") from None
+    except _Stopped:
+        pass  # SIGTERM while starting: stopped as polling stops on it
     finally:
         if local is not None:
             local.stop()
+    if local is not None and local.failure:
+        raise ConfigError(local.failure)
+
+
+class _Stopped(BaseException):
+    """SIGTERM came before polling took the signal over."""
+
+
+def _stop_starting(signum: int, frame: object) -> None:
+    raise _Stopped
 
 
 async def _demo(config: Config) -> list[tuple[Role, str]]:

@@ -7,12 +7,9 @@ The bot is unchanged: it is pointed at the local server's Bot API side with
 from __future__ import annotations
 
 import asyncio
-import secrets
 import signal
 import sqlite3
-import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import aiosqlite
@@ -105,7 +102,7 @@ def new_server(config: Config, token: str) -> LocalServer:
     )
 
 
-async def _start(server: LocalServer) -> None:
+async def start_server(server: LocalServer) -> None:
     """Start, or say in one line which port could not be had."""
     try:
         await server.start()
@@ -135,7 +132,7 @@ def cmd_local(config: Config) -> None:
     async def serve() -> None:
         """Run until SIGINT or SIGTERM."""
         server = new_server(config, config.token)
-        await _start(server)
+        await start_server(server)
         print(addresses(server), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -147,67 +144,6 @@ def cmd_local(config: Config) -> None:
             await server.stop()
 
     asyncio.run(serve())
-
-
-class LocalChatThread:
-    """The local server on its own event loop in a thread, beside the bot's polling."""
-
-    def __init__(self, config: Config) -> None:
-        # Any string the server accepts will do: it exists only in this process.
-        self.token = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(24)}"
-        self.server = new_server(config, self.token)
-        self.config = config
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="local-chat", daemon=True)
-
-    def start(self) -> LocalChatThread:
-        """Start the server's thread; returns once it listens (or raises why it cannot)."""
-        self._thread.start()
-        self._ready.wait()
-        if self._failure is not None:
-            raise self._failure
-        return self
-
-    def _run(self) -> None:
-        """The thread: its own event loop."""
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
-        """Start, say so, wait to be stopped, stop."""
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            await _start(self.server)
-        except ConfigError as failure:
-            self._failure = failure
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.server.stop()
-
-    def stop(self) -> None:
-        """Stop the server and wait for its thread."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=10)
-
-    @property
-    def bot_config(self) -> Config:
-        """The bot's settings pointed at this server."""
-        api = self.server.api_url
-        return replace(
-            self.config,
-            token=self.token,
-            api_base_url=f"{api}/bot",
-            api_file_url=f"{api}/file/bot",
-            username=self.server.settings.username,
-        )
 
 
 def page_url(config: Config) -> str:

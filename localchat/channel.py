@@ -15,6 +15,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -82,6 +83,19 @@ class Upload:
 
 Params = dict[str, Any]
 Uploads = dict[str, Upload]
+
+
+class RawJSON(str):
+    """A result that is JSON already (stored updates): sent as it is, not parsed and
+    encoded again on every getUpdates."""
+
+
+@lru_cache(maxsize=1024)
+def _as_shown(raw: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """Telegram's reading of a text, kept for the texts seen lately: every edit compares the
+    old text with the new and answers with the new one read, and a walk's questions are
+    the same for many people. Callers must not change what it returns."""
+    return rules.as_shown(raw, parse_mode)
 
 
 class Hub:
@@ -173,7 +187,7 @@ def _shown(body: dict[str, Any]) -> tuple[Any, ...]:
     return (
         body["kind"],
         body.get("file_id"),
-        rules.as_shown(text or "", body.get("parse_mode")),
+        _as_shown(text or "", body.get("parse_mode")),
         body.get("reply_markup"),
     )
 
@@ -313,7 +327,8 @@ class Channel:
     @staticmethod
     def _plain(raw: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
         """Text and entities from what the bot sent, as Telegram keeps them."""
-        return rules.as_shown(raw, parse_mode)
+        text, entities = _as_shown(raw, parse_mode)
+        return text, [dict(entity) for entity in entities]  # the cached ones stay as they are
 
     @staticmethod
     def file_object(kind: str, stored: StoredFile) -> dict[str, Any]:
@@ -369,14 +384,14 @@ class Channel:
         deadline = loop.time() + timeout
         while True:
             arrival = self.hub.arrival  # taken before reading, so nothing slips between
-            found = await self.store.updates(offset, limit)
+            found = await self.store.updates_json(offset, limit)
             remaining = deadline - loop.time()
             if found or remaining <= 0:
-                return found
+                return RawJSON(f"[{','.join(found)}]")
             try:
                 await asyncio.wait_for(arrival.wait(), remaining)
             except TimeoutError:
-                return []
+                return RawJSON("[]")
 
     async def _menu_key(self, params: Params) -> tuple[str, str]:
         """The scope and language a menu call names, checked as Telegram checks them."""

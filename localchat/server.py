@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import BodyPartReader, web
 
 from ledger.clock import Clock
-from localchat.channel import ApiError, Channel, Params, Upload, Uploads
+from localchat.channel import ApiError, Channel, Params, RawJSON, Upload, Uploads
 from localchat.limits import FloodLimits, PageLimits
 from localchat.quiet import QuietRepeats
 from localchat.store import Store
@@ -148,6 +148,10 @@ async def bot_method(request: web.Request) -> web.Response:
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as error:
         log.info("bad request to %s: %s", request.match_info["method"], type(error).__name__)
         return telegram_error(ApiError(400, "Bad Request: invalid parameters"))
+    if isinstance(result, RawJSON):
+        return web.Response(
+            text=f'{{"ok":true,"result":{result}}}', content_type="application/json"
+        )
     return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
 

@@ -3,6 +3,15 @@
 It plays Telegram's memory: what was said in each chat (so a reload shows
 the chat again), the updates the bot has not confirmed yet (so getUpdates
 after a restart hands them out again), and the files by SHA-256 on disk.
+
+Every statement here takes microseconds (small rows, by key), so they run
+on the event loop itself through plain ``sqlite3``: a trip to a database
+thread and back would cost more than the statement. Commits are in WAL mode
+with ``synchronous = NORMAL``: what was committed survives the local chat's
+process being killed (the WAL is in the operating system's hands at once);
+a power cut may lose the last moments of the chat's history and of updates
+not yet fetched, which the bot's own database does not depend on (what the
+bot received it keeps in its inbox, with every fsync, before confirming).
 """
 
 from __future__ import annotations
@@ -10,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
@@ -97,6 +108,11 @@ UPGRADES: tuple[str, ...] = (
     """,
 )
 
+log = logging.getLogger(__name__)
+
+# How often the WAL is copied back into the database file (in a thread).
+CHECKPOINT_SECONDS = 1.0
+
 # A session's last use is written at most this often.
 SEEN_EVERY = timedelta(hours=1)
 
@@ -136,7 +152,7 @@ class Message:
     deleted: bool
 
 
-def _message(row: aiosqlite.Row) -> Message:
+def _message(row: sqlite3.Row) -> Message:
     """A row of ``messages`` as a ``Message``."""
     return Message(
         id=row["id"],
@@ -172,25 +188,49 @@ def _hash(token: str) -> str:
 
 
 class Store:
-    """One connection; writes are serialised by a lock so each is whole."""
+    """One connection, used on the event loop; a method's statements run without an
+    ``await`` between them, so each write is whole (the lock covers the one that awaits)."""
 
     def __init__(self, path: Path, files: Path) -> None:
         self.path = path
         self.files = files
-        self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
 
     async def open(self) -> Store:
         """Open (creating the file, its folder and the schema when missing)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.files.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        self._db.row_factory = aiosqlite.Row
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.executescript(SCHEMA)
-        await self._db.commit()
+        # isolation_level None: transactions are ours (BEGIN … COMMIT), as aiosqlite's were not.
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        # A checkpoint writes the WAL back into the file and syncs both: on a busy disk that
+        # takes long enough to stall every page, so it runs in a thread, not in a commit.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._db.executescript(SCHEMA)
         await self._upgrade()
+        self._checkpoints = asyncio.create_task(self._checkpoint_every(CHECKPOINT_SECONDS))
         return self
+
+    async def _checkpoint_every(self, seconds: float) -> None:
+        """Copy the WAL back into the database file now and then, on a connection of its own
+        in a worker thread (a passive checkpoint: writers never wait for it)."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        failed = False
+        try:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await asyncio.to_thread(conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                    failed = False
+                except (OSError, sqlite3.Error) as error:  # out of files, say: next time
+                    if not failed:
+                        log.warning("local chat: a checkpoint failed (%s); trying again", error)
+                    failed = True
+        finally:
+            conn.close()
 
     async def _upgrade(self) -> None:
         """Bring a file of an older version up to date, each step whole or not at all."""
@@ -198,67 +238,73 @@ class Store:
         done = int(row[0]) if row else 0
         for number, script in enumerate(UPGRADES[done:], start=done + 1):
             # executescript would commit on its own; one transaction per step instead.
-            await self.db.execute("BEGIN")
-            try:
+            with self._transaction():
                 for statement in _statements(script):
-                    await self.db.execute(statement)
-                await self.db.execute(f"PRAGMA user_version = {number}")
-                await self.db.commit()
-            except BaseException:
-                await self.db.rollback()
-                raise
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
 
     async def close(self) -> None:
         """Close the connection (safe to call twice)."""
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._checkpoints
+            self._checkpoints = None
         if self._db is not None:
-            await self._db.close()
+            self._db.close()
             self._db = None
 
     @property
-    def db(self) -> aiosqlite.Connection:
+    def db(self) -> sqlite3.Connection:
         """The open connection."""
         assert self._db is not None, "store used before open()"
         return self._db
 
-    async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
-        """One row or None."""
-        async with self.db.execute(sql, args) as cursor:
-            return await cursor.fetchone()
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
-    async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
+    async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        """One row or None."""
+        row: sqlite3.Row | None = self.db.execute(sql, args).fetchone()
+        return row
+
+    async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """Every row."""
-        async with self.db.execute(sql, args) as cursor:
-            return list(await cursor.fetchall())
+        return list(self.db.execute(sql, args).fetchall())
 
     async def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
-        """One statement, committed; returns the new row id."""
-        async with self._lock:
-            cursor = await self.db.execute(sql, args)
-            await self.db.commit()
-            return cursor.lastrowid or 0
+        """One statement, committed (autocommit); returns the new row id."""
+        return self.db.execute(sql, args).lastrowid or 0
 
     # --- people and sessions -----------------------------------------------------
     async def add_person(self, name: str, language: str, now: str) -> tuple[int, str]:
         """A new person with their own chat; returns the user id and a session token."""
         token = secrets.token_urlsafe(32)
-        async with self._lock:
+        with self._transaction():
             top = await self._one("SELECT MAX(user_id) AS top FROM people")
             user_id = max(FIRST_USER_ID, (top["top"] or 0) + 1 if top else 0)
-            await self.db.execute(
+            self.db.execute(
                 "INSERT INTO people (user_id, name, language, created_at) VALUES (?, ?, ?, ?)",
                 (user_id, name, language, now),
             )
-            await self.db.execute(
+            self.db.execute(
                 "INSERT INTO sessions (token_hash, user_id, created_at, last_seen)"
                 " VALUES (?, ?, ?, ?)",
                 (_hash(token), user_id, now, now),
             )
-            await self.db.commit()
         return user_id, token
 
     async def person_of_session(
         self, token: str, now: datetime, lasts: timedelta
-    ) -> aiosqlite.Row | None:
+    ) -> sqlite3.Row | None:
         """The person whose browser holds this session token, or None (unknown or expired).
 
         A session lasts ``lasts`` after its last use; use is noted at most hourly,
@@ -286,7 +332,7 @@ class Store:
         """Logout (or expiry): the token opens nothing any more."""
         await self._write("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
 
-    async def person(self, user_id: int) -> aiosqlite.Row | None:
+    async def person(self, user_id: int) -> sqlite3.Row | None:
         """A local person by user id (= their chat id), or None."""
         return await self._one("SELECT * FROM people WHERE user_id = ?", (user_id,))
 
@@ -295,9 +341,9 @@ class Store:
         self, chat_id: int, from_bot: bool, date: int, body: dict[str, Any]
     ) -> Message:
         """Store a message with the next version; its id is the message id."""
-        async with self._lock:
-            version = await self._next_version()
-            cursor = await self.db.execute(
+        with self._transaction():
+            version = self._next_version()
+            cursor = self.db.execute(
                 "INSERT INTO messages (chat_id, from_bot, date, body, version, file_id)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -309,7 +355,6 @@ class Store:
                     file_of(from_bot, body),
                 ),
             )
-            await self.db.commit()
             message_id = cursor.lastrowid or 0
         return Message(message_id, chat_id, from_bot, date, body, version, False)
 
@@ -321,14 +366,14 @@ class Store:
         A key already used in this chat stores nothing and gives back the
         messages its first send made; the flag says whether they are new.
         """
-        async with self._lock:
+        with self._transaction():
             earlier = await self._sent_under(chat_id, key)
             if earlier is not None:
                 return earlier, False
             made = []
             for body in bodies:
-                version = await self._next_version()
-                cursor = await self.db.execute(
+                version = self._next_version()
+                cursor = self.db.execute(
                     "INSERT INTO messages (chat_id, from_bot, date, body, version, file_id)"
                     " VALUES (?, 1, ?, ?, ?, ?)",
                     (
@@ -341,11 +386,10 @@ class Store:
                 )
                 message_id = cursor.lastrowid or 0
                 made.append(Message(message_id, chat_id, True, date, body, version, False))
-            await self.db.execute(
+            self.db.execute(
                 "INSERT INTO sent_keys (chat_id, key, message_ids) VALUES (?, ?, ?)",
                 (chat_id, key, json.dumps([m.id for m in made])),
             )
-            await self.db.commit()
         return made, True
 
     async def sent_under(self, chat_id: int, key: str) -> list[Message] | None:
@@ -365,10 +409,9 @@ class Store:
                 found.append(_message(message))
         return found
 
-    async def _next_version(self) -> int:
-        """One more than any message's version (called under the write lock; indexed)."""
-        row = await self._one("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM messages")
-        assert row is not None
+    def _next_version(self) -> int:
+        """One more than any message's version (called in a write transaction; indexed)."""
+        row = self.db.execute("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM messages").fetchone()
         return int(row["v"])
 
     async def message(self, chat_id: int, message_id: int) -> Message | None:
@@ -381,13 +424,12 @@ class Store:
 
     async def replace_body(self, message: Message, body: dict[str, Any]) -> Message:
         """An edit: new body, new version (so open pages fetch it again)."""
-        async with self._lock:
-            version = await self._next_version()
-            await self.db.execute(
+        with self._transaction():
+            version = self._next_version()
+            self.db.execute(
                 "UPDATE messages SET body = ?, version = ? WHERE id = ?",
                 (json.dumps(body, ensure_ascii=False), version, message.id),
             )
-            await self.db.commit()
         return Message(
             message.id, message.chat_id, message.from_bot, message.date, body, version, False
         )
@@ -402,12 +444,11 @@ class Store:
 
     async def delete_message(self, message: Message) -> None:
         """Mark it deleted, with a new version so open pages remove it."""
-        async with self._lock:
-            version = await self._next_version()
-            await self.db.execute(
+        with self._transaction():
+            version = self._next_version()
+            self.db.execute(
                 "UPDATE messages SET deleted = 1, version = ? WHERE id = ?", (version, message.id)
             )
-            await self.db.commit()
 
     async def chat_since(self, chat_id: int, version: int) -> list[Message]:
         """A chat's messages changed after ``version`` (all of them for 0), deleted included."""
@@ -424,15 +465,14 @@ class Store:
         One statement writes the row with its ``update_id`` inside: getUpdates,
         reading on the same connection, never sees an update without it.
         """
-        async with self._lock:
-            cursor = await self.db.execute(
+        with self._transaction():
+            cursor = self.db.execute(
                 "INSERT INTO updates (update_id, body)"
                 " SELECT n, json_set(?, '$.update_id', n) FROM (SELECT 1 + MAX("
                 "  COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'updates'), 0),"
                 "  COALESCE((SELECT MAX(update_id) FROM updates), 0)) AS n)",
                 (json.dumps(content, ensure_ascii=False),),
             )
-            await self.db.commit()
             return cursor.lastrowid or 0
 
     async def updates(self, offset: int, limit: int) -> list[dict[str, Any]]:
@@ -440,6 +480,10 @@ class Store:
 
         A negative offset keeps only that many of the newest, as Telegram does.
         """
+        return [json.loads(body) for body in await self.updates_json(offset, limit)]
+
+    async def updates_json(self, offset: int, limit: int) -> list[str]:
+        """``updates``, each as the JSON it is stored as (getUpdates sends them on as they are)."""
         if offset < 0:
             row = await self._one(
                 "SELECT update_id FROM updates ORDER BY update_id DESC LIMIT 1 OFFSET ?",
@@ -452,7 +496,7 @@ class Store:
             "SELECT body FROM updates WHERE update_id >= ? ORDER BY update_id LIMIT ?",
             (max(offset, 0), limit),
         )
-        return [json.loads(r["body"]) for r in rows]
+        return [str(r["body"]) for r in rows]
 
     async def drop_updates(self) -> None:
         """Forget every pending update (deleteWebhook with drop_pending_updates)."""

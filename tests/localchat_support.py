@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import socket
+import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from telegram import Bot
+from telegram.request import BaseRequest
 
+from bot import local
+from bot.config import Config
 from ledger.clock import FakeClock
+from ledger.errors import ConfigError
 from localchat.limits import FloodLimits
 from localchat.server import LocalServer, LocalSettings
 
@@ -54,9 +61,15 @@ def shown(message: dict[str, Any]) -> str:
     return "\n".join([message.get("html") or "", *labels])
 
 
-def bot_for(server: LocalServer, token: str = TOKEN) -> Bot:
-    """A real python-telegram-bot ``Bot`` pointed at the server's Bot API side."""
-    return Bot(token, base_url=f"{server.api_url}/bot", base_file_url=f"{server.api_url}/file/bot")
+def bot_for(server: LocalServer, token: str = TOKEN, request: BaseRequest | None = None) -> Bot:
+    """A real python-telegram-bot ``Bot`` pointed at the server's Bot API side (with
+    python-telegram-bot's own client, or the one given: ``xiaoan run`` gives aiohttp's)."""
+    return Bot(
+        token,
+        base_url=f"{server.api_url}/bot",
+        base_file_url=f"{server.api_url}/file/bot",
+        request=request,
+    )
 
 
 class Browser:
@@ -171,3 +184,66 @@ async def until_served(url: str) -> None:
                 pass
             await asyncio.sleep(0.05)
     raise AssertionError(f"{url} never answered")
+
+
+class LocalChatThread:
+    """The local server on its own event loop in a thread of the test's process, for tests
+    that need a Bot API to point a bot at (``xiaoan run`` starts the local chat as a process
+    of its own: ``bot.local_process``)."""
+
+    def __init__(self, config: Config) -> None:
+        # Any string the server accepts will do: it exists only in this process.
+        self.token = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(24)}"
+        self.server = local.new_server(config, self.token)
+        self.config = config
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="local-chat", daemon=True)
+
+    def start(self) -> LocalChatThread:
+        """Start the server's thread; returns once it listens (or raises why it cannot)."""
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
+        return self
+
+    def _run(self) -> None:
+        """The thread: its own event loop."""
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        """Start, say so, wait to be stopped, stop."""
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await local.start_server(self.server)
+        except ConfigError as failure:
+            self._failure = failure
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.server.stop()
+
+    def stop(self) -> None:
+        """Stop the server and wait for its thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+    @property
+    def bot_config(self) -> Config:
+        """The bot's settings pointed at this server."""
+        api = self.server.api_url
+        return replace(
+            self.config,
+            token=self.token,
+            api_base_url=f"{api}/bot",
+            api_file_url=f"{api}/file/bot",
+            username=self.server.settings.username,
+        )

@@ -287,9 +287,11 @@ class FakeApp:
     """Stands for the Application: records the settings it was built with, never polls."""
 
     built: ClassVar[list[Any]] = []
+    requests: ClassVar[list[Any]] = []
 
-    def __init__(self, config, clock) -> None:
+    def __init__(self, config, clock, request=None) -> None:
         FakeApp.built.append(config)
+        FakeApp.requests.append(request)
 
     def run_polling(self, **kwargs) -> None:
         return None
@@ -301,12 +303,14 @@ LOCAL_PORTS = "[local]\nport = 0\napi_port = 0\n"
 @pytest.mark.parametrize("demo", [False, True])
 def test_run_without_a_token_uses_the_local_chat(tmp_path, capsys, monkeypatch, demo):
     """No token: the local chat starts on loopback and the bot is pointed at it."""
-    FakeApp.built = []
+    FakeApp.built, FakeApp.requests = [], []
     monkeypatch.setattr("bot.app.build_application", FakeApp)
     argv = ["--config", str(write_config(tmp_path, LOCAL_PORTS)), "run"]
     code, out, err = run(capsys, *argv, *(["--demo"] if demo else []))
     assert code == 0, err
     (config,) = FakeApp.built
+    (request,) = FakeApp.requests
+    assert type(request).__name__ == "LocalChatRequest"  # aiohttp's client, to our own server
     assert re.match(r"local chat: http://127\.0\.0\.1:\d+ ", out)
     assert config.api_base_url.startswith("http://127.0.0.1:")
     assert config.api_base_url.endswith("/bot") and config.api_file_url.endswith("/file/bot")
@@ -339,7 +343,7 @@ def test_demo_twice_reuses_the_school(tmp_path, capsys, monkeypatch):
 def test_a_refused_token_is_one_line_without_it(tmp_path, capsys, monkeypatch):
     """The Bot API (here the local chat, which has a token of its own) says 401."""
     from bot.config import load_config
-    from bot.local import LocalChatThread
+    from tests.localchat_support import LocalChatThread
 
     config = write_config(tmp_path, LOCAL_PORTS)
     server = LocalChatThread(load_config(config, env={})).start()

@@ -19,6 +19,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMedia
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken, RetryAfter
 
+from bot.local_request import LocalChatRequest
 from ledger.clock import FakeClock
 from localchat.limits import Bucket, FloodLimits
 from localchat.server import LocalServer
@@ -55,9 +56,12 @@ async def chat_id(server: LocalServer) -> int:
     return user_id
 
 
-@pytest.fixture
-async def bot(server: LocalServer) -> AsyncIterator[Bot]:
-    async with bot_for(server) as connected:
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def bot(server: LocalServer, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    """The bot's Bot object with python-telegram-bot's client (towards Telegram) and with
+    the one ``xiaoan run`` uses towards its own local chat: each test passes with both."""
+    client = LocalChatRequest() if request.param == "aiohttp" else None
+    async with bot_for(server, request=client) as connected:
         yield connected
 
 
@@ -367,3 +371,14 @@ async def test_updates_survive_a_restart(tmp_path: Path, clock: FakeClock) -> No
         assert updates[0].message.chat.id == user_id
     finally:
         await server.stop()
+
+
+async def test_a_text_read_once_is_given_out_as_a_copy(server: LocalServer, chat_id: int) -> None:
+    """Telegram's reading of a text is kept for the next edit; what callers get is their own."""
+    body = {"kind": "text", "text": "<b>第 3/19 项</b>", "parse_mode": "HTML", "reply_markup": None}
+    message = await server.channel.store.add_message(chat_id, True, 0, body)
+    first = await server.channel.telegram_message(message)
+    first["entities"][0]["length"] = 99
+    first["entities"].append({"type": "italic", "offset": 0, "length": 1})
+    again = await server.channel.telegram_message(message)
+    assert again["entities"] == [{"type": "bold", "offset": 0, "length": 8}]
