@@ -9,6 +9,7 @@ from handlers.admin import InvitationsPage, Revoke
 from handlers.buttons import unpack
 from handlers.draw import DistrictPage, DrawDistrict
 from handlers.hazard import HazardAnswer, HazardChoices
+from handlers.inspect import BuildingsPage, OpenBuilding
 from handlers.rectify import ReassignPage, ReassignTo
 from handlers.reports import Export, SchoolsPage
 from handlers.supervise import AddMissed, EndVisit, VisitPage, WalkBuilding
@@ -238,3 +239,46 @@ async def test_a_draw_can_be_made_in_any_of_301_districts(sim: Simulator) -> Non
     assert state is not None and state[0] == "draw"
     names = sorted(districts)
     assert names[state[1]["district"] - 1] == "区300"
+
+
+async def test_every_one_of_301_buildings_can_be_walked_from_inspect(sim: Simulator) -> None:
+    """``/inspect`` lists a school's buildings a page at a time; the last of 301 is
+    reached through the pages and tapping it starts its walk."""
+    school = await make_school(sim, buildings=())
+    async with sim.db.write() as tx:
+        for n in range(MANY):
+            await campus.create_building(
+                tx,
+                school_id=school.school_id,
+                name=f"楼{n:03d}",
+                use="teaching",
+                floors=3,
+                year_built=2005,
+                actor_id=None,
+            )
+    ids = {b.id for b in await campus.buildings_of(sim.db, [school.school_id])}
+    assert len(ids) == MANY
+    said = await school.staff.send("/inspect")
+    assert "0/301" in said[-1].text and "第 1/" in said[-1].text
+    found, pages = await page_through(school.staff, BuildingsPage)
+    opened = [t for t in found if isinstance(t, OpenBuilding)]
+    assert {t.building_id for t in opened} == ids and len(opened) == MANY and pages > 1
+    said = await school.staff.tap("楼300")
+    assert "楼300" in said[-1].text  # its walk's first question, with its answers
+    assert "1/19" in said[-1].text
+    assert any("无隐患" in label for row in said[-1].buttons for label, _ in row)
+    assert (
+        await sim.db.value(
+            "SELECT COUNT(*) FROM inspections i JOIN buildings b ON b.id = i.building_id"
+            " WHERE b.name = '楼300' AND i.closed_at IS NULL"
+        )
+        == 1
+    )
+
+
+async def test_a_page_of_buildings_of_a_school_not_ones_own_is_refused(sim: Simulator) -> None:
+    school = await make_school(sim)
+    other = await make_school(sim, name="第二小学", taskforce=school.taskforce)
+    await school.staff.send("/inspect")
+    await school.staff.tap_data(BuildingsPage(other.school_id, 1).pack(), school.staff.last)
+    assert school.staff.alerts[-1] == "您没有权限进行此操作。"
