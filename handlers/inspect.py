@@ -23,6 +23,7 @@ from handlers.base import Button, Ctx, Keyboard, fits, plain, reading
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
+from handlers.pages import page_line, page_of
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.hazards import Hazard, Step
 from ledger.roles import can_walk, require
@@ -115,37 +116,70 @@ class PickSchool(Tap):
 
 async def show_buildings(ctx: Ctx, school_id: int) -> None:
     """The school's buildings (one of the person's schools): their states and coverage."""
-    person = ctx.member()
-    found = await walks.buildings(ctx.db, school_id, ctx.services.campaign_id)
-    school = next(m.school_name for m in person.memberships if m.school_id == school_id)
-    if not found:
+    shown = await _buildings_page(ctx, school_id, 1)
+    if shown is None:
+        school = next(m.school_name for m in ctx.member().memberships if m.school_id == school_id)
         await ctx.reply("inspect.no_buildings", school=school)
         return
+    await ctx.say(*shown)
+
+
+@button("buildings_page")
+@dataclass(frozen=True)
+class BuildingsPage(Tap):
+    """Another page of the school's buildings, in place."""
+
+    reads_only = True
+    school_id: int
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        require(can_walk(ctx.member(), self.school_id))
+        shown = await _buildings_page(ctx, self.school_id, self.page)
+        if shown is None:  # the buildings were removed meanwhile
+            raise Stale()
+        await ctx.edit(*shown)
+
+
+async def _buildings_page(
+    ctx: Ctx, school_id: int, number: int
+) -> tuple[str, list[list[Button]]] | None:
+    """The coverage and one page of the buildings (one's own walks to go on with first), a
+    button each: a school may have more buildings than a keyboard holds. None: no buildings."""
+    person = ctx.member()
+    found = await walks.buildings(ctx.db, school_id, ctx.services.campaign_id)
+    if not found:
+        return None
+    school = next(m.school_name for m in person.memberships if m.school_id == school_id)
     cov = coverage([b.state for b in found])
-    buttons: list[list[Button]] = []
-    for b in found:
-        if b.state is BuildingState.IN_PROGRESS and b.walker_id == person.id:
-            label = plain(ctx.t("inspect.resume", building=b.name))
-            buttons.append([OpenBuilding(b.id).labelled(label)])
-    for b in found:
-        label = ctx.t(
-            f"inspect.state.{b.state.value}",
-            name=b.name,
-            done=b.answered,
-            total=await _item_count(ctx, b),
-        )
-        if b.missed:  # 遗漏建筑: added by a supervision visit
-            label = ctx.t("inspect.missed", label=label)
-        buttons.append([OpenBuilding(b.id).labelled(f"{STATE_ICON[b.state]} {plain(label)}")])
-    await ctx.reply(
+    mine = [b for b in found if b.state is BuildingState.IN_PROGRESS and b.walker_id == person.id]
+    entries = [await _building_button(ctx, b, True) for b in mine]
+    entries += [await _building_button(ctx, b, False) for b in found]
+    page = page_of(ctx, entries, number, lambda n: BuildingsPage(school_id, n))
+    text = ctx.t(
         "inspect.list",
-        buttons,
         school=school,
         closed=cov.closed,
         total=cov.total,
         in_progress=cov.in_progress,
         bar=progress_bar(cov.closed, cov.total),
     )
+    return "\n".join(filter(None, [text, page_line(ctx, page)])), page.rows
+
+
+async def _building_button(ctx: Ctx, b: BuildingWalk, resume: bool) -> Button:
+    """A building's button: go on with one's own walk, or its state and answers so far."""
+    if resume:
+        return OpenBuilding(b.id).labelled(plain(ctx.t("inspect.resume", building=b.name)))
+    label = ctx.t(
+        f"inspect.state.{b.state.value}",
+        name=b.name,
+        done=b.answered,
+        total=await _item_count(ctx, b),
+    )
+    if b.missed:  # 遗漏建筑: added by a supervision visit
+        label = ctx.t("inspect.missed", label=label)
+    return OpenBuilding(b.id).labelled(f"{STATE_ICON[b.state]} {plain(label)}")
 
 
 async def _item_count(ctx: Ctx, building: BuildingWalk) -> int:

@@ -60,6 +60,11 @@ def _person(row: Row, rows: list[Row]) -> Person:
     )
 
 
+async def names(db: Reader) -> dict[int, str]:
+    """Everyone's name by id (a list of planned messages names whom each is for)."""
+    return {int(row["id"]): str(row["name"]) for row in await db.all("SELECT id, name FROM people")}
+
+
 async def chat_of(db: Reader, person_id: int) -> int | None:
     value = await db.value("SELECT chat_id FROM people WHERE id = ?", (person_id,))
     return None if value is None else int(value)
