@@ -2,8 +2,8 @@
 shown above it (issue 12, item 6: one rate-limited Bot API call per step, besides the
 tap's answer, which Telegram does not limit).
 
-Shared by any walk that asks one question at a time (the supervisors' walk uses it; the
-inspection walk's ``handlers.inspect._step`` does the same and can be folded onto it).
+Shared by the walks that ask one question at a time: the inspection walk
+(``handlers.inspect``) and the supervisors' walk (``handlers.supervise``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from collections.abc import Sequence
 from telegram import Message
 from telegram.error import BadRequest
 
-from handlers.base import Ctx, Keyboard
+from handlers.base import Ctx, Keyboard, fits
 from storage import journeys
-from telegram_rules import MAX_TEXT
-from telegram_rules.fit import html_units
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ def with_recent(lines: Sequence[str], question: str) -> str:
     """The question under the last answers' lines; the question whole, without them, when
     both would not fit in one message (a long item: Telegram takes 4096 UTF-16 units)."""
     text = "\n".join(lines) + "\n\n" + question if lines else question
-    return question if html_units(text) > MAX_TEXT else text
+    return text if fits(text) else question
 
 
 async def step_in_place(ctx: Ctx, text: str, keyboard: Keyboard) -> bool:

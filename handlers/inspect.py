@@ -13,14 +13,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from telegram import Document, Message, PhotoSize
-from telegram.error import BadRequest
+from telegram import Document, PhotoSize
 
 from cases.walk import Then, answer_item, report_other
 from handlers import hazard as hazard_questions
 from handlers import when
-from handlers.base import Button, Ctx, Keyboard, fits, plain, reading
+from handlers.base import Button, Ctx, Keyboard, plain, reading
 from handlers.buttons import Tap, button
+from handlers.inplace import RECENT, line_room, step_in_place, with_recent
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
 from handlers.pages import page_line, page_of
@@ -39,7 +39,7 @@ from ledger.walk import (
     coverage,
     progress_bar,
 )
-from storage import hazards, journeys, people, walks
+from storage import hazards, people, walks
 from storage.db import Query, Row, Writes
 from telegram_rules.fit import clip, fit, room_for
 from texts import Html
@@ -370,16 +370,7 @@ def _question(
                 Pause(walk.id).labelled(ctx.t("walk.pause")),
             ],
         ]
-    text = "\n".join(lines) + "\n\n" + question if lines else question
-    if not fits(text):  # a long item: the question whole, without the lines
-        text = question
-    return text, keyboard
-
-
-RECENT = 2  # answers shown above the question that replaced theirs
-# UTF-16 units of an item's text in a line of answers: a phone's line, about (a Chinese
-# character is twice as wide as a Latin letter).
-LINE_TEXT = {"zh": 24, "en": 40}
+    return with_recent(lines, question), keyboard
 
 
 def _answer_lines(
@@ -398,7 +389,7 @@ def _answer_lines(
             "step.line",
             mark=ctx.t(f"step.mark.{answers[i].value}"),
             n=number[i][0],
-            text=clip(number[i][1].text(ctx.lang), LINE_TEXT.get(ctx.lang, 24)),
+            text=clip(number[i][1].text(ctx.lang), line_room(ctx.lang)),
             answer=ctx.t(f"step.answer.{answers[i].value}"),
         )
         for i in given
@@ -518,25 +509,8 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
 
 
 async def _step(ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position) -> bool:
-    """Edit the tapped question into the next one: the one call a step costs besides the
-    tap's answer. False when the tapped message is not a question to edit (too old for
-    Telegram to show it to the bot): the caller settles it and asks anew."""
-    query = ctx.update.callback_query
-    message = query.message if query else None
-    if not isinstance(message, Message) or message.text is None:
-        return False
-    text, keyboard = _question(ctx, walk, items, where, recent=True)
-    try:
-        # Another question than the tapped one; "not modified" (a replay after a crash,
-        # Telegram shows it already) is no failure.
-        await ctx.edit(text, keyboard, same=False)
-    except BadRequest as refused:  # deleted, or too old to edit: the question anew
-        log.info("step not shown in place: %s", refused.message)
-        await ctx.ask(text, keyboard)
-        return True
-    # Shown: recorded with this person's next transaction, not in one of its own.
-    journeys.shown_later(ctx.db, ctx.user_id, message.message_id, ctx.lang)
-    return True
+    """The tapped question edited into the next one (``handlers.inplace``)."""
+    return await step_in_place(ctx, *_question(ctx, walk, items, where, recent=True))
 
 
 @button("pause", legacy="p")
