@@ -522,13 +522,26 @@ def _stop_starting(signum: int, frame: object) -> None:
 
 
 async def _demo(config: Config) -> list[tuple[Role, str]]:
+    """The demo school. A SIGTERM meanwhile (the local chat's end, or anyone's) cancels
+    it at an ``await``, so that the database is closed: ``_stop_starting`` raising at any
+    line could leave its connections' threads open, and the process would never exit."""
     from bot.demo import create_demo
 
-    db = await _open(config)
+    loop = asyncio.get_running_loop()
+    making = asyncio.current_task()
+    assert making is not None
+    loop.add_signal_handler(signal.SIGTERM, making.cancel)
     try:
-        return await create_demo(db)
+        db = await _open(config)
+        try:
+            return await create_demo(db)
+        finally:
+            await db.close()
+    except asyncio.CancelledError:
+        raise _Stopped from None
     finally:
-        await db.close()
+        loop.remove_signal_handler(signal.SIGTERM)  # (which leaves SIGTERM's default)
+        signal.signal(signal.SIGTERM, _stop_starting)
 
 
 class _Redact(logging.Filter):

@@ -56,7 +56,14 @@ SUBJECT_SCHOOL = {
 
 
 async def _open(path: Path) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    connecting = aiosqlite.connect(path, isolation_level=None)
+    # A daemon thread: a connection left open by a start-up cut short (a signal raised
+    # between its opening and its owner's ``close``) must not keep the process from
+    # ending. Ending with it open is as safe as being killed: every commit is atomic,
+    # and an answer is confirmed only once its commit is on disk. (aiosqlite makes the
+    # thread before starting it, and has no public setting for this.)
+    connecting._thread.daemon = True
+    conn = await connecting
     conn.row_factory = sqlite3.Row
     try:
         for pragma in (
