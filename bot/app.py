@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Update
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -168,7 +169,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     The failure is kept even when the update was applied before it (a reply
     that failed after the commit): the operator sees every one.
     """
-    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+    error = context.error
+    if unreachable(error):
+        # The Bot API out of reach (Telegram down, or the local chat's process gone, which
+        # bot.local_process says in its own line): one line, the cause named, no traceback,
+        # which would say nothing more than where the request was when the network failed.
+        log.warning(
+            "%s: the Bot API did not answer (%s)",
+            "polling" if update is None else "update failed",
+            _scrub(f"{type(error).__name__}: {error}", context.bot.token)[:200],
+        )
+    else:
+        log.error("update failed: %s", type(error).__name__, exc_info=error)
     if not isinstance(update, Update):
         return
     services: Services = context.bot_data["services"]
@@ -186,6 +198,46 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await Ctx(update, context).reply("error.internal")
         except Exception as error:  # Telegram may be what failed: it is logged
             log.warning("could not tell of the failure: %s", type(error).__name__)
+
+
+class NetworkErrorsInOneLine(logging.Filter):
+    """python-telegram-bot's own reports of a network failure (its polling, its last
+    ``getUpdates`` while stopping, a polling call left behind as it stops) in one line:
+    the message and the cause, no traceback.
+
+    A Bot API out of reach is a state, not a bug: the traceback only shows where the
+    request was, and several of them buried the one line that says what happened.
+    Other errors keep their tracebacks.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if unreachable(error):
+            cause = f"{type(error).__name__}: {error}"
+            # The first line: asyncio adds the task's whole repr on the next ones.
+            said = record.getMessage().splitlines()[0]
+            record.msg, record.args = f"{said} ({cause})", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def unreachable(error: object) -> bool:
+    """A network failure: not Telegram's refusal (python-telegram-bot's ``BadRequest`` is a
+    ``NetworkError`` too, but says the call was wrong, which is a bug to trace)."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+# Where python-telegram-bot logs failures of polling (its network loop logs as "telegram.ext");
+# asyncio: a polling call that failed as polling stopped is "never retrieved" by it.
+PTB_LOGGERS = ("telegram.ext", "telegram.ext.Updater", "telegram.ext.Application", "asyncio")
+
+
+def network_errors_in_one_line() -> None:
+    """Install ``NetworkErrorsInOneLine`` on python-telegram-bot's loggers (once)."""
+    for name in PTB_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, NetworkErrorsInOneLine) for f in logger.filters):
+            logger.addFilter(NetworkErrorsInOneLine())
 
 
 def _scrub(text: str, token: str) -> str:
@@ -377,5 +429,6 @@ def build_application(
         .build()
     )
     app.bot_data["guard"] = Guard()
+    network_errors_in_one_line()
     add_handlers(app)
     return app
