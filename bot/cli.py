@@ -8,8 +8,8 @@ import logging
 import signal
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +28,7 @@ from ledger.roles import Role
 if TYPE_CHECKING:
     from handlers.base import Services
     from ledger.imports import Problem
-    from storage.db import Database
+    from storage.db import Database, Tx
 
 DESCRIPTION = """\
 xiaoan: school fire and earthquake safety inspections, run from phones.
@@ -393,6 +393,7 @@ def _refused(path: Path, problems: Sequence[Problem]) -> str:
 async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str]:
     """Import a file in one transaction, or nothing and the bad rows; (exit code, output)."""
     from cases import imports as importing
+    from ledger.errors import XiaoanError
     from reports import files, imports
     from texts import t
 
@@ -408,35 +409,45 @@ async def cmd_import(config: Config, args: argparse.Namespace) -> tuple[int, str
         data = args.file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"import: cannot read {args.file}: {exc.strerror}") from None
+    opened: list[Services] = []
+
+    @asynccontextmanager
+    async def write() -> AsyncIterator[Tx]:
+        # The database is opened only for a sheet worth storing: a file refused
+        # unread, or a bad row, leaves it untouched (not even created).
+        if not opened:
+            opened.append(await _services(config))
+        async with opened[0].db.write() as tx:
+            yield tx
+
     try:
-        kind, rows = imports.read_rows(data)
-    except imports.BadSpreadsheet as bad:
-        reason = t("en", f"error.bad_spreadsheet.{bad.params['reason']}", **bad.params)
-        raise ConfigError(f"import: {args.file}: {reason}") from None
-    if kind.value != args.what:
-        raise ConfigError(f"import: {args.file} is a {kind.value} file, not {args.what}")
-    services = await _services(config)
-    try:
-        write = services.db.write
-        if args.what == "schools":
-            made = await importing.import_schools(write, None, *imports.parse_schools(rows))
-            if isinstance(made, importing.Refused):
-                return 1, _refused(args.file, made.problems)
+        try:
+            done = await importing.import_sheet(
+                write,
+                None,
+                data,
+                this_year=SystemClock(config.timezone).now().year,
+                school_id=getattr(args, "school", None),
+                expect=imports.Kind(args.what),
+            )
+        except XiaoanError as refused:
+            reason = refused.params.get("reason")
+            key = f"error.{refused.code}.{reason}" if reason else f"error.{refused.code}"
+            raise ConfigError(f"import: {args.file}: {t('en', key, **refused.params)}") from None
+        if isinstance(done, importing.Refused):
+            return 1, _refused(args.file, done.problems)
+        if isinstance(done, importing.SchoolsImported):
             lines = [
                 f"school {m.school_id} {m.name}: principal {m.principal} {m.phone}: "
                 f"{deep_link(config.username or None, m.code)}"
-                for m in made
+                for m in done.schools
             ]
-            return 0, "\n".join([f"imported {len(made)} new school(s)", *lines])
-        await _school_or_fail(services, args.school)
-        buildings, problems = imports.parse_buildings(rows, services.clock.now().year)
-        names = await importing.import_buildings(write, None, args.school, buildings, problems)
-        if isinstance(names, importing.Refused):
-            return 1, _refused(args.file, names.problems)
-        listed = f": {', '.join(names)}" if names else ""
-        return 0, f"imported {len(names)} new building(s){listed}"
+            return 0, "\n".join([f"imported {len(done.schools)} new school(s)", *lines])
+        listed = f": {', '.join(done.names)}" if done.names else ""
+        return 0, f"imported {len(done.names)} new building(s){listed}"
     finally:
-        await services.db.close()
+        for services in opened:
+            await services.db.close()
 
 
 async def cmd_qr(config: Config, args: argparse.Namespace) -> tuple[str, bytes, str]:

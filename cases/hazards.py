@@ -10,14 +10,14 @@ Nobody is told what they did themselves.
 from __future__ import annotations
 
 from cases import notify
-from cases.rectify import day, title, warn_sole_manager
+from cases.rectify import about, day, warn_sole_manager
 from ledger.hazards import Hazard
 from ledger.rectify import sole_manager
 from ledger.roles import Person, Role
 from storage import campus, hazards, people
 from storage import rectify as store
 from storage.db import Tx
-from texts import Html, t
+from texts import t
 
 
 async def open_hazard(tx: Tx, hazard: Hazard, person: Person, card: str) -> None:
@@ -30,29 +30,29 @@ async def open_hazard(tx: Tx, hazard: Hazard, person: Person, card: str) -> None
 
 
 def _render(hazard: Hazard, reporter: str, key: str, warn: bool, card: str) -> notify.Render:
-    """The notice ``key`` about the hazard, with the warning for an only manager if ``warn``."""
+    """The notice ``key`` about the hazard, with the warning for an only manager if ``warn``
+    (made to fit one message whatever people typed: ``cases.rectify.about``)."""
 
-    def render(lang: str) -> tuple[str, notify.Keyboard]:
-        lines = [
-            t(
-                lang,
-                key,
-                title=Html(title(lang, hazard)),
-                school=hazard.school_name,
-                reporter=reporter,
-                responsible=hazard.responsible_name or "-",
-                deadline=day(hazard.deadline),
-            )
-        ]
+    def tail(lang: str) -> list[str]:
+        lines = []
         if hazard.major and key == "named.to_responsible":
             lines.append(t(lang, "named.major_line"))
         if hazard.takes_out_of_use:
             lines.append(t(lang, "named.out_of_use_line"))
         if warn:
             lines.append(t(lang, "verify_by_taskforce.warning"))
-        return "\n".join(lines), [[(t(lang, "card.open"), card)]]
+        return lines
 
-    return render
+    return about(
+        hazard,
+        key,
+        [[("card.open", card)]],
+        tail=tail,
+        school=hazard.school_name,
+        reporter=reporter,
+        responsible=hazard.responsible_name or "-",
+        deadline=day(hazard.deadline),
+    )
 
 
 async def tell_new_hazard(

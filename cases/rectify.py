@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from cases import notify
 from cases.actor import Actor
-from ledger.buildings import TEXT_MAX, clean_text
+from ledger.buildings import NAME_MAX, TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NeedPhoto, NotAllowed, Stale
 from ledger.evidence import EvidenceRules, after_photo_flag
@@ -45,9 +45,14 @@ from storage import hazards, people
 from storage import rectify as store
 from storage.db import Reader, Tx
 from storage.photos import StoredPhoto
+from telegram_rules.fit import clip
 from texts import DEFAULT, Html, t
 
 ALBUM_MAX = 10  # Telegram's limit for the pictures of one album
+# UTF-16 units of a name, and of a description, where a message names a hazard: twice
+# the characters a typed one holds (an emoji is two units), so never less than typed.
+HEAD_NAME = 2 * NAME_MAX
+HEAD_DESCRIPTION = 2 * TEXT_MAX
 Waiting = Callable[[Tx], Awaitable[None]]
 
 
@@ -72,9 +77,15 @@ def day(value: date | None) -> str:
 
 
 def heading(lang: str, hazard_id: int, building: str | None, description: str | None) -> str:
-    """``#12【教学楼A】`` and the description, as every message names a hazard."""
+    """``#12【教学楼A】`` and the description, as every message names a hazard: whatever
+    is stored, at most ``HEAD_NAME`` and ``HEAD_DESCRIPTION`` units of them (more than
+    a typed name or description can hold), so a question naming it fits a message."""
     return t(
-        lang, "rectify.title", id=hazard_id, building=building or "?", description=description or ""
+        lang,
+        "rectify.title",
+        id=hazard_id,
+        building=clip(building or "?", HEAD_NAME),
+        description=clip(description or "", HEAD_DESCRIPTION),
     )
 
 
@@ -83,12 +94,31 @@ def title(lang: str, hazard: Hazard) -> str:
     return heading(lang, hazard.id, hazard.building_name, hazard.description)
 
 
-def about(hazard: Hazard, key: str, buttons: notify.Keyboard = (), **values: Any) -> notify.Render:
+def about(
+    hazard: Hazard,
+    key: str,
+    buttons: notify.Keyboard = (),
+    *,
+    head: Callable[[str], str] | None = None,
+    tail: Callable[[str], list[str]] | None = None,
+    **values: Any,
+) -> notify.Render:
     """A notice about a hazard: the text ``key`` with the hazard's title, and buttons
-    given as (text key, callback data), all in the recipient's language."""
+    given as (text key, callback data), all in the recipient's language. ``head``: a
+    line above it, ``tail``: lines under it. What people typed (the description, the
+    building's name, the names and reasons in ``values``) is cut to fit one message."""
 
     def render(lang: str) -> tuple[str, notify.Keyboard]:
-        text = t(lang, key, title=Html(title(lang, hazard)), **values)
+        def compose(typed: dict[str, str]) -> str:
+            named = heading(lang, hazard.id, typed.pop("@building"), typed.pop("@description"))
+            text = t(lang, key, title=Html(named), **{**values, **typed})
+            lines = [head(lang)] if head else []
+            return "\n".join([*lines, text, *(tail(lang) if tail else [])])
+
+        typed = notify.typed_values(values)
+        typed["@building"] = hazard.building_name or "?"
+        typed["@description"] = hazard.description or ""
+        text = notify.fitted(compose, typed)
         return text, [[(t(lang, label), data) for label, data in row] for row in buttons]
 
     return render
@@ -139,14 +169,9 @@ async def second_signers(tx: Tx, author_id: int, facts: Facts) -> list[Contact]:
     return await people.by_ids(tx, *sorted(verifiers(author_id, facts.managers)))
 
 
-def _to_taskforce(hazard: Hazard, render: notify.Render, why_key: str) -> notify.Render:
-    """A notice for the verifiers, headed for the task force with why it comes to them."""
-
-    def headed(lang: str) -> tuple[str, notify.Keyboard]:
-        text, buttons = render(lang)
-        return t(lang, why_key, school=hazard.school_name) + "\n" + text, buttons
-
-    return headed
+def _to_taskforce(hazard: Hazard, why_key: str) -> Callable[[str], str]:
+    """The line heading a notice for the verifiers when it goes to the task force: why."""
+    return lambda lang: t(lang, why_key, school=clip(hazard.school_name, HEAD_NAME))
 
 
 # --- reporting a fix ----------------------------------------------------------------
@@ -264,7 +289,8 @@ async def submit_fix(
     pairs, flags = await evidence(hazard, after)
     plain = [p.sha256 for p in before[:5]] + [p.sha256 for p in after[:5]]
     album = list(dict.fromkeys(pairs + plain))[:ALBUM_MAX]
-    base = about(
+    by_taskforce = taskforce_verifies(person.id, facts.managers)
+    render = about(
         hazard,
         "fix.to_verifier",
         [
@@ -274,21 +300,14 @@ async def submit_fix(
             ],
             [("card.open", links.card(hazard.id))],
         ],
+        # Nobody at the school may verify: the task force is asked, and told why.
+        head=_to_taskforce(hazard, "verify_by_taskforce.to_taskforce") if by_taskforce else None,
+        tail=lambda lang: flags[lang] if lang in flags else flags.get(DEFAULT, []),
         fixer=person.name,
         note=note,
         before=len(before),
         after=len(after),
     )
-
-    def flagged(lang: str) -> tuple[str, notify.Keyboard]:
-        text, buttons = base(lang)
-        lines = flags[lang] if lang in flags else flags.get(DEFAULT, [])
-        return ("\n".join([text, *lines]) if lines else text), buttons
-
-    render: notify.Render = flagged
-    by_taskforce = taskforce_verifies(person.id, facts.managers)
-    if by_taskforce:  # nobody at the school may verify: the task force is asked, and says so
-        render = _to_taskforce(hazard, render, "verify_by_taskforce.to_taskforce")
     async with actor.write() as tx:
         await store.submit_fix(tx, hazard.id, fix_id, person.id, note)
         await _end_waiting(tx, actor)
@@ -399,14 +418,13 @@ async def _report_up(tx: Tx, hazard: Hazard) -> None:
         key=f"building_done:{hazard.building_id}:{hazard.id}",
         kind="building_done",
         render=lambda lang: (
-            t(
-                lang,
-                "report_up.building",
-                school=hazard.school_name,
-                building=hazard.building_name or "?",
-                closed=closed,
-            )
-            + (t(lang, "report_up.unfixable", count=unfixable) if unfixable else ""),
+            notify.fitted(
+                lambda typed: (
+                    t(lang, "report_up.building", closed=closed, **typed)
+                    + (t(lang, "report_up.unfixable", count=unfixable) if unfixable else "")
+                ),
+                {"school": hazard.school_name, "building": hazard.building_name or "?"},
+            ),
             (),
         ),
     )
@@ -458,6 +476,7 @@ async def ask_extension(
     async with actor.write() as tx:
         change_id = await store.ask_extension(tx, hid, person.id, hazard.deadline, new, reason)
         await _end_waiting(tx, actor)
+        why = "verify_by_taskforce.extension_to_taskforce"
         render = about(
             hazard,
             "extension.to_manager",
@@ -467,13 +486,12 @@ async def ask_extension(
                     ("extension.refuse", links.decide(hid, change_id, False)),
                 ]
             ],
+            head=_to_taskforce(hazard, why) if by_taskforce else None,
             asker=person.name,
             old=day(hazard.deadline),
             new=new.isoformat(),
             reason=reason,
         )
-        if by_taskforce:
-            render = _to_taskforce(hazard, render, "verify_by_taskforce.extension_to_taskforce")
         await notify.tell(
             tx,
             await second_signers(tx, person.id, facts),
@@ -657,11 +675,11 @@ async def warn_sole_manager(
         await people.by_ids(tx, person_id),
         key=f"sole_manager:{hazard.id}",
         kind="sole_manager",
-        render=lambda lang: (
-            t(lang, "verify_by_taskforce.assigned", title=Html(title(lang, hazard)))
-            + "\n"
-            + t(lang, "verify_by_taskforce.warning"),
-            [[(t(lang, "card.open"), card)]],
+        render=about(
+            hazard,
+            "verify_by_taskforce.assigned",
+            [[("card.open", card)]],
+            tail=lambda lang: [t(lang, "verify_by_taskforce.warning")],
         ),
     )
     return stored > 0

@@ -1,22 +1,37 @@
-"""The walk's actions: answer an item.
+"""The walk's actions: answer an item, say whether there is any other hazard.
 
-A use case checks the rule (``ledger.walk``), writes, and queues its notices in
-the one transaction it is given, so that the chat (whose transaction also marks
-the update done and moves the person's journey) and the command line share it.
+A use case checks the rule (``ledger.walk``), then writes in the one transaction
+its ``Actor`` opens (the chat's also marks the update done and moves the person's
+journey), so that the chat and the command line share it. A step's write is known
+whole once the rule is judged: it runs at once, in one trip to the writer's thread
+(``Actor.write_at_once``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from cases.actor import Actor
 from ledger.errors import Stale
 from ledger.walk import Choice, Position, Walk, Where, after_answer
 from storage import hazards, walks
-from storage.db import Tx
+from storage.db import Writes
+
+# What the person waits for once the action is written (their journey), in its transaction.
+Then = Callable[[Writes], None]
+
+
+def _nothing(w: Writes) -> None:
+    """No journey to store (the command line)."""
 
 
 async def answer_item(
-    tx: Tx, walk: Walk, item_ids: Sequence[int], item_id: int, choice: Choice, person_id: int
+    actor: Actor,
+    walk: Walk,
+    item_ids: Sequence[int],
+    item_id: int,
+    choice: Choice,
+    then: Then = _nothing,
 ) -> Position:
     """Answer the walk's current item; where the walk stands then.
 
@@ -27,31 +42,45 @@ async def answer_item(
     whose questions come next.
     """
     after = after_answer(walk, item_ids, item_id, choice)
-    if not await walks.record_answer(tx, walk.id, item_id, choice, person_id):
-        raise Stale()
-    if after.where is Where.HAZARD:
-        return await _open_hazard(tx, walk, item_id, person_id)
-    return after
+    person_id = actor.person.id
+
+    def write(w: Writes) -> Position:
+        if not walks.record_answer(w, walk.id, item_id, choice, person_id):
+            raise Stale()
+        then(w)
+        if after.where is Where.HAZARD:
+            return _open_hazard(w, walk, item_id, person_id)
+        return after
+
+    return await actor.write_at_once(write)
 
 
 async def report_other(
-    tx: Tx, walk: Walk, item_ids: Sequence[int], yes: bool, person_id: int
+    actor: Actor, walk: Walk, item_ids: Sequence[int], yes: bool, then: Then = _nothing
 ) -> Position:
     """ "Any other hazard?" answered: yes opens a free-form hazard (its questions come
     next), no leaves the walk at its summary. Stale unless the walk asks it now."""
     if walk.position(item_ids).where is not Where.EXTRA:
         raise Stale()
-    if yes:
-        return await _open_hazard(tx, walk, None, person_id)
-    if not await walks.set_extra_done(tx, walk.id, person_id):
-        raise Stale()
-    return Position(Where.SUMMARY)
+    person_id = actor.person.id
+
+    def write(w: Writes) -> Position:
+        if yes:
+            where = _open_hazard(w, walk, None, person_id)
+        elif walks.set_extra_done(w, walk.id, person_id):
+            where = Position(Where.SUMMARY)
+        else:
+            raise Stale()
+        then(w)
+        return where
+
+    return await actor.write_at_once(write)
 
 
-async def _open_hazard(tx: Tx, walk: Walk, item_id: int | None, person_id: int) -> Position:
+def _open_hazard(w: Writes, walk: Walk, item_id: int | None, person_id: int) -> Position:
     """A draft hazard found on this walk (at an item, or free-form): its questions next."""
-    hazard_id = await hazards.create_hazard(
-        tx,
+    hazard_id = hazards.new_hazard(
+        w,
         school_id=walk.school_id,
         building_id=walk.building_id,
         campaign_id=walk.campaign_id,

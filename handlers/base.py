@@ -28,7 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
     CallbackQuery,
@@ -51,7 +51,7 @@ from ledger.errors import Stale, XiaoanError
 from ledger.evidence import EvidenceRules
 from ledger.roles import Person, require_member
 from storage import inbox, journeys, questions
-from storage.db import Database, Query, Row, Tx
+from storage.db import Database, Query, Row, Tx, Writes
 from storage.evidence import PhashIndex
 from storage.people import person_from, person_query
 from storage.photos import PhotoStore
@@ -61,6 +61,7 @@ from telegram_rules.fit import alert, clip, html_units
 from texts import Html, language_of, t
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A fault point for the crash tests only (tests/test_crash_processes.py): the
 # process kills itself right after committing the update whose text is this,
@@ -169,7 +170,14 @@ class Ctx:
 
     def actor(self) -> Actor:
         """The person acting in a use case (``cases``), through this update's transaction."""
-        return Actor(self.db, self.member(), self.services.clock, self.write, self.user_id)
+        return Actor(
+            self.db,
+            self.member(),
+            self.services.clock,
+            self.write,
+            self.user_id,
+            at_once=self.write_at_once,
+        )
 
     # --- time ----------------------------------------------------------------
     def now(self) -> datetime:
@@ -191,10 +199,7 @@ class Ctx:
     async def write(self) -> AsyncIterator[Tx]:
         """A write transaction that also marks this update done (and moves the
         person's journey: the question shown before may no longer be the one waiting)."""
-        if self.marked_first:
-            # A read-only handler answers before this commit: a crash in between loses it.
-            log.error("update %d writes after answering", self.update.update_id)
-        shown = journeys.take_shown(self.db, self.user_id)
+        shown = self._before_write()
         try:
             async with self.db.write(self.update.update_id) as tx:
                 await journeys.moved(tx, self.user_id, shown)
@@ -203,6 +208,34 @@ class Ctx:
             if shown is not None:
                 journeys.keep_shown(self.db, self.user_id, shown)
             raise
+        self._written()
+
+    async def write_at_once(self, work: Callable[[Writes], T]) -> T:
+        """``write()`` for a write known whole before it runs (a plain function): the
+        same transaction, in one trip to the writer's thread (``Database.write_at_once``)."""
+        shown = self._before_write()
+
+        def whole(w: Writes) -> T:
+            journeys.moved_in(w, self.user_id, shown)
+            return work(w)
+
+        try:
+            done: T = await self.db.write_at_once(whole, self.update.update_id)
+        except BaseException:
+            if shown is not None:
+                journeys.keep_shown(self.db, self.user_id, shown)
+            raise
+        self._written()
+        return done
+
+    def _before_write(self) -> journeys.Shown | None:
+        """The question shown and not written down yet, taken to be written with this update."""
+        if self.marked_first:
+            # A read-only handler answers before this commit: a crash in between loses it.
+            log.error("update %d writes after answering", self.update.update_id)
+        return journeys.take_shown(self.db, self.user_id)
+
+    def _written(self) -> None:
         self.wrote = True
         self.writes += 1
         if KILL_AFTER_COMMIT is not None:
@@ -298,8 +331,12 @@ class Ctx:
         if query is not None:
             await answer_query(query, text, as_alert)
 
-    async def edit(self, text: str, keyboard: Keyboard | None = None) -> None:
-        """Replace the tapped message (a list turning its page); a new one otherwise."""
+    async def edit(self, text: str, keyboard: Keyboard | None = None, same: bool = True) -> None:
+        """Replace the tapped message (a list turning its page); a new one otherwise.
+
+        ``same=False``: the caller knows the text differs from the tapped one (a walk's
+        next question), so it is not compared first.
+        """
         query = self.update.callback_query
         if query is None or not isinstance(query.message, Message):
             await self.say(text, keyboard)
@@ -307,12 +344,16 @@ class Ctx:
         await self.answer_tap()
         markup = _markup(keyboard)
         assert markup is None or isinstance(markup, InlineKeyboardMarkup)
-        same_text = as_shown(within_limit(text), ParseMode.HTML)[0] == (query.message.text or "")
-        if same_text and markup == query.message.reply_markup:
+        text = within_limit(text)
+        if (
+            same
+            and markup == query.message.reply_markup
+            and as_shown(text, ParseMode.HTML)[0] == (query.message.text or "")
+        ):
             return  # the same page tapped again: Telegram refuses an edit that changes nothing
         await unchanged_ok(
             query.edit_message_text(
-                within_limit(text),
+                text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 disable_web_page_preview=True,
@@ -359,12 +400,19 @@ async def unchanged_ok(edit: Awaitable[object]) -> None:
             raise
 
 
+def fits(text: str) -> bool:
+    """Whether our HTML shows within Telegram's limit. What a reader sees is never longer
+    than the HTML itself (tags go, an entity is one character), so only a text longer
+    than the limit is parsed (some 20 µs a question)."""
+    return utf16_len(text) <= MAX_TEXT or html_units(text) <= MAX_TEXT
+
+
 def within_limit(text: str) -> str:
     """The text itself, which every screen builds to fit (``telegram_rules.fit``); should one
     not, its plain words cut to the limit rather than the message refused, buttons and all."""
-    size = html_units(text)
-    if size <= MAX_TEXT:
+    if fits(text):
         return text
+    size = html_units(text)
     log.error("a message of %d UTF-16 units was built; cut to %d", size, MAX_TEXT)
     return html.escape(clip(parse_html(text)[0], MAX_TEXT), quote=False)
 

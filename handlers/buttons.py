@@ -166,8 +166,14 @@ def kind_of(data: str) -> tuple[type[Tap], list[str]]:
     raise Stale()
 
 
+@functools.lru_cache(maxsize=1024)
 def unpack(data: str) -> Tap:
-    """The button a callback's data names; stale or refused otherwise."""
+    """The button a callback's data names; stale or refused otherwise.
+
+    Kept for the data seen last (a button is a frozen record of its data alone): a tap
+    is unpacked by the guard, by the callback handler and by its ``tap``, and a
+    question's buttons are tapped again and again (a refusal is not kept: it is raised).
+    """
     cls, raw = kind_of(data)
     return _build(cls, raw)
 
@@ -200,9 +206,9 @@ async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any tapped button: unpacked, then it acts (a tap that only reads, marked first)."""
     query = update.callback_query
     try:
-        reads_only = kind_of((query.data or "") if query else "")[0].reads_only
-    except Stale:
-        reads_only = False  # answered as stale by ``_tap``
+        reads_only = unpack((query.data or "") if query else "").reads_only
+    except XiaoanError:
+        reads_only = False  # answered as stale or refused by ``_tap``
     handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]] = (
         _read_tap if reads_only else _tap
     )

@@ -16,6 +16,7 @@ from cases import supervision as case
 from handlers.base import Button, Ctx, entry
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, journey, load
+from handlers.pages import page_line, page_of
 from ledger.buildings import SCHOOL_KINDS
 from ledger.errors import BadNumber, NotAllowed, Stale
 from ledger.supervision import DRAW_MAX, can_draw
@@ -71,12 +72,9 @@ class DrawForm(Journey):
         if not self.schools:
             await ctx.ask(ctx.t("draw.ask_schools"))
         elif self.district < 0:
-            names = await _districts(ctx)
-            rows: list[list[Button]] = [[DrawDistrict(0).as_button(ctx.t("draw.every_district"))]]
-            rows += [[DrawDistrict(n).as_button(escape(name))] for n, name in enumerate(names, 1)]
-            await ctx.ask(ctx.t("draw.ask_district"), rows)
+            await ctx.ask(*await _district_page(ctx, 1))
         elif not self.school_kind:
-            rows = [[DrawKind("all").as_button(ctx.t("draw.every_kind"))]]
+            rows: list[list[Button]] = [[DrawKind("all").as_button(ctx.t("draw.every_kind"))]]
             rows += [[DrawKind(kind).as_button(ctx.t(f"kind.{kind}"))] for kind in SCHOOL_KINDS]
             await ctx.ask(ctx.t("draw.ask_kind"), rows)
         else:
@@ -113,6 +111,32 @@ class DrawForm(Journey):
             pool=len(made.supervisor_pool),
             lines=Html("\n".join(lines)),
         )
+
+
+async def _district_page(ctx: Ctx, number: int) -> tuple[str, list[list[Button]]]:
+    """The district question: "every district", then a page of the city's districts
+    (``handlers.pages``: however many the schools name, each can be chosen)."""
+    names = await _districts(ctx)
+    entries = [DrawDistrict(n).as_button(escape(name)) for n, name in enumerate(names, 1)]
+    page = page_of(ctx, entries, number, DistrictPage, above=1)
+    rows = [[DrawDistrict(0).as_button(ctx.t("draw.every_district"))], *page.rows]
+    text = "\n".join(filter(None, [ctx.t("draw.ask_district"), page_line(ctx, page)]))
+    return text, rows
+
+
+@button("dr_districts")
+@dataclass(frozen=True)
+class DistrictPage(Tap):
+    """Another page of the districts to draw in, in place."""
+
+    reads_only = True
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        state = await _form(ctx)
+        if state.district >= 0:
+            raise Stale()
+        await ctx.edit(*await _district_page(ctx, self.page))
 
 
 async def _form(ctx: Ctx) -> DrawForm:

@@ -19,6 +19,7 @@ from handlers import evidence, named
 from handlers.base import Button, Ctx
 from handlers.buttons import Tap, button
 from handlers.download import download
+from handlers.pages import page_line, page_of
 from ledger.buildings import TEXT_MAX, clean_text
 from ledger.dates import parse_date
 from ledger.errors import NotAllowed, PhotoRejected, Stale
@@ -102,9 +103,8 @@ async def ask(ctx: Ctx, hazard: Hazard) -> None:
     """Send the question for the hazard's next step."""
     step = step_of(hazard)
     title = ctx.t("hazard.title", id=hazard.id, building=hazard.building_name or "?")
-    if step is Step.BUILDING:
-        rows = await _building_choices(ctx, hazard)
-        await ctx.ask(title + "\n" + ctx.t("hazard.ask.building"), rows)
+    if step in (Step.BUILDING, Step.RESPONSIBLE):
+        await ctx.ask(*await _choices(ctx, hazard, step, 1))
     elif step is Step.PHOTOS:
         count = await hazards.photo_count(ctx.db, hazard.id)
         button = ("button.photos_done", "done") if count else ("button.no_photo", "none")
@@ -125,10 +125,6 @@ async def ask(ctx: Ctx, hazard: Hazard) -> None:
             title + "\n" + ctx.t("hazard.ask.deadline"),
             [choices[:2], choices[2:]],
         )
-    elif step is Step.RESPONSIBLE:
-        mates = await people.colleagues(ctx.db, hazard.school_id)
-        rows = [[(m.name, _data(hazard, step, m.id))] for m in mates[:12]]
-        await ctx.ask(title + "\n" + ctx.t("hazard.ask.responsible"), rows)
     elif step in (Step.OUT_OF_USE, Step.MAJOR):
         await ctx.ask(
             title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"), _yes_no(ctx, hazard, step)
@@ -137,15 +133,40 @@ async def ask(ctx: Ctx, hazard: Hazard) -> None:
         await ctx.ask(title + "\n" + ctx.t(f"hazard.ask.{step.name.lower()}"))
 
 
-async def _building_choices(ctx: Ctx, hazard: Hazard) -> list[list[Button]]:
-    person = ctx.member()
-    rows: list[list[Button]] = []
-    for school_id in person.school_ids:
-        for b in await ctx.db.all(
-            "SELECT id, name FROM buildings WHERE school_id = ? ORDER BY name", (school_id,)
-        ):
-            rows.append([(b["name"], _data(hazard, Step.BUILDING, b["id"]))])
-    return rows
+async def _choices(
+    ctx: Ctx, hazard: Hazard, step: Step, number: int
+) -> tuple[str, list[list[Button]]]:
+    """Which building, or who answers for it: a page of the school's buildings or people
+    (``handlers.pages``: however many, each one can be chosen)."""
+    if step is Step.BUILDING:
+        found = await campus.buildings_of(ctx.db, ctx.member().school_ids)
+        entries = [(b.name, _data(hazard, step, b.id)) for b in found]
+    else:
+        mates = await people.colleagues(ctx.db, hazard.school_id)
+        entries = [(m.name, _data(hazard, step, m.id)) for m in mates]
+    page = page_of(ctx, entries, number, lambda n: HazardChoices(hazard.id, step, n))
+    title = ctx.t("hazard.title", id=hazard.id, building=hazard.building_name or "?")
+    lines = [title, ctx.t(f"hazard.ask.{step.name.lower()}"), page_line(ctx, page)]
+    return "\n".join(filter(None, lines)), page.rows
+
+
+@button("hazard_choices")
+@dataclass(frozen=True)
+class HazardChoices(Tap):
+    """Another page of the buildings, or of the people, a hazard question offers."""
+
+    reads_only = True
+    hazard_id: int
+    step: Step
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        draft = await hazards.hazard(ctx.db, self.hazard_id)
+        if draft is None or draft.reported_by != ctx.member().id:
+            raise NotAllowed()
+        if draft.state != "draft" or step_of(draft) is not self.step:
+            raise Stale()
+        await ctx.edit(*await _choices(ctx, draft, self.step, self.page))
 
 
 async def save(ctx: Ctx, hazard: Hazard, **fields: Any) -> Hazard:
@@ -199,10 +220,10 @@ async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
     person = ctx.member()
     if step is Step.BUILDING:
         building_id = parse_id(value)
-        building = None if building_id is None else await campus.building(ctx.db, building_id)
-        if building is None or building["school_id"] not in person.school_ids:
+        building = None if building_id is None else await campus.building_by_id(ctx.db, building_id)
+        if building is None or building.school_id not in person.school_ids:
             raise NotAllowed()
-        return await save(ctx, hazard, building_id=building["id"], school_id=building["school_id"])
+        return await save(ctx, hazard, building_id=building.id, school_id=building.school_id)
     if step is Step.PHOTOS:
         if value == "done" and await hazards.photo_count(ctx.db, hazard.id) == 0:
             raise PhotoRejected(reason="none_yet")

@@ -12,32 +12,45 @@ import html
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from telegram import Document, Message, PhotoSize
 from telegram.error import BadRequest
 
-from cases.walk import answer_item, report_other
+from cases.walk import Then, answer_item, report_other
 from handlers import hazard as hazard_questions
 from handlers import when
-from handlers.base import Button, Ctx, Keyboard, plain, reading
+from handlers.base import Button, Ctx, Keyboard, fits, plain, reading
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
+from handlers.pages import page_line, page_of
 from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
 from ledger.hazards import Hazard, Step
 from ledger.roles import can_walk, require
 from ledger.takeover import HeldWalk, Lock, free_at, lock
-from ledger.walk import Choice, Position, Walk, Where, coverage, progress_bar
-from storage import campus, hazards, journeys, people, walks
-from storage.db import Query, Row
-from telegram_rules import MAX_TEXT
-from telegram_rules.fit import clip, fit, html_units, room_for
+from ledger.walk import (
+    BuildingState,
+    BuildingWalk,
+    Choice,
+    Position,
+    Walk,
+    WalkItem,
+    Where,
+    coverage,
+    progress_bar,
+)
+from storage import hazards, journeys, people, walks
+from storage.db import Query, Row, Writes
+from telegram_rules.fit import clip, fit, room_for
 from texts import Html
 
 log = logging.getLogger(__name__)
 
-STATE_ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
+STATE_ICON = {
+    BuildingState.NOT_STARTED: "⬜",
+    BuildingState.IN_PROGRESS: "🟡",
+    BuildingState.CLOSED: "✅",
+}
 
 
 @reading
@@ -102,45 +115,77 @@ class PickSchool(Tap):
 
 
 async def show_buildings(ctx: Ctx, school_id: int) -> None:
-    person = ctx.member()
-    rows = await campus.buildings_with_state(ctx.db, school_id, ctx.services.campaign_id)
-    school = await campus.school(ctx.db, school_id)
-    assert school is not None
-    if not rows:
-        await ctx.reply("inspect.no_buildings", school=school["name"])
+    """The school's buildings (one of the person's schools): their states and coverage."""
+    shown = await _buildings_page(ctx, school_id, 1)
+    if shown is None:
+        school = next(m.school_name for m in ctx.member().memberships if m.school_id == school_id)
+        await ctx.reply("inspect.no_buildings", school=school)
         return
-    cov = coverage([campus.state_of(r) for r in rows])
-    buttons: list[list[Button]] = []
-    mine = [r for r in rows if r["state"] == "in_progress" and r["walker_id"] == person.id]
-    for r in mine:
-        buttons.append(
-            [OpenBuilding(r["id"]).labelled(plain(ctx.t("inspect.resume", building=r["name"])))]
-        )
-    for r in rows:
-        label = ctx.t(
-            f"inspect.state.{r['state']}",
-            name=r["name"],
-            done=r["answered"],
-            total=await _item_count(ctx, r),
-        )
-        if r["missed_visit_id"] is not None:  # 遗漏建筑: added by a supervision visit
-            label = ctx.t("inspect.missed", label=label)
-        buttons.append([OpenBuilding(r["id"]).labelled(f"{STATE_ICON[r['state']]} {plain(label)}")])
-    await ctx.reply(
+    await ctx.say(*shown)
+
+
+@button("buildings_page")
+@dataclass(frozen=True)
+class BuildingsPage(Tap):
+    """Another page of the school's buildings, in place."""
+
+    reads_only = True
+    school_id: int
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        require(can_walk(ctx.member(), self.school_id))
+        shown = await _buildings_page(ctx, self.school_id, self.page)
+        if shown is None:  # the buildings were removed meanwhile
+            raise Stale()
+        await ctx.edit(*shown)
+
+
+async def _buildings_page(
+    ctx: Ctx, school_id: int, number: int
+) -> tuple[str, list[list[Button]]] | None:
+    """The coverage and one page of the buildings (one's own walks to go on with first), a
+    button each: a school may have more buildings than a keyboard holds. None: no buildings."""
+    person = ctx.member()
+    found = await walks.buildings(ctx.db, school_id, ctx.services.campaign_id)
+    if not found:
+        return None
+    school = next(m.school_name for m in person.memberships if m.school_id == school_id)
+    cov = coverage([b.state for b in found])
+    mine = [b for b in found if b.state is BuildingState.IN_PROGRESS and b.walker_id == person.id]
+    entries = [await _building_button(ctx, b, True) for b in mine]
+    entries += [await _building_button(ctx, b, False) for b in found]
+    page = page_of(ctx, entries, number, lambda n: BuildingsPage(school_id, n))
+    text = ctx.t(
         "inspect.list",
-        buttons,
-        school=school["name"],
+        school=school,
         closed=cov.closed,
         total=cov.total,
         in_progress=cov.in_progress,
         bar=progress_bar(cov.closed, cov.total),
     )
+    return "\n".join(filter(None, [text, page_line(ctx, page)])), page.rows
 
 
-async def _item_count(ctx: Ctx, building: Row) -> int:
+async def _building_button(ctx: Ctx, b: BuildingWalk, resume: bool) -> Button:
+    """A building's button: go on with one's own walk, or its state and answers so far."""
+    if resume:
+        return OpenBuilding(b.id).labelled(plain(ctx.t("inspect.resume", building=b.name)))
+    label = ctx.t(
+        f"inspect.state.{b.state.value}",
+        name=b.name,
+        done=b.answered,
+        total=await _item_count(ctx, b),
+    )
+    if b.missed:  # 遗漏建筑: added by a supervision visit
+        label = ctx.t("inspect.missed", label=label)
+    return OpenBuilding(b.id).labelled(f"{STATE_ICON[b.state]} {plain(label)}")
+
+
+async def _item_count(ctx: Ctx, building: BuildingWalk) -> int:
     """Its walk's items (the checklist in force for a building not started)."""
-    version = building["checklist_version_id"] or ctx.services.checklist_version_id
-    return len(await campus.items_for_building(ctx.db, version, building))
+    version = building.checklist_version_id or ctx.services.checklist_version_id
+    return len(await walks.items_asked(ctx.db, version, building.use, building.year_built))
 
 
 @button("building", legacy="b")
@@ -156,8 +201,8 @@ class OpenBuilding(Tap):
 
 async def open_walk(ctx: Ctx, building_id: int) -> None:
     person = ctx.member()
-    building = await campus.building(ctx.db, building_id)
-    if building is None or not can_walk(person, building["school_id"]):
+    school_id = await walks.building_school(ctx.db, building_id)
+    if school_id is None or not can_walk(person, school_id):
         raise NotAllowed()
     campaign = ctx.services.campaign_id
     query = ctx.update.callback_query
@@ -174,7 +219,7 @@ async def open_walk(ctx: Ctx, building_id: int) -> None:
                 )
             else:
                 _check_walkable(ctx, walk)
-                walk_id = walk["id"]
+                walk_id = walk.id
             await begin(tx, ctx.user_id, Walking(walk_id))
     except WalkLocked as locked:
         await _tell_locked(ctx, locked)
@@ -215,25 +260,22 @@ async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
     )
 
 
-def _check_walkable(ctx: Ctx, walk: Row) -> None:
+def _check_walkable(ctx: Ctx, walk: Walk) -> None:
     """Refuse a closed building, or one somebody else is walking (unless idle)."""
-    held = HeldWalk(
-        walker_id=walk["walker_id"],
-        last_activity=datetime.fromisoformat(walk["last_activity_at"]),
-        closed=walk["closed_at"] is not None,
-    )
+    held = HeldWalk(walk.walker_id, walk.last_activity_at, closed=walk.closed_at is not None)
     decided = lock(held, ctx.member().id, ctx.now(), ctx.services.takeover_after_minutes)
     if decided is Lock.CLOSED:
-        raise AlreadyClosed(building=walk["building_name"], date=ctx.moment(walk["closed_at"]))
+        assert walk.closed_at is not None
+        raise AlreadyClosed(building=walk.building_name, date=ctx.moment(walk.closed_at))
     if decided is Lock.OWN:
         return
     raise WalkLocked(
         reason=decided.value,
-        building=walk["building_name"],
-        walk=walk["id"],
-        walker=walk["walker_id"],
+        building=walk.building_name,
+        walk=walk.id,
+        walker=walk.walker_id,
         minutes=int((ctx.now() - held.last_activity).total_seconds() // 60),
-        last=walk["last_activity_at"],
+        last=walk.last_activity_at.isoformat(timespec="seconds"),
     )
 
 
@@ -250,25 +292,25 @@ class TakeOver(Tap):
 
 async def take_over(ctx: Ctx, walk_id: int) -> None:
     person = ctx.member()
-    walk = await walks.inspection(ctx.db, walk_id)
-    if walk is None or not can_walk(person, walk["school_id"]):
+    walk = await walks.walk(ctx.db, walk_id)
+    if walk is None or not can_walk(person, walk.school_id):
         raise NotAllowed()
     try:
         async with ctx.write() as tx:
-            walk = await walks.inspection(tx, walk["id"])
+            walk = await walks.walk(tx, walk_id)
             assert walk is not None
             try:
                 _check_walkable(ctx, walk)
             except WalkLocked as locked:
                 if locked.params["reason"] != "idle":
                     raise
-                await walks.take_over(tx, walk["id"], walk["walker_id"], person.id)
-            await begin(tx, ctx.user_id, Walking(walk["id"]))
+                await walks.take_over(tx, walk.id, walk.walker_id, person.id)
+            await begin(tx, ctx.user_id, Walking(walk.id))
     except WalkLocked as locked:  # busy again since the button was shown: who, and until when
         await _tell_locked(ctx, locked)
         return
     await ctx.settle()
-    await ask_current(ctx, walk["id"])
+    await ask_current(ctx, walk_id)
 
 
 async def ask_current(ctx: Ctx, walk_id: int) -> None:
@@ -276,10 +318,10 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
     walk = await walks.walk(ctx.db, walk_id)
     assert walk is not None
     items = await walks.walk_items(ctx.db, walk)
-    await _ask(ctx, walk, items, walk.position([i["id"] for i in items]))
+    await _ask(ctx, walk, items, walk.position([i.id for i in items]))
 
 
-async def _ask(ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position) -> None:
+async def _ask(ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position) -> None:
     """Ask what the walk waits for at ``where`` (as stored in ``walk``), as a new message."""
     if where.where is Where.HAZARD:
         assert where.hazard_id is not None
@@ -295,7 +337,7 @@ async def _ask(ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position) -> N
 
 
 def _question(
-    ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position, recent: bool
+    ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position, recent: bool
 ) -> tuple[str, Keyboard]:
     """An item's question (or "any other hazard?") with its buttons; ``recent``: with the
     last answers above it, for a question that replaces the one just answered."""
@@ -315,21 +357,21 @@ def _question(
             building=walk.building_name,
             n=where.index + 1,
             total=len(items),
-            code=item["code"],
-            text=_item_text(ctx, item),
+            code=item.code,
+            text=item.text(ctx.lang),
         )
         keyboard = [
             [
-                Answer(walk.id, item["id"], Choice.OK).labelled(ctx.t("walk.ok")),
-                Answer(walk.id, item["id"], Choice.HAZARD).labelled(ctx.t("walk.hazard")),
+                Answer(walk.id, item.id, Choice.OK).labelled(ctx.t("walk.ok")),
+                Answer(walk.id, item.id, Choice.HAZARD).labelled(ctx.t("walk.hazard")),
             ],
             [
-                Answer(walk.id, item["id"], Choice.NA).labelled(ctx.t("walk.na")),
+                Answer(walk.id, item.id, Choice.NA).labelled(ctx.t("walk.na")),
                 Pause(walk.id).labelled(ctx.t("walk.pause")),
             ],
         ]
     text = "\n".join(lines) + "\n\n" + question if lines else question
-    if html_units(text) > MAX_TEXT:  # a long item: the question whole, without the lines
+    if not fits(text):  # a long item: the question whole, without the lines
         text = question
     return text, keyboard
 
@@ -340,16 +382,12 @@ RECENT = 2  # answers shown above the question that replaced theirs
 LINE_TEXT = {"zh": 24, "en": 40}
 
 
-def _item_text(ctx: Ctx, item: Row) -> str:
-    return str(item["text_en"] if ctx.lang == "en" else item["text_zh"])
-
-
 def _answer_lines(
-    ctx: Ctx, items: Sequence[Row], answers: Mapping[int, Choice], last: int | None = None
+    ctx: Ctx, items: Sequence[WalkItem], answers: Mapping[int, Choice], last: int | None = None
 ) -> list[str]:
     """One line per answered item ("✓ 1. 疏散通道… — 无隐患"): the ``last`` ones given,
     or all in the checklist's order."""
-    number = {item["id"]: (n, item) for n, item in enumerate(items, start=1)}
+    number = {item.id: (n, item) for n, item in enumerate(items, start=1)}
     given = [i for i in answers if i in number]
     if last is None:
         given.sort(key=lambda i: number[i][0])
@@ -360,14 +398,14 @@ def _answer_lines(
             "step.line",
             mark=ctx.t(f"step.mark.{answers[i].value}"),
             n=number[i][0],
-            text=clip(_item_text(ctx, number[i][1]), LINE_TEXT.get(ctx.lang, 24)),
+            text=clip(number[i][1].text(ctx.lang), LINE_TEXT.get(ctx.lang, 24)),
             answer=ctx.t(f"step.answer.{answers[i].value}"),
         )
         for i in given
     ]
 
 
-async def _summary(ctx: Ctx, walk: Walk, items: Sequence[Row]) -> None:
+async def _summary(ctx: Ctx, walk: Walk, items: Sequence[WalkItem]) -> None:
     """The building's summary with its close button: every answer and every hazard (each
     clipped), as far as one message holds, the rest counted, so that the close button is
     always sent."""
@@ -426,6 +464,16 @@ async def _my_walk(ctx: Ctx, walk_id: int, read: list[Row] | None = None) -> Wal
     return walk
 
 
+def _walking(ctx: Ctx, walk_id: int) -> Then:
+    """The person walks this walk on (their journey), written with their answer."""
+    state = Walking(walk_id)
+
+    def then(w: Writes) -> None:
+        people.set_pending_in(w, ctx.user_id, state.kind, state.stored())
+
+    return then
+
+
 def _walk_read(walk_id: int) -> list[Query]:
     """A walk's tap reads its walk with the person, in one trip."""
     return [walks.walk_query(walk_id)]
@@ -457,11 +505,9 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
     shown above it); a hazard found asks its own questions in new messages."""
     walk = await _my_walk(ctx, walk_id, _first(ctx))
     items = await walks.walk_items(ctx.db, walk)  # the checklist: read once per connection
-    async with ctx.write() as tx:
-        where = await answer_item(
-            tx, walk, [i["id"] for i in items], item_id, choice, ctx.member().id
-        )
-        await begin(tx, ctx.user_id, Walking(walk.id))
+    where = await answer_item(
+        ctx.actor(), walk, [i.id for i in items], item_id, choice, _walking(ctx, walk.id)
+    )
     now = dataclasses.replace(
         walk, answers={**walk.answers, item_id: choice}, draft_id=where.hazard_id
     )
@@ -471,7 +517,7 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: Choice) -> None:
     await _ask(ctx, now, items, where)
 
 
-async def _step(ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position) -> bool:
+async def _step(ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position) -> bool:
     """Edit the tapped question into the next one: the one call a step costs besides the
     tap's answer. False when the tapped message is not a question to edit (too old for
     Telegram to show it to the bot): the caller settles it and asks anew."""
@@ -481,7 +527,9 @@ async def _step(ctx: Ctx, walk: Walk, items: Sequence[Row], where: Position) -> 
         return False
     text, keyboard = _question(ctx, walk, items, where, recent=True)
     try:
-        await ctx.edit(text, keyboard)  # "not modified" (a replay after a crash) is fine
+        # Another question than the tapped one; "not modified" (a replay after a crash,
+        # Telegram shows it already) is no failure.
+        await ctx.edit(text, keyboard, same=False)
     except BadRequest as refused:  # deleted, or too old to edit: the question anew
         log.info("step not shown in place: %s", refused.message)
         await ctx.ask(text, keyboard)
@@ -535,9 +583,9 @@ class OtherHazard(Tap):
 async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
     walk = await _my_walk(ctx, walk_id, _first(ctx))
     items = await walks.walk_items(ctx.db, walk)
-    async with ctx.write() as tx:
-        where = await report_other(tx, walk, [i["id"] for i in items], yes, ctx.member().id)
-        await begin(tx, ctx.user_id, Walking(walk.id))
+    where = await report_other(
+        ctx.actor(), walk, [i.id for i in items], yes, _walking(ctx, walk.id)
+    )
     await ctx.settle(ctx.t("button.yes" if yes else "button.no"))
     await _ask(
         ctx, dataclasses.replace(walk, extra_done=not yes, draft_id=where.hazard_id), items, where
@@ -561,7 +609,7 @@ class CloseBuilding(Tap):
 async def close_building(ctx: Ctx, walk_id: int) -> None:
     walk = await _my_walk(ctx, walk_id, _first(ctx))
     items = await walks.walk_items(ctx.db, walk)
-    if walk.position([i["id"] for i in items]).where is not Where.SUMMARY:
+    if walk.position([i.id for i in items]).where is not Where.SUMMARY:
         raise Stale()
     person = ctx.member()
     async with ctx.write() as tx:
@@ -569,8 +617,8 @@ async def close_building(ctx: Ctx, walk_id: int) -> None:
             raise Stale()
         await people.clear_pending(tx, ctx.user_id)
     await ctx.settle(ctx.t("walk.close"))
-    rows = await campus.buildings_with_state(ctx.db, walk.school_id, walk.campaign_id)
-    cov = coverage([campus.state_of(r) for r in rows])
+    found = await walks.buildings(ctx.db, walk.school_id, walk.campaign_id)
+    cov = coverage([b.state for b in found])
     await ctx.reply(
         "walk.closed_now",
         building=walk.building_name,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
@@ -88,12 +87,12 @@ def _given_name(ctx: Ctx) -> str | None:
     return name if 0 < len(name) <= NAME_MAX else None
 
 
-async def ask_again(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_again(ctx: Ctx, joining: Joining) -> None:
     """The joining question waiting: the name, or the phone once the name is given."""
-    if "name" in data:
-        await _ask_phone(ctx, data["name"])
+    if joining.name is not None:
+        await _ask_phone(ctx, joining.name)
         return
-    invitation = await people.usable_invitation(ctx.db, data["code"], ctx.now())
+    invitation = await people.usable_invitation(ctx.db, joining.code, ctx.now())
     await _ask_name(ctx, invitation.role, invitation.school_name or ctx.t("join.city"))
 
 
@@ -106,22 +105,22 @@ async def _ask_phone(ctx: Ctx, name: str) -> None:
     await ctx.ask(ctx.t("join.ask_phone", name=name), share)
 
 
-async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str | None) -> None:
+async def on_input(ctx: Ctx, joining: Joining, text: str | None, phone: str | None) -> None:
     """The name, then the phone (typed or shared as a contact)."""
-    if "name" not in data:
+    if joining.name is None:
         if text is None:
             await ctx.reply("join.ask_name_again")
             return
         name = clean_text(text, NAME_MAX)
         async with ctx.write() as tx:
-            await begin(tx, ctx.user_id, Joining(data["code"], name))
+            await begin(tx, ctx.user_id, Joining(joining.code, name))
         await _ask_phone(ctx, name)
         return
     if phone is None and text is None:
         raise BadPhone()
     number = parse_phone(phone if phone is not None else text or "")
     try:
-        await people.usable_invitation(ctx.db, data["code"], ctx.now())
+        await people.usable_invitation(ctx.db, joining.code, ctx.now())
     except InvitationInvalid:
         # The code ran out while they typed: start over with a new one.
         async with ctx.write() as tx:
@@ -132,8 +131,8 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
         tg_user_id=ctx.user_id,
         chat_id=ctx.chat_id,
         language=ctx.lang,
-        code=data["code"],
-        name=data["name"],
+        code=joining.code,
+        name=joining.name,
         phone=number,
     )
     await ctx.load_person()
@@ -141,7 +140,7 @@ async def on_input(ctx: Ctx, data: dict[str, Any], text: str | None, phone: str 
     await ctx.reply(
         "join.done",
         ReplyKeyboardRemove(),
-        name=data["name"],
+        name=joining.name,
         role=ctx.t(f"role.{invitation.role}"),
         where=where,
     )
@@ -159,10 +158,10 @@ class Joining(Journey):
     name: str | None = None
 
     async def text(self, ctx: Ctx, text: str) -> None:
-        await on_input(ctx, self.stored(), text, None)
+        await on_input(ctx, self, text, None)
 
     async def contact(self, ctx: Ctx, phone: str) -> None:
-        await on_input(ctx, self.stored(), None, phone)
+        await on_input(ctx, self, None, phone)
 
     async def again(self, ctx: Ctx) -> None:
-        await ask_again(ctx, self.stored())
+        await ask_again(ctx, self)

@@ -20,12 +20,13 @@ from telegram import Document, PhotoSize
 
 from cases import rectify as case
 from handlers import evidence
-from handlers.base import Button, Ctx
+from handlers.base import Button, Ctx, Keyboard
 from handlers.buttons import Tap, button
 from handlers.hazard import Camera, camera_row, fetch_photo
 from handlers.journeys import Journey, begin, journey
 from handlers.journeys import load as load_journey
 from handlers.named import Card
+from handlers.pages import page_line, page_of
 from ledger.errors import Stale
 from ledger.hazards import Hazard, Photo
 from ledger.rectify import Action, Facts
@@ -192,12 +193,32 @@ class Reassign(Tap):
     hazard_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        hazard, mates = await case.reassign_choices(ctx.actor(), self.hazard_id)
-        rows = [
-            [ReassignTo(hazard.id, mid).labelled(name)] for mid, name in list(mates.items())[:12]
-        ]
+        text, rows = await _colleagues_page(ctx, self.hazard_id, 1)
         await ctx.settle()
-        await ctx.say(title(ctx.lang, hazard) + "\n" + ctx.t("reassign.pick"), rows)
+        await ctx.say(text, rows)
+
+
+@button("reassign_page")
+@dataclass(frozen=True)
+class ReassignPage(Tap):
+    """Another page of the colleagues to give the hazard to, in place."""
+
+    reads_only = True
+    hazard_id: int
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        text, rows = await _colleagues_page(ctx, self.hazard_id, self.page)
+        await ctx.edit(text, rows)
+
+
+async def _colleagues_page(ctx: Ctx, hazard_id: int, number: int) -> tuple[str, Keyboard]:
+    """The question and one page of the school's colleagues, a button each."""
+    hazard, mates = await case.reassign_choices(ctx.actor(), hazard_id)
+    entries = [ReassignTo(hazard.id, mid).labelled(name) for mid, name in mates.items()]
+    page = page_of(ctx, entries, number, lambda n: ReassignPage(hazard.id, n))
+    lines = [title(ctx.lang, hazard), ctx.t("reassign.pick"), page_line(ctx, page)]
+    return "\n".join(filter(None, lines)), page.rows
 
 
 @button("reassign_to", legacy="r:ra")

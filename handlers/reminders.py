@@ -17,7 +17,7 @@ from ledger.roles import Person, can_manage_school, managed_schools, require
 from ledger.supervision import is_supervisor
 from scheduler.jobs import Reminders
 from scheduler.planner import Planned, period_of
-from storage import schedule
+from storage import people, schedule
 
 EVERY = ("week", "month", "term")
 LINES_MAX = 12  # planned messages listed per section
@@ -47,7 +47,9 @@ def _reminders(ctx: Ctx) -> Reminders:
 def _lines(ctx: Ctx, planned: list[Planned], names: dict[int, str]) -> str:
     lines = []
     for p in planned[:LINES_MAX]:
-        subject = f"/hazard_{p.values['id']}" if "id" in p.values else p.values.get("school", "")
+        # ``values`` are the message's blanks, as the planner filled them in.
+        hazard_id = p.values.get("id")
+        subject = f"/hazard_{hazard_id}" if hazard_id is not None else p.values.get("school", "")
         lines.append(
             ctx.t(
                 "reminders.screen.line",
@@ -68,7 +70,7 @@ async def reminders_command(ctx: Ctx) -> None:
     person = ctx.member()
     planner = _reminders(ctx)
     rules = planner.rules
-    names = {r[0]: r[1] for r in await ctx.db.all("SELECT id, name FROM people")}
+    names = await people.names(ctx.db)
     mine = []
     if person.school_ids or person.is_taskforce:
         mine = await planner.preview(person.id, person.school_ids or None)
@@ -109,13 +111,13 @@ async def _recurring_screen(ctx: Ctx, school_id: int) -> None:
     if current is None:
         await ctx.reply("reminders.screen.recurring_none", buttons)
         return
-    buttons[0] = [b for e, b in zip(EVERY, buttons[0], strict=True) if e != current["every"]]
+    buttons[0] = [b for e, b in zip(EVERY, buttons[0], strict=True) if e != current.every]
     buttons.append([Recurring(school_id, "stop").labelled(ctx.t("reminders.screen.stop"))])
     await ctx.reply(
         "reminders.screen.recurring",
         buttons,
-        every=ctx.t(f"reminders.every.{current['every']}"),
-        since=ctx.day(current["set_at"], weekday=False),
+        every=ctx.t(f"reminders.every.{current.every}"),
+        since=ctx.day(current.set_at.date(), weekday=False),
     )
 
 

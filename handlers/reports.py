@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from telegram import Document
 from telegram.constants import ParseMode
@@ -19,26 +18,25 @@ from handlers import exports
 from handlers.base import Button, Ctx, reading
 from handlers.buttons import Tap, button
 from handlers.download import download
+from handlers.pages import page_line, page_of
 from ledger.errors import NotAllowed
 from ledger.ids import parse_id
-from ledger.imports import Problem, buildings_school, may_import, may_import_schools
+from ledger.imports import Problem
 from ledger.invitations import deep_link
 from ledger.papers import CITY_PAPERS, may_export, paper_of
-from ledger.roles import CITY_ROLES, Person, managed_schools, require
+from ledger.roles import CITY_ROLES, managed_schools, require
 from ledger.supervision import FindingKind, VisitState
 from ledger.text import shown
 from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports, qr
 from storage import campus, supervision
-from storage.db import Row
-from storage.reporting import SchoolData, campaign, city_data, school_data
+from storage.reporting import SchoolData, city_data, hazard_count, phase_dues, school_data
 from storage.workers import Progress
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, html_units, pages, room_for
 from texts import Html, t
 
-MENU_SCHOOLS = 30  # more schools than this: typed /export <id> instead of buttons
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 PROBLEMS_SHOWN = 20
 
@@ -92,7 +90,7 @@ async def export_command(ctx: Ctx) -> None:
             if school_id is None:
                 await ctx.reply("visible.bad_school_id", value=clip(shown(args[0], 64), 24))
                 return
-            if await campus.school(ctx.db, school_id) is None:
+            if await campus.school_by_id(ctx.db, school_id) is None:
                 await ctx.reply("reports.no_school", id=school_id)
                 return
             await _send_form(ctx, school_id)
@@ -109,13 +107,14 @@ async def export_command(ctx: Ctx) -> None:
 
 
 async def _school_menu(ctx: Ctx, school_id: int) -> None:
-    school = await campus.school(ctx.db, school_id)
+    school = await campus.school_by_id(ctx.db, school_id)
     assert school is not None
-    await ctx.reply("reports.school_menu", _school_buttons(ctx, school_id), school=school["name"])
+    await ctx.reply("reports.school_menu", _school_buttons(ctx, school_id), school=school.name)
 
 
-async def _city_menu(ctx: Ctx) -> None:
-    schools = await ctx.db.all("SELECT id, name FROM schools ORDER BY name")
+async def _city_menu(ctx: Ctx, number: int = 1, edit: bool = False) -> None:
+    """The city's files, and a page of the schools, each opening its own menu."""
+    schools = await campus.schools_by_name(ctx.db)
     buttons: list[list[Button]] = [
         [
             Export("c", 0).labelled(ctx.t("reports.button.city")),
@@ -123,11 +122,31 @@ async def _city_menu(ctx: Ctx) -> None:
         ],
         [Export("s", 0).labelled(ctx.t("reports.button.schools_template"))],
     ]
-    buttons += [[Export("p", s["id"]).labelled(str(s["name"]))] for s in schools[:MENU_SCHOOLS]]
-    text = ctx.t("reports.pick_school")
-    if len(schools) > MENU_SCHOOLS:
-        text += "\n" + ctx.t("reports.many_schools")
-    await ctx.say(text, buttons)
+    page = page_of(
+        ctx,
+        [Export("p", s.id).labelled(s.name) for s in schools],
+        number,
+        SchoolsPage,
+        above=sum(map(len, buttons)),
+    )
+    text = "\n".join(filter(None, [ctx.t("reports.pick_school"), page_line(ctx, page)]))
+    if edit:
+        await ctx.edit(text, buttons + page.rows)
+    else:
+        await ctx.say(text, buttons + page.rows)
+
+
+@button("schools_page")
+@dataclass(frozen=True)
+class SchoolsPage(Tap):
+    """Another page of the city's schools in the ``/export`` menu, in place."""
+
+    reads_only = True
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        require(ctx.member().is_taskforce)  # whose menu it is
+        await _city_menu(ctx, self.page, edit=True)
 
 
 @button("export", legacy="e")
@@ -151,7 +170,7 @@ async def on_export_tap(ctx: Ctx, what: str, school_id: int) -> None:
     if paper is None:
         raise NotAllowed()
     require(may_export(person, paper, school_id))
-    if paper not in CITY_PAPERS and await campus.school(ctx.db, school_id) is None:
+    if paper not in CITY_PAPERS and await campus.school_by_id(ctx.db, school_id) is None:
         raise NotAllowed()
     query = ctx.update.callback_query
     if query is not None:
@@ -180,7 +199,7 @@ async def _send_ledger(ctx: Ctx, school_id: int | None) -> None:
     """A school's or the city's ledger, with its progress shown while it is written."""
     today = ctx.today()
     school = "" if school_id is None else await _school_name(ctx, school_id)
-    count = await _hazard_count(ctx, school_id)
+    count = await hazard_count(ctx.db, ctx.services.campaign_id, school_id)
 
     def title(lang: str) -> str:
         if school_id is None:
@@ -209,20 +228,8 @@ async def _send_ledger(ctx: Ctx, school_id: int | None) -> None:
 
 
 async def _school_name(ctx: Ctx, school_id: int) -> str:
-    school = await campus.school(ctx.db, school_id)
-    return str(school["name"]) if school else ""
-
-
-async def _hazard_count(ctx: Ctx, school_id: int | None) -> int:
-    sql = (
-        "SELECT COUNT(*) FROM hazards WHERE campaign_id = ?"
-        " AND state IN ('open', 'submitted', 'closed', 'unfixable')"
-    )
-    if school_id is None:
-        return int(await ctx.db.value(sql, (ctx.services.campaign_id,)))
-    return int(
-        await ctx.db.value(sql + " AND school_id = ?", (ctx.services.campaign_id, school_id))
-    )
+    school = await campus.school_by_id(ctx.db, school_id)
+    return school.name if school else ""
 
 
 async def _send_qr(ctx: Ctx, school_id: int) -> None:
@@ -231,7 +238,7 @@ async def _send_qr(ctx: Ctx, school_id: int) -> None:
     if base is None:
         await ctx.reply("reports.qr_no_username")
         return
-    if not await ctx.db.value("SELECT COUNT(*) FROM buildings WHERE school_id = ?", (school_id,)):
+    if not await campus.buildings_of(ctx.db, [school_id]):
         await ctx.reply("reports.qr_no_buildings", school=school)
         return
     name, data = await files.qr_file(ctx.db, ctx.services.workers, school_id, base)
@@ -264,14 +271,6 @@ def progress_text(ctx: Ctx, key: str, p: SchoolProgress, **extra: object) -> str
     )
 
 
-def _phase_dates(row: Row) -> tuple[date | None, date | None]:
-    def day(key: str) -> date | None:
-        value = row[key]
-        return date.fromisoformat(value) if value else None
-
-    return day("self_inspection_due"), day("rectification_due")
-
-
 @reading
 async def progress_command(ctx: Ctx) -> None:
     """``/progress``: the city's figures for city roles, else each of one's schools'."""
@@ -279,7 +278,7 @@ async def progress_command(ctx: Ctx) -> None:
     today = ctx.today()
     if any(m.role in CITY_ROLES for m in person.memberships):
         schools = await city_data(ctx.db, ctx.services.campaign_id)
-        due = _phase_dates(await campaign(ctx.db, ctx.services.campaign_id))
+        due = await phase_dues(ctx.db, ctx.services.campaign_id)
         all_progress = [school_progress(s.facts(), today) for s in schools]
         city = add_up(all_progress)
         await ctx.say(
@@ -349,39 +348,30 @@ def _problems_text(ctx: Ctx, problems: Sequence[Problem]) -> str:
 async def on_spreadsheet(ctx: Ctx, document: Document) -> None:
     """An .xlsx sent to the bot: a roster of schools (task force) or of buildings (managers).
 
-    Who may import is asked before the file is even downloaded; it is read off the
-    event loop (a worker), and an archive that would inflate too far is refused unread.
-    The import itself is ``cases.imports``, as for ``xiaoan import``.
+    Who may import is asked before the file is even downloaded; the import itself is
+    ``cases.imports.import_sheet``, as for ``xiaoan import``, its reading done off the
+    event loop (a worker process; a thread with workers.processes = 0).
     """
     person = ctx.member()
-    if not may_import(person):
-        await ctx.reply("imports.need_role")
-        return
+    importing.check_may_import(person)
     data = await download(document, MAX_IMPORT_BYTES)
     if data is None:
         await ctx.reply("imports.too_large", limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
         return
-    # Reading is CPU-bound: a worker process does it (a thread with workers.processes = 0).
-    kind, rows = await ctx.services.workers.run(imports.read_rows, data)
-    if kind is imports.Kind.SCHOOLS:
-        if not may_import_schools(person):
-            await ctx.reply("imports.schools_need_taskforce")
-            return
-        await _import_schools(ctx, person, rows)
-        return
-    school_id = buildings_school(person)
-    if school_id is None:
-        await ctx.reply("imports.buildings_need_manager")
-        return
-    await _import_buildings(ctx, person, school_id, rows)
+    workers = ctx.services.workers
+    done = await importing.import_sheet(
+        ctx.write, person, data, this_year=ctx.today().year, parse=workers.run
+    )
+    if isinstance(done, importing.Refused):
+        await ctx.say(_problems_text(ctx, done.problems))
+    elif isinstance(done, importing.SchoolsImported):
+        await _schools_imported(ctx, done.schools)
+    else:
+        await _buildings_imported(ctx, done)
 
 
-async def _import_schools(ctx: Ctx, person: Person, rows: list[tuple[int, list[str]]]) -> None:
+async def _schools_imported(ctx: Ctx, made: Sequence[importing.ImportedSchool]) -> None:
     """The schools of the roster, and each principal's invitation link."""
-    made = await importing.import_schools(ctx.write, person, *imports.parse_schools(rows))
-    if isinstance(made, importing.Refused):
-        await ctx.say(_problems_text(ctx, made.problems))
-        return
     if not made:
         await ctx.reply("imports.nothing_new")
         return
@@ -399,25 +389,19 @@ async def _import_schools(ctx: Ctx, person: Person, rows: list[tuple[int, list[s
     await _say_in_parts(ctx, ctx.t("imports.schools_done", count=len(made), lines=""), lines)
 
 
-async def _import_buildings(
-    ctx: Ctx, person: Person, school_id: int, rows: list[tuple[int, list[str]]]
-) -> None:
-    """The buildings of the roster, into the school this person runs."""
-    buildings, problems = imports.parse_buildings(rows, ctx.today().year)
-    names = await importing.import_buildings(ctx.write, person, school_id, buildings, problems)
-    if isinstance(names, importing.Refused):
-        await ctx.say(_problems_text(ctx, names.problems))
-        return
-    if not names:
+async def _buildings_imported(ctx: Ctx, done: importing.BuildingsImported) -> None:
+    """The buildings of the roster, stored in the school this person runs."""
+    if not done.names:
         await ctx.reply("imports.nothing_new")
         return
-    school = await _school_name(ctx, school_id)
-    room = room_for(ctx.t("imports.buildings_done", school=school, count=len(names), names=""))
+    school = await _school_name(ctx, done.school_id)
+    count = len(done.names)
+    room = room_for(ctx.t("imports.buildings_done", school=school, count=count, names=""))
     await ctx.reply(
         "imports.buildings_done",
         school=school,
-        count=len(names),
-        names=clip("、".join(names), room),
+        count=count,
+        names=clip("、".join(done.names), room),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from handlers.base import Ctx
+from handlers.base import Ctx, Services
 from handlers.router import ask_again
 from ledger.errors import XiaoanError
 from storage import journeys
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 async def resume_journeys(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Ask each person whose question was not shown since it moved; return how many."""
-    db = app.bot_data["services"].db
+    services: Services = app.bot_data["services"]
+    db = services.db
     asked = 0
     for waiting in await journeys.unshown(db):
         ctx = Ctx.detached(app, waiting.tg_user_id, waiting.language)

@@ -29,6 +29,7 @@ from handlers import hazard as hazard_questions
 from handlers.base import Button, Ctx, entry
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, journey, load
+from handlers.pages import page_line, page_of
 from ledger.buildings import NAME_MAX, USES, clean_text, parse_floors, parse_year_built
 from ledger.errors import NotAllowed, Stale
 from ledger.hazards import Hazard
@@ -152,12 +153,16 @@ async def scanned(ctx: Ctx, building_id: int) -> None:
 # --- the visit ---------------------------------------------------------------------
 
 
-async def show_visit(ctx: Ctx, visit: Visit) -> None:
-    """The school's buildings: self-inspection state, ledger hazards, this visit's walks."""
+async def show_visit(ctx: Ctx, visit: Visit, number: int = 1, edit: bool = False) -> None:
+    """The school's buildings: self-inspection state, ledger hazards, this visit's walks;
+    a page of them at a time (``handlers.pages``: a school of any size fits Telegram's
+    keyboards, and its "add a missed building" and "end" buttons always show)."""
     walked = {w.building_id: w for w in await store.walks_of_visit(ctx.db, visit.id)}
+    found = await store.buildings_of_visit(ctx.db, visit)
+    entries = [WalkBuilding(visit.id, b.id).as_button(f"🕵️ {escape(b.name)}") for b in found]
+    page = page_of(ctx, entries, number, lambda n: VisitPage(visit.id, n), above=2)
     lines = []
-    buttons: list[list[Button]] = []
-    for b in await store.buildings_of_visit(ctx.db, visit):
+    for b in (found[i] for i in page.shown):
         walk = walked.get(b.id)
         mark = (
             ""
@@ -176,17 +181,36 @@ async def show_visit(ctx: Ctx, visit: Visit) -> None:
                 missed=ctx.t("supervise.missed_flag") if b.missed else "",
             )
         )
-        buttons.append([WalkBuilding(visit.id, b.id).as_button(f"🕵️ {escape(b.name)}")])
+    if page.count > 1:
+        lines.append(page_line(ctx, page))
+    buttons: list[list[Button]] = list(page.rows)
     buttons.append([AddMissed(visit.id).as_button(ctx.t("supervise.add_missed"))])
     buttons.append([EndVisit(visit.id).as_button(ctx.t("supervise.end"))])
-    await ctx.reply(
+    text = ctx.t(
         "supervise.visit",
-        buttons,
         school=visit.school_name,
         how=ctx.t(f"supervise.chosen.{visit.chosen_by.value}"),
         started=_minute(visit.started_at),
         lines=Html(_fitted(ctx, lines, "supervise.no_buildings", 1500)),
     )
+    if edit:
+        await ctx.edit(text, buttons)
+    else:
+        await ctx.say(text, buttons)
+
+
+@button("sv_visit_page")
+@dataclass(frozen=True)
+class VisitPage(Tap):
+    """Another page of the visited school's buildings, in place."""
+
+    reads_only = True
+    visit_id: int
+    page: int
+
+    async def tap(self, ctx: Ctx) -> None:
+        visit = await case.on_visit(ctx.actor(), self.visit_id)
+        await show_visit(ctx, visit, self.page, edit=True)
 
 
 @button("sv_walk")

@@ -26,6 +26,7 @@ from ledger.rectify import (
     Facts,
     FixReport,
     FixState,
+    HistoryEvent,
     Listed,
     actions,
     days_left,
@@ -34,7 +35,6 @@ from ledger.rectify import (
 from ledger.roles import managed_schools
 from storage import hazards
 from storage import rectify as store
-from storage.db import Row
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units
 from telegram_rules.fit import pages as screens_of
@@ -177,7 +177,7 @@ class CardDetail:
     photos: list[Photo]
     fixes: list[FixReport]
     changes: list[DeadlineChange]
-    history: list[Row]
+    history: list[HistoryEvent]
 
 
 def _card_text(
@@ -275,31 +275,28 @@ def _card_text(
     return "\n".join(fit(lines, MAX_TEXT, lambda count: ctx.t("visible.card_more", count=count)))
 
 
-def _grouped(history: list[Row]) -> list[list[Row]]:
+def _grouped(history: list[HistoryEvent]) -> list[list[HistoryEvent]]:
     """Events in runs: one person doing the same thing several times in a row is one line."""
-    groups: list[list[Row]] = []
+    groups: list[list[HistoryEvent]] = []
     for event in history:
         last = groups[-1][-1] if groups else None
-        if last is not None and (last["actor_name"], last["action"]) == (
-            event["actor_name"],
-            event["action"],
-        ):
+        if last is not None and (last.actor_name, last.action) == (event.actor_name, event.action):
             groups[-1].append(event)
         else:
             groups.append([event])
     return groups
 
 
-def _history_line(ctx: Ctx, group: list[Row]) -> str:
+def _history_line(ctx: Ctx, group: list[HistoryEvent]) -> str:
     """A run of events: when (from–to), who, what, and how many times."""
     first, last = group[0], group[-1]
-    action = f"history.{first['action']}"
-    name = first["actor_name"] or ctx.t("card.system")
-    what = ctx.t(action) if has(ctx.lang, action) else first["action"]
-    at = ctx.moment(first["at"])
+    action = f"history.{first.action}"
+    name = first.actor_name or ctx.t("card.system")
+    what = ctx.t(action) if has(ctx.lang, action) else first.action
+    at = ctx.moment(first.at)
     if len(group) == 1:
         return ctx.t("card.event", at=at, name=name, action=what)
-    start, end = local(first["at"], ctx.services.clock.tz), local(last["at"], ctx.services.clock.tz)
+    start, end = local(first.at, ctx.services.clock.tz), local(last.at, ctx.services.clock.tz)
     if start.replace(second=0) == end.replace(second=0):  # within one minute: one time
         return ctx.t("friction.card.events_at", at=at, name=name, action=what, count=len(group))
     until = time_text(end, ctx.services.clock.tz) if start.date() == end.date() else ctx.moment(end)

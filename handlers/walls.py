@@ -29,26 +29,26 @@ async def scanned(ctx: Ctx, payload: str) -> None:
     """Open the building's walk (or say it is closed and a photo reports a hazard)."""
     person = ctx.member()
     building_id = parse_payload(payload)
-    building = None if building_id is None else await campus.building(ctx.db, building_id)
-    supervising = building is not None and not can_walk(person, building["school_id"])
+    building = None if building_id is None else await campus.building_by_id(ctx.db, building_id)
+    supervising = building is not None and not can_walk(person, building.school_id)
     if supervising and is_supervisor(person):  # on site for a visit: its supervision walk
-        assert building_id is not None
-        await supervise.scanned(ctx, building_id)
+        assert building is not None
+        await supervise.scanned(ctx, building.id)
         return
-    if building is None or not can_walk(person, building["school_id"]):
+    if building is None or not can_walk(person, building.school_id):
         # Another school's building is answered as an unknown one: a stranger must not
         # learn which ids exist.
         await ctx.reply("walls.unknown")
         return
     try:
-        await inspect.open_walk(ctx, building["id"])
+        await inspect.open_walk(ctx, building.id)
     except AlreadyClosed:
         # The next photo is a quick report for this very building: no need to ask which.
         async with ctx.write() as tx:
-            await begin(tx, ctx.user_id, Scanned(building["id"]))
-            await tx.event(person.id, "building.scanned", "building", building["id"])
+            await begin(tx, ctx.user_id, Scanned(building.id))
+            await tx.event(person.id, "building.scanned", "building", building.id)
         await ctx.reply(
             "walls.closed",
-            [camera_row(ctx, Camera("w", building["id"]))],
-            building=building["name"],
+            [camera_row(ctx, Camera("w", building.id))],
+            building=building.name,
         )

@@ -88,6 +88,15 @@ class FixReport:
     decider_name: str | None = None
 
 
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One line of a hazard's history: who (None: the system) did what, when."""
+
+    action: str
+    at: datetime
+    actor_name: str | None
+
+
 class ChangeState(StrEnum):
     ASKED = "asked"
     APPROVED = "approved"

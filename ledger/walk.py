@@ -61,6 +61,34 @@ def position(
 
 
 @dataclass(frozen=True)
+class WalkItem:
+    """A checklist item as a walk asks it: its stored id, its code and its words."""
+
+    id: int
+    code: str
+    zh: str
+    en: str
+
+    def text(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class BuildingWalk:
+    """A school's building with its walk in the campaign's current round (if begun)."""
+
+    id: int
+    name: str
+    use: str
+    year_built: int | None
+    state: BuildingState
+    walker_id: int | None
+    answered: int
+    checklist_version_id: int | None  # its walk's; None when not begun
+    missed: bool  # added by a supervision visit (遗漏建筑)
+
+
+@dataclass(frozen=True)
 class Walk:
     """A walk as stored: its building, who walks it, and what is answered so far."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -265,3 +266,27 @@ def parse_buildings(
         seen.add(clean_name)
         good.append(BuildingRow(number, clean_name, use_code, floor_count, year_built))
     return good, problems
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """An import sheet read and checked: its template, its clean rows, its bad rows."""
+
+    kind: Kind
+    schools: list[SchoolRow]
+    buildings: list[BuildingRow]
+    problems: list[Problem]
+
+
+def read_sheet(data: bytes, this_year: int) -> Sheet:
+    """A workbook's bytes as a checked sheet (``BadSpreadsheet`` when it is none).
+
+    CPU-bound, and everything it takes and returns pickles: a worker process runs it
+    for the chat (``cases.imports.import_sheet``).
+    """
+    kind, rows = read_rows(data)
+    if kind is Kind.SCHOOLS:
+        schools, problems = parse_schools(rows)
+        return Sheet(kind, schools, [], problems)
+    buildings, problems = parse_buildings(rows, this_year)
+    return Sheet(kind, [], buildings, problems)

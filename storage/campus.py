@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from datetime import date
 
+from ledger.campus import Building, School
 from ledger.checklist import Checklist, ChecklistItem
 from ledger.errors import Duplicate
 from ledger.walk import BuildingState
@@ -170,6 +172,24 @@ async def school(db: Reader, school_id: int) -> Row | None:
     return await db.one("SELECT * FROM schools WHERE id = ?", (school_id,))
 
 
+_SCHOOL = "SELECT id, name, kind, ownership, district FROM schools"
+
+
+def _school(row: Row) -> School:
+    return School(row["id"], row["name"], row["kind"], row["ownership"], row["district"])
+
+
+async def school_by_id(db: Reader, school_id: int) -> School | None:
+    """The school, typed (``school`` is its row, for the callers still reading rows)."""
+    row = await db.one(_SCHOOL + " WHERE id = ?", (school_id,))
+    return None if row is None else _school(row)
+
+
+async def schools_by_name(db: Reader) -> list[School]:
+    """Every school, by name."""
+    return [_school(row) for row in await db.all(_SCHOOL + " ORDER BY name")]
+
+
 async def create_building(
     tx: Tx,
     *,
@@ -207,6 +227,40 @@ async def create_building(
 
 async def building(db: Reader, building_id: int) -> Row | None:
     return await db.one("SELECT * FROM buildings WHERE id = ?", (building_id,))
+
+
+async def buildings_of(db: Reader, school_ids: Sequence[int]) -> list[Building]:
+    """The buildings of these schools, school by school, by name."""
+    found: list[Building] = []
+    for school_id in school_ids:
+        rows = await db.all(_BUILDING + " WHERE school_id = ? ORDER BY name", (school_id,))
+        found += map(_building, rows)
+    return found
+
+
+async def building_by_id(db: Reader, building_id: int) -> Building | None:
+    """The building, typed (``building`` is its row, for the callers still reading rows)."""
+    row = await db.one(_BUILDING + " WHERE id = ?", (building_id,))
+    return None if row is None else _building(row)
+
+
+_BUILDING = (
+    "SELECT id, school_id, name, use, floors, year_built, out_of_use, missed_visit_id"
+    " FROM buildings"
+)
+
+
+def _building(row: Row) -> Building:
+    return Building(
+        id=row["id"],
+        school_id=row["school_id"],
+        name=row["name"],
+        use=row["use"],
+        floors=row["floors"],
+        year_built=row["year_built"],
+        out_of_use=bool(row["out_of_use"]),
+        missed_visit_id=row["missed_visit_id"],
+    )
 
 
 async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> list[Row]:

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar, cast
 
 import aiosqlite
 
@@ -140,20 +140,23 @@ class Tx(Reader):
         leave ``lastrowid`` at the previous insert's id).
         """
         values = tuple(params)
-        inserts = sql.lstrip().upper().startswith("INSERT")
-
-        def run(raw: sqlite3.Connection) -> int:
-            cur = raw.execute(sql, values)
-            try:
-                if inserts:
-                    return int(cur.lastrowid or 0) if cur.rowcount > 0 else 0
-                return cur.rowcount
-            finally:
-                cur.close()
-
         # One trip to the writer's thread (aiosqlite's execute, then the cursor's close,
-        # are two): a step's writes are most of its trips.
-        return await in_connection(self.conn, run)
+        # are two).
+        return await in_connection(self.conn, lambda raw: change(raw, sql, values))
+
+    async def at_once(self, work: Callable[[Writes], T]) -> T:
+        """``work`` run on the writer's own thread inside this transaction: its statements,
+        however many, cost one trip (each ``run`` is one). Its notices count as this
+        transaction's."""
+        at = self.now()
+
+        def run(raw: sqlite3.Connection) -> tuple[T, bool]:
+            writes = Writes(raw, at)
+            return work(writes), writes.queued_notice
+
+        done, queued = await in_connection(self.conn, run)
+        self.queued_notice = self.queued_notice or queued
+        return done
 
     async def event(
         self,
@@ -172,8 +175,78 @@ class Tx(Reader):
             action,
             subject,
             subject_id,
-            None if before is None else json.dumps(before, ensure_ascii=False, default=str),
-            None if after is None else json.dumps(after, ensure_ascii=False, default=str),
+            _dumped(before),
+            _dumped(after),
+        )
+
+
+def change(raw: sqlite3.Connection, sql: str, values: tuple[Any, ...]) -> int:
+    """Execute a change on the raw connection: the new row id (an INSERT) or the row count."""
+    cur = raw.execute(sql, values)
+    try:
+        if sql.lstrip()[:6].upper() == "INSERT":
+            return int(cur.lastrowid or 0) if cur.rowcount > 0 else 0
+        return cur.rowcount
+    finally:
+        cur.close()
+
+
+def _dumped(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+class Writes:
+    """A transaction's statements run at once on the writer's own thread (``Tx.at_once``,
+    ``Database.write_at_once``): plain sqlite3 with ``Tx``'s calls, without ``await``, so
+    that a use case's whole write is one hand-over to that thread, not one per statement.
+
+    Made and used inside that thread only; ``now`` is the transaction's moment, read on
+    the event loop before the trip (one moment for all its rows).
+    """
+
+    def __init__(self, raw: sqlite3.Connection, at: str) -> None:
+        self.raw = raw
+        self.at = at
+        self.queued_notice = False  # as ``Tx.queued_notice``
+
+    def now(self) -> str:
+        return self.at
+
+    def run(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """As ``Tx.run``: the new row id (an INSERT, 0 when a conflict made it nothing)
+        or the row count."""
+        return change(self.raw, sql, tuple(params))
+
+    def one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        row: Row | None = self.raw.execute(sql, tuple(params)).fetchone()
+        return row
+
+    def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return list(self.raw.execute(sql, tuple(params)).fetchall())
+
+    def value(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    def event(
+        self,
+        actor_id: int | None,
+        action: str,
+        subject: str,
+        subject_id: int,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        """As ``Tx.event``: appended to its school's chain (or the city's)."""
+        chain_event(
+            self.raw,
+            self.at,
+            actor_id,
+            action,
+            subject,
+            subject_id,
+            _dumped(before),
+            _dumped(after),
         )
 
 
@@ -208,36 +281,50 @@ async def append_event(
     after: str | None,
     event_id: int | None = None,
 ) -> None:
+    """Chain an event (``chain_event``) in one trip to the writer's thread."""
+    await in_connection(
+        conn,
+        lambda raw: chain_event(
+            raw, at, actor_id, action, subject, subject_id, before, after, event_id
+        ),
+    )
+
+
+def chain_event(
+    raw: sqlite3.Connection,
+    at: str,
+    actor_id: int | None,
+    action: str,
+    subject: str,
+    subject_id: int,
+    before: str | None,
+    after: str | None,
+    event_id: int | None = None,
+) -> None:
     """Chain an event: a new one (inserted), or an old unchained one (``event_id``).
 
-    The chain's head is read and moved in the same trip to the writer's thread.
+    The chain's head is read and moved in the same transaction, on the writer's thread.
     """
-
-    def chain(raw: sqlite3.Connection) -> None:
-        name = chain_of(raw, subject, subject_id)
-        head = raw.execute("SELECT seq, hash FROM chain_heads WHERE chain = ?", (name,)).fetchone()
-        seq, prev = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
-        digest = event_hash(
-            name, seq, prev, at, actor_id, action, subject, subject_id, before, after
-        )
-        if event_id is None:
-            raw.execute(
-                "INSERT INTO events (at, actor_id, action, subject, subject_id, before, after,"
-                " chain, seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (at, actor_id, action, subject, subject_id, before, after, name, seq, prev, digest),
-            )
-        else:
-            raw.execute(
-                "UPDATE events SET chain = ?, seq = ?, prev_hash = ?, hash = ? WHERE id = ?",
-                (name, seq, prev, digest, event_id),
-            )
+    name = chain_of(raw, subject, subject_id)
+    head = raw.execute("SELECT seq, hash FROM chain_heads WHERE chain = ?", (name,)).fetchone()
+    seq, prev = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
+    digest = event_hash(name, seq, prev, at, actor_id, action, subject, subject_id, before, after)
+    if event_id is None:
         raw.execute(
-            "INSERT INTO chain_heads (chain, seq, hash) VALUES (?, ?, ?)"
-            " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            (name, seq, digest),
+            "INSERT INTO events (at, actor_id, action, subject, subject_id, before, after,"
+            " chain, seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (at, actor_id, action, subject, subject_id, before, after, name, seq, prev, digest),
         )
-
-    await in_connection(conn, chain)
+    else:
+        raw.execute(
+            "UPDATE events SET chain = ?, seq = ?, prev_hash = ?, hash = ? WHERE id = ?",
+            (name, seq, prev, digest, event_id),
+        )
+    raw.execute(
+        "INSERT INTO chain_heads (chain, seq, hash) VALUES (?, ?, ?)"
+        " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        (name, seq, digest),
+    )
 
 
 class Tracing(Protocol):
@@ -274,7 +361,7 @@ class WriteTurn:
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 self.release()  # the turn was handed over as the waiter was cancelled
-            else:
+            elif turn in queue:  # (a release may have dropped it already, cancelled)
                 queue.remove(turn)
             raise
 
@@ -329,6 +416,81 @@ class _Batch:
             await asyncio.shield(self._ended)
         if self.error is not None:
             raise self.error
+
+
+class _Trip:
+    """One ``write_at_once``: its statements, run in the writer's thread, and how it went."""
+
+    def __init__(self, first: bool, commit: bool, at: str, update_id: int | None) -> None:
+        self.first = first  # opens the batch (BEGIN), else joins it (SAVEPOINT)
+        self.commit = commit  # ends the batch (COMMIT) in the same trip
+        self.at = at
+        self.update_id = update_id
+        self.value: object = None
+        self.queued_notice = False
+        self.error: BaseException | None = None  # the body's own: raised to its writer
+        self.kept = False  # the body's writes are in the transaction
+        self.committed = False
+        self.lost: BaseException | None = None  # why the batch's writes are not kept
+
+    def run(self, raw: sqlite3.Connection, work: Callable[[Writes], object]) -> None:
+        """In the writer's thread. Never raises: the event loop settles the batch."""
+        try:
+            raw.execute("BEGIN IMMEDIATE" if self.first else "SAVEPOINT grouped")
+        except Exception as error:
+            self.error = error
+            if not self.first:
+                self.lost = error  # the batch cannot go on without its savepoint
+                self._rollback(raw)
+            return
+        try:
+            writes = Writes(raw, self.at)
+            self.value = work(writes)
+            if self.update_id is not None:
+                change(
+                    raw,
+                    "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
+                    (self.at, self.update_id),
+                )
+            if not self.first:
+                raw.execute("RELEASE grouped")
+            self.kept, self.queued_notice = True, writes.queued_notice
+        except Exception as error:
+            self.error = error
+            if not self._undo(raw):
+                return
+        if self.commit and (self.kept or not self.first):
+            try:
+                raw.execute("COMMIT")
+                self.committed = True
+            except Exception as error:
+                self.lost = error
+                self._rollback(raw)
+
+    def _undo(self, raw: sqlite3.Connection) -> bool:
+        """The body failed: undo it alone; False when the batch is over (all undone)."""
+        if self.first:
+            self._rollback(raw)  # nobody else in the batch yet
+            return False
+        try:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK TO grouped")
+                raw.execute("RELEASE grouped")
+        except Exception as error:  # the savepoint could not be undone: nor the batch kept
+            self.lost = error
+            self._rollback(raw)
+            return False
+        if not raw.in_transaction:
+            # Some errors (a full disk, an I/O error) roll the whole transaction back:
+            # the writers before this one lost their writes too.
+            self.lost = sqlite3.OperationalError("the shared transaction was rolled back")
+            return False
+        return True
+
+    @staticmethod
+    def _rollback(raw: sqlite3.Connection) -> None:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
 
 
 class Database(Reader):
@@ -517,6 +679,68 @@ class Database(Reader):
         await self._end_turn(batch, urgent)
         if not batch.over or batch.error is not None:
             await batch.outcome()
+
+    async def write_at_once(
+        self, work: Callable[[Writes], T], update_id: int | None = None, urgent: bool = False
+    ) -> T:
+        """``write()`` for a body that is a plain function (``Writes``): the transaction's
+        whole work on the writer's thread in one trip, with its BEGIN or SAVEPOINT, the
+        update marked done, and its COMMIT when nobody waits to join the batch.
+
+        The guarantees are ``write()``'s: returns once committed, durably (a failed
+        COMMIT raised to every writer of the batch); an error in ``work`` undoes its own
+        writes alone and is raised here. The COMMIT is decided as the trip leaves, not as
+        it ends: a writer that comes while the trip runs waits for the next turn and opens
+        the next batch, which the writers behind it join.
+        """
+        assert self._writer is not None
+        w = self._writer
+        await self._turn.acquire(urgent)
+        try:
+            batch = self._batch
+            if batch is not None and not batch.durable:
+                await self._commit(batch)  # an unsynced batch ends before a durable writer
+                batch = None
+        except BaseException:
+            self._turn.release()
+            raise
+        first = batch is None
+        if batch is None:
+            batch = self._batch = _Batch(durable=True)
+        commit = urgent or not self._turn.waiting() or batch.full()
+        trip = _Trip(first, commit, self.clock.now().isoformat(timespec="seconds"), update_id)
+        try:
+            await in_connection(w, lambda raw: trip.run(raw, work))
+        except asyncio.CancelledError:
+            # This writer was cancelled, not its trip: it runs on in the writer's thread.
+            # Its outcome is read behind it, for the batch, before the turn passes on.
+            await asyncio.shield(in_connection(w, lambda raw: None))
+            self._settle(batch, trip)
+            await self._end_turn(batch, urgent)
+            raise
+        except BaseException as error:  # the trip itself failed (never ``work``: kept)
+            trip.lost = error
+        self._settle(batch, trip)
+        await self._end_turn(batch, urgent)
+        if trip.error is not None:
+            raise trip.error
+        if not batch.over or batch.error is not None:
+            await batch.outcome()
+        return cast(T, trip.value)
+
+    def _settle(self, batch: _Batch, trip: _Trip) -> None:
+        """Bring the batch up to date with a ``write_at_once`` trip's outcome."""
+        if trip.kept:
+            batch.writers += 1
+            batch.queued_notice = batch.queued_notice or trip.queued_notice
+        if trip.committed or trip.lost is not None:
+            self._batch = None
+            batch.end(trip.lost)
+            if batch.queued_notice and trip.lost is None:
+                self.on_outbox()  # committed: the notices may leave now
+        elif trip.first and not trip.kept:
+            self._batch = None  # the batch's first writer failed: nothing to keep
+            batch.end(None)
 
     async def _join(self, durable: bool) -> _Batch:
         """With the turn held: the open batch to write in (opening one if none)."""

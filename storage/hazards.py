@@ -16,7 +16,7 @@ from ledger.errors import Stale
 from ledger.hazards import Hazard, Photo
 from ledger.rectify import State
 from storage import campus
-from storage.db import Reader, Row, Tx
+from storage.db import Reader, Row, Tx, Writes
 from storage.photos import StoredPhoto
 
 # Fields a person fills in while reporting; written one at a time.
@@ -210,12 +210,39 @@ async def create_hazard(
     source: str,
     person_id: int,
 ) -> int:
-    hazard_id = await tx.run(
+    """A new draft hazard, in one trip to the writer's thread (``new_hazard``)."""
+    return await tx.at_once(
+        lambda w: new_hazard(
+            w,
+            school_id=school_id,
+            building_id=building_id,
+            campaign_id=campaign_id,
+            inspection_id=inspection_id,
+            item_id=item_id,
+            source=source,
+            person_id=person_id,
+        )
+    )
+
+
+def new_hazard(
+    w: Writes,
+    *,
+    school_id: int,
+    building_id: int | None,
+    campaign_id: int,
+    inspection_id: int | None,
+    item_id: int | None,
+    source: str,
+    person_id: int,
+) -> int:
+    """A new draft hazard and its event, inside a write run at once."""
+    hazard_id = w.run(
         "INSERT INTO hazards (school_id, building_id, campaign_id, inspection_id, item_id, source,"
         " reported_by, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (school_id, building_id, campaign_id, inspection_id, item_id, source, person_id, tx.now()),
+        (school_id, building_id, campaign_id, inspection_id, item_id, source, person_id, w.now()),
     )
-    await tx.event(
+    w.event(
         person_id,
         "hazard.reported",
         "hazard",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
-from storage.db import Database, Reader, Tx
+from storage.db import Database, Reader, Tx, Writes
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,16 @@ async def moved(tx: Tx, tg_user_id: int, shown: Shown | None = None) -> None:
     ``shown``: the question they were shown last, not written down yet (``take_shown``),
     marked as shown at the version it was asked at, in the same statement.
     """
-    await tx.run(
+    await tx.run(*_moving(tg_user_id, shown))
+
+
+def moved_in(w: Writes, tg_user_id: int, shown: Shown | None = None) -> None:
+    """``moved`` inside a write run at once (``Writes``)."""
+    w.run(*_moving(tg_user_id, shown))
+
+
+def _moving(tg_user_id: int, shown: Shown | None) -> tuple[str, tuple[object, ...]]:
+    return (
         "INSERT INTO journey_marks (tg_user_id, version) VALUES (?, 1)"
         " ON CONFLICT (tg_user_id) DO UPDATE SET version = version + 1,"
         " shown_version = CASE WHEN ? THEN version ELSE shown_version END,"

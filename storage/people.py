@@ -9,7 +9,7 @@ from typing import Any
 from ledger.errors import InvitationInvalid
 from ledger.invitations import Invitation, check_usable, new_code
 from ledger.roles import Contact, Membership, Person, Role
-from storage.db import Query, Reader, Row, Tx
+from storage.db import Query, Reader, Row, Tx, Writes
 
 
 async def person_by_tg(db: Reader, tg_user_id: int) -> Person | None:
@@ -58,6 +58,11 @@ def _person(row: Row, rows: list[Row]) -> Person:
             Membership(Role(r["role"]), r["school_id"], r["school_name"]) for r in rows
         ),
     )
+
+
+async def names(db: Reader) -> dict[int, str]:
+    """Everyone's name by id (a list of planned messages names whom each is for)."""
+    return {int(row["id"]): str(row["name"]) for row in await db.all("SELECT id, name FROM people")}
 
 
 async def chat_of(db: Reader, person_id: int) -> int | None:
@@ -261,13 +266,20 @@ async def pending(db: Reader, tg_user_id: int) -> tuple[str, dict[str, Any]] | N
     return None if row is None else (row["kind"], json.loads(row["data"]))
 
 
+SET_PENDING = (
+    "INSERT INTO pending_inputs (tg_user_id, kind, data, created_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (tg_user_id) DO UPDATE SET kind = excluded.kind, data = excluded.data,"
+    " created_at = excluded.created_at"
+)
+
+
 async def set_pending(tx: Tx, tg_user_id: int, kind: str, data: dict[str, Any]) -> None:
-    await tx.run(
-        "INSERT INTO pending_inputs (tg_user_id, kind, data, created_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (tg_user_id) DO UPDATE SET kind = excluded.kind, data = excluded.data,"
-        " created_at = excluded.created_at",
-        (tg_user_id, kind, json.dumps(data, ensure_ascii=False), tx.now()),
-    )
+    await tx.run(SET_PENDING, (tg_user_id, kind, json.dumps(data, ensure_ascii=False), tx.now()))
+
+
+def set_pending_in(w: Writes, tg_user_id: int, kind: str, data: dict[str, Any]) -> None:
+    """``set_pending`` inside a write run at once (``Writes``)."""
+    w.run(SET_PENDING, (tg_user_id, kind, json.dumps(data, ensure_ascii=False), w.now()))
 
 
 async def clear_pending(tx: Tx, tg_user_id: int) -> None:

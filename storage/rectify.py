@@ -19,6 +19,7 @@ from ledger.rectify import (
     Facts,
     FixReport,
     FixState,
+    HistoryEvent,
     Listed,
     State,
     taskforce_verifies,
@@ -399,13 +400,18 @@ async def extensions_waiting(
     )
 
 
-async def history(db: Reader, hazard_id: int) -> list[Row]:
+async def history(db: Reader, hazard_id: int) -> list[HistoryEvent]:
     """The hazard's event log, with who did what, oldest first."""
-    return await db.all(
-        "SELECT e.*, p.name AS actor_name FROM events e LEFT JOIN people p ON p.id = e.actor_id"
+    rows = await db.all(
+        "SELECT e.action, e.at, p.name AS actor_name FROM events e"
+        " LEFT JOIN people p ON p.id = e.actor_id"
         " WHERE e.subject = 'hazard' AND e.subject_id = ? ORDER BY e.id",
         (hazard_id,),
     )
+    return [
+        HistoryEvent(row["action"], datetime.fromisoformat(row["at"]), row["actor_name"])
+        for row in rows
+    ]
 
 
 async def people_with_role(db: Reader, role: str, school_id: int | None = None) -> list[Contact]:

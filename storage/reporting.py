@@ -86,6 +86,27 @@ async def campaign(db: Reader, campaign_id: int) -> Row:
     return row
 
 
+async def hazard_count(db: Reader, campaign_id: int, school_id: int | None) -> int:
+    """The hazards a ledger lists (drafts left out): one school's, or the city's."""
+    sql = (
+        "SELECT COUNT(*) FROM hazards WHERE campaign_id = ?"
+        " AND state IN ('open', 'submitted', 'closed', 'unfixable')"
+    )
+    if school_id is None:
+        return int(await db.value(sql, (campaign_id,)))
+    return int(await db.value(sql + " AND school_id = ?", (campaign_id, school_id)))
+
+
+async def phase_dues(db: Reader, campaign_id: int) -> tuple[date | None, date | None]:
+    """The campaign's self-inspection and rectification deadlines, where set."""
+    row = await campaign(db, campaign_id)
+
+    def day(value: str | None) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    return day(row["self_inspection_due"]), day(row["rectification_due"])
+
+
 async def buildings_by_school(
     db: Reader, campaign_id: int, school_id: int | None = None
 ) -> dict[int, list[FormBuilding]]:

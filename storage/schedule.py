@@ -7,8 +7,9 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from ledger.campus import RecurringInspection
 from ledger.snapshot import (
     Campaign,
     DrawnVisit,
@@ -96,25 +97,31 @@ async def reminder_hour(db: Reader, person_id: int) -> int | None:
 # --- recurring inspections and rounds --------------------------------------------------
 
 
-async def recurring(db: Reader, school_id: int) -> Row | None:
+async def recurring(db: Reader, school_id: int) -> RecurringInspection | None:
     """The school's recurring inspection in force, if any."""
-    return await db.one(
-        "SELECT * FROM recurring_inspections WHERE school_id = ? AND stopped_at IS NULL",
+    row = await db.one(
+        "SELECT id, school_id, every, set_at FROM recurring_inspections"
+        " WHERE school_id = ? AND stopped_at IS NULL",
         (school_id,),
+    )
+    if row is None:
+        return None
+    return RecurringInspection(
+        row["id"], row["school_id"], row["every"], datetime.fromisoformat(row["set_at"])
     )
 
 
 async def set_recurring(tx: Tx, school_id: int, every: str | None, actor_id: int) -> bool:
     """Set (or with ``every`` None stop) the school's recurring inspection; False: unchanged."""
     current = await recurring(tx, school_id)
-    if current is not None and current["every"] == every:
+    if current is not None and current.every == every:
         return False
     if current is None and every is None:
         return False
     if current is not None:
         await tx.run(
             "UPDATE recurring_inspections SET stopped_at = ?, stopped_by = ? WHERE id = ?",
-            (tx.now(), actor_id, current["id"]),
+            (tx.now(), actor_id, current.id),
         )
     if every is not None:
         new_id = await tx.run(
@@ -127,7 +134,7 @@ async def set_recurring(tx: Tx, school_id: int, every: str | None, actor_id: int
         "school.recurring_inspection",
         "school",
         school_id,
-        before={"every": current["every"] if current else None},
+        before={"every": current.every if current else None},
         after={"every": every, "recurring_id": new_id if every else None},
     )
     return True

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import datetime
 
-from ledger.walk import Choice, Walk
-from storage.campus import items_applying, version_items
-from storage.db import Query, Reader, Row, Tx
-
-
-async def inspection(db: Reader, inspection_id: int) -> Row | None:
-    return await db.one(
-        "SELECT i.*, b.name AS building_name, b.school_id, b.use, b.year_built"
-        " FROM inspections i JOIN buildings b ON b.id = i.building_id WHERE i.id = ?",
-        (inspection_id,),
-    )
+from ledger.walk import BuildingWalk, Choice, Walk, WalkItem
+from storage.campus import buildings_with_state, items_applying, state_of, version_items
+from storage.db import Query, Reader, Row, Tx, Writes
 
 
 def walk_query(inspection_id: int) -> Query:
@@ -64,11 +57,60 @@ async def walk(db: Reader, inspection_id: int) -> Walk | None:
     return walk_from(await db.all(*walk_query(inspection_id)))
 
 
-async def walk_items(db: Reader, walk: Walk) -> list[Row]:
+# The items a walk asks, per connection, version and building kind: worked out once from
+# the version's items (kept per connection, ``campus.version_items``), which never change.
+_ASKED: weakref.WeakKeyDictionary[
+    object, dict[tuple[int, str, int | None], tuple[WalkItem, ...]]
+] = weakref.WeakKeyDictionary()
+
+
+async def walk_items(db: Reader, walk: Walk) -> tuple[WalkItem, ...]:
     """The walk's items in order: its checklist version's (read once per connection)
-    that apply to its building as the building stands now."""
-    items = await version_items(db, walk.checklist_version_id)
-    return items_applying(items, walk.use, walk.year_built)
+    that apply to its building as the building stands now (its use and age are read
+    with the walk, so an edited building is seen at once)."""
+    return await items_asked(db, walk.checklist_version_id, walk.use, walk.year_built)
+
+
+async def items_asked(
+    db: Reader, version_id: int, use: str, year_built: int | None
+) -> tuple[WalkItem, ...]:
+    """The items of a checklist version that a building of this use and age is asked."""
+    key = (version_id, use, year_built)
+    known = _ASKED.setdefault(db.conn, {})
+    asked = known.get(key)
+    if asked is None:
+        rows = await version_items(db, version_id)
+        asked = tuple(
+            WalkItem(r["id"], r["code"], r["text_zh"], r["text_en"])
+            for r in items_applying(rows, use, year_built)
+        )
+        if rows and not db.conn.in_transaction:  # as ``version_items`` keeps them
+            known[key] = asked
+    return asked
+
+
+async def buildings(db: Reader, school_id: int, campaign_id: int) -> list[BuildingWalk]:
+    """The school's buildings by name, each with its walk's state in the current round."""
+    return [
+        BuildingWalk(
+            id=r["id"],
+            name=r["name"],
+            use=r["use"],
+            year_built=r["year_built"],
+            state=state_of(r),
+            walker_id=r["walker_id"],
+            answered=r["answered"],
+            checklist_version_id=r["checklist_version_id"],
+            missed=r["missed_visit_id"] is not None,
+        )
+        for r in await buildings_with_state(db, school_id, campaign_id)
+    ]
+
+
+async def building_school(db: Reader, building_id: int) -> int | None:
+    """The school a building belongs to (None: no such building)."""
+    found = await db.value("SELECT school_id FROM buildings WHERE id = ?", (building_id,))
+    return None if found is None else int(found)
 
 
 # The round a building is walked in now: the school's latest recurring round in
@@ -79,14 +121,14 @@ CURRENT_ROUND = (
 )
 
 
-async def inspection_of(db: Reader, campaign_id: int, building_id: int) -> Row | None:
+async def inspection_of(db: Reader, campaign_id: int, building_id: int) -> Walk | None:
     """The building's walk in the campaign's current round, if started."""
     inspection_id = await db.value(
         "SELECT id FROM inspections WHERE campaign_id = ? AND building_id = ?"  # noqa: S608
         f" AND round_id IS {CURRENT_ROUND}",
         (campaign_id, building_id, building_id, campaign_id),
     )
-    return None if inspection_id is None else await inspection(db, inspection_id)
+    return None if inspection_id is None else await walk(db, inspection_id)
 
 
 async def walks_in_progress(db: Reader, walker_id: int, campaign_id: int) -> list[Row]:
@@ -154,28 +196,30 @@ async def ever_walked_by(db: Reader, inspection_id: int, person_id: int) -> bool
     return found is not None
 
 
+TOUCH = "UPDATE inspections SET last_activity_at = ? WHERE id = ?"
+
+
 async def touch(tx: Tx, inspection_id: int) -> None:
-    await tx.run(
-        "UPDATE inspections SET last_activity_at = ? WHERE id = ?", (tx.now(), inspection_id)
-    )
+    await tx.run(TOUCH, (tx.now(), inspection_id))
 
 
-async def record_answer(
-    tx: Tx, inspection_id: int, item_id: int, choice: Choice, person_id: int
+def record_answer(
+    w: Writes, inspection_id: int, item_id: int, choice: Choice, person_id: int
 ) -> bool:
-    """Store an answer; False if the item was answered already (a stale tap), or the
-    walk is no longer this person's to answer (closed, or taken over since it was read)."""
-    answer_id = await tx.run(
+    """Store an answer (inside a write run at once); False if the item was answered
+    already (a stale tap), or the walk is no longer this person's to answer (closed, or
+    taken over since it was read)."""
+    answer_id = w.run(
         "INSERT INTO answers (inspection_id, item_id, choice, answered_by, answered_at)"
         " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM inspections WHERE id = ?"
         " AND walker_id = ? AND closed_at IS NULL)"
         " ON CONFLICT (inspection_id, item_id) DO NOTHING",
-        (inspection_id, item_id, choice.value, person_id, tx.now(), inspection_id, person_id),
+        (inspection_id, item_id, choice.value, person_id, w.now(), inspection_id, person_id),
     )
     if not answer_id:
         return False
-    await touch(tx, inspection_id)
-    await tx.event(
+    w.run(TOUCH, (w.now(), inspection_id))
+    w.event(
         person_id,
         "answer.given",
         "inspection",
@@ -185,13 +229,15 @@ async def record_answer(
     return True
 
 
-async def set_extra_done(tx: Tx, inspection_id: int, person_id: int) -> bool:
-    changed = await tx.run(
+def set_extra_done(w: Writes, inspection_id: int, person_id: int) -> bool:
+    """ "Any other hazard?" answered no (inside a write run at once); False when it was
+    answered already."""
+    changed = w.run(
         "UPDATE inspections SET extra_done = 1 WHERE id = ? AND extra_done = 0", (inspection_id,)
     )
     if changed:
-        await touch(tx, inspection_id)
-        await tx.event(person_id, "inspection.no_more_hazards", "inspection", inspection_id)
+        w.run(TOUCH, (w.now(), inspection_id))
+        w.event(person_id, "inspection.no_more_hazards", "inspection", inspection_id)
     return bool(changed)
 
 

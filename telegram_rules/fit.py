@@ -10,7 +10,7 @@ counts, so a message measured here is never refused as too long.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from telegram_rules.html import parse_html
 from telegram_rules.request import MAX_ALERT, MAX_TEXT, utf16_len
@@ -91,3 +91,17 @@ def alert(html: str) -> str:
     except ValueError:
         plain = html
     return plain if len(plain) <= MAX_ALERT else plain[: MAX_ALERT - 1] + ELLIPSIS
+
+
+def share(texts: Mapping[str, str], room: int) -> dict[str, str]:
+    """Typed texts that must share ``room`` UTF-16 units in one message: each kept whole
+    when it can be, and the longest cut to an equal share of what the others leave."""
+    left = max(room, 0)
+    order = sorted(texts, key=lambda key: utf16_len(texts[key]))
+    shared: dict[str, str] = {}
+    for index, key in enumerate(order):
+        most = left // (len(order) - index)
+        text = texts[key]
+        shared[key] = text if utf16_len(text) <= most else (clip(text, most) if most > 0 else "")
+        left -= utf16_len(shared[key])
+    return shared

@@ -161,9 +161,11 @@ async def test_invitations_listed_beyond_one_message(sim: Simulator) -> None:
             )
     said = await s.principal.send("/invitations")
     fits(said[-1])
-    assert "……另有" in said[-1].text
+    assert "第 1/8 页" in said[-1].text  # in pages (tests/test_pages.py: every one reachable)
     shown = said[-1].text.count("已用 ")
-    assert len(said[-1].buttons) == shown  # a revoke button for each invitation listed
+    revoke, turns = said[-1].buttons[:-1], said[-1].buttons[-1]
+    assert len(revoke) == shown  # a revoke button for each invitation listed
+    assert [label for label, _ in turns] == ["下一页（2）➡️"]
 
 
 async def test_a_long_roster_of_schools_imported_in_several_messages(sim: Simulator) -> None:
