@@ -156,52 +156,60 @@ class Browser:
         await self.wait_text(SUMMARY)
         await self.next_building()
 
-    async def post(self, path: str, body: dict[str, Any]) -> Any:
+    async def post(self, path: str, body: dict[str, Any], read: bool = False) -> Any:
+        """A change, as the page posts it; its answer read when asked for or refused."""
         async with self.session.post(self.page + path, json=body) as response:
-            answer = await response.json(content_type=None)
             if response.status != 200:
-                raise RuntimeError(f"{path}: {response.status} {answer}")
-            return answer
+                raise RuntimeError(f"{path}: {response.status} {await response.text()}")
+            return await response.json(content_type=None) if read else None
 
     async def join(self, name: str, code: str) -> None:
-        answer = await self.post("/api/join", {"name": name, "code": code, "language": "zh-CN"})
+        answer = await self.post(
+            "/api/join", {"name": name, "code": code, "language": "zh-CN"}, read=True
+        )
         self.session.headers["X-CSRF-Token"] = answer["csrf"]
         self._stream = asyncio.create_task(self._listen())
 
     async def _listen(self) -> None:
-        """The page's event stream: each event marks the chat changed."""
+        """The page's event stream: a 'changed' event marks the chat changed (the page
+        fetches its messages on those only; alerts and 'typing…' it just shows)."""
         async with self.session.get(self.page + "/api/events", timeout=None) as response:
             if response.status != 200:
                 self.errors.append(f"events: {response.status}")
                 return
             async for line in response.content:
-                if line.startswith(b"data:"):
+                if line.startswith(b"data:") and b'"changed"' in line:
                     self.changed.set()
 
-    async def refresh(self) -> None:
+    async def refresh(self) -> list[dict[str, Any]]:
+        """The page's fetch of what changed since its version; returns those messages."""
         async with self.session.get(f"{self.page}/api/messages?since={self.version}") as response:
             if response.status != 200:
                 raise RuntimeError(f"messages: {response.status}")
             body = await response.json(content_type=None)
-        for message in body["messages"]:
+        changed: list[dict[str, Any]] = body["messages"]
+        for message in changed:
             self.messages[message["id"]] = message
             self.version = max(self.version, message["version"])
+        return changed
 
     async def wait(self, found: Any, within: float = NEXT_WITHIN) -> dict[str, Any]:
-        """Wait (on the event stream) until a bot message newer than now satisfies ``found``."""
-        seen = self.version
+        """Wait (on the event stream) until a bot message newer than now satisfies ``found``.
+
+        Newer than now: changed by a fetch made during this wait (every message held so
+        far is at or below the version held now), so only those fetched are looked at.
+        """
         deadline = time.perf_counter() + within
         while True:
-            for message in sorted(self.messages.values(), key=lambda m: m["id"]):
-                if message["from_bot"] and message["version"] > seen and found(message):
-                    return message
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise TimeoutError("no answer in time")
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
             self.changed.clear()
-            await self.refresh()
+            for message in sorted(await self.refresh(), key=lambda m: m["id"]):
+                if message["from_bot"] and found(message):
+                    return message
 
     async def wait_text(self, text: str) -> dict[str, Any]:
         return await self.wait(lambda m: text in (m.get("html") or "") or text in labels(m))

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Update
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -82,8 +83,9 @@ UNCONFIRMABLE_PAUSE = 1.0
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
-class InboxRequest(HTTPXRequest):
-    """Polling's request object: stores updates in the inbox as they arrive.
+class Inbox(BaseRequest):
+    """Polling's request: stores updates in the inbox as they arrive (a mixin, before the
+    request class that makes the calls).
 
     PTB confirms an update by asking for the next offset, which can happen
     before its handler has run; storing first means a crash loses nothing.
@@ -95,11 +97,30 @@ class InboxRequest(HTTPXRequest):
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
     ) -> tuple[int, bytes]:
-        code, payload = await super().do_request(url, method, *args, **kwargs)
+        # The request class after this one in the method order makes the call.
+        code, payload = await super().do_request(url, method, *args, **kwargs)  # type: ignore[safe-super]
         if code == 200 and url.endswith("/getUpdates"):
             assert self.db is not None, "polling started before the database was opened"
             payload = await receive_raw(self.db, payload)
         return code, payload
+
+
+class InboxRequest(Inbox, HTTPXRequest):
+    """Polling Telegram (python-telegram-bot's own client), the inbox first."""
+
+
+def inbox_request(request: BaseRequest | None) -> BaseRequest:
+    """Polling's request, made with the client the bot's other calls use: towards the local
+    chat aiohttp's (``bot.local_request``, a fraction of httpx's cost a call), else httpx."""
+    from bot.local_request import LocalChatRequest
+
+    if isinstance(request, LocalChatRequest):
+
+        class LocalInboxRequest(Inbox, LocalChatRequest):
+            """Polling the local chat, the inbox first."""
+
+        return LocalInboxRequest(connections=2, read_timeout=40, connect_timeout=10)
+    return InboxRequest(read_timeout=40, connect_timeout=10)
 
 
 async def receive_raw(db: Database, payload: bytes) -> bytes:
@@ -168,7 +189,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     The failure is kept even when the update was applied before it (a reply
     that failed after the commit): the operator sees every one.
     """
-    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+    error = context.error
+    if unreachable(error):
+        # The Bot API out of reach (Telegram down, or the local chat's process gone, which
+        # bot.local_process says in its own line): one line, the cause named, no traceback,
+        # which would say nothing more than where the request was when the network failed.
+        log.warning(
+            "%s: the Bot API did not answer (%s)",
+            "polling" if update is None else "update failed",
+            _scrub(f"{type(error).__name__}: {error}", context.bot.token)[:200],
+        )
+    else:
+        log.error("update failed: %s", type(error).__name__, exc_info=error)
     if not isinstance(update, Update):
         return
     services: Services = context.bot_data["services"]
@@ -186,6 +218,46 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await Ctx(update, context).reply("error.internal")
         except Exception as error:  # Telegram may be what failed: it is logged
             log.warning("could not tell of the failure: %s", type(error).__name__)
+
+
+class NetworkErrorsInOneLine(logging.Filter):
+    """python-telegram-bot's own reports of a network failure (its polling, its last
+    ``getUpdates`` while stopping, a polling call left behind as it stops) in one line:
+    the message and the cause, no traceback.
+
+    A Bot API out of reach is a state, not a bug: the traceback only shows where the
+    request was, and several of them buried the one line that says what happened.
+    Other errors keep their tracebacks.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if unreachable(error):
+            cause = f"{type(error).__name__}: {error}"
+            # The first line: asyncio adds the task's whole repr on the next ones.
+            said = record.getMessage().splitlines()[0]
+            record.msg, record.args = f"{said} ({cause})", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def unreachable(error: object) -> bool:
+    """A network failure: not Telegram's refusal (python-telegram-bot's ``BadRequest`` is a
+    ``NetworkError`` too, but says the call was wrong, which is a bug to trace)."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+# Where python-telegram-bot logs failures of polling (its network loop logs as "telegram.ext");
+# asyncio: a polling call that failed as polling stopped is "never retrieved" by it.
+PTB_LOGGERS = ("telegram.ext", "telegram.ext.Updater", "telegram.ext.Application", "asyncio")
+
+
+def network_errors_in_one_line() -> None:
+    """Install ``NetworkErrorsInOneLine`` on python-telegram-bot's loggers (once)."""
+    for name in PTB_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, NetworkErrorsInOneLine) for f in logger.filters):
+            logger.addFilter(NetworkErrorsInOneLine())
 
 
 def _scrub(text: str, token: str) -> str:
@@ -294,12 +366,12 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The Application; ``request`` objects, the pace and the lanes are replaced in tests."""
     if updates_request is None:
-        updates_request = InboxRequest(read_timeout=40, connect_timeout=10)
+        updates_request = inbox_request(request)
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = await open_services(config, clock)
         app.bot_data["services"] = services
-        if isinstance(updates_request, InboxRequest):
+        if isinstance(updates_request, Inbox):
             updates_request.db = services.db
         await menu.set_stranger_menu(app.bot)
         replayed = await replay_inbox(app)
@@ -377,5 +449,6 @@ def build_application(
         .build()
     )
     app.bot_data["guard"] = Guard()
+    network_errors_in_one_line()
     add_handlers(app)
     return app

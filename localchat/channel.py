@@ -667,7 +667,6 @@ class Channel:
             return False
         person = await self.store.person(user_id)
         query_id = secrets.token_hex(8)
-        await self.store.add_callback(query_id, user_id, message_id)
         query = {
             "id": query_id,
             "from": self.user_of(person),
@@ -675,7 +674,7 @@ class Channel:
             "data": data,
             "message": await self.telegram_message(message),
         }
-        await self.store.add_update({"callback_query": query})
+        await self.store.add_tap(query_id, user_id, message_id, query)
         self.hub.updates_arrived()
         return True
 

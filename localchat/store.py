@@ -115,6 +115,8 @@ CHECKPOINT_SECONDS = 1.0
 
 # A session's last use is written at most this often.
 SEEN_EVERY = timedelta(hours=1)
+# People remembered at most (a few hundred bytes each).
+REMEMBERED = 20_000
 
 # Private chat ids of local people start here, far from small numbers people might guess.
 FIRST_USER_ID = 700_000_001
@@ -196,6 +198,10 @@ class Store:
         self.files = files
         self._db: sqlite3.Connection | None = None
         self._checkpoints: asyncio.Task[None] | None = None
+        # Most Bot API calls name a chat, which is a person: remembered once read, as a
+        # person never changes once joined. (Sessions are read each time: they end by
+        # logout, expiry, or an operator's deleting them in the file.)
+        self._people: dict[int, sqlite3.Row] = {}
 
     async def open(self) -> Store:
         """Open (creating the file, its folder and the schema when missing)."""
@@ -334,7 +340,12 @@ class Store:
 
     async def person(self, user_id: int) -> sqlite3.Row | None:
         """A local person by user id (= their chat id), or None."""
-        return await self._one("SELECT * FROM people WHERE user_id = ?", (user_id,))
+        known = self._people.get(user_id)
+        if known is None:
+            known = await self._one("SELECT * FROM people WHERE user_id = ?", (user_id,))
+            if known is not None and len(self._people) < REMEMBERED:
+                self._people[user_id] = known
+        return known
 
     # --- messages ------------------------------------------------------------------
     async def add_message(
@@ -466,14 +477,18 @@ class Store:
         reading on the same connection, never sees an update without it.
         """
         with self._transaction():
-            cursor = self.db.execute(
-                "INSERT INTO updates (update_id, body)"
-                " SELECT n, json_set(?, '$.update_id', n) FROM (SELECT 1 + MAX("
-                "  COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'updates'), 0),"
-                "  COALESCE((SELECT MAX(update_id) FROM updates), 0)) AS n)",
-                (json.dumps(content, ensure_ascii=False),),
-            )
-            return cursor.lastrowid or 0
+            return self._insert_update(content)
+
+    def _insert_update(self, content: dict[str, Any]) -> int:
+        """``add_update``'s statement, inside the caller's transaction."""
+        cursor = self.db.execute(
+            "INSERT INTO updates (update_id, body)"
+            " SELECT n, json_set(?, '$.update_id', n) FROM (SELECT 1 + MAX("
+            "  COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'updates'), 0),"
+            "  COALESCE((SELECT MAX(update_id) FROM updates), 0)) AS n)",
+            (json.dumps(content, ensure_ascii=False),),
+        )
+        return cursor.lastrowid or 0
 
     async def updates(self, offset: int, limit: int) -> list[dict[str, Any]]:
         """As getUpdates: an offset confirms (forgets) every update before it.
@@ -503,12 +518,17 @@ class Store:
         await self._write("DELETE FROM updates")
 
     # --- callbacks --------------------------------------------------------------------
-    async def add_callback(self, query_id: str, chat_id: int, message_id: int) -> None:
-        """Remember a tap's query id, so answerCallbackQuery finds the chat."""
-        await self._write(
-            "INSERT INTO callbacks (id, chat_id, message_id) VALUES (?, ?, ?)",
-            (query_id, chat_id, message_id),
-        )
+    async def add_tap(
+        self, query_id: str, chat_id: int, message_id: int, query: dict[str, Any]
+    ) -> int:
+        """A tap: its query id remembered (so answerCallbackQuery finds the chat) and its
+        callback query queued for the bot, in one commit."""
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO callbacks (id, chat_id, message_id) VALUES (?, ?, ?)",
+                (query_id, chat_id, message_id),
+            )
+            return self._insert_update({"callback_query": query})
 
     async def callback_chat(self, query_id: str) -> int | None:
         """The chat a tap came from, or None for an unknown query id."""

@@ -193,9 +193,12 @@ async def test_the_local_chat_dying_is_said_in_one_line_and_stops_the_bot(
     log = setup.log()
     said = "local chat: its process ended unexpectedly (exit code -9); the bot stops too"
     # Said as it happens and again as the last line (the bot's own complaints about its
-    # Bot API gone, as they would be with Telegram unreachable, may come between).
+    # Bot API gone, as they would be with Telegram unreachable, may come between: one line
+    # each, no traceback, no token).
     assert f"ERROR bot.local_process: {said}" in log
     assert log.splitlines()[-1] == f"xiaoan: {said}"
+    assert "Traceback" not in log, log
+    assert not re.search(r"\d{10}:[\w-]{32}", log), log
 
 
 def test_the_child_is_given_every_local_setting(tmp_path: Path) -> None:
