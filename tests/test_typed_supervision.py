@@ -84,7 +84,7 @@ async def test_a_visit_walk_answer_and_finding_are_typed_records(
     items = await store.items_of_walk(db, walk)
     assert items and all(isinstance(item, ChecklistItem) for _, item in items)
     item_id = items[0][0]
-    await case.answer(actor, walk.id, item_id, "hz", nothing)
+    await case.answer(actor, walk.id, item_id, "hz")
     answer = (await store.answers(db, walk.id))[item_id]
     assert answer == SupervisionAnswer(item_id, Choice.HAZARD, None, sup, clock.now())
     assert (await store.walk(db, walk.id)) == SupervisionWalk(**{**vars(walk), "answered": 1})
@@ -162,7 +162,7 @@ async def test_the_ledger_of_a_building_the_principal_and_contradictions_are_typ
             (inspection, item_id, s.person_id, tx.now()),
         )
     assert await store.school_answer(db, s.campaign_id, s.building_ids[0], item_id) is Choice.HAZARD
-    await case.answer(actor, walk.id, item_id, "ok", nothing)
+    await case.answer(actor, walk.id, item_id, "ok")
     [contradiction] = await store.contradicted(db, visit.id)
     assert isinstance(contradiction, Contradiction)
     assert (contradiction.building_name, contradiction.school_choice, contradiction.choice) == (
