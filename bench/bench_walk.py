@@ -67,6 +67,7 @@ from tests.simulator import TOKEN, Chat, FakeBotAPI, Sent, Simulator
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 BOT = {"id": 123456, "is_bot": True, "first_name": "xiaoan"}
+MORE = "下一页"  # a list's next page (handlers.pages)
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -140,13 +141,24 @@ class Walker:
         self.starts: list[tuple[Sent, str]] = []
 
     async def list_buildings(self) -> None:
-        """``/inspect`` once: its list's buttons start each of the walker's buildings."""
+        """``/inspect`` once, turning its pages: their buttons start each of the walker's
+        buildings."""
         await self.chat.send("/inspect")
         listing = newest(self.sim, self.chat)
+        found: dict[str, str] = {}
+        while True:
+            for building in self.buildings:
+                start = button(listing, building)
+                if start is not None:
+                    found.setdefault(building, start)
+            more = button(listing, MORE)
+            if len(found) == len(self.buildings) or more is None:
+                break
+            await self.chat.tap_data(more, listing)
+            listing = newest(self.sim, self.chat)
         for building in self.buildings:
-            start = button(listing, building)
-            assert start is not None, f"{building} is not offered"
-            self.starts.append((listing, start))
+            assert building in found, f"{building} is not offered"
+            self.starts.append((listing, found[building]))
         self.starts.reverse()
 
     async def start_walk(self) -> None:
