@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from tests.simulator import BOT_ID, Chat, Sent, Simulator
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 NO_HAZARD = "无隐患"
+MORE = "下一页"  # a list's next page (handlers.pages)
 
 
 def phone_photo() -> bytes:
@@ -90,6 +92,29 @@ def newest(sim: Simulator, chat: Chat) -> Sent:
     )
 
 
+async def building_starts(
+    sim: Simulator, chat: Chat, buildings: Sequence[str]
+) -> dict[str, tuple[Sent, str]]:
+    """``/inspect``, its pages turned until every one of ``buildings`` is found: the
+    button that starts each, with the list's message."""
+    await chat.send("/inspect")
+    listing = newest(sim, chat)
+    found: dict[str, tuple[Sent, str]] = {}
+    while True:
+        for building in buildings:
+            start = button(listing, building)
+            if start is not None:
+                found.setdefault(building, (listing, start))
+        more = button(listing, MORE)
+        if len(found) == len(buildings) or more is None:
+            break
+        await chat.tap_data(more, listing)
+        listing = newest(sim, chat)
+    missing = [b for b in buildings if b not in found]
+    assert not missing, f"{missing} not offered"
+    return found
+
+
 def button(message: Sent, label: str) -> str | None:
     for row in message.buttons:
         for text, data in row:
@@ -131,10 +156,8 @@ async def walker(
     sim: Simulator, chat: Chat, building: str, seconds: float, times: list[float]
 ) -> None:
     """Start a walk of ``building``; tap "no hazard" every 2 s (±0.5 s) until time is up."""
-    await chat.send("/inspect")
-    start = button(newest(sim, chat), building)
-    assert start is not None, f"{building} is not offered"
-    await tap(sim, chat, newest(sim, chat), start)
+    listing, start = (await building_starts(sim, chat, [building]))[building]
+    await tap(sim, chat, listing, start)
     rng = random.Random(chat.user_id)
     await asyncio.sleep(rng.uniform(0, 2))  # people do not tap in step
     ends = time.perf_counter() + seconds

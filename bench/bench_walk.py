@@ -56,7 +56,7 @@ from telegram.ext import (
     filters,
 )
 
-from bench.bench_contention import NO_HAZARD, button, newest
+from bench.bench_contention import NO_HAZARD, building_starts, button, newest
 from bench.bench_limits import step as tap_floor_step
 from ledger.clock import FakeClock
 from ledger.roles import Role
@@ -67,7 +67,6 @@ from tests.simulator import TOKEN, Chat, FakeBotAPI, Sent, Simulator
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 BOT = {"id": 123456, "is_bot": True, "first_name": "xiaoan"}
-MORE = "下一页"  # a list's next page (handlers.pages)
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -141,25 +140,10 @@ class Walker:
         self.starts: list[tuple[Sent, str]] = []
 
     async def list_buildings(self) -> None:
-        """``/inspect`` once, turning its pages: their buttons start each of the walker's
+        """``/inspect`` once: its list's buttons (all its pages) start each of the walker's
         buildings."""
-        await self.chat.send("/inspect")
-        listing = newest(self.sim, self.chat)
-        found: dict[str, str] = {}
-        while True:
-            for building in self.buildings:
-                start = button(listing, building)
-                if start is not None:
-                    found.setdefault(building, start)
-            more = button(listing, MORE)
-            if len(found) == len(self.buildings) or more is None:
-                break
-            await self.chat.tap_data(more, listing)
-            listing = newest(self.sim, self.chat)
-        for building in self.buildings:
-            assert building in found, f"{building} is not offered"
-            self.starts.append((listing, found[building]))
-        self.starts.reverse()
+        found = await building_starts(self.sim, self.chat, self.buildings)
+        self.starts = [found[b] for b in reversed(self.buildings)]
 
     async def start_walk(self) -> None:
         assert self.starts, "the walker walked all its buildings: give it more (--buildings)"
