@@ -24,7 +24,8 @@ How it counts:
   ``other``.
 - ``trips``: each call handed to aiosqlite's thread of either connection, and
   each ``Database.in_thread`` call: what an ``await`` on the database costs in
-  thread hand-overs, whatever runs inside.
+  thread hand-overs, whatever runs inside; ``read_trips``: those of them to the
+  read connection's thread.
 
 One count at a time per database; the figures are totals over the count's
 life (all coroutines on the database, not only the current task).
@@ -56,6 +57,7 @@ class Tally:
     rollbacks: int = 0
     other: int = 0
     trips: int = 0
+    read_trips: int = 0  # of ``trips``: those to the read connection's thread
 
     def __sub__(self, earlier: Tally) -> Tally:
         return Tally(
@@ -129,6 +131,7 @@ class Counter:
     def __init__(self) -> None:
         self._statements: list[_Statements] = []
         self._trips = 0
+        self._read_trips = 0
         self._frozen: Tally | None = None
 
     def statements(self, changes: Callable[[], int]) -> _Statements:
@@ -137,9 +140,11 @@ class Counter:
         self._statements.append(watcher)  # list.append is atomic: any thread may call it
         return watcher
 
-    def trip(self) -> None:
-        """One more hand-over to a database thread (called on the event loop)."""
+    def trip(self, reading: bool = False) -> None:
+        """One more hand-over to a database thread (called on the event loop); ``reading``:
+        to the read connection's."""
         self._trips += 1
+        self._read_trips += reading
 
     def watch(self, conn: sqlite3.Connection) -> None:
         """Count the statements of a plain sqlite3 connection (in its own thread)."""
@@ -153,7 +158,7 @@ class Counter:
         for watcher in list(self._statements):
             for name, n in watcher.counts.items():
                 total[name] += n
-        return Tally(trips=self._trips, **total)
+        return Tally(trips=self._trips, read_trips=self._read_trips, **total)
 
     def freeze(self) -> None:
         self._frozen = self.snapshot()
@@ -183,14 +188,14 @@ def _changes_of(conn: aiosqlite.Connection) -> Callable[[], int]:
     return lambda: conn.total_changes
 
 
-def _count_trips(conn: aiosqlite.Connection, counter: Counter) -> None:
+def _count_trips(conn: aiosqlite.Connection, counter: Counter, reading: bool) -> None:
     # Every call aiosqlite hands to its thread (execute, fetch, cursor close, commit…)
     # goes through Connection._execute; an instance attribute shadows the method for
     # the count's life only.
     through: Callable[..., Any] = conn._execute
 
     async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        counter.trip()
+        counter.trip(reading)
         return await through(fn, *args, **kwargs)
 
     conn._execute = counted  # type: ignore[method-assign]
@@ -212,7 +217,7 @@ async def counting(db: Database) -> AsyncIterator[Counter]:
         # from the trace callback, it runs in that connection's own thread.
         await conn.set_trace_callback(counter.statements(_changes_of(conn)))
     for conn in conns:
-        _count_trips(conn, counter)
+        _count_trips(conn, counter, reading=conn is db.conn)
     db.tracing = counter
     try:
         yield counter

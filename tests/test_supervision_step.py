@@ -8,10 +8,7 @@ The counts are deterministic (statements and trips, not time), so they are asser
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
@@ -21,32 +18,12 @@ from ledger.errors import Stale
 from ledger.walk import Choice
 from storage import inbox, journeys, trace
 from storage import supervision as store
-from storage.db import Database, Writes
+from storage.db import Writes
 from storage.people import person_by_tg
 from tests.simulator import Chat, Sent, Simulator, texts
 from tests.supervision_helpers import World, start_visit, world
 
 RATE_LIMITED = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto"}
-
-
-@contextlib.asynccontextmanager
-async def read_trips(db: Database) -> AsyncIterator[list[int]]:
-    """Count the trips to the read connection's thread alone (``storage.trace`` counts the
-    writer's too); inside ``trace.counting``."""
-    conn = db._reader
-    assert conn is not None
-    trips = [0]
-    through: Callable[..., Any] = conn._execute
-
-    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips[0] += 1
-        return await through(fn, *args, **kwargs)
-
-    conn._execute = counted  # type: ignore[method-assign]
-    try:
-        yield trips
-    finally:
-        conn._execute = through  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -69,10 +46,12 @@ async def counted_tap(sim: Simulator, chat: Chat, label: str) -> Cost:
     raw = chat.tap_update(data, message)
     await inbox.receive(sim.db, [raw])
     calls = len(sim.api.calls)
-    async with trace.counting(sim.db) as tally, read_trips(sim.db) as trips:
+    async with trace.counting(sim.db) as tally:
         await sim.handle(raw)
     sim.assert_clean()
-    return Cost(tally.snapshot(), trips[0], [name for name, _ in sim.api.calls[calls:]])
+    return Cost(
+        tally.snapshot(), tally.snapshot().read_trips, [name for name, _ in sim.api.calls[calls:]]
+    )
 
 
 async def first_question(sim: Simulator, building: str = "食堂") -> tuple[World, Sent]:

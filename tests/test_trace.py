@@ -42,12 +42,13 @@ async def test_counts_reads_writes_commits_and_trips(fresh_db: Database) -> None
     # two reads, then BEGIN, INSERT (execute + cursor close), SELECT, COMMIT: one trip each
     # except the cursor's close; whatever the exact figure, each await is at least one.
     assert tally.trips >= 6
+    assert tally.snapshot().read_trips == 2  # the two reads outside the transaction
 
 
 async def test_exact_trips_for_one_read(fresh_db: Database) -> None:
     async with counting(fresh_db) as tally:
         await fresh_db.one("SELECT 1")
-    assert tally.snapshot() == Tally(reads=1, trips=1)
+    assert tally.snapshot() == Tally(reads=1, trips=1, read_trips=1)
 
 
 async def test_rollback_is_counted_not_as_a_commit(fresh_db: Database) -> None:
@@ -95,7 +96,7 @@ async def test_snapshots_subtract_and_the_count_ends(fresh_db: Database) -> None
         await fresh_db.one("SELECT 2")
         await fresh_db.one("SELECT 3")
         step = tally.snapshot() - first
-    assert step == Tally(reads=2, trips=2)
+    assert step == Tally(reads=2, trips=2, read_trips=2)
     await fresh_db.one("SELECT 4")  # after the count: not counted, and nothing installed
     assert tally.reads == 3
     assert fresh_db.tracing is None
