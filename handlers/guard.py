@@ -84,19 +84,12 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # and for what the handler reads first: the person, a tapped button's own reads.
     found = await services.db.read_many(
         [
-            (
-                "SELECT (SELECT done_at IS NOT NULL FROM inbox WHERE update_id = ?) AS done,"
-                " (SELECT id FROM people WHERE tg_user_id = ?) AS person,"
-                " (SELECT blocked_at FROM people WHERE tg_user_id = ?) AS blocked,"
-                " EXISTS (SELECT 1 FROM pending_inputs WHERE tg_user_id = ? AND kind = 'join')"
-                " AS joining",
-                (update.update_id, *[user_id] * 3),
-            ),
+            inbox.arrival_query(update.update_id, user_id),
             *read_ahead_queries(user_id, first_reads(update)),
         ]
     )
-    known = found[0][0]
-    if known["done"]:
+    known = inbox.arrival_of(found[0])
+    if known.done:
         raise ApplicationHandlerStop
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
@@ -105,7 +98,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None or update.my_chat_member is not None:
         return  # Telegram's own notices (blocked, unblocked) are never throttled
     state: Guard = context.bot_data["guard"]
-    lane = _lane(update, member=known["person"] is not None or bool(known["joining"]))
+    lane = _lane(update, member=known.person_id is not None or known.joining)
     verdict = state.throttle.verdict(lane, user.id, state.monotonic())
     if verdict is Verdict.DROP:
         state.drop(services.db, update.update_id)
@@ -114,9 +107,9 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await inbox.mark_done(services.db, update.update_id)  # before it is said: said once
         await _say(update, context, t(language_of(user.language_code), "guard.slow_down"))
         raise ApplicationHandlerStop
-    if known["blocked"] is not None:
+    if known.blocked and known.person_id is not None:
         async with services.db.write() as tx:
-            await outbox.unblock(tx, known["person"])
+            await outbox.unblock(tx, known.person_id)
     # Kept only for an update that goes on to its handler (a stopped one leaves nothing).
     keep_read_ahead(context, update.update_id, found[1:])
 

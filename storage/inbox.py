@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from storage.db import Database, Reader
+from storage.db import Database, Query, Reader, Row
 
 
 async def receive(db: Database, updates: Iterable[dict[str, Any]]) -> None:
@@ -99,3 +100,30 @@ async def prune(db: Database, before_iso: str, errors_before_iso: str | None = N
         return await tx.run(
             "DELETE FROM inbox WHERE done_at IS NOT NULL AND received_at < ?", (before_iso,)
         )
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What the guard knows of an update and its sender before any handler runs."""
+
+    done: bool  # already applied (a replay after a crash, or a duplicate)
+    person_id: int | None  # a member
+    blocked: bool  # the person had blocked the bot (this update says they are back)
+    joining: bool  # a join under way (a name or phone asked)
+
+
+def arrival_query(update_id: int, tg_user_id: int) -> Query:
+    """The guard's read, one row, to run in the same trip as the handler's first reads."""
+    return (
+        "SELECT (SELECT done_at IS NOT NULL FROM inbox WHERE update_id = ?),"
+        " (SELECT id FROM people WHERE tg_user_id = ?),"
+        " (SELECT blocked_at IS NOT NULL FROM people WHERE tg_user_id = ?),"
+        " EXISTS (SELECT 1 FROM pending_inputs WHERE tg_user_id = ? AND kind = 'join')",
+        (update_id, tg_user_id, tg_user_id, tg_user_id),
+    )
+
+
+def arrival_of(rows: list[Row]) -> Arrival:
+    """``arrival_query``'s answer."""
+    done, person_id, blocked, joining = rows[0]
+    return Arrival(bool(done), person_id, bool(blocked), bool(joining))
