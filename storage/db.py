@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar, cast
@@ -77,6 +78,16 @@ async def _open(path: Path) -> aiosqlite.Connection:
         await conn.close()
         raise
     return conn
+
+
+def stored_day(value: str | None) -> date | None:
+    """A date column (ISO text, or NULL) as the date it holds."""
+    return None if value is None else date.fromisoformat(value)
+
+
+def stored_moment(value: str | None) -> datetime | None:
+    """A moment column (ISO text, or NULL) as the datetime it holds."""
+    return None if value is None else datetime.fromisoformat(value)
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -16,7 +16,7 @@ from ledger.errors import Stale
 from ledger.hazards import Hazard, Photo
 from ledger.rectify import State
 from storage import campus
-from storage.db import Reader, Row, Tx, Writes
+from storage.db import Reader, Row, Tx, Writes, stored_day, stored_moment
 from storage.photos import StoredPhoto
 
 # Fields a person fills in while reporting; written one at a time.
@@ -51,14 +51,6 @@ def _flag(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _day(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value)
-
-
-def _moment(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def record(row: Row) -> Hazard:
     """A row of ``_RECORD`` as the typed hazard."""
     return Hazard(
@@ -81,7 +73,7 @@ def record(row: Row) -> Hazard:
         photos_done=bool(row["photos_done"]),
         description=row["description"],
         fixable_now=_flag(row["fixable_now"]),
-        deadline=_day(row["deadline"]),
+        deadline=stored_day(row["deadline"]),
         responsible_id=row["responsible_id"],
         responsible_name=row["responsible_name"],
         measures=row["measures"],
@@ -89,9 +81,9 @@ def record(row: Row) -> Hazard:
         major=_flag(row["major"]),
         funding=row["funding"],
         contingency_plan=row["contingency_plan"],
-        completed_at=_moment(row["completed_at"]),
-        closed_at=_moment(row["closed_at"]),
-        demolition_due=_day(row["demolition_due"]),
+        completed_at=stored_moment(row["completed_at"]),
+        closed_at=stored_moment(row["closed_at"]),
+        demolition_due=stored_day(row["demolition_due"]),
         visit_id=row["visit_id"],
         accident_grade=bool(row["accident_grade"]),
     )

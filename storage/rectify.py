@@ -26,7 +26,7 @@ from ledger.rectify import (
 )
 from ledger.roles import Contact
 from storage import hazards, people
-from storage.db import Reader, Row, Tx
+from storage.db import Reader, Row, Tx, stored_day, stored_moment
 
 
 async def facts(db: Reader, hazard_id: int) -> tuple[Hazard, Facts] | None:
@@ -67,10 +67,6 @@ async def _guarded(tx: Tx, sql: str, params: tuple[object, ...]) -> None:
 # --- fix reports ---------------------------------------------------------------
 
 
-def _moment(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _fix(row: Row) -> FixReport:
     names = row.keys()
     return FixReport(
@@ -80,9 +76,9 @@ def _fix(row: Row) -> FixReport:
         started_at=datetime.fromisoformat(row["started_at"]),
         state=FixState(row["state"]),
         note=row["note"],
-        submitted_at=_moment(row["submitted_at"]),
+        submitted_at=stored_moment(row["submitted_at"]),
         decided_by=row["decided_by"],
-        decided_at=_moment(row["decided_at"]),
+        decided_at=stored_moment(row["decided_at"]),
         reason=row["reason"],
         reporter_name=row["reporter_name"] if "reporter_name" in names else None,
         decider_name=row["decider_name"] if "decider_name" in names else None,
@@ -232,16 +228,14 @@ def _change(row: Row) -> DeadlineChange:
     return DeadlineChange(
         id=row["id"],
         hazard_id=row["hazard_id"],
-        old_deadline=None
-        if row["old_deadline"] is None
-        else date.fromisoformat(row["old_deadline"]),
+        old_deadline=stored_day(row["old_deadline"]),
         new_deadline=date.fromisoformat(row["new_deadline"]),
         reason=row["reason"],
         asked_by=row["asked_by"],
         asked_at=datetime.fromisoformat(row["asked_at"]),
         state=ChangeState(row["state"]),
         decided_by=row["decided_by"],
-        decided_at=_moment(row["decided_at"]),
+        decided_at=stored_moment(row["decided_at"]),
         refusal=row["refusal"],
         asker_name=row["asker_name"] if "asker_name" in names else None,
         decider_name=row["decider_name"] if "decider_name" in names else None,

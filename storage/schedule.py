@@ -21,7 +21,7 @@ from ledger.snapshot import (
     WaitingFix,
 )
 from storage.campus import ensure_campaign
-from storage.db import Database, Reader, Row, Tx
+from storage.db import Database, Reader, Row, Tx, stored_day
 
 # --- the campaign in force -----------------------------------------------------------
 
@@ -215,9 +215,9 @@ def read_ledger(
     campaign = Campaign(
         campaign_id,
         campaign_row[1],
-        _date(campaign_row[2]),
-        _date(campaign_row[3]),
-        _date(campaign_row[4]),
+        stored_day(campaign_row[2]),
+        stored_day(campaign_row[3]),
+        stored_day(campaign_row[4]),
     )
     people = {
         r[0]: Recipient(r[0], r[1], bool(r[2]), r[3])
@@ -344,7 +344,3 @@ def _schools_filter(school_ids: Collection[int] | None) -> tuple[str, list[int]]
         return "", []
     ids = sorted(school_ids)
     return f"WHERE id IN ({', '.join('?' * len(ids))})", ids
-
-
-def _date(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value)

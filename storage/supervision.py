@@ -42,13 +42,8 @@ from ledger.walk import Choice
 from storage import campus, hazards
 from storage import rectify as rectify_store
 from storage.campus import create_building
-from storage.db import Query, Reader, Row, Tx, Writes
+from storage.db import Query, Reader, Row, Tx, Writes, stored_moment
 from storage.photos import StoredPhoto
-
-
-def _moment(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
 
 # --- what the papers read (built into workbooks by reports/supervision.py) -------
 
@@ -259,9 +254,9 @@ def _visit(row: Row) -> Visit:
         state=VisitState(row["state"]),
         supervisor_ids=tuple(json.loads(row["supervisors"])),
         created_at=datetime.fromisoformat(row["created_at"]),
-        started_at=_moment(row["started_at"]),
+        started_at=stored_moment(row["started_at"]),
         started_by=row["started_by"],
-        ended_at=_moment(row["ended_at"]),
+        ended_at=stored_moment(row["ended_at"]),
         ended_by=row["ended_by"],
     )
 
@@ -443,7 +438,7 @@ def _walk(row: Row) -> SupervisionWalk:
         checklist_version_id=row["checklist_version_id"],
         walker_id=row["walker_id"],
         started_at=datetime.fromisoformat(row["started_at"]),
-        finished_at=_moment(row["finished_at"]),
+        finished_at=stored_moment(row["finished_at"]),
         answered=row["answered"],
     )
 
@@ -704,7 +699,7 @@ def _finding(row: Row) -> Finding:
         found_by=row["found_by"],
         finder_name=row["finder_name"],
         found_at=datetime.fromisoformat(row["found_at"]),
-        recorded_at=_moment(row["recorded_at"]),
+        recorded_at=stored_moment(row["recorded_at"]),
     )
 
 
@@ -1140,8 +1135,8 @@ async def visit_export_rows(db: Reader, campaign_id: int) -> list[VisitRow]:
             draw_id=r["draw_id"],
             supervisors=r["supervisor_names"] or "",
             state=VisitState(r["state"]),
-            started_at=_moment(r["started_at"]),
-            ended_at=_moment(r["ended_at"]),
+            started_at=stored_moment(r["started_at"]),
+            ended_at=stored_moment(r["ended_at"]),
             walks=r["walks"],
             walks_unfinished=r["walks_unfinished"],
             items_checked=r["items_checked"],
