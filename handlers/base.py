@@ -130,6 +130,9 @@ class Ctx:
         # What ``load_person`` read with the person, in the order asked.
         self.first_reads: list[list[Row]] = []
         self.wrote = False  # the update is marked done: by its write, or by a mark of its own
+        # Found in the inbox by the guard (``storage.inbox.Arrival.stored``): a power cut
+        # that lost this update's commit would have it applied again at start-up.
+        self.stored = False
         self.marked_first = False  # marked done before the handler ran (it only reads)
         self.asked: int | None = None  # the message id of the question this update asked
         self.writes = 0  # this update's transactions so far
@@ -157,10 +160,12 @@ class Ctx:
         needs, known before it runs (a tapped button's), read in the same trip and kept
         in ``first_reads``. Read already when the guard read them with its own
         (``read_ahead``): taken from there, once."""
-        found = take_read_ahead(self.context, self.update.update_id)
-        if found is None:
+        ahead = take_read_ahead(self.context, self.update.update_id)
+        if ahead is None:
             more = also(self.update) if also is not None else ()
             found = await self.db.read_many(read_ahead_queries(self.user_id, more))
+        else:
+            found, self.stored = ahead
         self.person = person_from(found[0])
         self.first_reads = found[1:]
 
@@ -220,7 +225,9 @@ class Ctx:
             return work(w)
 
         try:
-            done: T = await self.db.write_at_once(whole, self.update.update_id)
+            done: T = await self.db.write_at_once(
+                whole, self.update.update_id, replayable=self.stored
+            )
         except BaseException:
             if shown is not None:
                 journeys.keep_shown(self.db, self.user_id, shown)
@@ -450,20 +457,23 @@ def read_ahead_queries(user_id: int, also: Sequence[Query]) -> list[Query]:
     return [person_query(user_id), *also]
 
 
+ReadAhead = tuple[list[list[Row]], bool]  # the rows, and whether the update is in the inbox
+
+
 def keep_read_ahead(
-    context: ContextTypes.DEFAULT_TYPE, update_id: int, found: list[list[Row]]
+    context: ContextTypes.DEFAULT_TYPE, update_id: int, found: list[list[Row]], stored: bool
 ) -> None:
     """Keep what was read ahead for the update's handler (taken once, by ``Ctx``)."""
-    kept: dict[int, list[list[Row]]] = context.bot_data.setdefault(READ_AHEAD, {})
+    kept: dict[int, ReadAhead] = context.bot_data.setdefault(READ_AHEAD, {})
     if len(kept) >= READ_AHEAD_MAX:
         kept.pop(next(iter(kept)))  # a handler that never came for it
-    kept[update_id] = found
+    kept[update_id] = (found, stored)
 
 
-def take_read_ahead(context: ContextTypes.DEFAULT_TYPE, update_id: int) -> list[list[Row]] | None:
+def take_read_ahead(context: ContextTypes.DEFAULT_TYPE, update_id: int) -> ReadAhead | None:
     if not update_id:
         return None
-    kept: dict[int, list[list[Row]]] = context.bot_data.get(READ_AHEAD, {})
+    kept: dict[int, ReadAhead] = context.bot_data.get(READ_AHEAD, {})
     return kept.pop(update_id, None)
 
 

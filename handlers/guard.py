@@ -111,7 +111,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         async with services.db.write() as tx:
             await outbox.unblock(tx, known.person_id)
     # Kept only for an update that goes on to its handler (a stopped one leaves nothing).
-    keep_read_ahead(context, update.update_id, found[1:])
+    keep_read_ahead(context, update.update_id, found[1:], known.stored)
 
 
 def _lane(update: Update, *, member: bool) -> Lane:

@@ -11,7 +11,9 @@ IMMEDIATE`` … ``COMMIT`` (one fsync). The first writer of a batch opens the
 transaction; each one after it runs in its own ``SAVEPOINT``, so that its
 failure is rolled back alone; the writer that finds nobody waiting behind it
 commits, and every writer of the batch returns only once that commit is on
-disk. A writer alone commits at once: no window, no sleep.
+disk. A writer alone commits at once: no window, no sleep. One applying an
+update already stored in the inbox need not wait for a sync of its own
+(``Database.write_at_once``'s ``replayable``).
 """
 
 from __future__ import annotations
@@ -439,9 +441,14 @@ class _Batch:
 class _Trip:
     """One ``write_at_once``: its statements, run in the writer's thread, and how it went."""
 
-    def __init__(self, first: bool, commit: bool, at: str, update_id: int | None) -> None:
+    def __init__(
+        self, first: bool, commit: bool, at: str, update_id: int | None, replayable: bool
+    ) -> None:
         self.first = first  # opens the batch (BEGIN), else joins it (SAVEPOINT)
         self.commit = commit  # ends the batch (COMMIT) in the same trip
+        # A batch of this one writer, applying an update that a power cut would have
+        # replayed: its COMMIT is not synced (see ``Database.write_at_once``).
+        self.unsynced = first and commit and replayable and update_id is not None
         self.at = at
         self.update_id = update_id
         self.value: object = None
@@ -453,6 +460,16 @@ class _Trip:
 
     def run(self, raw: sqlite3.Connection, work: Callable[[Writes], object]) -> None:
         """In the writer's thread. Never raises: the event loop settles the batch."""
+        if not self.unsynced:
+            self._run(raw, work)
+            return
+        raw.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self._run(raw, work)
+        finally:
+            raw.execute("PRAGMA synchronous = FULL")
+
+    def _run(self, raw: sqlite3.Connection, work: Callable[[Writes], object]) -> None:
         try:
             raw.execute("BEGIN IMMEDIATE" if self.first else "SAVEPOINT grouped")
         except Exception as error:
@@ -699,7 +716,11 @@ class Database(Reader):
             await batch.outcome()
 
     async def write_at_once(
-        self, work: Callable[[Writes], T], update_id: int | None = None, urgent: bool = False
+        self,
+        work: Callable[[Writes], T],
+        update_id: int | None = None,
+        urgent: bool = False,
+        replayable: bool = False,
     ) -> T:
         """``write()`` for a body that is a plain function (``Writes``): the transaction's
         whole work on the writer's thread in one trip, with its BEGIN or SAVEPOINT, the
@@ -710,6 +731,15 @@ class Database(Reader):
         writes alone and is raised here. The COMMIT is decided as the trip leaves, not as
         it ends: a writer that comes while the trip runs waits for the next turn and opens
         the next batch, which the writers behind it join.
+
+        ``replayable``: the update was found in the inbox, not applied (the guard's read,
+        ``storage.inbox.Arrival.stored``). Its arrival was synced to disk
+        (``storage.inbox.receive``), so a batch of this writer alone commits without a
+        sync of its own: a power cut that loses the COMMIT leaves the update not done, and
+        it is applied again at start-up (``bot.app.replay_inbox``); WAL keeps the
+        commits that survive in order, and the next synced one carries this one to disk.
+        The answer a person saw taken is not lost, and a step costs one fsync (its
+        arrival's), not two. A killed process loses nothing either way.
         """
         assert self._writer is not None
         w = self._writer
@@ -723,10 +753,11 @@ class Database(Reader):
             self._turn.release()
             raise
         first = batch is None
+        commit = urgent or not self._turn.waiting() or (batch is not None and batch.full())
+        at = self.clock.now().isoformat(timespec="seconds")
+        trip = _Trip(first, commit, at, update_id, replayable)
         if batch is None:
-            batch = self._batch = _Batch(durable=True)
-        commit = urgent or not self._turn.waiting() or batch.full()
-        trip = _Trip(first, commit, self.clock.now().isoformat(timespec="seconds"), update_id)
+            batch = self._batch = _Batch(durable=not trip.unsynced)
         try:
             await in_connection(w, lambda raw: trip.run(raw, work))
         except asyncio.CancelledError:

@@ -107,6 +107,9 @@ class Arrival:
     """What the guard knows of an update and its sender before any handler runs."""
 
     done: bool  # already applied (a replay after a crash, or a duplicate)
+    # In the inbox (stored, synced, before polling confirmed it): should its handler's
+    # commit be lost, it is applied again at start-up.
+    stored: bool
     person_id: int | None  # a member
     blocked: bool  # the person had blocked the bot (this update says they are back)
     joining: bool  # a join under way (a name or phone asked)
@@ -126,4 +129,4 @@ def arrival_query(update_id: int, tg_user_id: int) -> Query:
 def arrival_of(rows: list[Row]) -> Arrival:
     """``arrival_query``'s answer."""
     done, person_id, blocked, joining = rows[0]
-    return Arrival(bool(done), person_id, bool(blocked), bool(joining))
+    return Arrival(bool(done), done is not None, person_id, bool(blocked), bool(joining))

@@ -1,7 +1,7 @@
 """Count what a stretch of code costs the database: statements, commits, thread trips.
 
 ``async with counting(db) as tally:`` around the code, then read ``tally.reads``,
-``tally.writes``, ``tally.commits``, ``tally.rollbacks`` and ``tally.trips``
+``tally.writes``, ``tally.commits``, ``tally.syncs``, ``tally.rollbacks`` and ``tally.trips``
 (``tally.snapshot()`` freezes the figures, and two snapshots subtract, for a
 per-step figure inside a longer count). For benchmarks and tests that hold the
 cost of a tap to a budget; nothing counts unless ``counting`` is running, so it
@@ -19,7 +19,10 @@ How it counts:
   trigger on a many-row change, would count its statement more than once.)
 - ``reads``: SELECT (and WITH … SELECT, VALUES); ``writes``: INSERT, UPDATE,
   DELETE, REPLACE; ``commits``: COMMIT / END (one per transaction, one fsync in
-  ``synchronous = FULL``); ``rollbacks``: a whole transaction undone (not
+  ``synchronous = FULL``); ``syncs``: of those, the commits made with
+  ``synchronous = FULL`` (an unsynced one, ``PRAGMA synchronous = NORMAL`` before
+  it, writes its WAL frames without waiting for the disk); ``rollbacks``: a whole
+  transaction undone (not
   ``ROLLBACK TO`` a savepoint). BEGIN, SAVEPOINT, RELEASE and PRAGMA count as
   ``other``.
 - ``trips``: each call handed to aiosqlite's thread of either connection, and
@@ -33,6 +36,7 @@ life (all coroutines on the database, not only the current task).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -45,6 +49,8 @@ from storage.db import Database
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 _READS = ("SELECT", "VALUES")
+_FIGURES = ("reads", "writes", "commits", "syncs", "rollbacks", "other")  # from statements
+_SYNCHRONOUS = re.compile(r"\s*PRAGMA\s+synchronous\s*=\s*(\w+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Tally:
     reads: int = 0
     writes: int = 0
     commits: int = 0
+    syncs: int = 0  # of ``commits``: those synced to disk (``synchronous = FULL``)
     rollbacks: int = 0
     other: int = 0
     trips: int = 0
@@ -109,12 +116,19 @@ class _Statements:
     """
 
     def __init__(self, changes: Callable[[], int]) -> None:
-        self.counts = {"reads": 0, "writes": 0, "commits": 0, "rollbacks": 0, "other": 0}
+        self.counts = dict.fromkeys(_FIGURES, 0)
         self._changes = changes  # the connection's total_changes, read in its own thread
         self._last_write: tuple[str, int] | None = None
+        self._synced = True  # the database opens its connections with synchronous = FULL
 
     def __call__(self, sql: str) -> None:
         k = kind(sql)
+        if k == "other":
+            setting = _SYNCHRONOUS.match(sql)
+            if setting is not None:
+                self._synced = setting[1].upper() in ("FULL", "EXTRA", "2", "3")
+        elif k == "commits":
+            self.counts["syncs"] += self._synced
         if k == "writes":
             seen = (sql, self._changes())
             if seen == self._last_write:
@@ -154,7 +168,7 @@ class Counter:
         """The figures so far (after the count ended: its final figures)."""
         if self._frozen is not None:
             return self._frozen
-        total = {"reads": 0, "writes": 0, "commits": 0, "rollbacks": 0, "other": 0}
+        total = dict.fromkeys(_FIGURES, 0)
         for watcher in list(self._statements):
             for name, n in watcher.counts.items():
                 total[name] += n
@@ -174,6 +188,10 @@ class Counter:
     @property
     def commits(self) -> int:
         return self.snapshot().commits
+
+    @property
+    def syncs(self) -> int:
+        return self.snapshot().syncs
 
     @property
     def rollbacks(self) -> int:
