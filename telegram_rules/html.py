@@ -16,6 +16,7 @@ Offsets and lengths of entities count UTF-16 code units, as in the Bot API.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,7 @@ _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _SPACE = " \t\r\n\v\0"  # TDLib's is_space; the end of the text reads as "\0"
 _HEX = "0123456789abcdefABCDEF"
 _DIGITS = "0123456789"
+_MARKUP = re.compile("[<&]")
 
 
 class HtmlRefused(ValueError):
@@ -143,9 +145,13 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                 i = found[1]
                 continue
         if char != "<":
-            plain.append(char)
-            offset += units(char)
-            i += 1
+            # Up to the next tag or character reference, in one go (most of a text).
+            found = _MARKUP.search(text, i + 1)
+            end = found.start() if found is not None else reader.size
+            run = text[i:end]
+            plain.extend(run)
+            offset += len(run.encode("utf-16-le", "surrogatepass")) // 2
+            i = end
             continue
         begin = i
         if reader.at(i + 1) != "/":

@@ -14,6 +14,7 @@ points, so what it builds fits whichever way a client counts.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ _INLINE_KINDS = (
 )
 # clean_input_string: control characters become spaces, '\r' and these go.
 _DROPPED = frozenset({"\r", *map(chr, range(0x2028, 0x202F)), "\u0333", "\u033f", "\u030a"})
+_DROPPING = re.compile("[" + re.escape("".join(sorted(_DROPPED))) + "]")
+_CONTROLS = {n: " " for n in range(32) if n != ord("\n")}  # "\r" is dropped before
 
 
 class Refusal(Exception):
@@ -104,6 +107,30 @@ def as_shown(raw: str, parse_mode: str | None) -> tuple[str, list[Entity]]:
 def _clean(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
     """TDLib's clean-up of a parsed text: control characters, then trimming spaces and
     new lines (on the left only up to the first entity); entities follow the text."""
+    if _DROPPING.search(text) is None:
+        # Nothing dropped (most texts): every offset stays, control characters turn to spaces.
+        cleaned = text.translate(_CONTROLS)
+        moved = [{**entity} for entity in entities if entity["length"] > 0]
+    else:
+        cleaned, moved = _dropped(text, entities)
+    right = cleaned.rstrip(" \n")
+    end = utf16_len(right)
+    moved = [
+        {**e, "length": min(e["offset"] + e["length"], end) - e["offset"]}
+        for e in moved
+        if e["offset"] < end
+    ]
+    first = min((e["offset"] for e in moved), default=end)
+    left = 0
+    while left < len(right) and right[left] in " \n" and left < first:
+        left += 1  # spaces and new lines are one code unit each
+    moved = [{**e, "offset": e["offset"] - left} for e in moved]
+    return right[left:], moved
+
+
+def _dropped(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
+    """The text without the characters TDLib drops, control characters as spaces; the
+    entities moved with it."""
     kept: list[str] = []
     at: list[int] = []  # new UTF-16 offset of each old UTF-16 offset
     offset = 0
@@ -120,20 +147,7 @@ def _clean(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
         start, end = at[entity["offset"]], at[entity["offset"] + entity["length"]]
         if end > start:
             moved.append({**entity, "offset": start, "length": end - start})
-    cleaned = "".join(kept)
-    right = cleaned.rstrip(" \n")
-    end = utf16_len(right)
-    moved = [
-        {**e, "length": min(e["offset"] + e["length"], end) - e["offset"]}
-        for e in moved
-        if e["offset"] < end
-    ]
-    first = min((e["offset"] for e in moved), default=end)
-    left = 0
-    while left < len(right) and right[left] in " \n" and left < first:
-        left += 1  # spaces and new lines are one code unit each
-    moved = [{**e, "offset": e["offset"] - left} for e in moved]
-    return right[left:], moved
+    return "".join(kept), moved
 
 
 def reply_markup(raw: Any) -> dict[str, Any] | None:
