@@ -146,8 +146,8 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                 continue
         if char != "<":
             # Up to the next tag or character reference, in one go (most of a text).
-            found = _MARKUP.search(text, i + 1)
-            end = found.start() if found is not None else reader.size
+            markup = _MARKUP.search(text, i + 1)
+            end = markup.start() if markup is not None else reader.size
             run = text[i:end]
             plain.extend(run)
             offset += len(run.encode("utf-16-le", "surrogatepass")) // 2
