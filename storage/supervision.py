@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.checklist import ChecklistItem
 from ledger.hazards import Hazard
-from ledger.rectify import FixReport, FixState
+from ledger.rectify import FixReport, FixState, State
 from ledger.roles import Contact
 from ledger.supervision import (
     ChosenBy,
@@ -1144,3 +1144,250 @@ async def visit_export_rows(db: Reader, campaign_id: int) -> list[VisitRow]:
         )
         for r in await _visit_rows_for_export(db, campaign_id)
     ]
+
+
+# --- what a tap shows, read in one trip ---------------------------------------------------
+# Each screen is a few statements keyed by what the tap's button names, read together in
+# one ``read_many``: with the person by the guard (a button's ``first_reads``), or inside
+# the tap's own transaction once it has written (the screen shows what it wrote).
+
+
+@dataclass(frozen=True)
+class VisitScreen:
+    """A visit as its screen shows it: the visit, its walks, its school's buildings."""
+
+    visit: Visit
+    walks: tuple[SupervisionWalk, ...]
+    buildings: tuple[VisitBuilding, ...]
+
+
+def visit_screen_queries(visit_id: int) -> list[Query]:
+    """The visit, its walks, its school's buildings (with this campaign's self-inspection
+    state) and the school's ledger hazards, by the visit's id alone."""
+    return [
+        (f"{_VISIT} WHERE v.id = ?", (visit_id,)),
+        (f"{_WALK} WHERE w.visit_id = ? ORDER BY w.id", (visit_id,)),
+        (
+            "SELECT b.id, b.name, b.missed_visit_id,"
+            " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
+            " THEN 'in_progress' ELSE 'closed' END AS state"
+            " FROM buildings b LEFT JOIN inspections i"
+            " ON i.building_id = b.id"
+            " AND i.campaign_id = (SELECT campaign_id FROM supervision_visits WHERE id = ?)"
+            " AND i.round_id IS (SELECT MAX(r.id) FROM inspection_rounds r"
+            " WHERE r.school_id = b.school_id AND r.campaign_id = i.campaign_id)"
+            " WHERE b.school_id = (SELECT school_id FROM supervision_visits WHERE id = ?)"
+            " ORDER BY b.name",
+            (visit_id, visit_id),
+        ),
+        (
+            "SELECT h.building_id, h.state FROM hazards h"
+            " WHERE h.state IN ('open', 'submitted', 'closed', 'unfixable')"
+            " AND h.building_id IS NOT NULL"
+            " AND h.school_id = (SELECT school_id FROM supervision_visits WHERE id = ?)",
+            (visit_id,),
+        ),
+    ]
+
+
+def visit_screen_from(found: list[list[Row]]) -> VisitScreen | None:
+    """The screen read by ``visit_screen_queries`` (None: no such visit)."""
+    visits, walks, buildings, ledger = found[:4]
+    if not visits:
+        return None
+    counts: dict[int, tuple[int, int]] = {}
+    for h in ledger:
+        total, still = counts.get(h["building_id"], (0, 0))
+        counts[h["building_id"]] = (total + 1, still + still_open(State(h["state"])))
+    return VisitScreen(
+        _visit(visits[0]),
+        tuple(_walk(row) for row in walks),
+        tuple(
+            VisitBuilding(
+                id=b["id"],
+                name=b["name"],
+                self_state=b["state"],
+                missed=b["missed_visit_id"] is not None,
+                hazards=counts.get(b["id"], (0, 0))[0],
+                still_open=counts.get(b["id"], (0, 0))[1],
+            )
+            for b in buildings
+        ),
+    )
+
+
+async def visit_screen(db: Reader, visit_id: int) -> VisitScreen | None:
+    """``visit_screen_queries`` read in one trip (inside a transaction: what it wrote)."""
+    return visit_screen_from(await db.read_many(visit_screen_queries(visit_id)))
+
+
+@dataclass(frozen=True)
+class WalkScreen:
+    """A supervision walk as a tap on it finds it: the walk with its visit's state and
+    supervisors and its answers, the finding being given (if any), and the ledger's
+    hazards of its building (a finding's match offers them)."""
+
+    at: WalkAtStep
+    draft: Finding | None
+    ledger: tuple[Hazard, ...]
+
+    @property
+    def walk(self) -> SupervisionWalk:
+        return self.at.walk
+
+
+def walk_screen_queries(walk_id: int) -> list[Query]:
+    """What a tap on a walk reads (``walk_screen_from``), by the walk's id alone."""
+    return [
+        walk_step_query(walk_id, 0),  # no item: no school's answer to read
+        (
+            f"{_FINDING} WHERE f.walk_id = ? AND f.state = 'draft' ORDER BY f.id LIMIT 1",
+            (walk_id,),
+        ),
+        (
+            f"{_HAZARD} AND h.building_id = (SELECT building_id FROM supervision_walks"  # noqa: S608
+            " WHERE id = ?) ORDER BY h.accident_grade DESC, h.id",
+            (walk_id,),
+        ),
+    ]
+
+
+def walk_screen_from(found: list[list[Row]]) -> WalkScreen | None:
+    at = walk_step_from(found[0])
+    if at is None:
+        return None
+    draft = _finding(found[1][0]) if found[1] else None
+    return WalkScreen(at, draft, tuple(hazards.record(row) for row in found[2]))
+
+
+async def walk_screen(db: Reader, walk_id: int) -> WalkScreen | None:
+    """``walk_screen_queries`` read in one trip (inside a transaction: what it wrote)."""
+    return walk_screen_from(await db.read_many(walk_screen_queries(walk_id)))
+
+
+@dataclass(frozen=True)
+class FindingAtTap:
+    """A finding as a tap on it finds it: the finding, its visit's state and supervisors,
+    and the ledger's hazards of its building (for the match)."""
+
+    finding: Finding
+    visit_state: VisitState
+    supervisor_ids: tuple[int, ...]
+    ledger: tuple[Hazard, ...]
+
+
+def finding_tap_queries(finding_id: int) -> list[Query]:
+    """What a tap on a finding reads (``finding_tap_from``), by the finding's id alone."""
+    return [
+        (f"{_FINDING} WHERE f.id = ?", (finding_id,)),
+        (
+            f"{_VISIT} WHERE v.id = (SELECT visit_id FROM supervision_findings"  # noqa: S608
+            " WHERE id = ?)",
+            (finding_id,),
+        ),
+        (
+            f"{_HAZARD} AND h.building_id = (SELECT building_id FROM supervision_findings"  # noqa: S608
+            " WHERE id = ?) ORDER BY h.accident_grade DESC, h.id",
+            (finding_id,),
+        ),
+    ]
+
+
+def finding_tap_from(found: list[list[Row]]) -> FindingAtTap | None:
+    if not found[0] or not found[1]:
+        return None
+    visit = _visit(found[1][0])
+    return FindingAtTap(
+        _finding(found[0][0]),
+        visit.state,
+        visit.supervisor_ids,
+        tuple(hazards.record(row) for row in found[2]),
+    )
+
+
+def schools_query() -> Query:
+    return ("SELECT id, name, district, kind FROM schools ORDER BY id", ())
+
+
+def schools_from(rows: list[Row]) -> list[SchoolCandidate]:
+    return [SchoolCandidate(r["id"], r["name"], r["district"], r["kind"]) for r in rows]
+
+
+# --- a visit's record, read in one trip -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    """One answer of a visit's walk, as its record lists it."""
+
+    walk_id: int
+    item_id: int
+    choice: Choice
+    school_choice: Choice | None
+
+
+@dataclass(frozen=True)
+class RecordRead:
+    """All a visit's record says, as stored."""
+
+    visit: Visit
+    supervisors: tuple[str, ...]
+    walks: tuple[SupervisionWalk, ...]
+    answers: tuple[RecordedAnswer, ...]  # by walk, in the order given
+    findings: tuple[Finding, ...]
+    contradictions: tuple[Contradiction, ...]
+
+
+def record_queries(visit_id: int) -> list[Query]:
+    """A visit's whole record by its id: read together in one trip."""
+    return [
+        (f"{_VISIT} WHERE v.id = ?", (visit_id,)),
+        (
+            "SELECT p.name FROM visit_supervisors vs JOIN people p ON p.id = vs.person_id"
+            " WHERE vs.visit_id = ? ORDER BY p.id",
+            (visit_id,),
+        ),
+        (f"{_WALK} WHERE w.visit_id = ? ORDER BY w.id", (visit_id,)),
+        (
+            "SELECT a.walk_id, a.item_id, a.choice, a.school_choice FROM supervision_answers a"
+            " JOIN supervision_walks w ON w.id = a.walk_id WHERE w.visit_id = ?"
+            " ORDER BY a.walk_id, a.id",
+            (visit_id,),
+        ),
+        (
+            f"{_FINDING} WHERE f.visit_id = ? AND f.state = 'recorded' ORDER BY f.id",
+            (visit_id,),
+        ),
+        (
+            "SELECT b.name, ci.code, a.school_choice, a.choice FROM supervision_answers a"
+            " JOIN supervision_walks w ON w.id = a.walk_id JOIN buildings b ON b.id = w.building_id"
+            " JOIN checklist_items ci ON ci.id = a.item_id"
+            " WHERE w.visit_id = ? AND a.school_choice IS NOT NULL AND a.school_choice != a.choice"
+            " ORDER BY w.id, ci.position",
+            (visit_id,),
+        ),
+    ]
+
+
+def record_from(found: list[list[Row]]) -> RecordRead | None:
+    visits, names, walks, given, findings, contradictions = found[:6]
+    if not visits:
+        return None
+    return RecordRead(
+        _visit(visits[0]),
+        tuple(str(r[0]) for r in names),
+        tuple(_walk(r) for r in walks),
+        tuple(
+            RecordedAnswer(
+                r["walk_id"], r["item_id"], Choice(r["choice"]), _choice(r["school_choice"])
+            )
+            for r in given
+        ),
+        tuple(_finding(r) for r in findings),
+        tuple(Contradiction(r[0], r[1], Choice(r[2]), Choice(r[3])) for r in contradictions),
+    )
+
+
+async def record_read(db: Reader, visit_id: int) -> RecordRead | None:
+    """``record_queries`` read in one trip."""
+    return record_from(await db.read_many(record_queries(visit_id)))
