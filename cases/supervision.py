@@ -18,8 +18,9 @@ is cut to what a message holds.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import partial
 
 from cases import notify
 from cases.actor import Actor
@@ -106,31 +107,48 @@ async def visit(db: Reader, visit_id: int) -> Visit:
     return found
 
 
-async def on_visit(actor: Actor, visit_id: int) -> Visit:
-    """The visit a tap names, which this person must be supervising now."""
-    found = await visit(actor.db, visit_id)
+async def on_visit(actor: Actor, visit_id: int, db: Reader | None = None) -> Visit:
+    """The visit a tap names, which this person must be supervising now (read through
+    ``db``: the tap's transaction, when it is open)."""
+    found = await visit(db or actor.db, visit_id)
     require_on_visit(actor.person.id, found.supervisor_ids, found.state)
     return found
 
 
-async def my_walk(actor: Actor, walk_id: int) -> SupervisionWalk:
-    """A supervision walk of a visit under way, walked by this person."""
-    walk = await store.walk(actor.db, walk_id)
-    if walk is None:
+def my_visit_screen(actor: Actor, screen: store.VisitScreen | None) -> store.VisitScreen:
+    """A visit's screen as a tap read it, which this person must be supervising now."""
+    if screen is None:
         raise NotAllowed()
-    await on_visit(actor, walk.visit_id)
-    require_walker(walk, actor.person.id)
-    return walk
+    require_on_visit(actor.person.id, screen.visit.supervisor_ids, screen.visit.state)
+    return screen
 
 
-async def my_draft(actor: Actor, finding_id: int) -> Finding:
-    """A finding this person is giving now, on a visit under way."""
-    found = await store.finding(actor.db, finding_id)
+def my_draft_at(actor: Actor, found: store.FindingAtTap | None) -> store.FindingAtTap:
+    """A finding as a tap read it, which this person must be giving now on a visit under
+    way."""
     if found is None:
         raise NotAllowed()
-    await on_visit(actor, found.visit_id)
-    require_my_draft(found, actor.person.id)
+    require_on_visit(actor.person.id, found.supervisor_ids, found.visit_state)
+    require_my_draft(found.finding, actor.person.id)
     return found
+
+
+async def my_walk(actor: Actor, walk_id: int, db: Reader | None = None) -> store.WalkScreen:
+    """A supervision walk of a visit under way, walked by this person, as a tap finds it:
+    read in one trip (``store.walk_screen``) through ``db``, the tap's transaction."""
+    screen = await store.walk_screen(db or actor.db, walk_id)
+    if screen is None:
+        raise NotAllowed()
+    require_on_visit(actor.person.id, screen.at.supervisor_ids, screen.at.visit_state)
+    require_walker(screen.walk, actor.person.id)
+    return screen
+
+
+async def my_draft(actor: Actor, finding_id: int, db: Reader | None = None) -> store.FindingAtTap:
+    """A finding this person is giving now, on a visit under way, as a tap finds it: read
+    in one trip (``store.finding_tap_queries``) through ``db``, the tap's transaction."""
+    found = await (db or actor.db).read_many(store.finding_tap_queries(finding_id))
+    return my_draft_at(actor, store.finding_tap_from(found))
 
 
 # --- the draw (双随机) -------------------------------------------------------------------
@@ -201,14 +219,22 @@ async def draw_by_operator(db: Database, asked: DrawAsked) -> tuple[int, Draw]:
 # --- arriving: a visit starts ------------------------------------------------------------
 
 
-async def start_drawn(actor: Actor, visit_id: int) -> Visit:
-    """A drawn supervisor starts the visit on site (once)."""
+async def _screen(tx: Tx, visit_id: int) -> store.VisitScreen:
+    """The visit's screen as the transaction left it (one trip)."""
+    screen = await store.visit_screen(tx, visit_id)
+    assert screen is not None  # read in the transaction that found or made it
+    return screen
+
+
+async def start_drawn(actor: Actor, visit_id: int) -> store.VisitScreen:
+    """A drawn supervisor starts the visit on site (once); judged, written and shown from
+    one transaction."""
     person = supervisor(actor)
-    planned = await visit(actor.db, visit_id)
-    require_on_drawn(person, planned)
     async with actor.write() as tx:
+        planned = await visit(tx, visit_id)
+        require_on_drawn(person, planned)
         await store.start_visit(tx, planned.id, person.id)
-    return await visit(actor.db, planned.id)
+        return await _screen(tx, planned.id)
 
 
 async def _arrive(tx: Tx, person: Person, campaign_id: int, school_id: int) -> int:
@@ -222,39 +248,40 @@ async def _arrive(tx: Tx, person: Person, campaign_id: int, school_id: int) -> i
     return live.id
 
 
-async def arrive(actor: Actor, campaign_id: int, school_id: int) -> Visit:
-    """A school picked by hand on site: its visit starts now (the drawn one if planned)."""
+async def arrive(actor: Actor, campaign_id: int, school_id: int) -> store.VisitScreen:
+    """A school picked by hand on site: its visit starts now (the drawn one if planned);
+    judged, written and shown from one transaction."""
     person = supervisor(actor)
-    if await campus.school(actor.db, school_id) is None:
-        raise NotAllowed()
-    mine = await store.started_visit_of(actor.db, person.id, campaign_id)
-    if mine is not None and elsewhere(mine, school_id):
-        raise VisitRefused(reason="busy_elsewhere", school=mine.school_name)
     async with actor.write() as tx:
+        if await campus.school(tx, school_id) is None:
+            raise NotAllowed()
+        mine = await store.started_visit_of(tx, person.id, campaign_id)
+        if mine is not None and elsewhere(mine, school_id):
+            raise VisitRefused(reason="busy_elsewhere", school=mine.school_name)
         visit_id = await _arrive(tx, person, campaign_id, school_id)
-    return await visit(actor.db, visit_id)
+        return await _screen(tx, visit_id)
 
 
-async def scan(actor: Actor, campaign_id: int, building_id: int) -> Visit:
+async def scan(actor: Actor, campaign_id: int, building_id: int) -> store.VisitScreen:
     """A supervisor scanned a building's QR code: the visit at its school starts (or goes
     on), and the scan is on record."""
     person = supervisor(actor)
-    building = await store.school_building(actor.db, building_id)
-    if building is None:
-        raise NotAllowed()
-    school_id, _ = building
-    mine = await store.started_visit_of(actor.db, person.id, campaign_id)
-    if mine is not None and elsewhere(mine, school_id):
-        raise VisitRefused(
-            reason="other_school",
-            school=await store.school_name(actor.db, school_id) or "?",
-            visit_school=mine.school_name,
-        )
     async with actor.write() as tx:
+        building = await store.school_building(tx, building_id)
+        if building is None:
+            raise NotAllowed()
+        school_id, _ = building
+        mine = await store.started_visit_of(tx, person.id, campaign_id)
+        if mine is not None and elsewhere(mine, school_id):
+            raise VisitRefused(
+                reason="other_school",
+                school=await store.school_name(tx, school_id) or "?",
+                visit_school=mine.school_name,
+            )
         visit_id = await _arrive(tx, person, campaign_id, school_id)
         await tx.event(person.id, "building.scanned", "building", building_id,
                        after={"visit_id": visit_id})  # fmt: skip
-    return await visit(actor.db, visit_id)
+        return await _screen(tx, visit_id)
 
 
 # --- the supervision walk ------------------------------------------------------------
@@ -262,14 +289,15 @@ async def scan(actor: Actor, campaign_id: int, building_id: int) -> Visit:
 
 async def walk_building(
     actor: Actor, visit_id: int, building_id: int, version_id: int, waiting: WalkWaiting
-) -> SupervisionWalk:
-    """Walk (or go on walking) a building of the visit's school; one walker at a time."""
+) -> store.WalkScreen:
+    """Walk (or go on walking) a building of the visit's school; one walker at a time.
+    Judged, written and read back for its screen in one transaction."""
     person = actor.person
-    current = await on_visit(actor, visit_id)
-    building = await store.school_building(actor.db, building_id)
-    if building is None or building[0] != current.school_id:
-        raise NotAllowed()
     async with actor.write() as tx:
+        current = await on_visit(actor, visit_id, tx)
+        building = await store.school_building(tx, building_id)
+        if building is None or building[0] != current.school_id:
+            raise NotAllowed()
         walk = await store.walk_of(tx, current.id, building_id)
         if walk is None:
             walk_id = await store.start_walk(tx, current.id, building_id, version_id, person.id)
@@ -279,7 +307,7 @@ async def walk_building(
         else:
             walk_id = walk.id
         await waiting(tx, walk_id)
-    started = await store.walk(actor.db, walk_id)
+        started = await store.walk_screen(tx, walk_id)
     assert started is not None
     return started
 
@@ -294,6 +322,7 @@ class Answered:
     walk: SupervisionWalk
     items: tuple[tuple[int, ChecklistItem], ...]  # the walk's items, in order
     answers: Mapping[int, SupervisionAnswer]  # every answer now, in the order given
+    finding_id: int | None = None  # the finding a hazard opened
 
     @property
     def contradicted(self) -> bool:
@@ -334,43 +363,58 @@ async def answer(
     school = found.school_choice
     person_id = actor.person.id
 
-    def write(w: Writes) -> None:
+    def write(w: Writes) -> int | None:
         if not store.record_answer(w, walk, item_id, chosen, school, person_id):
             raise Stale()
+        finding_id = None
         if chosen is Choice.HAZARD:
-            store.new_finding(w, walk.visit_id, walk.id, walk.building_id, item_id, person_id)
+            finding_id = store.new_finding(
+                w, walk.visit_id, walk.id, walk.building_id, item_id, person_id
+            )
         then(w)
+        return finding_id
 
-    await actor.write_at_once(write)
+    finding_id = await actor.write_at_once(write)
     given = SupervisionAnswer(item_id, chosen, school, actor.person.id, actor.now())
-    return Answered(chosen, school, walk, items, {**found.answers, item_id: given})
+    return Answered(chosen, school, walk, items, {**found.answers, item_id: given}, finding_id)
 
 
 async def pause(actor: Actor, walk_id: int) -> SupervisionWalk:
     """The walk waits; its answers stay, and ``/supervise`` goes on with it."""
-    walk = await my_walk(actor, walk_id)
     async with actor.write() as tx:
+        walk = (await my_walk(actor, walk_id, tx)).walk
         await _end_waiting(tx, actor)
     return walk
 
 
-async def more(actor: Actor, walk_id: int, another: bool, waiting: Waiting) -> SupervisionWalk:
-    """Any other hazard in this building? Yes: a free-form finding; no: the walk is done."""
-    walk = await my_walk(actor, walk_id)
-    item_ids = [i for i, _ in await store.items_of_walk(actor.db, walk)]
-    answered = await store.answers(actor.db, walk.id)
-    draft = await store.draft_of_walk(actor.db, walk.id)
-    require_last_question(walk, item_ids, answered, draft is not None)
+@dataclass(frozen=True)
+class AnyMore:
+    """ "Any other hazard?" answered: the walk, and the finding opened (yes) or the visit's
+    screen as the finished walk leaves it (no)."""
+
+    walk: SupervisionWalk
+    answers: Mapping[int, SupervisionAnswer]
+    finding_id: int | None = None
+    visit: store.VisitScreen | None = None
+
+
+async def more(actor: Actor, walk_id: int, another: bool, waiting: Waiting) -> AnyMore:
+    """Any other hazard in this building? Yes: a free-form finding; no: the walk is done.
+    Judged, written and read back for its screen in one transaction."""
     async with actor.write() as tx:
+        at = (await my_walk(actor, walk_id, tx)).at
+        walk = at.walk
+        item_ids = [i for i, _ in await store.items_of_walk(actor.db, walk)]  # in memory
+        require_last_question(walk, item_ids, at.answers, at.drafting)
         if another:
-            await store.create_finding(
+            finding_id = await store.create_finding(
                 tx, walk.visit_id, walk.id, walk.building_id, None, actor.person.id
             )
             await waiting(tx)
-        else:
-            await store.finish_walk(tx, walk.id, actor.person.id)
-            await _end_waiting(tx, actor)
-    return walk
+            return AnyMore(walk, at.answers, finding_id=finding_id)
+        await store.finish_walk(tx, walk.id, actor.person.id)
+        await _end_waiting(tx, actor)
+        return AnyMore(walk, at.answers, visit=await _screen(tx, walk.visit_id))
 
 
 # --- a finding: photos, description, weight ----------------------------------------------
@@ -379,8 +423,7 @@ async def more(actor: Actor, walk_id: int, another: bool, waiting: Waiting) -> S
 async def waiting_finding(actor: Actor, walk_id: int, step: FindingStep) -> Finding | None:
     """The walk's finding when it waits for this step (None: the walk waits for no such
     thing, and the journey says what it does wait for)."""
-    walk = await my_walk(actor, walk_id)
-    draft = await store.draft_of_walk(actor.db, walk.id)
+    draft = (await my_walk(actor, walk_id)).draft
     return draft if draft is not None and finding_step(draft) is step else None
 
 
@@ -409,28 +452,24 @@ async def add_photo(
     return draft
 
 
-async def photos_given(actor: Actor, finding_id: int, done: bool) -> Finding:
-    """ "Photos done" (``done``) or "no photo": the description is asked next."""
-    draft = await my_draft(actor, finding_id)
-    require_photos_answer(draft, done)
+async def photos_given(actor: Actor, finding_id: int, done: bool) -> store.FindingAtTap:
+    """ "Photos done" (``done``) or "no photo": the description is asked next. Judged and
+    written in one transaction; what follows is shown from what it read."""
     async with actor.write() as tx:
-        await store.update_finding(tx, draft.id, actor.person.id, photos_done=1)
-    return await _fresh(actor, draft.id)
+        at = await my_draft(actor, finding_id, tx)
+        require_photos_answer(at.finding, done)
+        await store.update_finding(tx, finding_id, actor.person.id, photos_done=1)
+    return replace(at, finding=replace(at.finding, photos_done=True))
 
 
-async def weigh(actor: Actor, finding_id: int, major: bool) -> Finding:
-    """Major or not: the match is asked next."""
-    draft = await my_draft(actor, finding_id)
-    require_step(draft, FindingStep.MAJOR)
+async def weigh(actor: Actor, finding_id: int, major: bool) -> store.FindingAtTap:
+    """Major or not: the match is asked next (the building's ledger, read with the finding,
+    offers its hazards)."""
     async with actor.write() as tx:
-        await store.update_finding(tx, draft.id, actor.person.id, major=int(major))
-    return await _fresh(actor, draft.id)
-
-
-async def _fresh(actor: Actor, finding_id: int) -> Finding:
-    found = await store.finding(actor.db, finding_id)
-    assert found is not None
-    return found
+        at = await my_draft(actor, finding_id, tx)
+        require_step(at.finding, FindingStep.MAJOR)
+        await store.update_finding(tx, finding_id, actor.person.id, major=int(major))
+    return replace(at, finding=replace(at.finding, major=major))
 
 
 # --- matching it to the ledger -----------------------------------------------------------
@@ -446,78 +485,82 @@ class Matched:
     responsible: str = "?"  # who answers for it now
     deadline: date | None = None  # an off-list hazard's
     verifier: str = "?"  # who verified the fix of a reopened hazard
+    walk: store.WalkScreen | None = None  # the finding's walk as the match leaves it
 
 
 async def match_finding(
     actor: Actor, finding_id: int, hazard_id: int | None, fix_at_once_days: int
 ) -> Matched:
-    """The finding matched: a listed hazard (reopened when closed), or off the list."""
-    found = await my_draft(actor, finding_id)
-    require_step(found, FindingStep.MATCH)
-    hazard = None
-    if hazard_id is not None:
-        facts = await rectify_store.facts(actor.db, hazard_id)
-        if facts is None:
-            raise NotAllowed()
-        hazard = facts[0]
-    how = match(found, hazard)
-    if hazard is None:
-        return await _off_list(actor, found, fix_at_once_days)
-    if how is Matching.REOPEN:
-        return await _reopen(actor, found, hazard)
+    """The finding matched: a listed hazard (reopened when closed), or off the list. Judged,
+    written, its notices queued and its walk read back for what follows, in one
+    transaction."""
     async with actor.write() as tx:
-        await store.record_listed(tx, found.id, hazard.id, actor.person.id)
-    return Matched(how, found, hazard.id)
+        found = (await my_draft(actor, finding_id, tx)).finding
+        require_step(found, FindingStep.MATCH)
+        hazard = None
+        if hazard_id is not None:
+            facts = await rectify_store.facts(tx, hazard_id)
+            if facts is None:
+                raise NotAllowed()
+            hazard = facts[0]
+        how = match(found, hazard)
+        if hazard is None:
+            matched = await _off_list(tx, actor, found, fix_at_once_days)
+        elif how is Matching.REOPEN:
+            matched = await _reopen(tx, actor, found, hazard)
+        else:
+            await store.record_listed(tx, found.id, hazard.id, actor.person.id)
+            matched = Matched(how, found, hazard.id)
+        walk = None if found.walk_id is None else await store.walk_screen(tx, found.walk_id)
+    return replace(matched, walk=walk)
 
 
-async def _off_list(actor: Actor, found: Finding, fix_at_once_days: int) -> Matched:
+async def _off_list(tx: Tx, actor: Actor, found: Finding, fix_at_once_days: int) -> Matched:
     """清单外: on the ledger now, named to the principal; the task force told at once."""
-    principal = await store.principal_of(actor.db, found.school_id)
+    principal = await store.principal_of(tx, found.school_id)
     deadline = actor.today() + timedelta(days=fix_at_once_days)
-    school = await store.school_name(actor.db, found.school_id)
-    taskforce = await rectify_store.people_with_role(actor.db, "taskforce")
+    school = await store.school_name(tx, found.school_id)
+    taskforce = await rectify_store.people_with_role(tx, "taskforce")
     key = "supervise.notice.accident" if found.major else "supervise.notice.off_list"
-    async with actor.write() as tx:
-        hazard_id = await store.record_off_list(tx, found, actor.person.id, principal, deadline)
-        await notify.tell(
-            tx,
-            taskforce,
-            key=f"supervision.off_list:f{found.id}",
-            kind=NOTICE,
-            render=notify.text_only(
-                key,
-                id=hazard_id,
-                school=school or "?",
-                building=found.building_name or "?",
-                what=found.description,
-                supervisor=actor.person.name,
-            ),
-        )
+    hazard_id = await store.record_off_list(tx, found, actor.person.id, principal, deadline)
+    await notify.tell(
+        tx,
+        taskforce,
+        key=f"supervision.off_list:f{found.id}",
+        kind=NOTICE,
+        render=notify.text_only(
+            key,
+            id=hazard_id,
+            school=school or "?",
+            building=found.building_name or "?",
+            what=found.description,
+            supervisor=actor.person.name,
+        ),
+    )
     who = principal.name if principal else "?"
     return Matched(Matching.OFF_LIST, found, hazard_id, responsible=who, deadline=deadline)
 
 
-async def _reopen(actor: Actor, found: Finding, hazard: Hazard) -> Matched:
+async def _reopen(tx: Tx, actor: Actor, found: Finding, hazard: Hazard) -> Matched:
     """整改不到位: reopened, back with its responsible person; the verifier is named."""
-    fix = await store.accepted_fix(actor.db, hazard.id)
+    fix = await store.accepted_fix(tx, hazard.id)
     verifier = (fix.decider_name if fix else None) or "?"
     told = told_of_reopening(hazard.responsible_id, fix.decided_by if fix else None)
-    async with actor.write() as tx:
-        await store.reopen(tx, found, hazard.id, actor.person.id)
-        await notify.tell(
-            tx,
-            await people.by_ids(tx, *told),
-            key=f"supervision.reopened:f{found.id}",
-            kind=NOTICE,
-            render=notify.text_only(
-                "supervise.notice.reopened",
-                id=hazard.id,
-                school=hazard.school_name,
-                reason=found.description,
-                verifier=verifier,
-                supervisor=actor.person.name,
-            ),
-        )
+    await store.reopen(tx, found, hazard.id, actor.person.id)
+    await notify.tell(
+        tx,
+        await people.by_ids(tx, *told),
+        key=f"supervision.reopened:f{found.id}",
+        kind=NOTICE,
+        render=notify.text_only(
+            "supervise.notice.reopened",
+            id=hazard.id,
+            school=hazard.school_name,
+            reason=found.description,
+            verifier=verifier,
+            supervisor=actor.person.name,
+        ),
+    )
     return Matched(
         Matching.REOPEN,
         found,
@@ -532,18 +575,19 @@ async def _reopen(actor: Actor, found: Finding, hazard: Hazard) -> Matched:
 
 async def begin_missed(actor: Actor, visit_id: int, waiting: Waiting) -> Visit:
     """The supervisor starts adding a building the school never registered."""
-    current = await on_visit(actor, visit_id)
     async with actor.write() as tx:
+        current = await on_visit(actor, visit_id, tx)
         await waiting(tx)
     return current
 
 
 async def missed_use(actor: Actor, visit_id: int, use: str, waiting: Waiting) -> Visit:
-    """The missed building's use, tapped."""
-    current = await on_visit(actor, visit_id)
+    """The missed building's use, tapped: ``waiting`` judges, in the same transaction, that
+    the form still waits for it, and moves it on."""
     if use not in USES:
         raise NotAllowed()
     async with actor.write() as tx:
+        current = await on_visit(actor, visit_id, tx)
         await waiting(tx)
     return current
 
@@ -558,13 +602,13 @@ class MissedBuilding:
     year_built: int | None
 
 
-async def add_missed(actor: Actor, visit_id: int, building: MissedBuilding) -> Visit:
+async def add_missed(actor: Actor, visit_id: int, building: MissedBuilding) -> store.VisitScreen:
     """遗漏建筑: the building is registered, flagged with the visit, and counted as a
     finding against the school."""
-    current = await on_visit(actor, visit_id)
     if building.use not in USES:
         raise NotAllowed()
     async with actor.write() as tx:
+        current = await on_visit(actor, visit_id, tx)
         await store.add_missed_building(
             tx,
             current,
@@ -575,61 +619,90 @@ async def add_missed(actor: Actor, visit_id: int, building: MissedBuilding) -> V
             building.year_built,
         )
         await _end_waiting(tx, actor)
-    return current
+        return await _screen(tx, current.id)
 
 
 # --- ending: the record ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class WalkRecord:
+    """A walk as the record lists it: its building, the items that applied, each answer."""
+
+    walk: SupervisionWalk
+    items: tuple[tuple[int, ChecklistItem], ...]
+    answers: Mapping[int, store.RecordedAnswer]  # by item
+
+
+@dataclass(frozen=True)
 class VisitRecord:
-    """What a visit's record says: who, the walks, the findings, the contradictions."""
+    """What a visit's record says: who, the walks with every answer, the findings, the
+    contradictions."""
 
     visit: Visit
     supervisors: tuple[str, ...]
     made: Record
     findings: tuple[Finding, ...]
     contradictions: tuple[Contradiction, ...]
+    walks: tuple[WalkRecord, ...] = ()
 
 
-async def record_of(db: Reader, of: Visit) -> VisitRecord:
-    """A visit's record, read whole."""
-    walks = [
-        WalkFacts(w.building_name, len(await store.items_of_walk(db, w)), w.answered, w.finished)
-        for w in await store.walks_of_visit(db, of.id)
-    ]
-    findings = await store.findings_of_visit(db, of.id)
-    contradicted = await store.contradicted(db, of.id)
-    kinds = [f.kind for f in findings if f.kind is not None]
+async def record_from(db: Reader, read: store.RecordRead) -> VisitRecord:
+    """A visit's record from what ``store.record_queries`` read; ``db`` gives the walks'
+    checklists, which never change (kept in memory once read)."""
+    walks = []
+    for w in read.walks:
+        items = tuple(await store.items_of_walk(db, w))
+        given = {a.item_id: a for a in read.answers if a.walk_id == w.id}
+        walks.append(WalkRecord(w, items, given))
+    facts = [WalkFacts(r.walk.building_name, len(r.items), r.walk.answered, r.walk.finished)
+             for r in walks]  # fmt: skip
+    kinds = [f.kind for f in read.findings if f.kind is not None]
     return VisitRecord(
-        of,
-        tuple(await store.supervisor_names(db, of.id)),
-        record(walks, kinds, len(contradicted)),
-        tuple(findings),
-        tuple(contradicted),
+        read.visit,
+        read.supervisors,
+        record(facts, kinds, len(read.contradictions)),
+        read.findings,
+        read.contradictions,
+        tuple(walks),
     )
 
 
-# The record as a message in a language (the chat cuts it to what a message holds).
-RecordText = Callable[[VisitRecord, str], str]
+async def record_of(db: Reader, of: Visit, checklists: Reader | None = None) -> VisitRecord:
+    """A visit's record, read whole in one trip (``checklists``: where the walks'
+    checklists are read, when not through ``db``)."""
+    read = await store.record_read(db, of.id)
+    assert read is not None
+    return await record_from(checklists or db, read)
+
+
+# The record as messages in a language, in order, each within a message's limit.
+RecordText = Callable[[VisitRecord, str], list[str]]
 
 
 async def end_visit(actor: Actor, visit_id: int, text: RecordText) -> VisitRecord:
     """The visit ends: drafts withdrawn, its supervisors' journeys for it over, and its
-    record sent to the school's principal now, not before."""
-    current = await on_visit(actor, visit_id)
-    principals = await rectify_store.people_with_role(actor.db, "principal", current.school_id)
+    record sent to the school's principal now, not before: judged, written, queued and
+    read back in one transaction."""
     async with actor.write() as tx:
+        current = await on_visit(actor, visit_id, tx)
+        principals = await rectify_store.people_with_role(tx, "principal", current.school_id)
         await store.end_visit(tx, current.id, actor.person.id)
         await store.end_journeys_of_visit(tx, current.id)
-        made = await record_of(tx, await visit(tx, current.id))
+        made = await record_of(tx, current, actor.db)
         texts = {p.language: text(made, p.language) for p in principals}
-        await notify.tell(
-            tx,
-            principals,
-            key=f"supervision.record:v{current.id}",
-            kind=NOTICE,
-            render=lambda lang: (texts[lang], ()),
-        )
+        # One notice per message of the record, queued in order (the sender keeps it).
+        for part in range(max((len(t) for t in texts.values()), default=0)):
+            await notify.tell(
+                tx,
+                [p for p in principals if part < len(texts[p.language])],
+                key=f"supervision.record:v{current.id}" + (f":{part + 1}" if part else ""),
+                kind=NOTICE,
+                render=partial(_part, texts, part),
+            )
         await _end_waiting(tx, actor)
-    return await record_of(actor.db, await visit(actor.db, current.id))
+    return made
+
+
+def _part(texts: Mapping[str, list[str]], part: int, lang: str) -> tuple[str, tuple[()]]:
+    return texts[lang][part], ()

@@ -16,13 +16,13 @@ the supervisor types or sends is handled by journey states
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from html import escape
 
-from telegram import Document, PhotoSize
+from telegram import Document, Message, PhotoSize
 
 from cases import supervision as case
 from cases.supervision import VisitRecord
@@ -56,15 +56,17 @@ from ledger.supervision import (
 )
 from ledger.supervision import FindingStep as Step
 from ledger.walk import Choice
-from storage import people
+from storage import journeys, people
 from storage import supervision as store
-from storage.db import Query, Tx, Writes
-from telegram_rules.fit import clip, fit, room_for
+from storage.db import Query, Row, Tx, Writes
+from telegram_rules import MAX_TEXT
+from telegram_rules.fit import clip, fit, html_units, room_for
 from texts import Html, t
 
 SCHOOLS_PAGE = 8
 CLIP = 60  # characters of a description quoted in a list line
-MATCH_MAX = 12  # listed hazards offered for a match; the building's, same item first
+MATCH_PAGE = 10  # listed hazards offered for a match on one page; the same item's first
+DRAWN_PAGE = 10  # drawn visits to start on one page of /supervise
 EMPTY = "supervise.ledger_empty"
 ICON = {"not_started": "⬜", "in_progress": "🟡", "closed": "✅"}
 
@@ -83,20 +85,82 @@ def _label(ctx: Ctx, choice: Choice | None) -> str:
 # --- /supervise ---------------------------------------------------------------------
 
 
+async def first_reads(ctx: Ctx, queries: Sequence[Query]) -> list[list[Row]]:
+    """What a tap declared as its ``first_reads``, as the guard read them with the person
+    (in one trip); read now, in one trip, when they were not (the handler came late)."""
+    return ctx.first_reads if ctx.first_reads else await ctx.db.read_many(queries)
+
+
+def ask_later(ctx: Ctx) -> Callable[[Message], None]:
+    """After a question is sent: it is recorded as shown with the person's next
+    transaction (``journeys.shown_later``), not in a commit of its own (a crash before
+    then merely asks it again at start-up)."""
+
+    def shown(message: Message) -> None:
+        journeys.shown_later(ctx.db, ctx.user_id, message.message_id, ctx.lang)
+
+    return shown
+
+
+async def ask(ctx: Ctx, text: str, keyboard: Keyboard | None = None) -> None:
+    """The journey's current question, after the tap's one transaction (``ask_later``)."""
+    ask_later(ctx)(await ctx.say(text, keyboard))
+
+
 @entry
 async def supervise_command(ctx: Ctx) -> None:
     """``/supervise``: the visit under way, the drawn visits to start, or pick a school."""
     person = case.supervisor(ctx.actor())
     current = await store.started_visit_of(ctx.db, person.id, ctx.services.campaign_id)
     if current is not None:
-        await show_visit(ctx, current)
+        screen = await store.visit_screen(ctx.db, current.id)
+        assert screen is not None
+        await show_visit(ctx, screen)
         return
     drawn = planned_for(await store.visits(ctx.db, ctx.services.campaign_id), person.id)
-    rows: list[list[Button]] = [
-        [StartVisit(v.id).as_button(ctx.t("supervise.start", school=v.school_name))] for v in drawn
-    ]
-    rows.append([SchoolPage(0).as_button(ctx.t("supervise.by_hand"))])
-    await ctx.reply("supervise.menu", rows, count=len(drawn))
+    await ctx.say(*_drawn_menu(ctx, drawn, ctx.services.campaign_id, 1))
+
+
+def _drawn_menu(
+    ctx: Ctx, drawn: Sequence[Visit], campaign_id: int, number: int
+) -> tuple[str, Keyboard]:
+    """The drawn visits to start, a page at a time (``handlers.pages``), and "pick a school
+    by hand" always; a page asked past the list's end (it changed) says so over its last."""
+    entries = [StartVisit(v.id).as_button(ctx.t("supervise.start", school=v.school_name))
+               for v in drawn]  # fmt: skip
+    turn = partial(DrawnPage, campaign_id)
+    page = page_of(ctx, entries, number, turn, per_page=DRAWN_PAGE, above=1)
+    rows = [*page.rows, [SchoolPage(0).as_button(ctx.t("supervise.by_hand"))]]
+    text = ctx.t("supervise.menu", count=len(drawn))
+    if page.count > 1:
+        text += "\n" + page_line(ctx, page)
+    return _changed(ctx, page.number, number) + text, rows
+
+
+def _changed(ctx: Ctx, shown: int, asked: int) -> str:
+    """A line saying the list changed, when the page asked for is no longer there."""
+    return ctx.t("suptaps.list_changed", page=shown) + "\n" if shown != asked else ""
+
+
+@button("sv_drawn")
+@dataclass(frozen=True)
+class DrawnPage(Tap):
+    """Another page of the visits drawn for this supervisor, in place."""
+
+    reads_only = True
+    campaign_id: int
+    page: int
+
+    def first_reads(self) -> list[Query]:
+        return [store.visits_query(self.campaign_id)]
+
+    async def tap(self, ctx: Ctx) -> None:
+        person = case.supervisor(ctx.actor())
+        if self.campaign_id != ctx.services.campaign_id:
+            raise Stale()  # a list of an earlier campaign
+        found = await first_reads(ctx, self.first_reads())
+        drawn = planned_for(store.visits_from(found[0]), person.id)
+        await ctx.edit(*_drawn_menu(ctx, drawn, self.campaign_id, self.page))
 
 
 @button("sv_start")
@@ -107,9 +171,9 @@ class StartVisit(Tap):
     visit_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        started = await case.start_drawn(ctx.actor(), self.visit_id)
+        screen = await case.start_drawn(ctx.actor(), self.visit_id)
         await ctx.settle(ctx.t("supervise.started_note"))
-        await show_visit(ctx, started)
+        await show_visit(ctx, screen)
 
 
 @button("sv_schools")
@@ -117,11 +181,16 @@ class StartVisit(Tap):
 class SchoolPage(Tap):
     """A page of schools to pick one by hand."""
 
+    reads_only = True
     page: int
+
+    def first_reads(self) -> list[Query]:
+        return [store.schools_query()]
 
     async def tap(self, ctx: Ctx) -> None:
         person = case.supervisor(ctx.actor())
-        schools = schools_to_visit(person, await store.schools(ctx.db))
+        found = await first_reads(ctx, self.first_reads())
+        schools = schools_to_visit(person, store.schools_from(found[0]))
         start = self.page * SCHOOLS_PAGE
         shown = schools[start : start + SCHOOLS_PAGE]
         if not shown and self.page:
@@ -145,26 +214,29 @@ class PickSchool(Tap):
     school_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        started = await case.arrive(ctx.actor(), ctx.services.campaign_id, self.school_id)
+        screen = await case.arrive(ctx.actor(), ctx.services.campaign_id, self.school_id)
         await ctx.settle()
-        await show_visit(ctx, started)
+        await show_visit(ctx, screen)
 
 
 async def scanned(ctx: Ctx, building_id: int) -> None:
     """A supervisor scanned a building's QR code: its walk opens in the visit at that school."""
     started = await case.scan(ctx.actor(), ctx.services.campaign_id, building_id)
-    await WalkBuilding(started.id, building_id).tap(ctx)
+    await WalkBuilding(started.visit.id, building_id).tap(ctx)
 
 
 # --- the visit ---------------------------------------------------------------------
 
 
-async def show_visit(ctx: Ctx, visit: Visit, number: int = 1, edit: bool = False) -> None:
+async def show_visit(
+    ctx: Ctx, screen: store.VisitScreen, number: int = 1, edit: bool = False
+) -> None:
     """The school's buildings: self-inspection state, ledger hazards, this visit's walks;
     a page of them at a time (``handlers.pages``: a school of any size fits Telegram's
     keyboards, and its "add a missed building" and "end" buttons always show)."""
-    walked = {w.building_id: w for w in await store.walks_of_visit(ctx.db, visit.id)}
-    found = await store.buildings_of_visit(ctx.db, visit)
+    visit = screen.visit
+    walked = {w.building_id: w for w in screen.walks}
+    found = screen.buildings
     entries = [WalkBuilding(visit.id, b.id).as_button(f"🕵️ {escape(b.name)}") for b in found]
     page = page_of(ctx, entries, number, lambda n: VisitPage(visit.id, n), above=2)
     lines = []
@@ -214,9 +286,13 @@ class VisitPage(Tap):
     visit_id: int
     page: int
 
+    def first_reads(self) -> list[Query]:
+        return store.visit_screen_queries(self.visit_id)
+
     async def tap(self, ctx: Ctx) -> None:
-        visit = await case.on_visit(ctx.actor(), self.visit_id)
-        await show_visit(ctx, visit, self.page, edit=True)
+        found = store.visit_screen_from(await first_reads(ctx, self.first_reads()))
+        screen = case.my_visit_screen(ctx.actor(), found)
+        await show_visit(ctx, screen, self.page, edit=True)
 
 
 @button("sv_walk")
@@ -231,26 +307,27 @@ class WalkBuilding(Tap):
         async def waiting(tx: Tx, walk_id: int) -> None:
             await begin(tx, ctx.user_id, Walking(walk_id))
 
-        walk = await case.walk_building(
+        screen = await case.walk_building(
             ctx.actor(),
             self.visit_id,
             self.building_id,
             ctx.services.checklist_version_id,
             waiting,
         )
-        if ctx.update.callback_query is not None:
-            await ctx.update.callback_query.answer()
-        hazards = await store.hazards_of_building(ctx.db, walk.building_id)
+        await ctx.answer_tap()
         await ctx.reply(
             "supervise.ledger",
-            building=walk.building_name,
+            building=screen.walk.building_name,
             lines=Html(
                 _fitted(
-                    ctx, [_hazard_line(ctx, h) for h in hazards], "supervise.ledger_empty", 3500
+                    ctx,
+                    [_hazard_line(ctx, h) for h in screen.ledger],
+                    "supervise.ledger_empty",
+                    3500,
                 )
             ),
         )
-        await ask_current(ctx, walk.id)
+        await ask_walk(ctx, screen)
 
 
 def _fitted(ctx: Ctx, lines: list[str], empty: str, room: int) -> str:
@@ -272,19 +349,25 @@ def _hazard_line(ctx: Ctx, h: Hazard) -> str:
 
 
 async def ask_current(ctx: Ctx, walk_id: int) -> None:
-    """Whatever the supervision walk waits for: a finding's step, an item, or more."""
-    walk = await store.walk(ctx.db, walk_id)
-    assert walk is not None
-    draft = await store.draft_of_walk(ctx.db, walk_id)
-    if draft is not None:
-        await ask_finding(ctx, draft)
+    """Whatever the supervision walk waits for, read in one trip (``store.walk_screen``)."""
+    screen = await store.walk_screen(ctx.db, walk_id)
+    assert screen is not None
+    await ask_walk(ctx, screen)
+
+
+async def ask_walk(ctx: Ctx, screen: store.WalkScreen) -> None:
+    """Whatever the supervision walk waits for: a finding's step, an item, or more (its
+    checklist is in memory once read: ``storage.campus.version_items``)."""
+    walk = screen.walk
+    if screen.draft is not None:
+        await ask_finding(ctx, screen.draft, screen.ledger)
         return
     if walk.finished:
         await ctx.reply("supervise.walk_done", building=walk.building_name)
         return
     items = await store.items_of_walk(ctx.db, walk)
-    answered = await store.answers(ctx.db, walk_id)
-    await ctx.ask(*_question(ctx, walk, items, next_item([i for i, _ in items], answered)))
+    answered = screen.at.answers
+    await ask(ctx, *_question(ctx, walk, items, next_item([i for i, _ in items], answered)))
 
 
 def _question(
@@ -411,12 +494,14 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: str) -> None:
         text = with_recent(lines, question)
         if not await step_in_place(ctx, text, keyboard):
             await ctx.settle(_label(ctx, answered.choice))
-            await ctx.ask(text, keyboard)
+            await ask(ctx, text, keyboard)
         return
     await ctx.settle(_label(ctx, answered.choice))
     key = "supervise.school_said_other" if answered.contradicted else "supervise.school_said"
     await ctx.reply(key, answer=_label(ctx, answered.school_choice))
-    await ask_current(ctx, walk_id)
+    assert answered.finding_id is not None  # a hazard opens its finding
+    item = next(i for n, i in answered.items if n == item_id)
+    await _ask_photos(ctx, answered.walk.building_name, item.code, answered.finding_id, 0)
 
 
 @button("sv_pause")
@@ -444,20 +529,24 @@ class More(Tap):
         if self.yes_no not in ("y", "n"):
             raise NotAllowed()
         another = self.yes_no == "y"
-        walk = await case.more(ctx.actor(), self.walk_id, another, _walking(ctx, self.walk_id))
+        done = await case.more(ctx.actor(), self.walk_id, another, _walking(ctx, self.walk_id))
+        walk = done.walk
         await ctx.settle(ctx.t("button.yes" if another else "button.no"))
-        if another:
-            await ask_current(ctx, walk.id)
+        if done.finding_id is not None:
+            await _ask_photos(ctx, walk.building_name, None, done.finding_id, 0)
             return
-        await _walk_done(ctx, walk)
-        await show_visit(ctx, await case.visit(ctx.db, walk.visit_id))
+        await _walk_done(ctx, walk, done.answers)
+        assert done.visit is not None  # the walk is done: the visit is shown
+        await show_visit(ctx, done.visit)
 
 
-async def _walk_done(ctx: Ctx, walk: SupervisionWalk) -> None:
+async def _walk_done(
+    ctx: Ctx, walk: SupervisionWalk, answers: Mapping[int, SupervisionAnswer]
+) -> None:
     """The walk's end: every answer given, with the school's own, as far as a message holds
     (the rest counted); the questions were edited away step by step, so here they all are."""
     items = await store.items_of_walk(ctx.db, walk)
-    lines = _answer_lines(ctx, items, await store.answers(ctx.db, walk.id))
+    lines = _answer_lines(ctx, items, answers)
     head = ctx.t("supervise.walk_done", building=walk.building_name)
     more = partial(_more_answers, ctx)
     await ctx.say("\n".join([head, *fit(lines, room_for(head) - 1, more)]))
@@ -494,48 +583,83 @@ class Walking(Journey):
 # --- findings ------------------------------------------------------------------------
 
 
-async def ask_finding(ctx: Ctx, finding: Finding) -> None:
-    """The finding's next question: photos, description, major, then the match."""
-    title = ctx.t(
+def _finding_title(ctx: Ctx, building: str | None, code: str | None) -> str:
+    return ctx.t(
         "supervise.finding_title",
-        building=finding.building_name or "?",
-        code=finding.item_code or ctx.t("supervise.free_form"),
+        building=building or "?",
+        code=code or ctx.t("supervise.free_form"),
     )
+
+
+async def _ask_photos(
+    ctx: Ctx, building: str | None, code: str | None, finding_id: int, count: int
+) -> None:
+    """A finding's first question: its photos (``count`` given so far)."""
+    done = FindingStep(finding_id, "photos", "done" if count else "none")
+    label = ctx.t("button.photos_done" if count else "button.no_photo")
+    text = _finding_title(ctx, building, code) + "\n" + ctx.t("supervise.ask_photos", count=count)
+    await ask(ctx, text, [[done.as_button(label)]])
+
+
+async def ask_finding(ctx: Ctx, finding: Finding, ledger: Sequence[Hazard]) -> None:
+    """The finding's next question: photos, description, major, then the match (among
+    ``ledger``, its building's hazards, read with it)."""
+    title = _finding_title(ctx, finding.building_name, finding.item_code)
     step = finding_step(finding)
     if step is Step.PHOTOS:
-        count = finding.photos
-        done = FindingStep(finding.id, "photos", "done" if count else "none")
-        label = ctx.t("button.photos_done" if count else "button.no_photo")
-        await ctx.ask(title + "\n" + ctx.t("supervise.ask_photos", count=count),
-                      [[done.as_button(label)]])  # fmt: skip
+        await _ask_photos(ctx, finding.building_name, finding.item_code, finding.id,
+                          finding.photos)  # fmt: skip
     elif step is Step.DESCRIPTION:
-        await ctx.ask(title + "\n" + ctx.t("supervise.ask_description"))
+        await ask(ctx, title + "\n" + ctx.t("supervise.ask_description"))
     elif step is Step.MAJOR:
-        await ctx.ask(
+        await ask(
+            ctx,
             title + "\n" + ctx.t("supervise.ask_major"),
             [[FindingStep(finding.id, "major", "y").as_button(ctx.t("button.yes")),
               FindingStep(finding.id, "major", "n").as_button(ctx.t("button.no"))]],
         )  # fmt: skip
     else:
-        await _ask_match(ctx, finding, title)
+        await ask(ctx, *match_question(ctx, finding, ledger, 1))
 
 
-async def _ask_match(ctx: Ctx, finding: Finding, title: str) -> None:
-    hazards = (
-        []
-        if finding.building_id is None
-        else await store.hazards_of_building(ctx.db, finding.building_id)
+def match_question(
+    ctx: Ctx, finding: Finding, ledger: Sequence[Hazard], number: int
+) -> tuple[str, Keyboard]:
+    """Which listed hazard the finding is, a page of the building's ledger at a time (the
+    same item's first), with "off the list" always; a page asked past the list's end (it
+    changed) says so over its last."""
+    listed = match_order(ledger, finding.item_id, len(ledger))
+    entries = [Match(finding.id, h.id).as_button(_match_label(ctx, h)) for h in listed]
+    page = page_of(
+        ctx, entries, number, partial(MatchPage, finding.id), per_page=MATCH_PAGE, above=1
     )
-    listed = match_order(hazards, finding.item_id, MATCH_MAX)
-    rows = [[Match(finding.id, h.id).as_button(_match_label(ctx, h))] for h in listed]
-    rows.append([Match(finding.id, 0).as_button(ctx.t("supervise.off_list"))])
-    lines = _fitted(ctx, [_hazard_line(ctx, h) for h in listed], "", 2500)
-    await ctx.ask(
-        title
-        + "\n"
-        + ctx.t("supervise.ask_match", lines=Html(lines or ctx.t("supervise.ledger_empty"))),
-        rows,
-    )
+    rows = [*page.rows, [Match(finding.id, 0).as_button(ctx.t("supervise.off_list"))]]
+    lines = _fitted(ctx, [_hazard_line(ctx, listed[i]) for i in page.shown], "", 2500)
+    if page.count > 1:
+        lines += "\n" + page_line(ctx, page)
+    title = _finding_title(ctx, finding.building_name, finding.item_code)
+    text = ctx.t("supervise.ask_match", lines=Html(lines or ctx.t("supervise.ledger_empty")))
+    return _changed(ctx, page.number, number) + title + "\n" + text, rows
+
+
+@button("sv_match_page")
+@dataclass(frozen=True)
+class MatchPage(Tap):
+    """Another page of the hazards a finding may be matched to, in place."""
+
+    reads_only = True
+    finding_id: int
+    page: int
+
+    def first_reads(self) -> list[Query]:
+        return store.finding_tap_queries(self.finding_id)
+
+    async def tap(self, ctx: Ctx) -> None:
+        found = store.finding_tap_from(await first_reads(ctx, self.first_reads()))
+        at = case.my_draft_at(ctx.actor(), found)
+        if finding_step(at.finding) is not Step.MATCH:
+            raise Stale()  # matched meanwhile, or from an older finding
+        await ctx.edit(*match_question(ctx, at.finding, at.ledger, self.page))
 
 
 def _match_label(ctx: Ctx, h: Hazard) -> str:
@@ -563,7 +687,7 @@ class FindingStep(Tap):
         else:
             raise NotAllowed()
         await ctx.settle(note)
-        await ask_finding(ctx, fresh)
+        await ask_finding(ctx, fresh.finding, fresh.ledger)
 
 
 @button("sv_m")
@@ -595,8 +719,8 @@ class Match(Tap):
         else:
             await ctx.settle(ctx.t("supervise.match", id=matched.hazard_id, text=""))
             await ctx.reply("supervise.recorded_listed", id=matched.hazard_id)
-        assert found.walk_id is not None
-        await ask_current(ctx, found.walk_id)
+        assert matched.walk is not None  # a finding matched is one of a walk's
+        await ask_walk(ctx, matched.walk)
 
 
 # --- missed buildings (遗漏建筑) -------------------------------------------------------
@@ -658,14 +782,14 @@ class MissedBuilding(Journey):
 
     async def again(self, ctx: Ctx) -> None:
         if not self.building:
-            await ctx.ask(ctx.t("supervise.missed_name"))
+            await ask(ctx, ctx.t("supervise.missed_name"))
         elif not self.use:
             rows = [[MissedUse(self.visit_id, use).as_button(ctx.t(f"use.{use}"))] for use in USES]
-            await ctx.ask(ctx.t("supervise.missed_use", name=self.building), rows)
+            await ask(ctx, ctx.t("supervise.missed_use", name=self.building), rows)
         elif not self.floors:
-            await ctx.ask(ctx.t("supervise.missed_floors", name=self.building))
+            await ask(ctx, ctx.t("supervise.missed_floors", name=self.building))
         else:
-            await ctx.ask(ctx.t("supervise.missed_year", name=self.building))
+            await ask(ctx, ctx.t("supervise.missed_year", name=self.building))
 
 
 @button("sv_use")
@@ -677,18 +801,28 @@ class MissedUse(Tap):
     use: str
 
     async def tap(self, ctx: Ctx) -> None:
-        actor = ctx.actor()
-        await case.on_visit(actor, self.visit_id)
         if self.use not in USES:
             raise NotAllowed()
-        waiting = await people.pending(ctx.db, ctx.user_id)
-        state = load(*waiting) if waiting else None
-        if not isinstance(state, MissedBuilding) or state.visit_id != self.visit_id or state.use:
-            raise Stale()
-        fresh = MissedBuilding(self.visit_id, state.building, self.use)
-        await case.missed_use(actor, self.visit_id, self.use, _missing(ctx, fresh))
+        named: list[MissedBuilding] = []
+
+        async def waiting(tx: Tx) -> None:
+            """The form must still wait for this visit's building's use (judged in the
+            transaction that moves it on)."""
+            pending = await people.pending(tx, ctx.user_id)
+            state = load(*pending) if pending else None
+            if (
+                not isinstance(state, MissedBuilding)
+                or state.visit_id != self.visit_id
+                or state.use
+                or not state.building
+            ):
+                raise Stale()
+            named.append(MissedBuilding(self.visit_id, state.building, self.use))
+            await begin(tx, ctx.user_id, named[0])
+
+        await case.missed_use(ctx.actor(), self.visit_id, self.use, waiting)
         await ctx.settle(ctx.t(f"use.{self.use}"))
-        await fresh.again(ctx)
+        await named[0].again(ctx)
 
 
 # --- ending: the record ----------------------------------------------------------------
@@ -702,13 +836,16 @@ class EndVisit(Tap):
     visit_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        made = await case.end_visit(ctx.actor(), self.visit_id, record_text)
+        made = await case.end_visit(ctx.actor(), self.visit_id, record_texts)
         await ctx.settle(ctx.t("supervise.end"))
-        await ctx.say(record_text(made, ctx.lang))
+        for part in record_texts(made, ctx.lang):
+            await ctx.say(part)
 
 
-def record_text(made: VisitRecord, lang: str) -> str:
-    """The visit's record: who, when, school, walks, items, findings by kind, contradictions."""
+def record_texts(made: VisitRecord, lang: str) -> list[str]:
+    """The visit's whole record as messages, in order, each within Telegram's limit: who,
+    when, the counts, then each building walked with every answer (the school's own beside
+    it), each finding and its match, the contradictions."""
     visit, counted = made.visit, made.made
     head = [
         t(
@@ -726,9 +863,13 @@ def record_text(made: VisitRecord, lang: str) -> str:
     if counted.unfinished:
         head.append(t(lang, "supervise.record.unfinished", count=len(counted.unfinished)))
     lines = []
-    for w in counted.walks:
-        key = "supervise.record.walk" if w.finished else "supervise.record.walk_unfinished"
-        lines.append(t(lang, key, building=w.building, answered=w.answered, items=w.items))
+    for w in made.walks:
+        key = "supervise.record.walk" if w.walk.finished else "supervise.record.walk_unfinished"
+        lines.append(t(lang, key, building=w.walk.building_name, answered=len(w.answers),
+                       items=len(w.items)))  # fmt: skip
+        lines.extend(_recorded_answers(lang, w))
+    if made.findings:
+        lines.append(t(lang, "suptaps.record.findings", count=len(made.findings)))
     for f in made.findings:
         assert f.kind is not None  # a recorded finding has its kind
         lines.append(
@@ -755,13 +896,53 @@ def record_text(made: VisitRecord, lang: str) -> str:
                 found=t(lang, f"supervise.choice.{c.choice.value}"),
             )
         )
-    # The whole record is in ``xiaoan export visits``; a message shows what fits.
-    more = partial(_more, lang)
-    return "\n".join(head + fit(lines, room_for("\n".join(head)) - 1, more))
+    going_on = t(lang, "suptaps.record.continued", school=visit.school_name)
+    return in_messages("\n".join(head), lines, going_on)
 
 
-def _more(lang: str, count: int) -> str:
-    return t(lang, "supervise.record.more", count=count)
+def _recorded_answers(lang: str, w: case.WalkRecord) -> list[str]:
+    """Each item answered on a walk, in the checklist's order, with the school's own."""
+    lines = []
+    for item_id, item in w.items:
+        a = w.answers.get(item_id)
+        if a is None:
+            continue
+        school = a.school_choice
+        lines.append(
+            t(
+                lang,
+                "suptaps.record.answer_other"
+                if contradicts(school, a.choice)
+                else "suptaps.record.answer",
+                mark=t(lang, f"step.mark.{a.choice.value}"),
+                code=item.code,
+                text=clip(item.en if lang == "en" else item.zh, line_room(lang)),
+                answer=t(lang, f"step.answer.{a.choice.value}"),
+                school=t(lang, "supstep.school_none")
+                if school is None
+                else t(lang, f"step.answer.{school.value}"),
+            )
+        )
+    return lines
+
+
+def in_messages(head: str, lines: Sequence[str], going_on: str) -> list[str]:
+    """``head`` and the lines in as few messages as Telegram's limit allows, in order; each
+    message after the first opens with ``going_on``. A line never splits (one longer than
+    a message on its own is cut)."""
+    parts: list[list[str]] = [[head]]
+    used = html_units(head)
+    for line in lines:
+        size = html_units(line)
+        if size + 1 + html_units(going_on) > MAX_TEXT:
+            line = clip(line, MAX_TEXT - html_units(going_on) - 1)  # never: lines are clipped
+            size = html_units(line)
+        if used + 1 + size > MAX_TEXT:
+            parts.append([going_on])
+            used = html_units(going_on)
+        parts[-1].append(line)
+        used += 1 + size
+    return ["\n".join(part) for part in parts]
 
 
 # --- /visits ---------------------------------------------------------------------------
@@ -804,13 +985,21 @@ async def visits_command(ctx: Ctx) -> None:
 class ShowRecord(Tap):
     """An ended visit's record, opened from ``/visits``."""
 
+    reads_only = True
     visit_id: int
+
+    def first_reads(self) -> list[Query]:
+        return store.record_queries(self.visit_id)
 
     async def tap(self, ctx: Ctx) -> None:
         person = ctx.member()
-        visit = await case.visit(ctx.db, self.visit_id)
+        read = store.record_from(await first_reads(ctx, self.first_reads()))
+        if read is None:
+            raise NotAllowed()
+        visit = read.visit
         # /visits is the city's list: a member of the school gets the record in its own chat.
         if not can_open_record(person, visit.school_id, visit.state):
             raise NotAllowed()
         await ctx.settle()
-        await ctx.say(record_text(await case.record_of(ctx.db, visit), ctx.lang))
+        for part in record_texts(await case.record_from(ctx.db, read), ctx.lang):
+            await ctx.say(part)

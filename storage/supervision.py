@@ -275,9 +275,17 @@ async def live_visit(db: Reader, campaign_id: int, school_id: int) -> Visit | No
     return None if row is None else _visit(row)
 
 
-async def visits(db: Reader, campaign_id: int) -> list[Visit]:
-    rows = await db.all(f"{_VISIT} WHERE v.campaign_id = ? ORDER BY v.id", (campaign_id,))
+def visits_query(campaign_id: int) -> Query:
+    """The campaign's visits (``visits_from``), to read with others in one trip."""
+    return (f"{_VISIT} WHERE v.campaign_id = ? ORDER BY v.id", (campaign_id,))
+
+
+def visits_from(rows: list[Row]) -> list[Visit]:
     return [_visit(row) for row in rows]
+
+
+async def visits(db: Reader, campaign_id: int) -> list[Visit]:
+    return visits_from(await db.all(*visits_query(campaign_id)))
 
 
 async def started_visit_of(db: Reader, person_id: int, campaign_id: int) -> Visit | None:
