@@ -16,13 +16,13 @@ the supervisor types or sends is handled by journey states
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from html import escape
 
-from telegram import Document, Message, PhotoSize
+from telegram import Document, PhotoSize
 
 from cases import supervision as case
 from cases.supervision import VisitRecord
@@ -91,20 +91,16 @@ async def first_reads(ctx: Ctx, queries: Sequence[Query]) -> list[list[Row]]:
     return ctx.first_reads if ctx.first_reads else await ctx.db.read_many(queries)
 
 
-def ask_later(ctx: Ctx) -> Callable[[Message], None]:
-    """After a question is sent: it is recorded as shown with the person's next
-    transaction (``journeys.shown_later``), not in a commit of its own (a crash before
-    then merely asks it again at start-up)."""
-
-    def shown(message: Message) -> None:
-        journeys.shown_later(ctx.db, ctx.user_id, message.message_id, ctx.lang)
-
-    return shown
-
-
 async def ask(ctx: Ctx, text: str, keyboard: Keyboard | None = None) -> None:
-    """The journey's current question, after the tap's one transaction (``ask_later``)."""
-    ask_later(ctx)(await ctx.say(text, keyboard))
+    """The journey's current question. After the update's one transaction it is recorded
+    as shown with the person's next one (``journeys.shown_later``), not in a commit of its
+    own: a crash before then merely asks it again at start-up. An update that wrote
+    nothing has it recorded as ``ctx.ask`` does."""
+    if not ctx.writes:
+        await ctx.ask(text, keyboard)
+        return
+    message = await ctx.say(text, keyboard)
+    journeys.shown_later(ctx.db, ctx.user_id, message.message_id, ctx.lang)
 
 
 @entry

@@ -9,6 +9,9 @@ from openpyxl import load_workbook
 
 from cases import supervision
 from ledger.roles import Role
+from ledger.supervision import Draw, DrawnVisit
+from storage import campus
+from storage import supervision as store
 from tests.conftest import School, cli_invitation, join, jpeg, make_school
 from tests.rectify_helpers import Scene, report, report_fix, scene
 from tests.simulator import Chat, Sent, Simulator
@@ -76,6 +79,42 @@ async def start_visit(sim: Simulator, w: World) -> list[Sent]:
         chat.new()  # told of the draw
     await w.sup1.send("/supervise")
     return await w.sup1.tap("开始督查：实验小学")
+
+
+async def many_drawn(sim: Simulator, count: int, supervisor: str = "督导甲") -> list[str]:
+    """``count`` more schools, each drawn for ``supervisor`` alone (a draw as stored):
+    their names, in the order drawn."""
+    person = int(await sim.db.value("SELECT id FROM people WHERE name = ?", (supervisor,)))
+    names = [f"抽查学校{n:02d}" for n in range(1, count + 1)]
+    async with sim.db.write() as tx:
+        ids = [
+            await campus.create_school(tx, name=name, kind="小学", ownership="public",
+                                       district="城关镇", actor_id=None)
+            for name in names
+        ]  # fmt: skip
+        made = Draw("many", count, 1, (), (), tuple(DrawnVisit(i, (person,)) for i in ids))
+        await store.store_draw(tx, sim.services.campaign_id, made, [], [], None)
+    return names
+
+
+async def many_hazards(sim: Simulator, w: World, count: int) -> list[int]:
+    """``count`` more open hazards on 教学楼A's ledger (copies of ``w.listed``, each its own
+    description): their ids, in the order made."""
+    columns = [
+        r["name"] for r in await sim.db.all("PRAGMA table_info(hazards)") if r["name"] != "id"
+    ]
+    listed = ", ".join(c if c != "description" else "?" for c in columns)
+    made = []
+    async with sim.db.write() as tx:
+        for n in range(1, count + 1):
+            made.append(
+                await tx.run(
+                    f"INSERT INTO hazards ({', '.join(columns)})"  # noqa: S608
+                    f" SELECT {listed} FROM hazards WHERE id = ?",
+                    (f"堆放杂物{n:02d}", w.listed),
+                )
+            )
+    return made
 
 
 def workbook_values(data: bytes) -> dict[str, list[list[object]]]:

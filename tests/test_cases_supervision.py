@@ -113,7 +113,7 @@ class City:
             self.version_id,
             no_walk_waiting,
         )
-        return walk.id
+        return walk.walk.id
 
     async def answer_all(self, person_id: int, walk_id: int, choice: str = "ok") -> None:
         walk = await store.walk(self.db, walk_id)
@@ -159,10 +159,10 @@ def stored(n: int) -> Callable[[], Awaitable[StoredPhoto]]:
     return fetch
 
 
-def record_words(made: case.VisitRecord, lang: str) -> str:
+def record_words(made: case.VisitRecord, lang: str) -> list[str]:
     """The record as a test reads it: school, kinds counted, in the reader's language."""
     kinds = ",".join(f"{k.value}={n}" for k, n in sorted(made.made.findings.items()) if n)
-    return f"{lang}:{made.visit.school_name}:{kinds}"
+    return [f"{lang}:{made.visit.school_name}:{kinds}"]
 
 
 @pytest.fixture
@@ -261,7 +261,7 @@ async def test_a_draw_of_more_schools_than_are_left_is_refused_and_its_questions
 
 async def test_a_drawn_supervisor_starts_the_visit_once(city: City) -> None:
     visit_id = await city.drawn(city.a, city.sup1, city.sup2)
-    started = await case.start_drawn(await city.actor(city.sup2), visit_id)
+    started = (await case.start_drawn(await city.actor(city.sup2), visit_id)).visit
     assert (started.state, started.started_by) == (VisitState.STARTED, city.sup2)
     assert started.started_at == city.clock.now()
     events = await city.rows(
@@ -298,7 +298,8 @@ async def test_a_visit_that_does_not_exist_is_not_theirs_to_see(city: City) -> N
 
 
 async def test_arriving_at_a_school_with_no_visit_makes_one_by_hand(city: City) -> None:
-    visit = await case.arrive(await city.actor(city.sup1), city.a.campaign_id, city.b.school_id)
+    screen = await case.arrive(await city.actor(city.sup1), city.a.campaign_id, city.b.school_id)
+    visit = screen.visit
     assert (visit.school_id, visit.chosen_by, visit.state) == (
         city.b.school_id,
         ChosenBy.BY_HAND,
@@ -312,11 +313,11 @@ async def test_arriving_at_a_drawn_school_starts_its_visit_and_a_second_arrival_
 ) -> None:
     visit_id = await city.drawn(city.a, city.sup1)
     actor = await city.actor(city.sup1)
-    first = await case.arrive(actor, city.a.campaign_id, city.a.school_id)
+    first = (await case.arrive(actor, city.a.campaign_id, city.a.school_id)).visit
     assert (first.id, first.state, first.chosen_by) == (visit_id, VisitState.STARTED,
                                                         ChosenBy.DRAWN)  # fmt: skip
     events = await city.count("events")
-    again = await case.arrive(actor, city.a.campaign_id, city.a.school_id)
+    again = (await case.arrive(actor, city.a.campaign_id, city.a.school_id)).visit
     assert again.id == visit_id and await city.count("events") == events
 
 
@@ -356,7 +357,7 @@ async def test_a_scanned_building_starts_the_visit_at_its_school_and_is_on_recor
     city: City,
 ) -> None:
     building = city.a.building_ids[1]
-    visit = await case.scan(await city.actor(city.sup1), city.a.campaign_id, building)
+    visit = (await case.scan(await city.actor(city.sup1), city.a.campaign_id, building)).visit
     assert (visit.school_id, visit.state) == (city.a.school_id, VisitState.STARTED)
     [scan] = await city.rows(
         "SELECT * FROM events WHERE action = 'building.scanned' AND subject_id = ?", building
@@ -389,10 +390,11 @@ async def test_walking_a_building_starts_its_walk_and_the_callers_state_in_one_g
         seen.append(walk_id)
         assert await tx.value("SELECT id FROM supervision_walks WHERE id = ?", (walk_id,))
 
-    walk = await case.walk_building(
+    screen = await case.walk_building(
         await city.actor(city.sup1), visit_id, city.a.building_ids[0], city.version_id, waiting
     )
-    assert seen == [walk.id]
+    walk = screen.walk
+    assert seen == [walk.id] and screen.draft is None and not screen.at.answers
     assert (walk.visit_id, walk.walker_id, walk.building_name, walk.answered) == (
         visit_id,
         city.sup1,
@@ -402,7 +404,7 @@ async def test_walking_a_building_starts_its_walk_and_the_callers_state_in_one_g
     again = await case.walk_building(
         await city.actor(city.sup1), visit_id, city.a.building_ids[0], city.version_id, waiting
     )
-    assert again.id == walk.id and await city.count("supervision_walks") == 1
+    assert again.walk.id == walk.id and await city.count("supervision_walks") == 1
 
 
 async def test_a_building_walked_by_another_supervisor_is_refused_with_their_name(
@@ -580,11 +582,11 @@ async def test_a_finding_takes_its_photos_description_and_weight_in_turn(city: C
     draft = await store.draft_of_walk(city.db, walk_id)
     assert draft is not None and draft.photos == 2
     after_photos = await case.photos_given(actor, draft.id, True)
-    assert after_photos.photos_done and after_photos.description is None
+    assert after_photos.finding.photos_done and after_photos.finding.description is None
     # A photo once the photos are done is not taken either.
     assert await case.add_photo(actor, walk_id, stored(3), "u3") is None
     await case.describe(actor, walk_id, "  灭火器压力不足  ")
-    weighed = await case.weigh(actor, draft.id, True)
+    weighed = (await case.weigh(actor, draft.id, True)).finding
     assert (weighed.description, weighed.major, weighed.photos) == ("灭火器压力不足", True, 2)
     events = await city.rows(
         "SELECT action FROM events WHERE subject = 'finding' AND subject_id = ?", draft.id

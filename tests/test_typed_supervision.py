@@ -56,8 +56,10 @@ async def test_a_visit_walk_answer_and_finding_are_typed_records(
     assert person is not None
     actor = Actor(db, person, clock, db.write, None)
 
-    visit = await case.arrive(actor, s.campaign_id, s.school_id)
+    screen = await case.arrive(actor, s.campaign_id, s.school_id)
+    visit = screen.visit
     assert isinstance(visit, Visit)
+    assert await store.buildings_of_visit(db, visit) == list(screen.buildings)
     assert (visit.school_name, visit.district, visit.chosen_by, visit.state) == (
         "实验小学",
         "城关镇",
@@ -72,7 +74,7 @@ async def test_a_visit_walk_answer_and_finding_are_typed_records(
     assert await store.live_visit(db, s.campaign_id, s.school_id) == visit
     assert await store.visits(db, s.campaign_id) == [visit]
 
-    walk = await case.walk_building(actor, visit.id, s.building_ids[0], version, nothing)
+    walk = (await case.walk_building(actor, visit.id, s.building_ids[0], version, nothing)).walk
     assert isinstance(walk, SupervisionWalk)
     assert (walk.building_name, walk.building_use, walk.year_built, walk.walker_id) == (
         "教学楼A",
@@ -144,10 +146,10 @@ async def test_the_ledger_of_a_building_the_principal_and_contradictions_are_typ
     person = await people.person_by_id(db, sup)
     assert person is not None
     actor = Actor(db, person, clock, db.write, None)
-    visit = await case.arrive(actor, s.campaign_id, s.school_id)
+    visit = (await case.arrive(actor, s.campaign_id, s.school_id)).visit
     [building] = await store.buildings_of_visit(db, visit)
     assert building == VisitBuilding(s.building_ids[0], "教学楼A", "not_started", False, 2, 1)
-    walk = await case.walk_building(actor, visit.id, s.building_ids[0], version, nothing)
+    walk = (await case.walk_building(actor, visit.id, s.building_ids[0], version, nothing)).walk
     item_id = (await store.items_of_walk(db, walk))[0][0]
     async with db.write() as tx:  # the school said "hazard" on this item
         inspection = await tx.run(
