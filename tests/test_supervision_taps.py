@@ -317,7 +317,7 @@ CASES = [
     TapCase("match off-list", "sv_m", _matching, "清单外", _off_list),
     TapCase(
         "a page of the match", "sv_match_page", _matching_many, "下一页", _match_page_two, True
-    ),  # fmt: skip
+    ),
     TapCase("match reopened", "sv_m", _matching_a_photo, "整改不到位 #", _reopened),
     TapCase("add a missed building", "sv_missed", _on_visit, "添加遗漏建筑", _name_asked),
     TapCase("a missed building's use", "sv_use", _missed_named, "其他", _floors_asked),
