@@ -325,7 +325,11 @@ async def test_a_journey_left_by_an_older_version_is_forgotten(sim: Simulator) -
     assert await sim.db.value("SELECT COUNT(*) FROM pending_inputs") == 0
 
 
-async def test_a_record_with_many_findings_fits_in_one_message(sim: Simulator) -> None:
+async def test_a_record_with_many_findings_comes_whole_in_several_messages(
+    sim: Simulator,
+) -> None:
+    """Every finding is listed, in order, in as many messages as Telegram's limit needs;
+    the principal gets the same messages in the same order."""
     w = await world(sim)
     await start_visit(sim, w)
     visit = await sim.db.value("SELECT id FROM supervision_visits WHERE state = 'started'")
@@ -349,7 +353,10 @@ async def test_a_record_with_many_findings_fits_in_one_message(sim: Simulator) -
             )
     said = await w.sup1.send("/supervise")
     said = await w.sup1.tap("结束督查")  # the fake Bot API refuses a text over 4096 units
-    assert "清单内 300" in said[-1].text
-    assert "完整记录见 xiaoan export visits" in said[-1].text
-    (to_principal,) = w.s.principal.new()
-    assert to_principal.text == said[-1].text
+    parts = [m.text for m in said if "督查记录 · 实验小学" in m.text]
+    assert len(parts) > 1 and "清单内 300" in parts[0]
+    assert all(part.startswith("📋 督查记录 · 实验小学（续）") for part in parts[1:])
+    whole = "\n".join(parts)
+    found = [whole.index(f"第{n}处：") for n in range(300)]
+    assert found == sorted(found)  # each one, in order
+    assert [m.text for m in w.s.principal.new()] == parts
