@@ -947,17 +947,36 @@ def in_messages(head: str, lines: Sequence[str], going_on: str) -> list[str]:
 @entry
 async def visits_command(ctx: Ctx) -> None:
     """``/visits``: the campaign's visits, for the task force and supervisors."""
+    campaign_id = ctx.services.campaign_id
+    shown = _visits_menu(ctx, await store.visits(ctx.db, campaign_id), campaign_id, 1)
+    if shown is None:
+        await ctx.reply("supervise.visits_none")
+        return
+    await ctx.say(*shown)
+
+
+VISITS_PAGE = 20  # visits listed on one page of /visits
+
+
+def _visits_menu(
+    ctx: Ctx, visits: Sequence[Visit], campaign_id: int, number: int
+) -> tuple[str, Keyboard] | None:
+    """A page of the visits this person may see, each line with its state, and a button
+    for each ended one's record; None: there are none."""
     person = ctx.member()
     if not can_list_visits(person):
         raise NotAllowed()
-    shown = [
-        v
-        for v in await store.visits(ctx.db, ctx.services.campaign_id)
-        if can_see_record(person, v.school_id, v.state)
-    ]
+    shown = [v for v in visits if can_see_record(person, v.school_id, v.state)]
     if not shown:
-        await ctx.reply("supervise.visits_none")
-        return
+        return None
+    entries = [ShowRecord(v.id).as_button(ctx.t("supervise.record_button", school=v.school_name))
+               for v in shown]  # fmt: skip
+    turn = partial(VisitsPage, campaign_id)
+    page = page_of(ctx, entries, number, turn, per_page=VISITS_PAGE)
+    # Every visit of the page has its line; only an ended one has a record to open.
+    rows = [[entries[i]] for i in page.shown if shown[i].state is VisitState.ENDED]
+    if page.count > 1:
+        rows.append(page.rows[-1])  # its turns
     lines = [
         ctx.t(
             "supervise.visits_line",
@@ -966,14 +985,34 @@ async def visits_command(ctx: Ctx) -> None:
             state=ctx.t(f"supervise.state.{v.state.value}"),
             how=ctx.t(f"supervise.chosen.{v.chosen_by.value}"),
         )
-        for v in shown
+        for v in (shown[i] for i in page.shown)
     ]
-    rows = [
-        [ShowRecord(v.id).as_button(ctx.t("supervise.record_button", school=v.school_name))]
-        for v in shown
-        if v.state is VisitState.ENDED
-    ]
-    await ctx.reply("supervise.visits", rows, lines=Html(_fitted(ctx, lines, "", 3500)))
+    if page.count > 1:
+        lines.append(page_line(ctx, page))
+    text = ctx.t("supervise.visits", lines=Html(_fitted(ctx, lines, "", 3500)))
+    return _changed(ctx, page.number, number) + text, rows
+
+
+@button("sv_visits")
+@dataclass(frozen=True)
+class VisitsPage(Tap):
+    """Another page of ``/visits``, in place."""
+
+    reads_only = True
+    campaign_id: int
+    page: int
+
+    def first_reads(self) -> list[Query]:
+        return [store.visits_query(self.campaign_id)]
+
+    async def tap(self, ctx: Ctx) -> None:
+        if self.campaign_id != ctx.services.campaign_id:
+            raise Stale()  # a list of an earlier campaign
+        found = await first_reads(ctx, self.first_reads())
+        shown = _visits_menu(ctx, store.visits_from(found[0]), self.campaign_id, self.page)
+        if shown is None:
+            raise Stale()
+        await ctx.edit(*shown)
 
 
 @button("sv_rec")

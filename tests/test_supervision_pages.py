@@ -180,3 +180,32 @@ async def test_a_match_page_in_english(sim: Simulator) -> None:
     w.sup1.user["language_code"] = "en"
     said = await w.sup1.tap("下一页")
     assert "Page 2 of 2" in said[-1].text and "🚩 Off-list" in labels(said[-1])
+
+
+# --- /visits ----------------------------------------------------------------------------------
+
+
+async def test_forty_visits_in_visits_are_reached_and_the_last_record_opened(
+    sim: Simulator,
+) -> None:
+    w = await world(sim)
+    names = await many_drawn(sim, 40)
+    async with sim.db.write() as tx:  # all of them visited and ended
+        await tx.run(
+            "UPDATE supervision_visits SET state = 'ended', started_at = ?, ended_at = ?",
+            (tx.now(), tx.now()),
+        )
+    said = await w.s.taskforce.send("/visits")
+    listing = said[-1]
+    assert "第 1/2 页" in listing.text and len(labels(listing)) == 21  # 20 records, "more"
+    said = await w.s.taskforce.tap("下一页")
+    assert [m.message_id for m in said] == [listing.message_id]
+    assert "第 2/2 页" in said[-1].text and "抽查学校40" in said[-1].text
+    assert [label for label in labels(said[-1]) if "督查记录" in label] == [
+        f"督查记录：{name}" for name in names[20:]
+    ]
+    said = await w.s.taskforce.tap("上一页")
+    assert "第 1/2 页" in said[-1].text
+    await w.s.taskforce.tap("下一页")
+    said = await w.s.taskforce.tap("督查记录：抽查学校40")
+    assert "督查记录 · 抽查学校40" in said[-1].text

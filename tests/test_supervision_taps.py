@@ -66,6 +66,12 @@ async def _many_drawn(sim: Simulator, w: World) -> Chat:
     return w.sup1
 
 
+async def _many_visits(sim: Simulator, w: World) -> Chat:
+    await many_drawn(sim, 25)
+    await w.s.taskforce.send("/visits")
+    return w.s.taskforce
+
+
 async def _by_hand(sim: Simulator, w: World) -> Chat:
     await w.sup1.send("/supervise")
     await w.sup1.tap("自选学校")
@@ -185,6 +191,10 @@ async def _match_page_two(sim: Simulator, w: World, said: list[Sent]) -> None:
     assert "第 2/4 页" in said[-1].text and "堆放杂物09" in said[-1].text
     assert "清单外" in str(said[-1].buttons)
     assert await _value(sim, "SELECT state FROM supervision_findings") == "draft"
+
+
+async def _visits_page_two(sim: Simulator, w: World, said: list[Sent]) -> None:
+    assert "第 2/2 页" in said[-1].text and "抽查学校25" in said[-1].text
 
 
 async def _schools_listed(sim: Simulator, w: World, said: list[Sent]) -> None:
@@ -322,6 +332,7 @@ CASES = [
     TapCase("add a missed building", "sv_missed", _on_visit, "添加遗漏建筑", _name_asked),
     TapCase("a missed building's use", "sv_use", _missed_named, "其他", _floors_asked),
     TapCase("end the visit", "sv_end", _on_visit, "结束督查", _visit_ended),
+    TapCase("a page of /visits", "sv_visits", _many_visits, "下一页", _visits_page_two, True),
     TapCase("a record from /visits", "sv_rec", _ended, "督查记录：实验小学", _record_shown, True),
 ]
 
