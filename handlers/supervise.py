@@ -351,19 +351,26 @@ async def ask_current(ctx: Ctx, walk_id: int) -> None:
     await ask_walk(ctx, screen)
 
 
-async def ask_walk(ctx: Ctx, screen: store.WalkScreen) -> None:
+async def ask_walk(ctx: Ctx, screen: store.WalkScreen, above: str = "") -> None:
     """Whatever the supervision walk waits for: a finding's step, an item, or more (its
-    checklist is in memory once read: ``storage.campus.version_items``)."""
+    checklist is in memory once read: ``storage.campus.version_items``); ``above``: what
+    the tap did, said in the same message (one rate-limited call, not two)."""
     walk = screen.walk
     if screen.draft is not None:
-        await ask_finding(ctx, screen.draft, screen.ledger)
+        await ask_finding(ctx, screen.draft, screen.ledger, above)
         return
     if walk.finished:
-        await ctx.reply("supervise.walk_done", building=walk.building_name)
+        await ctx.say(
+            with_recent(
+                [above] if above else [], ctx.t("supervise.walk_done", building=walk.building_name)
+            )
+        )
         return
     items = await store.items_of_walk(ctx.db, walk)
-    answered = screen.at.answers
-    await ask(ctx, *_question(ctx, walk, items, next_item([i for i, _ in items], answered)))
+    question, keyboard = _question(
+        ctx, walk, items, next_item([i for i, _ in items], screen.at.answers)
+    )
+    await ask(ctx, with_recent([above] if above else [], question), keyboard)
 
 
 def _question(
@@ -494,10 +501,11 @@ async def answer(ctx: Ctx, walk_id: int, item_id: int, choice: str) -> None:
         return
     await ctx.settle(_label(ctx, answered.choice))
     key = "supervise.school_said_other" if answered.contradicted else "supervise.school_said"
-    await ctx.reply(key, answer=_label(ctx, answered.school_choice))
+    school = ctx.t(key, answer=_label(ctx, answered.school_choice))
     assert answered.finding_id is not None  # a hazard opens its finding
     item = next(i for n, i in answered.items if n == item_id)
-    await _ask_photos(ctx, answered.walk.building_name, item.code, answered.finding_id, 0)
+    await _ask_photos(ctx, answered.walk.building_name, item.code, answered.finding_id, 0,
+                      school)  # fmt: skip
 
 
 @button("sv_pause")
@@ -588,34 +596,39 @@ def _finding_title(ctx: Ctx, building: str | None, code: str | None) -> str:
 
 
 async def _ask_photos(
-    ctx: Ctx, building: str | None, code: str | None, finding_id: int, count: int
+    ctx: Ctx, building: str | None, code: str | None, finding_id: int, count: int, above: str = ""
 ) -> None:
-    """A finding's first question: its photos (``count`` given so far)."""
+    """A finding's first question: its photos (``count`` given so far); ``above``: what
+    the tap did, in the same message."""
     done = FindingStep(finding_id, "photos", "done" if count else "none")
     label = ctx.t("button.photos_done" if count else "button.no_photo")
     text = _finding_title(ctx, building, code) + "\n" + ctx.t("supervise.ask_photos", count=count)
-    await ask(ctx, text, [[done.as_button(label)]])
+    await ask(ctx, with_recent([above] if above else [], text), [[done.as_button(label)]])
 
 
-async def ask_finding(ctx: Ctx, finding: Finding, ledger: Sequence[Hazard]) -> None:
+async def ask_finding(
+    ctx: Ctx, finding: Finding, ledger: Sequence[Hazard], above: str = ""
+) -> None:
     """The finding's next question: photos, description, major, then the match (among
-    ``ledger``, its building's hazards, read with it)."""
+    ``ledger``, its building's hazards, read with it); ``above``: what the tap did."""
     title = _finding_title(ctx, finding.building_name, finding.item_code)
     step = finding_step(finding)
+    over = [above] if above else []
     if step is Step.PHOTOS:
         await _ask_photos(ctx, finding.building_name, finding.item_code, finding.id,
-                          finding.photos)  # fmt: skip
+                          finding.photos, above)  # fmt: skip
     elif step is Step.DESCRIPTION:
-        await ask(ctx, title + "\n" + ctx.t("supervise.ask_description"))
+        await ask(ctx, with_recent(over, title + "\n" + ctx.t("supervise.ask_description")))
     elif step is Step.MAJOR:
         await ask(
             ctx,
-            title + "\n" + ctx.t("supervise.ask_major"),
+            with_recent(over, title + "\n" + ctx.t("supervise.ask_major")),
             [[FindingStep(finding.id, "major", "y").as_button(ctx.t("button.yes")),
               FindingStep(finding.id, "major", "n").as_button(ctx.t("button.no"))]],
         )  # fmt: skip
     else:
-        await ask(ctx, *match_question(ctx, finding, ledger, 1))
+        question, keyboard = match_question(ctx, finding, ledger, 1)
+        await ask(ctx, with_recent(over, question), keyboard)
 
 
 def match_question(
@@ -702,7 +715,7 @@ class Match(Tap):
         if matched.how is Matching.OFF_LIST:
             assert matched.deadline is not None
             await ctx.settle(ctx.t("supervise.off_list"))
-            await ctx.reply(
+            recorded = ctx.t(
                 "supervise.recorded_accident" if found.major else "supervise.recorded_off_list",
                 id=matched.hazard_id,
                 who=matched.responsible,
@@ -710,13 +723,14 @@ class Match(Tap):
             )
         elif matched.how is Matching.REOPEN:
             await ctx.settle(ctx.t("supervise.match_closed", id=matched.hazard_id, text=""))
-            await ctx.reply("supervise.recorded_reopened", id=matched.hazard_id,
-                            verifier=matched.verifier, who=matched.responsible)  # fmt: skip
+            recorded = ctx.t("supervise.recorded_reopened", id=matched.hazard_id,
+                             verifier=matched.verifier, who=matched.responsible)  # fmt: skip
         else:
             await ctx.settle(ctx.t("supervise.match", id=matched.hazard_id, text=""))
-            await ctx.reply("supervise.recorded_listed", id=matched.hazard_id)
+            recorded = ctx.t("supervise.recorded_listed", id=matched.hazard_id)
         assert matched.walk is not None  # a finding matched is one of a walk's
-        await ask_walk(ctx, matched.walk)
+        # What was recorded, over what the walk asks next: one message.
+        await ask_walk(ctx, matched.walk, recorded)
 
 
 # --- missed buildings (遗漏建筑) -------------------------------------------------------

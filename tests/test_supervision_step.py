@@ -118,15 +118,16 @@ async def test_a_no_hazard_step_costs_one_read_trip_one_commit_and_one_limited_c
 
 async def test_a_tap_that_opens_a_finding_still_asks_in_new_messages(sim: Simulator) -> None:
     """A hazard found is no step in place: its question is settled with the answer under
-    it, the school's answer and the finding's photo question come as new messages."""
+    it; the school's answer, over the finding's photo question, comes as one new message."""
     w, question = await first_question(sim)
     cost = await counted_tap(sim, w.sup1, "有隐患")
-    assert cost.calls == ["answerCallbackQuery", "editMessageText", "sendMessage", "sendMessage"]
+    assert cost.calls == ["answerCallbackQuery", "editMessageText", "sendMessage"]
     said = w.sup1.new()
     settled = next(m for m in w.sup1.messages if m.message_id == question.message_id)
     assert settled.buttons == [] and settled.text.endswith("→ ⚠️ 有隐患")
-    assert "与学校自查不一致：学校自查答案为 ✅ 无隐患" in said[0].text
-    assert "请发送现场照片" in said[-1].text
+    (asked,) = said
+    assert asked.text.startswith("⚠️ 与学校自查不一致：学校自查答案为 ✅ 无隐患\n\n")
+    assert "请发送现场照片" in asked.text
     assert await stored(sim) == [("F01", "hz", "ok")]
     assert await sim.db.value("SELECT state FROM supervision_findings") == "draft"
 
