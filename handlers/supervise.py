@@ -103,6 +103,18 @@ async def ask(ctx: Ctx, text: str, keyboard: Keyboard | None = None) -> None:
     journeys.shown_later(ctx.db, ctx.user_id, message.message_id, ctx.lang)
 
 
+async def ask_under(ctx: Ctx, above: str, text: str, keyboard: Keyboard | None = None) -> None:
+    """``ask``, with what the tap did (``above``) over the question in the same message;
+    on its own before it when both would not fit one message."""
+    if not above:
+        await ask(ctx, text, keyboard)
+        return
+    both = with_recent([above], text)
+    if both == text:  # no room for both
+        await ctx.say(above)
+    await ask(ctx, both, keyboard)
+
+
 @entry
 async def supervise_command(ctx: Ctx) -> None:
     """``/supervise``: the visit under way, the drawn visits to start, or pick a school."""
@@ -360,17 +372,14 @@ async def ask_walk(ctx: Ctx, screen: store.WalkScreen, above: str = "") -> None:
         await ask_finding(ctx, screen.draft, screen.ledger, above)
         return
     if walk.finished:
-        await ctx.say(
-            with_recent(
-                [above] if above else [], ctx.t("supervise.walk_done", building=walk.building_name)
-            )
-        )
+        done = ctx.t("supervise.walk_done", building=walk.building_name)
+        await ctx.say(f"{above}\n\n{done}" if above else done)
         return
     items = await store.items_of_walk(ctx.db, walk)
     question, keyboard = _question(
         ctx, walk, items, next_item([i for i, _ in items], screen.at.answers)
     )
-    await ask(ctx, with_recent([above] if above else [], question), keyboard)
+    await ask_under(ctx, above, question, keyboard)
 
 
 def _question(
@@ -603,7 +612,7 @@ async def _ask_photos(
     done = FindingStep(finding_id, "photos", "done" if count else "none")
     label = ctx.t("button.photos_done" if count else "button.no_photo")
     text = _finding_title(ctx, building, code) + "\n" + ctx.t("supervise.ask_photos", count=count)
-    await ask(ctx, with_recent([above] if above else [], text), [[done.as_button(label)]])
+    await ask_under(ctx, above, text, [[done.as_button(label)]])
 
 
 async def ask_finding(
@@ -613,22 +622,22 @@ async def ask_finding(
     ``ledger``, its building's hazards, read with it); ``above``: what the tap did."""
     title = _finding_title(ctx, finding.building_name, finding.item_code)
     step = finding_step(finding)
-    over = [above] if above else []
     if step is Step.PHOTOS:
         await _ask_photos(ctx, finding.building_name, finding.item_code, finding.id,
                           finding.photos, above)  # fmt: skip
     elif step is Step.DESCRIPTION:
-        await ask(ctx, with_recent(over, title + "\n" + ctx.t("supervise.ask_description")))
+        await ask_under(ctx, above, title + "\n" + ctx.t("supervise.ask_description"))
     elif step is Step.MAJOR:
-        await ask(
+        await ask_under(
             ctx,
-            with_recent(over, title + "\n" + ctx.t("supervise.ask_major")),
+            above,
+            title + "\n" + ctx.t("supervise.ask_major"),
             [[FindingStep(finding.id, "major", "y").as_button(ctx.t("button.yes")),
               FindingStep(finding.id, "major", "n").as_button(ctx.t("button.no"))]],
         )  # fmt: skip
     else:
         question, keyboard = match_question(ctx, finding, ledger, 1)
-        await ask(ctx, with_recent(over, question), keyboard)
+        await ask_under(ctx, above, question, keyboard)
 
 
 def match_question(

@@ -378,3 +378,23 @@ def _keep(case: TapCase, cost: Cost) -> None:
                 "calls": cost.calls,
             }
             out.write(json.dumps(figures, ensure_ascii=False) + "\n")
+
+
+async def test_what_a_tap_did_comes_on_its_own_when_the_next_question_fills_a_message(
+    sim: Simulator,
+) -> None:
+    """A match says what it recorded over the next question, in one message; when that
+    question nearly fills a message (Telegram takes 4096 UTF-16 units), the record comes
+    on its own first, and the question whole."""
+    w = await world(sim)
+    long_text = "楼" * 4040
+    async with sim.db.write() as tx:
+        await tx.run("UPDATE checklist_items SET text_zh = ? WHERE code = 'F02'", (long_text,))
+    await sim.restart()  # a new connection reads the edited checklist
+    chat = await _matching(sim, w)
+    chat.new()
+    said = await chat.tap("清单外")
+    assert said[0].text.startswith("🚩 已记录清单外隐患 #") and "F02" not in said[0].text
+    assert said[-1].text.startswith("🕵️【食堂】2/20 · F02\n" + long_text)
+    assert sim.api.overruns == []
+    assert await _value(sim, "SELECT kind FROM supervision_findings") == "off_list"
