@@ -453,22 +453,31 @@ async def add_photo(
 
 
 async def photos_given(actor: Actor, finding_id: int, done: bool) -> store.FindingAtTap:
-    """ "Photos done" (``done``) or "no photo": the description is asked next. Judged and
-    written in one transaction; what follows is shown from what it read."""
-    async with actor.write() as tx:
-        at = await my_draft(actor, finding_id, tx)
+    """ "Photos done" (``done``) or "no photo": the description is asked next. Read,
+    judged and written in one transaction, in one trip to the writer's thread; what
+    follows is shown from what it read."""
+
+    def write(w: Writes) -> store.FindingAtTap:
+        at = my_draft_at(actor, store.finding_tap_in(w, finding_id))
         require_photos_answer(at.finding, done)
-        await store.update_finding(tx, finding_id, actor.person.id, photos_done=1)
+        store.update_finding_in(w, finding_id, actor.person.id, photos_done=1)
+        return at
+
+    at = await actor.write_at_once(write)
     return replace(at, finding=replace(at.finding, photos_done=True))
 
 
 async def weigh(actor: Actor, finding_id: int, major: bool) -> store.FindingAtTap:
     """Major or not: the match is asked next (the building's ledger, read with the finding,
-    offers its hazards)."""
-    async with actor.write() as tx:
-        at = await my_draft(actor, finding_id, tx)
+    offers its hazards). One transaction in one trip, as ``photos_given``."""
+
+    def write(w: Writes) -> store.FindingAtTap:
+        at = my_draft_at(actor, store.finding_tap_in(w, finding_id))
         require_step(at.finding, FindingStep.MAJOR)
-        await store.update_finding(tx, finding_id, actor.person.id, major=int(major))
+        store.update_finding_in(w, finding_id, actor.person.id, major=int(major))
+        return at
+
+    at = await actor.write_at_once(write)
     return replace(at, finding=replace(at.finding, major=major))
 
 

@@ -741,6 +741,33 @@ async def update_finding(tx: Tx, finding_id: int, person_id: int, **fields: Any)
     await tx.event(person_id, "finding.updated", "finding", finding_id, dict(old), fields)
 
 
+def update_finding_in(w: Writes, finding_id: int, person_id: int, **fields: Any) -> bool:
+    """``update_finding`` inside a write run at once; False when the finding is no longer
+    a draft (nothing is changed then)."""
+    unknown = set(fields) - FINDING_FIELDS
+    if unknown:
+        raise ValueError(f"not finding fields: {unknown}")
+    old = w.one(
+        f"SELECT {', '.join(fields)} FROM supervision_findings WHERE id = ?",  # noqa: S608
+        (finding_id,),
+    )
+    changed = w.run(
+        f"UPDATE supervision_findings SET {', '.join(f'{k} = ?' for k in fields)}"  # noqa: S608
+        " WHERE id = ? AND state = 'draft'",
+        (*fields.values(), finding_id),
+    )
+    if not changed:
+        return False
+    assert old is not None
+    w.event(person_id, "finding.updated", "finding", finding_id, dict(old), fields)
+    return True
+
+
+def finding_tap_in(w: Writes, finding_id: int) -> FindingAtTap | None:
+    """``finding_tap_queries`` read inside a write run at once (its own snapshot)."""
+    return finding_tap_from([w.all(sql, params) for sql, params in finding_tap_queries(finding_id)])
+
+
 async def add_finding_photo(
     tx: Tx, finding_id: int, photo: StoredPhoto, person_id: int, file_unique_id: str | None
 ) -> bool:
