@@ -379,12 +379,32 @@ async def answer(
     return Answered(chosen, school, walk, items, {**found.answers, item_id: given}, finding_id)
 
 
+def _my_walk_in(actor: Actor, w: Writes, walk_id: int) -> store.WalkScreen:
+    """``my_walk`` read and judged inside a write run at once."""
+    screen = store.walk_screen_in(w, walk_id)
+    if screen is None:
+        raise NotAllowed()
+    require_on_visit(actor.person.id, screen.at.supervisor_ids, screen.at.visit_state)
+    require_walker(screen.walk, actor.person.id)
+    return screen
+
+
+def _end_waiting_in(w: Writes, actor: Actor) -> None:
+    """``_end_waiting`` inside a write run at once."""
+    if actor.user_id is not None:
+        people.clear_pending_in(w, actor.user_id)
+
+
 async def pause(actor: Actor, walk_id: int) -> SupervisionWalk:
-    """The walk waits; its answers stay, and ``/supervise`` goes on with it."""
-    async with actor.write() as tx:
-        walk = (await my_walk(actor, walk_id, tx)).walk
-        await _end_waiting(tx, actor)
-    return walk
+    """The walk waits; its answers stay, and ``/supervise`` goes on with it. Read, judged
+    and written in one trip to the writer's thread."""
+
+    def write(w: Writes) -> SupervisionWalk:
+        walk = _my_walk_in(actor, w, walk_id).walk
+        _end_waiting_in(w, actor)
+        return walk
+
+    return await actor.write_at_once(write)
 
 
 @dataclass(frozen=True)
@@ -398,23 +418,37 @@ class AnyMore:
     visit: store.VisitScreen | None = None
 
 
-async def more(actor: Actor, walk_id: int, another: bool, waiting: Waiting) -> AnyMore:
-    """Any other hazard in this building? Yes: a free-form finding; no: the walk is done.
-    Judged, written and read back for its screen in one transaction."""
-    async with actor.write() as tx:
-        at = (await my_walk(actor, walk_id, tx)).at
+async def more(
+    actor: Actor,
+    walk_id: int,
+    another: bool,
+    then: Then = _nothing,
+    seen: store.WalkScreen | None = None,
+) -> AnyMore:
+    """Any other hazard in this building? Yes: a free-form finding (``then``: what the chat
+    waits for next, in the same write); no: the walk is done. ``seen``: the walk as the
+    tap read it with the person, for its checklist (in memory once read); read here when
+    not given. Read again, judged, written and read back for its screen in one
+    transaction, in one trip to the writer's thread."""
+    first = seen or await my_walk(actor, walk_id)
+    item_ids = [i for i, _ in await store.items_of_walk(actor.db, first.walk)]
+    person_id = actor.person.id
+
+    def write(w: Writes) -> AnyMore:
+        at = _my_walk_in(actor, w, walk_id).at
         walk = at.walk
-        item_ids = [i for i, _ in await store.items_of_walk(actor.db, walk)]  # in memory
         require_last_question(walk, item_ids, at.answers, at.drafting)
         if another:
-            finding_id = await store.create_finding(
-                tx, walk.visit_id, walk.id, walk.building_id, None, actor.person.id
+            finding_id = store.new_finding(
+                w, walk.visit_id, walk.id, walk.building_id, None, person_id
             )
-            await waiting(tx)
+            then(w)
             return AnyMore(walk, at.answers, finding_id=finding_id)
-        await store.finish_walk(tx, walk.id, actor.person.id)
-        await _end_waiting(tx, actor)
-        return AnyMore(walk, at.answers, visit=await _screen(tx, walk.visit_id))
+        store.finish_walk_in(w, walk.id, person_id)
+        _end_waiting_in(w, actor)
+        return AnyMore(walk, at.answers, visit=store.visit_screen_in(w, walk.visit_id))
+
+    return await actor.write_at_once(write)
 
 
 # --- a finding: photos, description, weight ----------------------------------------------

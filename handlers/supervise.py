@@ -453,17 +453,9 @@ def _answer_lines(
     return lines
 
 
-def _walking(ctx: Ctx, walk_id: int) -> case.Waiting:
-    """The supervisor's typed text and photos go to this walk's finding next."""
-
-    async def waiting(tx: Tx) -> None:
-        await begin(tx, ctx.user_id, Walking(walk_id))
-
-    return waiting
-
-
 def _walking_on(ctx: Ctx, walk_id: int) -> case.Then:
-    """``_walking`` inside the answer's write, which runs at once."""
+    """The supervisor's typed text and photos go to this walk's finding next: written
+    inside the tap's write, which runs at once."""
     state = Walking(walk_id)
 
     def then(w: Writes) -> None:
@@ -538,11 +530,18 @@ class More(Tap):
     walk_id: int
     yes_no: str
 
+    def first_reads(self) -> list[Query]:
+        return store.walk_screen_queries(self.walk_id)
+
     async def tap(self, ctx: Ctx) -> None:
         if self.yes_no not in ("y", "n"):
             raise NotAllowed()
         another = self.yes_no == "y"
-        done = await case.more(ctx.actor(), self.walk_id, another, _walking(ctx, self.walk_id))
+        seen = store.walk_screen_from(await first_reads(ctx, self.first_reads()))
+        if seen is None:
+            raise NotAllowed()
+        then = _walking_on(ctx, self.walk_id)
+        done = await case.more(ctx.actor(), self.walk_id, another, then, seen)
         walk = done.walk
         await ctx.settle(ctx.t("button.yes" if another else "button.no"))
         if done.finding_id is not None:

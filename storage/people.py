@@ -286,6 +286,11 @@ async def clear_pending(tx: Tx, tg_user_id: int) -> None:
     await tx.run("DELETE FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
 
 
+def clear_pending_in(w: Writes, tg_user_id: int) -> None:
+    """``clear_pending`` inside a write run at once (``Writes``)."""
+    w.run("DELETE FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
+
+
 async def drop_pending(tx: Tx, person_id: int, kind: str, field: str, value: object) -> bool:
     """End a person's pending input of ``kind`` about ``field`` = ``value`` (someone else's
     action made it moot); False when they are waiting for something else."""

@@ -623,6 +623,17 @@ def _value(choice: Choice | None) -> str | None:
     return None if choice is None else choice.value
 
 
+def finish_walk_in(w: Writes, walk_id: int, person_id: int) -> bool:
+    """``finish_walk`` inside a write run at once."""
+    changed = w.run(
+        "UPDATE supervision_walks SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+        (w.now(), walk_id),
+    )
+    if changed:
+        w.event(person_id, "supervision_walk.finished", "supervision_walk", walk_id)
+    return bool(changed)
+
+
 async def finish_walk(tx: Tx, walk_id: int, person_id: int) -> bool:
     changed = await tx.run(
         "UPDATE supervision_walks SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
@@ -659,7 +670,7 @@ async def create_finding(
 
 
 def new_finding(
-    w: Writes, visit_id: int, walk_id: int, building_id: int, item_id: int, person_id: int
+    w: Writes, visit_id: int, walk_id: int, building_id: int, item_id: int | None, person_id: int
 ) -> int:
     """``create_finding`` for a walk's item, inside a write run at once."""
     finding_id = w.run(NEW_FINDING, (visit_id, walk_id, building_id, item_id, person_id, w.now()))
@@ -1293,6 +1304,16 @@ def walk_screen_from(found: list[list[Row]]) -> WalkScreen | None:
         return None
     draft = _finding(found[1][0]) if found[1] else None
     return WalkScreen(at, draft, tuple(hazards.record(row) for row in found[2]))
+
+
+def walk_screen_in(w: Writes, walk_id: int) -> WalkScreen | None:
+    """``walk_screen_queries`` read inside a write run at once."""
+    return walk_screen_from([w.all(sql, params) for sql, params in walk_screen_queries(walk_id)])
+
+
+def visit_screen_in(w: Writes, visit_id: int) -> VisitScreen | None:
+    """``visit_screen_queries`` read inside a write run at once."""
+    return visit_screen_from([w.all(sql, ps) for sql, ps in visit_screen_queries(visit_id)])
 
 
 async def walk_screen(db: Reader, walk_id: int) -> WalkScreen | None:

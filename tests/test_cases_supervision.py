@@ -536,11 +536,11 @@ async def test_no_other_hazard_finishes_the_walk(city: City) -> None:
     walk_id = await city.walking(city.sup1, visit_id, building=1)
     await city.answer_all(city.sup1, walk_id)
     await city.wait_for(city.sup1)
-    await case.more(await city.actor(city.sup1), walk_id, False, no_waiting)
+    await case.more(await city.actor(city.sup1), walk_id, False, no_then)
     walk = await store.walk(city.db, walk_id)
     assert walk is not None and walk.finished_at == city.clock.now()
     assert not await city.waiting(city.sup1)
-    action = case.more(await city.actor(city.sup1), walk_id, False, no_waiting)
+    action = case.more(await city.actor(city.sup1), walk_id, False, no_then)
     await refused(city, Stale, action)
 
 
@@ -550,8 +550,8 @@ async def test_another_hazard_opens_a_free_form_finding(city: City) -> None:
     await city.answer_all(city.sup1, walk_id)
     seen: list[bool] = []
 
-    async def waiting(tx: Tx) -> None:
-        seen.append(True)
+    def waiting(w: Writes) -> None:
+        seen.append(bool(w.value("SELECT COUNT(*) FROM supervision_findings")))  # in its write
 
     await case.more(await city.actor(city.sup1), walk_id, True, waiting)
     draft = await store.draft_of_walk(city.db, walk_id)
@@ -563,7 +563,7 @@ async def test_another_hazard_opens_a_free_form_finding(city: City) -> None:
 async def test_any_other_hazard_before_every_item_is_answered_is_stale(city: City) -> None:
     visit_id = await city.started(city.sup1)
     walk_id = await city.walking(city.sup1, visit_id)
-    action = case.more(await city.actor(city.sup1), walk_id, False, no_waiting)
+    action = case.more(await city.actor(city.sup1), walk_id, False, no_then)
     await refused(city, Stale, action)
 
 
