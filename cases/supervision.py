@@ -80,7 +80,7 @@ def _nothing(w: Writes) -> None:
     """Nothing for the chat to wait for (the command line)."""
 
 
-WalkWaiting = Callable[[Tx, int], Awaitable[None]]  # given the walk's id
+WalkThen = Callable[[Writes, int], None]  # ``Then`` given the walk's id
 NOTICE = "notice.supervision"
 
 
@@ -227,14 +227,21 @@ async def _screen(tx: Tx, visit_id: int) -> store.VisitScreen:
 
 
 async def start_drawn(actor: Actor, visit_id: int) -> store.VisitScreen:
-    """A drawn supervisor starts the visit on site (once); judged, written and shown from
-    one transaction."""
+    """A drawn supervisor starts the visit on site (once); read, judged, written and shown
+    from one transaction, in one trip to the writer's thread."""
     person = supervisor(actor)
-    async with actor.write() as tx:
-        planned = await visit(tx, visit_id)
+
+    def write(w: Writes) -> store.VisitScreen:
+        planned = store.visit_in(w, visit_id)
+        if planned is None:
+            raise NotAllowed()
         require_on_drawn(person, planned)
-        await store.start_visit(tx, planned.id, person.id)
-        return await _screen(tx, planned.id)
+        store.start_visit_in(w, planned.id, person.id)
+        screen = store.visit_screen_in(w, planned.id)
+        assert screen is not None  # read in the transaction that started it
+        return screen
+
+    return await actor.write_at_once(write)
 
 
 async def _arrive(tx: Tx, person: Person, campaign_id: int, school_id: int) -> int:
@@ -287,29 +294,42 @@ async def scan(actor: Actor, campaign_id: int, building_id: int) -> store.VisitS
 # --- the supervision walk ------------------------------------------------------------
 
 
+def _on_visit_in(actor: Actor, w: Writes, visit_id: int) -> Visit:
+    """``on_visit`` read and judged inside a write run at once."""
+    found = store.visit_in(w, visit_id)
+    if found is None:
+        raise NotAllowed()
+    require_on_visit(actor.person.id, found.supervisor_ids, found.state)
+    return found
+
+
 async def walk_building(
-    actor: Actor, visit_id: int, building_id: int, version_id: int, waiting: WalkWaiting
+    actor: Actor, visit_id: int, building_id: int, version_id: int, then: WalkThen
 ) -> store.WalkScreen:
     """Walk (or go on walking) a building of the visit's school; one walker at a time.
-    Judged, written and read back for its screen in one transaction."""
+    Read, judged, written (``then``: what the chat waits for next) and read back for its
+    screen in one transaction, in one trip to the writer's thread."""
     person = actor.person
-    async with actor.write() as tx:
-        current = await on_visit(actor, visit_id, tx)
-        building = await store.school_building(tx, building_id)
+
+    def write(w: Writes) -> store.WalkScreen:
+        current = _on_visit_in(actor, w, visit_id)
+        building = store.school_building_in(w, building_id)
         if building is None or building[0] != current.school_id:
             raise NotAllowed()
-        walk = await store.walk_of(tx, current.id, building_id)
+        walk = store.walk_of_in(w, current.id, building_id)
         if walk is None:
-            walk_id = await store.start_walk(tx, current.id, building_id, version_id, person.id)
+            walk_id = store.start_walk_in(w, current.id, building_id, version_id, person.id)
         elif walk_taken(walk, person.id):
-            walker = await people.person_by_id(tx, walk.walker_id)
-            raise VisitRefused(reason="busy", walker=walker.name if walker else "?")
+            walker = store.person_name_in(w, walk.walker_id)
+            raise VisitRefused(reason="busy", walker=walker or "?")
         else:
             walk_id = walk.id
-        await waiting(tx, walk_id)
-        started = await store.walk_screen(tx, walk_id)
-    assert started is not None
-    return started
+        then(w, walk_id)
+        started = store.walk_screen_in(w, walk_id)
+        assert started is not None  # read in the transaction that found or made it
+        return started
+
+    return await actor.write_at_once(write)
 
 
 @dataclass(frozen=True)
@@ -616,23 +636,30 @@ async def _reopen(tx: Tx, actor: Actor, found: Finding, hazard: Hazard) -> Match
 # --- a missed building (遗漏建筑) ------------------------------------------------------------
 
 
-async def begin_missed(actor: Actor, visit_id: int, waiting: Waiting) -> Visit:
-    """The supervisor starts adding a building the school never registered."""
-    async with actor.write() as tx:
-        current = await on_visit(actor, visit_id, tx)
-        await waiting(tx)
-    return current
+async def begin_missed(actor: Actor, visit_id: int, then: Then) -> Visit:
+    """The supervisor starts adding a building the school never registered (``then``: the
+    form waits for its name), in one trip to the writer's thread."""
+
+    def write(w: Writes) -> Visit:
+        current = _on_visit_in(actor, w, visit_id)
+        then(w)
+        return current
+
+    return await actor.write_at_once(write)
 
 
-async def missed_use(actor: Actor, visit_id: int, use: str, waiting: Waiting) -> Visit:
-    """The missed building's use, tapped: ``waiting`` judges, in the same transaction, that
-    the form still waits for it, and moves it on."""
+async def missed_use(actor: Actor, visit_id: int, use: str, then: Then) -> Visit:
+    """The missed building's use, tapped: ``then`` judges, in the same write, that the
+    form still waits for it, and moves it on (one trip to the writer's thread)."""
     if use not in USES:
         raise NotAllowed()
-    async with actor.write() as tx:
-        current = await on_visit(actor, visit_id, tx)
-        await waiting(tx)
-    return current
+
+    def write(w: Writes) -> Visit:
+        current = _on_visit_in(actor, w, visit_id)
+        then(w)
+        return current
+
+    return await actor.write_at_once(write)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from ledger.supervision import FindingStep as Step
 from ledger.walk import Choice
 from storage import journeys, people
 from storage import supervision as store
-from storage.db import Query, Row, Tx, Writes
+from storage.db import Query, Row, Writes
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units, room_for
 from texts import Html, t
@@ -312,8 +312,9 @@ class WalkBuilding(Tap):
     building_id: int
 
     async def tap(self, ctx: Ctx) -> None:
-        async def waiting(tx: Tx, walk_id: int) -> None:
-            await begin(tx, ctx.user_id, Walking(walk_id))
+        def waiting(w: Writes, walk_id: int) -> None:
+            state = Walking(walk_id)
+            people.set_pending_in(w, ctx.user_id, state.kind, state.stored())
 
         screen = await case.walk_building(
             ctx.actor(),
@@ -744,11 +745,12 @@ class Match(Tap):
 # --- missed buildings (遗漏建筑) -------------------------------------------------------
 
 
-def _missing(ctx: Ctx, state: MissedBuilding) -> case.Waiting:
-    """What the supervisor types next goes to the missed building's form."""
+def _missing(ctx: Ctx, state: MissedBuilding) -> case.Then:
+    """What the supervisor types next goes to the missed building's form (written inside
+    the tap's write, which runs at once)."""
 
-    async def waiting(tx: Tx) -> None:
-        await begin(tx, ctx.user_id, state)
+    def waiting(w: Writes) -> None:
+        people.set_pending_in(w, ctx.user_id, state.kind, state.stored())
 
     return waiting
 
@@ -823,10 +825,10 @@ class MissedUse(Tap):
             raise NotAllowed()
         named: list[MissedBuilding] = []
 
-        async def waiting(tx: Tx) -> None:
+        def waiting(w: Writes) -> None:
             """The form must still wait for this visit's building's use (judged in the
-            transaction that moves it on)."""
-            pending = await people.pending(tx, ctx.user_id)
+            write that moves it on)."""
+            pending = people.pending_in(w, ctx.user_id)
             state = load(*pending) if pending else None
             if (
                 not isinstance(state, MissedBuilding)
@@ -836,7 +838,7 @@ class MissedUse(Tap):
             ):
                 raise Stale()
             named.append(MissedBuilding(self.visit_id, state.building, self.use))
-            await begin(tx, ctx.user_id, named[0])
+            people.set_pending_in(w, ctx.user_id, named[0].kind, named[0].stored())
 
         await case.missed_use(ctx.actor(), self.visit_id, self.use, waiting)
         await ctx.settle(ctx.t(f"use.{self.use}"))

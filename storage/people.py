@@ -286,6 +286,12 @@ async def clear_pending(tx: Tx, tg_user_id: int) -> None:
     await tx.run("DELETE FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
 
 
+def pending_in(w: Writes, tg_user_id: int) -> tuple[str, dict[str, Any]] | None:
+    """``pending`` inside a write run at once (``Writes``)."""
+    row = w.one("SELECT kind, data FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
+    return None if row is None else (row["kind"], json.loads(row["data"]))
+
+
 def clear_pending_in(w: Writes, tg_user_id: int) -> None:
     """``clear_pending`` inside a write run at once (``Writes``)."""
     w.run("DELETE FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))

@@ -266,6 +266,12 @@ async def visit(db: Reader, visit_id: int) -> Visit | None:
     return None if row is None else _visit(row)
 
 
+def visit_in(w: Writes, visit_id: int) -> Visit | None:
+    """``visit`` inside a write run at once."""
+    row = w.one(f"{_VISIT} WHERE v.id = ?", (visit_id,))
+    return None if row is None else _visit(row)
+
+
 async def live_visit(db: Reader, campaign_id: int, school_id: int) -> Visit | None:
     """The school's planned or started visit in the campaign, if any."""
     row = await db.one(
@@ -365,6 +371,29 @@ async def start_visit(tx: Tx, visit_id: int, person_id: int) -> None:
         (visit_id, person_id),
     )
     await tx.event(
+        person_id,
+        "visit.started",
+        "visit",
+        visit_id,
+        before={"state": "planned"},
+        after={"state": "started"},
+    )
+
+
+def start_visit_in(w: Writes, visit_id: int, person_id: int) -> None:
+    """``start_visit`` inside a write run at once."""
+    changed = w.run(
+        "UPDATE supervision_visits SET state = 'started', started_at = ?, started_by = ?"
+        " WHERE id = ? AND state = 'planned'",
+        (w.now(), person_id, visit_id),
+    )
+    if not changed:
+        raise VisitRefused(reason="started")
+    w.run(
+        "INSERT INTO visit_supervisors (visit_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (visit_id, person_id),
+    )
+    w.event(
         person_id,
         "visit.started",
         "visit",
@@ -515,6 +544,43 @@ async def walk_of(db: Reader, visit_id: int, building_id: int) -> SupervisionWal
         f"{_WALK} WHERE w.visit_id = ? AND w.building_id = ?", (visit_id, building_id)
     )
     return None if row is None else _walk(row)
+
+
+def walk_of_in(w: Writes, visit_id: int, building_id: int) -> SupervisionWalk | None:
+    """``walk_of`` inside a write run at once."""
+    row = w.one(f"{_WALK} WHERE w.visit_id = ? AND w.building_id = ?", (visit_id, building_id))
+    return None if row is None else _walk(row)
+
+
+def start_walk_in(
+    w: Writes, visit_id: int, building_id: int, version_id: int, person_id: int
+) -> int:
+    """``start_walk`` inside a write run at once."""
+    walk_id = w.run(
+        "INSERT INTO supervision_walks (visit_id, building_id, checklist_version_id, walker_id,"
+        " started_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (visit_id, building_id, version_id, person_id, w.now(), w.now()),
+    )
+    w.event(
+        person_id,
+        "supervision_walk.started",
+        "visit",
+        visit_id,
+        after={"walk_id": walk_id, "building_id": building_id},
+    )
+    return walk_id
+
+
+def school_building_in(w: Writes, building_id: int) -> tuple[int, str] | None:
+    """``school_building`` inside a write run at once."""
+    row = w.one("SELECT school_id, name FROM buildings WHERE id = ?", (building_id,))
+    return None if row is None else (row[0], row[1])
+
+
+def person_name_in(w: Writes, person_id: int) -> str | None:
+    """A person's name, inside a write run at once (who is walking a building)."""
+    value = w.value("SELECT name FROM people WHERE id = ?", (person_id,))
+    return None if value is None else str(value)
 
 
 async def walks_of_visit(db: Reader, visit_id: int) -> list[SupervisionWalk]:

@@ -148,7 +148,7 @@ def no_then(w: Writes) -> None:
     return None
 
 
-async def no_walk_waiting(tx: Tx, walk_id: int) -> None:
+def no_walk_waiting(w: Writes, walk_id: int) -> None:
     return None
 
 
@@ -386,9 +386,9 @@ async def test_walking_a_building_starts_its_walk_and_the_callers_state_in_one_g
     visit_id = await city.started(city.sup1)
     seen: list[int] = []
 
-    async def waiting(tx: Tx, walk_id: int) -> None:
+    def waiting(w: Writes, walk_id: int) -> None:
         seen.append(walk_id)
-        assert await tx.value("SELECT id FROM supervision_walks WHERE id = ?", (walk_id,))
+        assert w.value("SELECT id FROM supervision_walks WHERE id = ?", (walk_id,))
 
     screen = await case.walk_building(
         await city.actor(city.sup1), visit_id, city.a.building_ids[0], city.version_id, waiting
@@ -797,7 +797,7 @@ async def test_a_missed_building_is_refused(city: City, who: str, use: str) -> N
 
 async def test_the_use_of_a_missed_building_must_be_one_of_the_uses(city: City) -> None:
     visit_id = await city.started(city.sup1)
-    action = case.missed_use(await city.actor(city.sup1), visit_id, "castle", no_waiting)
+    action = case.missed_use(await city.actor(city.sup1), visit_id, "castle", no_then)
     await refused(city, NotAllowed, action)
 
 

@@ -29,12 +29,12 @@ from ledger.supervision import (
 from ledger.walk import Choice
 from storage import campus, people
 from storage import supervision as store
-from storage.db import Database, Tx
+from storage.db import Database
 from storage.photos import StoredPhoto
 from tests.conftest import seed_hazard, seed_person, seed_school
 
 
-async def nothing(tx: Tx, *_: object) -> None:
+def nothing(*_: object) -> None:
     return None
 
 
