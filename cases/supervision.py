@@ -66,7 +66,7 @@ from ledger.supervision import (
     walk_taken,
 )
 from ledger.walk import Choice
-from storage import campus, people
+from storage import people
 from storage import rectify as rectify_store
 from storage import supervision as store
 from storage.db import Database, Reader, Tx, Writes
@@ -244,51 +244,64 @@ async def start_drawn(actor: Actor, visit_id: int) -> store.VisitScreen:
     return await actor.write_at_once(write)
 
 
-async def _arrive(tx: Tx, person: Person, campaign_id: int, school_id: int) -> int:
+def _arrive(w: Writes, person: Person, campaign_id: int, school_id: int) -> int:
     """The supervisor is at the school: its drawn visit starts, or one is made by hand."""
-    live = await store.live_visit(tx, campaign_id, school_id)
+    live = store.live_visit_in(w, campaign_id, school_id)
     how = arrival(person, school_id, live)
     if live is None or how is Arrival.BY_HAND:
-        return await store.visit_by_hand(tx, campaign_id, school_id, person.id)
+        return store.visit_by_hand_in(w, campaign_id, school_id, person.id)
     if how is Arrival.START:
-        await store.start_visit(tx, live.id, person.id)
+        store.start_visit_in(w, live.id, person.id)
     return live.id
+
+
+def _screen_in(w: Writes, visit_id: int) -> store.VisitScreen:
+    """The visit's screen as the write left it."""
+    screen = store.visit_screen_in(w, visit_id)
+    assert screen is not None  # read in the write that found or made it
+    return screen
 
 
 async def arrive(actor: Actor, campaign_id: int, school_id: int) -> store.VisitScreen:
     """A school picked by hand on site: its visit starts now (the drawn one if planned);
-    judged, written and shown from one transaction."""
+    read, judged, written and shown from one transaction, in one trip to the writer's
+    thread."""
     person = supervisor(actor)
-    async with actor.write() as tx:
-        if await campus.school(tx, school_id) is None:
+
+    def write(w: Writes) -> store.VisitScreen:
+        if store.school_name_in(w, school_id) is None:
             raise NotAllowed()
-        mine = await store.started_visit_of(tx, person.id, campaign_id)
+        mine = store.started_visit_of_in(w, person.id, campaign_id)
         if mine is not None and elsewhere(mine, school_id):
             raise VisitRefused(reason="busy_elsewhere", school=mine.school_name)
-        visit_id = await _arrive(tx, person, campaign_id, school_id)
-        return await _screen(tx, visit_id)
+        return _screen_in(w, _arrive(w, person, campaign_id, school_id))
+
+    return await actor.write_at_once(write)
 
 
 async def scan(actor: Actor, campaign_id: int, building_id: int) -> store.VisitScreen:
     """A supervisor scanned a building's QR code: the visit at its school starts (or goes
-    on), and the scan is on record."""
+    on), and the scan is on record; in one trip to the writer's thread."""
     person = supervisor(actor)
-    async with actor.write() as tx:
-        building = await store.school_building(tx, building_id)
+
+    def write(w: Writes) -> store.VisitScreen:
+        building = store.school_building_in(w, building_id)
         if building is None:
             raise NotAllowed()
         school_id, _ = building
-        mine = await store.started_visit_of(tx, person.id, campaign_id)
+        mine = store.started_visit_of_in(w, person.id, campaign_id)
         if mine is not None and elsewhere(mine, school_id):
             raise VisitRefused(
                 reason="other_school",
-                school=await store.school_name(tx, school_id) or "?",
+                school=store.school_name_in(w, school_id) or "?",
                 visit_school=mine.school_name,
             )
-        visit_id = await _arrive(tx, person, campaign_id, school_id)
-        await tx.event(person.id, "building.scanned", "building", building_id,
-                       after={"visit_id": visit_id})  # fmt: skip
-        return await _screen(tx, visit_id)
+        visit_id = _arrive(w, person, campaign_id, school_id)
+        w.event(person.id, "building.scanned", "building", building_id,
+                after={"visit_id": visit_id})  # fmt: skip
+        return _screen_in(w, visit_id)
+
+    return await actor.write_at_once(write)
 
 
 # --- the supervision walk ------------------------------------------------------------

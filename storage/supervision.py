@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from ledger.checklist import ChecklistItem
@@ -209,17 +210,34 @@ async def _create_visit(
     supervisor_ids: tuple[int, ...],
     actor_id: int | None,
 ) -> int:
-    visit_id = await tx.run(
+    made = partial(_create_visit_in, campaign_id=campaign_id, school_id=school_id,
+                   draw_id=draw_id, chosen_by=chosen_by, supervisor_ids=supervisor_ids,
+                   actor_id=actor_id)  # fmt: skip
+    return await tx.at_once(made)
+
+
+def _create_visit_in(
+    w: Writes,
+    *,
+    campaign_id: int,
+    school_id: int,
+    draw_id: int | None,
+    chosen_by: ChosenBy,
+    supervisor_ids: tuple[int, ...],
+    actor_id: int | None,
+) -> int:
+    """A visit planned (drawn, or made by hand), its supervisors on it, in the event log."""
+    visit_id = w.run(
         "INSERT INTO supervision_visits (campaign_id, school_id, draw_id, chosen_by, created_at)"
         " VALUES (?, ?, ?, ?, ?)",
-        (campaign_id, school_id, draw_id, chosen_by.value, tx.now()),
+        (campaign_id, school_id, draw_id, chosen_by.value, w.now()),
     )
     for person_id in supervisor_ids:
-        await tx.run(
+        w.run(
             "INSERT INTO visit_supervisors (visit_id, person_id) VALUES (?, ?)",
             (visit_id, person_id),
         )
-    await tx.event(
+    w.event(
         actor_id,
         "visit.planned",
         "visit",
@@ -272,12 +290,18 @@ def visit_in(w: Writes, visit_id: int) -> Visit | None:
     return None if row is None else _visit(row)
 
 
+_LIVE = f"{_VISIT} WHERE v.campaign_id = ? AND v.school_id = ? AND v.state != 'ended'"
+
+
 async def live_visit(db: Reader, campaign_id: int, school_id: int) -> Visit | None:
     """The school's planned or started visit in the campaign, if any."""
-    row = await db.one(
-        f"{_VISIT} WHERE v.campaign_id = ? AND v.school_id = ? AND v.state != 'ended'",
-        (campaign_id, school_id),
-    )
+    row = await db.one(_LIVE, (campaign_id, school_id))
+    return None if row is None else _visit(row)
+
+
+def live_visit_in(w: Writes, campaign_id: int, school_id: int) -> Visit | None:
+    """``live_visit`` inside a write run at once."""
+    row = w.one(_LIVE, (campaign_id, school_id))
     return None if row is None else _visit(row)
 
 
@@ -294,15 +318,29 @@ async def visits(db: Reader, campaign_id: int) -> list[Visit]:
     return visits_from(await db.all(*visits_query(campaign_id)))
 
 
+_STARTED_OF = (
+    f"{_VISIT} WHERE v.campaign_id = ? AND v.state = 'started' AND EXISTS"  # noqa: S608
+    " (SELECT 1 FROM visit_supervisors vs WHERE vs.visit_id = v.id AND vs.person_id = ?)"
+    " ORDER BY v.started_at DESC LIMIT 1"
+)
+
+
 async def started_visit_of(db: Reader, person_id: int, campaign_id: int) -> Visit | None:
     """The visit this supervisor is on now (the latest started one)."""
-    row = await db.one(
-        f"{_VISIT} WHERE v.campaign_id = ? AND v.state = 'started' AND EXISTS"  # noqa: S608
-        " (SELECT 1 FROM visit_supervisors vs WHERE vs.visit_id = v.id AND vs.person_id = ?)"
-        " ORDER BY v.started_at DESC LIMIT 1",
-        (campaign_id, person_id),
-    )
+    row = await db.one(_STARTED_OF, (campaign_id, person_id))
     return None if row is None else _visit(row)
+
+
+def started_visit_of_in(w: Writes, person_id: int, campaign_id: int) -> Visit | None:
+    """``started_visit_of`` inside a write run at once."""
+    row = w.one(_STARTED_OF, (campaign_id, person_id))
+    return None if row is None else _visit(row)
+
+
+def school_name_in(w: Writes, school_id: int) -> str | None:
+    """A school's name (None: no such school), inside a write run at once."""
+    value = w.value("SELECT name FROM schools WHERE id = ?", (school_id,))
+    return None if value is None else str(value)
 
 
 async def supervisor_names(db: Reader, visit_id: int) -> list[str]:
@@ -359,25 +397,7 @@ async def school_building(db: Reader, building_id: int) -> tuple[int, str] | Non
 
 async def start_visit(tx: Tx, visit_id: int, person_id: int) -> None:
     """The supervisor is on site: the visit starts (once), and they are on it."""
-    changed = await tx.run(
-        "UPDATE supervision_visits SET state = 'started', started_at = ?, started_by = ?"
-        " WHERE id = ? AND state = 'planned'",
-        (tx.now(), person_id, visit_id),
-    )
-    if not changed:
-        raise VisitRefused(reason="started")
-    await tx.run(
-        "INSERT INTO visit_supervisors (visit_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        (visit_id, person_id),
-    )
-    await tx.event(
-        person_id,
-        "visit.started",
-        "visit",
-        visit_id,
-        before={"state": "planned"},
-        after={"state": "started"},
-    )
+    await tx.at_once(partial(start_visit_in, visit_id=visit_id, person_id=person_id))
 
 
 def start_visit_in(w: Writes, visit_id: int, person_id: int) -> None:
@@ -403,14 +423,21 @@ def start_visit_in(w: Writes, visit_id: int, person_id: int) -> None:
     )
 
 
-async def visit_by_hand(tx: Tx, campaign_id: int, school_id: int, person_id: int) -> int:
-    """A school the supervisor chose on the spot: the visit is made and started."""
-    if await live_visit(tx, campaign_id, school_id) is not None:
+def visit_by_hand_in(w: Writes, campaign_id: int, school_id: int, person_id: int) -> int:
+    """A school the supervisor chose on the spot: the visit is made and started (inside a
+    write run at once)."""
+    if live_visit_in(w, campaign_id, school_id) is not None:
         raise VisitRefused(reason="started")
-    visit_id = await _create_visit(
-        tx, campaign_id, school_id, None, ChosenBy.BY_HAND, (person_id,), person_id
+    visit_id = _create_visit_in(
+        w,
+        campaign_id=campaign_id,
+        school_id=school_id,
+        draw_id=None,
+        chosen_by=ChosenBy.BY_HAND,
+        supervisor_ids=(person_id,),
+        actor_id=person_id,
     )
-    await start_visit(tx, visit_id, person_id)
+    start_visit_in(w, visit_id, person_id)
     return visit_id
 
 
