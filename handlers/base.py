@@ -358,9 +358,8 @@ class Ctx:
         if not same:
             await unchanged_ok(edit_unread(query.get_bot(), query.message, text, markup))
             return
-        if (
-            markup == query.message.reply_markup
-            and as_shown(text, ParseMode.HTML)[0] == (query.message.text or "")
+        if markup == query.message.reply_markup and as_shown(text, ParseMode.HTML)[0] == (
+            query.message.text or ""
         ):
             return  # the same page tapped again: Telegram refuses an edit that changes nothing
         await unchanged_ok(

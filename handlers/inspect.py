@@ -24,7 +24,7 @@ from handlers.inplace import RECENT, line_room, step_in_place, with_recent
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
 from handlers.pages import page_line, page_of
-from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
+from ledger.errors import AlreadyClosed, Holder, NotAllowed, Stale, WalkLocked
 from ledger.hazards import Hazard, Step
 from ledger.roles import can_walk, require
 from ledger.takeover import HeldWalk, Lock, free_at, lock
@@ -231,29 +231,29 @@ async def open_walk(ctx: Ctx, building_id: int) -> None:
 
 async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
     """Who is walking the building; a take-over button once their walk is idle."""
-    walker = await people.person_by_id(ctx.db, locked.params["walker"])
-    reason = locked.params["reason"]
+    holder = locked.holder
+    assert holder is not None  # a walk held by somebody else: busy or idle
+    walker = await people.person_by_id(ctx.db, holder.walker_id)
     keyboard = (
-        [[TakeOver(locked.params["walk"]).labelled(ctx.t("walk.take_over"))]]
-        if reason == "idle"
+        [[TakeOver(holder.walk_id).labelled(ctx.t("walk.take_over"))]]
+        if locked.reason == Lock.IDLE
         else None
     )
     if ctx.update.callback_query:
         await ctx.answer_tap()
-    last = when.local(locked.params["last"], ctx.services.clock.tz)
+    last = when.local(holder.last_step, ctx.services.clock.tz)
     free = free_at(
-        HeldWalk(locked.params["walker"], last, closed=False), ctx.services.takeover_after_minutes
+        HeldWalk(holder.walker_id, last, closed=False), ctx.services.takeover_after_minutes
     )
-    minutes = int(locked.params["minutes"])
     await ctx.reply(
-        f"friction.walk.locked_{reason}",
+        f"friction.walk.locked_{locked.reason}",
         keyboard,
-        building=locked.params["building"],
+        building=locked.building,
         walker=walker.name if walker else "?",
         last=ctx.moment(last),
         ago=ctx.t("friction.walk.just_now")
-        if minutes < 1
-        else ctx.t("friction.walk.ago", minutes=minutes),
+        if holder.minutes < 1
+        else ctx.t("friction.walk.ago", minutes=holder.minutes),
         free_at=ctx.moment(free)
         if free.date() != last.date()
         else when.time_text(free, ctx.services.clock.tz),
@@ -269,13 +269,11 @@ def _check_walkable(ctx: Ctx, walk: Walk) -> None:
         raise AlreadyClosed(building=walk.building_name, date=ctx.moment(walk.closed_at))
     if decided is Lock.OWN:
         return
+    minutes = int((ctx.now() - held.last_activity).total_seconds() // 60)
     raise WalkLocked(
         reason=decided.value,
         building=walk.building_name,
-        walk=walk.id,
-        walker=walk.walker_id,
-        minutes=int((ctx.now() - held.last_activity).total_seconds() // 60),
-        last=walk.last_activity_at.isoformat(timespec="seconds"),
+        holder=Holder(walk.id, walk.walker_id, walk.last_activity_at, minutes),
     )
 
 
@@ -302,7 +300,7 @@ async def take_over(ctx: Ctx, walk_id: int) -> None:
             try:
                 _check_walkable(ctx, walk)
             except WalkLocked as locked:
-                if locked.params["reason"] != "idle":
+                if locked.reason != Lock.IDLE:
                     raise
                 await walks.take_over(tx, walk.id, walk.walker_id, person.id)
             await begin(tx, ctx.user_id, Walking(walk.id))
