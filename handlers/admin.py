@@ -358,7 +358,7 @@ async def list_invitations(ctx: Ctx) -> None:
 class InvitationsPage(Tap):
     """Another page of the invitations one may revoke, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     page: int
 
     async def tap(self, ctx: Ctx) -> None:

@@ -165,7 +165,7 @@ class Ctx:
         (``read_ahead``): taken from there, once."""
         ahead = take_read_ahead(self.context, self.update.update_id)
         if ahead is None:
-            more = also(self.update) if also is not None else ()
+            more = also(self.update, self.services) if also is not None else ()
             found = await self.db.read_many(read_ahead_queries(self.user_id, more))
         else:
             found, self.stored = ahead
@@ -513,8 +513,9 @@ def error_text(ctx: Ctx, error: XiaoanError) -> str:
 Handler = Callable[[Ctx], Awaitable[None]]
 
 
-# The reads an update needs besides the person, known from the update alone.
-FirstReads = Callable[[Update], Sequence[Query]]
+# The reads an update needs besides the person, known from the update (and the services
+# the bot runs with) alone.
+FirstReads = Callable[[Update, Services], Sequence[Query]]
 
 
 def entry(
@@ -526,21 +527,38 @@ def entry(
 
 
 def reading(
-    handler: Handler,
+    handler: Handler, first_reads: FirstReads | None = None
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """``entry`` for a handler that only reads: its update is marked done before it
     answers, so a crash in between never makes it answer twice after a restart."""
-    return _wrap(handler, reads_only=True)
+    return _wrap(handler, reads_only=True, first_reads=first_reads)
+
+
+def turning(
+    handler: Handler, first_reads: FirstReads | None = None
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """``reading`` for a handler that only edits the tapped message in place (a page
+    turned): its update is marked done soon after, with others, in no commit of its own
+    (``handlers.guard.Guard.later``). Answered again after a crash in between, it edits
+    the message into what it shows already, which Telegram and ``Ctx.edit`` take as done."""
+    return _wrap(handler, reads_only=True, first_reads=first_reads, later=True)
 
 
 def _wrap(
-    handler: Handler, reads_only: bool, first_reads: FirstReads | None = None
+    handler: Handler,
+    reads_only: bool,
+    first_reads: FirstReads | None = None,
+    later: bool = False,
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     @functools.wraps(handler)
     async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ctx = Ctx(update, context)
         await ctx.load_person(first_reads)
-        if reads_only:
+        marks = context.bot_data.get("guard")
+        if later and marks is not None and update.update_id:
+            marks.later(ctx.db, update.update_id)
+            ctx.wrote = ctx.marked_first = True
+        elif reads_only:
             await ctx.mark_done()
             ctx.marked_first = True
         try:

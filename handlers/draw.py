@@ -129,7 +129,7 @@ async def _district_page(ctx: Ctx, number: int) -> tuple[str, list[list[Button]]
 class DistrictPage(Tap):
     """Another page of the districts to draw in, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     page: int
 
     async def tap(self, ctx: Ctx) -> None:

@@ -51,6 +51,11 @@ class Guard:
     _dropped: list[int] = field(default_factory=list)
     _marking: asyncio.Task[None] | None = None
 
+    def later(self, db: Database, update_id: int) -> None:
+        """Mark an update done soon, with the others marked meanwhile: a dropped one, or
+        one whose answer may be given twice (``handlers.base.turning``)."""
+        self.drop(db, update_id)
+
     def drop(self, db: Database, update_id: int) -> None:
         """Mark a dropped update done soon, with the others dropped meanwhile."""
         self._dropped.append(update_id)
@@ -85,7 +90,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = await services.db.read_many(
         [
             inbox.arrival_query(update.update_id, user_id),
-            *read_ahead_queries(user_id, first_reads(update)),
+            *read_ahead_queries(user_id, first_reads(update, services)),
         ]
     )
     known = inbox.arrival_of(found[0])

@@ -155,7 +155,7 @@ async def _choices(
 class HazardChoices(Tap):
     """Another page of the buildings, or of the people, a hazard question offers."""
 
-    reads_only = True
+    reads_only = in_place = True
     hazard_id: int
     step: Step
     page: int

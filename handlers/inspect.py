@@ -18,7 +18,7 @@ from telegram import Document, PhotoSize
 from cases.walk import Then, answer_item, report_other
 from handlers import hazard as hazard_questions
 from handlers import when
-from handlers.base import Button, Ctx, Keyboard, plain, reading
+from handlers.base import Button, Ctx, Keyboard, Services, plain, reading
 from handlers.buttons import Tap, button
 from handlers.inplace import RECENT, line_room, step_in_place, with_recent
 from handlers.journeys import Journey, begin, journey
@@ -39,7 +39,7 @@ from ledger.walk import (
     coverage,
     progress_bar,
 )
-from storage import hazards, people, walks
+from storage import campus, hazards, people, walks
 from storage.db import Query, Row, Writes
 from telegram_rules.fit import clip, fit, room_for
 from texts import Html
@@ -129,25 +129,31 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
 class BuildingsPage(Tap):
     """Another page of the school's buildings, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     school_id: int
     page: int
 
+    def reads_in(self, services: Services) -> list[Query]:
+        return [campus.buildings_with_state_query(self.school_id, services.campaign_id)]
+
     async def tap(self, ctx: Ctx) -> None:
         require(can_walk(ctx.member(), self.school_id))
-        shown = await _buildings_page(ctx, self.school_id, self.page)
+        found = walks.buildings_from((await self.read_first(ctx))[0])
+        shown = await _buildings_page(ctx, self.school_id, self.page, found)
         if shown is None:  # the buildings were removed meanwhile
             raise Stale()
         await ctx.edit(*shown)
 
 
 async def _buildings_page(
-    ctx: Ctx, school_id: int, number: int
+    ctx: Ctx, school_id: int, number: int, found: list[BuildingWalk] | None = None
 ) -> tuple[str, list[list[Button]]] | None:
     """The coverage and one page of the buildings (one's own walks to go on with first), a
-    button each: a school may have more buildings than a keyboard holds. None: no buildings."""
+    button each: a school may have more buildings than a keyboard holds. None: no buildings.
+    ``found``: the buildings, read already."""
     person = ctx.member()
-    found = await walks.buildings(ctx.db, school_id, ctx.services.campaign_id)
+    if found is None:
+        found = await walks.buildings(ctx.db, school_id, ctx.services.campaign_id)
     if not found:
         return None
     school = next(m.school_name for m in person.memberships if m.school_id == school_id)

@@ -203,7 +203,7 @@ class Reassign(Tap):
 class ReassignPage(Tap):
     """Another page of the colleagues to give the hazard to, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     hazard_id: int
     page: int
 

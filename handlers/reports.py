@@ -141,7 +141,7 @@ async def _city_menu(ctx: Ctx, number: int = 1, edit: bool = False) -> None:
 class SchoolsPage(Tap):
     """Another page of the city's schools in the ``/export`` menu, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     page: int
 
     async def tap(self, ctx: Ctx) -> None:

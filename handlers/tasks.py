@@ -159,7 +159,7 @@ async def tasks_command(ctx: Ctx) -> None:
 class TasksPage(Tap):
     """Another screen of the list, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     page: int
 
     async def tap(self, ctx: Ctx) -> None:

@@ -10,7 +10,7 @@ from ledger.campus import Building, School
 from ledger.checklist import Checklist, ChecklistItem
 from ledger.errors import Duplicate
 from ledger.walk import BuildingState
-from storage.db import Reader, Row, Tx
+from storage.db import Query, Reader, Row, Tx
 
 
 async def ensure_campaign(
@@ -263,9 +263,10 @@ def _building(row: Row) -> Building:
     )
 
 
-async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> list[Row]:
-    """The school's buildings with their walk in this campaign's current round, and its state."""
-    return await db.all(
+def buildings_with_state_query(school_id: int, campaign_id: int) -> Query:
+    """The school's buildings with their walk in this campaign's current round, and its
+    state: the statement, to read with others in one trip."""
+    return (
         "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id, i.checklist_version_id,"
         " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
         " THEN 'in_progress' ELSE 'closed' END AS state,"
@@ -277,6 +278,11 @@ async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> 
         " WHERE b.school_id = ? ORDER BY b.name",
         (campaign_id, school_id),
     )
+
+
+async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> list[Row]:
+    """The school's buildings with their walk in this campaign's current round, and its state."""
+    return await db.all(*buildings_with_state_query(school_id, campaign_id))
 
 
 def state_of(row: Row) -> BuildingState:
