@@ -105,7 +105,7 @@ async def counted(sim: Simulator, chat: Chat, label: str, message: Sent | None =
         async with trace.counting(sim.db) as tally:
             await sim.handle(raw)
     finally:
-        journeys.shown = real  # type: ignore[assignment]
+        journeys.shown = real
     figures = tally.snapshot()
     calls = tuple(name for name, _ in sim.api.calls[before:])
     sim.assert_clean()
