@@ -100,7 +100,7 @@ async def counted(sim: Simulator, chat: Chat, label: str, message: Sent | None =
         marks.append(1)
         await real(*args, **values)
 
-    journeys.shown = shown  # type: ignore[assignment]
+    journeys.shown = shown
     try:
         async with trace.counting(sim.db) as tally:
             await sim.handle(raw)
