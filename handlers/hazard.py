@@ -34,6 +34,7 @@ from ledger.hazards import (
 from ledger.ids import parse_id
 from storage import campus, hazards, people, walks
 from storage import evidence as evidence_store
+from storage.db import Query, Row
 from storage.photos import StoredPhoto
 from storage.workers import PHOTOS
 from telegram_rules.fit import clip
@@ -54,6 +55,20 @@ class HazardAnswer(Tap):
     hazard_id: int
     step: Step
     value: str
+
+    def first_reads(self) -> list[Query]:
+        """The hazard, and what its step checks the answer against."""
+        return [hazards.hazard_query(self.hazard_id), *self._checked_with()]
+
+    def _checked_with(self) -> list[Query]:
+        if self.step is Step.BUILDING:
+            building_id = parse_id(self.value)
+            return [] if building_id is None else [campus.building_query(building_id)]
+        if self.step is Step.PHOTOS:
+            return [hazards.photo_count_query(self.hazard_id)]
+        if self.step is Step.RESPONSIBLE:
+            return [people.hazard_colleagues_query(self.hazard_id)]
+        return []
 
     async def tap(self, ctx: Ctx) -> None:
         # Deferred: the walk goes on after the answer, and its module imports this one.
@@ -182,7 +197,7 @@ async def save(ctx: Ctx, hazard: Hazard, **fields: Any) -> Hazard:
                 await people.clear_pending(tx, ctx.user_id)
         elif hazard.inspection_id:
             await walks.touch(tx, hazard.inspection_id)
-    final = await hazards.hazard(ctx.db, hazard.id)
+        final = await hazards.hazard(tx, hazard.id)  # as written: no trip of its own
     assert final is not None
     return final
 
@@ -213,19 +228,28 @@ async def on_text(ctx: Ctx, hazard: Hazard, text: str) -> Hazard | None:
     return await save(ctx, hazard, **{field: clean_text(text, TEXT_MAX)})
 
 
-async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
-    """A tapped answer; the step it answers must still be the next one."""
+async def on_button(
+    ctx: Ctx, hazard: Hazard, step: Step, value: str, checked: list[Row] | None = None
+) -> Hazard:
+    """A tapped answer; the step it answers must still be the next one. ``checked``: what
+    the step checks the answer against, read with the hazard (``HazardAnswer``)."""
     if step_of(hazard) is not step:
         raise Stale()
     person = ctx.member()
     if step is Step.BUILDING:
         building_id = parse_id(value)
-        building = None if building_id is None else await campus.building_by_id(ctx.db, building_id)
+        if checked is not None:
+            building = campus.building_from(checked)
+        else:
+            building = (
+                None if building_id is None else await campus.building_by_id(ctx.db, building_id)
+            )
         if building is None or building.school_id not in person.school_ids:
             raise NotAllowed()
         return await save(ctx, hazard, building_id=building.id, school_id=building.school_id)
     if step is Step.PHOTOS:
-        if value == "done" and await hazards.photo_count(ctx.db, hazard.id) == 0:
+        count = checked[0][0] if checked else await hazards.photo_count(ctx.db, hazard.id)
+        if value == "done" and count == 0:
             raise PhotoRejected(reason="none_yet")
         if value not in ("done", "none"):
             raise NotAllowed()
@@ -236,7 +260,12 @@ async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
             raise NotAllowed()
         return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), days))
     if step is Step.RESPONSIBLE:
-        mates = {m.id: m.name for m in await people.colleagues(ctx.db, hazard.school_id)}
+        found = (
+            people.contacts_from(checked)
+            if checked is not None
+            else await people.colleagues(ctx.db, hazard.school_id)
+        )
+        mates = {m.id: m.name for m in found}
         mate = parse_id(value)
         if mate is None or mate not in mates:
             raise NotAllowed()

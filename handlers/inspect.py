@@ -201,14 +201,21 @@ class OpenBuilding(Tap):
 
     building_id: int
 
+    def first_reads(self) -> list[Query]:
+        return [campus.building_query(self.building_id)]
+
     async def tap(self, ctx: Ctx) -> None:
-        await open_walk(ctx, self.building_id)
+        building = campus.building_from((await self.read_first(ctx))[0])
+        await open_walk(ctx, self.building_id, -1 if building is None else building.school_id)
 
 
-async def open_walk(ctx: Ctx, building_id: int) -> None:
+async def open_walk(ctx: Ctx, building_id: int, school_id: int | None = None) -> None:
+    """Start the building's walk, or go on with one's own. ``school_id``: the building's,
+    read already (-1: no such building)."""
     person = ctx.member()
-    school_id = await walks.building_school(ctx.db, building_id)
-    if school_id is None or not can_walk(person, school_id):
+    if school_id is None:
+        school_id = await walks.building_school(ctx.db, building_id)
+    if school_id is None or school_id < 0 or not can_walk(person, school_id):
         raise NotAllowed()
     campaign = ctx.services.campaign_id
     query = ctx.update.callback_query
@@ -227,12 +234,14 @@ async def open_walk(ctx: Ctx, building_id: int) -> None:
                 _check_walkable(ctx, walk)
                 walk_id = walk.id
             await begin(tx, ctx.user_id, Walking(walk_id))
+            opened = await walks.walk(tx, walk_id)  # as written, in the same trip's thread
     except WalkLocked as locked:
         await _tell_locked(ctx, locked)
         return
     if query:
         await ctx.answer_tap()
-    await ask_current(ctx, walk_id)
+    assert opened is not None
+    await ask_walk(ctx, opened)
 
 
 async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
@@ -290,14 +299,17 @@ class TakeOver(Tap):
 
     walk_id: int
 
+    def first_reads(self) -> list[Query]:
+        return _walk_read(self.walk_id)
+
     async def tap(self, ctx: Ctx) -> None:
-        await take_over(ctx, self.walk_id)
+        await take_over(ctx, self.walk_id, walks.walk_from((await self.read_first(ctx))[0]))
 
 
-async def take_over(ctx: Ctx, walk_id: int) -> None:
+async def take_over(ctx: Ctx, walk_id: int, walk: Walk | None) -> None:
+    """Take the walk over (``walk``: as read with the person) once it is idle."""
     person = ctx.member()
-    walk = await walks.walk(ctx.db, walk_id)
-    if walk is None or not can_walk(person, walk.school_id):
+    if walk is None or walk.id != walk_id or not can_walk(person, walk.school_id):
         raise NotAllowed()
     try:
         async with ctx.write() as tx:
@@ -310,23 +322,37 @@ async def take_over(ctx: Ctx, walk_id: int) -> None:
                     raise
                 await walks.take_over(tx, walk.id, walk.walker_id, person.id)
             await begin(tx, ctx.user_id, Walking(walk.id))
+            taken = await walks.walk(tx, walk.id)  # as written
     except WalkLocked as locked:  # busy again since the button was shown: who, and until when
         await _tell_locked(ctx, locked)
         return
     await ctx.settle()
-    await ask_current(ctx, walk_id)
+    assert taken is not None
+    await ask_walk(ctx, taken)
 
 
 async def ask_current(ctx: Ctx, walk_id: int) -> None:
     """Ask whatever the walk waits for now, as a new message."""
     walk = await walks.walk(ctx.db, walk_id)
     assert walk is not None
+    await ask_walk(ctx, walk)
+
+
+async def ask_walk(ctx: Ctx, walk: Walk) -> None:
+    """Ask what ``walk`` (read already) waits for, as a new message."""
     items = await walks.walk_items(ctx.db, walk)
     await _ask(ctx, walk, items, walk.position([i.id for i in items]))
 
 
-async def _ask(ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position) -> None:
-    """Ask what the walk waits for at ``where`` (as stored in ``walk``), as a new message."""
+async def _ask(
+    ctx: Ctx,
+    walk: Walk,
+    items: Sequence[WalkItem],
+    where: Position,
+    found: list[Hazard] | None = None,
+) -> None:
+    """Ask what the walk waits for at ``where`` (as stored in ``walk``), as a new message.
+    ``found``: the walk's hazards, read already (for its summary)."""
     if where.where is Where.HAZARD:
         assert where.hazard_id is not None
         hazard = await hazards.hazard(ctx.db, where.hazard_id)
@@ -335,7 +361,7 @@ async def _ask(ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position)
     elif where.where in (Where.ITEM, Where.EXTRA):
         await ctx.ask(*_question(ctx, walk, items, where, recent=False))
     elif where.where is Where.SUMMARY:
-        await _summary(ctx, walk, items)
+        await _summary(ctx, walk, items, found)
     else:
         await ctx.reply("walk.closed", building=walk.building_name)
 
@@ -400,12 +426,15 @@ def _answer_lines(
     ]
 
 
-async def _summary(ctx: Ctx, walk: Walk, items: Sequence[WalkItem]) -> None:
+async def _summary(
+    ctx: Ctx, walk: Walk, items: Sequence[WalkItem], found: list[Hazard] | None = None
+) -> None:
     """The building's summary with its close button: every answer and every hazard (each
     clipped), as far as one message holds, the rest counted, so that the close button is
     always sent."""
     given = list(walk.answers.values())
-    found = await hazards.hazards_of_inspection(ctx.db, walk.id)
+    if found is None:
+        found = await hazards.hazards_of_inspection(ctx.db, walk.id)
     answered = "\n".join(_answer_lines(ctx, items, walk.answers))
     lines = [
         f"{n}. {hazard_questions.summary(ctx, h, listed=True)}"
@@ -552,7 +581,8 @@ class OtherHazard(Tap):
     yes: bool
 
     def first_reads(self) -> list[Query]:
-        return _walk_read(self.walk_id)
+        # And its hazards, for the summary that "no" brings (answering adds none).
+        return [*_walk_read(self.walk_id), hazards.hazards_of_inspection_query(self.walk_id)]
 
     async def tap(self, ctx: Ctx) -> None:
         await other_hazard(ctx, self.walk_id, self.yes)
@@ -565,8 +595,13 @@ async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
         ctx.actor(), walk, [i.id for i in items], yes, _walking(ctx, walk.id)
     )
     await ctx.settle(ctx.t("button.yes" if yes else "button.no"))
+    found = hazards.hazards_from(ctx.first_reads[1]) if len(ctx.first_reads) > 1 else None
     await _ask(
-        ctx, dataclasses.replace(walk, extra_done=not yes, draft_id=where.hazard_id), items, where
+        ctx,
+        dataclasses.replace(walk, extra_done=not yes, draft_id=where.hazard_id),
+        items,
+        where,
+        found,
     )
 
 
@@ -594,8 +629,8 @@ async def close_building(ctx: Ctx, walk_id: int) -> None:
         if not await walks.close_inspection(tx, walk.id, person.id):
             raise Stale()
         await people.clear_pending(tx, ctx.user_id)
+        found = await walks.buildings(tx, walk.school_id, walk.campaign_id)  # as closed now
     await ctx.settle(ctx.t("walk.close"))
-    found = await walks.buildings(ctx.db, walk.school_id, walk.campaign_id)
     cov = coverage([b.state for b in found])
     await ctx.reply(
         "walk.closed_now",
@@ -654,12 +689,14 @@ async def on_hazard_answer(ctx: Ctx, tapped: hazard_questions.HazardAnswer) -> N
     """A tapped hazard answer, then the next question (of the hazard, or of the walk)."""
     step, value = tapped.step, tapped.value
     person = ctx.member()
-    draft = await hazards.hazard(ctx.db, tapped.hazard_id)
+    found = await tapped.read_first(ctx)
+    draft = hazards.hazard_from(found[0])
     if draft is None or not can_walk(person, draft.school_id) or draft.reported_by != person.id:
         raise NotAllowed()
     if draft.state != "draft":
         raise Stale()
-    updated = await hazard_questions.on_button(ctx, draft, step, value)
+    checked = found[1] if len(found) > 1 else None
+    updated = await hazard_questions.on_button(ctx, draft, step, value, checked)
     await ctx.settle(_label(ctx, step, value, updated))
     await continue_after(ctx, updated, None if draft.source == "quick" else draft.inspection_id)
 

@@ -240,8 +240,17 @@ async def buildings_of(db: Reader, school_ids: Sequence[int]) -> list[Building]:
 
 async def building_by_id(db: Reader, building_id: int) -> Building | None:
     """The building, typed (``building`` is its row, for the callers still reading rows)."""
-    row = await db.one(_BUILDING + " WHERE id = ?", (building_id,))
+    row = await db.one(*building_query(building_id))
     return None if row is None else _building(row)
+
+
+def building_query(building_id: int) -> Query:
+    """The statement ``building_by_id`` reads, to read with others (``building_from``)."""
+    return (_BUILDING + " WHERE id = ?", (building_id,))
+
+
+def building_from(rows: list[Row]) -> Building | None:
+    return _building(rows[0]) if rows else None
 
 
 _BUILDING = (
