@@ -57,6 +57,9 @@ class Tap(ABC):
     # it is marked done with others soon after, not in a commit of its own
     # (``handlers.base.turning``).
     in_place: ClassVar[bool] = False
+    # A tap that shows a walk's items or counts them: the checklist in force is read with
+    # its first reads, the first time (it never changes: kept for the connection's life).
+    uses_checklist: ClassVar[bool] = False
 
     @abstractmethod
     async def tap(self, ctx: Ctx) -> None:
@@ -67,9 +70,9 @@ class Tap(ABC):
         trip, before ``tap`` runs (``Ctx.first_reads``). None by default."""
         return ()
 
-    def reads_in(self, services: Services) -> Sequence[Query]:
+    def reads_in(self, services: Services, tg_user_id: int) -> Sequence[Query]:
         """``first_reads``, for a kind whose reads also name what the bot runs with (the
-        campaign in force): known before the tap runs all the same."""
+        campaign in force) or who taps: known before the tap runs all the same."""
         return self.first_reads()
 
     async def read_first(self, ctx: Ctx) -> list[list[Row]]:
@@ -77,7 +80,8 @@ class Tap(ABC):
         handled without the guard) in one trip now."""
         if ctx.first_reads:
             return ctx.first_reads
-        found: list[list[Row]] = await ctx.db.read_many(self.reads_in(ctx.services))
+        queries = self.reads_in(ctx.services, ctx.user_id)
+        found: list[list[Row]] = await ctx.db.read_many(queries) if queries else []
         return found
 
     def pack(self) -> str:
@@ -203,9 +207,21 @@ def first_reads(update: Update, services: Services) -> Sequence[Query]:
     if query is None:
         return ()
     try:
-        return unpack(query.data or "").reads_in(services)
+        user = update.effective_user
+        return unpack(query.data or "").reads_in(services, user.id if user else 0)
     except XiaoanError:
         return ()
+
+
+def uses_checklist(update: Update) -> bool:
+    """Whether a tapped button shows or counts a walk's items (``Tap.uses_checklist``)."""
+    query = update.callback_query
+    if query is None:
+        return False
+    try:
+        return unpack(query.data or "").uses_checklist
+    except XiaoanError:
+        return False
 
 
 async def _tap_handler(ctx: Ctx) -> None:

@@ -52,6 +52,8 @@ def step_of(hazard: Hazard) -> Step:
 class HazardAnswer(Tap):
     """A tapped answer to a hazard question: its step, and the value chosen."""
 
+    uses_checklist = True
+
     hazard_id: int
     step: Step
     value: str

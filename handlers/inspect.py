@@ -59,8 +59,9 @@ async def inspect_command(ctx: Ctx) -> None:
     await _start(ctx)
 
 
-async def _start(ctx: Ctx) -> None:
-    """The buildings of one's school, or first which school (people in more than one)."""
+async def _start(ctx: Ctx, read: list[Row] | None = None) -> None:
+    """The buildings of one's school, or first which school (people in more than one).
+    ``read``: the buildings of all one's schools, read already."""
     person = ctx.member()
     schools = person.school_ids
     if not schools:
@@ -71,7 +72,8 @@ async def _start(ctx: Ctx) -> None:
             "inspect.pick_school", [[PickSchool(s).labelled(str(names[s]))] for s in schools]
         )
         return
-    await show_buildings(ctx, schools[0])
+    found = None if read is None else walks.school_buildings_from(read, schools[0])
+    await show_buildings(ctx, schools[0], found)
 
 
 @button("inspect", legacy="in")
@@ -79,12 +81,17 @@ async def _start(ctx: Ctx) -> None:
 class StartInspecting(Tap):
     """The button after joining, doing what ``/inspect`` does."""
 
+    uses_checklist = True
     reads_only = True
     zero: int = 0  # the old button's only field
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [campus.members_buildings_query(tg_user_id, services.campaign_id)]
+
     async def tap(self, ctx: Ctx) -> None:
+        read = (await self.read_first(ctx))[0]
         await ctx.settle()
-        await _start(ctx)
+        await _start(ctx, read)
 
 
 def walk_button(ctx: Ctx) -> list[list[Button]] | None:
@@ -105,18 +112,24 @@ def resume_button(ctx: Ctx, building_id: int, building_name: str) -> list[list[B
 class PickSchool(Tap):
     """A school chosen from the list (people in more than one school)."""
 
+    uses_checklist = True
     reads_only = True
     school_id: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [campus.buildings_with_state_query(self.school_id, services.campaign_id)]
+
     async def tap(self, ctx: Ctx) -> None:
         require(can_walk(ctx.member(), self.school_id))
+        found = walks.buildings_from((await self.read_first(ctx))[0])
         await ctx.settle()
-        await show_buildings(ctx, self.school_id)
+        await show_buildings(ctx, self.school_id, found)
 
 
-async def show_buildings(ctx: Ctx, school_id: int) -> None:
-    """The school's buildings (one of the person's schools): their states and coverage."""
-    shown = await _buildings_page(ctx, school_id, 1)
+async def show_buildings(ctx: Ctx, school_id: int, found: list[BuildingWalk] | None = None) -> None:
+    """The school's buildings (one of the person's schools): their states and coverage.
+    ``found``: its buildings, read already."""
+    shown = await _buildings_page(ctx, school_id, 1, found)
     if shown is None:
         school = next(m.school_name for m in ctx.member().memberships if m.school_id == school_id)
         await ctx.reply("inspect.no_buildings", school=school)
@@ -129,11 +142,12 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
 class BuildingsPage(Tap):
     """Another page of the school's buildings, in place."""
 
+    uses_checklist = True
     reads_only = in_place = True
     school_id: int
     page: int
 
-    def reads_in(self, services: Services) -> list[Query]:
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
         return [campus.buildings_with_state_query(self.school_id, services.campaign_id)]
 
     async def tap(self, ctx: Ctx) -> None:
@@ -198,6 +212,8 @@ async def _item_count(ctx: Ctx, building: BuildingWalk) -> int:
 @dataclass(frozen=True)
 class OpenBuilding(Tap):
     """A building tapped: start its walk, go on with one's own, or meet the lock."""
+
+    uses_checklist = True
 
     building_id: int
 
@@ -296,6 +312,8 @@ def _check_walkable(ctx: Ctx, walk: Walk) -> None:
 @dataclass(frozen=True)
 class TakeOver(Tap):
     """Take over a walk left idle long enough."""
+
+    uses_checklist = True
 
     walk_id: int
 
@@ -512,6 +530,8 @@ def _first(ctx: Ctx) -> list[Row] | None:
 class Answer(Tap):
     """An item of a walk answered: no hazard, hazard or not applicable."""
 
+    uses_checklist = True
+
     walk_id: int
     item_id: int
     choice: Choice
@@ -577,6 +597,8 @@ async def pause(ctx: Ctx, walk_id: int) -> None:
 class OtherHazard(Tap):
     """Any other hazard in this building? Yes or no."""
 
+    uses_checklist = True
+
     walk_id: int
     yes: bool
 
@@ -609,6 +631,8 @@ async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
 @dataclass(frozen=True)
 class CloseBuilding(Tap):
     """Close the building (销号) after the summary."""
+
+    uses_checklist = True
 
     walk_id: int
 

@@ -103,20 +103,30 @@ _ITEMS: weakref.WeakKeyDictionary[object, dict[int, tuple[Row, ...]]] = weakref.
 
 async def version_items(db: Reader, version_id: int) -> tuple[Row, ...]:
     """All items of a checklist version, in order: read once per connection."""
-    known = _ITEMS.setdefault(db.conn, {})
-    items = known.get(version_id)
+    items = _ITEMS.setdefault(db.conn, {}).get(version_id)
     if items is None:
-        items = tuple(
-            await db.all(
-                "SELECT * FROM checklist_items WHERE version_id = ? ORDER BY position",
-                (version_id,),
-            )
-        )
-        # Not a version not written yet (asked again, not remembered empty), nor one
-        # read inside a transaction that may still roll back.
-        if items and not db.conn.in_transaction:
-            known[version_id] = items
+        items = tuple(await db.all(*version_items_query(version_id)))
+        keep_items(db, version_id, items)
     return items
+
+
+def version_items_query(version_id: int) -> Query:
+    """The statement ``version_items`` reads: to read with others in one trip, when
+    ``items_known`` says it is not read yet (then ``keep_items``)."""
+    return ("SELECT * FROM checklist_items WHERE version_id = ? ORDER BY position", (version_id,))
+
+
+def items_known(db: Reader, version_id: int) -> bool:
+    """Whether the version's items are read already on this connection."""
+    return version_id in _ITEMS.get(db.conn, {})
+
+
+def keep_items(db: Reader, version_id: int, items: Sequence[Row]) -> None:
+    """Keep a version's items read on this connection, for the life of the connection."""
+    # Not a version not written yet (asked again, not remembered empty), nor one
+    # read inside a transaction that may still roll back.
+    if items and not db.conn.in_transaction:
+        _ITEMS.setdefault(db.conn, {})[version_id] = tuple(items)
 
 
 def items_applying(items: tuple[Row, ...], use: str, year_built: int | None) -> list[Row]:
@@ -272,20 +282,35 @@ def _building(row: Row) -> Building:
     )
 
 
+# A school's buildings with their walk in a campaign's current round, and its state.
+_WITH_STATE = (
+    "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id, i.checklist_version_id,"
+    " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
+    " THEN 'in_progress' ELSE 'closed' END AS state,"
+    " (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id) AS answered"
+    " FROM buildings b LEFT JOIN inspections i"
+    " ON i.building_id = b.id AND i.campaign_id = ?"
+    " AND i.round_id IS (SELECT MAX(r.id) FROM inspection_rounds r"
+    " WHERE r.school_id = b.school_id AND r.campaign_id = i.campaign_id)"
+    " WHERE {schools} ORDER BY b.name"
+)
+
+
 def buildings_with_state_query(school_id: int, campaign_id: int) -> Query:
     """The school's buildings with their walk in this campaign's current round, and its
     state: the statement, to read with others in one trip."""
+    return (_WITH_STATE.format(schools="b.school_id = ?"), (campaign_id, school_id))
+
+
+def members_buildings_query(tg_user_id: int, campaign_id: int) -> Query:
+    """``buildings_with_state_query`` of every school the person is a member of, named by
+    their Telegram id (read with the person, before their schools are known)."""
     return (
-        "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id, i.checklist_version_id,"
-        " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
-        " THEN 'in_progress' ELSE 'closed' END AS state,"
-        " (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id) AS answered"
-        " FROM buildings b LEFT JOIN inspections i"
-        " ON i.building_id = b.id AND i.campaign_id = ?"
-        " AND i.round_id IS (SELECT MAX(r.id) FROM inspection_rounds r"
-        " WHERE r.school_id = b.school_id AND r.campaign_id = i.campaign_id)"
-        " WHERE b.school_id = ? ORDER BY b.name",
-        (campaign_id, school_id),
+        _WITH_STATE.format(
+            schools="b.school_id IN (SELECT m.school_id FROM memberships m"
+            " JOIN people p ON p.id = m.person_id WHERE p.tg_user_id = ?)"
+        ),
+        (campaign_id, tg_user_id),
     )
 
 

@@ -94,6 +94,11 @@ async def buildings(db: Reader, school_id: int, campaign_id: int) -> list[Buildi
     return buildings_from(await buildings_with_state(db, school_id, campaign_id))
 
 
+def school_buildings_from(rows: list[Row], school_id: int) -> list[BuildingWalk]:
+    """The school's among buildings read by ``campus.members_buildings_query``."""
+    return buildings_from([r for r in rows if r["school_id"] == school_id])
+
+
 def buildings_from(rows: list[Row]) -> list[BuildingWalk]:
     """The buildings read by ``campus.buildings_with_state_query``."""
     return [
