@@ -53,7 +53,8 @@ from ledger.errors import Stale, XiaoanError
 from ledger.evidence import EvidenceRules
 from ledger.roles import Person, require_member
 from storage import inbox, journeys, questions
-from storage.db import Database, Query, Row, Tx, Writes
+from storage.ahead import AheadReader, ahead_of
+from storage.db import Database, Query, Reader, Row, Tx, Writes
 from storage.evidence import PhashIndex
 from storage.people import person_from, person_query
 from storage.photos import PhotoStore
@@ -132,6 +133,8 @@ class Ctx:
         self.person: Person | None = None
         # What ``load_person`` read with the person, in the order asked.
         self.first_reads: list[list[Row]] = []
+        # The same, by query, served by ``reads`` until this update first writes.
+        self.ahead: dict[Query, list[Row]] = {}
         self.wrote = False  # the update is marked done: by its write, or by a mark of its own
         # Found in the inbox by the guard (``storage.inbox.Arrival.stored``): a power cut
         # that lost this update's commit would have it applied again at start-up.
@@ -164,13 +167,21 @@ class Ctx:
         in ``first_reads``. Read already when the guard read them with its own
         (``read_ahead``): taken from there, once."""
         ahead = take_read_ahead(self.context, self.update.update_id)
+        more = also(self.update, self.services) if also is not None else ()
         if ahead is None:
-            more = also(self.update, self.services) if also is not None else ()
             found = await self.db.read_many(read_ahead_queries(self.user_id, more))
         else:
             found, self.stored = ahead
         self.person = person_from(found[0])
         self.first_reads = found[1:]
+        if len(more) == len(self.first_reads):
+            self.ahead = ahead_of(more, self.first_reads)
+
+    @property
+    def reads(self) -> Reader:
+        """Where to read before this update writes: its reads made ahead are served from
+        what was read with the person, the rest read from the database."""
+        return AheadReader(self.db, self.ahead) if self.ahead else self.db
 
     def member(self) -> Person:
         """The person, who must have joined; otherwise ``NotMember``."""
@@ -185,6 +196,7 @@ class Ctx:
             self.write,
             self.user_id,
             at_once=self.write_at_once,
+            reads=AheadReader(self.db, self.ahead) if self.ahead else None,
         )
 
     # --- time ----------------------------------------------------------------
@@ -246,6 +258,7 @@ class Ctx:
         return journeys.take_shown(self.db, self.user_id)
 
     def _written(self) -> None:
+        self.ahead.clear()  # what was read ahead may have changed with this write
         self.wrote = True
         self.writes += 1
         if KILL_AFTER_COMMIT is not None:

@@ -277,8 +277,13 @@ async def revoke_invitation(tx: Tx, invitation_id: int, actor_id: int) -> bool:
 
 async def pending(db: Reader, tg_user_id: int) -> tuple[str, dict[str, Any]] | None:
     """What the bot waits for next from this user, if anything."""
-    row = await db.one("SELECT kind, data FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
+    row = await db.one(*pending_query(tg_user_id))
     return None if row is None else (row["kind"], json.loads(row["data"]))
+
+
+def pending_query(tg_user_id: int) -> Query:
+    """The statement ``pending`` reads (to read ahead with the person)."""
+    return ("SELECT kind, data FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
 
 
 SET_PENDING = (
