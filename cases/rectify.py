@@ -230,6 +230,7 @@ async def add_after_photo(
     file_unique_id: str | None,
     rules: EvidenceRules,
     reused_of: int | None = None,
+    then: Waiting | None = None,
 ) -> bool:
     """An after-photo of the fix, flagged by what its capture time says (``ledger.evidence``);
     False when the same picture was attached already."""
@@ -250,6 +251,8 @@ async def add_after_photo(
         )
         if actor.user_id is not None:
             await evidence_store.release(tx, actor.user_id)
+        if then is not None:  # the caller's own, in the same transaction
+            await then(tx)
     return added
 
 

@@ -327,7 +327,7 @@ async def store_before(
 
 async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
     """The reporter keeps a before-photo that matches another school's: stored flagged."""
-    hazard = await hazards.hazard(ctx.db, held.hazard_id)
+    hazard = await hazards.hazard(ctx.reads, held.hazard_id)
     if (
         hazard is None
         or hazard.reported_by != ctx.member().id

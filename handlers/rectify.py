@@ -366,11 +366,27 @@ async def _store_after(
     stored: StoredPhoto,
     file_unique_id: str | None,
     reused_of: int | None,
+    next_question: FixReport | None = None,
 ) -> None:
-    """Attach an after-photo (``cases.rectify.add_after_photo``) and say so."""
+    """Attach an after-photo (``cases.rectify.add_after_photo``) and say so; what
+    ``next_question`` shows is read in the same transaction."""
+    asked: dict[Query, list[Row]] = {}
+
+    async def reading(tx: Tx) -> None:
+        if next_question is not None:
+            asked.update(await _question_reads(tx, next_question))
+
     added = await case.add_after_photo(
-        ctx.actor(), hazard.id, fix_id, stored, file_unique_id, ctx.services.evidence, reused_of
+        ctx.actor(),
+        hazard.id,
+        fix_id,
+        stored,
+        file_unique_id,
+        ctx.services.evidence,
+        reused_of,
+        reading,
     )
+    ctx.ahead.update(asked)
     if not added:
         await ctx.reply("fix.same_photo")
     elif reused_of:
@@ -382,11 +398,11 @@ async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
     waiting = await _waiting_fix(ctx)
     if waiting is None or waiting.fix_id != held.fix_report_id or waiting.stage == "note":
         raise Stale()
-    hazard, _ = await case.acting(ctx.db, ctx.member(), held.hazard_id, Action.FIX)
+    hazard, _ = await case.acting(ctx.reads, ctx.member(), held.hazard_id, Action.FIX)
     assert held.fix_report_id is not None  # an after-photo is held with its fix report
     await ctx.settle(ctx.t("evidence.keep"))
     await _store_after(
-        ctx, hazard, held.fix_report_id, held.photo, held.file_unique_id, held.matches
+        ctx, hazard, held.fix_report_id, held.photo, held.file_unique_id, held.matches, waiting
     )
     await waiting.again(ctx)
 
@@ -454,7 +470,7 @@ class FixReport(Journey):
         if await evidence.screen(
             ctx, hazard, stored, picture.file_unique_id, "after", fix_report_id=self.fix_id
         ):
-            await _store_after(ctx, hazard, self.fix_id, stored, picture.file_unique_id, None)
+            await _store_after(ctx, hazard, self.fix_id, stored, picture.file_unique_id, None, self)
         await self.again(ctx)
 
     async def again(self, ctx: Ctx) -> None:

@@ -315,11 +315,12 @@ def _card_buttons(ctx: Ctx, hazard: Hazard, facts: Facts) -> Keyboard:
 async def show_card(ctx: Ctx, hazard_id: int) -> None:
     """The photos (before, then after), then the card with its buttons."""
     hazard, facts = await load(ctx, hazard_id)
+    reads = ctx.reads  # a card's tap read all these with the person (``Card``)
     detail = CardDetail(
-        photos=await hazards.photos_of(ctx.db, hazard_id),
-        fixes=await store.fix_reports_of(ctx.db, hazard_id),
-        changes=await store.deadline_changes_of(ctx.db, hazard_id),
-        history=await store.history(ctx.db, hazard_id),
+        photos=await hazards.photos_of(reads, hazard_id),
+        fixes=await store.fix_reports_of(reads, hazard_id),
+        changes=await store.deadline_changes_of(reads, hazard_id),
+        history=await store.history(reads, hazard_id),
     )
     query = ctx.update.callback_query
     if query is not None:

@@ -163,10 +163,12 @@ def photo_record(row: Row) -> Photo:
 
 async def photos_of(db: Reader, hazard_id: int) -> list[Photo]:
     """Before-photos first, then after-photos, each in the order they came."""
-    rows = await db.all(
-        "SELECT * FROM photos WHERE hazard_id = ? ORDER BY kind = 'after', id", (hazard_id,)
-    )
+    rows = await db.all(*photos_of_query(hazard_id))
     return [photo_record(row) for row in rows]
+
+
+def photos_of_query(hazard_id: int) -> Query:
+    return ("SELECT * FROM photos WHERE hazard_id = ? ORDER BY kind = 'after', id", (hazard_id,))
 
 
 async def pending_in_building(db: Reader, building_id: int) -> int:

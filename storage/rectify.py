@@ -253,13 +253,27 @@ async def _decide(tx: Tx, fix_id: int, person_id: int, state: str, reason: str |
 
 async def fix_reports_of(db: Reader, hazard_id: int) -> list[FixReport]:
     """Every fix report of a hazard that was sent, with who signed, oldest first."""
-    rows = await db.all(
+    return [_fix(row) for row in await db.all(*fix_reports_of_query(hazard_id))]
+
+
+def fix_reports_of_query(hazard_id: int) -> Query:
+    return (
         "SELECT f.*, r.name AS reporter_name, d.name AS decider_name FROM fix_reports f"
         " JOIN people r ON r.id = f.reported_by LEFT JOIN people d ON d.id = f.decided_by"
         " WHERE f.hazard_id = ? AND f.state NOT IN ('draft', 'dropped') ORDER BY f.id",
         (hazard_id,),
     )
-    return [_fix(row) for row in rows]
+
+
+def card_queries(hazard_id: int) -> list[Query]:
+    """All a hazard's card reads, known from its id: to read ahead in one trip."""
+    return [
+        *facts_queries(hazard_id),
+        hazards.photos_of_query(hazard_id),
+        fix_reports_of_query(hazard_id),
+        deadline_changes_of_query(hazard_id),
+        history_query(hazard_id),
+    ]
 
 
 # --- deadlines -------------------------------------------------------------------
@@ -347,13 +361,16 @@ async def decide_extension(
 
 async def deadline_changes_of(db: Reader, hazard_id: int) -> list[DeadlineChange]:
     """Every change of the hazard's deadline (asked, decided), with who, oldest first."""
-    rows = await db.all(
+    return [_change(row) for row in await db.all(*deadline_changes_of_query(hazard_id))]
+
+
+def deadline_changes_of_query(hazard_id: int) -> Query:
+    return (
         "SELECT c.*, a.name AS asker_name, d.name AS decider_name FROM deadline_changes c"
         " JOIN people a ON a.id = c.asked_by LEFT JOIN people d ON d.id = c.decided_by"
         " WHERE c.hazard_id = ? ORDER BY c.id",
         (hazard_id,),
     )
-    return [_change(row) for row in rows]
 
 
 # --- lists -----------------------------------------------------------------------------
@@ -439,16 +456,20 @@ async def extensions_waiting(
 
 async def history(db: Reader, hazard_id: int) -> list[HistoryEvent]:
     """The hazard's event log, with who did what, oldest first."""
-    rows = await db.all(
+    rows = await db.all(*history_query(hazard_id))
+    return [
+        HistoryEvent(row["action"], datetime.fromisoformat(row["at"]), row["actor_name"])
+        for row in rows
+    ]
+
+
+def history_query(hazard_id: int) -> Query:
+    return (
         "SELECT e.action, e.at, p.name AS actor_name FROM events e"
         " LEFT JOIN people p ON p.id = e.actor_id"
         " WHERE e.subject = 'hazard' AND e.subject_id = ? ORDER BY e.id",
         (hazard_id,),
     )
-    return [
-        HistoryEvent(row["action"], datetime.fromisoformat(row["at"]), row["actor_name"])
-        for row in rows
-    ]
 
 
 async def people_with_role(db: Reader, role: str, school_id: int | None = None) -> list[Contact]:
