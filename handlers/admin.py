@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from cases import campus as registering
 from cases import invitations
-from handlers.base import Button, Ctx, entry, reading
+from handlers.base import Button, Ctx, Services, entry, reading
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, current, journey
 from handlers.pages import page_line, page_of
@@ -43,7 +43,7 @@ from ledger.roles import (
     require,
 )
 from storage import people
-from storage.db import Tx
+from storage.db import Query, Tx
 from telegram_rules.fit import fit, room_for
 from texts import Html
 
@@ -301,8 +301,11 @@ class FormChoice(Tap):
     field: str
     value: str
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [people.pending_query(tg_user_id)]
+
     async def tap(self, ctx: Ctx) -> None:
-        state = await current(ctx)
+        state = await current(ctx, ctx.reads)
         if not isinstance(state, Filling) or state.form != self.form:
             raise Stale()
         field = state.next_field()

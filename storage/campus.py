@@ -254,6 +254,21 @@ async def building_by_id(db: Reader, building_id: int) -> Building | None:
     return None if row is None else _building(row)
 
 
+def districts_query() -> Query:
+    """The districts the schools name (``districts_from``)."""
+    return ("SELECT DISTINCT district FROM schools WHERE district != '' ORDER BY district", ())
+
+
+def districts_from(rows: list[Row]) -> list[str]:
+    """The districts read by ``districts_query``, in order."""
+    return sorted(str(r["district"]) for r in rows)
+
+
+async def districts(db: Reader) -> list[str]:
+    """The districts the schools name, in order (each once)."""
+    return districts_from(await db.all(*districts_query()))
+
+
 def building_query(building_id: int) -> Query:
     """The statement ``building_by_id`` reads, to read with others (``building_from``)."""
     return (_BUILDING + " WHERE id = ?", (building_id,))
