@@ -16,7 +16,7 @@ from telegram import Document, PhotoSize
 
 from cases import hazards as reported
 from handlers import evidence, named
-from handlers.base import Button, Ctx
+from handlers.base import Button, Ctx, Services
 from handlers.buttons import Tap, button
 from handlers.download import download
 from handlers.pages import page_line, page_of
@@ -155,12 +155,13 @@ async def _choices(
 ) -> tuple[str, list[list[Button]]]:
     """Which building, or who answers for it: a page of the school's buildings or people
     (``handlers.pages``: however many, each one can be chosen)."""
+    reads = ctx.reads  # a page turned read these with the person (``HazardChoices``)
     if step is Step.BUILDING:
-        found = await campus.buildings_of(ctx.db, ctx.member().school_ids)
-        entries = [(b.name, _data(hazard, step, b.id)) for b in found]
+        rows = await reads.all(*campus.members_buildings_list_query(ctx.user_id))
+        entries = [(b.name, _data(hazard, step, b.id)) for b in campus.buildings_list_from(rows)]
     else:
-        mates = await people.colleagues(ctx.db, hazard.school_id)
-        entries = [(m.name, _data(hazard, step, m.id)) for m in mates]
+        rows = await reads.all(*people.hazard_colleagues_query(hazard.id))
+        entries = [(m.name, _data(hazard, step, m.id)) for m in people.contacts_from(rows)]
     page = page_of(ctx, entries, number, lambda n: HazardChoices(hazard.id, step, n))
     title = ctx.t("hazard.title", id=hazard.id, building=hazard.building_name or "?")
     lines = [title, ctx.t(f"hazard.ask.{step.name.lower()}"), page_line(ctx, page)]
@@ -177,8 +178,16 @@ class HazardChoices(Tap):
     step: Step
     page: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        listed = (
+            campus.members_buildings_list_query(tg_user_id)
+            if self.step is Step.BUILDING
+            else people.hazard_colleagues_query(self.hazard_id)
+        )
+        return [hazards.hazard_query(self.hazard_id), listed]
+
     async def tap(self, ctx: Ctx) -> None:
-        draft = await hazards.hazard(ctx.db, self.hazard_id)
+        draft = await hazards.hazard(ctx.reads, self.hazard_id)
         if draft is None or draft.reported_by != ctx.member().id:
             raise NotAllowed()
         if draft.state != "draft" or step_of(draft) is not self.step:

@@ -239,6 +239,22 @@ async def building(db: Reader, building_id: int) -> Row | None:
     return await db.one("SELECT * FROM buildings WHERE id = ?", (building_id,))
 
 
+def members_buildings_list_query(tg_user_id: int) -> Query:
+    """``buildings_of`` the schools the person (by Telegram id) is a member of, in the
+    order they joined them, in one statement (``buildings_list_from``)."""
+    return (
+        "SELECT b.id, b.school_id, b.name, b.use, b.floors, b.year_built, b.out_of_use,"
+        " b.missed_visit_id FROM buildings b JOIN memberships m ON m.school_id = b.school_id"
+        " JOIN people p ON p.id = m.person_id WHERE p.tg_user_id = ?"
+        " GROUP BY b.id ORDER BY MIN(m.id), b.name",
+        (tg_user_id,),
+    )
+
+
+def buildings_list_from(rows: list[Row]) -> list[Building]:
+    return [_building(row) for row in rows]
+
+
 async def buildings_of(db: Reader, school_ids: Sequence[int]) -> list[Building]:
     """The buildings of these schools, school by school, by name."""
     found: list[Building] = []
