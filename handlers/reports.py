@@ -31,6 +31,7 @@ from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports, qr
 from storage import campus, supervision
+from storage.db import Query
 from storage.reporting import SchoolData, city_data, hazard_count, phase_dues, school_data
 from storage.workers import Progress
 from telegram_rules import MAX_TEXT
@@ -114,7 +115,7 @@ async def _school_menu(ctx: Ctx, school_id: int) -> None:
 
 async def _city_menu(ctx: Ctx, number: int = 1, edit: bool = False) -> None:
     """The city's files, and a page of the schools, each opening its own menu."""
-    schools = await campus.schools_by_name(ctx.db)
+    schools = await campus.schools_by_name(ctx.reads)
     buttons: list[list[Button]] = [
         [
             Export("c", 0).labelled(ctx.t("reports.button.city")),
@@ -143,6 +144,9 @@ class SchoolsPage(Tap):
 
     reads_only = in_place = True
     page: int
+
+    def first_reads(self) -> list[Query]:
+        return [campus.schools_by_name_query()]
 
     async def tap(self, ctx: Ctx) -> None:
         require(ctx.member().is_taskforce)  # whose menu it is

@@ -197,7 +197,11 @@ async def school_by_id(db: Reader, school_id: int) -> School | None:
 
 async def schools_by_name(db: Reader) -> list[School]:
     """Every school, by name."""
-    return [_school(row) for row in await db.all(_SCHOOL + " ORDER BY name")]
+    return [_school(row) for row in await db.all(*schools_by_name_query())]
+
+
+def schools_by_name_query() -> Query:
+    return (_SCHOOL + " ORDER BY name", ())
 
 
 async def create_building(

@@ -257,6 +257,24 @@ async def invitations_for(db: Reader, school_id: int | None, now: datetime) -> l
     return [found for found in map(_invitation, rows) if found.expires_at > now]
 
 
+def invitations_seen_query(tg_user_id: int) -> Query:
+    """The usable invitations of the city and of every school the person (by Telegram id)
+    is a member of: whichever list they may see is among them (``invitations_in``)."""
+    return (
+        f"{_INVITATION} WHERE (i.school_id IS NULL OR i.school_id IN (SELECT m.school_id"  # noqa: S608
+        " FROM memberships m JOIN people p ON p.id = m.person_id WHERE p.tg_user_id = ?))"
+        " AND i.revoked_at IS NULL AND i.uses < i.max_uses ORDER BY i.id",
+        (tg_user_id,),
+    )
+
+
+def invitations_in(rows: list[Row], school_id: int | None, now: datetime) -> list[Invitation]:
+    """``invitations_for`` the school (the city's when None), among those read by
+    ``invitations_seen_query``."""
+    found = [_invitation(row) for row in rows if row["school_id"] == school_id]
+    return [i for i in found if i.expires_at > now]
+
+
 async def invitation(db: Reader, invitation_id: int) -> Invitation | None:
     row = await db.one(f"{_INVITATION} WHERE i.id = ?", (invitation_id,))
     return None if row is None else _invitation(row)
