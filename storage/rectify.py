@@ -485,6 +485,48 @@ async def people_with_role(db: Reader, role: str, school_id: int | None = None) 
     return [people.contact(row) for row in rows]
 
 
+# The schools a person (by Telegram id) is a member of, and the person's id.
+_MEMBER_SCHOOLS = (
+    "(SELECT m.school_id FROM memberships m JOIN people p ON p.id = m.person_id"
+    " WHERE p.tg_user_id = ?)"
+)
+_PERSON = "(SELECT id FROM people WHERE tg_user_id = ?)"
+
+
+def task_queries(tg_user_id: int) -> list[Query]:
+    """A person's task list, read with them (by Telegram id) in one trip: the open hazards
+    they answer for, then, in every school they are a member of, the fixes and requests
+    waiting (not their own) and the hazards without a member answering for them. Which of
+    those schools they manage is the rules' to say (``listed_in``)."""
+    uid = (tg_user_id,)
+    return [
+        (f"{_LIST} WHERE h.responsible_id = {_PERSON} AND h.state = 'open'", uid),
+        (
+            f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"
+            f" WHERE h.school_id IN {_MEMBER_SCHOOLS} AND h.state = 'submitted'"
+            f" AND f.reported_by IS NOT {_PERSON} ORDER BY f.submitted_at",
+            uid * 2,
+        ),
+        (
+            f"{_LIST} JOIN deadline_changes c ON c.hazard_id = h.id AND c.state = 'asked'"
+            f" WHERE h.school_id IN {_MEMBER_SCHOOLS} AND c.asked_by IS NOT {_PERSON}"
+            " ORDER BY c.asked_at",
+            uid * 2,
+        ),
+        (
+            f"{_LIST} WHERE h.school_id IN {_MEMBER_SCHOOLS} AND h.state = 'open'"
+            " AND h.responsible_id IS NULL ORDER BY h.deadline, h.id",
+            uid,
+        ),
+    ]
+
+
+def listed_in(rows: list[Row], school_ids: Sequence[int] | None = None) -> list[Listed]:
+    """Hazards read by ``task_queries``; only those of ``school_ids`` when given."""
+    found = [_listed(row) for row in rows]
+    return found if school_ids is None else [h for h in found if h.school_id in school_ids]
+
+
 async def unassigned(db: Reader, school_ids: list[int]) -> list[Listed]:
     """Open hazards whose responsible person is only a typed name, not a member."""
     marks = ",".join("?" * len(school_ids))
