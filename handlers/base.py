@@ -291,9 +291,11 @@ class Ctx:
 
     async def ask_typed(self, topic: str, text: str, keyboard: Keyboard | Markup = None) -> None:
         """A question that may be answered by typing: remembered, to confirm the answer in it."""
-        message = await self.ask(text, keyboard)
-        async with self.db.write() as tx:
-            await questions.set_open_question(tx, self.chat_id, topic, message.message_id, text)
+        message = await self.say(text, keyboard)
+        # Shown, and open to a typed answer, in one transaction (the question's own).
+        await journeys.shown(
+            self.db, self.user_id, message.message_id, self.lang, typed=(topic, text)
+        )
 
     async def confirm_typed(self, topic: str, note: str) -> None:
         """A typed answer shown under its question, whose buttons go (as a tap's answer is)."""
