@@ -189,9 +189,14 @@ def _school(row: Row) -> School:
     return School(row["id"], row["name"], row["kind"], row["ownership"], row["district"])
 
 
+def school_query(school_id: int) -> Query:
+    """The statement ``school_by_id`` reads (to read ahead)."""
+    return (_SCHOOL + " WHERE id = ?", (school_id,))
+
+
 async def school_by_id(db: Reader, school_id: int) -> School | None:
     """The school, typed (``school`` is its row, for the callers still reading rows)."""
-    row = await db.one(_SCHOOL + " WHERE id = ?", (school_id,))
+    row = await db.one(*school_query(school_id))
     return None if row is None else _school(row)
 
 
