@@ -25,9 +25,12 @@ from typing import Any
 import pytest
 
 from handlers.buttons import KINDS
+from handlers.guard import DROPPED_MARK_AFTER
 from ledger.clock import FakeClock
 from ledger.roles import Role
 from storage import campus, inbox, journeys, people, trace
+from storage.ahead import AheadReader, ahead_of
+from storage.db import Database
 from tests import scenes
 from tests.conftest import SHANGHAI, jpeg, link_code, make_school, seed_person
 from tests.rectify_helpers import Scene, report, report_fix, scene
@@ -727,3 +730,61 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- how the budget is kept ----------------------------------------------------------------
+
+
+async def test_a_page_turned_is_marked_done_soon_after_and_a_replay_shows_the_same_page(
+    sim: Simulator,
+) -> None:
+    """A page turn writes nothing itself: its update is marked done with others soon after.
+    Fed again before that (a crash in between), it shows what the message shows already."""
+    school = await make_school(sim)
+    await many_buildings(sim, school.school_id)
+    listed = (await school.staff.send("/inspect"))[-1]
+    message, data = school.staff._button("下一页")
+    raw = school.staff.tap_update(data, message)
+    await sim.deliver(raw)
+    update_id = raw["update_id"]
+    done = "SELECT done_at IS NOT NULL FROM inbox WHERE update_id = ?"
+    assert await sim.db.value(done, (update_id,)) == 0  # not yet: no commit of its own
+    page = school.staff.messages[-1]
+    assert page.message_id == listed.message_id and "第 2/2 页" in page.text
+    shown = page.text, page.buttons
+    await sim.handle(raw)  # the replay at start-up
+    # What Telegram refuses and the bot takes in its stride: the tap was answered before,
+    # and the message shows that page already.
+    assert [v.split(":")[0] for v in sim.api.violations] == [
+        "answerCallbackQuery",
+        "editMessageText",
+    ]
+    assert "message is not modified" in sim.api.violations[1]
+    sim.api.violations.clear()
+    sim.assert_clean()
+    assert (school.staff.messages[-1].text, school.staff.messages[-1].buttons) == shown
+    await asyncio.sleep(DROPPED_MARK_AFTER + 0.2)
+    assert await sim.db.value(done, (update_id,)) == 1
+
+
+async def test_reads_made_ahead_are_served_until_the_update_writes(fresh_db: Database) -> None:
+    """``AheadReader`` answers a statement read ahead from what was read, any other from the
+    database; emptied (as the update's first write empties it), it reads afresh."""
+    async with fresh_db.write() as tx:
+        await tx.run(
+            "INSERT INTO schools (name, kind, ownership, district, created_at)"
+            " VALUES ('甲校', 'primary', 'public', '城关镇', 'x')"
+        )
+    query = campus.districts_query()
+    rows = ahead_of([query], [await fresh_db.all(*query)])
+    reads = AheadReader(fresh_db, rows)
+    async with fresh_db.write() as tx:
+        await tx.run("UPDATE schools SET district = '新区'")
+    async with trace.counting(fresh_db) as tally:
+        assert await campus.districts(reads) == ["城关镇"]  # as read ahead
+    assert tally.snapshot().read_trips == 0
+    assert [r["name"] for r in await reads.all("SELECT name FROM schools")] == ["甲校"]
+    rows.clear()
+    assert await campus.districts(reads) == ["新区"]
+    found = await reads.read_many([query, ("SELECT COUNT(*) FROM schools", ())])
+    assert [list(r) for r in found[0]] == [["新区"]] and found[1][0][0] == 1
