@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 
 from ledger.clock import Clock
 from ledger.roles import Person
-from storage.db import Database, Tx, Writes
+from storage.db import Database, Reader, Tx, Writes
 
 T = TypeVar("T")
 
@@ -40,6 +40,14 @@ class Actor:
     user_id: int | None = None
     # How ``write_at_once`` opens the transaction; None: a plain one (the command line).
     at_once: AtOnce | None = None
+    # What the case reads through: the database, or the tap's reads made ahead in the
+    # guard's trip (``storage.ahead.AheadReader``), served until the update first writes.
+    reads: Reader | None = None
+
+    @property
+    def reader(self) -> Reader:
+        """Where a case reads before it writes."""
+        return self.reads if self.reads is not None else self.db
 
     async def write_at_once(self, work: Callable[[Writes], T]) -> T:
         """The same transaction as ``write``, for a write known whole before it runs (a

@@ -190,7 +190,7 @@ async def start_fix(
     """The responsible person (or a manager) starts a fix report: after-photos first.
     Somebody else's unfinished report is dropped, and they are told."""
     person = actor.person
-    hazard, facts = await entitled_to(actor.db, person, hazard_id, Action.FIX)
+    hazard, facts = await entitled_to(actor.reader, person, hazard_id, Action.FIX)
     transition(person, Action.FIX, facts)
     replaced = None
     async with actor.write() as tx:
@@ -230,10 +230,11 @@ async def add_after_photo(
     file_unique_id: str | None,
     rules: EvidenceRules,
     reused_of: int | None = None,
+    then: Waiting | None = None,
 ) -> bool:
     """An after-photo of the fix, flagged by what its capture time says (``ledger.evidence``);
     False when the same picture was attached already."""
-    hazard, facts = await load(actor.db, actor.person, hazard_id)
+    hazard, facts = await load(actor.reader, actor.person, hazard_id)
     transition(actor.person, Action.FIX, facts)
     flag = after_photo_flag(photo.taken_at, hazard.reported_at, actor.now(), rules, actor.clock.tz)
     async with actor.write() as tx:
@@ -250,16 +251,18 @@ async def add_after_photo(
         )
         if actor.user_id is not None:
             await evidence_store.release(tx, actor.user_id)
+        if then is not None:  # the caller's own, in the same transaction
+            await then(tx)
     return added
 
 
 async def fix_photos_done(actor: Actor, hazard_id: int, fix_id: int, waiting: Waiting) -> None:
     """``照片已发完``: at least one after-photo, then the note is asked (``waiting``)."""
-    hazard, _ = await load(actor.db, actor.person, hazard_id)
-    fix = await store.fix_report(actor.db, fix_id)
+    hazard, _ = await load(actor.reader, actor.person, hazard_id)
+    fix = await store.fix_report(actor.reader, fix_id)
     if fix is None or fix.hazard_id != hazard.id or fix.reported_by != actor.person.id:
         raise NotAllowed()
-    if not await store.after_photos(actor.db, fix_id):
+    if not await store.after_photos(actor.reader, fix_id):
         raise NeedPhoto()
     async with actor.write() as tx:
         await waiting(tx)
@@ -277,13 +280,13 @@ async def submit_fix(
     """The note: the fix is reported (the responsible person's signature); the verifiers
     get the photos before and after, side by side, with what is suspect about them."""
     person = actor.person
-    hazard, facts = await load(actor.db, person, hazard_id)
+    hazard, facts = await load(actor.reader, person, hazard_id)
     transition(person, Action.FIX, facts)
     note = clean_text(text, TEXT_MAX)
-    after = await store.after_photos(actor.db, fix_id)
+    after = await store.after_photos(actor.reader, fix_id)
     if not after:
         raise NeedPhoto()
-    before = [p for p in await hazards.photos_of(actor.db, hazard.id) if p.kind == "before"]
+    before = [p for p in await hazards.photos_of(actor.reader, hazard.id) if p.kind == "before"]
     # The album: a flagged photo beside the one on record it copies, then before and
     # after side by side, at most five of each; ten in all (Telegram's limit).
     pairs, flags = await evidence(hazard, after)
@@ -335,8 +338,8 @@ async def deciding_fix(
     actor: Actor, hazard_id: int, fix_id: int, action: Action
 ) -> tuple[Hazard, Facts]:
     """The fix a verify or return button names, which this person may decide now."""
-    hazard, facts = await entitled_to(actor.db, actor.person, hazard_id, action)
-    fix = await store.fix_report(actor.db, fix_id)
+    hazard, facts = await entitled_to(actor.reader, actor.person, hazard_id, action)
+    fix = await store.fix_report(actor.reader, fix_id)
     if fix is None or fix.hazard_id != hazard.id:
         raise NotAllowed()
     if facts.fix_id != fix_id:
@@ -375,7 +378,7 @@ async def return_fix(
 ) -> FixReturned:
     """The reason: the fix goes back to the responsible person as a task again."""
     person = actor.person
-    hazard, facts = await load(actor.db, person, hazard_id)
+    hazard, facts = await load(actor.reader, person, hazard_id)
     if facts.fix_id != fix_id:
         raise Stale()
     transition(person, Action.RETURN, facts)
@@ -450,7 +453,7 @@ async def _report_up(tx: Tx, hazard: Hazard) -> None:
 
 async def extension_date(actor: Actor, hazard_id: int, text: str) -> date:
     """The later deadline typed: a date later than the one in force."""
-    hazard, facts = await load(actor.db, actor.person, hazard_id)
+    hazard, facts = await load(actor.reader, actor.person, hazard_id)
     transition(actor.person, Action.EXTEND, facts)
     return check_extension(hazard.deadline, parse_date(text, actor.today()))
 
@@ -467,7 +470,7 @@ async def ask_extension(
 ) -> ExtensionAsked:
     """A date, then a reason: the request goes to the school's managers (or the task force)."""
     person = actor.person
-    hazard, facts = await load(actor.db, person, hazard_id)
+    hazard, facts = await load(actor.reader, person, hazard_id)
     transition(person, Action.EXTEND, facts)
     reason = clean_text(text, TEXT_MAX)
     new = check_extension(hazard.deadline, parse_date(wanted, actor.today()))
@@ -505,11 +508,11 @@ async def ask_extension(
 
 async def deciding_extension(actor: Actor, hazard_id: int, change_id: int) -> Hazard:
     """The request an approve or refuse button names, which this person may decide now."""
-    hazard, facts = await entitled_to(actor.db, actor.person, hazard_id, Action.DECIDE)
-    asked = await store.deadline_change(actor.db, change_id)
+    hazard, facts = await entitled_to(actor.reader, actor.person, hazard_id, Action.DECIDE)
+    asked = await store.deadline_change(actor.reader, change_id)
     if asked is None or asked.hazard_id != hazard.id:
         raise NotAllowed()
-    await _waiting_change(actor.db, hazard, change_id)
+    await _waiting_change(actor.reader, hazard, change_id)
     transition(actor.person, Action.DECIDE, facts)
     return hazard
 
@@ -534,8 +537,8 @@ async def decide_extension(
 ) -> ExtensionDecided:
     """Approve (``refusal`` None), or refuse with the reason typed; the asker is told."""
     person = actor.person
-    hazard, facts = await load(actor.db, person, hazard_id)
-    change = await _waiting_change(actor.db, hazard, change_id)
+    hazard, facts = await load(actor.reader, person, hazard_id)
+    change = await _waiting_change(actor.reader, hazard, change_id)
     transition(person, Action.DECIDE, facts)
     reason = None if refusal is None else clean_text(refusal, TEXT_MAX)
     key = "extension.approved" if reason is None else "extension.refused"
@@ -564,7 +567,7 @@ async def decide_extension(
 
 async def demolition_date(actor: Actor, hazard_id: int, text: str) -> date:
     """The demolition date typed, for a hazard this person may mark as unfixable."""
-    _, facts = await load(actor.db, actor.person, hazard_id)
+    _, facts = await load(actor.reader, actor.person, hazard_id)
     transition(actor.person, Action.UNFIXABLE, facts)
     return parse_date(text, actor.today())
 
@@ -579,7 +582,7 @@ async def mark_unfixable(actor: Actor, hazard_id: int, due_text: str, text: str)
     """A demolition date, then the reason: out of use; the task force and the responsible
     person are told."""
     person = actor.person
-    hazard, facts = await load(actor.db, person, hazard_id)
+    hazard, facts = await load(actor.reader, person, hazard_id)
     transition(person, Action.UNFIXABLE, facts)
     reason = clean_text(text, TEXT_MAX)
     due = parse_date(due_text, actor.today())
@@ -614,9 +617,11 @@ async def reassign_choices(actor: Actor, hazard_id: int) -> tuple[Hazard, dict[i
 
 
 async def _reassigning(actor: Actor, hazard_id: int) -> tuple[Hazard, Facts, dict[int, str]]:
-    hazard, facts = await entitled_to(actor.db, actor.person, hazard_id, Action.REASSIGN)
+    hazard, facts = await entitled_to(actor.reader, actor.person, hazard_id, Action.REASSIGN)
     transition(actor.person, Action.REASSIGN, facts)
-    mates = {m.id: m.name for m in await people.colleagues(actor.db, hazard.school_id)}
+    # Named by the hazard, as a reassigning tap reads them ahead with the person.
+    found = await actor.reader.all(*people.hazard_colleagues_query(hazard.id))
+    mates = {m.id: m.name for m in people.contacts_from(found)}
     return hazard, facts, mates
 
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from cases import campus as registering
 from cases import invitations
-from handlers.base import Button, Ctx, entry, reading
+from handlers.base import Button, Ctx, Services, entry, reading
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, current, journey
 from handlers.pages import page_line, page_of
@@ -43,7 +43,7 @@ from ledger.roles import (
     require,
 )
 from storage import people
-from storage.db import Tx
+from storage.db import Query, Row, Tx
 from telegram_rules.fit import fit, room_for
 from texts import Html
 
@@ -301,8 +301,11 @@ class FormChoice(Tap):
     field: str
     value: str
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [people.pending_query(tg_user_id)]
+
     async def tap(self, ctx: Ctx) -> None:
-        state = await current(ctx)
+        state = await current(ctx, ctx.reads)
         if not isinstance(state, Filling) or state.form != self.form:
             raise Stale()
         field = state.next_field()
@@ -358,23 +361,31 @@ async def list_invitations(ctx: Ctx) -> None:
 class InvitationsPage(Tap):
     """Another page of the invitations one may revoke, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     page: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [people.invitations_seen_query(tg_user_id)]
+
     async def tap(self, ctx: Ctx) -> None:
-        text, rows = await _invitations_page(ctx, self.page)
+        seen = (await self.read_first(ctx))[0]
+        text, rows = await _invitations_page(ctx, self.page, seen)
         await ctx.edit(text, rows)
 
 
-async def _invitations_page(ctx: Ctx, number: int) -> tuple[str, list[list[Button]]]:
-    """One page of the list: a line and a revoke button for each invitation on it."""
+async def _invitations_page(
+    ctx: Ctx, number: int, seen: list[Row] | None = None
+) -> tuple[str, list[list[Button]]]:
+    """One page of the list: a line and a revoke button for each invitation on it.
+    ``seen``: the invitations the person may see, read ahead (``InvitationsPage``)."""
     person = ctx.member()
     school = None if person.is_taskforce else _managed_school(ctx)
-    found = [
-        r
-        for r in await people.invitations_for(ctx.db, school, ctx.now())
-        if may_revoke(person, r.role, school)
-    ]
+    usable = (
+        people.invitations_in(seen, school, ctx.now())
+        if seen is not None
+        else await people.invitations_for(ctx.db, school, ctx.now())
+    )
+    found = [r for r in usable if may_revoke(person, r.role, school)]
     if not found:
         return ctx.t("invitations.none"), []
     buttons = [Revoke(r.id).labelled(ctx.t("invitations.revoke", code=r.code)) for r in found]

@@ -53,7 +53,8 @@ from ledger.errors import Stale, XiaoanError
 from ledger.evidence import EvidenceRules
 from ledger.roles import Person, require_member
 from storage import inbox, journeys, questions
-from storage.db import Database, Query, Row, Tx, Writes
+from storage.ahead import AheadReader, ahead_of
+from storage.db import Database, Query, Reader, Row, Tx, Writes
 from storage.evidence import PhashIndex
 from storage.people import person_from, person_query
 from storage.photos import PhotoStore
@@ -132,6 +133,8 @@ class Ctx:
         self.person: Person | None = None
         # What ``load_person`` read with the person, in the order asked.
         self.first_reads: list[list[Row]] = []
+        # The same, by query, served by ``reads`` until this update first writes.
+        self.ahead: dict[Query, list[Row]] = {}
         self.wrote = False  # the update is marked done: by its write, or by a mark of its own
         # Found in the inbox by the guard (``storage.inbox.Arrival.stored``): a power cut
         # that lost this update's commit would have it applied again at start-up.
@@ -164,13 +167,21 @@ class Ctx:
         in ``first_reads``. Read already when the guard read them with its own
         (``read_ahead``): taken from there, once."""
         ahead = take_read_ahead(self.context, self.update.update_id)
+        more = also(self.update, self.services) if also is not None else ()
         if ahead is None:
-            more = also(self.update) if also is not None else ()
             found = await self.db.read_many(read_ahead_queries(self.user_id, more))
         else:
             found, self.stored = ahead
         self.person = person_from(found[0])
         self.first_reads = found[1:]
+        if len(more) == len(self.first_reads):
+            self.ahead = ahead_of(more, self.first_reads)
+
+    @property
+    def reads(self) -> Reader:
+        """Where to read before this update writes: its reads made ahead are served from
+        what was read with the person, the rest read from the database."""
+        return AheadReader(self.db, self.ahead) if self.ahead else self.db
 
     def member(self) -> Person:
         """The person, who must have joined; otherwise ``NotMember``."""
@@ -185,6 +196,7 @@ class Ctx:
             self.write,
             self.user_id,
             at_once=self.write_at_once,
+            reads=AheadReader(self.db, self.ahead) if self.ahead else None,
         )
 
     # --- time ----------------------------------------------------------------
@@ -246,6 +258,7 @@ class Ctx:
         return journeys.take_shown(self.db, self.user_id)
 
     def _written(self) -> None:
+        self.ahead.clear()  # what was read ahead may have changed with this write
         self.wrote = True
         self.writes += 1
         if KILL_AFTER_COMMIT is not None:
@@ -278,9 +291,11 @@ class Ctx:
 
     async def ask_typed(self, topic: str, text: str, keyboard: Keyboard | Markup = None) -> None:
         """A question that may be answered by typing: remembered, to confirm the answer in it."""
-        message = await self.ask(text, keyboard)
-        async with self.db.write() as tx:
-            await questions.set_open_question(tx, self.chat_id, topic, message.message_id, text)
+        message = await self.say(text, keyboard)
+        # Shown, and open to a typed answer, in one transaction (the question's own).
+        await journeys.shown(
+            self.db, self.user_id, message.message_id, self.lang, typed=(topic, text)
+        )
 
     async def confirm_typed(self, topic: str, note: str) -> None:
         """A typed answer shown under its question, whose buttons go (as a tap's answer is)."""
@@ -359,9 +374,8 @@ class Ctx:
             return
         markup = _markup(keyboard)
         assert markup is None or isinstance(markup, InlineKeyboardMarkup)
-        if (
-            markup == query.message.reply_markup
-            and as_shown(text, ParseMode.HTML)[0] == (query.message.text or "")
+        if markup == query.message.reply_markup and as_shown(text, ParseMode.HTML)[0] == (
+            query.message.text or ""
         ):
             return  # the same page tapped again: Telegram refuses an edit that changes nothing
         await unchanged_ok(
@@ -527,8 +541,9 @@ def error_text(ctx: Ctx, error: XiaoanError) -> str:
 Handler = Callable[[Ctx], Awaitable[None]]
 
 
-# The reads an update needs besides the person, known from the update alone.
-FirstReads = Callable[[Update], Sequence[Query]]
+# The reads an update needs besides the person, known from the update (and the services
+# the bot runs with) alone.
+FirstReads = Callable[[Update, Services], Sequence[Query]]
 
 
 def entry(
@@ -540,21 +555,38 @@ def entry(
 
 
 def reading(
-    handler: Handler,
+    handler: Handler, first_reads: FirstReads | None = None
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """``entry`` for a handler that only reads: its update is marked done before it
     answers, so a crash in between never makes it answer twice after a restart."""
-    return _wrap(handler, reads_only=True)
+    return _wrap(handler, reads_only=True, first_reads=first_reads)
+
+
+def turning(
+    handler: Handler, first_reads: FirstReads | None = None
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """``reading`` for a handler that only edits the tapped message in place (a page
+    turned): its update is marked done soon after, with others, in no commit of its own
+    (``handlers.guard.Guard.later``). Answered again after a crash in between, it edits
+    the message into what it shows already, which Telegram and ``Ctx.edit`` take as done."""
+    return _wrap(handler, reads_only=True, first_reads=first_reads, later=True)
 
 
 def _wrap(
-    handler: Handler, reads_only: bool, first_reads: FirstReads | None = None
+    handler: Handler,
+    reads_only: bool,
+    first_reads: FirstReads | None = None,
+    later: bool = False,
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     @functools.wraps(handler)
     async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ctx = Ctx(update, context)
         await ctx.load_person(first_reads)
-        if reads_only:
+        marks = context.bot_data.get("guard")
+        if later and marks is not None and update.update_id:
+            marks.later(ctx.db, update.update_id)
+            ctx.wrote = ctx.marked_first = True
+        elif reads_only:
             await ctx.mark_done()
             ctx.marked_first = True
         try:

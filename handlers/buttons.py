@@ -30,10 +30,10 @@ from typing import Any, ClassVar, TypeVar
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers.base import Button, Ctx, entry, plain, reading
+from handlers.base import Button, Ctx, Services, entry, plain, reading, turning
 from ledger.errors import BadId, NotAllowed, Stale, XiaoanError
 from ledger.ids import parse_id
-from storage.db import Query
+from storage.db import Query, Row
 from telegram_rules.fit import clip
 
 VERSION = 1
@@ -52,6 +52,14 @@ class Tap(ABC):
     legacy: ClassVar[str | None] = None
     # A tap that only reads is marked done before it answers (``handlers.base.reading``).
     reads_only: ClassVar[bool] = False
+    # A tap that only reads and edits the tapped message in place (a list turning its
+    # page): answered again after a crash, it shows what the message shows already, so
+    # it is marked done with others soon after, not in a commit of its own
+    # (``handlers.base.turning``).
+    in_place: ClassVar[bool] = False
+    # A tap that shows a walk's items or counts them: the checklist in force is read with
+    # its first reads, the first time (it never changes: kept for the connection's life).
+    uses_checklist: ClassVar[bool] = False
 
     @abstractmethod
     async def tap(self, ctx: Ctx) -> None:
@@ -61,6 +69,20 @@ class Tap(ABC):
         """Reads this tap needs, known from its data alone: read with the person in one
         trip, before ``tap`` runs (``Ctx.first_reads``). None by default."""
         return ()
+
+    def reads_in(self, services: Services, tg_user_id: int) -> Sequence[Query]:
+        """``first_reads``, for a kind whose reads also name what the bot runs with (the
+        campaign in force) or who taps: known before the tap runs all the same."""
+        return self.first_reads()
+
+    async def read_first(self, ctx: Ctx) -> list[list[Row]]:
+        """This tap's first reads: as the guard read them with the person, or (a tap
+        handled without the guard) in one trip now."""
+        if ctx.first_reads:
+            return ctx.first_reads
+        queries = self.reads_in(ctx.services, ctx.user_id)
+        found: list[list[Row]] = await ctx.db.read_many(queries) if queries else []
+        return found
 
     def pack(self) -> str:
         """The callback data: version, code, fields."""
@@ -178,16 +200,28 @@ def unpack(data: str) -> Tap:
     return _build(cls, raw)
 
 
-def first_reads(update: Update) -> Sequence[Query]:
+def first_reads(update: Update, services: Services) -> Sequence[Query]:
     """A tapped button's own first reads; none for another update, or when its data is
     stale or refused (``_tap`` answers that)."""
     query = update.callback_query
     if query is None:
         return ()
     try:
-        return unpack(query.data or "").first_reads()
+        user = update.effective_user
+        return unpack(query.data or "").reads_in(services, user.id if user else 0)
     except XiaoanError:
         return ()
+
+
+def uses_checklist(update: Update) -> bool:
+    """Whether a tapped button shows or counts a walk's items (``Tap.uses_checklist``)."""
+    query = update.callback_query
+    if query is None:
+        return False
+    try:
+        return unpack(query.data or "").uses_checklist
+    except XiaoanError:
+        return False
 
 
 async def _tap_handler(ctx: Ctx) -> None:
@@ -197,19 +231,25 @@ async def _tap_handler(ctx: Ctx) -> None:
 _tap = entry(_tap_handler, first_reads=first_reads)
 
 
-@reading
-async def _read_tap(ctx: Ctx) -> None:
+async def _read_tap_handler(ctx: Ctx) -> None:
     await unpack(ctx.tap_data).tap(ctx)
 
 
+_read_tap = reading(_read_tap_handler, first_reads=first_reads)
+_turn = turning(_read_tap_handler, first_reads=first_reads)
+
+
 async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any tapped button: unpacked, then it acts (a tap that only reads, marked first)."""
+    """Any tapped button: unpacked, then it acts (a tap that only reads, marked first;
+    one that turns a page in place, marked soon after)."""
     query = update.callback_query
     try:
-        reads_only = unpack((query.data or "") if query else "").reads_only
+        kind = unpack((query.data or "") if query else "")
     except XiaoanError:
-        reads_only = False  # answered as stale or refused by ``_tap``
-    handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]] = (
-        _read_tap if reads_only else _tap
-    )
+        kind = None  # answered as stale or refused by ``_tap``
+    handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]] = _tap
+    if kind is not None and kind.in_place:
+        handler = _turn
+    elif kind is not None and kind.reads_only:
+        handler = _read_tap
     await handler(update, context)

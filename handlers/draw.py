@@ -13,15 +13,15 @@ from dataclasses import dataclass, replace
 from html import escape
 
 from cases import supervision as case
-from handlers.base import Button, Ctx, entry
+from handlers.base import Button, Ctx, Services, entry
 from handlers.buttons import Tap, button
 from handlers.journeys import Journey, begin, journey, load
 from handlers.pages import page_line, page_of
 from ledger.buildings import SCHOOL_KINDS
 from ledger.errors import BadNumber, NotAllowed, Stale
 from ledger.supervision import DRAW_MAX, can_draw
-from storage import people
-from storage import supervision as store
+from storage import campus, people
+from storage.db import Query
 from texts import Html
 
 
@@ -33,7 +33,12 @@ def _count(text: str) -> int:
 
 
 async def _districts(ctx: Ctx) -> list[str]:
-    return sorted({s.district for s in await store.schools(ctx.db) if s.district})
+    return await campus.districts(ctx.reads)
+
+
+def _draw_reads(tg_user_id: int) -> list[Query]:
+    """The draw being asked for and the districts, read ahead with the person."""
+    return [people.pending_query(tg_user_id), campus.districts_query()]
 
 
 @entry
@@ -129,8 +134,11 @@ async def _district_page(ctx: Ctx, number: int) -> tuple[str, list[list[Button]]
 class DistrictPage(Tap):
     """Another page of the districts to draw in, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     page: int
+
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return _draw_reads(tg_user_id)
 
     async def tap(self, ctx: Ctx) -> None:
         state = await _form(ctx)
@@ -143,7 +151,7 @@ async def _form(ctx: Ctx) -> DrawForm:
     """The draw being asked for; a tap on an old question is stale."""
     if not can_draw(ctx.member()):
         raise NotAllowed()
-    waiting = await people.pending(ctx.db, ctx.user_id)
+    waiting = await people.pending(ctx.reads, ctx.user_id)
     state = load(*waiting) if waiting else None
     if not isinstance(state, DrawForm) or not state.schools:
         raise Stale()
@@ -154,6 +162,9 @@ async def _form(ctx: Ctx) -> DrawForm:
 @dataclass(frozen=True)
 class DrawDistrict(Tap):
     index: int  # 0: every district
+
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return _draw_reads(tg_user_id)
 
     async def tap(self, ctx: Ctx) -> None:
         form = await _form(ctx)
@@ -175,6 +186,9 @@ class DrawDistrict(Tap):
 @dataclass(frozen=True)
 class DrawKind(Tap):
     kind: str  # "all": every kind
+
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return _draw_reads(tg_user_id)
 
     async def tap(self, ctx: Ctx) -> None:
         form = await _form(ctx)

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.base import Ctx
+from handlers.base import Ctx, Services
 from handlers.buttons import Tap, button
 from ledger.errors import Stale
 from ledger.hazards import Hazard, Photo
-from storage import evidence
-from storage.db import Reader
+from storage import evidence, people
+from storage.db import Query, Reader
 from storage.photos import StoredPhoto
+from storage.rectify import facts_queries
 from texts import t
 
 
@@ -78,8 +79,16 @@ class KeepPhoto(Tap):
 
     hazard_id: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        """The photo held, what the person is sending it for, and the hazard's facts."""
+        return [
+            evidence.held_query(tg_user_id),
+            people.pending_query(tg_user_id),
+            *facts_queries(self.hazard_id),
+        ]
+
     async def tap(self, ctx: Ctx) -> None:
-        held = await evidence.held(ctx.db, ctx.user_id)
+        held = await evidence.held(ctx.reads, ctx.user_id)
         if held is None or held.hazard_id != self.hazard_id:
             raise Stale()
         if held.kind == "after":

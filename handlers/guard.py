@@ -26,9 +26,9 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from handlers.base import Services, answer_query, keep_read_ahead, read_ahead_queries
-from handlers.buttons import first_reads
+from handlers.buttons import first_reads, uses_checklist
 from ledger.throttle import Lane, Throttle, Verdict
-from storage import groups, inbox, outbox
+from storage import campus, groups, inbox, outbox
 from storage.db import Database
 from texts import language_of, t
 
@@ -50,6 +50,11 @@ class Guard:
     monotonic: Callable[[], float] = time.monotonic
     _dropped: list[int] = field(default_factory=list)
     _marking: asyncio.Task[None] | None = None
+
+    def later(self, db: Database, update_id: int) -> None:
+        """Mark an update done soon, with the others marked meanwhile: a dropped one, or
+        one whose answer may be given twice (``handlers.base.turning``)."""
+        self.drop(db, update_id)
 
     def drop(self, db: Database, update_id: int) -> None:
         """Mark a dropped update done soon, with the others dropped meanwhile."""
@@ -82,12 +87,22 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = user.id if user else 0
     # One trip to the database for all the guard needs to know (a flood is many trips),
     # and for what the handler reads first: the person, a tapped button's own reads.
+    # The checklist in force, for the first tap that needs it: read once, with its reads.
+    version = services.checklist_version_id
+    checklist = (
+        [campus.version_items_query(version)]
+        if uses_checklist(update) and not campus.items_known(services.db, version)
+        else []
+    )
     found = await services.db.read_many(
         [
             inbox.arrival_query(update.update_id, user_id),
-            *read_ahead_queries(user_id, first_reads(update)),
+            *read_ahead_queries(user_id, first_reads(update, services)),
+            *checklist,
         ]
     )
+    if checklist:
+        campus.keep_items(services.db, version, found.pop())
     known = inbox.arrival_of(found[0])
     if known.done:
         raise ApplicationHandlerStop

@@ -16,7 +16,7 @@ from telegram import Document, PhotoSize
 
 from cases import hazards as reported
 from handlers import evidence, named
-from handlers.base import Button, Ctx
+from handlers.base import Button, Ctx, Services
 from handlers.buttons import Tap, button
 from handlers.download import download
 from handlers.pages import page_line, page_of
@@ -34,6 +34,7 @@ from ledger.hazards import (
 from ledger.ids import parse_id
 from storage import campus, hazards, people, walks
 from storage import evidence as evidence_store
+from storage.db import Query, Row
 from storage.photos import StoredPhoto
 from storage.workers import PHOTOS
 from telegram_rules.fit import clip
@@ -51,9 +52,25 @@ def step_of(hazard: Hazard) -> Step:
 class HazardAnswer(Tap):
     """A tapped answer to a hazard question: its step, and the value chosen."""
 
+    uses_checklist = True
+
     hazard_id: int
     step: Step
     value: str
+
+    def first_reads(self) -> list[Query]:
+        """The hazard, and what its step checks the answer against."""
+        return [hazards.hazard_query(self.hazard_id), *self._checked_with()]
+
+    def _checked_with(self) -> list[Query]:
+        if self.step is Step.BUILDING:
+            building_id = parse_id(self.value)
+            return [] if building_id is None else [campus.building_query(building_id)]
+        if self.step is Step.PHOTOS:
+            return [hazards.photo_count_query(self.hazard_id)]
+        if self.step is Step.RESPONSIBLE:
+            return [people.hazard_colleagues_query(self.hazard_id)]
+        return []
 
     async def tap(self, ctx: Ctx) -> None:
         # Deferred: the walk goes on after the answer, and its module imports this one.
@@ -138,12 +155,13 @@ async def _choices(
 ) -> tuple[str, list[list[Button]]]:
     """Which building, or who answers for it: a page of the school's buildings or people
     (``handlers.pages``: however many, each one can be chosen)."""
+    reads = ctx.reads  # a page turned read these with the person (``HazardChoices``)
     if step is Step.BUILDING:
-        found = await campus.buildings_of(ctx.db, ctx.member().school_ids)
-        entries = [(b.name, _data(hazard, step, b.id)) for b in found]
+        rows = await reads.all(*campus.members_buildings_list_query(ctx.user_id))
+        entries = [(b.name, _data(hazard, step, b.id)) for b in campus.buildings_list_from(rows)]
     else:
-        mates = await people.colleagues(ctx.db, hazard.school_id)
-        entries = [(m.name, _data(hazard, step, m.id)) for m in mates]
+        rows = await reads.all(*people.hazard_colleagues_query(hazard.id))
+        entries = [(m.name, _data(hazard, step, m.id)) for m in people.contacts_from(rows)]
     page = page_of(ctx, entries, number, lambda n: HazardChoices(hazard.id, step, n))
     title = ctx.t("hazard.title", id=hazard.id, building=hazard.building_name or "?")
     lines = [title, ctx.t(f"hazard.ask.{step.name.lower()}"), page_line(ctx, page)]
@@ -155,13 +173,21 @@ async def _choices(
 class HazardChoices(Tap):
     """Another page of the buildings, or of the people, a hazard question offers."""
 
-    reads_only = True
+    reads_only = in_place = True
     hazard_id: int
     step: Step
     page: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        listed = (
+            campus.members_buildings_list_query(tg_user_id)
+            if self.step is Step.BUILDING
+            else people.hazard_colleagues_query(self.hazard_id)
+        )
+        return [hazards.hazard_query(self.hazard_id), listed]
+
     async def tap(self, ctx: Ctx) -> None:
-        draft = await hazards.hazard(ctx.db, self.hazard_id)
+        draft = await hazards.hazard(ctx.reads, self.hazard_id)
         if draft is None or draft.reported_by != ctx.member().id:
             raise NotAllowed()
         if draft.state != "draft" or step_of(draft) is not self.step:
@@ -182,7 +208,7 @@ async def save(ctx: Ctx, hazard: Hazard, **fields: Any) -> Hazard:
                 await people.clear_pending(tx, ctx.user_id)
         elif hazard.inspection_id:
             await walks.touch(tx, hazard.inspection_id)
-    final = await hazards.hazard(ctx.db, hazard.id)
+        final = await hazards.hazard(tx, hazard.id)  # as written: no trip of its own
     assert final is not None
     return final
 
@@ -213,19 +239,28 @@ async def on_text(ctx: Ctx, hazard: Hazard, text: str) -> Hazard | None:
     return await save(ctx, hazard, **{field: clean_text(text, TEXT_MAX)})
 
 
-async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
-    """A tapped answer; the step it answers must still be the next one."""
+async def on_button(
+    ctx: Ctx, hazard: Hazard, step: Step, value: str, checked: list[Row] | None = None
+) -> Hazard:
+    """A tapped answer; the step it answers must still be the next one. ``checked``: what
+    the step checks the answer against, read with the hazard (``HazardAnswer``)."""
     if step_of(hazard) is not step:
         raise Stale()
     person = ctx.member()
     if step is Step.BUILDING:
         building_id = parse_id(value)
-        building = None if building_id is None else await campus.building_by_id(ctx.db, building_id)
+        if checked is not None:
+            building = campus.building_from(checked)
+        else:
+            building = (
+                None if building_id is None else await campus.building_by_id(ctx.db, building_id)
+            )
         if building is None or building.school_id not in person.school_ids:
             raise NotAllowed()
         return await save(ctx, hazard, building_id=building.id, school_id=building.school_id)
     if step is Step.PHOTOS:
-        if value == "done" and await hazards.photo_count(ctx.db, hazard.id) == 0:
+        count = checked[0][0] if checked else await hazards.photo_count(ctx.db, hazard.id)
+        if value == "done" and count == 0:
             raise PhotoRejected(reason="none_yet")
         if value not in ("done", "none"):
             raise NotAllowed()
@@ -236,7 +271,12 @@ async def on_button(ctx: Ctx, hazard: Hazard, step: Step, value: str) -> Hazard:
             raise NotAllowed()
         return await save(ctx, hazard, deadline=quick_fix_deadline(ctx.today(), days))
     if step is Step.RESPONSIBLE:
-        mates = {m.id: m.name for m in await people.colleagues(ctx.db, hazard.school_id)}
+        found = (
+            people.contacts_from(checked)
+            if checked is not None
+            else await people.colleagues(ctx.db, hazard.school_id)
+        )
+        mates = {m.id: m.name for m in found}
         mate = parse_id(value)
         if mate is None or mate not in mates:
             raise NotAllowed()
@@ -296,7 +336,7 @@ async def store_before(
 
 async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
     """The reporter keeps a before-photo that matches another school's: stored flagged."""
-    hazard = await hazards.hazard(ctx.db, held.hazard_id)
+    hazard = await hazards.hazard(ctx.reads, held.hazard_id)
     if (
         hazard is None
         or hazard.reported_by != ctx.member().id

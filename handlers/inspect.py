@@ -18,13 +18,13 @@ from telegram import Document, PhotoSize
 from cases.walk import Then, answer_item, report_other
 from handlers import hazard as hazard_questions
 from handlers import when
-from handlers.base import Button, Ctx, Keyboard, plain, reading
+from handlers.base import Button, Ctx, Keyboard, Services, plain, reading
 from handlers.buttons import Tap, button
 from handlers.inplace import RECENT, line_room, step_in_place, with_recent
 from handlers.journeys import Journey, begin, journey
 from handlers.named import Card
 from handlers.pages import page_line, page_of
-from ledger.errors import AlreadyClosed, NotAllowed, Stale, WalkLocked
+from ledger.errors import AlreadyClosed, Holder, NotAllowed, Stale, WalkLocked
 from ledger.hazards import Hazard, Step
 from ledger.roles import can_walk, require
 from ledger.takeover import HeldWalk, Lock, free_at, lock
@@ -39,7 +39,7 @@ from ledger.walk import (
     coverage,
     progress_bar,
 )
-from storage import hazards, people, walks
+from storage import campus, hazards, people, walks
 from storage.db import Query, Row, Writes
 from telegram_rules.fit import clip, fit, room_for
 from texts import Html
@@ -59,8 +59,9 @@ async def inspect_command(ctx: Ctx) -> None:
     await _start(ctx)
 
 
-async def _start(ctx: Ctx) -> None:
-    """The buildings of one's school, or first which school (people in more than one)."""
+async def _start(ctx: Ctx, read: list[Row] | None = None) -> None:
+    """The buildings of one's school, or first which school (people in more than one).
+    ``read``: the buildings of all one's schools, read already."""
     person = ctx.member()
     schools = person.school_ids
     if not schools:
@@ -71,7 +72,8 @@ async def _start(ctx: Ctx) -> None:
             "inspect.pick_school", [[PickSchool(s).labelled(str(names[s]))] for s in schools]
         )
         return
-    await show_buildings(ctx, schools[0])
+    found = None if read is None else walks.school_buildings_from(read, schools[0])
+    await show_buildings(ctx, schools[0], found)
 
 
 @button("inspect", legacy="in")
@@ -79,12 +81,17 @@ async def _start(ctx: Ctx) -> None:
 class StartInspecting(Tap):
     """The button after joining, doing what ``/inspect`` does."""
 
+    uses_checklist = True
     reads_only = True
     zero: int = 0  # the old button's only field
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [campus.members_buildings_query(tg_user_id, services.campaign_id)]
+
     async def tap(self, ctx: Ctx) -> None:
+        read = (await self.read_first(ctx))[0]
         await ctx.settle()
-        await _start(ctx)
+        await _start(ctx, read)
 
 
 def walk_button(ctx: Ctx) -> list[list[Button]] | None:
@@ -105,18 +112,24 @@ def resume_button(ctx: Ctx, building_id: int, building_name: str) -> list[list[B
 class PickSchool(Tap):
     """A school chosen from the list (people in more than one school)."""
 
+    uses_checklist = True
     reads_only = True
     school_id: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [campus.buildings_with_state_query(self.school_id, services.campaign_id)]
+
     async def tap(self, ctx: Ctx) -> None:
         require(can_walk(ctx.member(), self.school_id))
+        found = walks.buildings_from((await self.read_first(ctx))[0])
         await ctx.settle()
-        await show_buildings(ctx, self.school_id)
+        await show_buildings(ctx, self.school_id, found)
 
 
-async def show_buildings(ctx: Ctx, school_id: int) -> None:
-    """The school's buildings (one of the person's schools): their states and coverage."""
-    shown = await _buildings_page(ctx, school_id, 1)
+async def show_buildings(ctx: Ctx, school_id: int, found: list[BuildingWalk] | None = None) -> None:
+    """The school's buildings (one of the person's schools): their states and coverage.
+    ``found``: its buildings, read already."""
+    shown = await _buildings_page(ctx, school_id, 1, found)
     if shown is None:
         school = next(m.school_name for m in ctx.member().memberships if m.school_id == school_id)
         await ctx.reply("inspect.no_buildings", school=school)
@@ -129,25 +142,32 @@ async def show_buildings(ctx: Ctx, school_id: int) -> None:
 class BuildingsPage(Tap):
     """Another page of the school's buildings, in place."""
 
-    reads_only = True
+    uses_checklist = True
+    reads_only = in_place = True
     school_id: int
     page: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [campus.buildings_with_state_query(self.school_id, services.campaign_id)]
+
     async def tap(self, ctx: Ctx) -> None:
         require(can_walk(ctx.member(), self.school_id))
-        shown = await _buildings_page(ctx, self.school_id, self.page)
+        found = walks.buildings_from((await self.read_first(ctx))[0])
+        shown = await _buildings_page(ctx, self.school_id, self.page, found)
         if shown is None:  # the buildings were removed meanwhile
             raise Stale()
         await ctx.edit(*shown)
 
 
 async def _buildings_page(
-    ctx: Ctx, school_id: int, number: int
+    ctx: Ctx, school_id: int, number: int, found: list[BuildingWalk] | None = None
 ) -> tuple[str, list[list[Button]]] | None:
     """The coverage and one page of the buildings (one's own walks to go on with first), a
-    button each: a school may have more buildings than a keyboard holds. None: no buildings."""
+    button each: a school may have more buildings than a keyboard holds. None: no buildings.
+    ``found``: the buildings, read already."""
     person = ctx.member()
-    found = await walks.buildings(ctx.db, school_id, ctx.services.campaign_id)
+    if found is None:
+        found = await walks.buildings(ctx.db, school_id, ctx.services.campaign_id)
     if not found:
         return None
     school = next(m.school_name for m in person.memberships if m.school_id == school_id)
@@ -193,16 +213,25 @@ async def _item_count(ctx: Ctx, building: BuildingWalk) -> int:
 class OpenBuilding(Tap):
     """A building tapped: start its walk, go on with one's own, or meet the lock."""
 
+    uses_checklist = True
+
     building_id: int
 
+    def first_reads(self) -> list[Query]:
+        return [campus.building_query(self.building_id)]
+
     async def tap(self, ctx: Ctx) -> None:
-        await open_walk(ctx, self.building_id)
+        building = campus.building_from((await self.read_first(ctx))[0])
+        await open_walk(ctx, self.building_id, -1 if building is None else building.school_id)
 
 
-async def open_walk(ctx: Ctx, building_id: int) -> None:
+async def open_walk(ctx: Ctx, building_id: int, school_id: int | None = None) -> None:
+    """Start the building's walk, or go on with one's own. ``school_id``: the building's,
+    read already (-1: no such building)."""
     person = ctx.member()
-    school_id = await walks.building_school(ctx.db, building_id)
-    if school_id is None or not can_walk(person, school_id):
+    if school_id is None:
+        school_id = await walks.building_school(ctx.db, building_id)
+    if school_id is None or school_id < 0 or not can_walk(person, school_id):
         raise NotAllowed()
     campaign = ctx.services.campaign_id
     query = ctx.update.callback_query
@@ -221,39 +250,41 @@ async def open_walk(ctx: Ctx, building_id: int) -> None:
                 _check_walkable(ctx, walk)
                 walk_id = walk.id
             await begin(tx, ctx.user_id, Walking(walk_id))
+            opened = await walks.walk(tx, walk_id)  # as written, in the same trip's thread
     except WalkLocked as locked:
         await _tell_locked(ctx, locked)
         return
     if query:
         await ctx.answer_tap()
-    await ask_current(ctx, walk_id)
+    assert opened is not None
+    await ask_walk(ctx, opened)
 
 
 async def _tell_locked(ctx: Ctx, locked: WalkLocked) -> None:
     """Who is walking the building; a take-over button once their walk is idle."""
-    walker = await people.person_by_id(ctx.db, locked.params["walker"])
-    reason = locked.params["reason"]
+    holder = locked.holder
+    assert holder is not None  # a walk held by somebody else: busy or idle
+    walker = await people.person_by_id(ctx.db, holder.walker_id)
     keyboard = (
-        [[TakeOver(locked.params["walk"]).labelled(ctx.t("walk.take_over"))]]
-        if reason == "idle"
+        [[TakeOver(holder.walk_id).labelled(ctx.t("walk.take_over"))]]
+        if locked.reason == Lock.IDLE
         else None
     )
     if ctx.update.callback_query:
         await ctx.answer_tap()
-    last = when.local(locked.params["last"], ctx.services.clock.tz)
+    last = when.local(holder.last_step, ctx.services.clock.tz)
     free = free_at(
-        HeldWalk(locked.params["walker"], last, closed=False), ctx.services.takeover_after_minutes
+        HeldWalk(holder.walker_id, last, closed=False), ctx.services.takeover_after_minutes
     )
-    minutes = int(locked.params["minutes"])
     await ctx.reply(
-        f"friction.walk.locked_{reason}",
+        f"friction.walk.locked_{locked.reason}",
         keyboard,
-        building=locked.params["building"],
+        building=locked.building,
         walker=walker.name if walker else "?",
         last=ctx.moment(last),
         ago=ctx.t("friction.walk.just_now")
-        if minutes < 1
-        else ctx.t("friction.walk.ago", minutes=minutes),
+        if holder.minutes < 1
+        else ctx.t("friction.walk.ago", minutes=holder.minutes),
         free_at=ctx.moment(free)
         if free.date() != last.date()
         else when.time_text(free, ctx.services.clock.tz),
@@ -269,13 +300,11 @@ def _check_walkable(ctx: Ctx, walk: Walk) -> None:
         raise AlreadyClosed(building=walk.building_name, date=ctx.moment(walk.closed_at))
     if decided is Lock.OWN:
         return
+    minutes = int((ctx.now() - held.last_activity).total_seconds() // 60)
     raise WalkLocked(
         reason=decided.value,
         building=walk.building_name,
-        walk=walk.id,
-        walker=walk.walker_id,
-        minutes=int((ctx.now() - held.last_activity).total_seconds() // 60),
-        last=walk.last_activity_at.isoformat(timespec="seconds"),
+        holder=Holder(walk.id, walk.walker_id, walk.last_activity_at, minutes),
     )
 
 
@@ -284,16 +313,21 @@ def _check_walkable(ctx: Ctx, walk: Walk) -> None:
 class TakeOver(Tap):
     """Take over a walk left idle long enough."""
 
+    uses_checklist = True
+
     walk_id: int
 
+    def first_reads(self) -> list[Query]:
+        return _walk_read(self.walk_id)
+
     async def tap(self, ctx: Ctx) -> None:
-        await take_over(ctx, self.walk_id)
+        await take_over(ctx, self.walk_id, walks.walk_from((await self.read_first(ctx))[0]))
 
 
-async def take_over(ctx: Ctx, walk_id: int) -> None:
+async def take_over(ctx: Ctx, walk_id: int, walk: Walk | None) -> None:
+    """Take the walk over (``walk``: as read with the person) once it is idle."""
     person = ctx.member()
-    walk = await walks.walk(ctx.db, walk_id)
-    if walk is None or not can_walk(person, walk.school_id):
+    if walk is None or walk.id != walk_id or not can_walk(person, walk.school_id):
         raise NotAllowed()
     try:
         async with ctx.write() as tx:
@@ -302,27 +336,41 @@ async def take_over(ctx: Ctx, walk_id: int) -> None:
             try:
                 _check_walkable(ctx, walk)
             except WalkLocked as locked:
-                if locked.params["reason"] != "idle":
+                if locked.reason != Lock.IDLE:
                     raise
                 await walks.take_over(tx, walk.id, walk.walker_id, person.id)
             await begin(tx, ctx.user_id, Walking(walk.id))
+            taken = await walks.walk(tx, walk.id)  # as written
     except WalkLocked as locked:  # busy again since the button was shown: who, and until when
         await _tell_locked(ctx, locked)
         return
     await ctx.settle()
-    await ask_current(ctx, walk_id)
+    assert taken is not None
+    await ask_walk(ctx, taken)
 
 
 async def ask_current(ctx: Ctx, walk_id: int) -> None:
     """Ask whatever the walk waits for now, as a new message."""
     walk = await walks.walk(ctx.db, walk_id)
     assert walk is not None
+    await ask_walk(ctx, walk)
+
+
+async def ask_walk(ctx: Ctx, walk: Walk) -> None:
+    """Ask what ``walk`` (read already) waits for, as a new message."""
     items = await walks.walk_items(ctx.db, walk)
     await _ask(ctx, walk, items, walk.position([i.id for i in items]))
 
 
-async def _ask(ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position) -> None:
-    """Ask what the walk waits for at ``where`` (as stored in ``walk``), as a new message."""
+async def _ask(
+    ctx: Ctx,
+    walk: Walk,
+    items: Sequence[WalkItem],
+    where: Position,
+    found: list[Hazard] | None = None,
+) -> None:
+    """Ask what the walk waits for at ``where`` (as stored in ``walk``), as a new message.
+    ``found``: the walk's hazards, read already (for its summary)."""
     if where.where is Where.HAZARD:
         assert where.hazard_id is not None
         hazard = await hazards.hazard(ctx.db, where.hazard_id)
@@ -331,7 +379,7 @@ async def _ask(ctx: Ctx, walk: Walk, items: Sequence[WalkItem], where: Position)
     elif where.where in (Where.ITEM, Where.EXTRA):
         await ctx.ask(*_question(ctx, walk, items, where, recent=False))
     elif where.where is Where.SUMMARY:
-        await _summary(ctx, walk, items)
+        await _summary(ctx, walk, items, found)
     else:
         await ctx.reply("walk.closed", building=walk.building_name)
 
@@ -396,12 +444,15 @@ def _answer_lines(
     ]
 
 
-async def _summary(ctx: Ctx, walk: Walk, items: Sequence[WalkItem]) -> None:
+async def _summary(
+    ctx: Ctx, walk: Walk, items: Sequence[WalkItem], found: list[Hazard] | None = None
+) -> None:
     """The building's summary with its close button: every answer and every hazard (each
     clipped), as far as one message holds, the rest counted, so that the close button is
     always sent."""
     given = list(walk.answers.values())
-    found = await hazards.hazards_of_inspection(ctx.db, walk.id)
+    if found is None:
+        found = await hazards.hazards_of_inspection(ctx.db, walk.id)
     answered = "\n".join(_answer_lines(ctx, items, walk.answers))
     lines = [
         f"{n}. {hazard_questions.summary(ctx, h, listed=True)}"
@@ -479,6 +530,8 @@ def _first(ctx: Ctx) -> list[Row] | None:
 class Answer(Tap):
     """An item of a walk answered: no hazard, hazard or not applicable."""
 
+    uses_checklist = True
+
     walk_id: int
     item_id: int
     choice: Choice
@@ -544,11 +597,14 @@ async def pause(ctx: Ctx, walk_id: int) -> None:
 class OtherHazard(Tap):
     """Any other hazard in this building? Yes or no."""
 
+    uses_checklist = True
+
     walk_id: int
     yes: bool
 
     def first_reads(self) -> list[Query]:
-        return _walk_read(self.walk_id)
+        # And its hazards, for the summary that "no" brings (answering adds none).
+        return [*_walk_read(self.walk_id), hazards.hazards_of_inspection_query(self.walk_id)]
 
     async def tap(self, ctx: Ctx) -> None:
         await other_hazard(ctx, self.walk_id, self.yes)
@@ -561,8 +617,13 @@ async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
         ctx.actor(), walk, [i.id for i in items], yes, _walking(ctx, walk.id)
     )
     await ctx.settle(ctx.t("button.yes" if yes else "button.no"))
+    found = hazards.hazards_from(ctx.first_reads[1]) if len(ctx.first_reads) > 1 else None
     await _ask(
-        ctx, dataclasses.replace(walk, extra_done=not yes, draft_id=where.hazard_id), items, where
+        ctx,
+        dataclasses.replace(walk, extra_done=not yes, draft_id=where.hazard_id),
+        items,
+        where,
+        found,
     )
 
 
@@ -570,6 +631,8 @@ async def other_hazard(ctx: Ctx, walk_id: int, yes: bool) -> None:
 @dataclass(frozen=True)
 class CloseBuilding(Tap):
     """Close the building (销号) after the summary."""
+
+    uses_checklist = True
 
     walk_id: int
 
@@ -590,8 +653,8 @@ async def close_building(ctx: Ctx, walk_id: int) -> None:
         if not await walks.close_inspection(tx, walk.id, person.id):
             raise Stale()
         await people.clear_pending(tx, ctx.user_id)
+        found = await walks.buildings(tx, walk.school_id, walk.campaign_id)  # as closed now
     await ctx.settle(ctx.t("walk.close"))
-    found = await walks.buildings(ctx.db, walk.school_id, walk.campaign_id)
     cov = coverage([b.state for b in found])
     await ctx.reply(
         "walk.closed_now",
@@ -650,12 +713,14 @@ async def on_hazard_answer(ctx: Ctx, tapped: hazard_questions.HazardAnswer) -> N
     """A tapped hazard answer, then the next question (of the hazard, or of the walk)."""
     step, value = tapped.step, tapped.value
     person = ctx.member()
-    draft = await hazards.hazard(ctx.db, tapped.hazard_id)
+    found = await tapped.read_first(ctx)
+    draft = hazards.hazard_from(found[0])
     if draft is None or not can_walk(person, draft.school_id) or draft.reported_by != person.id:
         raise NotAllowed()
     if draft.state != "draft":
         raise Stale()
-    updated = await hazard_questions.on_button(ctx, draft, step, value)
+    checked = found[1] if len(found) > 1 else None
+    updated = await hazard_questions.on_button(ctx, draft, step, value, checked)
     await ctx.settle(_label(ctx, step, value, updated))
     await continue_after(ctx, updated, None if draft.source == "quick" else draft.inspection_id)
 

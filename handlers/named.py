@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from handlers.base import Ctx
 from handlers.buttons import Tap, button
+from storage.db import Query
+from storage.rectify import card_queries
 
 
 @button("card", legacy="hc")
@@ -16,6 +18,9 @@ class Card(Tap):
 
     reads_only = True
     hazard_id: int
+
+    def first_reads(self) -> list[Query]:
+        return card_queries(self.hazard_id)
 
     async def tap(self, ctx: Ctx) -> None:
         # Deferred: the card's module imports the rectify buttons, which make cards.

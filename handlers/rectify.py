@@ -20,7 +20,7 @@ from telegram import Document, PhotoSize
 
 from cases import rectify as case
 from handlers import evidence
-from handlers.base import Button, Ctx, Keyboard
+from handlers.base import Button, Ctx, Keyboard, Services
 from handlers.buttons import Tap, button
 from handlers.hazard import Camera, camera_row, fetch_photo
 from handlers.journeys import Journey, begin, journey
@@ -33,7 +33,8 @@ from ledger.rectify import Action, Facts
 from storage import evidence as evidence_store
 from storage import hazards, people
 from storage import rectify as store
-from storage.db import Tx
+from storage.ahead import ahead_of
+from storage.db import Query, Row, Tx
 from storage.photos import StoredPhoto
 from texts import LANGUAGES, Html
 
@@ -42,7 +43,7 @@ title = case.title
 
 async def load(ctx: Ctx, hazard_id: int) -> tuple[Hazard, Facts]:
     """The hazard and its facts; refused when it does not exist or is not theirs to see."""
-    return await case.load(ctx.db, ctx.member(), hazard_id)
+    return await case.load(ctx.reads, ctx.member(), hazard_id)
 
 
 class _Links:
@@ -77,11 +78,19 @@ class ReportFix(Tap):
 
     hazard_id: int
 
+    def first_reads(self) -> list[Query]:
+        return store.facts_queries(self.hazard_id)
+
     async def tap(self, ctx: Ctx) -> None:
-        def waiting(tx: Tx, fix_id: int) -> Any:
-            return begin(tx, ctx.user_id, FixReport(self.hazard_id, fix_id, "photos"))
+        asked: dict[Query, list[Row]] = {}
+
+        async def waiting(tx: Tx, fix_id: int) -> None:
+            state = FixReport(self.hazard_id, fix_id, "photos")
+            await begin(tx, ctx.user_id, state)
+            asked.update(await _question_reads(tx, state))
 
         started = await case.start_fix(ctx.actor(), self.hazard_id, LINKS, waiting)
+        ctx.ahead.update(asked)
         await ctx.settle()
         if started.replaced is not None:
             await ctx.reply("fix_dropped.replaced", name=started.replaced)
@@ -96,9 +105,17 @@ class FixPhotosDone(Tap):
     hazard_id: int
     fix_id: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return [
+            *store.facts_queries(self.hazard_id),
+            store.fix_report_query(self.fix_id),
+            people.pending_query(tg_user_id),
+            store.after_photos_query(self.fix_id),
+        ]
+
     async def tap(self, ctx: Ctx) -> None:
-        await case.load(ctx.db, ctx.member(), self.hazard_id)
-        fix = await store.fix_report(ctx.db, self.fix_id)
+        await case.load(ctx.reads, ctx.member(), self.hazard_id)
+        fix = await store.fix_report(ctx.reads, self.fix_id)
         waiting = await _waiting_fix(ctx)
         if (
             fix is not None
@@ -122,6 +139,9 @@ class VerifyFix(Tap):
     hazard_id: int
     fix_id: int
 
+    def first_reads(self) -> list[Query]:
+        return [*store.facts_queries(self.hazard_id), store.fix_report_query(self.fix_id)]
+
     async def tap(self, ctx: Ctx) -> None:
         hazard = await case.verify(ctx.actor(), self.hazard_id, self.fix_id)
         await ctx.settle(ctx.t("fix.verified_label"))
@@ -136,6 +156,9 @@ class ReturnFix(Tap):
     hazard_id: int
     fix_id: int
 
+    def first_reads(self) -> list[Query]:
+        return [*store.facts_queries(self.hazard_id), store.fix_report_query(self.fix_id)]
+
     async def tap(self, ctx: Ctx) -> None:
         await case.deciding_fix(ctx.actor(), self.hazard_id, self.fix_id, Action.RETURN)
         await _wait_for(ctx, ReturnReason(self.hazard_id, self.fix_id))
@@ -148,8 +171,11 @@ class AskExtension(Tap):
 
     hazard_id: int
 
+    def first_reads(self) -> list[Query]:
+        return store.facts_queries(self.hazard_id)
+
     async def tap(self, ctx: Ctx) -> None:
-        await case.acting(ctx.db, ctx.member(), self.hazard_id, Action.EXTEND)
+        await case.acting(ctx.reads, ctx.member(), self.hazard_id, Action.EXTEND)
         await _wait_for(ctx, ExtensionRequest(self.hazard_id))
 
 
@@ -161,6 +187,12 @@ class DecideExtension(Tap):
     hazard_id: int
     change_id: int
     approve: bool
+
+    def first_reads(self) -> list[Query]:
+        return [
+            *store.facts_queries(self.hazard_id),
+            store.deadline_change_query(self.change_id),
+        ]
 
     async def tap(self, ctx: Ctx) -> None:
         acting = ctx.actor()
@@ -180,8 +212,11 @@ class MarkUnfixable(Tap):
 
     hazard_id: int
 
+    def first_reads(self) -> list[Query]:
+        return store.facts_queries(self.hazard_id)
+
     async def tap(self, ctx: Ctx) -> None:
-        await case.acting(ctx.db, ctx.member(), self.hazard_id, Action.UNFIXABLE)
+        await case.acting(ctx.reads, ctx.member(), self.hazard_id, Action.UNFIXABLE)
         await _wait_for(ctx, UnfixableReport(self.hazard_id))
 
 
@@ -191,6 +226,9 @@ class Reassign(Tap):
     """A leader gives the hazard to another colleague: the list to pick from."""
 
     hazard_id: int
+
+    def first_reads(self) -> list[Query]:
+        return _reassign_reads(self.hazard_id)
 
     async def tap(self, ctx: Ctx) -> None:
         text, rows = await _colleagues_page(ctx, self.hazard_id, 1)
@@ -203,13 +241,21 @@ class Reassign(Tap):
 class ReassignPage(Tap):
     """Another page of the colleagues to give the hazard to, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     hazard_id: int
     page: int
+
+    def first_reads(self) -> list[Query]:
+        return _reassign_reads(self.hazard_id)
 
     async def tap(self, ctx: Ctx) -> None:
         text, rows = await _colleagues_page(ctx, self.hazard_id, self.page)
         await ctx.edit(text, rows)
+
+
+def _reassign_reads(hazard_id: int) -> list[Query]:
+    """The hazard's facts and its school's colleagues, read ahead with the person."""
+    return [*store.facts_queries(hazard_id), people.hazard_colleagues_query(hazard_id)]
 
 
 async def _colleagues_page(ctx: Ctx, hazard_id: int, number: int) -> tuple[str, Keyboard]:
@@ -228,6 +274,9 @@ class ReassignTo(Tap):
 
     hazard_id: int
     person_id: int
+
+    def first_reads(self) -> list[Query]:
+        return _reassign_reads(self.hazard_id)
 
     async def tap(self, ctx: Ctx) -> None:
         done = await case.reassign(ctx.actor(), self.hazard_id, self.person_id, LINKS)
@@ -263,21 +312,38 @@ async def _wait_for(ctx: Ctx, state: Journey, check: Any = None) -> None:
     """Store what the person is about to type, and ask for it; ``check`` (a case taking
     the actor and the write of the state) stores it when its rule allows."""
 
+    asked: dict[Query, list[Row]] = {}
+
     async def waiting(tx: Tx) -> None:
         await begin(tx, ctx.user_id, state)
+        # What the question shows, as this transaction leaves it: no read after it.
+        asked.update(await _question_reads(tx, state))
 
     if check is None:
         async with ctx.write() as tx:
             await waiting(tx)
     else:
         await check(ctx.actor(), waiting)
+    ctx.ahead.update(asked)
     await ctx.settle()
     await state.again(ctx)
 
 
+async def _question_reads(tx: Tx, state: Journey) -> dict[Query, list[Row]]:
+    """What a rectification question reads (its hazard; a fix's after-photos), read in the
+    transaction that starts waiting for its answer."""
+    hazard_id = getattr(state, "hazard_id", None)
+    if not isinstance(hazard_id, int):
+        return {}
+    queries = [hazards.hazard_query(hazard_id)]
+    if isinstance(state, FixReport):
+        queries.append(store.after_photos_query(state.fix_id))
+    return ahead_of(queries, await tx.read_many(queries))
+
+
 async def _head(ctx: Ctx, hazard_id: int) -> Hazard:
     """The hazard a pending question names (gone: the question is stale)."""
-    hazard = await hazards.hazard(ctx.db, hazard_id)
+    hazard = await hazards.hazard(ctx.reads, hazard_id)
     if hazard is None:
         raise Stale()
     return hazard
@@ -285,7 +351,7 @@ async def _head(ctx: Ctx, hazard_id: int) -> Hazard:
 
 async def _waiting_fix(ctx: Ctx) -> FixReport | None:
     """The fix report this person is sending photos or a note for, if any."""
-    waiting = await people.pending(ctx.db, ctx.user_id)
+    waiting = await people.pending(ctx.reads, ctx.user_id)
     state = None if waiting is None else load_journey(*waiting)
     return state if isinstance(state, FixReport) else None
 
@@ -300,11 +366,27 @@ async def _store_after(
     stored: StoredPhoto,
     file_unique_id: str | None,
     reused_of: int | None,
+    next_question: FixReport | None = None,
 ) -> None:
-    """Attach an after-photo (``cases.rectify.add_after_photo``) and say so."""
+    """Attach an after-photo (``cases.rectify.add_after_photo``) and say so; what
+    ``next_question`` shows is read in the same transaction."""
+    asked: dict[Query, list[Row]] = {}
+
+    async def reading(tx: Tx) -> None:
+        if next_question is not None:
+            asked.update(await _question_reads(tx, next_question))
+
     added = await case.add_after_photo(
-        ctx.actor(), hazard.id, fix_id, stored, file_unique_id, ctx.services.evidence, reused_of
+        ctx.actor(),
+        hazard.id,
+        fix_id,
+        stored,
+        file_unique_id,
+        ctx.services.evidence,
+        reused_of,
+        reading,
     )
+    ctx.ahead.update(asked)
     if not added:
         await ctx.reply("fix.same_photo")
     elif reused_of:
@@ -316,11 +398,11 @@ async def keep_flagged(ctx: Ctx, held: evidence_store.Suspect) -> None:
     waiting = await _waiting_fix(ctx)
     if waiting is None or waiting.fix_id != held.fix_report_id or waiting.stage == "note":
         raise Stale()
-    hazard, _ = await case.acting(ctx.db, ctx.member(), held.hazard_id, Action.FIX)
+    hazard, _ = await case.acting(ctx.reads, ctx.member(), held.hazard_id, Action.FIX)
     assert held.fix_report_id is not None  # an after-photo is held with its fix report
     await ctx.settle(ctx.t("evidence.keep"))
     await _store_after(
-        ctx, hazard, held.fix_report_id, held.photo, held.file_unique_id, held.matches
+        ctx, hazard, held.fix_report_id, held.photo, held.file_unique_id, held.matches, waiting
     )
     await waiting.again(ctx)
 
@@ -388,13 +470,13 @@ class FixReport(Journey):
         if await evidence.screen(
             ctx, hazard, stored, picture.file_unique_id, "after", fix_report_id=self.fix_id
         ):
-            await _store_after(ctx, hazard, self.fix_id, stored, picture.file_unique_id, None)
+            await _store_after(ctx, hazard, self.fix_id, stored, picture.file_unique_id, None, self)
         await self.again(ctx)
 
     async def again(self, ctx: Ctx) -> None:
         hazard = await _head(ctx, self.hazard_id)
         head = title(ctx.lang, hazard) + "\n"
-        count = len(await store.after_photos(ctx.db, self.fix_id))
+        count = len(await store.after_photos(ctx.reads, self.fix_id))
         if self.stage == "note":
             await ctx.ask(head + ctx.t("fix.ask_note"))
         elif count:

@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 
 from cases import imports as importing
 from handlers import exports
-from handlers.base import Button, Ctx, reading
+from handlers.base import Button, Ctx, Services, reading
 from handlers.buttons import Tap, button
 from handlers.download import download
 from handlers.pages import page_line, page_of
@@ -31,7 +31,15 @@ from ledger.totals import SchoolProgress, add_up, phase_missed, school_progress
 from ledger.walk import progress_bar
 from reports import files, imports, qr
 from storage import campus, supervision
-from storage.reporting import SchoolData, city_data, hazard_count, phase_dues, school_data
+from storage.db import Query
+from storage.reporting import (
+    SchoolData,
+    city_data,
+    hazard_count,
+    phase_dues,
+    school_data,
+    school_data_queries,
+)
 from storage.workers import Progress
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, html_units, pages, room_for
@@ -70,7 +78,7 @@ async def _send_form(ctx: Ctx, school_id: int) -> None:
     name, data = await files.form_file(
         ctx.db, ctx.services.workers, ctx.services.campaign_id, school_id, ctx.today()
     )
-    school = await school_data(ctx.db, ctx.services.campaign_id, school_id)
+    school = await school_data(ctx.reads, ctx.services.campaign_id, school_id)
     assert school is not None
     caption = ctx.t("reports.form_caption", school=school.name, date=ctx.today())
     left = sum(b.walk != "closed" for b in school.buildings)
@@ -107,14 +115,14 @@ async def export_command(ctx: Ctx) -> None:
 
 
 async def _school_menu(ctx: Ctx, school_id: int) -> None:
-    school = await campus.school_by_id(ctx.db, school_id)
+    school = await campus.school_by_id(ctx.reads, school_id)
     assert school is not None
     await ctx.reply("reports.school_menu", _school_buttons(ctx, school_id), school=school.name)
 
 
 async def _city_menu(ctx: Ctx, number: int = 1, edit: bool = False) -> None:
     """The city's files, and a page of the schools, each opening its own menu."""
-    schools = await campus.schools_by_name(ctx.db)
+    schools = await campus.schools_by_name(ctx.reads)
     buttons: list[list[Button]] = [
         [
             Export("c", 0).labelled(ctx.t("reports.button.city")),
@@ -141,8 +149,11 @@ async def _city_menu(ctx: Ctx, number: int = 1, edit: bool = False) -> None:
 class SchoolsPage(Tap):
     """Another page of the city's schools in the ``/export`` menu, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     page: int
+
+    def first_reads(self) -> list[Query]:
+        return [campus.schools_by_name_query()]
 
     async def tap(self, ctx: Ctx) -> None:
         require(ctx.member().is_taskforce)  # whose menu it is
@@ -160,6 +171,15 @@ class Export(Tap):
     what: str
     school_id: int
 
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        """The school, and what its form's caption counts (the form file reads its own)."""
+        if self.school_id == 0:
+            return []
+        school = [campus.school_query(self.school_id)]
+        if self.what == "f":
+            return [*school, *school_data_queries(services.campaign_id, self.school_id)]
+        return school
+
     async def tap(self, ctx: Ctx) -> None:
         await on_export_tap(ctx, self.what, self.school_id)
 
@@ -170,7 +190,7 @@ async def on_export_tap(ctx: Ctx, what: str, school_id: int) -> None:
     if paper is None:
         raise NotAllowed()
     require(may_export(person, paper, school_id))
-    if paper not in CITY_PAPERS and await campus.school_by_id(ctx.db, school_id) is None:
+    if paper not in CITY_PAPERS and await campus.school_by_id(ctx.reads, school_id) is None:
         raise NotAllowed()
     query = ctx.update.callback_query
     if query is not None:

@@ -14,7 +14,7 @@ from datetime import date
 
 from cases.rectify import day, heading, title
 from handlers import evidence
-from handlers.base import Ctx, Keyboard, reading
+from handlers.base import Ctx, Keyboard, Services, reading
 from handlers.buttons import Tap, button
 from handlers.named import Card
 from handlers.rectify import action_buttons, load
@@ -35,6 +35,7 @@ from ledger.rectify import (
 from ledger.roles import managed_schools
 from storage import hazards
 from storage import rectify as store
+from storage.db import Query
 from telegram_rules import MAX_TEXT
 from telegram_rules.fit import clip, fit, html_units
 from telegram_rules.fit import pages as screens_of
@@ -53,20 +54,20 @@ CARD_COMMAND = re.compile(r"^/hazard_(\d+)(?:@\w+)?$")
 
 
 async def _entries(ctx: Ctx) -> list[tuple[str, Listed]]:
-    """Everything on this person's list, by section, in order."""
+    """Everything on this person's list, by section, in order: read in one trip (with the
+    person, for a page turned), those of the schools they manage kept."""
     person = ctx.member()
     today = ctx.today()
-
-    mine = await store.tasks_of(ctx.db, person.id)
-    entries = [("mine", r) for r in sorted(mine, key=lambda h: my_tasks_order(h, today))]
+    mine, verify, asked, unassigned = await ctx.reads.read_many(store.task_queries(ctx.user_id))
+    entries = [
+        ("mine", r) for r in sorted(store.listed_in(mine), key=lambda h: my_tasks_order(h, today))
+    ]
     managed = managed_schools(person)
     if managed:
         # Not what this person signed: whoever confirmed a fix cannot verify it.
-        waiting = await store.waiting_for_verification(ctx.db, managed, person.id)
-        entries += [("verify", r) for r in waiting]
-        asked = await store.extensions_waiting(ctx.db, managed, person.id)
-        entries += [("extension", r) for r in asked]
-        entries += [("unassigned", r) for r in await store.unassigned(ctx.db, managed)]
+        entries += [("verify", r) for r in store.listed_in(verify, managed)]
+        entries += [("extension", r) for r in store.listed_in(asked, managed)]
+        entries += [("unassigned", r) for r in store.listed_in(unassigned, managed)]
     if person.is_taskforce:  # fixes nobody at their school may verify
         entries += [("verify", r) for r in await store.waiting_for_taskforce(ctx.db)]
     return entries
@@ -159,8 +160,11 @@ async def tasks_command(ctx: Ctx) -> None:
 class TasksPage(Tap):
     """Another screen of the list, in place."""
 
-    reads_only = True
+    reads_only = in_place = True
     page: int
+
+    def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
+        return store.task_queries(tg_user_id)
 
     async def tap(self, ctx: Ctx) -> None:
         text, rows = await _page(ctx, self.page)
@@ -315,11 +319,12 @@ def _card_buttons(ctx: Ctx, hazard: Hazard, facts: Facts) -> Keyboard:
 async def show_card(ctx: Ctx, hazard_id: int) -> None:
     """The photos (before, then after), then the card with its buttons."""
     hazard, facts = await load(ctx, hazard_id)
+    reads = ctx.reads  # a card's tap read all these with the person (``Card``)
     detail = CardDetail(
-        photos=await hazards.photos_of(ctx.db, hazard_id),
-        fixes=await store.fix_reports_of(ctx.db, hazard_id),
-        changes=await store.deadline_changes_of(ctx.db, hazard_id),
-        history=await store.history(ctx.db, hazard_id),
+        photos=await hazards.photos_of(reads, hazard_id),
+        fixes=await store.fix_reports_of(reads, hazard_id),
+        changes=await store.deadline_changes_of(reads, hazard_id),
+        history=await store.history(reads, hazard_id),
     )
     query = ctx.update.callback_query
     if query is not None:

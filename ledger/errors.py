@@ -8,6 +8,8 @@ needs. The mapping lives in one place: ``handlers.base``.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -92,10 +94,45 @@ class Duplicate(XiaoanError):
     code = "duplicate"
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a walk another person asked for, and since when."""
+
+    walk_id: int
+    walker_id: int
+    last_step: datetime  # the holder's last step, as stored
+    minutes: int  # whole minutes from that step to the refusal
+
+
 class WalkLocked(XiaoanError):
-    """Somebody else is walking this building right now."""
+    """Somebody else walks this building: ``busy`` (in use) or ``idle`` (theirs to take
+    over, with ``holder``), or ``taken`` (the asker's own walk, taken over since)."""
 
     code = "walk_locked"
+
+    def __init__(self, *, reason: str, building: str, holder: Holder | None = None) -> None:
+        if (holder is None) != (reason == "taken"):
+            raise ValueError(f"a walk locked as {reason!r} names its holder exactly when held")
+        Exception.__init__(self, self.code, reason, building)
+        self.reason = reason
+        self.building = building
+        self.holder = holder
+
+    @property
+    def params(self) -> dict[str, Any]:  # type: ignore[override]
+        """The values the refusal's text takes (``handlers.base.error_text``)."""
+        found: dict[str, Any] = {"reason": self.reason, "building": self.building}
+        if self.holder is not None:
+            found["minutes"] = self.holder.minutes
+        return found
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            functools.partial(
+                type(self), reason=self.reason, building=self.building, holder=self.holder
+            ),
+            (),
+        )
 
 
 class AlreadyClosed(XiaoanError):

@@ -10,7 +10,7 @@ from ledger.campus import Building, School
 from ledger.checklist import Checklist, ChecklistItem
 from ledger.errors import Duplicate
 from ledger.walk import BuildingState
-from storage.db import Reader, Row, Tx
+from storage.db import Query, Reader, Row, Tx
 
 
 async def ensure_campaign(
@@ -103,20 +103,30 @@ _ITEMS: weakref.WeakKeyDictionary[object, dict[int, tuple[Row, ...]]] = weakref.
 
 async def version_items(db: Reader, version_id: int) -> tuple[Row, ...]:
     """All items of a checklist version, in order: read once per connection."""
-    known = _ITEMS.setdefault(db.conn, {})
-    items = known.get(version_id)
+    items = _ITEMS.setdefault(db.conn, {}).get(version_id)
     if items is None:
-        items = tuple(
-            await db.all(
-                "SELECT * FROM checklist_items WHERE version_id = ? ORDER BY position",
-                (version_id,),
-            )
-        )
-        # Not a version not written yet (asked again, not remembered empty), nor one
-        # read inside a transaction that may still roll back.
-        if items and not db.conn.in_transaction:
-            known[version_id] = items
+        items = tuple(await db.all(*version_items_query(version_id)))
+        keep_items(db, version_id, items)
     return items
+
+
+def version_items_query(version_id: int) -> Query:
+    """The statement ``version_items`` reads: to read with others in one trip, when
+    ``items_known`` says it is not read yet (then ``keep_items``)."""
+    return ("SELECT * FROM checklist_items WHERE version_id = ? ORDER BY position", (version_id,))
+
+
+def items_known(db: Reader, version_id: int) -> bool:
+    """Whether the version's items are read already on this connection."""
+    return version_id in _ITEMS.get(db.conn, {})
+
+
+def keep_items(db: Reader, version_id: int, items: Sequence[Row]) -> None:
+    """Keep a version's items read on this connection, for the life of the connection."""
+    # Not a version not written yet (asked again, not remembered empty), nor one
+    # read inside a transaction that may still roll back.
+    if items and not db.conn.in_transaction:
+        _ITEMS.setdefault(db.conn, {})[version_id] = tuple(items)
 
 
 def items_applying(items: tuple[Row, ...], use: str, year_built: int | None) -> list[Row]:
@@ -179,15 +189,24 @@ def _school(row: Row) -> School:
     return School(row["id"], row["name"], row["kind"], row["ownership"], row["district"])
 
 
+def school_query(school_id: int) -> Query:
+    """The statement ``school_by_id`` reads (to read ahead)."""
+    return (_SCHOOL + " WHERE id = ?", (school_id,))
+
+
 async def school_by_id(db: Reader, school_id: int) -> School | None:
     """The school, typed (``school`` is its row, for the callers still reading rows)."""
-    row = await db.one(_SCHOOL + " WHERE id = ?", (school_id,))
+    row = await db.one(*school_query(school_id))
     return None if row is None else _school(row)
 
 
 async def schools_by_name(db: Reader) -> list[School]:
     """Every school, by name."""
-    return [_school(row) for row in await db.all(_SCHOOL + " ORDER BY name")]
+    return [_school(row) for row in await db.all(*schools_by_name_query())]
+
+
+def schools_by_name_query() -> Query:
+    return (_SCHOOL + " ORDER BY name", ())
 
 
 async def create_building(
@@ -229,6 +248,22 @@ async def building(db: Reader, building_id: int) -> Row | None:
     return await db.one("SELECT * FROM buildings WHERE id = ?", (building_id,))
 
 
+def members_buildings_list_query(tg_user_id: int) -> Query:
+    """``buildings_of`` the schools the person (by Telegram id) is a member of, in the
+    order they joined them, in one statement (``buildings_list_from``)."""
+    return (
+        "SELECT b.id, b.school_id, b.name, b.use, b.floors, b.year_built, b.out_of_use,"
+        " b.missed_visit_id FROM buildings b JOIN memberships m ON m.school_id = b.school_id"
+        " JOIN people p ON p.id = m.person_id WHERE p.tg_user_id = ?"
+        " GROUP BY b.id ORDER BY MIN(m.id), b.name",
+        (tg_user_id,),
+    )
+
+
+def buildings_list_from(rows: list[Row]) -> list[Building]:
+    return [_building(row) for row in rows]
+
+
 async def buildings_of(db: Reader, school_ids: Sequence[int]) -> list[Building]:
     """The buildings of these schools, school by school, by name."""
     found: list[Building] = []
@@ -240,8 +275,32 @@ async def buildings_of(db: Reader, school_ids: Sequence[int]) -> list[Building]:
 
 async def building_by_id(db: Reader, building_id: int) -> Building | None:
     """The building, typed (``building`` is its row, for the callers still reading rows)."""
-    row = await db.one(_BUILDING + " WHERE id = ?", (building_id,))
+    row = await db.one(*building_query(building_id))
     return None if row is None else _building(row)
+
+
+def districts_query() -> Query:
+    """The districts the schools name (``districts_from``)."""
+    return ("SELECT DISTINCT district FROM schools WHERE district != '' ORDER BY district", ())
+
+
+def districts_from(rows: list[Row]) -> list[str]:
+    """The districts read by ``districts_query``, in order."""
+    return sorted(str(r["district"]) for r in rows)
+
+
+async def districts(db: Reader) -> list[str]:
+    """The districts the schools name, in order (each once)."""
+    return districts_from(await db.all(*districts_query()))
+
+
+def building_query(building_id: int) -> Query:
+    """The statement ``building_by_id`` reads, to read with others (``building_from``)."""
+    return (_BUILDING + " WHERE id = ?", (building_id,))
+
+
+def building_from(rows: list[Row]) -> Building | None:
+    return _building(rows[0]) if rows else None
 
 
 _BUILDING = (
@@ -263,20 +322,41 @@ def _building(row: Row) -> Building:
     )
 
 
+# A school's buildings with their walk in a campaign's current round, and its state.
+_WITH_STATE = (
+    "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id, i.checklist_version_id,"
+    " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
+    " THEN 'in_progress' ELSE 'closed' END AS state,"
+    " (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id) AS answered"
+    " FROM buildings b LEFT JOIN inspections i"
+    " ON i.building_id = b.id AND i.campaign_id = ?"
+    " AND i.round_id IS (SELECT MAX(r.id) FROM inspection_rounds r"
+    " WHERE r.school_id = b.school_id AND r.campaign_id = i.campaign_id)"
+    " WHERE {schools} ORDER BY b.name"
+)
+
+
+def buildings_with_state_query(school_id: int, campaign_id: int) -> Query:
+    """The school's buildings with their walk in this campaign's current round, and its
+    state: the statement, to read with others in one trip."""
+    return (_WITH_STATE.format(schools="b.school_id = ?"), (campaign_id, school_id))
+
+
+def members_buildings_query(tg_user_id: int, campaign_id: int) -> Query:
+    """``buildings_with_state_query`` of every school the person is a member of, named by
+    their Telegram id (read with the person, before their schools are known)."""
+    return (
+        _WITH_STATE.format(
+            schools="b.school_id IN (SELECT m.school_id FROM memberships m"
+            " JOIN people p ON p.id = m.person_id WHERE p.tg_user_id = ?)"
+        ),
+        (campaign_id, tg_user_id),
+    )
+
+
 async def buildings_with_state(db: Reader, school_id: int, campaign_id: int) -> list[Row]:
     """The school's buildings with their walk in this campaign's current round, and its state."""
-    return await db.all(
-        "SELECT b.*, i.id AS inspection_id, i.closed_at, i.walker_id, i.checklist_version_id,"
-        " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
-        " THEN 'in_progress' ELSE 'closed' END AS state,"
-        " (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id) AS answered"
-        " FROM buildings b LEFT JOIN inspections i"
-        " ON i.building_id = b.id AND i.campaign_id = ?"
-        " AND i.round_id IS (SELECT MAX(r.id) FROM inspection_rounds r"
-        " WHERE r.school_id = b.school_id AND r.campaign_id = i.campaign_id)"
-        " WHERE b.school_id = ? ORDER BY b.name",
-        (campaign_id, school_id),
-    )
+    return await db.all(*buildings_with_state_query(school_id, campaign_id))
 
 
 def state_of(row: Row) -> BuildingState:

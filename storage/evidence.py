@@ -19,7 +19,7 @@ import numpy as np
 from ledger.evidence import EvidenceRules
 from ledger.hazards import Photo
 from storage import fingerprint
-from storage.db import Reader, Row, Tx
+from storage.db import Query, Reader, Row, Tx
 from storage.hazards import photo_record
 from storage.photos import PhotoStore, StoredPhoto
 from storage.workers import PHOTOS, Workers
@@ -201,8 +201,13 @@ async def hold(
     )
 
 
+def held_query(tg_user_id: int) -> Query:
+    """The statement ``held`` reads (to read ahead with the person)."""
+    return ("SELECT * FROM suspect_photos WHERE tg_user_id = ?", (tg_user_id,))
+
+
 async def held(db: Reader, tg_user_id: int) -> Suspect | None:
-    row = await db.one("SELECT * FROM suspect_photos WHERE tg_user_id = ?", (tg_user_id,))
+    row = await db.one(*held_query(tg_user_id))
     if row is None:
         return None
     return Suspect(

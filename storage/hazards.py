@@ -16,7 +16,7 @@ from ledger.errors import Stale
 from ledger.hazards import Hazard, Photo
 from ledger.rectify import State
 from storage import campus
-from storage.db import Reader, Row, Tx, Writes, stored_day, stored_moment
+from storage.db import Query, Reader, Row, Tx, Writes, stored_day, stored_moment
 from storage.photos import StoredPhoto
 
 # Fields a person fills in while reporting; written one at a time.
@@ -92,19 +92,37 @@ def record(row: Row) -> Hazard:
 # --- reading -------------------------------------------------------------------
 
 
+def hazard_query(hazard_id: int) -> Query:
+    """The statement ``hazard`` reads, to read with others in one trip (``hazard_from``)."""
+    return (f"{_RECORD} WHERE h.id = ?", (hazard_id,))
+
+
+def hazard_from(rows: list[Row]) -> Hazard | None:
+    """The hazard read by ``hazard_query``."""
+    return record(rows[0]) if rows else None
+
+
 async def hazard(db: Reader, hazard_id: int) -> Hazard | None:
     """A hazard with its building's, school's, checklist item's and reporter's names."""
-    row = await db.one(f"{_RECORD} WHERE h.id = ?", (hazard_id,))
+    row = await db.one(*hazard_query(hazard_id))
     return None if row is None else record(row)
+
+
+def hazards_of_inspection_query(inspection_id: int) -> Query:
+    """The statement ``hazards_of_inspection`` reads (``hazards_from``)."""
+    return (
+        f"{_RECORD} WHERE h.inspection_id = ? AND h.state != 'draft' ORDER BY h.id",
+        (inspection_id,),
+    )
+
+
+def hazards_from(rows: list[Row]) -> list[Hazard]:
+    return [record(row) for row in rows]
 
 
 async def hazards_of_inspection(db: Reader, inspection_id: int) -> list[Hazard]:
     """A walk's hazards reported in full (not drafts), in the order found."""
-    rows = await db.all(
-        f"{_RECORD} WHERE h.inspection_id = ? AND h.state != 'draft' ORDER BY h.id",
-        (inspection_id,),
-    )
-    return [record(row) for row in rows]
+    return hazards_from(await db.all(*hazards_of_inspection_query(inspection_id)))
 
 
 async def quick_draft(db: Reader, person_id: int) -> Hazard | None:
@@ -118,7 +136,11 @@ async def quick_draft(db: Reader, person_id: int) -> Hazard | None:
 
 
 async def photo_count(db: Reader, hazard_id: int) -> int:
-    return int(await db.value("SELECT COUNT(*) FROM photos WHERE hazard_id = ?", (hazard_id,)))
+    return int(await db.value(*photo_count_query(hazard_id)))
+
+
+def photo_count_query(hazard_id: int) -> Query:
+    return ("SELECT COUNT(*) FROM photos WHERE hazard_id = ?", (hazard_id,))
 
 
 def photo_record(row: Row) -> Photo:
@@ -141,10 +163,12 @@ def photo_record(row: Row) -> Photo:
 
 async def photos_of(db: Reader, hazard_id: int) -> list[Photo]:
     """Before-photos first, then after-photos, each in the order they came."""
-    rows = await db.all(
-        "SELECT * FROM photos WHERE hazard_id = ? ORDER BY kind = 'after', id", (hazard_id,)
-    )
+    rows = await db.all(*photos_of_query(hazard_id))
     return [photo_record(row) for row in rows]
+
+
+def photos_of_query(hazard_id: int) -> Query:
+    return ("SELECT * FROM photos WHERE hazard_id = ? ORDER BY kind = 'after', id", (hazard_id,))
 
 
 async def pending_in_building(db: Reader, building_id: int) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
+from storage import questions
 from storage.db import Database, Reader, Tx, Writes
 
 
@@ -101,17 +102,28 @@ def _moving(tg_user_id: int, shown: Shown | None) -> tuple[str, tuple[object, ..
 
 
 async def shown(
-    db: Database, tg_user_id: int, message_id: int, language: str, version: int | None = None
+    db: Database,
+    tg_user_id: int,
+    message_id: int,
+    language: str,
+    version: int | None = None,
+    typed: tuple[str, str] | None = None,
 ) -> None:
     """The current question reached the person as ``message_id``.
 
     ``version``: only if nothing moved since it was read (a question sent from
-    outside the person's updates, at start-up). Not made durable at once: if
-    a power cut loses it, the question is merely asked again.
+    outside the person's updates, at start-up). ``typed``: a question answered by
+    typing (its topic and HTML), remembered in the same transaction to confirm the
+    answer in its place (``storage.questions``). Not made durable at once: if a power
+    cut loses it, the question is merely asked again (and a typed answer confirmed
+    below the question rather than in it).
     """
     _LATER.get(db, {}).pop(tg_user_id, None)  # this one is newer
     async with db.write(durable=False) as tx:
         await _mark(tx, tg_user_id, message_id, language, version)
+        if typed is not None:
+            topic, html = typed
+            await questions.set_open_question(tx, tg_user_id, topic, message_id, html)
 
 
 async def _mark(

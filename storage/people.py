@@ -88,15 +88,30 @@ def contact(row: Row) -> Contact:
     return Contact(row["id"], row["name"], row["language"])
 
 
+_COLLEAGUES = (
+    "SELECT DISTINCT p.id, p.name, p.language FROM people p"
+    " JOIN memberships m ON m.person_id = p.id"
+    " WHERE m.school_id = {school} ORDER BY CASE m.role WHEN 'principal' THEN 0"
+    " WHEN 'leader' THEN 1 ELSE 2 END, p.name"
+)
+
+
 async def colleagues(db: Reader, school_id: int) -> list[Contact]:
     """The school's members, principal first, for picking a responsible person."""
-    rows = await db.all(
-        "SELECT DISTINCT p.id, p.name, p.language FROM people p"
-        " JOIN memberships m ON m.person_id = p.id"
-        " WHERE m.school_id = ? ORDER BY CASE m.role WHEN 'principal' THEN 0"
-        " WHEN 'leader' THEN 1 ELSE 2 END, p.name",
-        (school_id,),
+    rows = await db.all(_COLLEAGUES.format(school="?"), (school_id,))
+    return [contact(row) for row in rows]
+
+
+def hazard_colleagues_query(hazard_id: int) -> Query:
+    """``colleagues`` of the hazard's school, named by the hazard: to read in one trip
+    with it (``contacts_from``)."""
+    return (
+        _COLLEAGUES.format(school="(SELECT school_id FROM hazards WHERE id = ?)"),
+        (hazard_id,),
     )
+
+
+def contacts_from(rows: list[Row]) -> list[Contact]:
     return [contact(row) for row in rows]
 
 
@@ -242,6 +257,24 @@ async def invitations_for(db: Reader, school_id: int | None, now: datetime) -> l
     return [found for found in map(_invitation, rows) if found.expires_at > now]
 
 
+def invitations_seen_query(tg_user_id: int) -> Query:
+    """The usable invitations of the city and of every school the person (by Telegram id)
+    is a member of: whichever list they may see is among them (``invitations_in``)."""
+    return (
+        f"{_INVITATION} WHERE (i.school_id IS NULL OR i.school_id IN (SELECT m.school_id"  # noqa: S608
+        " FROM memberships m JOIN people p ON p.id = m.person_id WHERE p.tg_user_id = ?))"
+        " AND i.revoked_at IS NULL AND i.uses < i.max_uses ORDER BY i.id",
+        (tg_user_id,),
+    )
+
+
+def invitations_in(rows: list[Row], school_id: int | None, now: datetime) -> list[Invitation]:
+    """``invitations_for`` the school (the city's when None), among those read by
+    ``invitations_seen_query``."""
+    found = [_invitation(row) for row in rows if row["school_id"] == school_id]
+    return [i for i in found if i.expires_at > now]
+
+
 async def invitation(db: Reader, invitation_id: int) -> Invitation | None:
     row = await db.one(f"{_INVITATION} WHERE i.id = ?", (invitation_id,))
     return None if row is None else _invitation(row)
@@ -262,8 +295,13 @@ async def revoke_invitation(tx: Tx, invitation_id: int, actor_id: int) -> bool:
 
 async def pending(db: Reader, tg_user_id: int) -> tuple[str, dict[str, Any]] | None:
     """What the bot waits for next from this user, if anything."""
-    row = await db.one("SELECT kind, data FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
+    row = await db.one(*pending_query(tg_user_id))
     return None if row is None else (row["kind"], json.loads(row["data"]))
+
+
+def pending_query(tg_user_id: int) -> Query:
+    """The statement ``pending`` reads (to read ahead with the person)."""
+    return ("SELECT kind, data FROM pending_inputs WHERE tg_user_id = ?", (tg_user_id,))
 
 
 SET_PENDING = (

@@ -26,17 +26,31 @@ from ledger.rectify import (
 )
 from ledger.roles import Contact
 from storage import hazards, people
-from storage.db import Reader, Row, Tx, stored_day, stored_moment
+from storage.db import Query, Reader, Row, Tx, stored_day, stored_moment
 
 
-async def facts(db: Reader, hazard_id: int) -> tuple[Hazard, Facts] | None:
-    """A hazard reported in full, and what the rules need to know of it."""
-    found = await hazards.hazard(db, hazard_id)
+def facts_queries(hazard_id: int) -> list[Query]:
+    """What ``facts`` reads, all known from the hazard's id: to read in one trip (with the
+    person, as a tap's first reads), then ``facts_from``."""
+    return [
+        hazards.hazard_query(hazard_id),
+        (_LIVE_FIX, (hazard_id,)),
+        (_ASKED, (hazard_id,)),
+        (_MANAGERS.format(school="(SELECT school_id FROM hazards WHERE id = ?)"), (hazard_id,)),
+    ]
+
+
+FACTS_READS = 4  # how many queries ``facts_queries`` makes: a tap's own follow them
+
+
+def facts_from(rows: list[list[Row]]) -> tuple[Hazard, Facts] | None:
+    """The hazard and its facts read by ``facts_queries`` (rows in the same order)."""
+    found = hazards.hazard_from(rows[0])
     if found is None or found.state in (State.DRAFT, State.WITHDRAWN):
         return None
-    live = await live_fix(db, hazard_id)
+    live = _fix(rows[1][0]) if rows[1] else None
     waiting = live if live is not None and live.state is FixState.SUBMITTED else None
-    asked = await asked_extension(db, hazard_id)
+    asked = _change(rows[2][0]) if rows[2] else None
     return found, Facts(
         state=found.state,
         school_id=found.school_id,
@@ -45,16 +59,27 @@ async def facts(db: Reader, hazard_id: int) -> tuple[Hazard, Facts] | None:
         extension_asked_by=asked.asked_by if asked else None,
         fix_id=waiting.id if waiting else None,
         extension_id=asked.id if asked else None,
-        managers=await managers(db, found.school_id),
+        managers=frozenset(r["person_id"] for r in rows[3]),
     )
+
+
+async def facts(
+    db: Reader, hazard_id: int, read: list[list[Row]] | None = None
+) -> tuple[Hazard, Facts] | None:
+    """A hazard reported in full, and what the rules need to know of it: in one trip, or
+    none when ``read`` already (``facts_queries``, read with the person)."""
+    return facts_from(read if read is not None else await db.read_many(facts_queries(hazard_id)))
+
+
+_MANAGERS = (
+    "SELECT person_id FROM memberships WHERE school_id = {school}"
+    " AND role IN ('principal', 'leader')"
+)
 
 
 async def managers(db: Reader, school_id: int) -> frozenset[int]:
     """The school's principals and leaders (who may verify, ``ledger.rectify.verifiers``)."""
-    rows = await db.all(
-        "SELECT person_id FROM memberships WHERE school_id = ? AND role IN ('principal', 'leader')",
-        (school_id,),
-    )
+    rows = await db.all(_MANAGERS.format(school="?"), (school_id,))
     return frozenset(r["person_id"] for r in rows)
 
 
@@ -85,17 +110,25 @@ def _fix(row: Row) -> FixReport:
     )
 
 
+_LIVE_FIX = "SELECT * FROM fix_reports WHERE hazard_id = ? AND state IN ('draft', 'submitted')"
+
+
 async def live_fix(db: Reader, hazard_id: int) -> FixReport | None:
     """The fix being reported (draft) or waiting for verification (submitted)."""
-    row = await db.one(
-        "SELECT * FROM fix_reports WHERE hazard_id = ? AND state IN ('draft', 'submitted')",
-        (hazard_id,),
-    )
+    row = await db.one(_LIVE_FIX, (hazard_id,))
     return None if row is None else _fix(row)
 
 
+def fix_report_query(fix_id: int) -> Query:
+    return ("SELECT * FROM fix_reports WHERE id = ?", (fix_id,))
+
+
+def fix_report_from(rows: list[Row]) -> FixReport | None:
+    return _fix(rows[0]) if rows else None
+
+
 async def fix_report(db: Reader, fix_id: int) -> FixReport | None:
-    row = await db.one("SELECT * FROM fix_reports WHERE id = ?", (fix_id,))
+    row = await db.one(*fix_report_query(fix_id))
     return None if row is None else _fix(row)
 
 
@@ -139,10 +172,19 @@ async def drop_fix(tx: Tx, fix_id: int, person_id: int) -> None:
 
 async def after_photos(db: Reader, fix_id: int) -> list[Photo]:
     """The after-photos a fix report brought, in the order they came."""
-    rows = await db.all(
-        "SELECT * FROM photos WHERE fix_report_id = ? AND kind = 'after' ORDER BY id", (fix_id,)
-    )
+    rows = await db.all(*after_photos_query(fix_id))
     return [hazards.photo_record(row) for row in rows]
+
+
+def after_photos_query(fix_id: int) -> Query:
+    return (
+        "SELECT * FROM photos WHERE fix_report_id = ? AND kind = 'after' ORDER BY id",
+        (fix_id,),
+    )
+
+
+def deadline_change_query(change_id: int) -> Query:
+    return ("SELECT * FROM deadline_changes WHERE id = ?", (change_id,))
 
 
 async def submit_fix(tx: Tx, hazard_id: int, fix_id: int, person_id: int, note: str) -> None:
@@ -211,13 +253,27 @@ async def _decide(tx: Tx, fix_id: int, person_id: int, state: str, reason: str |
 
 async def fix_reports_of(db: Reader, hazard_id: int) -> list[FixReport]:
     """Every fix report of a hazard that was sent, with who signed, oldest first."""
-    rows = await db.all(
+    return [_fix(row) for row in await db.all(*fix_reports_of_query(hazard_id))]
+
+
+def fix_reports_of_query(hazard_id: int) -> Query:
+    return (
         "SELECT f.*, r.name AS reporter_name, d.name AS decider_name FROM fix_reports f"
         " JOIN people r ON r.id = f.reported_by LEFT JOIN people d ON d.id = f.decided_by"
         " WHERE f.hazard_id = ? AND f.state NOT IN ('draft', 'dropped') ORDER BY f.id",
         (hazard_id,),
     )
-    return [_fix(row) for row in rows]
+
+
+def card_queries(hazard_id: int) -> list[Query]:
+    """All a hazard's card reads, known from its id: to read ahead in one trip."""
+    return [
+        *facts_queries(hazard_id),
+        hazards.photos_of_query(hazard_id),
+        fix_reports_of_query(hazard_id),
+        deadline_changes_of_query(hazard_id),
+        history_query(hazard_id),
+    ]
 
 
 # --- deadlines -------------------------------------------------------------------
@@ -242,16 +298,17 @@ def _change(row: Row) -> DeadlineChange:
     )
 
 
+_ASKED = "SELECT * FROM deadline_changes WHERE hazard_id = ? AND state = 'asked'"
+
+
 async def asked_extension(db: Reader, hazard_id: int) -> DeadlineChange | None:
     """The request for a later deadline waiting for a decision, if any."""
-    row = await db.one(
-        "SELECT * FROM deadline_changes WHERE hazard_id = ? AND state = 'asked'", (hazard_id,)
-    )
+    row = await db.one(_ASKED, (hazard_id,))
     return None if row is None else _change(row)
 
 
 async def deadline_change(db: Reader, change_id: int) -> DeadlineChange | None:
-    row = await db.one("SELECT * FROM deadline_changes WHERE id = ?", (change_id,))
+    row = await db.one(*deadline_change_query(change_id))
     return None if row is None else _change(row)
 
 
@@ -304,13 +361,16 @@ async def decide_extension(
 
 async def deadline_changes_of(db: Reader, hazard_id: int) -> list[DeadlineChange]:
     """Every change of the hazard's deadline (asked, decided), with who, oldest first."""
-    rows = await db.all(
+    return [_change(row) for row in await db.all(*deadline_changes_of_query(hazard_id))]
+
+
+def deadline_changes_of_query(hazard_id: int) -> Query:
+    return (
         "SELECT c.*, a.name AS asker_name, d.name AS decider_name FROM deadline_changes c"
         " JOIN people a ON a.id = c.asked_by LEFT JOIN people d ON d.id = c.decided_by"
         " WHERE c.hazard_id = ? ORDER BY c.id",
         (hazard_id,),
     )
-    return [_change(row) for row in rows]
 
 
 # --- lists -----------------------------------------------------------------------------
@@ -396,16 +456,20 @@ async def extensions_waiting(
 
 async def history(db: Reader, hazard_id: int) -> list[HistoryEvent]:
     """The hazard's event log, with who did what, oldest first."""
-    rows = await db.all(
+    rows = await db.all(*history_query(hazard_id))
+    return [
+        HistoryEvent(row["action"], datetime.fromisoformat(row["at"]), row["actor_name"])
+        for row in rows
+    ]
+
+
+def history_query(hazard_id: int) -> Query:
+    return (
         "SELECT e.action, e.at, p.name AS actor_name FROM events e"
         " LEFT JOIN people p ON p.id = e.actor_id"
         " WHERE e.subject = 'hazard' AND e.subject_id = ? ORDER BY e.id",
         (hazard_id,),
     )
-    return [
-        HistoryEvent(row["action"], datetime.fromisoformat(row["at"]), row["actor_name"])
-        for row in rows
-    ]
 
 
 async def people_with_role(db: Reader, role: str, school_id: int | None = None) -> list[Contact]:
@@ -419,6 +483,48 @@ async def people_with_role(db: Reader, role: str, school_id: int | None = None) 
         params,
     )
     return [people.contact(row) for row in rows]
+
+
+# The schools a person (by Telegram id) is a member of, and the person's id.
+_MEMBER_SCHOOLS = (
+    "(SELECT m.school_id FROM memberships m JOIN people p ON p.id = m.person_id"
+    " WHERE p.tg_user_id = ?)"
+)
+_PERSON = "(SELECT id FROM people WHERE tg_user_id = ?)"
+
+
+def task_queries(tg_user_id: int) -> list[Query]:
+    """A person's task list, read with them (by Telegram id) in one trip: the open hazards
+    they answer for, then, in every school they are a member of, the fixes and requests
+    waiting (not their own) and the hazards without a member answering for them. Which of
+    those schools they manage is the rules' to say (``listed_in``)."""
+    uid = (tg_user_id,)
+    return [
+        (f"{_LIST} WHERE h.responsible_id = {_PERSON} AND h.state = 'open'", uid),
+        (
+            f"{_LIST} JOIN fix_reports f ON f.hazard_id = h.id AND f.state = 'submitted'"
+            f" WHERE h.school_id IN {_MEMBER_SCHOOLS} AND h.state = 'submitted'"
+            f" AND f.reported_by IS NOT {_PERSON} ORDER BY f.submitted_at",
+            uid * 2,
+        ),
+        (
+            f"{_LIST} JOIN deadline_changes c ON c.hazard_id = h.id AND c.state = 'asked'"
+            f" WHERE h.school_id IN {_MEMBER_SCHOOLS} AND c.asked_by IS NOT {_PERSON}"
+            " ORDER BY c.asked_at",
+            uid * 2,
+        ),
+        (
+            f"{_LIST} WHERE h.school_id IN {_MEMBER_SCHOOLS} AND h.state = 'open'"
+            " AND h.responsible_id IS NULL ORDER BY h.deadline, h.id",
+            uid,
+        ),
+    ]
+
+
+def listed_in(rows: list[Row], school_ids: Sequence[int] | None = None) -> list[Listed]:
+    """Hazards read by ``task_queries``; only those of ``school_ids`` when given."""
+    found = [_listed(row) for row in rows]
+    return found if school_ids is None else [h for h in found if h.school_id in school_ids]
 
 
 async def unassigned(db: Reader, school_ids: list[int]) -> list[Listed]:

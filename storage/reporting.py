@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger.supervision import origin_of
 from ledger.totals import COUNTED_STATES, BuildingFacts, HazardFacts
-from storage.db import Reader, Row
+from storage.db import Query, Reader, Row
 
 _COUNTED = ", ".join(f"'{s}'" for s in COUNTED_STATES)
 
@@ -107,31 +107,42 @@ async def phase_dues(db: Reader, campaign_id: int) -> tuple[date | None, date | 
     return day(row["self_inspection_due"]), day(row["rectification_due"])
 
 
+def buildings_by_school_queries(campaign_id: int, school_id: int | None = None) -> list[Query]:
+    """What ``buildings_by_school`` reads: the buildings, then their counted hazards."""
+    where, params = ("WHERE b.school_id = ?", (school_id,)) if school_id is not None else ("", ())
+    return [
+        (
+            "SELECT b.id, b.school_id, b.name, b.out_of_use,"  # noqa: S608 (fixed clauses)
+            " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
+            " THEN 'in_progress' ELSE 'closed' END AS walk"
+            " FROM buildings b LEFT JOIN inspections i"
+            # the campaign's own walk; rounds of a recurring inspection are not on the form
+            " ON i.building_id = b.id AND i.campaign_id = ? AND i.round_id IS NULL"
+            f" {where} ORDER BY b.school_id, b.id",
+            (campaign_id, *params),
+        ),
+        (
+            "SELECT h.id, h.building_id"  # noqa: S608 (fixed clauses)
+            ", h.description, h.fixable_now, h.deadline,"
+            " COALESCE(p.name, h.responsible_name, '') AS responsible, h.takes_out_of_use,"
+            " h.state FROM hazards h LEFT JOIN people p ON p.id = h.responsible_id"
+            f" WHERE h.campaign_id = ? AND h.state IN ({_COUNTED}) AND h.building_id IS NOT NULL"
+            + (" AND h.school_id = ?" if school_id is not None else "")
+            + " ORDER BY h.building_id, h.reported_at, h.id",
+            (campaign_id, *params),
+        ),
+    ]
+
+
 async def buildings_by_school(
     db: Reader, campaign_id: int, school_id: int | None = None
 ) -> dict[int, list[FormBuilding]]:
     """Every building (of one school, or all), by school, with its counted hazards."""
-    where, params = ("WHERE b.school_id = ?", (school_id,)) if school_id is not None else ("", ())
-    buildings = await db.all(
-        "SELECT b.id, b.school_id, b.name, b.out_of_use,"  # noqa: S608 (fixed clauses)
-        " CASE WHEN i.id IS NULL THEN 'not_started' WHEN i.closed_at IS NULL"
-        " THEN 'in_progress' ELSE 'closed' END AS walk"
-        " FROM buildings b LEFT JOIN inspections i"
-        # the campaign's own walk; rounds of a recurring inspection are not on the form
-        " ON i.building_id = b.id AND i.campaign_id = ? AND i.round_id IS NULL"
-        f" {where} ORDER BY b.school_id, b.id",
-        (campaign_id, *params),
-    )
-    hazards = await db.all(
-        "SELECT h.id, h.building_id"  # noqa: S608 (fixed clauses)
-        ", h.description, h.fixable_now, h.deadline,"
-        " COALESCE(p.name, h.responsible_name, '') AS responsible, h.takes_out_of_use, h.state"
-        " FROM hazards h LEFT JOIN people p ON p.id = h.responsible_id"
-        f" WHERE h.campaign_id = ? AND h.state IN ({_COUNTED}) AND h.building_id IS NOT NULL"
-        + (" AND h.school_id = ?" if school_id is not None else "")
-        + " ORDER BY h.building_id, h.reported_at, h.id",
-        (campaign_id, *params),
-    )
+    buildings, hazards = await db.read_many(buildings_by_school_queries(campaign_id, school_id))
+    return _by_school(buildings, hazards)
+
+
+def _by_school(buildings: list[Row], hazards: list[Row]) -> dict[int, list[FormBuilding]]:
     found: dict[int, list[FormHazard]] = {}
     for h in hazards:
         found.setdefault(h["building_id"], []).append(
@@ -160,12 +171,21 @@ async def buildings_by_school(
     return result
 
 
+def school_data_queries(campaign_id: int, school_id: int) -> list[Query]:
+    """What ``school_data`` reads, in one trip (or read ahead with the person)."""
+    return [
+        ("SELECT * FROM schools WHERE id = ?", (school_id,)),
+        *buildings_by_school_queries(campaign_id, school_id),
+    ]
+
+
 async def school_data(db: Reader, campaign_id: int, school_id: int) -> SchoolData | None:
     """One school with its buildings and hazards (None: no such school)."""
-    school = await db.one("SELECT * FROM schools WHERE id = ?", (school_id,))
-    if school is None:
+    rows = await db.read_many(school_data_queries(campaign_id, school_id))
+    if not rows[0]:
         return None
-    buildings = await buildings_by_school(db, campaign_id, school_id)
+    school = rows[0][0]
+    buildings = _by_school(rows[1], rows[2])
     return SchoolData(
         school["id"], school["name"], school["district"], buildings.get(school_id, [])
     )

@@ -91,6 +91,16 @@ async def items_asked(
 
 async def buildings(db: Reader, school_id: int, campaign_id: int) -> list[BuildingWalk]:
     """The school's buildings by name, each with its walk's state in the current round."""
+    return buildings_from(await buildings_with_state(db, school_id, campaign_id))
+
+
+def school_buildings_from(rows: list[Row], school_id: int) -> list[BuildingWalk]:
+    """The school's among buildings read by ``campus.members_buildings_query``."""
+    return buildings_from([r for r in rows if r["school_id"] == school_id])
+
+
+def buildings_from(rows: list[Row]) -> list[BuildingWalk]:
+    """The buildings read by ``campus.buildings_with_state_query``."""
     return [
         BuildingWalk(
             id=r["id"],
@@ -103,7 +113,7 @@ async def buildings(db: Reader, school_id: int, campaign_id: int) -> list[Buildi
             checklist_version_id=r["checklist_version_id"],
             missed=r["missed_visit_id"] is not None,
         )
-        for r in await buildings_with_state(db, school_id, campaign_id)
+        for r in rows
     ]
 
 
