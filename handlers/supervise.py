@@ -156,6 +156,7 @@ class DrawnPage(Tap):
     """Another page of the visits drawn for this supervisor, in place."""
 
     reads_only = True
+    in_place = True  # edits the tapped list: marked done with others
     campaign_id: int
     page: int
 
@@ -190,6 +191,7 @@ class SchoolPage(Tap):
     """A page of schools to pick one by hand."""
 
     reads_only = True
+    in_place = True  # edits the tapped list: marked done with others
     page: int
 
     def first_reads(self) -> list[Query]:
@@ -291,6 +293,7 @@ class VisitPage(Tap):
     """Another page of the visited school's buildings, in place."""
 
     reads_only = True
+    in_place = True  # edits the tapped list: marked done with others
     visit_id: int
     page: int
 
@@ -307,6 +310,8 @@ class VisitPage(Tap):
 @dataclass(frozen=True)
 class WalkBuilding(Tap):
     """Walk (or go on walking) a building of the visit's school in supervision mode."""
+
+    uses_checklist = True  # shows the walk's items: the checklist read once, ahead
 
     visit_id: int
     building_id: int
@@ -470,6 +475,8 @@ def _walking_on(ctx: Ctx, walk_id: int) -> case.Then:
 class Answer(Tap):
     """The supervisor's blind answer; the school's own is shown after it."""
 
+    uses_checklist = True  # shows the walk's items: the checklist read once, ahead
+
     walk_id: int
     item_id: int
     choice: str
@@ -527,6 +534,8 @@ class PauseWalk(Tap):
 @dataclass(frozen=True)
 class More(Tap):
     """Any other hazard in this building? Yes: a free-form finding; no: the walk is done."""
+
+    uses_checklist = True  # shows the walk's items: the checklist read once, ahead
 
     walk_id: int
     yes_no: str
@@ -666,6 +675,7 @@ class MatchPage(Tap):
     """Another page of the hazards a finding may be matched to, in place."""
 
     reads_only = True
+    in_place = True  # edits the tapped list: marked done with others
     finding_id: int
     page: int
 
@@ -712,6 +722,8 @@ class FindingStep(Tap):
 @dataclass(frozen=True)
 class Match(Tap):
     """The finding matched: a listed hazard (0: off-list, 清单外)."""
+
+    uses_checklist = True  # shows the walk's items: the checklist read once, ahead
 
     finding_id: int
     hazard_id: int
@@ -852,6 +864,8 @@ class MissedUse(Tap):
 @dataclass(frozen=True)
 class EndVisit(Tap):
     """End the visit: its record to the supervisor, and now (not before) to the principal."""
+
+    uses_checklist = True  # shows the walk's items: the checklist read once, ahead
 
     visit_id: int
 
@@ -1023,6 +1037,7 @@ class VisitsPage(Tap):
     """Another page of ``/visits``, in place."""
 
     reads_only = True
+    in_place = True  # edits the tapped list: marked done with others
     campaign_id: int
     page: int
 
@@ -1043,6 +1058,8 @@ class VisitsPage(Tap):
 @dataclass(frozen=True)
 class ShowRecord(Tap):
     """An ended visit's record, opened from ``/visits``."""
+
+    uses_checklist = True  # shows the walk's items: the checklist read once, ahead
 
     reads_only = True
     visit_id: int
