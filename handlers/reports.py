@@ -38,7 +38,6 @@ from storage.reporting import (
     hazard_count,
     phase_dues,
     school_data,
-    school_data_queries,
 )
 from storage.workers import Progress
 from telegram_rules import MAX_TEXT
@@ -76,7 +75,7 @@ def _school_buttons(ctx: Ctx, school_id: int) -> list[list[Button]]:
 
 async def _send_form(ctx: Ctx, school_id: int) -> None:
     name, data = await files.form_file(
-        ctx.db, ctx.services.workers, ctx.services.campaign_id, school_id, ctx.today()
+        ctx.db, ctx.services.workers, ctx.services.campaign_id, school_id, ctx.today(), ctx.reads
     )
     school = await school_data(ctx.reads, ctx.services.campaign_id, school_id)
     assert school is not None
@@ -172,12 +171,12 @@ class Export(Tap):
     school_id: int
 
     def reads_in(self, services: Services, tg_user_id: int) -> list[Query]:
-        """The school, and what its form's caption counts (the form file reads its own)."""
+        """The school, and what its form and the form's caption read."""
         if self.school_id == 0:
             return []
         school = [campus.school_query(self.school_id)]
         if self.what == "f":
-            return [*school, *school_data_queries(services.campaign_id, self.school_id)]
+            return [*school, *files.form_queries(services.campaign_id, self.school_id)]
         return school
 
     async def tap(self, ctx: Ctx) -> None:

@@ -17,13 +17,14 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from ledger.chain import school_chain
 from ledger.errors import NotAllowed
 from reports import city, form, imports, qr
 from reports import supervision as supervision_report
 from reports.ledger import write_ledger, write_prepared
 from reports.ledger_feed import PARALLEL_FROM, core_to_spare, prepared_in_helper
 from storage import chain, supervision
-from storage.db import Database
+from storage.db import Database, Query, Reader
 from storage.photos import PhotoStore
 from storage.reporting import (
     campaign,
@@ -33,6 +34,7 @@ from storage.reporting import (
     ledger_rows,
     read_only,
     school_data,
+    school_data_queries,
 )
 from storage.workers import Progress, Workers
 
@@ -46,14 +48,30 @@ def _safe_name(text: str) -> str:
 
 
 async def form_file(
-    db: Database, workers: Workers, campaign_id: int, school_id: int, today: date
+    db: Database,
+    workers: Workers,
+    campaign_id: int,
+    school_id: int,
+    today: date,
+    reads: Reader | None = None,
 ) -> tuple[str, bytes]:
-    school = await school_data(db, campaign_id, school_id)
+    """A school's summary form. ``reads``: where its rows are read (a tap's reads made
+    ahead, ``storage.ahead``: ``form_queries``), the database otherwise."""
+    source = reads if reads is not None else db
+    school = await school_data(source, campaign_id, school_id)
     if school is None:
         raise NotAllowed()
-    sealed = (await chain.seal(db, school_id)).text()
+    sealed = (await chain.school_seal(source, school_id, db.clock.now())).text()
     data = await workers.run(form.form_bytes, school, today, sealed)
     return f"汇总表-{_safe_name(school.name)}-{today.isoformat()}.xlsx", data
+
+
+def form_queries(campaign_id: int, school_id: int) -> list[Query]:
+    """What ``form_file`` reads, to read ahead with a tap."""
+    return [
+        *school_data_queries(campaign_id, school_id),
+        chain.head_query(school_chain(school_id)),
+    ]
 
 
 async def city_file(

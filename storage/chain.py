@@ -16,6 +16,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from ledger.chain import (
@@ -28,7 +29,7 @@ from ledger.chain import (
     school_chain,
     walk,
 )
-from storage.db import Database, Reader, Tx
+from storage.db import Database, Query, Reader, Tx
 
 _COLUMNS = (
     "id, chain, seq, prev_hash, hash, at, actor_id, action, subject, subject_id, before, after"
@@ -273,13 +274,25 @@ class Seal:
         return f"数据校验 {what}: {self.hash}  导出时间 made {self.at}  (xiaoan verify)"
 
 
+def head_query(chain: str) -> Query:
+    """One chain's head (``school_seal`` reads it; a tap may read it ahead)."""
+    return "SELECT seq, hash FROM chain_heads WHERE chain = ?", (chain,)
+
+
+async def school_seal(db: Reader, school_id: int, at: datetime) -> Seal:
+    """A school's head, as its papers print it, made ``at``."""
+    chain = school_chain(school_id)
+    row = await db.one(*head_query(chain))
+    seq, head = (row["seq"], row["hash"]) if row is not None else (0, GENESIS)
+    return Seal(chain, seq, head, at.isoformat(timespec="seconds"))
+
+
 async def seal(db: Database, school_id: int | None) -> Seal:
     """A school's head; for the city, the digest over every chain's head, recorded as an
     anchor so that ``verify --since`` finds the heads a city-wide paper was made from."""
-    at = db.clock.now().isoformat(timespec="seconds")
     if school_id is not None:
-        seq, head = (await heads(db)).get(school_chain(school_id), (0, GENESIS))
-        return Seal(school_chain(school_id), seq, head, at)
+        return await school_seal(db, school_id, db.clock.now())
+    at = db.clock.now().isoformat(timespec="seconds")
     async with db.write() as tx:
         now = await heads(tx)
         digest = await record_anchor(tx)
