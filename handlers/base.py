@@ -592,8 +592,10 @@ def _wrap(
         try:
             await handler(ctx)
             # A write after the question may have moved it on: then it counts as not shown.
+            # Shown: written with the person's next transaction, not in one of its own (a
+            # process killed first merely asks the question again at start-up).
             if ctx.asked is not None and ctx.writes == ctx.writes_when_asked:
-                await journeys.shown(ctx.db, ctx.user_id, ctx.asked, ctx.lang)
+                journeys.shown_later(ctx.db, ctx.user_id, ctx.asked, ctx.lang)
         except XiaoanError as error:
             await ctx.mark_done()  # refused: nothing of it is stored, and it is said once
             text = error_text(ctx, error)

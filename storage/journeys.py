@@ -155,13 +155,21 @@ async def answers_shown_question(db: Database, tg_user_id: int, message_id: int)
 
 
 async def unshown(db: Reader) -> list[Unshown]:
-    """People in a journey whose current question was not shown since it last moved."""
+    """People in a journey whose current question was not shown since it last moved, and
+    who have no update of theirs waiting to be applied again (at start-up, after a crash
+    or a power cut): that update's handler answers them, and asking the question before
+    it runs would ask one it is about to move on from."""
     rows = await db.all(
         "SELECT p.tg_user_id, p.kind, p.data, m.version,"
         " COALESCE(m.language, pe.language, 'zh') AS language"
         " FROM pending_inputs p JOIN journey_marks m ON m.tg_user_id = p.tg_user_id"
         " LEFT JOIN people pe ON pe.tg_user_id = p.tg_user_id"
-        " WHERE m.shown_version IS NOT m.version ORDER BY p.tg_user_id"
+        " WHERE m.shown_version IS NOT m.version AND NOT EXISTS ("
+        "  SELECT 1 FROM inbox i WHERE i.done_at IS NULL AND p.tg_user_id ="
+        "   COALESCE(json_extract(i.payload, '$.message.from.id'),"
+        "    json_extract(i.payload, '$.callback_query.from.id'),"
+        "    json_extract(i.payload, '$.edited_message.from.id'))"
+        " ) ORDER BY p.tg_user_id"
     )
     return [
         Unshown(r["tg_user_id"], r["kind"], r["data"], r["version"], r["language"]) for r in rows

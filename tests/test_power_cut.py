@@ -16,7 +16,7 @@ from typing import Any
 
 from storage import inbox, trace
 from tests.conftest import make_school
-from tests.simulator import NOT_MODIFIED, QUERY_TOO_OLD, Chat, Simulator
+from tests.simulator import NOT_MODIFIED, QUERY_TOO_OLD, Chat, Simulator, texts
 
 
 def at_last_sync(sim: Simulator, copy: Path) -> None:
@@ -97,7 +97,7 @@ async def test_an_answer_lost_in_a_power_cut_is_applied_again_at_start_up(sim, t
     copy = tmp_path / "at-last-sync.sqlite3"
     at_last_sync(sim, copy)
     await sim.handle(raw)
-    assert "【教学楼A】2/19 · F02" in staff.last.text  # seen taken
+    assert "【教学楼A】2/19 · F02" in texts(staff.new())  # seen taken
     await power_cut(sim, copy)
     assert await answers(sim) == [("F01", "ok")]  # replayed at start-up
     # The replay's own calls, which Telegram refuses and the bot takes in its stride: the
@@ -108,7 +108,9 @@ async def test_an_answer_lost_in_a_power_cut_is_applied_again_at_start_up(sim, t
     ]
     sim.api.violations.clear()
     assert await inbox.undone(sim.db) == []
-    staff.new()
+    # Not asked again at start-up (the first question's shown mark was lost in the cut
+    # too): the tap waiting to be applied again answers for itself.
+    assert staff.new() == []
     said = await staff.tap("无隐患")
     assert "【教学楼A】3/19 · F03" in said[-1].text
     assert await answers(sim) == [("F01", "ok"), ("F02", "ok")]

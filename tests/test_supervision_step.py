@@ -335,6 +335,7 @@ async def test_a_text_typed_at_a_question_shown_in_place_is_taken_for_that_quest
     said = await w.sup1.send("你好")
     assert "这条消息没有记作下面这个问题的回答" not in texts(said)
     assert "请点击下方按钮作答。" in texts(said)  # the walk wants a button here
+    await journeys.write_shown(sim.db)  # the question asked again: written by a stop, or next
     row = await sim.db.one(
         "SELECT version, shown_version FROM journey_marks WHERE tg_user_id = ?",
         (w.sup1.user_id,),

@@ -57,8 +57,10 @@ class Cost:
     read_trips: int
     trips: int
     commits: int
-    # Of ``commits``: a new question's mark as shown (``storage.journeys.shown``), written
-    # unsynced once the question is sent, as every new question's (not the tap's writes).
+    # Of ``commits``: a question open to a typed answer, marked shown and open once it is
+    # sent (``storage.journeys.shown`` with ``typed``; unsynced), so that the answer typed
+    # next is confirmed in it. Any other new question's mark waits for the person's next
+    # transaction (``journeys.shown_later``), as a walk's step's does.
     marks: int
     calls: tuple[str, ...]
 

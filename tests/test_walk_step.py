@@ -16,7 +16,7 @@ from cases.actor import Actor, operator
 from cases.walk import answer_item, report_other
 from ledger.errors import NotAllowed, Stale
 from ledger.walk import Choice, Where
-from storage import campus, inbox, people, trace, walks
+from storage import campus, inbox, journeys, people, trace, walks
 from storage.db import Database
 from tests.conftest import join, link_code, make_school
 from tests.simulator import Chat, Sent, Simulator, texts
@@ -103,12 +103,14 @@ async def test_a_no_hazard_step_costs_one_trip_for_its_reads_and_one_commit(sim)
 
 async def test_a_tap_that_opens_a_hazard_still_asks_in_a_new_message(sim):
     """A hazard found is no step in place: its question is settled with the answer shown
-    under it, and the photo question comes as a new message (two calls, and the new
-    question's shown mark in a transaction of its own, as every new question's)."""
+    under it, and the photo question comes as a new message (two calls; the new
+    question's shown mark waits for the person's next transaction, as a step's does)."""
     staff, _ = await first_question(sim)
     counts, calls = await counted_tap(sim, staff, "有隐患")
     assert calls == ["answerCallbackQuery", "editMessageText", "sendMessage"]
-    assert counts.tally.commits == 2  # the answer, then the photo question's shown mark
+    assert counts.tally.commits == 1  # the answer; the photo question's mark comes later
+    assert await journeys.write_shown(sim.db) == 1  # waiting, as a stop would write it
+    assert await journeys.unshown(sim.db) == []
     assert "请拍照发送隐患照片" in staff.last.text
 
 
