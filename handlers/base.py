@@ -366,16 +366,30 @@ class Ctx:
         if query is None or not isinstance(query.message, Message):
             await self.say(text, keyboard)
             return
-        await self.answer_tap()
-        text = within_limit(text)
+        try:
+            await self._replace(query, query.message, within_limit(text), keyboard, same)
+        finally:
+            # Answered after the edit, which is what the person waits for (its new buttons
+            # end the tapped one's spinner): the next question shows a round trip sooner.
+            await self.answer_tap()
+
+    async def _replace(
+        self,
+        query: CallbackQuery,
+        message: Message,
+        text: str,
+        keyboard: Keyboard | None,
+        same: bool,
+    ) -> None:
+        """``edit``'s edit of the tapped message."""
         if not same:
             buttons = inline_keyboard(keyboard)
-            await unchanged_ok(edit_unread(query.get_bot(), query.message, text, buttons))
+            await unchanged_ok(edit_unread(query.get_bot(), message, text, buttons))
             return
         markup = _markup(keyboard)
         assert markup is None or isinstance(markup, InlineKeyboardMarkup)
-        if markup == query.message.reply_markup and as_shown(text, ParseMode.HTML)[0] == (
-            query.message.text or ""
+        if markup == message.reply_markup and as_shown(text, ParseMode.HTML)[0] == (
+            message.text or ""
         ):
             return  # the same page tapped again: Telegram refuses an edit that changes nothing
         await unchanged_ok(

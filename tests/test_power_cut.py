@@ -103,8 +103,8 @@ async def test_an_answer_lost_in_a_power_cut_is_applied_again_at_start_up(sim, t
     # The replay's own calls, which Telegram refuses and the bot takes in its stride: the
     # tap was answered before the cut, and the question shows the next one already.
     assert sim.api.violations == [
-        f"answerCallbackQuery: {QUERY_TOO_OLD} (answered twice)",
         f"editMessageText: {NOT_MODIFIED}",
+        f"answerCallbackQuery: {QUERY_TOO_OLD} (answered twice)",
     ]
     sim.api.violations.clear()
     assert await inbox.undone(sim.db) == []

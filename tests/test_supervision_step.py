@@ -100,7 +100,7 @@ async def test_a_no_hazard_step_costs_one_read_trip_one_commit_and_one_limited_c
         assert cost.read_trips == 1, cost
         assert cost.tally.trips == 2, cost  # the reads' and the writes'
         assert cost.tally.commits == 1 and cost.tally.rollbacks == 0, cost
-        assert cost.calls == ["answerCallbackQuery", "editMessageText"], cost
+        assert cost.calls == ["editMessageText", "answerCallbackQuery"], cost
         assert cost.rate_limited == 1
         shown = w.sup1.messages[-1]  # the question tapped is now the next one
         assert shown.message_id == question.message_id
@@ -199,7 +199,7 @@ async def test_after_the_last_item_the_other_hazard_question_is_the_same_message
     for _ in range(19):
         await w.sup1.tap("无隐患")
     cost = await counted_tap(sim, w.sup1, "不适用")  # F20, the last
-    assert cost.calls == ["answerCallbackQuery", "editMessageText"]
+    assert cost.calls == ["editMessageText", "answerCallbackQuery"]
     assert cost.tally.commits == 1
     last = w.sup1.messages[-1]
     assert last.message_id == question.message_id
@@ -285,7 +285,7 @@ async def test_a_message_not_modified_counts_as_shown(sim: Simulator) -> None:
     w, question = await first_question(sim)
     sim.api.fail("editMessageText", 400, "Bad Request: message is not modified")
     cost = await counted_tap(sim, w.sup1, "无隐患")
-    assert cost.calls == ["answerCallbackQuery", "editMessageText"]
+    assert cost.calls == ["editMessageText", "answerCallbackQuery"]
     assert cost.tally.commits == 1
     assert w.sup1.new() == []
     assert await stored(sim) == [("F01", "ok", "ok")]

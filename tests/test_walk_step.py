@@ -85,7 +85,7 @@ async def test_a_no_hazard_step_costs_one_trip_for_its_reads_and_one_commit(sim)
         # inbox mark and COMMIT at once (9 trips in all before ``write_at_once``).
         assert counts.tally.trips == 2, counts
         assert counts.tally.commits == 1 and counts.tally.rollbacks == 0, counts
-        assert calls == ["answerCallbackQuery", "editMessageText"], calls
+        assert calls == ["editMessageText", "answerCallbackQuery"], calls
         assert len([c for c in calls if c in RATE_LIMITED]) == 1
         # What the person sees: the question tapped is now the next one.
         shown = staff.messages[-1]
@@ -169,7 +169,7 @@ async def test_after_the_last_item_the_other_hazard_question_is_the_same_message
     for _ in range(18):
         await staff.tap("无隐患")
     counts, calls = await counted_tap(sim, staff, "无隐患")  # F19, the last
-    assert calls == ["answerCallbackQuery", "editMessageText"]
+    assert calls == ["editMessageText", "answerCallbackQuery"]
     assert counts.tally.commits == 1
     assert staff.messages[-1].message_id == question.message_id
     assert "清单已查完。还有其他隐患吗？" in staff.messages[-1].text
