@@ -85,8 +85,9 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.bot_data["services"]
     user = update.effective_user
     user_id = user.id if user else 0
-    # One trip to the database for all the guard needs to know (a flood is many trips),
-    # and for what the handler reads first: the person, a tapped button's own reads.
+    # One read for all the guard needs to know (a flood is many reads), and for what the
+    # handler reads first: the person, a tapped button's own reads. Read on the event
+    # loop itself (``Database.read_here``): a few rows by key cost less than a hand-over.
     # The checklist in force, for the first tap that needs it: read once, with its reads.
     version = services.checklist_version_id
     checklist = (
@@ -94,7 +95,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if uses_checklist(update) and not campus.items_known(services.db, version)
         else []
     )
-    found = await services.db.read_many(
+    found = await services.db.read_here(
         [
             inbox.arrival_query(update.update_id, user_id),
             *read_ahead_queries(user_id, first_reads(update, services)),

@@ -544,6 +544,8 @@ class Database(Reader):
         self.on_outbox: Callable[[], None] = lambda: None
         # Set by ``storage.trace.counting`` while it counts; None (no cost) otherwise.
         self.tracing: Tracing | None = None
+        # The event loop's own connection, for reads too small to hand over (``read_here``).
+        self.here: sqlite3.Connection | None = None
 
     async def open(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -556,13 +558,34 @@ class Database(Reader):
             await self.close()
             raise
         self.conn = self._reader
+        self.here = sqlite3.connect(self.path, isolation_level=None)
+        self.here.row_factory = sqlite3.Row
+        # Never waits for a lock on the event loop: a reader that would is read by the
+        # reader's thread instead (``read_here``).
+        self.here.execute("PRAGMA busy_timeout = 0")
         return self
 
     async def close(self) -> None:
+        if self.here is not None:
+            self.here.close()
+            self.here = None
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+
+    async def read_here(self, queries: Sequence[Query]) -> list[list[Row]]:
+        """``read_many`` on the event loop's own thread, for a tap's first reads: a few
+        rows, each found by its key. Handing them to the reader's thread and back costs
+        about 0.1 ms, twice what reading them costs (a walk's step is 0.8 ms in all). In
+        WAL a reader waits for nobody; in the rare moment it would (the WAL being reset),
+        the reader's thread reads them, where waiting holds up no one else."""
+        if self.here is None:
+            return await self.read_many(queries)
+        try:
+            return [self.here.execute(sql, params).fetchall() for sql, params in queries]
+        except sqlite3.OperationalError:
+            return await self.read_many(queries)
 
     def connections(self) -> tuple[aiosqlite.Connection, ...]:
         """The open connections: the read one and the write one."""

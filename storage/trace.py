@@ -236,12 +236,16 @@ async def counting(db: Database) -> AsyncIterator[Counter]:
         await conn.set_trace_callback(counter.statements(_changes_of(conn)))
     for conn in conns:
         _count_trips(conn, counter, reading=conn is db.conn)
+    if db.here is not None:
+        counter.watch(db.here)  # read on the event loop: statements, and no trip
     db.tracing = counter
     try:
         yield counter
     finally:
         counter.freeze()
         db.tracing = None
+        if db.here is not None:
+            db.here.set_trace_callback(None)
         for conn in conns:
             _uncount_trips(conn)
             # sqlite3 takes None to remove the callback; aiosqlite's hint forgets it.

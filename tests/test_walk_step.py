@@ -74,16 +74,17 @@ async def answers(sim: Simulator) -> list[tuple[str, str]]:
 
 
 async def test_a_no_hazard_step_costs_one_trip_for_its_reads_and_one_commit(sim):
-    """Every "no hazard" (and "not applicable") step of a walk: reads ≤ 5 in one trip to
-    the read connection's thread, one transaction, one rate-limited call."""
+    """Every "no hazard" (and "not applicable") step of a walk: reads ≤ 5, read on the
+    event loop itself (``Database.read_here``: no trip to a thread), one transaction in
+    one trip to the writer's thread, one rate-limited call."""
     staff, question = await first_question(sim)
     for n, label in enumerate(["无隐患", "无隐患", "不适用", "无隐患", "无隐患"], start=1):
         counts, calls = await counted_tap(sim, staff, label)
         assert counts.tally.reads <= 5, counts  # in the transaction too
-        assert counts.read_trips == 1, counts
-        # And one to the writer's thread: BEGIN, the answer, its event, the journey, the
+        assert counts.read_trips == 0, counts
+        # One to the writer's thread: BEGIN, the answer, its event, the journey, the
         # inbox mark and COMMIT at once (9 trips in all before ``write_at_once``).
-        assert counts.tally.trips == 2, counts
+        assert counts.tally.trips == 1, counts
         assert counts.tally.commits == 1 and counts.tally.rollbacks == 0, counts
         assert calls == ["editMessageText", "answerCallbackQuery"], calls
         assert len([c for c in calls if c in RATE_LIMITED]) == 1
