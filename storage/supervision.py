@@ -629,19 +629,11 @@ async def items_of_walk(db: Reader, walk: SupervisionWalk) -> list[tuple[int, Ch
 async def start_walk(
     tx: Tx, visit_id: int, building_id: int, version_id: int, person_id: int
 ) -> int:
-    walk_id = await tx.run(
-        "INSERT INTO supervision_walks (visit_id, building_id, checklist_version_id, walker_id,"
-        " started_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (visit_id, building_id, version_id, person_id, tx.now(), tx.now()),
-    )
-    await tx.event(
-        person_id,
-        "supervision_walk.started",
-        "visit",
-        visit_id,
-        after={"walk_id": walk_id, "building_id": building_id},
-    )
-    return walk_id
+    """A building's walk begun by a supervisor (``start_walk_in``, in this transaction)."""
+    return await tx.at_once(
+        partial(start_walk_in, visit_id=visit_id, building_id=building_id,
+                version_id=version_id, person_id=person_id)
+    )  # fmt: skip
 
 
 def _choice(value: str | None) -> Choice | None:
@@ -728,13 +720,8 @@ def finish_walk_in(w: Writes, walk_id: int, person_id: int) -> bool:
 
 
 async def finish_walk(tx: Tx, walk_id: int, person_id: int) -> bool:
-    changed = await tx.run(
-        "UPDATE supervision_walks SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-        (tx.now(), walk_id),
-    )
-    if changed:
-        await tx.event(person_id, "supervision_walk.finished", "supervision_walk", walk_id)
-    return bool(changed)
+    """A walk finished, once (``finish_walk_in``, in this transaction)."""
+    return await tx.at_once(partial(finish_walk_in, walk_id=walk_id, person_id=person_id))
 
 
 # --- findings -------------------------------------------------------------------------
@@ -828,21 +815,11 @@ async def draft_of_walk(db: Reader, walk_id: int) -> Finding | None:
     return None if row is None else _finding(row)
 
 
-async def update_finding(tx: Tx, finding_id: int, person_id: int, **fields: Any) -> None:
-    unknown = set(fields) - FINDING_FIELDS
-    if unknown:
-        raise ValueError(f"not finding fields: {unknown}")
-    old = await tx.one(
-        f"SELECT {', '.join(fields)} FROM supervision_findings WHERE id = ?",  # noqa: S608
-        (finding_id,),
+async def update_finding(tx: Tx, finding_id: int, person_id: int, **fields: Any) -> bool:
+    """A draft finding's fields changed (``update_finding_in``, in this transaction)."""
+    return await tx.at_once(
+        partial(update_finding_in, finding_id=finding_id, person_id=person_id, **fields)
     )
-    assert old is not None
-    await tx.run(
-        f"UPDATE supervision_findings SET {', '.join(f'{k} = ?' for k in fields)}"  # noqa: S608
-        " WHERE id = ? AND state = 'draft'",
-        (*fields.values(), finding_id),
-    )
-    await tx.event(person_id, "finding.updated", "finding", finding_id, dict(old), fields)
 
 
 def update_finding_in(w: Writes, finding_id: int, person_id: int, **fields: Any) -> bool:
