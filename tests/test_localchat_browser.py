@@ -11,6 +11,7 @@ bare right one typed after it. The screenshot is kept in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -44,13 +45,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[str]:
-    """``xiaoan run --demo`` with no token; yields the staff member's invitation link."""
+@contextlib.contextmanager
+def running_demo(tmp_path: Path, database: Path | None = None) -> Iterator[str]:
+    """``xiaoan run --demo`` with no token, on ``database`` (a new one in ``tmp_path`` by
+    default); yields the staff member's invitation link, and stops it."""
     port, api_port = free_port(), free_port()
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[storage]\ndatabase = "{tmp_path / "xiaoan.sqlite3"}"\nphotos = "{tmp_path / "photos"}"\n'
+        f'[storage]\ndatabase = "{database or tmp_path / "xiaoan.sqlite3"}"\n'
+        f'photos = "{tmp_path / "photos"}"\n'
         f"[local]\nport = {port}\napi_port = {api_port}\n",
         encoding="utf-8",
     )
@@ -64,7 +67,7 @@ def demo(tmp_path: Path) -> Iterator[str]:
         cwd=tmp_path,
     )
     try:
-        link = None
+        link, said = None, ""
         for _ in range(600):
             said = (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
             found = re.search(r"staff +(http://\S+)", said)
@@ -80,6 +83,13 @@ def demo(tmp_path: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[str]:
+    """``xiaoan run --demo`` with no token; yields the staff member's invitation link."""
+    with running_demo(tmp_path) as link:
+        yield link
 
 
 async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> None:

@@ -10,11 +10,6 @@ its first question comes.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +19,7 @@ from bot.demo import DEMO_SCHOOL, create_demo
 from ledger.clock import SystemClock
 from storage import campus
 from storage.db import Database
-from tests.localchat_support import free_port
-from tests.test_localchat_browser import ARTIFACTS, CHROMIUM, FLAGS
+from tests.test_localchat_browser import ARTIFACTS, CHROMIUM, FLAGS, running_demo
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -61,39 +55,8 @@ def long_demo(tmp_path: Path) -> Iterator[str]:
     """``xiaoan run --demo`` with no token on a school of 28 buildings; the staff link."""
     database = tmp_path / "xiaoan.sqlite3"
     asyncio.run(seed(database))
-    port, api_port = free_port(), free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[storage]\ndatabase = "{database}"\nphotos = "{tmp_path / "photos"}"\n'
-        f"[local]\nport = {port}\napi_port = {api_port}\n",
-        encoding="utf-8",
-    )
-    env = {k: v for k, v in os.environ.items() if k != "XIAOAN_TELEGRAM_TOKEN"}
-    log = (tmp_path / "run.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - this interpreter, this project's own command
-        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--demo"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**env, "PYTHONUNBUFFERED": "1"},
-        cwd=tmp_path,
-    )
-    try:
-        link, said = None, ""
-        for _ in range(600):
-            said = (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
-            found = re.search(r"staff +(http://\S+)", said)
-            if found and "Application started" in said:
-                link = found.group(1)
-                break
-            if process.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert link, f"no staff link; xiaoan said: {said[-2000:]}"
+    with running_demo(tmp_path, database) as link:
         yield link
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 async def test_turn_the_buildings_page_and_walk_one_from_page_two(long_demo: str) -> None:
