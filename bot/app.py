@@ -17,7 +17,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import (
     Application,
@@ -38,7 +38,7 @@ from bot.config import Config
 from bot.lanes import PersonLanes
 from bot.limiter import ChatRateLimiter
 from bot.local import local_page_of
-from bot.updates import rewrite, sort_batch
+from bot.updates import Arrivals, PollingBot, rewrite, sort_batch
 from handlers import (  # each module with buttons registers them as it is imported
     admin,
     buttons,
@@ -89,10 +89,16 @@ class Inbox(BaseRequest):
 
     PTB confirms an update by asking for the next offset, which can happen
     before its handler has run; storing first means a crash loses nothing.
-    ``db`` is set once the database is open (before polling starts).
+    ``db`` and ``bot`` are set once the database is open (before polling starts);
+    the updates parsed on arrival wait in ``arrivals`` for polling (``bot.updates``).
     """
 
     db: Database | None = None
+    bot: Bot | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals = Arrivals()
 
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
@@ -101,7 +107,8 @@ class Inbox(BaseRequest):
         code, payload = await super().do_request(url, method, *args, **kwargs)  # type: ignore[safe-super]
         if code == 200 and url.endswith("/getUpdates"):
             assert self.db is not None, "polling started before the database was opened"
-            payload = await receive_raw(self.db, payload)
+            assert self.bot is not None, "polling started before the bot was known"
+            payload = await receive_raw(self.db, payload, self.bot, self.arrivals)
         return code, payload
 
 
@@ -123,17 +130,18 @@ def inbox_request(request: BaseRequest | None) -> BaseRequest:
     return InboxRequest(read_timeout=40, connect_timeout=10)
 
 
-async def receive_raw(db: Database, payload: bytes) -> bytes:
+async def receive_raw(db: Database, payload: bytes, bot: Bot, arrivals: Arrivals) -> bytes:
     """Store the updates of a getUpdates answer in the inbox; returns what polling reads.
 
-    A malformed update is stored already done, with the reason, and polling
-    gets a bare stand-in for it (see ``bot.updates``): one bad update no
+    Polling reads a bare stand-in for each update and takes it parsed from
+    ``arrivals`` (see ``bot.updates``). A malformed update is stored already
+    done, with the reason, and its stand-in stays bare: one bad update no
     longer fails the batch.
     """
     body = json.loads(payload)
     if not body.get("ok"):
         return payload
-    batch = sort_batch(body.get("result"))
+    batch = sort_batch(body.get("result"), bot)
     await inbox.receive(db, batch.passed + [raw for raw, _ in batch.malformed])
     for raw, why in batch.malformed:
         log.warning("update %d: %s", raw["update_id"], why)
@@ -142,8 +150,7 @@ async def receive_raw(db: Database, payload: bytes) -> bytes:
         log.warning("getUpdates: %d update(s) without an update_id left out", batch.unconfirmable)
         if not batch.passed and not batch.malformed:
             await asyncio.sleep(UNCONFIRMABLE_PAUSE)  # polling would ask again at once
-    if not batch.malformed and not batch.unconfirmable:
-        return payload
+    arrivals.hand(batch.parsed)
     return rewrite(body, batch)
 
 
@@ -297,12 +304,12 @@ async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Feed again the updates received but not applied before the bot stopped."""
     db = app.bot_data["services"].db
     pending = await inbox.undone(db)
-    batch = sort_batch(pending)
+    batch = sort_batch(pending, app.bot)
     for raw, why in batch.malformed:  # stored, then the bot stopped before marking it
         await inbox.mark_done(db, raw["update_id"], error=why)
-    for raw in batch.passed:
-        await app.update_queue.put(Update.de_json(raw, app.bot))
-    return len(batch.passed)
+    for update in batch.parsed:
+        await app.update_queue.put(update)
+    return len(batch.parsed)
 
 
 async def prune_inbox(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -373,6 +380,7 @@ def build_application(
         app.bot_data["services"] = services
         if isinstance(updates_request, Inbox):
             updates_request.db = services.db
+            updates_request.bot = app.bot
         await menu.set_stranger_menu(app.bot)
         replayed = await replay_inbox(app)
         if replayed:
@@ -430,20 +438,24 @@ def build_application(
             await services.db.close()
             await asyncio.to_thread(services.workers.close)
 
-    app = (
-        ApplicationBuilder()
-        .token(config.token)
-        .base_url(config.api_base_url)
-        .base_file_url(config.api_file_url)
+    bot = PollingBot(
+        config.token,
+        base_url=config.api_base_url,
+        base_file_url=config.api_file_url,
+        request=request or HTTPXRequest(connection_pool_size=8),
+        get_updates_request=updates_request,
         # The limiter paces requests within Telegram's flood limits and waits out a
         # RetryAfter (up to 3 times) in that chat alone, so a person tapping fast
         # through a walk loses no answer and holds up nobody else. The outbox's
         # sender paces itself per chat; what still fails after these retries it
         # keeps with its own retry time.
-        .rate_limiter(rate_limiter or ChatRateLimiter(max_retries=3))
+        rate_limiter=rate_limiter or ChatRateLimiter(max_retries=3),
+        arrivals=updates_request.arrivals if isinstance(updates_request, Inbox) else None,
+    )
+    app = (
+        ApplicationBuilder()
+        .bot(bot)
         .concurrent_updates(update_processor or PersonLanes())
-        .request(request or HTTPXRequest(connection_pool_size=8))
-        .get_updates_request(updates_request)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

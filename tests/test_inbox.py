@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from telegram import Bot, Update
 from telegram.request import HTTPXRequest
 
 from bot.app import InboxRequest
@@ -30,8 +31,13 @@ async def test_get_updates_answers_are_stored_before_they_are_handled(
     monkeypatch.setattr(HTTPXRequest, "do_request", telegram)
     request = InboxRequest()
     request.db = fresh_db
+    request.bot = Bot("1:x")
     code, payload = await request.do_request("https://api/bot:x/getUpdates", "POST")
-    assert (code, payload) == (200, body)
+    # Polling reads the ids alone, and takes each update as parsed on arrival.
+    stand_ins = [{"update_id": 41}, {"update_id": 42}]
+    assert (code, json.loads(payload)) == (200, {"ok": True, "result": stand_ins})
+    taken = request.arrivals.take(Update.de_json(stand_ins[0], None))
+    assert taken.message is not None and taken.message.text == "a"
     assert [u["update_id"] for u in await inbox.undone(fresh_db)] == [41, 42]
     # Other methods are passed through untouched.
     await request.do_request("https://api/bot:x/sendMessage", "POST")

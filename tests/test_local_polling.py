@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from telegram import Bot, Update
 from telegram.request import HTTPXRequest
 
 from bot.app import Inbox, InboxRequest, inbox_request
@@ -44,8 +45,13 @@ async def test_updates_polled_from_the_local_chat_are_stored_before_they_are_han
     request = inbox_request(LocalChatRequest())
     assert isinstance(request, Inbox)
     request.db = fresh_db
+    request.bot = Bot("1:x")
     code, payload = await request.do_request("http://127.0.0.1:1/bot1:x/getUpdates", "POST")
-    assert (code, payload) == (200, body)
+    # Polling reads the ids alone, and takes each update as parsed on arrival.
+    stand_ins = [{"update_id": 41}, {"update_id": 42}]
+    assert (code, json.loads(payload)) == (200, {"ok": True, "result": stand_ins})
+    taken = request.arrivals.take(Update.de_json(stand_ins[0], None))
+    assert taken.message is not None and taken.message.text == "a"
     assert calls == ["http://127.0.0.1:1/bot1:x/getUpdates"]  # through aiohttp's client
     assert [u["update_id"] for u in await inbox.undone(fresh_db)] == [41, 42]
     await request.do_request("http://127.0.0.1:1/bot1:x/sendMessage", "POST")

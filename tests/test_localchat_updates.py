@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Update
 
 from bot.app import build_application
 from bot.config import load_config
-from bot.updates import sort_batch
+from bot.updates import Arrivals, sort_batch
 from ledger.clock import FakeClock
 from localchat.server import LocalServer
 from localchat.store import SCHEMA, UPGRADES, Store
@@ -161,13 +162,14 @@ def test_a_batch_is_sorted_update_by_update() -> None:
     }
     broken = {"update_id": 7, "message": {"message_id": 5}}  # no chat, no date
     half = {"message": good["message"]}  # the half-written one: no update_id yet
-    batch = sort_batch([broken, half, good, "junk", {"update_id": True}])
+    batch = sort_batch([broken, half, good, "junk", {"update_id": True}], None)
     assert batch.passed == [good]
     assert [(raw["update_id"], why) for raw, why in batch.malformed] == [
         (7, "malformed update skipped: KeyError")
     ]
     assert batch.unconfirmable == 3
-    assert batch.for_polling == [{"update_id": 7}, good]
+    assert batch.for_polling == [{"update_id": 7}, {"update_id": 9}]
+    assert [update.update_id for update in batch.parsed] == [9]
 
 
 async def test_the_bot_skips_a_malformed_update_and_answers_the_rest(
@@ -216,3 +218,19 @@ async def test_the_bot_skips_a_malformed_update_and_answers_the_rest(
         await browser.close()
     said = [m["html"] for m in browser.from_bot]
     assert len(said) == 2 and user_id > 0  # the answers to /start and /help, nothing else
+
+
+def test_an_answer_polling_never_took_is_replaced_by_the_next() -> None:
+    """A poll whose call failed after the answer came confirmed nothing: the next answer
+    brings those updates again, and only its own are held."""
+    arrivals = Arrivals()
+    first = {
+        "update_id": 5,
+        "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}},
+    }
+    arrivals.hand(sort_batch([first], None).parsed)
+    arrivals.hand(sort_batch([{**first, "update_id": 6}], None).parsed)
+    assert arrivals.take(Update(5)).message is None  # dropped: stays the bare stand-in
+    taken = arrivals.take(Update(6))
+    assert taken.message is not None and taken.message.message_id == 1
+    assert arrivals.take(Update(6)).message is None  # taken once
