@@ -48,6 +48,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import loop as event_loop
 from bot.lanes import PersonLanes
 from bot.limiter import BROADCAST, ChatRateLimiter, Pace
 from localchat.limits import FloodLimits
@@ -257,13 +258,13 @@ async def one(
 def main(people: int, seconds: float, rounds: int, old: bool) -> None:
     print(f"{people} people tapping every {TAP_EVERY:g} s for {seconds:g} s, {rounds} round(s)")
     # Warm-up (not counted): the first run in a process pays for imports and caches.
-    asyncio.run(one(ChatRateLimiter(), people, min(seconds, 4.0), False))
+    event_loop.run(one(ChatRateLimiter(), people, min(seconds, 4.0), False))
     alone_p99, flooded_p99 = [], []
     for _ in range(rounds):  # alternated, so that the shared machine's load hits both alike
         alone_p99.append(
-            show("alone (anchor)", *asyncio.run(one(ChatRateLimiter(), people, seconds, False)))
+            show("alone (anchor)", *event_loop.run(one(ChatRateLimiter(), people, seconds, False)))
         )
-        under = asyncio.run(one(ChatRateLimiter(), people, seconds, True))
+        under = event_loop.run(one(ChatRateLimiter(), people, seconds, True))
         flooded_p99.append(show(f"one chat flooding {FLOOD} messages", *under))
     anchor, flooded = statistics.median(alone_p99), statistics.median(flooded_p99)
     print(
@@ -276,7 +277,7 @@ def main(people: int, seconds: float, rounds: int, old: bool) -> None:
     )
     if old:
         short = min(seconds, 10.0)
-        before = asyncio.run(one(OldLimiter(), people, short, False))
+        before = event_loop.run(one(OldLimiter(), people, short, False))
         show("issue 11's limiter, alone", *before)
 
 

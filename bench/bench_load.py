@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
+from bot import loop as event_loop
 from ledger.clock import SystemClock
 from ledger.roles import Role
 from storage import campus, people
@@ -449,7 +450,10 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
                 flush=True,
             )
             walkers, flooder = ready[:-1], ready[-1]
-            print(f"{len(walkers)} people tapping every {TAP_EVERY:g} s, {seconds:g} s a phase")
+            print(
+                f"{len(walkers)} people tapping every {TAP_EVERY:g} s, {seconds:g} s a phase"
+                f" (the bot, the local chat and these browsers on {event_loop.name()})"
+            )
             alone = show("alone (anchor)", *await phase(walkers, seconds, None, bot.pid))
             if flooded:
                 under = show(
@@ -496,4 +500,4 @@ if __name__ == "__main__":
     parser.add_argument("--joining", type=int, default=50, help="joins at once (50)")
     parser.add_argument("--no-flood", action="store_true", help="skip the flood phase")
     options = parser.parse_args()
-    asyncio.run(run(options.people, options.seconds, options.joining, not options.no_flood))
+    event_loop.run(run(options.people, options.seconds, options.joining, not options.no_flood))

@@ -24,7 +24,6 @@ and the code before it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
 import tempfile
@@ -38,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_contention import NO_HAZARD, button, newest
 from bench.bench_walk import Baselines, handled, parsed, per_step, processed, timed
+from bot import loop as event_loop
 from ledger.clock import FakeClock
 from ledger.roles import Role
 from storage import campus, inbox
@@ -160,4 +160,4 @@ if __name__ == "__main__":
     parser.add_argument(
         "--buildings", type=int, default=20, help="buildings the supervisor may walk (20)"
     )
-    asyncio.run(main(parser.parse_args()))
+    event_loop.run(main(parser.parse_args()))

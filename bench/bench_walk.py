@@ -62,6 +62,7 @@ from telegram.ext import (
 
 from bench.bench_contention import NO_HAZARD, building_starts, button, newest
 from bench.bench_limits import step as tap_floor_step
+from bot import loop as event_loop
 from ledger.clock import FakeClock
 from ledger.roles import Role
 from storage import campus, inbox
@@ -283,7 +284,7 @@ async def main(args: argparse.Namespace) -> None:
         sim.auto_send = False
         began = time.perf_counter()
         walkers = await setup(sim, max(1, args.walkers), args.buildings)
-        print(f"set up in {time.perf_counter() - began:.1f} s")
+        print(f"set up in {time.perf_counter() - began:.1f} s; event loop {event_loop.name()}")
         base = Baselines(sim.api)
         await base.app.initialize()
         print(
@@ -326,4 +327,4 @@ if __name__ == "__main__":
     parser.add_argument(
         "--buildings", type=int, default=15, help="buildings the walker timed alone may walk (15)"
     )
-    asyncio.run(main(parser.parse_args()))
+    event_loop.run(main(parser.parse_args()))

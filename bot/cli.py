@@ -480,6 +480,7 @@ def cmd_run(config: Config, demo: bool = False) -> None:
     from bot.local import demo_links, local_page_of
     from bot.local_process import LocalChatProcess
     from bot.local_request import LocalChatRequest
+    from bot.loop import new_loop
 
     load_checklist(config.checklist or DEFAULT_PATH)  # a wrong file: one line, before starting
     local = None
@@ -500,6 +501,7 @@ def cmd_run(config: Config, demo: bool = False) -> None:
         app = build_application(
             config, SystemClock(config.timezone), request=LocalChatRequest() if local else None
         )
+        asyncio.set_event_loop(new_loop())  # polling runs on the loop set here
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
         # PTB's own message repeats the token: say it in one line without it.

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot import loop as event_loop
 from bot.config import Config
 from ledger.errors import ConfigError
 
@@ -256,7 +257,7 @@ def main() -> int:
     _redacting_logs(spec["settings"]["token"])
     said = sys.stdout
     sys.stdout = sys.stderr  # stdout was for the one line to the parent; the rest is logs
-    return asyncio.run(_serve(spec, said))
+    return event_loop.run(_serve(spec, said))
 
 
 if __name__ == "__main__":
