@@ -5,7 +5,8 @@ process, as a school runs it) is started on 127.0.0.1 with a fresh database
 holding one school with buildings enough for each person and a staff
 invitation for all of them. This process then plays N browsers through the
 page's own routes (``/api/join``, ``/api/send``, ``/api/contact``,
-``/api/tap``, the ``/api/events`` stream, ``/api/messages``): each joins
+``/api/tap``, and the ``/api/events`` stream, whose events bring the
+messages that changed, as they do for the page): each joins
 (name, phone), opens its building's walk from the building's code
 (``/start w_<id>``, as the QR code on the wall does), and then taps 无隐患
 every 2 s. The time measured is from the tap's POST to the page holding the
@@ -138,6 +139,7 @@ class Browser:
         self.version = 0
         self.messages: dict[int, dict[str, Any]] = {}
         self.changed = asyncio.Event()
+        self.fresh: list[dict[str, Any]] = []  # brought by events, not yet looked at
         self.errors: list[str] = []
         self.buildings: list[int] = []  # those not walked yet
         self._stream: asyncio.Task[None] | None = None
@@ -158,7 +160,9 @@ class Browser:
         await self.next_building()
 
     async def post(self, path: str, body: dict[str, Any], read: bool = False) -> Any:
-        """A change, as the page posts it; its answer read when asked for or refused."""
+        """A change, as the page posts it; its answer read when asked for or refused.
+        What events brought before it is no answer to it (``wait`` looks at what follows)."""
+        self.fresh.clear()
         async with self.session.post(self.page + path, json=body) as response:
             if response.status != 200:
                 raise RuntimeError(f"{path}: {response.status} {await response.text()}")
@@ -172,33 +176,30 @@ class Browser:
         self._stream = asyncio.create_task(self._listen())
 
     async def _listen(self) -> None:
-        """The page's event stream: a 'changed' event marks the chat changed (the page
-        fetches its messages on those only; alerts and 'typing…' it just shows)."""
-        async with self.session.get(self.page + "/api/events", timeout=None) as response:
+        """The page's event stream: each 'changed' event brings the messages changed since
+        the version held (alerts and 'typing…' the page just shows)."""
+        url = f"{self.page}/api/events?since={self.version}"
+        async with self.session.get(url, timeout=None) as response:
             if response.status != 200:
                 self.errors.append(f"events: {response.status}")
                 return
             async for line in response.content:
                 if line.startswith(b"data:") and b'"changed"' in line:
-                    self.changed.set()
+                    self.show(json.loads(line[5:])["messages"])
 
-    async def refresh(self) -> list[dict[str, Any]]:
-        """The page's fetch of what changed since its version; returns those messages."""
-        async with self.session.get(f"{self.page}/api/messages?since={self.version}") as response:
-            if response.status != 200:
-                raise RuntimeError(f"messages: {response.status}")
-            body = await response.json(content_type=None)
-        changed: list[dict[str, Any]] = body["messages"]
+    def show(self, changed: list[dict[str, Any]]) -> None:
+        """Messages an event brought: kept, and handed to whoever waits."""
         for message in changed:
             self.messages[message["id"]] = message
             self.version = max(self.version, message["version"])
-        return changed
+        self.fresh.extend(changed)
+        self.changed.set()
 
     async def wait(self, found: Any, within: float = NEXT_WITHIN) -> dict[str, Any]:
         """Wait (on the event stream) until a bot message newer than now satisfies ``found``.
 
-        Newer than now: changed by a fetch made during this wait (every message held so
-        far is at or below the version held now), so only those fetched are looked at.
+        Newer than now: brought by an event since the last change posted (``post``), so
+        only those are looked at.
         """
         deadline = time.perf_counter() + within
         while True:
@@ -208,7 +209,8 @@ class Browser:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
             self.changed.clear()
-            for message in sorted(await self.refresh(), key=lambda m: m["id"]):
+            fresh, self.fresh = self.fresh, []
+            for message in sorted(fresh, key=lambda m: m["id"]):
                 if message["from_bot"] and found(message):
                     return message
 

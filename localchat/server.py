@@ -674,14 +674,25 @@ def _alive(request: web.Request) -> bool:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: 'changed' (fetch messages again), alerts, chat actions."""
+    """Server-sent events: 'changed', alerts, chat actions.
+
+    A page that says which version of its chat it holds (``since``, or on the
+    browser's own reconnect the ``Last-Event-ID`` of the last event it had) gets
+    the messages changed since then in each 'changed' event, with the version
+    as the event's id: it shows the next question without a fetch of its own.
+    A page of an earlier version (no ``since``) gets a bare 'changed' and fetches
+    ``/api/messages`` itself.
+    """
     found = await person(request)
+    resumed = request.headers.get("Last-Event-ID") or request.query.get("since")
+    since = None if resumed is None else _whole(resumed, "since")
     token = request.cookies[COOKIE]
     streams = request.app[STREAMS_KEY]
     refused = streams.refusal(token)
     if refused:
         return _slow_down(refused, STREAM_RETRY_SECONDS)
-    hub = request.app[CHANNEL_KEY].hub
+    channel = request.app[CHANNEL_KEY]
+    site = _site(request)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -689,11 +700,26 @@ async def events(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",  # nginx: pass events through at once
         }
     )
-    queue = hub.subscribe(found["user_id"])
+
+    async def changes(first: bool = False) -> None:
+        """What changed since the version the page holds (the first event always goes:
+        the page knows it is connected)."""
+        nonlocal since
+        if since is None:
+            await response.write(b'data: {"type":"changed"}\n\n')
+            return
+        listed = await channel.page_messages(found["user_id"], since, site)
+        if not listed and not first:
+            return  # an earlier event already brought this change
+        since = max([since, *(m["version"] for m in listed)])
+        event = _dumps({"type": "changed", "messages": listed})
+        await response.write(f"id: {since}\ndata: {event}\n\n".encode())
+
+    queue = channel.hub.subscribe(found["user_id"])
     streams.add(token, request, queue)
     try:
         await response.prepare(request)
-        await response.write(b'data: {"type":"changed"}\n\n')
+        await changes(first=True)
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
@@ -702,12 +728,15 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             if event.get("type") == "bye":
                 break
-            await response.write(f"data: {_dumps(event)}\n\n".encode())
+            if event.get("type") == "changed":
+                await changes()
+            else:
+                await response.write(f"data: {_dumps(event)}\n\n".encode())
     except ConnectionResetError:
         pass  # the page went away
     finally:
         streams.remove(token, queue)
-        hub.unsubscribe(found["user_id"], queue)
+        channel.hub.unsubscribe(found["user_id"], queue)
     return response
 
 

@@ -139,10 +139,14 @@ async def test_join_walk_and_photo_in_chromium(demo: str, tmp_path: Path) -> Non
         await page.locator("#messages button", has_text="开始排查").last.click()
         await page.locator("#messages button", has_text="教学楼A").last.click(timeout=15_000)
         await expect(messages).to_contain_text("1/19 · F01", timeout=15_000)
+        # A step is one request: the tap. The next question comes in the event stream.
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url.split("/", 3)[3]))
         await page.locator("#messages button", has_text="无隐患").last.click()
         await expect(messages).to_contain_text("2/19 · F02", timeout=15_000)
         await page.locator("#messages button", has_text="无隐患").last.click()
         await expect(messages).to_contain_text("3/19 · F03", timeout=15_000)
+        assert fetched == ["api/tap", "api/tap"]
 
         await page.locator("#messages button", has_text="有隐患").last.click()
         await expect(messages).to_contain_text("请拍照发送隐患照片", timeout=15_000)

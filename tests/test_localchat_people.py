@@ -368,6 +368,73 @@ async def test_events_tell_the_page_of_changes_and_alerts(
     assert events[-1]["text"] == "收到" and events[-1]["show_alert"] is False
 
 
+async def stream_events(
+    browser: Browser, count: int, query: str = "", headers: dict[str, str] | None = None
+) -> list[tuple[str | None, dict[str, Any]]]:
+    """The first ``count`` events of the page's stream: (id, data) each."""
+    got: list[tuple[str | None, dict[str, Any]]] = []
+    event_id = None
+    url = browser.base + "/api/events" + query
+    async with browser.session.get(url, headers=headers or {}) as response:
+        assert response.status == 200
+        async for line in response.content:
+            if line.startswith(b"id: "):
+                event_id = line[4:].decode().strip()
+            elif line.startswith(b"data: "):
+                got.append((event_id, json.loads(line[6:])))
+                event_id = None
+                if len(got) == count:
+                    break
+    return got
+
+
+async def test_events_bring_what_changed_since_the_version_the_page_holds(
+    bot: Bot, browsers: list[Browser]
+) -> None:
+    """The page says which version it holds: each 'changed' event brings the messages
+    changed since, the version as its id, so a tap's next question needs no fetch."""
+    browser = browsers[0]
+    user_id = await browser.join("A", "")
+    held = await browser.refresh()
+    version = max(m["version"] for m in held)
+    reader = asyncio.create_task(stream_events(browser, 3, f"?since={version}"))
+    await asyncio.sleep(0.2)
+    sent = await bot.send_message(user_id, "问题 1", reply_markup=keyboard(("无隐患", "ok")))
+    await browser.post("/api/tap", {"message_id": sent.message_id, "data": "ok"})
+    query = (await bot.get_updates(timeout=0))[-1].callback_query
+    await query.edit_message_text("问题 2", reply_markup=keyboard(("无隐患", "ok2")))
+    events = await asyncio.wait_for(reader, 5)
+    first, asked, edited = events
+    assert first == (str(version), {"type": "changed", "messages": []})  # connected
+    assert [m["html"] for m in asked[1]["messages"]] == ["问题 1"]
+    assert [(m["id"], m["html"]) for m in edited[1]["messages"]] == [(sent.message_id, "问题 2")]
+    assert edited[1]["messages"][0]["buttons"][0][0]["data"] == "ok2"
+    assert edited[0] == str(edited[1]["messages"][0]["version"])
+
+
+async def test_the_browsers_reconnect_resumes_from_the_last_events_id(
+    bot: Bot, browsers: list[Browser]
+) -> None:
+    browser = browsers[0]
+    user_id = await browser.join("A", "")
+    await bot.send_message(user_id, "早先")
+    [(last_id, _)] = await stream_events(browser, 1, "?since=0")
+    await bot.send_message(user_id, "之后")
+    # EventSource sends Last-Event-ID on its own reconnect, with the URL it first opened.
+    [(_, resumed)] = await stream_events(browser, 1, "?since=0", {"Last-Event-ID": str(last_id)})
+    assert [m["html"] for m in resumed["messages"]] == ["之后"]
+
+
+@pytest.mark.parametrize("since", ["-1", "x", "99999999999999999999"])
+async def test_a_bad_version_for_the_events_is_refused(
+    browsers: list[Browser], since: str
+) -> None:
+    browser = browsers[0]
+    await browser.join("A", "")
+    status, body = await browser.get(f"/api/events?since={since}")
+    assert (status, body) == (400, {"error": "bad_since"})
+
+
 async def test_the_phone_keyboard_and_the_contact(
     server: LocalServer, bot: Bot, browsers: list[Browser]
 ) -> None:

@@ -158,13 +158,20 @@ async function fetchChanges() {
   const { status, data } = await api(`/api/messages?since=${state.version}`);
   if (sessionEnded(status, data)) return;
   if (status !== 200) return;
-  for (const message of data.messages) {
+  show(data.messages);
+}
+
+// Messages new or changed (fetched, or brought by an event): drawn, the version kept.
+function show(messages) {
+  for (const message of messages) {
+    const held = state.messages.get(message.id);
+    if (held && held.version > message.version) continue;  // a fetch older than an event
     state.messages.set(message.id, message);
     state.version = Math.max(state.version, message.version);
     draw(message);
   }
   updateKeyboard();
-  if (data.messages.length) scrollDown();
+  if (messages.length) scrollDown();
 }
 
 function scrollDown() {
@@ -174,11 +181,16 @@ function scrollDown() {
 
 function listen() {
   if (state.events) state.events.close();
-  const events = new EventSource("/api/events");
+  // The stream brings what changed since the version held (the browser's own reconnect
+  // resumes from the last event's id): the next question shows without another fetch.
+  const events = new EventSource(`/api/events?since=${state.version}`);
   state.events = events;
   events.onmessage = (event) => {
     const data = JSON.parse(event.data);
-    if (data.type === "changed") refresh();
+    if (data.type === "changed") {
+      if (data.messages) show(data.messages);
+      else refresh();
+    }
     else if (data.type === "alert") showAlert(data.text, data.show_alert);
     else if (data.type === "action") showTyping();
   };
