@@ -11,7 +11,6 @@ one chat holds up only that chat (``bot.limiter``).
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 from datetime import timedelta
@@ -38,6 +37,7 @@ from bot.config import Config
 from bot.lanes import PersonLanes
 from bot.limiter import ChatRateLimiter
 from bot.local import local_page_of
+from bot.loop import collect_less
 from bot.updates import Arrivals, PollingBot, rewrite, sort_batch
 from handlers import (  # each module with buttons registers them as it is imported
     admin,
@@ -424,13 +424,10 @@ def build_application(
             services.wake_sender = lambda: jobs.run_once(send_outbox, when=0)  # type: ignore[assignment]
             # A notice queued in a transaction wakes the sender once that commits.
             services.db.on_outbox = services.wake_sender
-        # What start-up made (modules, settings, texts) lives as long as the bot: out of
-        # the cycle collector's sight, so that its full collections, which stop the event
-        # loop, scan only what the bot makes while it runs (bench/bench_contention.py).
-        gc.freeze()
+        app.bot_data["collect_as_before"] = collect_less()
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        gc.unfreeze()  # collectable again, for a process that goes on (the tests start many bots)
+        app.bot_data.pop("collect_as_before", lambda: None)()
         services = app.bot_data.get("services")
         if services is not None:
             await app.bot_data["guard"].flush(services.db)

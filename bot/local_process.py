@@ -217,6 +217,7 @@ async def _serve(spec: dict[str, Any], said: IO[str]) -> int:
     while True:
         try:
             await start_server(server)
+            event_loop.collect_less()  # (for as long as this process lives)
             break
         except ConfigError as error:
             if "in use" not in str(error) or loop.time() >= give_up:

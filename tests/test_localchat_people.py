@@ -426,9 +426,7 @@ async def test_the_browsers_reconnect_resumes_from_the_last_events_id(
 
 
 @pytest.mark.parametrize("since", ["-1", "x", "99999999999999999999"])
-async def test_a_bad_version_for_the_events_is_refused(
-    browsers: list[Browser], since: str
-) -> None:
+async def test_a_bad_version_for_the_events_is_refused(browsers: list[Browser], since: str) -> None:
     browser = browsers[0]
     await browser.join("A", "")
     status, body = await browser.get(f"/api/events?since={since}")
