@@ -75,17 +75,19 @@ async def answers(sim: Simulator) -> list[tuple[str, str]]:
 
 async def test_a_no_hazard_step_costs_one_trip_for_its_reads_and_one_commit(sim):
     """Every "no hazard" (and "not applicable") step of a walk: reads ≤ 5, read on the
-    event loop itself (``Database.read_here``: no trip to a thread), one transaction in
-    one trip to the writer's thread, one rate-limited call."""
+    event loop itself (``Database.read_here``: no trip to a thread), one transaction
+    written there too (a lone unsynced one: ``Database.write_at_once``), one
+    rate-limited call."""
     staff, question = await first_question(sim)
     for n, label in enumerate(["无隐患", "无隐患", "不适用", "无隐患", "无隐患"], start=1):
         counts, calls = await counted_tap(sim, staff, label)
         assert counts.tally.reads <= 5, counts  # in the transaction too
         assert counts.read_trips == 0, counts
-        # One to the writer's thread: BEGIN, the answer, its event, the journey, the
-        # inbox mark and COMMIT at once (9 trips in all before ``write_at_once``).
-        assert counts.tally.trips == 1, counts
+        # No trip to a thread: BEGIN, the answer, its event, the journey, the inbox mark
+        # and COMMIT on the event loop (9 trips before ``write_at_once``, then 1).
+        assert counts.tally.trips == 0, counts
         assert counts.tally.commits == 1 and counts.tally.rollbacks == 0, counts
+        assert counts.tally.syncs == 0, counts  # its arrival was synced (the inbox)
         assert calls == ["editMessageText", "answerCallbackQuery"], calls
         assert len([c for c in calls if c in RATE_LIMITED]) == 1
         # What the person sees: the question tapped is now the next one.
