@@ -13,21 +13,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from storage.db import Database, Query, Reader, Row
+from storage.db import Database, Query, Reader, Row, Writes
 
 
 async def receive(db: Database, updates: Iterable[dict[str, Any]]) -> None:
-    """Store raw updates; one seen before is ignored."""
+    """Store raw updates; one seen before is ignored. One trip to the writer's thread for
+    the whole batch (synced: the updates are confirmed to Telegram after this)."""
     batch = [(u["update_id"], json.dumps(u, ensure_ascii=False)) for u in updates]
     if not batch:
         return
-    async with db.write() as tx:
+
+    def store(w: Writes) -> None:
         for update_id, payload in batch:
-            await tx.run(
+            w.run(
                 "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (update_id) DO NOTHING",
-                (update_id, payload, tx.now()),
+                (update_id, payload, w.now()),
             )
+
+    await db.write_at_once(store)
 
 
 async def is_done(db: Reader, update_id: int) -> bool:
