@@ -36,7 +36,6 @@ from ledger.chain import GENESIS, event_hash, school_chain
 from ledger.clock import Clock
 
 BUSY_TIMEOUT_MS = 10_000
-AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
 # A batch stops taking writers after this many, or this long after it began, so
 # that a steady stream of writers does not hold the first one's answer back.
 BATCH_MAX_WRITERS = 64
@@ -60,9 +59,7 @@ SUBJECT_SCHOOL = {
 
 
 async def _open(path: Path) -> aiosqlite.Connection:
-    # Not tied to aiosqlite's thread: a lone step's writes run on the event loop's thread,
-    # on the writer's connection, the write turn held (``Database.write_at_once``).
-    connecting = aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+    connecting = aiosqlite.connect(path, isolation_level=None)
     # A daemon thread: a connection left open by a start-up cut short (a signal raised
     # between its opening and its owner's ``close``) must not keep the process from
     # ending. Ending with it open is as safe as being killed: every commit is atomic,
@@ -472,29 +469,19 @@ class _Trip:
         finally:
             raw.execute("PRAGMA synchronous = FULL")
 
-    def run_here(self, raw: sqlite3.Connection, work: Callable[[Writes], object]) -> bool:
-        """An unsynced trip on the event loop's own thread (the write turn held, so nothing
-        else uses the connection). Never waits: False, with nothing done, when another
-        process holds the database's write lock this moment (the writer's thread then
-        waits for it). The checkpoint a COMMIT may start, which syncs, is left to a
-        commit in the writer's thread (every arrival's is one). Never raises otherwise."""
+    def run_here(self, here: sqlite3.Connection, work: Callable[[Writes], object]) -> bool:
+        """An unsynced trip on the event loop's own connection (``Database.here``), the
+        write turn held: the writer's thread has no transaction open, so the two never
+        write at once. Never waits: False, with nothing done, when another process holds
+        the database's write lock this moment (the writer's thread then waits for it).
+        Never raises otherwise."""
         assert self.unsynced
-        for pragma in ("synchronous = NORMAL", "busy_timeout = 0", "wal_autocheckpoint = 0"):
-            raw.execute(f"PRAGMA {pragma}")
         try:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:  # "database is locked"
-                return False
-            self._body(raw, work)
-            return True
-        finally:
-            for pragma in (
-                "synchronous = FULL",
-                f"busy_timeout = {BUSY_TIMEOUT_MS}",
-                f"wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}",
-            ):
-                raw.execute(f"PRAGMA {pragma}")
+            here.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # "database is locked"
+            return False
+        self._body(here, work)
+        return True
 
     def _run(self, raw: sqlite3.Connection, work: Callable[[Writes], object]) -> None:
         try:
@@ -591,9 +578,19 @@ class Database(Reader):
         self.conn = self._reader
         self.here = sqlite3.connect(self.path, isolation_level=None)
         self.here.row_factory = sqlite3.Row
-        # Never waits for a lock on the event loop: a reader that would is read by the
-        # reader's thread instead (``read_here``).
-        self.here.execute("PRAGMA busy_timeout = 0")
+        for pragma in (
+            # Never waits for a lock on the event loop: a reader that would is read by
+            # the reader's thread instead (``read_here``), a writer written by the
+            # writer's thread (``write_at_once``).
+            "busy_timeout = 0",
+            # It writes only lone steps whose arrival was synced (``write_at_once``).
+            "synchronous = NORMAL",
+            # A checkpoint syncs: it is left to the commits of the writer's thread (every
+            # arrival's is one), never run on the event loop.
+            "wal_autocheckpoint = 0",
+            "foreign_keys = ON",
+        ):
+            self.here.execute(f"PRAGMA {pragma}")
         return self
 
     async def close(self) -> None:
@@ -779,7 +776,7 @@ class Database(Reader):
         """``write()`` for a body that is a plain function (``Writes``): the transaction's
         whole work on the writer's thread in one trip, with its BEGIN or SAVEPOINT, the
         update marked done, and its COMMIT when nobody waits to join the batch; a lone
-        unsynced one (``replayable``, below) on the event loop's own thread, no trip.
+        unsynced one (``replayable``, below) on the event loop's own connection, no trip.
 
         The guarantees are ``write()``'s: returns once committed, durably (a failed
         COMMIT raised to every writer of the batch); an error in ``work`` undoes its own
@@ -814,10 +811,12 @@ class Database(Reader):
         if batch is None:
             batch = self._batch = _Batch(durable=not trip.unsynced)
         try:
-            # A lone unsynced trip (a step) runs here: handing it to the writer's thread
-            # and back cost more than its statements (bench_walk: 0.2-0.35 ms of a step).
-            # A durable one waits for its sync in that thread, never on the event loop.
-            if not (trip.unsynced and trip.run_here(w._conn, work)):
+            # A lone unsynced trip (a step) is written on the event loop's own connection:
+            # handing it to the writer's thread and back cost more than its statements
+            # (bench_walk: 0.2-0.35 ms of a step). A durable one waits for its sync in
+            # that thread, never on the event loop.
+            here = self.here
+            if not (trip.unsynced and here is not None and trip.run_here(here, work)):
                 await in_connection(w, lambda raw: trip.run(raw, work))
         except asyncio.CancelledError:
             # This writer was cancelled, not its trip: it runs on in the writer's thread.

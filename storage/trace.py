@@ -119,16 +119,16 @@ class _Statements:
         self.counts = dict.fromkeys(_FIGURES, 0)
         self._changes = changes  # the connection's total_changes, read in its own thread
         self._last_write: tuple[str, int] | None = None
-        self._synced = True  # the database opens its connections with synchronous = FULL
+        self.synced = True  # the database opens its threads' connections synchronous = FULL
 
     def __call__(self, sql: str) -> None:
         k = kind(sql)
         if k == "other":
             setting = _SYNCHRONOUS.match(sql)
             if setting is not None:
-                self._synced = setting[1].upper() in ("FULL", "EXTRA", "2", "3")
+                self.synced = setting[1].upper() in ("FULL", "EXTRA", "2", "3")
         elif k == "commits":
-            self.counts["syncs"] += self._synced
+            self.counts["syncs"] += self.synced
         if k == "writes":
             seen = (sql, self._changes())
             if seen == self._last_write:
@@ -160,9 +160,12 @@ class Counter:
         self._trips += 1
         self._read_trips += reading
 
-    def watch(self, conn: sqlite3.Connection) -> None:
-        """Count the statements of a plain sqlite3 connection (in its own thread)."""
-        conn.set_trace_callback(self.statements(lambda: conn.total_changes))
+    def watch(self, conn: sqlite3.Connection, synced: bool = True) -> None:
+        """Count the statements of a plain sqlite3 connection (in its own thread);
+        ``synced``: whether it opened with ``synchronous = FULL``."""
+        watcher = self.statements(lambda: conn.total_changes)
+        watcher.synced = synced
+        conn.set_trace_callback(watcher)
 
     def snapshot(self) -> Tally:
         """The figures so far (after the count ended: its final figures)."""
@@ -237,7 +240,8 @@ async def counting(db: Database) -> AsyncIterator[Counter]:
     for conn in conns:
         _count_trips(conn, counter, reading=conn is db.conn)
     if db.here is not None:
-        counter.watch(db.here)  # read on the event loop: statements, and no trip
+        # On the event loop (reads, lone steps' writes): statements, and no trip.
+        counter.watch(db.here, synced=False)
     db.tracing = counter
     try:
         yield counter
