@@ -111,6 +111,10 @@ class Services:
     # The local chat's page when the bot runs on it (no Telegram): links that a
     # phone opens by itself, such as QR codes, point there and not at t.me.
     local_page: str | None = None
+    # Updates whose handler runs now: one alone writes its step on the event loop's own
+    # connection; with others, in the writer's thread, where theirs join its commit
+    # (``Database.write_at_once``, ``on_loop``).
+    handling: int = 0
     # When a photo is flagged as evidence (ledger.evidence); the zone reads capture times.
     evidence: EvidenceRules = field(default_factory=EvidenceRules)
     # The perceptual hashes of the photos on record, caught up before each look-up.
@@ -241,7 +245,10 @@ class Ctx:
 
         try:
             done: T = await self.db.write_at_once(
-                whole, self.update.update_id, replayable=self.stored
+                whole,
+                self.update.update_id,
+                replayable=self.stored,
+                on_loop=self.services.handling == 1,  # this update's handler alone
             )
         except BaseException:
             if shown is not None:
@@ -595,33 +602,45 @@ def _wrap(
     @functools.wraps(handler)
     async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ctx = Ctx(update, context)
-        await ctx.load_person(first_reads)
-        marks = context.bot_data.get("guard")
-        if later and marks is not None and update.update_id:
-            marks.later(ctx.db, update.update_id)
-            ctx.wrote = ctx.marked_first = True
-        elif reads_only:
-            await ctx.mark_done()
-            ctx.marked_first = True
+        ctx.services.handling += 1
         try:
-            await handler(ctx)
-            # A write after the question may have moved it on: then it counts as not shown.
-            # Shown: written with the person's next transaction, not in one of its own (a
-            # process killed first merely asks the question again at start-up).
-            if ctx.asked is not None and ctx.writes == ctx.writes_when_asked:
-                journeys.shown_later(ctx.db, ctx.user_id, ctx.asked, ctx.lang)
-        except XiaoanError as error:
-            await ctx.mark_done()  # refused: nothing of it is stored, and it is said once
-            text = error_text(ctx, error)
-            if update.callback_query is not None:
-                await ctx.answer_tap(alert(text), as_alert=True)
-                if isinstance(error, Stale):
-                    await _ask_again(ctx)
-            else:
-                await ctx.say(text)
-        await ctx.mark_done()
+            await _handle(ctx, handler, first_reads, later, reads_only)
+        finally:
+            ctx.services.handling -= 1
 
     return wrapped
+
+
+async def _handle(
+    ctx: Ctx, handler: Handler, first_reads: FirstReads | None, later: bool, reads_only: bool
+) -> None:
+    """``_wrap``'s work: the person read, the handler run, refusals said, the update done."""
+    update, context = ctx.update, ctx.context
+    await ctx.load_person(first_reads)
+    marks = context.bot_data.get("guard")
+    if later and marks is not None and update.update_id:
+        marks.later(ctx.db, update.update_id)
+        ctx.wrote = ctx.marked_first = True
+    elif reads_only:
+        await ctx.mark_done()
+        ctx.marked_first = True
+    try:
+        await handler(ctx)
+        # A write after the question may have moved it on: then it counts as not shown.
+        # Shown: written with the person's next transaction, not in one of its own (a
+        # process killed first merely asks the question again at start-up).
+        if ctx.asked is not None and ctx.writes == ctx.writes_when_asked:
+            journeys.shown_later(ctx.db, ctx.user_id, ctx.asked, ctx.lang)
+    except XiaoanError as error:
+        await ctx.mark_done()  # refused: nothing of it is stored, and it is said once
+        text = error_text(ctx, error)
+        if update.callback_query is not None:
+            await ctx.answer_tap(alert(text), as_alert=True)
+            if isinstance(error, Stale):
+                await _ask_again(ctx)
+        else:
+            await ctx.say(text)
+    await ctx.mark_done()
 
 
 async def _ask_again(ctx: Ctx) -> None:

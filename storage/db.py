@@ -772,11 +772,11 @@ class Database(Reader):
         update_id: int | None = None,
         urgent: bool = False,
         replayable: bool = False,
+        on_loop: bool = False,
     ) -> T:
         """``write()`` for a body that is a plain function (``Writes``): the transaction's
         whole work on the writer's thread in one trip, with its BEGIN or SAVEPOINT, the
-        update marked done, and its COMMIT when nobody waits to join the batch; a lone
-        unsynced one (``replayable``, below) on the event loop's own connection, no trip.
+        update marked done, and its COMMIT when nobody waits to join the batch.
 
         The guarantees are ``write()``'s: returns once committed, durably (a failed
         COMMIT raised to every writer of the batch); an error in ``work`` undoes its own
@@ -792,6 +792,13 @@ class Database(Reader):
         commits that survive in order, and the next synced one carries this one to disk.
         The answer a person saw taken is not lost, and a step costs one fsync (its
         arrival's), not two. A killed process loses nothing either way.
+
+        ``on_loop``: the caller handles no other update now (``handlers.base``). Such a
+        lone unsynced trip is written on the event loop's own connection (``here``):
+        handing it to the writer's thread and back cost more than its statements
+        (bench_walk: 0.2-0.35 ms of a step). With others being handled it goes to the
+        writer's thread, where their writes can join its commit and its statements run
+        beside the event loop. A durable trip always waits for its sync in that thread.
         """
         assert self._writer is not None
         w = self._writer
@@ -811,12 +818,8 @@ class Database(Reader):
         if batch is None:
             batch = self._batch = _Batch(durable=not trip.unsynced)
         try:
-            # A lone unsynced trip (a step) is written on the event loop's own connection:
-            # handing it to the writer's thread and back cost more than its statements
-            # (bench_walk: 0.2-0.35 ms of a step). A durable one waits for its sync in
-            # that thread, never on the event loop.
-            here = self.here
-            if not (trip.unsynced and here is not None and trip.run_here(here, work)):
+            here = self.here if on_loop and trip.unsynced else None
+            if here is None or not trip.run_here(here, work):
                 await in_connection(w, lambda raw: trip.run(raw, work))
         except asyncio.CancelledError:
             # This writer was cancelled, not its trip: it runs on in the writer's thread.

@@ -1,8 +1,8 @@
 """A lone step's transaction written on the event loop's own connection
-(``Database.write_at_once`` with ``replayable``; ``Database.here``, which ``read_here``
-reads on): no trip to the writer's thread, no sync, no checkpoint started there, and the
-writer's thread taking over, without the event loop waiting, when another process holds
-the database's write lock."""
+(``Database.write_at_once`` with ``replayable`` and ``on_loop``; ``Database.here``, which
+``read_here`` reads on): no trip to the writer's thread, no sync, no checkpoint started
+there, and the writer's thread taking over, without the event loop waiting, when another
+process holds the database's write lock."""
 
 from __future__ import annotations
 
@@ -45,11 +45,11 @@ def on_the_loop(db: Database) -> Iterator[list[str]]:
 async def test_a_lone_replayable_write_makes_no_trip_and_no_sync(fresh_db: Database) -> None:
     await arrived(fresh_db, 7)
     with on_the_loop(fresh_db) as seen:
-        await fresh_db.write_at_once(note, update_id=7, replayable=True)
+        await fresh_db.write_at_once(note, update_id=7, replayable=True, on_loop=True)
     assert seen[0] == "BEGIN IMMEDIATE" and seen[-1] == "COMMIT"
     async with trace.counting(fresh_db) as tally:
         await arrived(fresh_db, 8)
-        await fresh_db.write_at_once(lambda w: None, update_id=8, replayable=True)
+        await fresh_db.write_at_once(lambda w: None, update_id=8, replayable=True, on_loop=True)
     # The arrival: synced, in the writer's thread; the step: neither.
     assert (tally.commits, tally.syncs, tally.trips) == (2, 1, 1)
     assert await fresh_db.value("SELECT COUNT(*) FROM inbox WHERE done_at IS NOT NULL") == 2
@@ -62,6 +62,18 @@ async def test_a_durable_write_goes_to_the_writers_thread(fresh_db: Database) ->
         async with trace.counting(fresh_db) as tally:
             await fresh_db.write_at_once(note, update_id=7)
     assert (tally.commits, tally.syncs, tally.trips) == (1, 1, 1)
+    assert seen == []
+
+
+async def test_with_other_updates_being_handled_it_goes_to_the_writers_thread(
+    fresh_db: Database,
+) -> None:
+    """There, the others' writes can join its commit (group commit); still unsynced."""
+    await arrived(fresh_db, 7)
+    with on_the_loop(fresh_db) as seen:
+        async with trace.counting(fresh_db) as tally:
+            await fresh_db.write_at_once(note, update_id=7, replayable=True, on_loop=False)
+    assert (tally.commits, tally.syncs, tally.trips) == (1, 0, 1)
     assert seen == []
 
 
@@ -84,7 +96,7 @@ async def test_locked_by_another_process_the_writers_thread_waits_not_the_loop(
     with on_the_loop(fresh_db) as seen:
         try:
             writing = asyncio.create_task(
-                fresh_db.write_at_once(note, update_id=7, replayable=True)
+                fresh_db.write_at_once(note, update_id=7, replayable=True, on_loop=True)
             )
             began = time.monotonic()
             await asyncio.sleep(0.05)
