@@ -181,15 +181,10 @@ async def store_draw(
         after={"seed": made.seed, "result": result, "districts": districts, "kinds": kinds},
     )
     for visit in made.visits:
-        await _create_visit(
-            tx,
-            campaign_id,
-            visit.school_id,
-            draw_id,
-            ChosenBy.DRAWN,
-            visit.supervisor_ids,
-            actor_id,
-        )
+        planned = partial(_create_visit_in, campaign_id=campaign_id, school_id=visit.school_id,
+                          draw_id=draw_id, chosen_by=ChosenBy.DRAWN,
+                          supervisor_ids=visit.supervisor_ids, actor_id=actor_id)  # fmt: skip
+        await tx.at_once(planned)
     return draw_id
 
 
@@ -199,21 +194,6 @@ async def draw_of(db: Reader, draw_id: int) -> Draw | None:
 
 
 # --- visits -------------------------------------------------------------------------
-
-
-async def _create_visit(
-    tx: Tx,
-    campaign_id: int,
-    school_id: int,
-    draw_id: int | None,
-    chosen_by: ChosenBy,
-    supervisor_ids: tuple[int, ...],
-    actor_id: int | None,
-) -> int:
-    made = partial(_create_visit_in, campaign_id=campaign_id, school_id=school_id,
-                   draw_id=draw_id, chosen_by=chosen_by, supervisor_ids=supervisor_ids,
-                   actor_id=actor_id)  # fmt: skip
-    return await tx.at_once(made)
 
 
 def _create_visit_in(
