@@ -11,11 +11,15 @@ group 20 a minute, and answering a tap (``answerCallbackQuery``) has no limit.
 So this limiter keeps, with the maintained aiolimiter:
 
 - buckets per chat for what lands in it: one for new messages, one for edits
-  (each ``CHAT_BURST`` at once, then ``CHAT_PER_SECOND``), so that a flood in
-  one chat is slowed in that chat before Telegram answers 429, and nobody else
-  waits. Telegram publishes no figure for edits; they are paced like messages
-  but apart from them, so that a walk's step (an edit and a new question) goes
-  at a person's fastest pace, one step a second, for ever;
+  (each ``CHAT_BURST`` at once less ``SLACK``, then ``CHAT_PER_SECOND``), so
+  that a flood in one chat is slowed in that chat before Telegram answers 429,
+  and nobody else waits. The slack is there because the limiter counts a
+  request when it leaves and Telegram when it arrives: two requests that left
+  a second apart may arrive closer together (the network's jitter), and
+  Telegram's bucket, one token fuller than ours, takes that in. Telegram
+  publishes no figure for edits; they are paced like messages but apart from
+  them, so that a walk's step (an edit and a new question) goes at a person's
+  fastest pace, one step a second, for ever;
 - 20 a minute for a group's new messages;
 - the overall 30 a second only for broadcasts: requests whose
   ``rate_limit_args`` is ``BROADCAST`` (``scheduler.sender``);
@@ -58,6 +62,8 @@ JSON = bool | dict[str, Any] | list[dict[str, Any]]
 
 # A little over what Telegram asks, so the retry is not refused again.
 MARGIN = 0.1
+# Tokens of a chat's burst left unused: what absorbs the network's jitter (see above).
+SLACK = 1
 # Buckets of chats kept before those at rest (full again) are forgotten.
 KEEP_CHATS = 4096
 
@@ -85,14 +91,17 @@ class ChatRateLimiter(BaseRateLimiter[Pace]):
         monotonic: Callable[[], float] = time.monotonic,
         chat_per_second: float = CHAT_PER_SECOND,
         chat_burst: int = CHAT_BURST,
+        chat_slack: int = SLACK,
     ) -> None:
         self._overall = AsyncLimiter(overall_per_second, 1) if overall_per_second else None
         self._group_rate = group_per_minute
         self._chat_rate = chat_per_second
         self._groups = Buckets(group_per_minute, 60)
-        period = chat_burst / chat_per_second if chat_per_second else 0.0
-        self._chats = Buckets(chat_burst, period)
-        self._edits = Buckets(chat_burst, period)
+        # The same pace as Telegram's bucket, one token emptier: ours never runs ahead.
+        burst = max(1, chat_burst - chat_slack)
+        period = burst / chat_per_second if chat_per_second else 0.0
+        self._chats = Buckets(burst, period)
+        self._edits = Buckets(burst, period)
         self._max_retries = max_retries
         self._held_until: dict[int | str, float] = {}
         self.sleep = sleep

@@ -3,7 +3,9 @@
 Telegram's FAQ for bots: in one chat, avoid more than one message per
 second (short bursts are allowed, then 429 errors come); across all chats,
 no more than 30 messages per second. The burst Telegram allows is not
-published; the local channel allows ``CHAT_BURST`` messages at once.
+published; the local channel allows ``CHAT_BURST`` messages at once. The
+figures are ``telegram_rules.limits``': one source for the bot's limiter, the
+local chat and the tests' fake Telegram.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-CHAT_PER_SECOND = 1.0
-CHAT_BURST = 20
-ALL_PER_SECOND = 30.0
-ALL_BURST = 30
+from telegram_rules.limits import CHAT_BURST, CHAT_PER_SECOND, OVERALL_PER_SECOND
+
+ALL_PER_SECOND = float(OVERALL_PER_SECOND)
+ALL_BURST = OVERALL_PER_SECOND
 
 
 @dataclass

@@ -18,11 +18,12 @@ from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
 from bot.config import load_config
-from bot.limiter import BROADCAST, ChatRateLimiter, Pace
+from bot.limiter import BROADCAST, SLACK, ChatRateLimiter, Pace
 from bot.local import new_server
 from ledger.clock import FakeClock
 from localchat.limits import FloodLimits
 from storage import outbox
+from telegram_rules.limits import CHAT_BURST
 from tests.conftest import make_school
 from tests.localchat_support import TOKEN, bot_for, start_server
 from tests.simulator import Simulator
@@ -87,10 +88,11 @@ async def test_broadcasts_keep_to_thirty_a_second_and_replies_pass_them() -> Non
 
 
 async def test_one_chat_is_paced_after_its_burst_others_are_not() -> None:
-    """Twenty messages at once in one chat, then one a second; edits apart from them."""
+    """Telegram's burst of twenty less the slack at once in one chat, then one a second;
+    edits apart from them."""
     limiter, telegram = ChatRateLimiter(), Recorder()
     flood = [telegram.request(limiter, "sendMessage", 7) for _ in range(25)]
-    assert await settled(flood) == (20, 5)
+    assert await settled(flood) == (CHAT_BURST - SLACK, 25 - CHAT_BURST + SLACK)
     others = [telegram.request(limiter, "sendMessage", chat) for chat in (8, 9)]
     edit = [telegram.request(limiter, "editMessageText", 7)]
     assert await settled(others + edit) == (3, 0)
@@ -149,6 +151,35 @@ async def test_unpaced_the_same_flood_is_refused(tmp_path: Path, clock: FakeCloc
         assert any(isinstance(result, RetryAfter) for result in results)
     finally:
         await server.stop()
+
+
+@pytest.mark.parametrize(("slack", "refused"), [(SLACK, False), (0, True)])
+async def test_the_networks_jitter_meets_no_429(slack: int, refused: bool) -> None:
+    """The limiter counts a request when it leaves, Telegram when it arrives. Here the
+    burst's requests are held up on the way (90 ms) and the next one is not, so it
+    arrives less than a token's time after them: with the slack Telegram's bucket takes
+    that in; without it (0), Telegram answers 429."""
+    telegram = FloodLimits(time.monotonic, chat_rate=10.0, chat_burst=3, all_rate=0)
+    limiter = ChatRateLimiter(chat_per_second=10.0, chat_burst=3, max_retries=0, chat_slack=slack)
+    sent = 0
+
+    async def over_the_network() -> bool:
+        nonlocal sent
+        sent += 1
+        if sent <= 3 - slack:
+            await asyncio.sleep(0.09)
+        wait = telegram.retry_after(7)
+        if wait:
+            raise RetryAfter(wait)
+        return True
+
+    async def send() -> JSON:
+        return await limiter.process_request(
+            over_the_network, (), {}, "sendMessage", {"chat_id": 7}, None
+        )
+
+    results = await asyncio.gather(*(send() for _ in range(8)), return_exceptions=True)
+    assert any(isinstance(result, RetryAfter) for result in results) is refused
 
 
 def quick_limits() -> FloodLimits:
