@@ -111,10 +111,6 @@ class Services:
     # The local chat's page when the bot runs on it (no Telegram): links that a
     # phone opens by itself, such as QR codes, point there and not at t.me.
     local_page: str | None = None
-    # Updates whose handler runs now: one alone writes its step on the event loop's own
-    # connection; with others, in the writer's thread, where theirs join its commit
-    # (``Database.write_at_once``, ``on_loop``).
-    handling: int = 0
     # When a photo is flagged as evidence (ledger.evidence); the zone reads capture times.
     evidence: EvidenceRules = field(default_factory=EvidenceRules)
     # The perceptual hashes of the photos on record, caught up before each look-up.
@@ -235,8 +231,9 @@ class Ctx:
         self._written()
 
     async def write_at_once(self, work: Callable[[Writes], T]) -> T:
-        """``write()`` for a write known whole before it runs (a plain function): the
-        same transaction, in one trip to the writer's thread (``Database.write_at_once``)."""
+        """``write()`` for a write known whole before it runs (a plain function): the same
+        transaction, written on the event loop's own connection when the update needs no
+        sync of its own, else in one trip to the writer's thread (``Database.write_at_once``)."""
         shown = self._before_write()
 
         def whole(w: Writes) -> T:
@@ -248,7 +245,7 @@ class Ctx:
                 whole,
                 self.update.update_id,
                 replayable=self.stored,
-                on_loop=self.services.handling == 1,  # this update's handler alone
+                on_loop=True,  # with the other steps of this turn of the loop, on it
             )
         except BaseException:
             if shown is not None:
@@ -601,12 +598,7 @@ def _wrap(
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     @functools.wraps(handler)
     async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        ctx = Ctx(update, context)
-        ctx.services.handling += 1
-        try:
-            await _handle(ctx, handler, first_reads, later, reads_only)
-        finally:
-            ctx.services.handling -= 1
+        await _handle(Ctx(update, context), handler, first_reads, later, reads_only)
 
     return wrapped
 

@@ -13,7 +13,9 @@ failure is rolled back alone; the writer that finds nobody waiting behind it
 commits, and every writer of the batch returns only once that commit is on
 disk. A writer alone commits at once: no window, no sleep. One applying an
 update already stored in the inbox need not wait for a sync of its own
-(``Database.write_at_once``'s ``replayable``).
+(``Database.write_at_once``'s ``replayable``); the bot writes those on the
+event loop's own connection, where the steps of one turn of the loop share a
+COMMIT (``_LoopBatch``).
 """
 
 from __future__ import annotations
@@ -438,6 +440,39 @@ class _Batch:
             raise self.error
 
 
+class _LoopBatch:
+    """Steps written on the event loop's own connection (``Database.here``) in one turn of
+    the loop: their transaction is open until the next turn, one unsynced COMMIT for all.
+    The write turn is held meanwhile, so the writer's thread has no transaction open.
+
+    ``read_here`` reads on the same connection, so a read in that turn sees the steps
+    written before it. Each of those returns to its person only once committed; should
+    the COMMIT fail (the disk failing), what was read of them was never kept, as in any
+    read of an update that then fails."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.ended: asyncio.Future[None] = loop.create_future()
+        self.trips = 0  # bodies run in the transaction
+        self.writers = 0  # of them, those kept
+        self.queued_notice = False
+        self.error: BaseException | None = None  # why the batch's writes are not kept
+
+    def full(self) -> bool:
+        return self.writers >= BATCH_MAX_WRITERS
+
+    def end(self, error: BaseException | None) -> None:
+        if not self.ended.done():
+            self.error = error
+            self.ended.set_result(None)
+
+    async def outcome(self) -> None:
+        """Wait for the COMMIT; raise why the batch's writes were not kept, if they were not."""
+        # Shielded: a writer cancelled here leaves the batch to end for the others.
+        await asyncio.shield(self.ended)
+        if self.error is not None:
+            raise self.error
+
+
 class _Trip:
     """One ``write_at_once``: its statements, run in the writer's thread, and how it went."""
 
@@ -469,19 +504,13 @@ class _Trip:
         finally:
             raw.execute("PRAGMA synchronous = FULL")
 
-    def run_here(self, here: sqlite3.Connection, work: Callable[[Writes], object]) -> bool:
-        """An unsynced trip on the event loop's own connection (``Database.here``), the
-        write turn held: the writer's thread has no transaction open, so the two never
-        write at once. Never waits: False, with nothing done, when another process holds
-        the database's write lock this moment (the writer's thread then waits for it).
-        Never raises otherwise."""
-        assert self.unsynced
-        try:
-            here.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:  # "database is locked"
-            return False
-        self._body(here, work)
-        return True
+    def run_in(self, raw: sqlite3.Connection, work: Callable[[Writes], object]) -> None:
+        """In a transaction already open on ``raw`` (the loop's): the body of the trip that
+        opened it, or of a later one in its own savepoint. Never raises."""
+        if self.first:
+            self._body(raw, work)
+        else:
+            self._run(raw, work)
 
     def _run(self, raw: sqlite3.Connection, work: Callable[[Writes], object]) -> None:
         try:
@@ -556,6 +585,7 @@ class Database(Reader):
         self._reader: aiosqlite.Connection | None = None
         self._turn = WriteTurn(on_idle=self._idle)
         self._batch: _Batch | None = None
+        self._loop_batch: _LoopBatch | None = None
         self._closing_batch: asyncio.Task[None] | None = None
         # Called after each commit that queued a notice in the outbox (the bot sets it
         # to a pass of the sender); the command line leaves it be.
@@ -594,6 +624,8 @@ class Database(Reader):
         return self
 
     async def close(self) -> None:
+        if self._loop_batch is not None:
+            self._commit_here(self._loop_batch)  # what was written on the loop is kept
         if self.here is not None:
             self.here.close()
             self.here = None
@@ -793,15 +825,21 @@ class Database(Reader):
         The answer a person saw taken is not lost, and a step costs one fsync (its
         arrival's), not two. A killed process loses nothing either way.
 
-        ``on_loop``: the caller handles no other update now (``handlers.base``). Such a
-        lone unsynced trip is written on the event loop's own connection (``here``):
-        handing it to the writer's thread and back cost more than its statements
-        (bench_walk: 0.2-0.35 ms of a step). With others being handled it goes to the
-        writer's thread, where their writes can join its commit and its statements run
-        beside the event loop. A durable trip always waits for its sync in that thread.
+        ``on_loop``: such a replayable write, which needs no sync, is written on the event
+        loop's own connection (``here``) rather than in the writer's thread: handing it
+        to the thread and back cost more than its statements (bench_walk: 0.2-0.35 ms of
+        a step). Its transaction stays open until the loop's next turn, so the steps of
+        everyone whose updates the loop runs in this turn join it (each in its savepoint,
+        as in the thread) and share its one unsynced COMMIT (``_LoopBatch``). A durable
+        write always waits for its sync in the writer's thread.
         """
         assert self._writer is not None
         w = self._writer
+        here = on_loop and replayable and update_id is not None and not urgent
+        here = here and self.here is not None
+        loop_batch = self._loop_batch
+        if here and loop_batch is not None and not loop_batch.full():
+            return await self._write_here(loop_batch, work, update_id)
         await self._turn.acquire(urgent)
         try:
             batch = self._batch
@@ -811,6 +849,10 @@ class Database(Reader):
         except BaseException:
             self._turn.release()
             raise
+        if here and batch is None:
+            loop_batch = self._open_here()
+            if loop_batch is not None:
+                return await self._write_here(loop_batch, work, update_id)
         first = batch is None
         commit = urgent or not self._turn.waiting() or (batch is not None and batch.full())
         at = self.clock.now().isoformat(timespec="seconds")
@@ -818,9 +860,7 @@ class Database(Reader):
         if batch is None:
             batch = self._batch = _Batch(durable=not trip.unsynced)
         try:
-            here = self.here if on_loop and trip.unsynced else None
-            if here is None or not trip.run_here(here, work):
-                await in_connection(w, lambda raw: trip.run(raw, work))
+            await in_connection(w, lambda raw: trip.run(raw, work))
         except asyncio.CancelledError:
             # This writer was cancelled, not its trip: it runs on in the writer's thread.
             # Its outcome is read behind it, for the batch, before the turn passes on.
@@ -837,6 +877,62 @@ class Database(Reader):
         if not batch.over or batch.error is not None:
             await batch.outcome()
         return cast(T, trip.value)
+
+    def _open_here(self) -> _LoopBatch | None:
+        """With the turn held: a transaction on the event loop's connection, committed at
+        the loop's next turn. None when another process holds the database's write lock
+        this moment: the writer's thread waits for it, not the event loop."""
+        assert self.here is not None
+        try:
+            self.here.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # "database is locked"
+            return None
+        loop = asyncio.get_running_loop()
+        batch = self._loop_batch = _LoopBatch(loop)
+        loop.call_soon(self._commit_here, batch)
+        return batch
+
+    async def _write_here(
+        self, batch: _LoopBatch, work: Callable[[Writes], T], update_id: int | None
+    ) -> T:
+        """A replayable write in the loop's open transaction; returns once it is committed."""
+        assert self.here is not None
+        first = batch.trips == 0
+        batch.trips += 1
+        trip = _Trip(first, False, self.clock.now().isoformat(timespec="seconds"), update_id, True)
+        trip.run_in(self.here, work)
+        if trip.kept:
+            batch.writers += 1
+            batch.queued_notice = batch.queued_notice or trip.queued_notice
+        elif first or trip.lost is not None:
+            self._end_here(batch, trip.lost)  # the transaction was rolled back: it ends now
+        if trip.error is not None:
+            raise trip.error
+        await batch.outcome()
+        return trip.value  # type: ignore[return-value]
+
+    def _commit_here(self, batch: _LoopBatch) -> None:
+        """The loop's next turn: COMMIT what was written on its connection; the turn passes on."""
+        if batch.ended.done():
+            return  # ended already: its transaction was rolled back, or committed at close
+        here = self.here
+        try:
+            if here is None:
+                raise sqlite3.ProgrammingError("the database was closed")
+            here.execute("COMMIT")
+        except Exception as error:
+            if here is not None and here.in_transaction:
+                here.execute("ROLLBACK")
+            self._end_here(batch, error)
+        else:
+            self._end_here(batch, None)
+            if batch.queued_notice:
+                self.on_outbox()  # committed: the notices may leave now
+
+    def _end_here(self, batch: _LoopBatch, error: BaseException | None) -> None:
+        self._loop_batch = None
+        batch.end(error)
+        self._turn.release()
 
     def _settle(self, batch: _Batch, trip: _Trip) -> None:
         """Bring the batch up to date with a ``write_at_once`` trip's outcome."""

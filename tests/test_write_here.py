@@ -1,7 +1,8 @@
-"""A lone step's transaction written on the event loop's own connection
+"""Steps' transactions written on the event loop's own connection
 (``Database.write_at_once`` with ``replayable`` and ``on_loop``; ``Database.here``, which
 ``read_here`` reads on): no trip to the writer's thread, no sync, no checkpoint started
-there, and the writer's thread taking over, without the event loop waiting, when another
+there; the steps of one turn of the loop sharing one COMMIT, each undone alone when it
+fails; and the writer's thread taking over, without the event loop waiting, when another
 process holds the database's write lock."""
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
+
+from ledger.clock import SystemClock
 from storage import inbox, trace
 from storage.db import BUSY_TIMEOUT_MS, Database, Writes
 from tests.simulator import Simulator
@@ -65,16 +70,132 @@ async def test_a_durable_write_goes_to_the_writers_thread(fresh_db: Database) ->
     assert seen == []
 
 
-async def test_with_other_updates_being_handled_it_goes_to_the_writers_thread(
-    fresh_db: Database,
-) -> None:
-    """There, the others' writes can join its commit (group commit); still unsynced."""
+async def test_asked_so_it_goes_to_the_writers_thread(fresh_db: Database) -> None:
+    """``on_loop=False``: the writer's thread writes it, still unsynced."""
     await arrived(fresh_db, 7)
     with on_the_loop(fresh_db) as seen:
         async with trace.counting(fresh_db) as tally:
             await fresh_db.write_at_once(note, update_id=7, replayable=True, on_loop=False)
     assert (tally.commits, tally.syncs, tally.trips) == (1, 0, 1)
     assert seen == []
+
+
+def mark(row: int) -> Callable[[Writes], int]:
+    """A step's write: a row of its own."""
+    return lambda w: w.run(
+        "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, '{}', ?)", (row, w.now())
+    )
+
+
+def failing(w: Writes) -> None:
+    mark(666)(w)
+    raise ValueError("a rule said no")
+
+
+async def rows(db: Database) -> list[int]:
+    found = await db.all("SELECT update_id FROM inbox WHERE update_id >= 100 ORDER BY 1")
+    return [row[0] for row in found]
+
+
+async def test_steps_of_one_turn_of_the_loop_share_one_commit(fresh_db: Database) -> None:
+    """Five people's steps, run by the loop in the same turn: one transaction, each in its
+    savepoint, one unsynced COMMIT at the next turn; each returns once it is committed."""
+    for update in range(1, 11):
+        await arrived(fresh_db, update)
+
+    async def five_steps(first: int) -> None:
+        await asyncio.gather(
+            *(
+                fresh_db.write_at_once(mark(100 + n), update_id=n, replayable=True, on_loop=True)
+                for n in range(first, first + 5)
+            )
+        )
+
+    with on_the_loop(fresh_db) as seen:
+        await five_steps(1)
+    assert seen.count("BEGIN IMMEDIATE") == 1 and seen.count("SAVEPOINT grouped") == 4
+    assert seen[-1] == "COMMIT" and seen.count("COMMIT") == 1
+    async with trace.counting(fresh_db) as tally:
+        await five_steps(6)
+    assert (tally.commits, tally.syncs, tally.trips) == (1, 0, 0)
+    assert await rows(fresh_db) == list(range(101, 111))
+    assert await fresh_db.value("SELECT COUNT(*) FROM inbox WHERE done_at IS NOT NULL") == 10
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+async def test_a_failing_step_is_undone_alone(fresh_db: Database, which: int) -> None:
+    """Its error reaches its own writer; the steps beside it, before or after, are kept
+    (the first one's failure rolls back a transaction nobody else had joined yet)."""
+    for update in range(1, 4):
+        await arrived(fresh_db, update)
+    works: list[Callable[[Writes], object]] = [mark(101), mark(102), mark(103)]
+    works[which] = failing
+    async with trace.counting(fresh_db) as tally:
+        results = await asyncio.gather(
+            *(
+                fresh_db.write_at_once(work, update_id=n, replayable=True, on_loop=True)
+                for n, work in enumerate(works, start=1)
+            ),
+            return_exceptions=True,
+        )
+    assert [isinstance(result, ValueError) for result in results] == [n == which for n in range(3)]
+    assert await rows(fresh_db) == [101 + n for n in range(3) if n != which]
+    assert 666 not in await rows(fresh_db)
+    done = await fresh_db.all("SELECT update_id FROM inbox WHERE done_at IS NOT NULL")
+    assert sorted(row[0] for row in done) == [n + 1 for n in range(3) if n != which]
+    assert tally.trips == 0 and tally.syncs == 0
+
+
+async def test_a_cancelled_step_is_committed_all_the_same(fresh_db: Database) -> None:
+    """The person's update was cancelled (the bot stopping), not the write it made."""
+    await arrived(fresh_db, 1)
+    await arrived(fresh_db, 2)
+    first = asyncio.create_task(
+        fresh_db.write_at_once(mark(101), update_id=1, replayable=True, on_loop=True)
+    )
+    second = asyncio.create_task(
+        fresh_db.write_at_once(mark(102), update_id=2, replayable=True, on_loop=True)
+    )
+    await asyncio.sleep(0)  # both written, the COMMIT due at the next turn
+    first.cancel()
+    await asyncio.gather(first, second, return_exceptions=True)
+    assert first.cancelled() and second.result() > 0
+    assert await rows(fresh_db) == [101, 102]
+
+
+async def test_a_durable_write_waits_for_the_loops_commit_then_syncs(
+    fresh_db: Database,
+) -> None:
+    """The write turn is the loop's until its COMMIT: the writer's thread never writes
+    beside it; the durable write after it is synced in the thread."""
+    await arrived(fresh_db, 1)
+    await arrived(fresh_db, 3)
+    async with trace.counting(fresh_db) as tally:
+        await asyncio.gather(
+            fresh_db.write_at_once(mark(101), update_id=1, replayable=True, on_loop=True),
+            fresh_db.write_at_once(mark(102)),
+            fresh_db.write_at_once(mark(103), update_id=3, replayable=True, on_loop=True),
+        )
+    assert (tally.commits, tally.syncs) == (2, 1)
+    assert await rows(fresh_db) == [101, 102, 103]
+
+
+async def test_closing_keeps_what_the_loop_wrote(tmp_path: Path) -> None:
+    """Closed before the loop's next turn: the open transaction is committed, not lost."""
+    db = await Database(tmp_path / "x.db", SystemClock()).open()
+    await arrived(db, 1)
+    writing = asyncio.create_task(
+        db.write_at_once(mark(101), update_id=1, replayable=True, on_loop=True)
+    )
+    await asyncio.sleep(0)
+    assert db._loop_batch is not None  # written, not committed yet
+    await db.close()
+    await writing
+    db = await Database(tmp_path / "x.db", SystemClock()).open()
+    try:
+        assert await rows(db) == [101]
+    finally:
+        await db.close()
 
 
 async def test_the_loops_connection_never_waits_syncs_or_checkpoints(fresh_db: Database) -> None:
