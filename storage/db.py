@@ -26,7 +26,7 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -909,25 +909,28 @@ class Database(Reader):
         if trip.error is not None:
             raise trip.error
         await batch.outcome()
-        return trip.value  # type: ignore[return-value]
+        return cast(T, trip.value)
 
     def _commit_here(self, batch: _LoopBatch) -> None:
         """The loop's next turn: COMMIT what was written on its connection; the turn passes on."""
         if batch.ended.done():
             return  # ended already: its transaction was rolled back, or committed at close
         here = self.here
+        error: BaseException | None = None
         try:
             if here is None:
                 raise sqlite3.ProgrammingError("the database was closed")
             here.execute("COMMIT")
-        except Exception as error:
-            if here is not None and here.in_transaction:
-                here.execute("ROLLBACK")
-            self._end_here(batch, error)
-        else:
-            self._end_here(batch, None)
-            if batch.queued_notice:
-                self.on_outbox()  # committed: the notices may leave now
+        except Exception as failed:
+            error = failed
+            # Nobody to raise to but the writers: whatever happens here, they hear of
+            # ``error`` and the turn passes on.
+            with suppress(Exception):
+                if here is not None and here.in_transaction:
+                    here.execute("ROLLBACK")
+        self._end_here(batch, error)
+        if error is None and batch.queued_notice:
+            self.on_outbox()  # committed: the notices may leave now
 
     def _end_here(self, batch: _LoopBatch, error: BaseException | None) -> None:
         self._loop_batch = None

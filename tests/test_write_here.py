@@ -250,3 +250,32 @@ async def test_a_step_taken_while_another_process_writes_is_applied_after(
     assert "【教学楼A】2/19 · F02" in said[-1].text
     assert said[-1].message_id == question.message_id  # the question, edited in place
     assert await answers(sim) == [("F01", "ok")]
+
+
+def broken_at_commit(w: Writes) -> None:
+    """A write SQLite refuses only at COMMIT: a school made by someone who does not exist,
+    its key checked at the end (``defer_foreign_keys``)."""
+    w.run("PRAGMA defer_foreign_keys = ON")
+    w.run(
+        "INSERT INTO schools (name, kind, ownership, created_at, created_by)"
+        " VALUES ('幽灵小学', 'primary', 'public', ?, 4242)",
+        (w.now(),),
+    )
+
+
+async def test_a_failed_commit_reaches_every_step_of_the_turn(fresh_db: Database) -> None:
+    """Each writer of the turn hears that its write was not kept; nothing of theirs is
+    stored, their updates stay to be applied again, and the next step writes as before."""
+    for update in (1, 2, 3):
+        await arrived(fresh_db, update)
+    results = await asyncio.gather(
+        fresh_db.write_at_once(mark(101), update_id=1, replayable=True, on_loop=True),
+        fresh_db.write_at_once(broken_at_commit, update_id=2, replayable=True, on_loop=True),
+        return_exceptions=True,
+    )
+    assert [type(result) for result in results] == [sqlite3.IntegrityError] * 2
+    assert await rows(fresh_db) == []
+    assert await fresh_db.value("SELECT COUNT(*) FROM schools") == 0
+    assert await fresh_db.value("SELECT COUNT(*) FROM inbox WHERE done_at IS NOT NULL") == 0
+    await fresh_db.write_at_once(mark(103), update_id=3, replayable=True, on_loop=True)
+    assert await rows(fresh_db) == [103]
