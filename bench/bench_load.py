@@ -25,6 +25,10 @@ errors; the flood raises the p99 by < 200 ms). Bounded: ``--seconds`` per
 phase, joins at most ``--joining`` at once, everything on 127.0.0.1.
 
     .venv/bin/python bench/bench_load.py [--people 300] [--seconds 20] [--no-flood]
+        [--timeline]
+
+``--timeline`` prints each phase second by second (taps, p50, max): a queue that
+forms, with or without the flood, shows as a step that stays.
 """
 
 from __future__ import annotations
@@ -253,7 +257,11 @@ async def onboard(browser: Browser, n: int, setup: Setup) -> None:
     await browser.next_building()
 
 
-async def walk(browser: Browser, until: float, times: list[float], start: float) -> None:
+# A timed tap: when it was made (time.perf_counter) and how long its next question took.
+Timed = tuple[float, float]
+
+
+async def walk(browser: Browser, until: float, times: list[Timed], start: float) -> None:
     """Tap 无隐患 every TAP_EVERY seconds; time each tap to the next question."""
     await asyncio.sleep(start)
     while time.perf_counter() < until:
@@ -275,7 +283,7 @@ async def walk(browser: Browser, until: float, times: list[float], start: float)
                     )
                 )
             )
-            times.append(time.perf_counter() - began)  # the next question, or the last one
+            times.append((began, time.perf_counter() - began))  # to the next question
             if LAST_QUESTION in (shown.get("html") or ""):
                 if not browser.buildings:
                     raise RuntimeError("walked every building: seed more (per_person)")
@@ -299,7 +307,7 @@ async def flood(browser: Browser) -> None:
 
 async def phase(
     walkers: list[Browser], seconds: float, flooder: Browser | None, server: int
-) -> tuple[list[float], int, Usage, Usage, float]:
+) -> tuple[list[Timed], int, Usage, Usage, float, float]:
     """The walkers tapping for ``seconds`` (and the flooder, if any); CPU read around it.
 
     First (untimed) each walker opens their next building, so that every phase starts at
@@ -316,7 +324,7 @@ async def phase(
                 browser.errors.append(f"next building: {error}")
 
     await asyncio.gather(*(fresh(b) for b in walkers if not b.errors))
-    times: list[float] = []
+    times: list[Timed] = []
     cpu_before, began = cpu_now(server), time.perf_counter()
     errors_before = sum(len(b.errors) for b in walkers)
     until = time.perf_counter() + seconds
@@ -328,7 +336,7 @@ async def phase(
         tasks.append(flood(flooder))
     await asyncio.gather(*tasks)
     errors = sum(len(b.errors) for b in walkers) - errors_before
-    return times, errors, cpu_before, cpu_now(server), time.perf_counter() - began
+    return times, errors, cpu_before, cpu_now(server), began, time.perf_counter() - began
 
 
 def descendants(pid: int) -> list[int]:
@@ -394,14 +402,16 @@ def show_cpu(before: Usage, after: Usage, taps: int, seconds: float) -> None:
 
 def show(
     name: str,
-    times: list[float],
+    timeline: bool,
+    times: list[Timed],
     errors: int,
     cpu_before: Usage,
     cpu_after: Usage,
+    began: float,
     seconds: float,
 ) -> float:
-    """p50/p99/max and errors of a phase, then its CPU per tap."""
-    ordered = sorted(times) or [float("nan")]
+    """p50/p99/max and errors of a phase, then its CPU per tap (and, asked, second by second)."""
+    ordered = sorted(took for _, took in times) or [float("nan")]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print(
         f"  {name:32} taps {len(times):6}  p50 {statistics.median(ordered) * 1000:7.0f} ms"
@@ -409,10 +419,26 @@ def show(
         flush=True,
     )
     show_cpu(cpu_before, cpu_after, len(times), seconds)
+    if timeline:
+        show_timeline(times, began)
     return p99
 
 
-async def run(people_count: int, seconds: float, joining: int, flooded: bool) -> None:
+def show_timeline(times: list[Timed], began: float) -> None:
+    """Each second of the phase: the taps made in it, their p50 and max. A queue that forms
+    shows as a step up that stays (each person taps again as soon as they are answered
+    late), a passing load as a bump."""
+    seconds: dict[int, list[float]] = {}
+    for at, took in times:
+        seconds.setdefault(int(at - began), []).append(took)
+    for second, tooks in sorted(seconds.items()):
+        p50, most = statistics.median(tooks) * 1000, max(tooks) * 1000
+        print(f"    second {second:3}  taps {len(tooks):5}  p50 {p50:6.0f} ms  max {most:6.0f} ms")
+
+
+async def run(
+    people_count: int, seconds: float, joining: int, flooded: bool, timeline: bool = False
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
         setup = write_config(Path(folder), people_count)
         env = {k: v for k, v in os.environ.items() if k != "XIAOAN_TELEGRAM_TOKEN"}
@@ -456,10 +482,11 @@ async def run(people_count: int, seconds: float, joining: int, flooded: bool) ->
                 f"{len(walkers)} people tapping every {TAP_EVERY:g} s, {seconds:g} s a phase"
                 f" (the bot, the local chat and these browsers on {event_loop.name()})"
             )
-            alone = show("alone (anchor)", *await phase(walkers, seconds, None, bot.pid))
+            alone = show("alone (anchor)", timeline, *await phase(walkers, seconds, None, bot.pid))
             if flooded:
                 under = show(
-                    f"one person flooding {FLOOD} msgs",
+                    f"one person flooding {FLOOD} msgs (in second 0)",
+                    timeline,
                     *await phase(walkers, seconds, flooder, bot.pid),
                 )
                 print(
@@ -501,5 +528,16 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=20.0, help="length of a phase (20)")
     parser.add_argument("--joining", type=int, default=50, help="joins at once (50)")
     parser.add_argument("--no-flood", action="store_true", help="skip the flood phase")
+    parser.add_argument(
+        "--timeline", action="store_true", help="each phase second by second: taps, p50, max"
+    )
     options = parser.parse_args()
-    event_loop.run(run(options.people, options.seconds, options.joining, not options.no_flood))
+    event_loop.run(
+        run(
+            options.people,
+            options.seconds,
+            options.joining,
+            not options.no_flood,
+            options.timeline,
+        )
+    )
