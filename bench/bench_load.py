@@ -485,7 +485,7 @@ async def run(
             alone = show("alone (anchor)", timeline, *await phase(walkers, seconds, None, bot.pid))
             if flooded:
                 under = show(
-                    f"one person flooding {FLOOD} msgs (in second 0)",
+                    f"{FLOOD} msgs flooded in second 0",
                     timeline,
                     *await phase(walkers, seconds, flooder, bot.pid),
                 )
