@@ -15,7 +15,7 @@ disk. A writer alone commits at once: no window, no sleep. One applying an
 update already stored in the inbox need not wait for a sync of its own
 (``Database.write_at_once``'s ``replayable``); the bot writes those on the
 event loop's own connection, where the steps of one turn of the loop share a
-COMMIT (``_LoopBatch``).
+COMMIT (``Database._open_here``).
 """
 
 from __future__ import annotations
@@ -440,39 +440,6 @@ class _Batch:
             raise self.error
 
 
-class _LoopBatch:
-    """Steps written on the event loop's own connection (``Database.here``) in one turn of
-    the loop: their transaction is open until the next turn, one unsynced COMMIT for all.
-    The write turn is held meanwhile, so the writer's thread has no transaction open.
-
-    ``read_here`` reads on the same connection, so a read in that turn sees the steps
-    written before it. Each of those returns to its person only once committed; should
-    the COMMIT fail (the disk failing), what was read of them was never kept, as in any
-    read of an update that then fails."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.ended: asyncio.Future[None] = loop.create_future()
-        self.trips = 0  # bodies run in the transaction
-        self.writers = 0  # of them, those kept
-        self.queued_notice = False
-        self.error: BaseException | None = None  # why the batch's writes are not kept
-
-    def full(self) -> bool:
-        return self.writers >= BATCH_MAX_WRITERS
-
-    def end(self, error: BaseException | None) -> None:
-        if not self.ended.done():
-            self.error = error
-            self.ended.set_result(None)
-
-    async def outcome(self) -> None:
-        """Wait for the COMMIT; raise why the batch's writes were not kept, if they were not."""
-        # Shielded: a writer cancelled here leaves the batch to end for the others.
-        await asyncio.shield(self.ended)
-        if self.error is not None:
-            raise self.error
-
-
 class _Trip:
     """One ``write_at_once``: its statements, run in the writer's thread, and how it went."""
 
@@ -585,7 +552,8 @@ class Database(Reader):
         self._reader: aiosqlite.Connection | None = None
         self._turn = WriteTurn(on_idle=self._idle)
         self._batch: _Batch | None = None
-        self._loop_batch: _LoopBatch | None = None
+        # The transaction open on ``here`` in this turn of the loop (``_open_here``).
+        self._loop_batch: _Batch | None = None
         self._closing_batch: asyncio.Task[None] | None = None
         # Called after each commit that queued a notice in the outbox (the bot sets it
         # to a pass of the sender); the command line leaves it be.
@@ -613,7 +581,7 @@ class Database(Reader):
             # the reader's thread instead (``read_here``), a writer written by the
             # writer's thread (``write_at_once``).
             "busy_timeout = 0",
-            # It writes only lone steps whose arrival was synced (``write_at_once``).
+            # It writes only steps whose arrival was synced (``write_at_once``).
             "synchronous = NORMAL",
             # A checkpoint syncs: it is left to the commits of the writer's thread (every
             # arrival's is one), never run on the event loop.
@@ -830,7 +798,7 @@ class Database(Reader):
         to the thread and back cost more than its statements (bench_walk: 0.2-0.35 ms of
         a step). Its transaction stays open until the loop's next turn, so the steps of
         everyone whose updates the loop runs in this turn join it (each in its savepoint,
-        as in the thread) and share its one unsynced COMMIT (``_LoopBatch``). A durable
+        as in the thread) and share its one unsynced COMMIT (``_open_here``). A durable
         write always waits for its sync in the writer's thread.
         """
         assert self._writer is not None
@@ -878,27 +846,35 @@ class Database(Reader):
             await batch.outcome()
         return cast(T, trip.value)
 
-    def _open_here(self) -> _LoopBatch | None:
-        """With the turn held: a transaction on the event loop's connection, committed at
-        the loop's next turn. None when another process holds the database's write lock
-        this moment: the writer's thread waits for it, not the event loop."""
+    def _open_here(self) -> _Batch | None:
+        """With the turn held: a transaction on the event loop's connection, committed
+        (unsynced) at the loop's next turn, for the steps of everyone whose updates the
+        loop runs in this turn. The turn stays held until then, so the writer's thread
+        has no transaction open. None when another process holds the database's write
+        lock this moment: the writer's thread waits for it, not the event loop.
+
+        ``read_here`` reads on the same connection, so a read in this turn sees the steps
+        written before it. Each of those returns to its person only once committed; should
+        the COMMIT fail (the disk failing), what was read of them was never kept, as in any
+        read of an update that then fails."""
         assert self.here is not None
         try:
             self.here.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:  # "database is locked"
             return None
-        loop = asyncio.get_running_loop()
-        batch = self._loop_batch = _LoopBatch(loop)
-        loop.call_soon(self._commit_here, batch)
+        batch = self._loop_batch = _Batch(durable=False)
+        asyncio.get_running_loop().call_soon(self._commit_here, batch)
         return batch
 
     async def _write_here(
-        self, batch: _LoopBatch, work: Callable[[Writes], T], update_id: int | None
+        self, batch: _Batch, work: Callable[[Writes], T], update_id: int | None
     ) -> T:
-        """A replayable write in the loop's open transaction; returns once it is committed."""
+        """A replayable write in the loop's open transaction; returns once it is committed.
+
+        With nothing kept in it yet, the trip runs as the transaction's first (no savepoint):
+        should it fail, rolling the whole transaction back loses nobody's writes."""
         assert self.here is not None
-        first = batch.trips == 0
-        batch.trips += 1
+        first = batch.writers == 0
         trip = _Trip(first, False, self.clock.now().isoformat(timespec="seconds"), update_id, True)
         trip.run_in(self.here, work)
         if trip.kept:
@@ -911,9 +887,9 @@ class Database(Reader):
         await batch.outcome()
         return cast(T, trip.value)
 
-    def _commit_here(self, batch: _LoopBatch) -> None:
+    def _commit_here(self, batch: _Batch) -> None:
         """The loop's next turn: COMMIT what was written on its connection; the turn passes on."""
-        if batch.ended.done():
+        if batch.over:
             return  # ended already: its transaction was rolled back, or committed at close
         here = self.here
         error: BaseException | None = None
@@ -932,7 +908,7 @@ class Database(Reader):
         if error is None and batch.queued_notice:
             self.on_outbox()  # committed: the notices may leave now
 
-    def _end_here(self, batch: _LoopBatch, error: BaseException | None) -> None:
+    def _end_here(self, batch: _Batch, error: BaseException | None) -> None:
         self._loop_batch = None
         batch.end(error)
         self._turn.release()

@@ -240,7 +240,7 @@ async def counting(db: Database) -> AsyncIterator[Counter]:
     for conn in conns:
         _count_trips(conn, counter, reading=conn is db.conn)
     if db.here is not None:
-        # On the event loop (reads, lone steps' writes): statements, and no trip.
+        # On the event loop (reads, steps' writes): statements, and no trip.
         counter.watch(db.here, synced=False)
     db.tracing = counter
     try:
